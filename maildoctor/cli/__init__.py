@@ -1,0 +1,56 @@
+"""The command line: one click group whose subcommands are imported on demand.
+
+Each subcommand lives in its own module (``maildoctor.cli.<name>``) exposing a
+click command called ``command``. Importing lazily keeps ``maildoctor diagnose``
+from paying for the imports of ``serve`` or ``lint`` (a support agent runs it
+many times a day).
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import click
+
+from maildoctor import __version__
+
+#: subcommand name -> (module, one-line help shown by ``maildoctor --help``)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "check": ("maildoctor.cli.check", "Check addresses for the causes of non-delivery."),
+    "diagnose": ("maildoctor.cli.diagnose", "Full diagnosis of one address: checks, a delivery trial, advice."),
+    "templates": ("maildoctor.cli.render", "List the notification templates and their variables."),
+    "render": ("maildoctor.cli.render", "Render a notification template into a MIME message."),
+    "lint": ("maildoctor.cli.lint", "Lint the templates or sent messages (for CI)."),
+    "serve": ("maildoctor.cli.serve", "Run the SMTP capture harness with its web UI and API."),
+    "send": ("maildoctor.cli.send", "Render a template and send it over SMTP."),
+    "bounce": ("maildoctor.cli.bounce", "Explain bounce messages."),
+    "sender": ("maildoctor.cli.sender", "Audit the sending domain's DNS (SPF, DKIM, DMARC, rDNS)."),
+}
+
+
+class LazyGroup(click.Group):
+    """A group that imports a subcommand's module only when it is invoked."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS:
+            return None
+        module = importlib.import_module(COMMANDS[cmd_name][0])
+        attr = "command" if cmd_name != "templates" else "templates_command"
+        return getattr(module, attr)  # type: ignore[no-any-return]
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # Help text comes from the table so that `--help` imports nothing.
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, short) for name, (_, short) in COMMANDS.items()])
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="maildoctor")
+def main() -> None:
+    """maildoctor: "the mail didn't arrive: why, and what should the customer do?"
+
+    For Lentrance support agents, template developers and CI.
+    """
