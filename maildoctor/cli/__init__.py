@@ -17,7 +17,10 @@ from maildoctor import __version__
 #: subcommand name -> (module, one-line help shown by ``maildoctor --help``)
 COMMANDS: dict[str, tuple[str, str]] = {
     "check": ("maildoctor.cli.check", "Check addresses for the causes of non-delivery."),
-    "diagnose": ("maildoctor.cli.diagnose", "Full diagnosis of one address: checks, a delivery trial, advice."),
+    "diagnose": (
+        "maildoctor.cli.diagnose",
+        "Full diagnosis of one address: checks, a delivery trial, advice.",
+    ),
     "templates": ("maildoctor.cli.render", "List the notification templates and their variables."),
     "render": ("maildoctor.cli.render", "Render a notification template into a MIME message."),
     "lint": ("maildoctor.cli.lint", "Lint the templates or sent messages (for CI)."),

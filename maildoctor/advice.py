@@ -1,0 +1,77 @@
+"""The advice catalog: the support FAQ's checklist, as data (``data/advice.toml``)."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+from maildoctor.carriers import SENDER_DOMAIN, Carrier
+from maildoctor.findings import Lang
+
+
+@dataclass(frozen=True, kw_only=True)
+class Advice:
+    """One piece of advice to the customer."""
+
+    id: str
+    title: dict[str, str]
+    """By language: ``{"ja": ..., "en": ...}``."""
+    text: dict[str, str]
+    """By language; may hold ``{carrier_steps}`` and ``{sender_domain}``."""
+
+
+@cache
+def _catalog() -> dict[str, Advice]:
+    text = resources.files("maildoctor").joinpath("data/advice.toml").read_text("utf-8")
+    return {
+        advice_id: Advice(
+            id=advice_id,
+            title={"ja": row["title_ja"], "en": row["title_en"]},
+            text={"ja": row["text_ja"], "en": row["text_en"]},
+        )
+        for advice_id, row in tomllib.loads(text).items()
+    }
+
+
+CATALOG: dict[str, Advice] = _catalog()
+"""Every piece of advice by id."""
+
+_STEP_ORDER = (
+    "spam_folder",
+    "receive_list",
+    "refuse_pc",
+    "refuse_url",
+    "spoofing",
+    "spam_filter",
+    "deny_list",
+)
+
+
+def carrier_steps(carrier: Carrier, lang: Lang) -> list[str]:
+    """The carrier's setting names with the steps to let lentrance.com through, in the
+    order a customer should try them (the spam folder first, where the carrier has one)."""
+    ordered = sorted(carrier.settings, key=lambda s: _STEP_ORDER.index(s.kind))
+    return [f"{s.name(lang)}: {s.steps(lang)}" for s in ordered]
+
+
+def advice_text(advice_id: str, lang: Lang, carrier: Carrier | None = None) -> tuple[str, str]:
+    """The (title, body) of one piece of advice, with carrier steps filled in."""
+    entry = CATALOG[advice_id]
+    if carrier is not None:
+        intro = f"{carrier.name(lang)}の場合:" if lang == "ja" else f"For {carrier.name(lang)}:"
+        steps = "\n".join([intro, *(f"- {s}" for s in carrier_steps(carrier, lang))])
+    else:
+        steps = ""
+    body = entry.text[lang].format(carrier_steps=steps, sender_domain=SENDER_DOMAIN).strip()
+    return entry.title[lang], body
+
+
+def advice_for(findings_advice: list[tuple[str, ...]]) -> list[str]:
+    """Merge the advice ids of several findings, keeping first-seen order, once each."""
+    seen: dict[str, None] = {}
+    for ids in findings_advice:
+        for advice_id in ids:
+            seen.setdefault(advice_id, None)
+    return list(seen)
