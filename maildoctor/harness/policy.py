@@ -1,0 +1,397 @@
+"""Recipient policy: what a carrier's filters would do with one message (pure).
+
+A :class:`Profile` is one recipient's filter settings (the kinds named in
+``maildoctor.carriers``: refuse_pc, refuse_url, spoofing, receive_list,
+deny_list). :class:`MessageFacts` are what those filters look at, computed
+from the envelope and the parsed message. :func:`decide` applies the rules in
+the carrier's order and returns a :class:`Decision`: the outcome, the rule
+that made it, and the SMTP reply a real server would send.
+
+The harness is never a carrier's own MTA, so "mail from a phone" is simulated:
+a message counts as phone mail when its header From is a carrier address and
+its envelope sender is in the same domain. Spoofing is simulated the way the
+carriers' filters see it (SPF/DMARC of the header From domain): a header From
+that is not aligned with the envelope sender, or an ``Authentication-Results``
+header that reports an SPF or DMARC failure.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from email.message import Message
+from email.utils import getaddresses
+from enum import StrEnum
+
+from maildoctor.carriers import CARRIERS, Carrier, carrier_for_domain
+
+__all__ = [
+    "DEFAULT_REJECT_REPLY",
+    "RULES",
+    "Decision",
+    "MessageFacts",
+    "Outcome",
+    "Profile",
+    "UnsupportedSetting",
+    "decide",
+    "scenario_profiles",
+]
+
+
+class Outcome(StrEnum):
+    """What happened to the message for one recipient (contract values)."""
+
+    DELIVERED = "delivered"
+    JUNK = "junk"
+    FILTERED = "filtered"
+    REJECTED = "rejected"
+
+
+#: Rule names a decision can carry (besides ``fault:<name>`` from fault injection).
+RULES = (
+    "default",
+    "receive_list",
+    "spoofing",
+    "refuse_url",
+    "deny_list",
+    "receive_only",
+    "refuse_pc",
+)
+
+#: The reply of a filter rejection when the profile names none (RFC 3463 5.7.1: refused by policy).
+DEFAULT_REJECT_REPLY: tuple[int, str] = (550, "5.7.1 Message refused by the recipient's filter")
+
+OK_REPLY: tuple[int, str] = (250, "2.0.0 OK: queued")
+
+# Rule order. docomo's 受信リスト and au's 「必ず受信」 take priority over every other
+# filter; SoftBank (and Y!mobile, same system) check なりすまし and URL links before
+# the allow list (third-party priority table, shared/data/carriers-jp.md §2.3).
+_ALLOW_FIRST = ("receive_list", "spoofing", "refuse_url", "deny_list", "receive_only", "refuse_pc")
+_ALLOW_AFTER_SPOOF_URL = (
+    "spoofing",
+    "refuse_url",
+    "receive_list",
+    "deny_list",
+    "receive_only",
+    "refuse_pc",
+)
+_RULE_ORDER: dict[str, tuple[str, ...]] = {
+    "softbank": _ALLOW_AFTER_SPOOF_URL,
+    "ymobile": _ALLOW_AFTER_SPOOF_URL,
+}
+
+# Settings that are on for a new contract (carriers-jp.json "defaults_new_contract"):
+# SoftBank and Y!mobile なりすましメール拒否 利用する; au's オススメ filter rejects なりすまし.
+_DEFAULT_ON: dict[str, tuple[str, ...]] = {
+    "au": ("spoofing",),
+    "softbank": ("spoofing",),
+    "ymobile": ("spoofing",),
+}
+
+_SETTING_KINDS = ("refuse_pc", "refuse_url", "spoofing", "receive_list", "deny_list")
+
+
+class UnsupportedSetting(ValueError):
+    """A profile asked for a filter setting the carrier does not have."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Profile:
+    """One recipient's mail filter settings, as the harness simulates them."""
+
+    name: str = "open"
+    """A label shown with decisions (e.g. ``docomo`` or ``docomo+refuse_url``)."""
+    carrier: str | None = None
+    """The carrier id whose behaviour is simulated, or None for a plain mailbox."""
+    refuse_pc: bool = False
+    """Refuse mail that does not come from a mobile phone (PC / internet mail)."""
+    refuse_url: bool = False
+    """Refuse mail whose body holds a URL."""
+    spoofing: bool = False
+    """Refuse mail whose header From cannot be authenticated (なりすまし拒否)."""
+    receive_list: tuple[str, ...] = ()
+    """Allowed senders: domains (suffix match, as carriers do) or full addresses."""
+    receive_only: bool = False
+    """Accept only senders on the receive list (SoftBank 受信許可リストからのみ許可)."""
+    deny_list: tuple[str, ...] = ()
+    """Refused senders: domains (suffix match) or full addresses."""
+    filtered_outcome: Outcome = Outcome.REJECTED
+    """What happens to mail a rule catches: junk (docomo), rejected (au), filtered."""
+    reject_reply: tuple[int, str] = DEFAULT_REJECT_REPLY
+    """The SMTP reply of a rejection (au: ``550 User unknown``)."""
+    rule_order: tuple[str, ...] = _ALLOW_FIRST
+    """The order in which rules are checked; the first that matches decides."""
+    setting_names: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+    """Rule kind -> the carrier's own name for the setting (shown in the UI)."""
+
+    @classmethod
+    def open(cls) -> Profile:
+        """A mailbox with no filters: every message is delivered."""
+        return cls()
+
+    @classmethod
+    def for_carrier(
+        cls,
+        carrier: str | Carrier,
+        *,
+        defaults: bool = True,
+        refuse_pc: bool | None = None,
+        refuse_url: bool | None = None,
+        spoofing: bool | None = None,
+        receive_list: Iterable[str] = (),
+        receive_only: bool = False,
+        deny_list: Iterable[str] = (),
+    ) -> Profile:
+        """A carrier mailbox: the carrier's defaults, with the given settings changed.
+
+        ``Profile.for_carrier("docomo", refuse_url=True)`` is a docomo mailbox that
+        refuses mail with URLs (docomo files it as junk). Raises
+        :class:`UnsupportedSetting` for a setting the carrier does not offer.
+        """
+        c = carrier if isinstance(carrier, Carrier) else _carrier(carrier)
+        on = set(_DEFAULT_ON.get(c.id, ())) if defaults else set()
+        asked = {"refuse_pc": refuse_pc, "refuse_url": refuse_url, "spoofing": spoofing}
+        for kind, value in asked.items():
+            if value is True:
+                on.add(kind)
+            elif value is False:
+                on.discard(kind)
+        receive = tuple(s.lower() for s in receive_list)
+        deny = tuple(s.lower() for s in deny_list)
+        wanted = set(on) | ({"receive_list"} if receive or receive_only else set())
+        wanted |= {"deny_list"} if deny else set()
+        for kind in sorted(wanted):
+            if c.setting(kind) is None:
+                raise UnsupportedSetting(
+                    f"{c.name_en} has no {kind.replace('_', ' ')} setting; "
+                    f"its settings are: {', '.join(s.kind for s in c.settings)}."
+                )
+        label = "+".join([c.id, *sorted(wanted - set(_DEFAULT_ON.get(c.id, ())))])
+        return cls(
+            name=label,
+            carrier=c.id,
+            refuse_pc="refuse_pc" in on,
+            refuse_url="refuse_url" in on,
+            spoofing="spoofing" in on,
+            receive_list=receive,
+            receive_only=receive_only,
+            deny_list=deny,
+            filtered_outcome=Outcome(c.filtered_outcome),
+            reject_reply=c.reject_reply or DEFAULT_REJECT_REPLY,
+            rule_order=_RULE_ORDER.get(c.id, _ALLOW_FIRST),
+            setting_names={s.kind: s.name_ja for s in c.settings},
+        )
+
+    def with_settings(self, **changes: object) -> Profile:
+        """A copy with some fields changed (``profile.with_settings(refuse_url=True)``)."""
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "carrier": self.carrier,
+            "refuse_pc": self.refuse_pc,
+            "refuse_url": self.refuse_url,
+            "spoofing": self.spoofing,
+            "receive_list": list(self.receive_list),
+            "receive_only": self.receive_only,
+            "deny_list": list(self.deny_list),
+            "filtered_outcome": str(self.filtered_outcome),
+            "reject_reply": list(self.reject_reply),
+        }
+
+
+def _carrier(carrier_id: str) -> Carrier:
+    try:
+        return CARRIERS[carrier_id]
+    except KeyError:
+        raise UnsupportedSetting(
+            f"Unknown carrier {carrier_id!r}; known carriers are: {', '.join(CARRIERS)}."
+        ) from None
+
+
+def scenario_profiles(carrier: str | Carrier) -> dict[str, Profile]:
+    """The delivery-trial scenarios for one carrier, skipping settings it lacks.
+
+    Keys: ``defaults``, ``refuse_pc``, ``refuse_url``, ``spoofing``,
+    ``receive_list`` (refusing PC mail but with lentrance.com on the receive list).
+    """
+    from maildoctor.carriers import SENDER_DOMAIN
+
+    c = carrier if isinstance(carrier, Carrier) else _carrier(carrier)
+    out = {"defaults": Profile.for_carrier(c)}
+    for kind in ("refuse_pc", "refuse_url", "spoofing"):
+        if c.setting(kind) is not None:
+            out[kind] = Profile.for_carrier(c, **{kind: True})  # type: ignore[arg-type]
+    if c.setting("receive_list") is not None:
+        refuse_pc = True if c.setting("refuse_pc") is not None else None
+        out["receive_list"] = Profile.for_carrier(
+            c, refuse_pc=refuse_pc, receive_list=[SENDER_DOMAIN]
+        )
+    return out
+
+
+@dataclass(frozen=True, kw_only=True)
+class Decision:
+    """What the simulated mailbox did with a message, and why."""
+
+    outcome: Outcome
+    """delivered, junk, filtered or rejected."""
+    rule: str
+    """The rule that decided: a filter kind, ``default``, or ``fault:<name>``."""
+    reply_code: int
+    """The SMTP reply code a real server sends for this outcome."""
+    reply_text: str
+    """The text of that reply (au's filter rejections read ``User unknown``)."""
+    rule_name: str = ""
+    """The carrier's own name for the setting, when there is one."""
+
+    @property
+    def reply(self) -> str:
+        return f"{self.reply_code} {self.reply_text}"
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "outcome": str(self.outcome),
+            "rule": self.rule,
+            "rule_name": self.rule_name,
+            "reply": self.reply,
+            "reply_code": self.reply_code,
+            "reply_text": self.reply_text,
+        }
+
+
+_URL = re.compile(r"(?i)\b(?:https?://|www\.)[^\s<>\"']+")
+_AUTH_FAIL = re.compile(r"(?i)\b(?:spf|dmarc)\s*=\s*(?:fail|softfail|permerror)\b")
+
+
+@dataclass(frozen=True, kw_only=True)
+class MessageFacts:
+    """What the carrier filters look at in one message."""
+
+    envelope_from: str
+    """The MAIL FROM address (may be empty for bounces)."""
+    header_from: str
+    """The address in the From header, or empty."""
+    has_url: bool
+    """Whether a text or HTML part holds a URL."""
+    auth_failed: bool = False
+    """Whether an Authentication-Results header reports SPF or DMARC failure."""
+
+    @property
+    def header_from_domain(self) -> str:
+        return _domain(self.header_from)
+
+    @property
+    def envelope_domain(self) -> str:
+        return _domain(self.envelope_from)
+
+    @property
+    def aligned(self) -> bool:
+        """Header From and envelope sender share a domain (relaxed, suffix either way)."""
+        h, e = self.header_from_domain, self.envelope_domain
+        return bool(h and e) and (h == e or h.endswith("." + e) or e.endswith("." + h))
+
+    @property
+    def spoofed(self) -> bool:
+        return self.auth_failed or not self.aligned
+
+    @property
+    def from_phone(self) -> bool:
+        """Simulated phone mail: a carrier From address, sent from that domain."""
+        domain = self.header_from_domain
+        return bool(domain) and carrier_for_domain(domain) is not None and self.aligned
+
+    @classmethod
+    def from_message(cls, message: Message, envelope_from: str) -> MessageFacts:
+        """Facts from a parsed message and its envelope sender."""
+        froms = getaddresses([str(v) for v in message.get_all("From", [])])
+        header_from = next((addr for _, addr in froms if addr), "")
+        auth = " ".join(str(v) for v in message.get_all("Authentication-Results", []))
+        return cls(
+            envelope_from=envelope_from,
+            header_from=header_from,
+            has_url=_has_url(message),
+            auth_failed=bool(_AUTH_FAIL.search(auth)),
+        )
+
+
+def _has_url(message: Message) -> bool:
+    for part in message.walk():
+        if part.is_multipart() or part.get_content_maintype() != "text":
+            continue
+        payload = part.get_payload(decode=True)
+        if not isinstance(payload, bytes):
+            continue
+        try:
+            text = payload.decode(part.get_content_charset() or "utf-8", "replace")
+        except LookupError:
+            text = payload.decode("latin-1")
+        if _URL.search(text):
+            return True
+    return False
+
+
+def _domain(address: str) -> str:
+    return address.rpartition("@")[2].lower().rstrip(".") if "@" in address else ""
+
+
+def _listed(entries: tuple[str, ...], facts: MessageFacts) -> bool:
+    """Carrier lists match a full address or a domain by suffix (後方一致)."""
+    for sender in {facts.header_from.lower(), facts.envelope_from.lower()} - {""}:
+        domain = _domain(sender)
+        for entry in entries:
+            entry = entry.lstrip("@")
+            if "@" in entry:
+                if sender == entry:
+                    return True
+            elif domain == entry or domain.endswith("." + entry):
+                return True
+    return False
+
+
+def _fires(rule: str, profile: Profile, facts: MessageFacts) -> bool:
+    match rule:
+        case "receive_list":
+            return bool(profile.receive_list) and _listed(profile.receive_list, facts)
+        case "spoofing":
+            return profile.spoofing and facts.spoofed
+        case "refuse_url":
+            return profile.refuse_url and facts.has_url
+        case "deny_list":
+            return bool(profile.deny_list) and _listed(profile.deny_list, facts)
+        case "receive_only":
+            return profile.receive_only and not _listed(profile.receive_list, facts)
+        case "refuse_pc":
+            return profile.refuse_pc and not facts.from_phone
+    raise ValueError(f"Unknown rule {rule!r}; rules are: {', '.join(RULES)}.")
+
+
+def decide(profile: Profile, facts: MessageFacts) -> Decision:
+    """The decision of ``profile``'s filters on a message with ``facts``."""
+    for rule in profile.rule_order:
+        if not _fires(rule, profile, facts):
+            continue
+        name = profile.setting_names.get("receive_list" if rule == "receive_only" else rule, "")
+        if rule == "receive_list":
+            return Decision(
+                outcome=Outcome.DELIVERED,
+                rule=rule,
+                reply_code=OK_REPLY[0],
+                reply_text=OK_REPLY[1],
+                rule_name=name,
+            )
+        code, text = (
+            profile.reject_reply if profile.filtered_outcome is Outcome.REJECTED else OK_REPLY
+        )
+        return Decision(
+            outcome=profile.filtered_outcome,
+            rule=rule,
+            reply_code=code,
+            reply_text=text,
+            rule_name=name,
+        )
+    return Decision(
+        outcome=Outcome.DELIVERED, rule="default", reply_code=OK_REPLY[0], reply_text=OK_REPLY[1]
+    )

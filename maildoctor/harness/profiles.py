@@ -1,0 +1,180 @@
+"""Which profile each recipient gets: built-in carrier profiles and a TOML file.
+
+Without any configuration a recipient at a carrier domain gets that carrier's
+default filters (``Profile.for_carrier``) and everyone else an open mailbox.
+A profiles file overrides that per address or per domain::
+
+    ["taro@docomo.ne.jp"]        # one address
+    refuse_url = true
+
+    ["ezweb.ne.jp"]              # a domain and its subdomains
+    refuse_pc = true
+    receive_list = ["lentrance.com"]
+
+    ["example.org"]
+    carrier = "softbank"         # simulate a carrier for any domain
+    outcome = "rejected"         # override what happens to caught mail
+    reply = "550 5.7.1 Go away"
+
+    ["*"]                        # everyone else
+    deny_list = ["spam.example"]
+
+The most specific entry wins: address, then the longest domain, then ``*``.
+"""
+
+from __future__ import annotations
+
+import threading
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from maildoctor.carriers import carrier_for_domain
+from maildoctor.harness.policy import Outcome, Profile, UnsupportedSetting
+
+__all__ = ["ProfileBook", "ProfileError", "load_profiles", "parse_profile"]
+
+_KEYS = {
+    "carrier",
+    "defaults",
+    "refuse_pc",
+    "refuse_url",
+    "spoofing",
+    "receive_list",
+    "receive_only",
+    "deny_list",
+    "outcome",
+    "reply",
+}
+
+
+class ProfileError(ValueError):
+    """A profiles file or profile table could not be understood."""
+
+
+class ProfileBook:
+    """Recipient pattern -> profile, safe to change while the server runs."""
+
+    def __init__(self, entries: Mapping[str, Profile] | None = None) -> None:
+        self._lock = threading.Lock()
+        self._entries: dict[str, Profile] = {}
+        for pattern, profile in (entries or {}).items():
+            self.set(pattern, profile)
+
+    def set(self, pattern: str, profile: Profile) -> None:
+        """Give ``pattern`` (an address, a domain, or ``*``) this profile."""
+        with self._lock:
+            self._entries[pattern.strip().lower().lstrip("@")] = profile
+
+    def remove(self, pattern: str) -> None:
+        with self._lock:
+            self._entries.pop(pattern.strip().lower().lstrip("@"), None)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+    def entries(self) -> dict[str, Profile]:
+        with self._lock:
+            return dict(self._entries)
+
+    def lookup(self, recipient: str) -> Profile:
+        """The profile for ``recipient``: the most specific entry, else the built-in one."""
+        address = recipient.strip().lower()
+        domain = address.rpartition("@")[2].rstrip(".")
+        with self._lock:
+            if address in self._entries:
+                return self._entries[address]
+            labels = domain.split(".")
+            for i in range(len(labels)):
+                found = self._entries.get(".".join(labels[i:]))
+                if found is not None:
+                    return found
+            if "*" in self._entries:
+                return self._entries["*"]
+        carrier = carrier_for_domain(domain) if domain else None
+        return Profile.for_carrier(carrier) if carrier else Profile.open()
+
+
+def parse_profile(pattern: str, table: Mapping[str, Any]) -> Profile:
+    """One profile from a TOML table (see the module docstring for its keys)."""
+    unknown = set(table) - _KEYS
+    if unknown:
+        raise ProfileError(
+            f"Profile {pattern!r} has unknown keys {', '.join(sorted(unknown))}; "
+            f"known keys are: {', '.join(sorted(_KEYS))}."
+        )
+    domain = pattern.rpartition("@")[2].lower()
+    carrier_id = table.get("carrier")
+    if carrier_id is None and domain != "*":
+        found = carrier_for_domain(domain)
+        carrier_id = found.id if found else None
+    settings = {k: table[k] for k in ("refuse_pc", "refuse_url", "spoofing") if k in table}
+    for key, value in settings.items():
+        if not isinstance(value, bool):
+            raise ProfileError(f"Profile {pattern!r}: {key} must be true or false, not {value!r}.")
+    lists = {}
+    for key in ("receive_list", "deny_list"):
+        value = table.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ProfileError(
+                f"Profile {pattern!r}: {key} must be a list of domains or addresses."
+            )
+        lists[key] = tuple(v.lower() for v in value)
+    try:
+        if carrier_id and carrier_id != "none":
+            profile = Profile.for_carrier(
+                str(carrier_id),
+                defaults=bool(table.get("defaults", True)),
+                receive_only=bool(table.get("receive_only", False)),
+                **settings,
+                **lists,
+            )
+        else:
+            profile = Profile(
+                name=pattern,
+                receive_only=bool(table.get("receive_only", False)),
+                **settings,
+                **lists,
+            )
+    except UnsupportedSetting as e:
+        raise ProfileError(f"Profile {pattern!r}: {e}") from None
+    changes: dict[str, Any] = {"name": f"{pattern} ({profile.name})"}
+    if "outcome" in table:
+        try:
+            changes["filtered_outcome"] = Outcome(table["outcome"])
+        except ValueError:
+            raise ProfileError(
+                f"Profile {pattern!r}: outcome must be one of "
+                f"{', '.join(o.value for o in Outcome)}, not {table['outcome']!r}."
+            ) from None
+    if "reply" in table:
+        changes["reject_reply"] = parse_reply(str(table["reply"]), where=f"Profile {pattern!r}")
+    return profile.with_settings(**changes)
+
+
+def parse_reply(text: str, *, where: str) -> tuple[int, str]:
+    """``"550 5.7.1 text"`` -> (550, "5.7.1 text")."""
+    code, _, rest = text.strip().partition(" ")
+    if not (code.isdigit() and len(code) == 3 and code[0] in "2345"):
+        raise ProfileError(f"{where}: a reply must start with a 3-digit SMTP code, not {text!r}.")
+    return int(code), rest.strip() or "Refused"
+
+
+def load_profiles(path: Path) -> ProfileBook:
+    """Read a profiles TOML file into a book; errors name the file and the entry."""
+    try:
+        data = tomllib.loads(path.read_text("utf-8"))
+    except OSError as e:
+        raise ProfileError(f"Cannot read the profiles file {path}: {e.strerror}.") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise ProfileError(f"The profiles file {path} is not valid TOML: {e}.") from None
+    book = ProfileBook()
+    for pattern, table in data.items():
+        if not isinstance(table, dict):
+            raise ProfileError(
+                f'In {path}, {pattern!r} must be a table such as ["{pattern}"], not a value.'
+            )
+        book.set(pattern, parse_profile(pattern, table))
+    return book

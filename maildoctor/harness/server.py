@@ -1,0 +1,249 @@
+"""Run the harness (SMTP + HTTP in one event loop) from a CLI, a test, or other code.
+
+Async code uses :class:`Harness`; synchronous code (a CLI, ``maildoctor
+diagnose``, the pytest plugin) uses :func:`run_in_thread`, which starts one in
+a background thread and returns a :class:`HarnessThread`::
+
+    with run_in_thread(db=tmp / "h.sqlite3") as h:          # free ports
+        h.set_profile("taro@docomo.ne.jp", Profile.for_carrier("docomo", refuse_url=True))
+        smtplib.SMTP(*h.smtp_address).send_message(msg)
+        stored = h.messages()[-1]
+        stored.decision_for("taro@docomo.ne.jp").outcome    # Outcome.JUNK, rule refuse_url
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import ipaddress
+import threading
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from maildoctor.harness.faults import Fault, FaultPlan, parse_faults
+from maildoctor.harness.policy import Profile
+from maildoctor.harness.profiles import ProfileBook
+from maildoctor.harness.smtp import CaptureHandler, Limits, make_tls_context, start_smtp
+from maildoctor.harness.store import Store, StoredMessage
+
+__all__ = ["Harness", "HarnessConfig", "HarnessThread", "is_loopback", "run_in_thread"]
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` only listens on this machine."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@dataclass(frozen=True, kw_only=True)
+class HarnessConfig:
+    """Everything a harness needs to start."""
+
+    db: Path
+    """The SQLite file (created if missing)."""
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 0
+    """0 picks a free port."""
+    http_host: str = "127.0.0.1"
+    http_port: int | None = 0
+    """0 picks a free port; None runs no web UI/API."""
+    limits: Limits = field(default_factory=Limits)
+    max_messages: int = 1000
+    """Stored messages kept; the oldest are pruned beyond this (0 keeps all)."""
+    durable: bool = True
+    """fsync each group commit (synchronous=FULL); False survives kill -9 but not power loss."""
+    tls: bool = False
+    """Offer STARTTLS with a self-signed certificate kept next to the database."""
+    users: Mapping[str, str] = field(default_factory=dict)
+    """AUTH PLAIN/LOGIN accounts (offered over TLS when tls is on)."""
+    templates_dir: Path | None = None
+    """Templates for the gallery (None: the packaged ones)."""
+
+
+class Harness:
+    """The SMTP capture server and its web UI in the running event loop."""
+
+    def __init__(
+        self,
+        config: HarnessConfig,
+        *,
+        profiles: ProfileBook | None = None,
+        faults: FaultPlan | None = None,
+    ) -> None:
+        self.config = config
+        self.profiles = profiles or ProfileBook()
+        self.faults = faults or FaultPlan()
+        self.store: Store | None = None
+        self._smtp: asyncio.Server | None = None
+        self._http: Any = None
+        self.smtp_address: tuple[str, int] = (config.smtp_host, config.smtp_port)
+        self.http_url: str | None = None
+
+    async def start(self) -> None:
+        cfg = self.config
+        self.store = Store(cfg.db, max_messages=cfg.max_messages, durable=cfg.durable)
+        tls = make_tls_context(cfg.db.parent) if cfg.tls else None
+        handler = CaptureHandler(
+            store=self.store, profiles=self.profiles, faults=self.faults, limits=cfg.limits
+        )
+        try:
+            self._smtp = await start_smtp(
+                handler,
+                host=cfg.smtp_host,
+                port=cfg.smtp_port,
+                limits=cfg.limits,
+                tls_context=tls,
+                users=cfg.users,
+            )
+            sock = self._smtp.sockets[0].getsockname()
+            self.smtp_address = (sock[0], sock[1])
+            if cfg.http_port is not None:
+                from maildoctor.harness.web import start_web
+
+                self._http, port = await start_web(self, host=cfg.http_host, port=cfg.http_port)
+                host = f"[{cfg.http_host}]" if ":" in cfg.http_host else cfg.http_host
+                self.http_url = f"http://{host}:{port}"
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def stop(self) -> None:
+        if self._http is not None:
+            await self._http.cleanup()
+            self._http = None
+        if self._smtp is not None:
+            self._smtp.close()
+            if hasattr(self._smtp, "close_clients"):
+                self._smtp.close_clients()
+            await self._smtp.wait_closed()
+            self._smtp = None
+        if self.store is not None:
+            await asyncio.to_thread(self.store.close)
+
+    # -- runtime control (thread-safe: plain locked structures) -----------------
+
+    def set_profile(self, pattern: str, profile: Profile) -> None:
+        """Give an address, a domain, or ``*`` a profile."""
+        self.profiles.set(pattern, profile)
+
+    def clear_profiles(self) -> None:
+        self.profiles.clear()
+
+    def set_faults(self, faults: str | Iterable[Fault], *, seed: int | None = None) -> None:
+        """Replace the faults, from a ``--faults`` SPEC or Fault objects."""
+        self.faults.set(parse_faults(faults) if isinstance(faults, str) else faults, seed=seed)
+
+
+class HarnessThread:
+    """A harness running in a background thread, driven with plain method calls."""
+
+    def __init__(
+        self,
+        config: HarnessConfig,
+        *,
+        profiles: ProfileBook | None = None,
+        faults: FaultPlan | None = None,
+    ) -> None:
+        self.harness = Harness(config, profiles=profiles, faults=faults)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._stopped: asyncio.Event | None = None
+
+    def start(self) -> HarnessThread:
+        started: concurrent.futures.Future[None] = concurrent.futures.Future()
+        self._thread = threading.Thread(
+            target=self._run, args=(started,), name="maildoctor-harness", daemon=True
+        )
+        self._thread.start()
+        started.result()
+        return self
+
+    def _run(self, started: concurrent.futures.Future[None]) -> None:
+        async def main() -> None:
+            self._loop = asyncio.get_running_loop()
+            self._stopped = asyncio.Event()
+            try:
+                await self.harness.start()
+            except BaseException as e:
+                started.set_exception(e)
+                return
+            started.set_result(None)
+            await self._stopped.wait()
+            await self.harness.stop()
+
+        asyncio.run(main())
+
+    def stop(self) -> None:
+        if self._loop is not None and self._stopped is not None and self._thread is not None:
+            if self._thread.is_alive():
+                self._loop.call_soon_threadsafe(self._stopped.set)
+            self._thread.join()
+            self._thread = None
+
+    def __enter__(self) -> HarnessThread:
+        return self if self._thread is not None else self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- what callers use ------------------------------------------------------
+
+    @property
+    def smtp_address(self) -> tuple[str, int]:
+        """(host, port) to give ``smtplib.SMTP``."""
+        return self.harness.smtp_address
+
+    @property
+    def http_url(self) -> str | None:
+        """Base URL of the web UI and JSON API, or None when not running one."""
+        return self.harness.http_url
+
+    @property
+    def store(self) -> Store:
+        assert self.harness.store is not None, "the harness is not started"
+        return self.harness.store
+
+    def set_profile(self, pattern: str, profile: Profile) -> None:
+        self.harness.set_profile(pattern, profile)
+
+    def clear_profiles(self) -> None:
+        self.harness.clear_profiles()
+
+    def set_faults(self, faults: str | Iterable[Fault], *, seed: int | None = None) -> None:
+        self.harness.set_faults(faults, seed=seed)
+
+    def messages(self) -> list[StoredMessage]:
+        """Every stored message in full, oldest first."""
+        return self.store.all()
+
+    def message(self, message_id: int) -> StoredMessage | None:
+        return self.store.get(message_id)
+
+    def clear(self) -> int:
+        """Delete every stored message."""
+        return self.store.delete_all()
+
+
+def run_in_thread(
+    db: Path,
+    *,
+    profiles: ProfileBook | Mapping[str, Profile] | None = None,
+    faults: str | Iterable[Fault] | None = None,
+    seed: int | None = None,
+    **config: Any,
+) -> HarnessThread:
+    """Start a harness in a background thread (free ports unless given) and return it.
+
+    ``config`` takes the :class:`HarnessConfig` fields (``smtp_port``,
+    ``http_port=None`` for no web UI, ``tls``, ``limits``...). Use it as a
+    context manager or call ``stop()``.
+    """
+    book = profiles if isinstance(profiles, ProfileBook) else ProfileBook(profiles)
+    plan = FaultPlan(parse_faults(faults) if isinstance(faults, str) else (faults or ()), seed=seed)
+    return HarnessThread(HarnessConfig(db=Path(db), **config), profiles=book, faults=plan).start()
