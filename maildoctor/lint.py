@@ -19,7 +19,16 @@ from maildoctor.carriers import SENDER_DOMAIN
 from maildoctor.findings import Severity
 from maildoctor.render import CONTRACT_SUBJECTS, MAX_LINE_OCTETS
 
-__all__ = ["RULES", "SHORTENER_HOSTS", "LintFinding", "Rule", "links_of", "lint_message", "summary"]
+__all__ = [
+    "RULES",
+    "SHORTENER_HOSTS",
+    "LintFinding",
+    "Rule",
+    "links_of",
+    "lint_finding",
+    "lint_message",
+    "summary",
+]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -233,7 +242,8 @@ _CSS_IMPORT = re.compile(r"@import|url\(\s*['\"]?\s*(?:https?:)?//", re.IGNORECA
 _SUBJECT_TEMPLATE = {subject: name for name, subject in CONTRACT_SUBJECTS.items()}
 
 
-def _finding(code: str, **evidence: Any) -> LintFinding:
+def lint_finding(code: str, **evidence: Any) -> LintFinding:
+    """The finding ``code`` of :data:`RULES`, its wording filled from ``evidence``."""
     rule = RULES[code]
     return LintFinding(
         code=code,
@@ -312,11 +322,11 @@ def _check_link(url: str, part: str) -> Iterable[LintFinding]:
     parts = urlsplit(url)
     host = (parts.hostname or "").lower().rstrip(".")
     if host in SHORTENER_HOSTS:
-        yield _finding("url_shortener", url=url, part=part, host=host)
+        yield lint_finding("url_shortener", url=url, part=part, host=host)
     elif parts.scheme.lower() != "https" or not host:
-        yield _finding("link_not_https", url=url, part=part)
+        yield lint_finding("link_not_https", url=url, part=part)
     elif not _is_sender_host(host):
-        yield _finding("link_foreign_domain", url=url, part=part, host=host)
+        yield lint_finding("link_foreign_domain", url=url, part=part, host=host)
 
 
 def _content(part: Message | None) -> str | None:
@@ -333,7 +343,7 @@ def _content(part: Message | None) -> str | None:
 def _check_headers(msg: EmailMessage, raw: bytes) -> Iterable[LintFinding]:
     for header in ("From", "To", "Subject", "Date", "Message-ID"):
         if not str(msg.get(header, "") or "").strip():
-            yield _finding("header_missing", header=header)
+            yield lint_finding("header_missing", header=header)
     header_block = raw.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
     seen: set[str] = set()
     current = ""
@@ -342,24 +352,24 @@ def _check_headers(msg: EmailMessage, raw: bytes) -> Iterable[LintFinding]:
             current = line.split(b":", 1)[0].decode("ascii", "replace")
         if not line.isascii() and current.lower() not in seen:
             seen.add(current.lower())
-            yield _finding("header_not_encoded", header=current or "first")
+            yield lint_finding("header_not_encoded", header=current or "first")
     sender = msg.get("From")
     if sender:
         addresses = getattr(sender, "addresses", ())
         address = addresses[0].addr_spec if addresses else str(sender)
         if address.rpartition("@")[2].lower().rstrip(">") != SENDER_DOMAIN:
-            yield _finding("from_domain", address=address)
+            yield lint_finding("from_domain", address=address)
     message_id = str(msg.get("Message-ID", "") or "").strip()
     if message_id and not message_id.rstrip(">").lower().endswith("@" + SENDER_DOMAIN):
-        yield _finding("message_id_domain", message_id=message_id)
+        yield lint_finding("message_id_domain", message_id=message_id)
 
 
 def _check_lines(raw: bytes) -> Iterable[LintFinding]:
     if len(raw) > MAX_MESSAGE_BYTES:
-        yield _finding("message_too_large", size=len(raw), limit=MAX_MESSAGE_BYTES)
+        yield lint_finding("message_too_large", size=len(raw), limit=MAX_MESSAGE_BYTES)
     for number, line in enumerate(raw.splitlines(), start=1):
         if len(line) > MAX_LINE_OCTETS:
-            yield _finding("line_too_long", line=number, length=len(line))
+            yield lint_finding("line_too_long", line=number, length=len(line))
             break  # one is enough to act on
 
 
@@ -369,24 +379,26 @@ def _check_subject(subject: str, template: str | None) -> Iterable[LintFinding]:
     if template in CONTRACT_SUBJECTS:
         if subject != CONTRACT_SUBJECTS[template]:
             expected = CONTRACT_SUBJECTS[template]
-            yield _finding("subject_mismatch", actual=subject, expected=expected, template=template)
+            yield lint_finding(
+                "subject_mismatch", actual=subject, expected=expected, template=template
+            )
     elif template is None and subject not in _SUBJECT_TEMPLATE:
-        yield _finding("subject_unknown", actual=subject)
+        yield lint_finding("subject_unknown", actual=subject)
 
 
 def _check_structure(msg: EmailMessage) -> tuple[str | None, str | None, list[LintFinding]]:
     found: list[LintFinding] = []
     if msg.get_content_type() != "multipart/alternative":
-        found.append(_finding("not_alternative", content_type=msg.get_content_type()))
+        found.append(lint_finding("not_alternative", content_type=msg.get_content_type()))
     leaves = [p for p in msg.walk() if not p.is_multipart()]
     plain = next((p for p in leaves if p.get_content_type() == "text/plain"), None)
     html = next((p for p in leaves if p.get_content_type() == "text/html"), None)
     if plain is None:
-        found.append(_finding("part_missing", part="text/plain"))
+        found.append(lint_finding("part_missing", part="text/plain"))
     if html is None:
-        found.append(_finding("part_missing", part="text/html"))
+        found.append(lint_finding("part_missing", part="text/html"))
     if plain is not None and html is not None and leaves.index(html) < leaves.index(plain):
-        found.append(_finding("part_order"))
+        found.append(lint_finding("part_order"))
     texts: list[str | None] = []
     for label, part in (("text/plain", plain), ("text/html", html)):
         content = _content(part)
@@ -396,19 +408,21 @@ def _check_structure(msg: EmailMessage) -> tuple[str | None, str | None, list[Li
             and not content.isascii()
             and part.get_param("charset") is None
         ):
-            found.append(_finding("charset_missing", part=label))
+            found.append(lint_finding("charset_missing", part=label))
         texts.append(content)
     return texts[0], texts[1], found
 
 
 def _check_html(html: str) -> tuple[list[str], list[LintFinding]]:
     scan = _scan_html(html)
-    found = [_finding("html_script", what=what) for what in dict.fromkeys(scan.scripts)]
-    found += [_finding("html_form", tag=tag) for tag in dict.fromkeys(scan.forms)]
-    found += [_finding("html_external_css", what=w) for w in dict.fromkeys(scan.external_css)]
+    found = [lint_finding("html_script", what=what) for what in dict.fromkeys(scan.scripts)]
+    found += [lint_finding("html_form", tag=tag) for tag in dict.fromkeys(scan.forms)]
+    found += [lint_finding("html_external_css", what=w) for w in dict.fromkeys(scan.external_css)]
     if scan.style_blocks:
-        found.append(_finding("html_style_block"))
-    found += [_finding("img_without_alt", src=src) for src in dict.fromkeys(scan.imgs_without_alt)]
+        found.append(lint_finding("html_style_block"))
+    found += [
+        lint_finding("img_without_alt", src=src) for src in dict.fromkeys(scan.imgs_without_alt)
+    ]
     return scan.links, found
 
 
@@ -427,7 +441,7 @@ def _check_parity(
     only_html = [u for u in dict.fromkeys(html_links) if u not in text_links]
     for part, links in (("text/plain", only_text), ("text/html", only_html)):
         if links:
-            yield _finding("links_differ", part=part, links=", ".join(links))
+            yield lint_finding("links_differ", part=part, links=", ".join(links))
 
 
 def _check_content(
@@ -437,11 +451,11 @@ def _check_content(
     if template in _LINK_TEMPLATES:
         site = [u for u in links if _is_sender_host((urlsplit(u).hostname or "").lower())]
         if not site:
-            yield _finding("link_missing", template=template)
+            yield lint_finding("link_missing", template=template)
         if not _EXPIRY.search(body):
-            yield _finding("expiry_missing", template=template)
+            yield lint_finding("expiry_missing", template=template)
     if template == "registration_complete" and not _CUSTOMER_NUMBER.search(body):
-        yield _finding("customer_number_missing")
+        yield lint_finding("customer_number_missing")
 
 
 class _TextOf(HTMLParser):

@@ -281,7 +281,7 @@ def _get(env: jinja2.Environment, path: str, name: str) -> jinja2.Template:
     try:
         return env.get_template(path)
     except jinja2.TemplateNotFound as e:
-        raise UnknownTemplate(
+        raise TemplatingError(
             f"The template {name!r} lacks the file {e.name!r}; every template needs "
             f"{_TEXT} and {_HTML} (see templates/README.md)."
         ) from e

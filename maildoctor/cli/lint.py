@@ -1,0 +1,154 @@
+"""``maildoctor lint``: check the templates (or messages the service sent) in CI."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import click
+
+from maildoctor.cli.render import resolve_templates, templates_option
+from maildoctor.findings import Severity
+from maildoctor.lint import LintFinding, lint_finding, lint_message
+from maildoctor.render import CHARSETS, catalog, load_template, render_message
+from maildoctor.templating import TemplatingError, UnknownTemplate
+
+#: The recipient the templates are rendered for when linted.
+LINT_RECIPIENT = "taro.yamada@docomo.ne.jp"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Linted:
+    """The findings for one linted message."""
+
+    source: str
+    """``template/variant`` or the file's path."""
+    template: str | None
+    variant: str | None
+    findings: list[LintFinding]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "template": self.template,
+            "variant": self.variant,
+            "findings": [f.to_dict() for f in self.findings],
+        }
+
+
+def lint_templates(names: tuple[str, ...], folder: Path, charset: str) -> list[Linted]:
+    """Render every variant of each template with its sample data and lint it."""
+    infos = [load_template(n, folder) for n in names] if names else list(catalog(folder).values())
+    results = []
+    for info in infos:
+        for variant in info.variants:
+            try:
+                msg = render_message(
+                    info.name,
+                    to=LINT_RECIPIENT,
+                    variant=variant.name,
+                    templates_dir=folder,
+                    charset=charset,
+                )
+                findings = lint_message(msg, template=info.name)
+            except TemplatingError as e:
+                findings = [lint_finding("render_failed", error=e)]
+            results.append(
+                Linted(
+                    source=f"{info.name}/{variant.name}",
+                    template=info.name,
+                    variant=variant.name,
+                    findings=findings,
+                )
+            )
+    return results
+
+
+def lint_files(paths: tuple[str, ...]) -> list[Linted]:
+    """Lint .eml files ('-' reads one message from stdin)."""
+    results = []
+    for path in paths:
+        try:
+            raw = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
+        except OSError as e:
+            raise click.BadParameter(f"Cannot read {path!r}: {e.strerror}.") from e
+        msg = message_from_bytes(raw, policy=policy.default)
+        assert isinstance(msg, EmailMessage)
+        results.append(
+            Linted(source=path, template=None, variant=None, findings=lint_message(msg, raw=raw))
+        )
+    return results
+
+
+def format_text(results: list[Linted]) -> str:
+    """One line per message, then its findings with what to fix."""
+    lines = []
+    for r in results:
+        errors = sum(f.severity == Severity.ERROR for f in r.findings)
+        warnings = len(r.findings) - errors
+        status = "ok" if not r.findings else f"{errors} error(s), {warnings} warning(s)"
+        lines.append(f"{r.source}: {status}")
+        for f in r.findings:
+            lines.append(f"  {f.severity}: {f.code}: {f.message}")
+            lines.append(f"    fix: {f.fix}")
+    return "\n".join(lines) + "\n"
+
+
+@click.command("lint")
+@click.argument("items", nargs=-1)
+@click.option("--eml", is_flag=True, help="ITEMS are message files (.eml) the service sent.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Output format.",
+)
+@click.option(
+    "--charset",
+    type=click.Choice(CHARSETS),
+    default="utf-8",
+    show_default=True,
+    help="Charset to render the templates in.",
+)
+@templates_option
+def command(
+    items: tuple[str, ...], eml: bool, fmt: str, charset: str, templates_path: str | None
+) -> None:
+    """Lint the templates named ITEMS (default: all, every variant), or with --eml the
+    message files ITEMS. Exits 1 when any error is found."""
+    if eml:
+        if not items:
+            raise click.UsageError("--eml needs at least one message file.")
+        results = lint_files(items)
+    else:
+        folder = resolve_templates(templates_path)
+        try:
+            results = lint_templates(items, folder, charset)
+        except UnknownTemplate as e:
+            raise click.UsageError(str(e)) from e
+        except TemplatingError as e:
+            raise click.ClickException(str(e)) from e
+    findings = [f for r in results for f in r.findings]
+    errors = sum(f.severity == Severity.ERROR for f in findings)
+    warnings = len(findings) - errors
+    if fmt == "json":
+        document = {
+            "results": [r.to_dict() for r in results],
+            "errors": errors,
+            "warnings": warnings,
+        }
+        click.echo(json.dumps(document, ensure_ascii=False, indent=2))
+    else:
+        click.echo(format_text(results), nl=False)
+    click.echo(
+        f"lint: {len(results)} message(s), {errors} error(s), {warnings} warning(s)", err=True
+    )
+    if errors:
+        sys.exit(1)

@@ -1,0 +1,264 @@
+"""``maildoctor templates`` and ``maildoctor render``: preview the notification mails."""
+
+from __future__ import annotations
+
+import json
+import sys
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import click
+
+from maildoctor.lint import lint_message
+from maildoctor.render import (
+    BUILTIN_VARIABLES,
+    CHARSETS,
+    TemplateInfo,
+    build_message,
+    catalog,
+    load_template,
+    render_parts,
+)
+from maildoctor.templating import (
+    ContextError,
+    TemplatingError,
+    UnknownTemplate,
+    templates_dir,
+)
+
+#: The recipient used when --to is not given.
+SAMPLE_RECIPIENT = "taro.yamada@example.com"
+
+templates_option = click.option(
+    "--templates",
+    "templates_path",
+    metavar="DIR",
+    default=None,
+    help="Templates folder of the same layout (default: $MAILDOCTOR_TEMPLATES, "
+    "else the packaged templates).",
+)
+
+
+def resolve_templates(path: str | None) -> Path:
+    """The templates folder for a command, as a click error when it does not exist."""
+    try:
+        return templates_dir(path)
+    except TemplatingError as e:
+        raise click.UsageError(str(e)) from e
+
+
+# --- templates -------------------------------------------------------------------
+
+
+def _template_dict(info: TemplateInfo) -> dict[str, Any]:
+    return {
+        "name": info.name,
+        "subject": info.subject,
+        "description": info.description,
+        "variables": dict(info.variables),
+        "variants": [
+            {
+                "name": v.name,
+                "description": v.description,
+                "variables": dict(v.variables),
+                "sample": dict(v.sample),
+            }
+            for v in info.variants
+        ],
+    }
+
+
+def format_templates(templates: dict[str, TemplateInfo], folder: Path) -> str:
+    """The human listing of ``maildoctor templates``."""
+    lines = [f"Templates in {folder}:", ""]
+    for info in templates.values():
+        lines.append(f"{info.name}  {info.subject}")
+        if info.description:
+            lines.append(f"    {info.description}")
+        if len(info.variants) > 1:
+            lines.append("    variants:")
+            width = max(len(v.name) for v in info.variants) + len(" (default)")
+            for i, v in enumerate(info.variants):
+                label = v.name + (" (default)" if i == 0 else "")
+                lines.append(f"      {label:<{width}}  {v.description}".rstrip())
+        variables = [(name, "", text) for name, text in info.variables.items()]
+        for v in info.variants:
+            if len(info.variants) > 1:
+                variables += [(name, f"({v.name}) ", text) for name, text in v.variables.items()]
+            else:
+                variables += [(name, "", text) for name, text in v.variables.items()]
+        if variables:
+            lines.append("    variables:")
+            width = max(len(name) for name, _, _ in variables)
+            lines += [f"      {name:<{width}}  {where}{text}" for name, where, text in variables]
+        lines.append("")
+    width = max(len(name) for name in BUILTIN_VARIABLES)
+    lines.append("Every template also gets:")
+    lines += [f"  {name:<{width}}  {text}" for name, text in BUILTIN_VARIABLES.items()]
+    return "\n".join(lines) + "\n"
+
+
+@click.command("templates")
+@templates_option
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Output format.",
+)
+def templates_command(templates_path: str | None, fmt: str) -> None:
+    """List the notification templates, their variants and their variables."""
+    folder = resolve_templates(templates_path)
+    try:
+        templates = catalog(folder)
+    except TemplatingError as e:
+        raise click.ClickException(str(e)) from e
+    if fmt == "json":
+        document = {
+            "templates_dir": str(folder),
+            "templates": [_template_dict(info) for info in templates.values()],
+            "builtin_variables": BUILTIN_VARIABLES,
+        }
+        click.echo(json.dumps(document, ensure_ascii=False, indent=2))
+    else:
+        click.echo(format_templates(templates, folder), nl=False)
+
+
+# --- render ----------------------------------------------------------------------
+
+
+def parse_vars(pairs: tuple[str, ...]) -> dict[str, str]:
+    """``--var KEY=VALUE`` options as a dict (the value may contain '=')."""
+    values: dict[str, str] = {}
+    for pair in pairs:
+        key, eq, value = pair.partition("=")
+        if not eq or not key.strip():
+            raise ContextError(f"--var {pair!r} is not of the form KEY=VALUE.")
+        values[key.strip()] = value
+    return values
+
+
+def read_context(path: str) -> dict[str, Any]:
+    """A context file: JSON (``.json`` or ``-`` for stdin) or TOML (``.toml``)."""
+    try:
+        text = sys.stdin.read() if path == "-" else Path(path).read_text("utf-8")
+    except OSError as e:
+        raise ContextError(f"Cannot read the context file {path!r}: {e.strerror}.") from e
+    except UnicodeDecodeError as e:
+        raise ContextError(f"The context file {path!r} is not UTF-8.") from e
+    try:
+        data = tomllib.loads(text) if path.endswith(".toml") else json.loads(text)
+    except (tomllib.TOMLDecodeError, json.JSONDecodeError) as e:
+        kind = "TOML" if path.endswith(".toml") else "JSON"
+        raise ContextError(f"The context file {path!r} is not valid {kind}: {e}.") from e
+    if not isinstance(data, dict):
+        raise ContextError(f"The context file {path!r} must hold an object of variables.")
+    return data
+
+
+@click.command("render")
+@click.argument("name")
+@click.option("--to", default=SAMPLE_RECIPIENT, show_default=True, help="Recipient address.")
+@click.option("--variant", default=None, help="Template variant (default: the first one).")
+@click.option("--var", "variables", multiple=True, metavar="KEY=VALUE", help="Set a variable.")
+@click.option(
+    "--context",
+    "context_file",
+    metavar="FILE",
+    default=None,
+    help="Variables from a JSON or TOML file ('-' reads JSON from stdin).",
+)
+@click.option(
+    "--no-samples",
+    is_flag=True,
+    help="Do not fill unset variables from the template's sample data.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["eml", "text", "html", "json"]),
+    default="eml",
+    show_default=True,
+    help="eml: the MIME message; text/html: one part; json: headers, parts and lint findings.",
+)
+@click.option("--out", type=click.Path(dir_okay=False, writable=True), help="Write to a file.")
+@click.option(
+    "--charset",
+    type=click.Choice(CHARSETS),
+    default="utf-8",
+    show_default=True,
+    help="iso-2022-jp for old phones.",
+)
+@templates_option
+def command(
+    name: str,
+    to: str,
+    variant: str | None,
+    variables: tuple[str, ...],
+    context_file: str | None,
+    no_samples: bool,
+    fmt: str,
+    out: str | None,
+    charset: str,
+    templates_path: str | None,
+) -> None:
+    """Render the notification NAME into a MIME message.
+
+    Unset variables take the template's sample data (see `maildoctor templates`);
+    --context and then --var override them.
+    """
+    folder = resolve_templates(templates_path)
+    try:
+        info = load_template(name, folder)
+        chosen = info.variant(variant)
+    except UnknownTemplate as e:
+        raise click.UsageError(str(e)) from e
+    try:
+        context: dict[str, Any] = {} if no_samples else dict(chosen.sample)
+        if context_file:
+            context.update(read_context(context_file))
+        context.update(parse_vars(variables))
+        rendered = render_parts(
+            name,
+            to=to,
+            context=context,
+            variant=chosen.name,
+            templates_dir=folder,
+            charset=charset,
+        )
+        msg = build_message(rendered, to=to, charset=charset)
+    except TemplatingError as e:
+        raise click.ClickException(str(e)) from e
+
+    data: bytes
+    if fmt == "eml":
+        data = msg.as_bytes()
+    elif fmt == "text":
+        data = rendered.text.encode("utf-8")
+    elif fmt == "html":
+        data = rendered.html.encode("utf-8")
+    else:
+        document = {
+            "template": rendered.template,
+            "variant": rendered.variant,
+            "charset": charset,
+            "headers": {key: str(value) for key, value in msg.items()},
+            "subject": rendered.subject,
+            "text": rendered.text,
+            "html": rendered.html,
+            "lint": [f.to_dict() for f in lint_message(msg, template=name)],
+        }
+        data = (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+    if out:
+        try:
+            Path(out).write_bytes(data)
+        except OSError as e:
+            raise click.ClickException(f"Cannot write {out!r}: {e.strerror}.") from e
+        click.echo(f"Wrote {out} ({len(data)} bytes).", err=True)
+    else:
+        stream = click.get_binary_stream("stdout")
+        stream.write(data)
+        stream.flush()
