@@ -1,0 +1,308 @@
+"""DNS: where would mail for a domain go? The only module that asks the network.
+
+Answers come in three kinds (STYLE 5): a route exists, no route exists, or
+nothing can be concluded. A timeout, SERVFAIL or REFUSED is the third kind,
+and so is every answer of a resolver that fails the canary: a sinkhole or a
+machine with no network answers NXDOMAIN for everything, which must never
+become "the domain does not exist".
+
+One :class:`DNSProbe` serves a whole run: each domain (and each MX host) is
+looked up once, concurrent callers share the pending lookup, and at most
+``concurrency`` queries are in flight. The resolver is passed in.
+
+Errors::
+
+    DNSConfigError   a --nameserver value or the system resolver configuration is unusable
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import dns.asyncresolver
+import dns.exception
+import dns.message
+import dns.name
+import dns.nameserver
+import dns.rdatatype
+import dns.resolver
+
+__all__ = [
+    "DEFAULT_CANARIES",
+    "DNSConfigError",
+    "DNSProbe",
+    "DomainDNS",
+    "make_resolver",
+    "parse_nameserver",
+]
+
+#: The contract's canaries: the root's NS and gmail.com's MX must both resolve.
+DEFAULT_CANARIES: tuple[str, ...] = (".", "gmail.com")
+
+Status = Literal[
+    "ok", "nxdomain", "null_mx", "no_mail_server", "implicit_mx", "mx_unresolvable", "unavailable"
+]
+
+
+class DNSConfigError(ValueError):
+    """A nameserver option or the system's resolver configuration cannot be used."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class DomainDNS:
+    """What DNS says about mail for one domain."""
+
+    domain: str
+    """The domain asked about (ASCII, lower case)."""
+    status: Status
+    """``ok`` (an MX host resolves), ``nxdomain``, ``null_mx`` (RFC 7505),
+    ``no_mail_server`` (no MX, no A/AAAA), ``implicit_mx`` (no MX but A/AAAA,
+    RFC 5321 5.1), ``mx_unresolvable`` (no MX host has an address) or
+    ``unavailable`` (nothing can be concluded: see ``reason``)."""
+    mx: tuple[str, ...] = ()
+    """MX hosts in preference order (lowest preference value first)."""
+    addresses: tuple[str, ...] = ()
+    """Addresses found for the first MX host that resolves, or for the domain
+    itself under implicit MX."""
+    reason: str | None = None
+    """Why the result is ``unavailable``: ``timeout``, ``SERVFAIL``, ``REFUSED``,
+    ``canary`` (the resolver is not truthful), ``no_resolver`` or ``error``."""
+    unresolved: tuple[str, ...] = field(default=())
+    """MX hosts that have no address (for ``mx_unresolvable``)."""
+
+
+class _Unavailable(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def parse_nameserver(value: str) -> tuple[str, int]:
+    """``IP``, ``IP:PORT``, ``[IPv6]:PORT`` or a bare IPv6 address → (ip, port)."""
+    text = value.strip()
+    host, port = text, 53
+    if text.startswith("["):
+        host, _, rest = text[1:].partition("]")
+        if rest:
+            if not rest.startswith(":") or not rest[1:].isdigit():
+                raise DNSConfigError(f"The nameserver {value!r} is not IP[:PORT].")
+            port = int(rest[1:])
+    elif text.count(":") == 1:
+        host, _, port_text = text.partition(":")
+        if not port_text.isdigit():
+            raise DNSConfigError(
+                f"The nameserver {value!r} has no valid port; write it as IP or IP:PORT, "
+                "for example 127.0.0.1:5353."
+            )
+        port = int(port_text)
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        raise DNSConfigError(
+            f"The nameserver {value!r} is not an IP address; write it as IP or IP:PORT, "
+            "for example 127.0.0.1:5353."
+        ) from None
+    if not 0 < port < 65536:
+        raise DNSConfigError(f"The nameserver port in {value!r} must be between 1 and 65535.")
+    return host, port
+
+
+def make_resolver(
+    nameservers: Sequence[str] = (), timeout: float = 5.0
+) -> dns.asyncresolver.Resolver:
+    """An asyncio resolver for ``nameservers`` (IP[:PORT] strings), or the system's.
+
+    Raises :class:`DNSConfigError` for a bad value or an unusable system configuration.
+    """
+    if nameservers:
+        resolver = dns.asyncresolver.Resolver(configure=False)
+        resolver.nameservers = [
+            dns.nameserver.Do53Nameserver(*parse_nameserver(ns)) for ns in nameservers
+        ]
+    else:
+        try:
+            resolver = dns.asyncresolver.Resolver()
+        except dns.resolver.NoResolverConfiguration as e:
+            raise DNSConfigError(
+                "The system has no DNS resolver configured; pass --nameserver IP[:PORT]."
+            ) from e
+    resolver.timeout = timeout
+    resolver.lifetime = timeout
+    resolver.cache = None  # DNSProbe keeps its own per-run cache
+    return resolver
+
+
+class DNSProbe:
+    """Looks up the mail route of domains, once each, for one run.
+
+    ``resolver``: a ``dns.asyncresolver.Resolver`` (see :func:`make_resolver`).
+    ``canaries``: names that must resolve before any NXDOMAIN is trusted (``.`` is
+    asked for NS, any other name for MX).
+    ``concurrency``: the most queries in flight at once.
+    """
+
+    def __init__(
+        self,
+        resolver: dns.asyncresolver.Resolver,
+        *,
+        canaries: Sequence[str] = DEFAULT_CANARIES,
+        concurrency: int = 50,
+    ) -> None:
+        self.resolver = resolver
+        self.canaries = tuple(canaries)
+        self.queries = 0
+        """How many DNS queries were sent (answered or not)."""
+        self._semaphore = asyncio.Semaphore(max(1, concurrency))
+        self._domains: dict[str, asyncio.Task[DomainDNS]] = {}
+        self._hosts: dict[str, asyncio.Task[tuple[str, ...]]] = {}
+        self._canary: asyncio.Task[str | None] | None = None
+
+    # -- public --------------------------------------------------------------
+
+    async def canary_failure(self) -> str | None:
+        """None when the resolver passed the canaries, else what failed (checked once)."""
+        if self._canary is None:
+            self._canary = asyncio.ensure_future(self._check_canaries())
+        return await self._canary
+
+    async def probe(self, domain: str) -> DomainDNS:
+        """The mail route of ``domain`` (ASCII); looked up once per probe."""
+        key = domain.lower().rstrip(".")
+        task = self._domains.get(key)
+        if task is None:
+            task = asyncio.ensure_future(self._probe(key))
+            self._domains[key] = task
+        return await task
+
+    # -- internals -----------------------------------------------------------
+
+    async def _query(self, name: str, rdtype: str) -> dns.resolver.Answer | None:
+        """The answer, None for NODATA; raises for NXDOMAIN, _Unavailable otherwise."""
+        async with self._semaphore:
+            self.queries += 1
+            try:
+                return await self.resolver.resolve(
+                    name, rdtype, search=False, raise_on_no_answer=False
+                )
+            except dns.resolver.NXDOMAIN:
+                raise
+            except (dns.resolver.LifetimeTimeout, dns.exception.Timeout):
+                raise _Unavailable("timeout") from None
+            except dns.resolver.NoNameservers as e:
+                raise _Unavailable(_rcode_of(e)) from None
+            except dns.resolver.NoResolverConfiguration:
+                raise _Unavailable("no_resolver") from None
+            except dns.exception.DNSException:
+                raise _Unavailable("error") from None
+            except OSError:
+                raise _Unavailable("error") from None
+
+    async def _check_canaries(self) -> str | None:
+        async def one(name: str) -> str | None:
+            rdtype = "NS" if name == "." else "MX"
+            try:
+                answer = await self._query(name, rdtype)
+            except dns.resolver.NXDOMAIN:
+                return f"{name} {rdtype}: NXDOMAIN"
+            except _Unavailable as e:
+                return f"{name} {rdtype}: {e.reason}"
+            if answer is None or answer.rrset is None or len(answer.rrset) == 0:
+                return f"{name} {rdtype}: no answer"
+            return None
+
+        results = await asyncio.gather(*(one(n) for n in self.canaries))
+        failures = [r for r in results if r]
+        return "; ".join(failures) if failures else None
+
+    async def _probe(self, domain: str) -> DomainDNS:
+        failure = await self.canary_failure()
+        if failure is not None:
+            return DomainDNS(domain=domain, status="unavailable", reason="canary")
+        try:
+            return await self._route(domain)
+        except dns.resolver.NXDOMAIN:
+            return DomainDNS(domain=domain, status="nxdomain")
+        except _Unavailable as e:
+            return DomainDNS(domain=domain, status="unavailable", reason=e.reason)
+
+    async def _route(self, domain: str) -> DomainDNS:
+        answer = await self._query(domain, "MX")
+        records = list(answer.rrset) if answer is not None and answer.rrset is not None else []
+        if not records:
+            # RFC 5321 5.1: no MX, so the domain itself is the implicit MX.
+            addresses = await self._addresses(domain, None, nxdomain_ok=False)
+            if addresses:
+                return DomainDNS(domain=domain, status="implicit_mx", addresses=addresses)
+            return DomainDNS(domain=domain, status="no_mail_server")
+        ordered = sorted(records, key=lambda r: (r.preference, str(r.exchange)))
+        hosts = [str(r.exchange).rstrip(".").lower() for r in ordered]
+        real = [h for h in hosts if h]
+        if not real:
+            # RFC 7505 3: a single MX with "." as exchange; we also accept several.
+            return DomainDNS(domain=domain, status="null_mx", mx=tuple("." for _ in hosts))
+        unavailable: str | None = None
+        assert answer is not None
+        for host in real:
+            try:
+                addresses = await self._host_addresses(host, answer.response)
+            except _Unavailable as e:
+                unavailable = unavailable or e.reason
+                continue
+            if addresses:
+                return DomainDNS(domain=domain, status="ok", mx=tuple(real), addresses=addresses)
+        if unavailable is not None:
+            return DomainDNS(
+                domain=domain, status="unavailable", mx=tuple(real), reason=unavailable
+            )
+        return DomainDNS(
+            domain=domain, status="mx_unresolvable", mx=tuple(real), unresolved=tuple(real)
+        )
+
+    async def _host_addresses(self, host: str, response: dns.message.Message) -> tuple[str, ...]:
+        task = self._hosts.get(host)
+        if task is None:
+            task = asyncio.ensure_future(self._addresses(host, response, nxdomain_ok=True))
+            self._hosts[host] = task
+        return await task
+
+    async def _addresses(
+        self, name: str, response: dns.message.Message | None, *, nxdomain_ok: bool
+    ) -> tuple[str, ...]:
+        """A then AAAA of name; glue from the MX answer's additional section counts."""
+        if response is not None:
+            target = dns.name.from_text(name)
+            glue = [
+                rd.address
+                for rrset in response.additional
+                if rrset.name == target and rrset.rdtype in (dns.rdatatype.A, dns.rdatatype.AAAA)
+                for rd in rrset
+            ]
+            if glue:
+                return tuple(glue)
+        found: list[str] = []
+        for rdtype in ("A", "AAAA"):
+            try:
+                answer = await self._query(name, rdtype)
+            except dns.resolver.NXDOMAIN:
+                if nxdomain_ok:
+                    return ()
+                raise
+            if answer is not None and answer.rrset is not None:
+                found.extend(rd.address for rd in answer.rrset)
+            if found:
+                break
+        return tuple(found)
+
+
+def _rcode_of(error: dns.resolver.NoNameservers) -> str:
+    text = str(error)
+    for rcode in ("SERVFAIL", "REFUSED", "NOTIMP", "FORMERR"):
+        if rcode in text:
+            return rcode
+    if "timed out" in text:
+        return "timeout"
+    return "error"
