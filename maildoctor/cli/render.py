@@ -259,6 +259,4 @@ def command(
             raise click.ClickException(f"Cannot write {out!r}: {e.strerror}.") from e
         click.echo(f"Wrote {out} ({len(data)} bytes).", err=True)
     else:
-        stream = click.get_binary_stream("stdout")
-        stream.write(data)
-        stream.flush()
+        click.echo(data, nl=False)  # bytes go to stdout's binary buffer as they are
