@@ -1,0 +1,212 @@
+"""``maildoctor send``: render a notification and deliver it over SMTP."""
+
+from __future__ import annotations
+
+import json
+import smtplib
+import ssl
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import getaddresses
+from typing import Any
+
+import click
+
+from maildoctor.cli.render import parse_vars, read_context, resolve_templates, templates_option
+from maildoctor.cli.serve import parse_hostport
+from maildoctor.harness.server import is_loopback
+from maildoctor.render import CHARSETS, load_template, render_message
+from maildoctor.templating import TemplatingError, UnknownTemplate
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecipientReply:
+    """What the server said about one recipient."""
+
+    recipient: str
+    code: int
+    """The RCPT reply when it refused the recipient, else the reply to the message."""
+    text: str
+    stage: str
+    """``rcpt`` or ``data``."""
+
+    @property
+    def accepted(self) -> bool:
+        return 200 <= self.code < 300
+
+
+def deliver(
+    msg: EmailMessage,
+    *,
+    host: str,
+    port: int,
+    mail_from: str,
+    recipients: list[str],
+    starttls: bool = False,
+    verify: bool = True,
+    user: str | None = None,
+    password: str | None = None,
+    timeout: float = 30.0,
+) -> list[RecipientReply]:
+    """One SMTP transaction, keeping each recipient's reply (smtplib hides the DATA one)."""
+    with smtplib.SMTP(host, port, timeout=timeout) as smtp:
+        smtp.ehlo()
+        if starttls:
+            context = ssl.create_default_context()
+            if not verify:
+                context.check_hostname = False
+                context.verify_mode = ssl.CERT_NONE
+            smtp.starttls(context=context)
+            smtp.ehlo()
+        if user is not None:
+            smtp.login(user, password or "")
+        # smtplib sends bytes as given: SMTP needs CRLF line ends (RFC 5321 2.3.8).
+        data = msg.as_bytes(policy=msg.policy.clone(linesep="\r\n"))
+        options = ["SMTPUTF8"] if smtp.has_extn("smtputf8") and not data.isascii() else []
+        code, text = smtp.mail(mail_from, options)
+        if code >= 400:
+            return [
+                RecipientReply(recipient=r, code=code, text=_s(text), stage="mail")
+                for r in recipients
+            ]
+        replies: dict[str, RecipientReply] = {}
+        accepted: list[str] = []
+        for rcpt in recipients:
+            code, text = smtp.rcpt(rcpt)
+            if 200 <= code < 300:
+                accepted.append(rcpt)
+            else:
+                replies[rcpt] = RecipientReply(
+                    recipient=rcpt, code=code, text=_s(text), stage="rcpt"
+                )
+        if accepted:
+            code, text = smtp.data(data)
+            for rcpt in accepted:
+                replies[rcpt] = RecipientReply(
+                    recipient=rcpt, code=code, text=_s(text), stage="data"
+                )
+        else:
+            smtp.rset()
+        return [replies[r] for r in recipients]
+
+
+def _s(text: bytes | str) -> str:
+    return text.decode("utf-8", "replace") if isinstance(text, bytes) else text
+
+
+@click.command("send")
+@click.argument("name")
+@click.option("--to", "to", required=True, multiple=True, help="Recipient (repeatable).")
+@click.option("--variant", default=None, help="Template variant (default: the first one).")
+@click.option("--var", "variables", multiple=True, metavar="KEY=VALUE", help="Set a variable.")
+@click.option(
+    "--context", "context_file", metavar="FILE", default=None, help="JSON/TOML variables."
+)
+@click.option("--charset", type=click.Choice(CHARSETS), default="utf-8", show_default=True)
+@click.option(
+    "--from", "mail_from", default=None, help="Envelope sender (default: the From header)."
+)
+@click.option("--smtp", "smtp", default="127.0.0.1:1025", show_default=True, metavar="HOST:PORT")
+@click.option("--starttls", is_flag=True, help="Upgrade the connection with STARTTLS.")
+@click.option(
+    "--verify/--no-verify",
+    "verify",
+    default=None,
+    help="Check the server's TLS certificate (default: not on loopback, where the harness's "
+    "certificate is self-signed).",
+)
+@click.option("--user", default=None, help="AUTH user.")
+@click.option("--password", default=None, help="AUTH password.")
+@click.option("--timeout", type=float, default=30.0, show_default=True, help="Seconds.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@templates_option
+def command(
+    name: str,
+    to: tuple[str, ...],
+    variant: str | None,
+    variables: tuple[str, ...],
+    context_file: str | None,
+    charset: str,
+    mail_from: str | None,
+    smtp: str,
+    starttls: bool,
+    verify: bool | None,
+    user: str | None,
+    password: str | None,
+    timeout: float,
+    fmt: str,
+    templates_path: str | None,
+) -> None:
+    """Render the notification NAME and deliver it over SMTP (the harness by default).
+
+    Prints the server's reply for each recipient; exits 1 when any was refused.
+    """
+    host, port = parse_hostport(smtp, option="--smtp")
+    folder = resolve_templates(templates_path)
+    try:
+        chosen = load_template(name, folder).variant(variant)
+    except UnknownTemplate as e:
+        raise click.UsageError(str(e)) from e
+    try:
+        context: dict[str, Any] = dict(chosen.sample)
+        if context_file:
+            context.update(read_context(context_file))
+        context.update(parse_vars(variables))
+        msg = render_message(
+            name,
+            to=", ".join(to),
+            context=context,
+            variant=chosen.name,
+            templates_dir=folder,
+            charset=charset,
+        )
+    except TemplatingError as e:
+        raise click.ClickException(str(e)) from e
+    sender = mail_from or next((a for _, a in getaddresses([str(msg["From"])]) if a), "")
+    try:
+        replies = deliver(
+            msg,
+            host=host,
+            port=port,
+            mail_from=sender,
+            recipients=list(to),
+            starttls=starttls,
+            verify=(not is_loopback(host)) if verify is None else verify,
+            user=user,
+            password=password,
+            timeout=timeout,
+        )
+    except smtplib.SMTPAuthenticationError as e:
+        raise click.ClickException(
+            f"The server refused the login for {user!r}: {e.smtp_code} {_s(e.smtp_error)}."
+        ) from e
+    except smtplib.SMTPNotSupportedError as e:
+        raise click.ClickException(
+            f"The server at {host}:{port} does not support that: {e}."
+        ) from e
+    except (smtplib.SMTPException, ssl.SSLError) as e:
+        raise click.ClickException(f"The SMTP conversation with {host}:{port} failed: {e}.") from e
+    except OSError as e:
+        raise click.ClickException(
+            f"Cannot connect to the SMTP server at {host}:{port}: {e.strerror or e}. "
+            "Is `maildoctor serve` running, or is --smtp wrong?"
+        ) from e
+    if fmt == "json":
+        click.echo(
+            json.dumps(
+                {
+                    "template": name,
+                    "message_id": str(msg["Message-ID"]),
+                    "replies": [
+                        {"recipient": r.recipient, "code": r.code, "text": r.text, "stage": r.stage}
+                        for r in replies
+                    ],
+                },
+                ensure_ascii=False,
+            )
+        )
+    else:
+        for r in replies:
+            click.echo(f"{r.recipient}\t{r.code} {r.text}")
+    if not all(r.accepted for r in replies):
+        raise SystemExit(1)

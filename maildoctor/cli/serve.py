@@ -1,0 +1,191 @@
+"""``maildoctor serve``: the SMTP capture harness with its web UI and JSON API."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from pathlib import Path
+
+import click
+
+from maildoctor.harness.faults import FaultError, FaultPlan, parse_faults
+from maildoctor.harness.profiles import ProfileBook, ProfileError, load_profiles
+from maildoctor.harness.server import Harness, HarnessConfig, is_loopback
+from maildoctor.harness.smtp import Limits
+from maildoctor.harness.store import StoreError, default_db_path
+
+
+def parse_hostport(value: str, *, option: str, default_host: str = "127.0.0.1") -> tuple[str, int]:
+    """``HOST:PORT``, ``:PORT``, ``PORT`` or ``[v6]:PORT`` -> (host, port)."""
+    text = value.strip()
+    if text.startswith("["):
+        host, _, rest = text[1:].partition("]")
+        port_text = rest.removeprefix(":")
+    elif text.count(":") == 1:
+        host, _, port_text = text.partition(":")
+    elif text.isdigit():
+        host, port_text = "", text
+    else:
+        host, port_text = text, ""
+    if not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
+        raise click.BadParameter(
+            f"{value!r} is not HOST:PORT with a port from 0 to 65535 (0 picks a free port).",
+            param_hint=option,
+        )
+    return host or default_host, int(port_text)
+
+
+def _user(value: str) -> tuple[str, str]:
+    user, sep, password = value.partition(":")
+    if not sep or not user:
+        raise click.BadParameter(f"{value!r} is not USER:PASSWORD.", param_hint="--user")
+    return user, password
+
+
+@click.command("serve")
+@click.option("--smtp", "smtp", default="127.0.0.1:1025", show_default=True, metavar="HOST:PORT")
+@click.option(
+    "--http",
+    "http",
+    default="127.0.0.1:8025",
+    show_default=True,
+    metavar="HOST:PORT",
+    help="Web UI and JSON API.",
+)
+@click.option("--no-http", is_flag=True, help="Run only the SMTP server.")
+@click.option(
+    "--db",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="SQLite file (default: harness.sqlite3 in the user's data directory).",
+)
+@click.option(
+    "--profiles",
+    "profiles_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="TOML file of recipient profiles per address or domain.",
+)
+@click.option(
+    "--faults",
+    "faults_spec",
+    default=None,
+    metavar="SPEC",
+    help="Faults to inject, e.g. 'greylist;rcpt=452 4.2.2 Mailbox full,p=0.3'.",
+)
+@click.option("--seed", type=int, default=None, help="Seed for fault probabilities.")
+@click.option(
+    "--max-messages",
+    type=click.IntRange(min=0),
+    default=1000,
+    show_default=True,
+    help="Keep this many messages, pruning the oldest (0 keeps all).",
+)
+@click.option(
+    "--max-size",
+    type=click.IntRange(min=1),
+    default=Limits().max_message_size,
+    show_default=True,
+    help="Largest message in bytes (552 beyond).",
+)
+@click.option(
+    "--max-recipients",
+    type=click.IntRange(min=1),
+    default=Limits().max_recipients,
+    show_default=True,
+    help="RCPT TOs per message (452 beyond).",
+)
+@click.option("--starttls", is_flag=True, help="Offer STARTTLS with a self-signed certificate.")
+@click.option(
+    "--user",
+    "users",
+    multiple=True,
+    metavar="USER:PASSWORD",
+    help="Accept AUTH PLAIN/LOGIN for this account (repeatable).",
+)
+@click.option(
+    "--allow-remote",
+    is_flag=True,
+    help="Allow binding a non-loopback address (anyone who can reach it can read the mail).",
+)
+def command(
+    smtp: str,
+    http: str,
+    no_http: bool,
+    db: Path | None,
+    profiles_file: Path | None,
+    faults_spec: str | None,
+    seed: int | None,
+    max_messages: int,
+    max_size: int,
+    max_recipients: int,
+    starttls: bool,
+    users: tuple[str, ...],
+    allow_remote: bool,
+) -> None:
+    """Run the SMTP capture server and its web UI. It never relays mail anywhere.
+
+    Every recipient gets a decision from its profile (carrier filters simulated,
+    faults injected): delivered, junk, filtered or rejected, with the rule.
+    """
+    smtp_host, smtp_port = parse_hostport(smtp, option="--smtp")
+    http_host, http_port = parse_hostport(http, option="--http")
+    for host, option in ((smtp_host, "--smtp"), *(() if no_http else ((http_host, "--http"),))):
+        if not is_loopback(host):
+            if not allow_remote:
+                raise click.UsageError(
+                    f"{option} {host} is not a loopback address: captured mail would be readable "
+                    "from the network. Add --allow-remote if that is what you want."
+                )
+            click.echo(
+                f"warning: {option} listens on {host}; anyone who can reach it can read the mail.",
+                err=True,
+            )
+    try:
+        book = load_profiles(profiles_file) if profiles_file else ProfileBook()
+        plan = FaultPlan(parse_faults(faults_spec) if faults_spec else (), seed=seed)
+    except (ProfileError, FaultError) as e:
+        raise click.UsageError(str(e)) from e
+    config = HarnessConfig(
+        db=db or default_db_path(),
+        smtp_host=smtp_host,
+        smtp_port=smtp_port,
+        http_host=http_host,
+        http_port=None if no_http else http_port,
+        limits=Limits(max_message_size=max_size, max_recipients=max_recipients),
+        max_messages=max_messages,
+        tls=starttls,
+        users=dict(_user(u) for u in users),
+    )
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_serve(Harness(config, profiles=book, faults=plan)))
+
+
+async def _serve(harness: Harness) -> None:
+    try:
+        await harness.start()
+    except OSError as e:
+        raise click.ClickException(
+            f"Cannot listen: {e.strerror or e}. Is another server on that port? "
+            "Pick others with --smtp HOST:PORT and --http HOST:PORT."
+        ) from e
+    except StoreError as e:
+        raise click.ClickException(str(e)) from e
+    host, port = harness.smtp_address
+    click.echo(f"SMTP  {host}:{port}  (never relays)", err=True)
+    if harness.http_url:
+        click.echo(f"Web   {harness.http_url}/", err=True)
+    click.echo(f"DB    {harness.config.db}", err=True)
+    for fault in harness.faults.faults:
+        click.echo(f"Fault {fault.name} at {fault.stage}: {fault.reply or 'drop/delay'}", err=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        click.echo("Stopping.", err=True)
+        await harness.stop()
