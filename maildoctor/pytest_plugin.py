@@ -1,0 +1,142 @@
+"""pytest plugin: a real SMTP capture harness per test, for a service's CI.
+
+Installed with maildoctor (entry point ``pytest11``), it gives tests the
+``maildoctor_harness`` fixture: a harness on free loopback ports with its own
+SQLite file, stopped after the test::
+
+    def test_signup_mail(maildoctor_harness):
+        maildoctor_harness.set_profile("taro@docomo.ne.jp", refuse_url=True)
+        my_service.send_signup_mail(smtp=maildoctor_harness.smtp_address, to="taro@docomo.ne.jp")
+        [sent] = maildoctor_harness.messages()
+        assert sent.message["Subject"] == "[Lentrance]仮登録完了のお知らせ"
+        assert sent.decision_for("taro@docomo.ne.jp").outcome == "junk"
+
+Importing this module costs only pytest itself: the harness is imported when a
+test asks for the fixture. ``--maildoctor-web`` also starts the web UI (its URL
+is printed) for looking at a failing test's mail in a browser.
+"""
+
+from __future__ import annotations
+
+import smtplib
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from maildoctor.harness.policy import Profile
+    from maildoctor.harness.server import HarnessThread
+    from maildoctor.harness.store import StoredMessage
+
+__all__ = ["HarnessFixture", "maildoctor_harness"]
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("maildoctor", "maildoctor SMTP harness")
+    group.addoption(
+        "--maildoctor-web",
+        action="store_true",
+        default=False,
+        help="Also start the harness web UI in maildoctor_harness (its URL is printed).",
+    )
+
+
+class HarnessFixture:
+    """What a test gets: the SMTP address, the stored mail, and knobs for profiles and faults."""
+
+    def __init__(self, running: HarnessThread) -> None:
+        self._running = running
+
+    @property
+    def host(self) -> str:
+        return self._running.smtp_address[0]
+
+    @property
+    def port(self) -> int:
+        return self._running.smtp_address[1]
+
+    @property
+    def smtp_address(self) -> tuple[str, int]:
+        """(host, port) of the SMTP server: ``smtplib.SMTP(*h.smtp_address)``."""
+        return self._running.smtp_address
+
+    @property
+    def http_url(self) -> str | None:
+        """The web UI/API base URL with ``--maildoctor-web``, else None."""
+        return self._running.http_url
+
+    @property
+    def db_path(self) -> Path:
+        return self._running.store.path
+
+    def smtp(self, timeout: float = 10.0) -> smtplib.SMTP:
+        """A connected ``smtplib.SMTP`` client (use it as a context manager)."""
+        return smtplib.SMTP(self.host, self.port, timeout=timeout)
+
+    def messages(self) -> list[StoredMessage]:
+        """Every message the harness stored, oldest first, in full.
+
+        Each has ``mail_from``, ``rcpt_tos``, ``raw`` (bytes), ``message`` (an
+        ``EmailMessage``), ``deliveries`` (recipient, outcome, rule, SMTP reply),
+        and ``transcript``.
+        """
+        return self._running.messages()
+
+    def wait_for(self, count: int = 1, timeout: float = 5.0) -> list[StoredMessage]:
+        """Wait until at least ``count`` messages are stored (for senders in the background)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = self.messages()
+            if len(found) >= count:
+                return found
+            if time.monotonic() > deadline:
+                raise AssertionError(
+                    f"expected {count} message(s) at {self.host}:{self.port} within "
+                    f"{timeout} s, got {len(found)}"
+                )
+            time.sleep(0.02)
+
+    def set_profile(self, pattern: str, profile: Profile | None = None, **settings: Any) -> None:
+        """Give an address, a domain or ``*`` a profile.
+
+        Either a :class:`~maildoctor.harness.policy.Profile`, or settings for the
+        carrier of that domain (``refuse_url=True``, ``receive_list=["lentrance.com"]``,
+        ``carrier="au"``...), as in a profiles file.
+        """
+        if profile is None:
+            from maildoctor.harness.profiles import parse_profile
+
+            profile = parse_profile(pattern, settings)
+        self._running.set_profile(pattern, profile)
+
+    def clear_profiles(self) -> None:
+        self._running.clear_profiles()
+
+    def set_faults(self, spec: str, *, seed: int | None = 0) -> None:
+        """Inject faults from a ``--faults`` SPEC (``""`` removes them); seeded for repeatability."""
+        self._running.set_faults(spec, seed=seed)
+
+    def clear(self) -> int:
+        """Delete every stored message."""
+        return self._running.clear()
+
+
+@pytest.fixture
+def maildoctor_harness(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[HarnessFixture]:
+    """A started SMTP capture harness on free loopback ports, stopped after the test."""
+    from maildoctor.harness.server import run_in_thread
+
+    web = bool(request.config.getoption("--maildoctor-web", default=False))
+    db = tmp_path_factory.mktemp("maildoctor-harness") / "harness.sqlite3"
+    running = run_in_thread(db, http_port=0 if web else None, durable=False, max_messages=0)
+    try:
+        if running.http_url:
+            print(f"maildoctor harness web UI: {running.http_url}/")
+        yield HarnessFixture(running)
+    finally:
+        running.stop()
