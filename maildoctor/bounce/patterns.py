@@ -1,0 +1,150 @@
+"""The bounce pattern tables (``maildoctor/data/bounce_patterns.toml``), loaded once.
+
+The tables are data so that a support engineer who meets a new bounce wording
+adds a line there, not a branch in code.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any
+
+__all__ = ["CarrierRule", "MtaRule", "ReasonRule", "Tables", "detect_mta", "tables"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class MtaRule:
+    """How to recognise the software or service that wrote a bounce."""
+
+    name: str
+    """Display name (``Postfix``, ``au (KDDI)``)."""
+    headers: tuple[re.Pattern[str], ...]
+    """Any of these matching the bounce's header block identifies it."""
+    subject: tuple[re.Pattern[str], ...]
+    """... or the subject."""
+    sender: tuple[re.Pattern[str], ...]
+    """... or the From header."""
+    text: tuple[re.Pattern[str], ...]
+    """... or the explanation text."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReasonRule:
+    """One bounce reason: its words, its status codes, and what it means."""
+
+    name: str
+    """Sisimai reason name (``userunknown``)."""
+    hard: bool
+    """Whether retrying can never help (a hard bounce)."""
+    patterns: tuple[re.Pattern[str], ...]
+    """Phrases in the remote server's words that mean this reason."""
+    statuses: tuple[str, ...]
+    """RFC 3463 status codes that mean this reason on their own."""
+    advice: tuple[str, ...]
+    """Advice catalog ids that fit."""
+    summary: dict[str, str]
+    """One line per language saying what happened."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class CarrierRule:
+    """A receiving provider whose words mean something else than they say."""
+
+    name: str
+    """Provider (``KDDI``)."""
+    carrier: str
+    """maildoctor carrier id, ``""`` when not a Japanese carrier."""
+    hosts: tuple[re.Pattern[str], ...]
+    """Remote MTA host names of the provider."""
+    rules: tuple[tuple[re.Pattern[str], str, str, str], ...]
+    """(pattern on the reply, status condition regex or "", reason, SMTP command or "")."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Tables:
+    """All tables of the bounce data file."""
+
+    mtas: tuple[MtaRule, ...]
+    reasons: dict[str, ReasonRule]
+    order: tuple[str, ...]
+    """Reasons in the order their phrases are tried."""
+    carriers: tuple[CarrierRule, ...]
+    soft_statuses: dict[str, str]
+    """Class-and-subject prefixes (``4.4``) mapped to reasons, tried last."""
+    decisive: dict[str, str]
+    """Status codes that outrank the words that come with them."""
+    carrier_advice: dict[str, tuple[frozenset[str], tuple[str, ...]]]
+    """Carrier id -> (reasons, extra advice ids) for Japanese carrier recipients."""
+
+
+def _rx(items: Any) -> tuple[re.Pattern[str], ...]:
+    return tuple(re.compile(p, re.I) for p in items or ())
+
+
+@cache
+def tables() -> Tables:
+    """Load and compile ``bounce_patterns.toml`` (once per process)."""
+    text = resources.files("maildoctor").joinpath("data/bounce_patterns.toml").read_text("utf-8")
+    data = tomllib.loads(text)
+    mtas = tuple(
+        MtaRule(
+            name=m["name"],
+            headers=_rx(m.get("headers")),
+            subject=_rx(m.get("subject")),
+            sender=_rx(m.get("sender")),
+            text=_rx(m.get("text")),
+        )
+        for m in data["mta"]
+    )
+    reasons = {
+        name: ReasonRule(
+            name=name,
+            hard=bool(r.get("hard", False)),
+            patterns=_rx(r.get("patterns")),
+            statuses=tuple(r.get("statuses", ())),
+            advice=tuple(r.get("advice", ())),
+            summary=dict(r.get("summary", {})),
+        )
+        for name, r in data["reason"].items()
+    }
+    carriers = tuple(
+        CarrierRule(
+            name=c["name"],
+            carrier=c.get("carrier", ""),
+            hosts=_rx(c["hosts"]),
+            rules=tuple(
+                (re.compile(rule[0], re.I), rule[1], rule[2], rule[3] if len(rule) > 3 else "")
+                for rule in c["rules"]
+            ),
+        )
+        for c in data["rhost"]
+    )
+    return Tables(
+        mtas=mtas,
+        reasons=reasons,
+        order=tuple(data["order"]),
+        carriers=carriers,
+        soft_statuses=dict(data.get("status_prefix", {})),
+        decisive=dict(data.get("decisive", {})),
+        carrier_advice={
+            cid: (frozenset(row["reasons"]), tuple(row["advice"]))
+            for cid, row in data.get("carrier_advice", {}).items()
+        },
+    )
+
+
+def detect_mta(*, headers: str, subject: str, sender: str, text: str) -> str:
+    """Name of the software or service that wrote the bounce, ``""`` if unknown."""
+    for rule in tables().mtas:
+        if (
+            any(p.search(headers) for p in rule.headers)
+            or any(p.search(subject) for p in rule.subject)
+            or any(p.search(sender) for p in rule.sender)
+            or any(p.search(text) for p in rule.text)
+        ):
+            return rule.name
+    return ""
