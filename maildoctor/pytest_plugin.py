@@ -116,7 +116,7 @@ class HarnessFixture:
         self._running.clear_profiles()
 
     def set_faults(self, spec: str, *, seed: int | None = 0) -> None:
-        """Inject faults from a ``--faults`` SPEC (``""`` removes them); seeded for repeatability."""
+        """Inject faults from a ``--faults`` SPEC (``""`` removes them), seeded."""
         self._running.set_faults(spec, seed=seed)
 
     def clear(self) -> int:
