@@ -116,7 +116,7 @@ def make_resolver(
 ) -> dns.asyncresolver.Resolver:
     """An asyncio resolver for ``nameservers`` (IP[:PORT] strings), or the system's.
 
-    Raises :class:`DNSConfigError` for a bad value or an unusable system configuration.
+    Raises :class:`DNSConfigError` for a bad nameserver value.
     """
     if nameservers:
         resolver = dns.asyncresolver.Resolver(configure=False)
@@ -126,10 +126,10 @@ def make_resolver(
     else:
         try:
             resolver = dns.asyncresolver.Resolver()
-        except dns.resolver.NoResolverConfiguration as e:
-            raise DNSConfigError(
-                "The system has no DNS resolver configured; pass --nameserver IP[:PORT]."
-            ) from e
+        except dns.resolver.NoResolverConfiguration:
+            # No /etc/resolv.conf: every query will fail as "no_resolver", which the
+            # probe reports as dns_unavailable rather than refusing to run.
+            resolver = dns.asyncresolver.Resolver(configure=False)
     resolver.timeout = timeout
     resolver.lifetime = timeout
     resolver.cache = None  # DNSProbe keeps its own per-run cache
@@ -171,12 +171,19 @@ class DNSProbe:
 
     async def probe(self, domain: str) -> DomainDNS:
         """The mail route of ``domain`` (ASCII); looked up once per probe."""
+        return await self.lookup(domain)
+
+    def lookup(self, domain: str) -> asyncio.Future[DomainDNS]:
+        """The shared pending (or finished) lookup of ``domain``; call from a running loop.
+
+        Batch callers hold the future instead of a task per address.
+        """
         key = domain.lower().rstrip(".")
         task = self._domains.get(key)
         if task is None:
             task = asyncio.ensure_future(self._probe(key))
             self._domains[key] = task
-        return await task
+        return task
 
     # -- internals -----------------------------------------------------------
 

@@ -1,0 +1,256 @@
+"""``maildoctor check``: one address or a whole member list, from raw text to results.
+
+The flow (DESIGN.md): syntax → typos → carriers → DNS probe (async, one lookup
+per domain per run) → assess → :class:`CheckResult`. Everything but the DNS
+probe is pure and cached per domain, so a batch of 100,000 addresses costs one
+parse per address and one lookup per distinct domain.
+
+API::
+
+    check_offline(raw, *, lang="ja") -> CheckResult            # static checks only
+    await check_address(raw, *, probe=None, lang="ja") -> CheckResult
+    async for result in check_many(lines, *, probe=None, lang="ja"): ...   # input order
+    check_one(raw, *, nameservers=(), offline=False, ...) -> CheckResult  # sync, for diagnose
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import AsyncIterator, Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from disposable_email_domains import blocklist as _DISPOSABLE
+
+from maildoctor.assess import Diagnosis, Facts, assess
+from maildoctor.carriers import Carrier, carrier_for_domain
+from maildoctor.dnsprobe import DEFAULT_CANARIES, DNSProbe, DomainDNS, make_resolver
+from maildoctor.findings import Finding, Lang, Verdict
+from maildoctor.syntax import ParsedAddress, SyntaxResult, check_syntax
+from maildoctor.typos import TypoSuggestion, suggest_domain
+
+__all__ = [
+    "ROLE_LOCAL_PARTS",
+    "CheckResult",
+    "check_address",
+    "check_many",
+    "check_offline",
+    "check_one",
+    "exit_code",
+]
+
+#: Local parts that name a role, not a person (RFC 2142 and common practice).
+ROLE_LOCAL_PARTS = frozenset(
+    {
+        "abuse", "admin", "administrator", "billing", "contact", "postmaster", "hostmaster",
+        "webmaster", "info", "support", "help", "sales", "marketing", "noreply", "no-reply",
+        "donotreply", "do-not-reply", "office", "root", "security", "privacy", "staff", "team",
+        "jobs", "recruit", "hr", "newsletter", "mailer-daemon", "list", "news", "service",
+        "inquiry", "otoiawase", "soumu", "jimu", "kanri",
+    }
+)  # fmt: skip
+
+
+@dataclass(frozen=True, kw_only=True)
+class CheckResult:
+    """The result of checking one address (the contract's JSON object)."""
+
+    address: str
+    """The address as given."""
+    normalized: str | None
+    """``local@domain`` with the domain lower-cased in IDNA A-labels; None when unparseable."""
+    diagnosis: Diagnosis
+    """Verdict, findings and suggestion."""
+    carrier: Carrier | None
+    """The mobile carrier of the address (or of the address meant, for IME input)."""
+    mx: tuple[str, ...]
+    """MX hosts in preference order (empty when DNS was not asked or had none)."""
+    dns_checked: bool
+    """Whether DNS was asked (False with --offline or for an unparseable address)."""
+    lang: Lang = "ja"
+
+    @property
+    def verdict(self) -> Verdict:
+        return self.diagnosis.verdict
+
+    @property
+    def findings(self) -> tuple[Finding, ...]:
+        return self.diagnosis.findings
+
+    @property
+    def suggestion(self) -> str | None:
+        return self.diagnosis.suggestion
+
+    @property
+    def codes(self) -> list[str]:
+        return [f.code for f in self.diagnosis.findings]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The contract's JSON shape (plus ``dns_checked``)."""
+        return {
+            "address": self.address,
+            "normalized": self.normalized,
+            "verdict": str(self.verdict),
+            "findings": [f.to_dict() for f in self.findings],
+            "suggestion": self.suggestion,
+            "carrier": (
+                {"id": self.carrier.id, "name": self.carrier.name(self.lang)}
+                if self.carrier
+                else None
+            ),
+            "mx": list(self.mx),
+            "dns_checked": self.dns_checked,
+        }
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Static:
+    """What is known about an address without the network."""
+
+    syntax: SyntaxResult
+    typo: TypoSuggestion | None
+    carrier: Carrier | None
+    disposable: bool
+    role: bool
+    dns_domain: str | None
+    """The domain to ask DNS about (None: nothing to ask)."""
+
+
+@lru_cache(maxsize=65536)
+def _domain_facts(domain: str) -> tuple[TypoSuggestion | None, Carrier | None, bool]:
+    """(typo, carrier, disposable) for an ASCII domain: cached, many addresses share one."""
+    labels = domain.split(".")
+    disposable = any(".".join(labels[i:]) in _DISPOSABLE for i in range(len(labels) - 1))
+    return suggest_domain(domain), carrier_for_domain(domain), disposable
+
+
+def _static(raw: str) -> _Static:
+    syntax = check_syntax(raw)
+    parsed: ParsedAddress | None = syntax.parsed
+    if parsed is not None and not parsed.domain_literal:
+        typo, carrier, disposable = _domain_facts(parsed.ascii_domain)
+        local = parsed.local.lower()
+        return _Static(
+            syntax=syntax,
+            typo=typo,
+            carrier=carrier,
+            disposable=disposable,
+            role=local.split("+", 1)[0] in ROLE_LOCAL_PARTS,
+            dns_domain=parsed.ascii_domain,
+        )
+    if parsed is None and syntax.suggestion is not None:
+        # IME input: judge the address the customer meant for typo and carrier.
+        typo, carrier, _ = _domain_facts(syntax.suggestion.rpartition("@")[2])
+        return _Static(
+            syntax=syntax, typo=typo, carrier=carrier, disposable=False, role=False, dns_domain=None
+        )
+    return _Static(
+        syntax=syntax, typo=None, carrier=None, disposable=False, role=False, dns_domain=None
+    )
+
+
+def _result(static: _Static, dns: DomainDNS | None, lang: Lang) -> CheckResult:
+    facts = Facts(
+        syntax=static.syntax,
+        typo=static.typo,
+        carrier=static.carrier,
+        disposable=static.disposable,
+        role=static.role,
+        dns=dns,
+    )
+    parsed = static.syntax.parsed
+    return CheckResult(
+        address=static.syntax.address,
+        normalized=parsed.normalized if parsed else None,
+        diagnosis=assess(facts, lang),
+        carrier=static.carrier,
+        mx=dns.mx if dns is not None and dns.status != "null_mx" else (),
+        dns_checked=dns is not None,
+        lang=lang,
+    )
+
+
+def check_offline(raw: str, *, lang: Lang = "ja") -> CheckResult:
+    """Static checks only (syntax, typo, carrier, disposable, role); never raises."""
+    return _result(_static(raw), None, lang)
+
+
+async def check_address(
+    raw: str, *, probe: DNSProbe | None = None, lang: Lang = "ja"
+) -> CheckResult:
+    """Check one address; DNS through ``probe`` unless it is None (offline)."""
+    static = _static(raw)
+    dns = None
+    if probe is not None and static.dns_domain is not None:
+        dns = await probe.probe(static.dns_domain)
+    return _result(static, dns, lang)
+
+
+async def check_many(
+    addresses: Iterable[str],
+    *,
+    probe: DNSProbe | None = None,
+    lang: Lang = "ja",
+    window: int = 2000,
+) -> AsyncIterator[CheckResult]:
+    """Check addresses in input order, streaming.
+
+    At most ``window`` results wait for DNS at once, so memory stays flat
+    however long the input is; the probe's own concurrency bounds the queries.
+    """
+    pending: deque[tuple[_Static, asyncio.Future[DomainDNS] | None]] = deque()
+    for raw in addresses:
+        static = _static(raw)
+        future = None
+        if probe is not None and static.dns_domain is not None:
+            future = probe.lookup(static.dns_domain)
+        pending.append((static, future))
+        while len(pending) >= window or (pending and _ready(pending[0][1])):
+            yield await _finish(*pending.popleft(), lang)
+    while pending:
+        yield await _finish(*pending.popleft(), lang)
+
+
+def _ready(future: asyncio.Future[DomainDNS] | None) -> bool:
+    return future is None or future.done()
+
+
+async def _finish(
+    static: _Static, future: asyncio.Future[DomainDNS] | None, lang: Lang
+) -> CheckResult:
+    return _result(static, None if future is None else await future, lang)
+
+
+def check_one(
+    raw: str,
+    *,
+    nameservers: Sequence[str] = (),
+    dns_timeout: float = 5.0,
+    canaries: Sequence[str] = DEFAULT_CANARIES,
+    offline: bool = False,
+    lang: Lang = "ja",
+) -> CheckResult:
+    """Synchronous check of one address with its own probe (for ``diagnose``).
+
+    Raises :class:`maildoctor.dnsprobe.DNSConfigError` for a bad nameserver value.
+    """
+    if offline:
+        return check_offline(raw, lang=lang)
+
+    async def run() -> CheckResult:
+        probe = DNSProbe(make_resolver(nameservers, dns_timeout), canaries=canaries)
+        return await check_address(raw, probe=probe, lang=lang)
+
+    return asyncio.run(run())
+
+
+def exit_code(verdicts: Iterable[Verdict]) -> int:
+    """The contract's exit status: 1 if any risky/undeliverable, else 3 if any unknown, else 0."""
+    seen = set(verdicts)
+    if Verdict.RISKY in seen or Verdict.UNDELIVERABLE in seen:
+        return 1
+    if Verdict.UNKNOWN in seen:
+        return 3
+    return 0

@@ -1,0 +1,215 @@
+"""``maildoctor check``: parse options, run the checks, print; nothing else lives here."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import IO
+
+import click
+
+from maildoctor.check import CheckResult, check_many, exit_code
+from maildoctor.dnsprobe import DEFAULT_CANARIES, DNSConfigError, DNSProbe, make_resolver
+from maildoctor.findings import Lang
+
+
+def _lines(stream: IO[str]) -> Iterator[str]:
+    """Addresses of a file, one a line; blank lines skipped, spaces kept (IME input)."""
+    for number, line in enumerate(stream):
+        text = line.rstrip("\r\n")
+        if number == 0:
+            text = text.removeprefix("\ufeff")
+        if text.strip():
+            yield text
+
+
+class _Progress:
+    """A counter on stderr, only when stderr is a terminal."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.count = 0
+
+    def tick(self) -> None:
+        self.count += 1
+        if self.enabled and self.count % 500 == 0:
+            click.echo(f"\rchecked {self.count} addresses", err=True, nl=False)
+
+    def close(self) -> None:
+        if self.enabled and self.count >= 500:
+            click.echo(f"\rchecked {self.count} addresses", err=True)
+
+
+@click.command("check")
+@click.argument("addresses", nargs=-1)
+@click.option(
+    "--file",
+    "file_",
+    type=click.File("r", encoding="utf-8"),
+    help="Read addresses from PATH, one a line ('-' for stdin).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "jsonl", "csv"]),
+    default="text",
+    show_default=True,
+    help="Output format.",
+)
+@click.option("--lang", type=click.Choice(["ja", "en"]), default="ja", show_default=True)
+@click.option("--reply", is_flag=True, help="Print a Japanese reply draft to the customer.")
+@click.option(
+    "--nameserver",
+    "nameservers",
+    multiple=True,
+    envvar="MAILDOCTOR_NAMESERVER",
+    metavar="IP[:PORT]",
+    help="DNS server to ask (repeatable; default: the system's).",
+)
+@click.option(
+    "--dns-timeout",
+    type=click.FloatRange(min=0.05),
+    default=5.0,
+    show_default=True,
+    help="Seconds to wait for a DNS answer.",
+)
+@click.option(
+    "--dns-canary",
+    "canaries",
+    multiple=True,
+    metavar="NAME",
+    help="Name that must resolve before NXDOMAIN is trusted (replaces '.' NS and gmail.com MX).",
+)
+@click.option("--offline", is_flag=True, help="No DNS at all: static checks only.")
+@click.option(
+    "--concurrency",
+    type=click.IntRange(min=1, max=1000),
+    default=20,
+    show_default=True,
+    help="Most DNS queries in flight at once.",
+)
+@click.option(
+    "--templates",
+    "templates_dir",
+    type=click.Path(path_type=Path),
+    envvar="MAILDOCTOR_TEMPLATES",
+    help="Templates folder for --reply (default: the packaged one).",
+)
+def command(
+    addresses: tuple[str, ...],
+    file_: IO[str] | None,
+    fmt: str,
+    lang: Lang,
+    reply: bool,
+    nameservers: tuple[str, ...],
+    dns_timeout: float,
+    canaries: tuple[str, ...],
+    offline: bool,
+    concurrency: int,
+    templates_dir: Path | None,
+) -> None:
+    """Check addresses for the causes of non-delivery.
+
+    Prints a verdict (ok, risky, undeliverable, unknown) per address with the
+    findings, a suggested correction and the FAQ's advice. Exit status: 0 all ok,
+    1 some risky or undeliverable, 3 some unknown (DNS could not tell), 2 usage error.
+
+    \b
+    Examples:
+      maildoctor check taro@gmial.com
+      maildoctor check --file members.txt --format jsonl --concurrency 50
+      maildoctor check taro..yamada@docomo.ne.jp --offline --reply
+    """
+    if not addresses and file_ is None:
+        raise click.UsageError("Give at least one ADDRESS or --file PATH (use '-' for stdin).")
+    probe = None
+    if not offline:
+        try:
+            resolver = make_resolver(nameservers, dns_timeout)
+        except DNSConfigError as e:
+            raise click.BadParameter(str(e), param_hint="--nameserver") from None
+        probe_args = {"canaries": canaries or DEFAULT_CANARIES, "concurrency": concurrency}
+    source: Iterable[str] = list(addresses)
+    if file_ is not None:
+        source = _chain(addresses, _lines(file_))
+    progress = _Progress(enabled=file_ is not None and sys.stderr.isatty())
+    reply_renderer = _reply_renderer(templates_dir) if reply else None
+
+    async def run() -> set[str]:
+        nonlocal probe
+        if not offline:
+            probe = DNSProbe(resolver, **probe_args)  # type: ignore[arg-type]
+        verdicts: set[str] = set()
+        collected: list[CheckResult] = []
+        first = True
+        async for result in check_many(source, probe=probe, lang=lang):
+            verdicts.add(result.verdict)
+            progress.tick()
+            if reply_renderer is not None:
+                if not first:
+                    click.echo("-" * 40)
+                click.echo(reply_renderer(result), nl=False)
+            elif fmt == "json":
+                collected.append(result)
+            else:
+                click.echo(_format_one(result, fmt, lang, first), nl=False)
+            first = False
+        if collected:
+            from maildoctor.report import format_json
+
+            click.echo(format_json(collected), nl=False)
+        return verdicts
+
+    try:
+        verdicts = asyncio.run(run())
+    except UnicodeDecodeError as e:
+        click.echo(f"Error: the input is not UTF-8 text ({e.reason} at byte {e.start}).", err=True)
+        sys.exit(2)
+    finally:
+        progress.close()
+    sys.exit(exit_code(verdicts))  # type: ignore[arg-type]
+
+
+def _chain(first: Iterable[str], rest: Iterable[str]) -> Iterator[str]:
+    yield from first
+    yield from rest
+
+
+def _format_one(result: CheckResult, fmt: str, lang: Lang, first: bool) -> str:
+    from maildoctor import report
+
+    if fmt == "jsonl":
+        return report.format_jsonl(result)
+    if fmt == "csv":
+        return (report.csv_header() if first else "") + report.format_csv_row(result)
+    return ("" if first else "\n") + report.format_text(result, lang)
+
+
+def _reply_renderer(templates_dir: Path | None):  # type: ignore[no-untyped-def]
+    """A function result -> reply text; template problems become usage errors now."""
+    import jinja2
+
+    from maildoctor import report
+    from maildoctor.templating import TemplatingError
+    from maildoctor.templating import templates_dir as resolve_dir
+
+    try:
+        folder = resolve_dir(templates_dir)
+        from maildoctor.templating import environment
+
+        environment(folder).get_template(report.REPLY_TEMPLATE)
+    except TemplatingError as e:
+        raise click.BadParameter(str(e), param_hint="--templates") from None
+    except jinja2.TemplateNotFound:
+        raise click.BadParameter(
+            f"The templates folder {str(folder)!r} has no {report.REPLY_TEMPLATE}; "
+            "copy it from maildoctor's templates/ or drop --templates.",
+            param_hint="--templates",
+        ) from None
+
+    def render(result: CheckResult) -> str:
+        return report.format_reply(result, folder)
+
+    return render

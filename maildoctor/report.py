@@ -1,0 +1,204 @@
+"""Formatting check results: text for a person, JSON/JSONL/CSV for scripts, a reply draft.
+
+Pure functions that return strings (STYLE 10); the CLI prints them. The reply
+draft is rendered from ``templates/replies/check.txt.j2`` (Jinja2, through
+:mod:`maildoctor.templating`), so support can edit its wording without code.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from maildoctor.advice import advice_for, advice_text
+from maildoctor.check import CheckResult
+from maildoctor.findings import Lang, Severity, Verdict
+
+__all__ = [
+    "CSV_FIELDS",
+    "REPLY_TEMPLATE",
+    "csv_header",
+    "format_csv_row",
+    "format_json",
+    "format_jsonl",
+    "format_reply",
+    "format_text",
+    "reply_context",
+]
+
+VERDICT_LABELS: dict[Lang, dict[Verdict, str]] = {
+    "ja": {
+        Verdict.OK: "問題なし",
+        Verdict.RISKY: "注意(届かない可能性があります)",
+        Verdict.UNDELIVERABLE: "配信不可",
+        Verdict.UNKNOWN: "不明(DNSを確認できません)",
+    },
+    "en": {
+        Verdict.OK: "ok",
+        Verdict.RISKY: "risky (mail may not arrive)",
+        Verdict.UNDELIVERABLE: "undeliverable",
+        Verdict.UNKNOWN: "unknown (DNS could not be checked)",
+    },
+}
+SEVERITY_LABELS: dict[Lang, dict[Severity, str]] = {
+    "ja": {Severity.ERROR: "エラー", Severity.WARNING: "警告", Severity.INFO: "情報"},
+    "en": {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "info"},
+}
+_WORDS: dict[Lang, dict[str, str]] = {
+    "ja": {
+        "verdict": "判定",
+        "suggestion": "修正候補",
+        "carrier": "キャリア",
+        "mx": "メールサーバー(MX)",
+        "offline": "DNS: 確認していません(--offline)。ドメインとメールサーバーの有無は未確認です。",
+        "no_findings": "問題は見つかりませんでした。",
+        "todo": "対処方法",
+    },
+    "en": {
+        "verdict": "verdict",
+        "suggestion": "suggestion",
+        "carrier": "carrier",
+        "mx": "mail servers (MX)",
+        "offline": "DNS: not checked (--offline); the domain and its mail servers are unverified.",
+        "no_findings": "No problems found.",
+        "todo": "What to do",
+    },
+}
+
+#: The reply draft's template, relative to the templates folder.
+REPLY_TEMPLATE = "replies/check.txt.j2"
+
+#: Advice meant for the support agent, never put in a reply to the customer.
+_AGENT_ONLY_ADVICE = frozenset({"dns_unknown"})
+#: Advice the reply replaces with its own paragraph when it names the corrected address.
+_REREGISTER_ADVICE = frozenset({"reregister", "reregister_halfwidth"})
+#: What the reply always covers when nothing specific was found (the FAQ's first checks).
+_DEFAULT_REPLY_ADVICE = ("check_spam_folder", "allow_sender_domain")
+
+
+def format_text(result: CheckResult, lang: Lang = "ja") -> str:
+    """One result for a person: verdict first, then each finding and what to do."""
+    words = _WORDS[lang]
+    lines = [result.address, f"  {words['verdict']}: {VERDICT_LABELS[lang][result.verdict]}"]
+    if result.suggestion:
+        lines.append(f"  {words['suggestion']}: {result.suggestion}")
+    if result.carrier is not None:
+        lines.append(f"  {words['carrier']}: {result.carrier.name(lang)} ({result.carrier.id})")
+    if result.mx:
+        lines.append(f"  {words['mx']}: {', '.join(result.mx)}")
+    if not result.dns_checked and result.normalized is not None:
+        lines.append(f"  {words['offline']}")
+    if not result.findings:
+        lines.append(f"  {words['no_findings']}")
+    for finding in result.findings:
+        label = SEVERITY_LABELS[lang][finding.severity]
+        lines.append(f"  [{label}] {finding.code}: {finding.message}")
+    advice_ids = advice_for([f.advice for f in result.findings])
+    if advice_ids:
+        lines.append(f"  {words['todo']}:")
+        for number, advice_id in enumerate(advice_ids, 1):
+            title, body = advice_text(advice_id, lang, result.carrier)
+            lines.append(f"    {number}. {title}")
+            lines.extend(f"       {line}" for line in body.splitlines() if line.strip())
+    return "\n".join(lines) + "\n"
+
+
+def format_json(results: list[CheckResult]) -> str:
+    """One object for one address, an array for several (indented, UTF-8)."""
+    data: Any = results[0].to_dict() if len(results) == 1 else [r.to_dict() for r in results]
+    return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+
+
+def format_jsonl(result: CheckResult) -> str:
+    """One result as one line of JSON."""
+    return json.dumps(result.to_dict(), ensure_ascii=False, separators=(",", ":")) + "\n"
+
+
+CSV_FIELDS = (
+    "address",
+    "normalized",
+    "verdict",
+    "codes",
+    "suggestion",
+    "carrier",
+    "mx",
+    "messages",
+)
+
+
+def csv_header() -> str:
+    return _csv_line(CSV_FIELDS)
+
+
+def format_csv_row(result: CheckResult) -> str:
+    """One result as a CSV row (codes, MX hosts and messages joined with spaces / " | ")."""
+    return _csv_line(
+        (
+            result.address,
+            result.normalized or "",
+            str(result.verdict),
+            " ".join(result.codes),
+            result.suggestion or "",
+            result.carrier.id if result.carrier else "",
+            " ".join(result.mx),
+            " | ".join(f.message for f in result.findings),
+        )
+    )
+
+
+def _csv_line(values: Iterable[str]) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerow(list(values))
+    return buffer.getvalue()
+
+
+def reply_context(result: CheckResult) -> dict[str, Any]:
+    """What the reply template gets: the address, the fix, and exactly the advice needed."""
+    codes = set(result.codes)
+    advice_ids = [
+        a for a in advice_for([f.advice for f in result.findings]) if a not in _AGENT_ONLY_ADVICE
+    ]
+    if result.suggestion:
+        advice_ids = [a for a in advice_ids if a not in _REREGISTER_ADVICE]
+    if not advice_ids and result.verdict in (Verdict.OK, Verdict.UNKNOWN):
+        advice_ids = list(_DEFAULT_REPLY_ADVICE)
+    advice = []
+    for advice_id in advice_ids:
+        title, body = advice_text(advice_id, "ja", result.carrier)
+        advice.append({"id": advice_id, "title": title, "body": body})
+    return {
+        "address": result.address,
+        "suggestion": result.suggestion,
+        "fullwidth": "fullwidth_input" in codes
+        or (
+            "syntax_invalid" in codes
+            and result.suggestion is not None
+            and "typo_suspected" not in codes
+        ),
+        "typo": "typo_suspected" in codes,
+        "invalid": "syntax_invalid" in codes and result.suggestion is None,
+        "legacy": "legacy_carrier_address" in codes,
+        "carrier": (
+            {"id": result.carrier.id, "name": result.carrier.name_ja} if result.carrier else None
+        ),
+        "advice": advice,
+        "verdict": str(result.verdict),
+    }
+
+
+def format_reply(result: CheckResult, templates_dir: Path | None = None) -> str:
+    """The Japanese reply draft to the customer for one result."""
+    return _render(REPLY_TEMPLATE, reply_context(result), templates_dir)
+
+
+def _render(name: str, context: dict[str, Any], templates_dir: Path | None) -> str:
+    # The one place that touches Jinja2: the shared, cached environment.
+    from maildoctor.templating import environment
+    from maildoctor.templating import templates_dir as resolve_dir
+
+    env = environment(resolve_dir(templates_dir))
+    return env.get_template(name).render(**context)
