@@ -58,7 +58,9 @@ def _decode(value: str | None) -> str:
     if not value:
         return ""
     # compat32 keeps raw 8-bit header bytes (SMTPUTF8 mail) as surrogate escapes.
-    value = str(value).encode("ascii", "surrogateescape").decode("utf-8", "replace")
+    value = str(value)
+    if any("\udc80" <= ch <= "\udcff" for ch in value):
+        value = value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
     try:
         return str(make_header(decode_header(value)))
     except (LookupError, UnicodeDecodeError, ValueError):
