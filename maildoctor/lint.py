@@ -167,8 +167,8 @@ RULES: dict[str, Rule] = {
     ),
     "link_missing": Rule(
         severity=E,
-        message="The {template} mail has no link to " + SENDER_DOMAIN + " for the customer to "
-        "follow.",
+        message="The {template} mail has no one-time link to " + SENDER_DOMAIN + " (an https "
+        "URL carrying its token) for the customer to follow.",
         fix="Put the one-time URL in both parts; the customer cannot go on without it.",
     ),
     "expiry_missing": Rule(
@@ -236,6 +236,7 @@ MAX_MESSAGE_BYTES = 1_048_576
 _LINK_TEMPLATES = frozenset({"provisional_registration", "password_reset"})
 
 _TEXT_URL = re.compile(r"(?:https?://|www\.)[^\s<>\"'()（）「」『』、。]+", re.IGNORECASE)
+_TOKEN_SEGMENT = re.compile(r"/[A-Za-z0-9_-]{16,}(?:/|$)")
 _EXPIRY = re.compile(r"有効期限.{0,60}?\d", re.DOTALL)
 _CUSTOMER_NUMBER = re.compile(r"お客様番号\W{0,12}[0-9A-Za-z][0-9A-Za-z-]{3,}")
 _CSS_IMPORT = re.compile(r"@import|url\(\s*['\"]?\s*(?:https?:)?//", re.IGNORECASE)
@@ -316,6 +317,14 @@ def links_of(text: str | None = None, html: str | None = None) -> list[str]:
 
 def _is_sender_host(host: str) -> bool:
     return host == SENDER_DOMAIN or host.endswith("." + SENDER_DOMAIN)
+
+
+def _is_one_time_link(url: str) -> bool:
+    """An https link on the sender's domain that carries a token (query or long segment)."""
+    parts = urlsplit(url)
+    if parts.scheme.lower() != "https" or not _is_sender_host((parts.hostname or "").lower()):
+        return False
+    return bool(parts.query) or bool(_TOKEN_SEGMENT.search(parts.path))
 
 
 def _check_link(url: str, part: str) -> Iterable[LintFinding]:
@@ -449,8 +458,7 @@ def _check_content(
 ) -> Iterable[LintFinding]:
     body = (text or "") + "\n" + html_text
     if template in _LINK_TEMPLATES:
-        site = [u for u in links if _is_sender_host((urlsplit(u).hostname or "").lower())]
-        if not site:
+        if not any(_is_one_time_link(u) for u in links):
             yield lint_finding("link_missing", template=template)
         if not _EXPIRY.search(body):
             yield lint_finding("expiry_missing", template=template)
