@@ -1,0 +1,181 @@
+"""Typo suggestions: the Japanese cases, silence on real domains, and the mailcheck vectors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from maildoctor.syntax import check_syntax
+from maildoctor.typos import DomainTable, default_table, distance, suggest_domain
+
+VECTORS = Path(__file__).parent / "data" / "vectors"
+
+
+def _suggested(domain: str, table: DomainTable | None = None) -> str | None:
+    suggestion = suggest_domain(domain, table)
+    return suggestion.suggested if suggestion else None
+
+
+JP_TYPOS = json.loads((VECTORS / "carriers_jp_typos.json").read_text("utf-8"))["cases"]
+
+
+@pytest.mark.parametrize("case", JP_TYPOS, ids=[c["typed"].replace("*", "any") for c in JP_TYPOS])
+def test_carriers_jp_typo_examples(case: dict[str, Any]) -> None:
+    typed = case["typed"].replace("*", "shop-example")
+    intended = case["intended"].replace("*", "shop-example")
+    assert _suggested(typed) == intended
+
+
+@pytest.mark.parametrize(
+    ("typed", "meant", "rule"),
+    [
+        ("gmial.com", "gmail.com", "letters"),
+        ("gmaik.com", "gmail.com", "letters"),
+        ("gamil.com", "gmail.com", "letters"),
+        ("gmail.con", "gmail.com", "suffix"),
+        ("gmail.cm", "gmail.com", "confused_suffix"),
+        ("gmail.co", "gmail.com", "confused_suffix"),
+        ("gmail.jpp", "gmail.com", "explicit"),
+        ("docomo.co.jp", "docomo.ne.jp", "confused_suffix"),
+        ("docomo.ne.jpp", "docomo.ne.jp", "suffix"),
+        ("docomo.ne", "docomo.ne.jp", "confused_suffix"),
+        ("ezweb.co.jp", "ezweb.ne.jp", "confused_suffix"),
+        ("yahoo.cojp", "yahoo.co.jp", "suffix"),
+        ("yahoo.ne.jpp", "yahoo.ne.jp", "suffix"),
+        ("yaoo.co.jp", "yahoo.co.jp", "letters"),
+        ("hotmail.con", "hotmail.com", "suffix"),
+        ("icluod.com", "icloud.com", "letters"),
+        ("outlok.jp", "outlook.jp", "letters"),
+        ("ocn.co.jp", "ocn.ne.jp", "confused_suffix"),
+        ("biglobe.co.jp", "biglobe.ne.jp", "confused_suffix"),
+        ("GMIAL.COM", "gmail.com", "letters"),
+        ("shop.co.ip", "shop.co.jp", "suffix"),
+    ],
+    ids=lambda v: v,
+)
+def test_suggestions(typed: str, meant: str, rule: str) -> None:
+    suggestion = suggest_domain(typed)
+    assert suggestion is not None
+    assert (suggestion.suggested, suggestion.rule) == (meant, rule)
+
+
+@pytest.mark.parametrize(
+    "domain",
+    [
+        # the popular domains themselves, and carrier domains and their patterns
+        "gmail.com", "yahoo.co.jp", "yahoo.ne.jp", "docomo.ne.jp", "ezweb.ne.jp", "au.com",
+        "i.softbank.jp", "softbank.ne.jp", "x.pdx.ne.jp", "biz.au.com", "rakumail.jp",
+        # real domains that merely look like a popular one
+        "yahoo.com", "yahoo.co.uk", "mail.com", "gmx.com", "gmx.net", "mac.com", "me.com",
+        "live.com", "aol.jp", "hotmail.co.uk", "email.com", "proton.me",
+        # ordinary domains far from any popular one
+        "example.jp", "lentrance.com", "sony.co.jp", "company.co", "company.io", "nikkei.com",
+        "mail.randomsmallcompany.cmo", "gmil.ai", "univ.ac.jp",
+    ],
+)  # fmt: skip
+def test_silent_on_known_and_real_domains(domain: str) -> None:
+    assert suggest_domain(domain) is None
+
+
+def test_ties_abstain() -> None:
+    table = DomainTable(
+        targets=("bat.com", "hat.com"),
+        known=frozenset({"bat.com", "hat.com"}),
+        suffixes=frozenset({"com"}),
+        suffix_slips={},
+        confusable=frozenset(),
+        explicit={},
+        check_carriers=False,
+    )
+    assert suggest_domain("cat.com", table) is None
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "d"),
+    [("gmail", "gmail", 0), ("gmial", "gmail", 1), ("gmai", "gmail", 1), ("gnaik", "gmail", 2),
+     ("abc", "xyz", 3)],
+)  # fmt: skip
+def test_distance(a: str, b: str, d: int) -> None:
+    assert distance(a, b, limit=3) == d
+
+
+# --- mailcheck vectors: one suite per test ------------------------------------------
+
+MAILCHECK = json.loads((VECTORS / "mailcheck.json").read_text("utf-8"))
+LISTS = MAILCHECK["_meta"]["lists"]
+
+
+def _table_for(case: dict[str, Any]) -> DomainTable:
+    """The case's own domain list on our rules (suffix slips, confusions, ties abstain)."""
+    base = default_table()
+    domains = None
+    if isinstance(case.get("lists"), dict):
+        domains = case["lists"].get("domains")
+    elif case.get("domains") in LISTS:
+        domains = LISTS[case["domains"]]
+        sld, tld = case.get("second_level_domains"), case.get("top_level_domains")
+        if sld in LISTS and tld in LISTS:
+            # mailcheck also matches second-level names against its top-level list.
+            domains = [*domains, *(f"{s}.{t}" for s in LISTS[sld] for t in LISTS[tld])]
+    if domains is None:
+        return base
+    return DomainTable(
+        targets=tuple(domains),
+        known=frozenset(domains),
+        suffixes=base.suffixes,
+        suffix_slips=base.suffix_slips,
+        confusable=base.confusable,
+        explicit={},
+        check_carriers=False,
+    )
+
+
+def _mailcheck_suggestion(case: dict[str, Any]) -> str | None:
+    result = check_syntax(case["email"].strip())
+    if result.parsed is None or result.parsed.domain_literal:
+        return None
+    suggestion = suggest_domain(result.parsed.ascii_domain, _table_for(case))
+    return f"{result.parsed.local}@{suggestion.suggested}" if suggestion else None
+
+
+def _expected(case: dict[str, Any]) -> str | None:
+    return case.get("expected_full")
+
+
+#: email -> why maildoctor disagrees with mailcheck's v1 spec.
+V1_DISAGREE = {
+    "test@#gmail.com": "an invalid address gets syntax_invalid, not a domain guess",
+}
+#: email -> why maildoctor disagrees with mailcheck's 2.0 beta correctness suite.
+V2_DISAGREE = {
+    "person@gmail.co": "issue 2 asks for .co after a popular name to be caught (gmail.co -> gmail.com)",
+    "person@hotmail.co": "as gmail.co: .co after a popular name is a slip of .com",
+    '<script>alert("x")</script>@gmial.com': "an invalid local part gets syntax_invalid first; no guess",
+}
+
+
+def _cases(suite: str) -> list[dict[str, Any]]:
+    return [c for c in MAILCHECK["cases"] if c["suite"] == suite and c["kind"] == "suggest"]
+
+
+@pytest.mark.parametrize(
+    ("suite", "disagree"),
+    [("v1_spec", V1_DISAGREE), ("v2_beta_correctness", V2_DISAGREE)],
+    ids=["v1", "v2"],
+)
+def test_mailcheck_suite(suite: str, disagree: dict[str, str]) -> None:
+    cases = _cases(suite)
+    agree = 0
+    for case in cases:
+        got = _mailcheck_suggestion(case)
+        want = _expected(case)
+        same = (got or "").lower() == (want or "").strip().lower()
+        agree += same
+        if case["email"] in disagree:
+            assert not same, disagree[case["email"]]
+        else:
+            assert same, (case["email"], want, got)
+    assert agree / len(cases) >= 0.9
