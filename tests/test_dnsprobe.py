@@ -1,0 +1,151 @@
+"""The DNS probe against a real DNS server on loopback (tests/dnsserver.py)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+import pytest
+
+from maildoctor.dnsprobe import (
+    DEFAULT_CANARIES,
+    DNSConfigError,
+    DNSProbe,
+    DomainDNS,
+    make_resolver,
+    parse_nameserver,
+)
+from tests.dnsserver import ZONES_DIR, DNSTestServer
+
+
+def probe_all(
+    nameserver: str,
+    domains: Sequence[str],
+    *,
+    canaries: Sequence[str] = DEFAULT_CANARIES,
+    timeout: float = 1.0,
+    concurrency: int = 10,
+) -> tuple[list[DomainDNS], DNSProbe]:
+    async def run() -> tuple[list[DomainDNS], DNSProbe]:
+        probe = DNSProbe(
+            make_resolver([nameserver], timeout), canaries=canaries, concurrency=concurrency
+        )
+        return list(await asyncio.gather(*(probe.probe(d) for d in domains))), probe
+
+    return asyncio.run(run())
+
+
+@pytest.mark.parametrize(
+    ("domain", "status", "mx", "reason"),
+    [
+        ("gmail.com", "ok",
+         ("gmail-smtp-in.l.google.com", "alt1.gmail-smtp-in.l.google.com"), None),
+        ("multi-mx.maildoctor.test", "ok",
+         ("mx1.multi-mx.maildoctor.test", "mx2.multi-mx.maildoctor.test",
+          "mx3.multi-mx.maildoctor.test"), None),
+        ("half-dangling-mx.maildoctor.test", "ok",
+         ("nowhere.half-dangling-mx.maildoctor.test", "mx.half-dangling-mx.maildoctor.test"), None),
+        ("alias.maildoctor.test", "ok", ("mx.example.jp",), None),
+        ("tcp-only.maildoctor.test", "ok", ("mx.example.jp",), None),
+        ("gmial.com", "nxdomain", (), None),
+        ("null-mx.maildoctor.test", "null_mx", (".",), None),
+        ("dangling-mx.maildoctor.test", "mx_unresolvable",
+         ("nowhere.dangling-mx.maildoctor.test",), None),
+        ("a-only.maildoctor.test", "implicit_mx", (), None),
+        ("aaaa-only.maildoctor.test", "implicit_mx", (), None),
+        ("txt-only.maildoctor.test", "no_mail_server", (), None),
+        ("servfail.maildoctor.test", "unavailable", (), "SERVFAIL"),
+        ("refused.maildoctor.test", "unavailable", (), "REFUSED"),
+        ("timeout.maildoctor.test", "unavailable", (), "timeout"),
+        ("mx-servfail.maildoctor.test", "unavailable", ("mx.servfail.maildoctor.test",),
+         "SERVFAIL"),
+        ("mx-timeout.maildoctor.test", "unavailable", ("mx.timeout.maildoctor.test",), "timeout"),
+    ],
+    ids=["mx", "mx-preference-order", "first-mx-dangles", "cname", "tcp-fallback", "nxdomain",
+         "null-mx", "dangling-mx", "a-only", "aaaa-only", "txt-only", "servfail", "refused",
+         "timeout", "mx-host-servfail", "mx-host-timeout"],
+)  # fmt: skip
+def test_status(
+    nameserver: str, domain: str, status: str, mx: tuple[str, ...], reason: str | None
+) -> None:
+    timeout = 0.3 if "timeout" in domain else 1.0
+    [result], _ = probe_all(nameserver, [domain], timeout=timeout)
+    assert (result.status, result.mx, result.reason) == (status, mx, reason)
+
+
+def test_addresses_of_implicit_mx(nameserver: str) -> None:
+    [result], _ = probe_all(nameserver, ["a-only.maildoctor.test"])
+    assert result.addresses == ("192.0.2.46",)
+
+
+def test_each_domain_is_asked_once(dns_server: DNSTestServer) -> None:
+    domains = ["gmail.com", "GMAIL.com", "gmail.com.", "example.jp"] * 25
+    results, probe = probe_all(dns_server.nameserver, domains)
+    assert {r.domain for r in results} == {"gmail.com", "example.jp"}
+    asked = [name for name, rdtype, _ in dns_server.query_log if rdtype == "MX"]
+    assert sorted(asked) == ["example.jp.", "gmail.com.", "gmail.com."]  # canary + lookup
+    assert probe.queries == dns_server.queries
+
+
+def test_concurrency_is_bounded() -> None:
+    zone = "\n".join(f"d{i}.test. 60 IN MX 10 mx.d{i}.test.\nmx.d{i}.test. 60 IN A 192.0.2.1"
+                     for i in range(40))  # fmt: skip
+    zone += "\n. 60 IN NS a.root.\ngmail.com. 60 IN MX 5 mx.gmail.com.\n"
+    with DNSTestServer(zone, delay=0.05) as server:
+        in_flight = 0
+        peak = 0
+        original = server.resolve
+
+        def counting(request, protocol):  # type: ignore[no-untyped-def]
+            nonlocal in_flight, peak
+            in_flight += 1
+            peak = max(peak, in_flight)
+            try:
+                return original(request, protocol)
+            finally:
+                in_flight -= 1
+
+        server.resolve = counting  # type: ignore[method-assign]
+        results, _ = probe_all(server.nameserver, [f"d{i}.test" for i in range(40)], concurrency=4)
+    assert all(r.status == "ok" for r in results)
+    assert 2 <= peak <= 4
+
+
+def test_canary_failure_makes_everything_unavailable() -> None:
+    # A sinkhole: answers NXDOMAIN for every name, as this machine's resolver does.
+    with DNSTestServer("") as server:
+        results, _ = probe_all(server.nameserver, ["gmail.com", "gmial.com"])
+    assert [(r.status, r.reason) for r in results] == [("unavailable", "canary")] * 2
+
+
+def test_canary_is_checked_once(dns_server: DNSTestServer) -> None:
+    probe_all(dns_server.nameserver, ["example.jp", "gmail.com", "docomo.ne.jp"])
+    assert [q[:2] for q in dns_server.query_log].count((".", "NS")) == 1
+
+
+def test_custom_canary_replaces_the_defaults() -> None:
+    zone = "corp.test. 60 IN MX 10 mx.corp.test.\nmx.corp.test. 60 IN A 192.0.2.7\n"
+    with DNSTestServer(zone) as server:
+        [default], _ = probe_all(server.nameserver, ["nope.test"])
+        [custom], _ = probe_all(server.nameserver, ["nope.test"], canaries=["corp.test"])
+    assert (default.status, default.reason) == ("unavailable", "canary")
+    assert custom.status == "nxdomain"
+
+
+@pytest.mark.parametrize(
+    ("value", "parsed"),
+    [("127.0.0.1", ("127.0.0.1", 53)), ("127.0.0.1:5353", ("127.0.0.1", 5353)),
+     ("::1", ("::1", 53)), ("[::1]:5353", ("::1", 5353))],
+)  # fmt: skip
+def test_parse_nameserver(value: str, parsed: tuple[str, int]) -> None:
+    assert parse_nameserver(value) == parsed
+
+
+@pytest.mark.parametrize("value", ["dns.example", "127.0.0.1:http", "127.0.0.1:0", "[::1]x"])
+def test_parse_nameserver_errors(value: str) -> None:
+    with pytest.raises(DNSConfigError, match="nameserver"):
+        parse_nameserver(value)
+
+
+def test_zone_file_loads_from_repository() -> None:
+    assert (ZONES_DIR / "test.zone").is_file()
