@@ -1,0 +1,142 @@
+"""The web UI in a real headless Chromium (Debian's, driven by Playwright).
+
+Send a mail over SMTP, see it appear in the open list without a reload, open
+it, read its subject and decisions, and prove that a script inside the mail's
+HTML does not run (while the same HTML outside the sandbox does run it).
+"""
+
+from __future__ import annotations
+
+import smtplib
+from collections.abc import Iterator
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect, sync_playwright
+
+from maildoctor.harness.policy import Profile
+from maildoctor.harness.server import HarnessThread, run_in_thread
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+EVIL_HTML = """<html><body>
+<p id="target">untouched</p>
+<img src="x" onerror="document.getElementById('target').textContent='ONERROR RAN'">
+<script>
+document.getElementById('target').textContent = 'SCRIPT RAN';
+try { parent.document.title = 'PWNED'; } catch (e) {}
+</script>
+</body></html>"""
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (.ci/run does).")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+@pytest.fixture
+def harness(tmp_path: Path) -> Iterator[HarnessThread]:
+    with run_in_thread(tmp_path / "h.sqlite3") as h:
+        yield h
+
+
+def evil_mail() -> EmailMessage:
+    msg = EmailMessage()
+    msg["From"] = "Lentrance <no-reply@lentrance.com>"
+    msg["To"] = "taro@docomo.ne.jp"
+    msg["Subject"] = "[Lentrance]仮登録完了のお知らせ"
+    msg.set_content("https://lentrance.com/register?token=abc\n")
+    msg.add_alternative(EVIL_HTML, subtype="html")
+    return msg
+
+
+def test_list_updates_open_message_and_scripts_do_not_run(
+    browser: Any, harness: HarnessThread
+) -> None:
+    harness.set_profile("taro@docomo.ne.jp", Profile.for_carrier("docomo", refuse_url=True))
+    page = browser.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        page.goto(f"{harness.http_url}/")
+        page.wait_for_selector("#live.on")  # the event stream is connected
+        assert page.locator(".msg-row").count() == 0
+
+        with smtplib.SMTP(*harness.smtp_address, timeout=10) as smtp:
+            smtp.send_message(evil_mail())
+
+        row = page.locator(".msg-row").first
+        row.wait_for(timeout=5000)  # arrived without a reload
+        assert row.locator(".subject").text_content() == "[Lentrance]仮登録完了のお知らせ"
+        row.click()
+        expect(page.locator("#detail-subject")).to_have_text("[Lentrance]仮登録完了のお知らせ")
+        assert "https://lentrance.com/register" in page.locator("#detail-text").text_content()
+
+        page.click("#detail-tabs button[data-pane=decisions]")
+        decision = page.locator("#detail-decisions tr.decision").first
+        assert decision.locator(".badge").text_content() == "junk"
+        assert decision.locator(".rule").text_content() == "refuse_url"
+
+        page.click("#detail-tabs button[data-pane=html]")
+        frame_el = page.locator("#html-frame")
+        assert frame_el.get_attribute("sandbox") == ""
+        frame = page.frame_locator("#html-frame")
+        frame.locator("#target").wait_for(timeout=5000)
+        page.wait_for_timeout(300)  # give any script (or onerror) time to run
+        assert frame.locator("#target").text_content() == "untouched"
+        assert page.title() == "maildoctor harness"
+        assert errors == []
+
+        # Control: the same HTML outside the sandbox does run its script, so the
+        # check above would have seen it.
+        control = browser.new_page()
+        control.set_content(EVIL_HTML)
+        control.wait_for_timeout(100)
+        assert control.locator("#target").text_content() in ("SCRIPT RAN", "ONERROR RAN")
+        control.close()
+    finally:
+        page.close()
+
+
+def test_delete_all_and_templates_gallery(browser: Any, harness: HarnessThread) -> None:
+    page = browser.new_page()
+    try:
+        with smtplib.SMTP(*harness.smtp_address, timeout=10) as smtp:
+            smtp.send_message(evil_mail())
+        page.goto(f"{harness.http_url}/")
+        page.locator(".msg-row").first.wait_for(timeout=5000)
+        page.on("dialog", lambda d: d.accept())
+        page.click("#delete-all")
+        expect(page.locator(".msg-row")).to_have_count(0)
+        assert harness.messages() == []
+
+        page.click("#tab-templates")
+        subjects = page.locator(".template-subject")
+        for subject in (
+            "[Lentrance]会員登録完了のお知らせ",
+            "[Lentrance]パスワード再設定のお知らせ",
+        ):
+            expect(subjects.filter(has_text=subject)).to_have_count(1)
+    finally:
+        page.close()
