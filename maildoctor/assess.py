@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from maildoctor.carriers import Carrier
 from maildoctor.dnsprobe import DomainDNS
 from maildoctor.findings import Finding, Lang, Verdict, make_finding, verdict_of
-from maildoctor.syntax import SyntaxResult
+from maildoctor.syntax import SyntaxResult, display
 from maildoctor.typos import TypoSuggestion
 
 __all__ = ["DNS_REASONS", "Diagnosis", "Facts", "assess"]
@@ -66,7 +66,7 @@ def assess(facts: Facts, lang: Lang = "ja") -> Diagnosis:
     syntax = facts.syntax
     found: list[Finding] = []
     parsed = syntax.parsed
-    address = syntax.address
+    address = display(syntax.address)  # one line, whatever was typed
     suggestion = syntax.suggestion
     if syntax.problem is not None:
         found.append(

@@ -36,6 +36,7 @@ __all__ = [
     "SyntaxProblem",
     "SyntaxResult",
     "check_syntax",
+    "display",
     "fold_ime",
 ]
 
@@ -127,6 +128,11 @@ def _show(char: str) -> str:
     return f"U+{ord(char):04X} {name}".strip()
 
 
+def display(raw: str) -> str:
+    """The address on one line for messages: control characters and line breaks escaped."""
+    return "".join(ch if ch.isprintable() or ch in " \u3000" else f"\\u{ord(ch):04x}" for ch in raw)
+
+
 def fold_ime(raw: str) -> str:
     """The address a customer meant when typing through a Japanese IME.
 
@@ -144,7 +150,7 @@ def check_syntax(raw: str) -> SyntaxResult:
     if isinstance(problem_or_parsed, ParsedAddress):
         return SyntaxResult(address=raw, parsed=problem_or_parsed, problem=None)
     ime = bool(_IME_CHARS.search(raw)) or (raw != raw.strip() and raw.strip() != "")
-    if not ime:
+    if not ime or problem_or_parsed.code in ("newline", "control"):
         return SyntaxResult(address=raw, parsed=None, problem=problem_or_parsed)
     folded = fold_ime(raw)
     parsed = _parse(folded)
