@@ -80,8 +80,11 @@ _REREGISTER_ADVICE = frozenset({"reregister", "reregister_halfwidth"})
 _DEFAULT_REPLY_ADVICE = ("check_spam_folder", "allow_sender_domain")
 
 
-def format_text(result: CheckResult, lang: Lang = "ja") -> str:
-    """One result for a person: verdict first, then each finding and what to do."""
+def format_text(result: CheckResult, lang: Lang = "ja", *, advice: bool = True) -> str:
+    """One result for a person: verdict first, then each finding and what to do.
+
+    ``advice=False`` leaves out "what to do" (``diagnose`` orders the advice itself).
+    """
     words = _WORDS[lang]
     lines = [result.address, f"  {words['verdict']}: {VERDICT_LABELS[lang][result.verdict]}"]
     if result.suggestion:
@@ -97,7 +100,7 @@ def format_text(result: CheckResult, lang: Lang = "ja") -> str:
     for finding in result.findings:
         label = SEVERITY_LABELS[lang][finding.severity]
         lines.append(f"  [{label}] {finding.code}: {finding.message}")
-    advice_ids = advice_for([f.advice for f in result.findings])
+    advice_ids = advice_for([f.advice for f in result.findings]) if advice else []
     if advice_ids:
         lines.append(f"  {words['todo']}:")
         for number, advice_id in enumerate(advice_ids, 1):
