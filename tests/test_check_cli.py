@@ -1,0 +1,200 @@
+"""``maildoctor check`` through CliRunner: exit codes, formats, files, replies, options."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from maildoctor.cli import main
+from tests.dnsserver import DNSTestServer
+
+
+def run(*args: str, input: str | None = None, env: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
+    return CliRunner().invoke(main, ["check", *args], input=input, env=env)
+
+
+@pytest.mark.parametrize(
+    ("addresses", "exit_code"),
+    [
+        (["taro@gmail.com"], 0),
+        (["taro@gmail.com", "taro@example.jp"], 0),
+        (["taro@docomo.ne.jp"], 1),
+        (["taro@gmial.com"], 1),
+        (["taro@servfail.maildoctor.test"], 3),
+        (["taro@gmail.com", "taro@servfail.maildoctor.test"], 3),
+        (["taro@servfail.maildoctor.test", "bad"], 1),
+    ],
+    ids=[
+        "ok",
+        "all-ok",
+        "risky",
+        "undeliverable",
+        "unknown",
+        "ok-and-unknown",
+        "unknown-and-worse",
+    ],
+)
+def test_exit_codes(nameserver: str, addresses: list[str], exit_code: int) -> None:
+    result = run(
+        *addresses, "--nameserver", nameserver, "--dns-timeout", "0.5", "--format", "jsonl"
+    )
+    assert result.exit_code == exit_code, result.output
+    assert result.stderr == ""
+    assert len(result.stdout.splitlines()) == len(addresses)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [[], ["--format", "xml", "a@b.jp"], ["--nameserver", "dns.example", "a@b.jp"],
+     ["--concurrency", "0", "a@b.jp"], ["--file", "/nonexistent/list.txt"],
+     ["--lang", "fr", "a@b.jp"]],
+    ids=["nothing-to-check", "bad-format", "bad-nameserver", "bad-concurrency", "missing-file",
+         "bad-lang"],
+)  # fmt: skip
+def test_usage_errors_exit_2(args: list[str]) -> None:
+    result = run(*args)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert "Error:" in result.stderr
+
+
+def test_bad_nameserver_message() -> None:
+    result = run("a@b.jp", "--nameserver", "dns.example")
+    assert "The nameserver 'dns.example' is not an IP address" in result.stderr
+
+
+def test_done_when_legacy_docomo_offline_json() -> None:
+    result = run("taro..yamada@docomo.ne.jp", "--offline", "--format", "json")
+    assert result.exit_code == 1
+    data = json.loads(result.stdout)
+    assert data["verdict"] == "risky"
+    assert [f["code"] for f in data["findings"]] == ["legacy_carrier_address", "carrier_mail"]
+    assert data["carrier"]["id"] == "docomo"
+
+
+def test_done_when_gmial_json_and_japanese_text(nameserver: str) -> None:
+    result = run("taro@gmial.com", "--nameserver", nameserver, "--format", "json")
+    data = json.loads(result.stdout)
+    assert data["verdict"] == "undeliverable"
+    assert {"typo_suspected", "domain_not_found"} <= {f["code"] for f in data["findings"]}
+    assert data["suggestion"] == "taro@gmail.com"
+    text = run("taro@gmial.com", "--nameserver", nameserver, "--lang", "ja").stdout
+    assert "新規会員登録ページから、再度手続きを行ってください。" in text
+
+
+def test_system_resolver_here_is_not_trusted(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Whatever the machine's resolver does (a sinkhole here), gmail.com never becomes
+    # "not found": either DNS is unavailable (exit 3) or it resolves (exit 0).
+    monkeypatch.delenv("MAILDOCTOR_NAMESERVER", raising=False)
+    result = run("taro@gmail.com", "--format", "json", "--dns-timeout", "2")
+    data = json.loads(result.stdout)
+    assert "domain_not_found" not in [f["code"] for f in data["findings"]]
+    assert (result.exit_code, data["verdict"]) in {(3, "unknown"), (0, "ok")}
+
+
+def test_nameserver_from_environment(nameserver: str) -> None:
+    result = run("taro@gmial.com", "--format", "jsonl", env={"MAILDOCTOR_NAMESERVER": nameserver})
+    assert "domain_not_found" in result.stdout
+
+
+def test_dns_canary_option() -> None:
+    zone = "corp.test. 60 IN MX 10 mx.corp.test.\nmx.corp.test. 60 IN A 192.0.2.7\n"
+    with DNSTestServer(zone) as server:
+        default = run("a@nope.test", "--nameserver", server.nameserver, "--format", "jsonl")
+        custom = run(
+            "a@nope.test", "--nameserver", server.nameserver, "--dns-canary", "corp.test",
+            "--format", "jsonl",
+        )  # fmt: skip
+    assert default.exit_code == 3
+    assert custom.exit_code == 1
+    assert json.loads(custom.stdout)["findings"][0]["code"] == "domain_not_found"
+
+
+def test_offline_says_so_plainly() -> None:
+    result = run("taro@example.jp", "--offline")
+    assert result.exit_code == 0
+    assert "DNS: 確認していません(--offline)" in result.stdout
+    english = run("taro@example.jp", "--offline", "--lang", "en")
+    assert "DNS: not checked (--offline)" in english.stdout
+
+
+def test_file_and_stdin_keep_order(tmp_path: Path, nameserver: str) -> None:
+    lines = ["taro@gmail.com", "", "ｔａｒｏ＠ｇｍａｉｌ．ｃｏｍ", " hanako@example.jp", "bad"]
+    path = tmp_path / "members.txt"
+    path.write_text("\ufeff" + "\r\n".join(lines) + "\r\n", encoding="utf-8")
+    from_file = run("--file", str(path), "--nameserver", nameserver, "--format", "jsonl")
+    from_stdin = run(
+        "--file", "-", "--nameserver", nameserver, "--format", "jsonl", input="\n".join(lines)
+    )
+    for result in (from_file, from_stdin):
+        rows = [json.loads(line) for line in result.stdout.splitlines()]
+        assert [r["address"] for r in rows] == [line for line in lines if line]
+        assert result.exit_code == 1
+
+
+def test_non_utf8_file_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "sjis.txt"
+    path.write_bytes("たろう@example.jp\n".encode("shift_jis"))
+    result = run("--file", str(path), "--offline")
+    assert result.exit_code == 2
+    assert "not UTF-8" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_csv_format() -> None:
+    result = run("taro@gmial.com", "taro@docomo.ne.jp", "--offline", "--format", "csv")
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert [
+        (r["address"], r["verdict"], r["codes"], r["suggestion"], r["carrier"]) for r in rows
+    ] == [
+        ("taro@gmial.com", "risky", "typo_suspected", "taro@gmail.com", ""),
+        ("taro@docomo.ne.jp", "risky", "carrier_mail", "", "docomo"),
+    ]
+
+
+def test_json_array_for_several() -> None:
+    result = run("a@example.jp", "b@example.jp", "--offline", "--format", "json")
+    assert [d["address"] for d in json.loads(result.stdout)] == ["a@example.jp", "b@example.jp"]
+
+
+def test_reply_for_docomo() -> None:
+    result = run("taro@docomo.ne.jp", "--offline", "--reply")
+    assert result.exit_code == 1
+    assert result.stdout.startswith("お客様")
+    assert "受信リスト設定" in result.stdout
+
+
+def test_reply_with_missing_templates_folder(tmp_path: Path) -> None:
+    result = run("taro@docomo.ne.jp", "--offline", "--reply", "--templates", str(tmp_path))
+    assert result.exit_code == 2
+    assert "replies/check.txt.j2" in result.stderr
+
+
+def test_reply_with_own_templates(tmp_path: Path) -> None:
+    (tmp_path / "replies").mkdir()
+    (tmp_path / "replies" / "check.txt.j2").write_text("{{ address }} → {{ suggestion }}\n")
+    result = run("taro@gmial.com", "--offline", "--reply", "--templates", str(tmp_path))
+    assert result.stdout == "taro@gmial.com → taro@gmail.com\n"
+    via_env = run(
+        "taro@gmial.com", "--offline", "--reply", env={"MAILDOCTOR_TEMPLATES": str(tmp_path)}
+    )
+    assert via_env.stdout == result.stdout
+
+
+def test_no_progress_when_stderr_is_not_a_terminal(tmp_path: Path) -> None:
+    path = tmp_path / "many.txt"
+    path.write_text("\n".join(f"user{i}@example.jp" for i in range(1200)), encoding="utf-8")
+    result = run("--file", str(path), "--offline", "--format", "jsonl")
+    assert result.stderr == ""
+    assert len(result.stdout.splitlines()) == 1200
+
+
+def test_help() -> None:
+    result = run("--help")
+    assert result.exit_code == 0
+    assert "--nameserver" in result.stdout and "Exit status" in result.stdout
