@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -193,9 +193,21 @@ def reply_context(result: CheckResult) -> dict[str, Any]:
     }
 
 
-def format_reply(result: CheckResult, templates_dir: Path | None = None) -> str:
-    """The Japanese reply draft to the customer for one result."""
-    return _render(REPLY_TEMPLATE, reply_context(result), templates_dir)
+def format_reply(
+    result: CheckResult,
+    templates_dir: Path | None = None,
+    *,
+    advice_order: Sequence[str] = (),
+) -> str:
+    """The Japanese reply draft to the customer for one result.
+
+    ``advice_order`` puts those advice ids first, in that order (``diagnose``
+    knows from its delivery trial which advice is most likely to help).
+    """
+    context = reply_context(result)
+    rank = {advice_id: i for i, advice_id in enumerate(advice_order)}
+    context["advice"].sort(key=lambda item: rank.get(item["id"], len(rank)))
+    return _render(REPLY_TEMPLATE, context, templates_dir)
 
 
 def _render(name: str, context: dict[str, Any], templates_dir: Path | None) -> str:
