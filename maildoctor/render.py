@@ -14,11 +14,13 @@ Nothing here does I/O beyond reading the templates folder.
 from __future__ import annotations
 
 import functools
+import os
 import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from email import base64mime
 from email.header import Header
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -73,6 +75,7 @@ CONTRACT_SUBJECTS: dict[str, str] = {
 
 #: Every notification comes from the domain the FAQ tells customers to allow.
 FROM_ADDRESS = Address(display_name="Lentrance", username="no-reply", domain=SENDER_DOMAIN)
+FROM_HEADER = str(FROM_ADDRESS)  # "Lentrance <no-reply@lentrance.com>"
 
 #: Variables every template gets from render itself; a context cannot replace them.
 BUILTIN_VARIABLES: dict[str, str] = {
@@ -221,13 +224,16 @@ def load_template(name: str, templates_dir: Path | None = None) -> TemplateInfo:
     """The template ``name`` of a templates folder (re-read when its template.toml changes)."""
     folder = _folder(templates_dir)
     path = folder / name
-    meta = path / _META
-    if name.startswith(("_", ".")) or "/" in name or "\\" in name or not meta.is_file():
+    try:
+        if name.startswith(("_", ".")) or "/" in name or "\\" in name:
+            raise FileNotFoundError(name)
+        mtime_ns = os.stat(os.path.join(path, _META)).st_mtime_ns  # one stat per render
+    except OSError:
         known = ", ".join(catalog(folder)) or "none"
         raise UnknownTemplate(
             f"There is no template {name!r} in {str(folder)!r}; the templates are: {known}."
-        )
-    return _load(path, meta.stat().st_mtime_ns)
+        ) from None
+    return _load(path, mtime_ns)
 
 
 def catalog(templates_dir: Path | None = None) -> dict[str, TemplateInfo]:
@@ -255,9 +261,11 @@ def _site(path: Path, mtime_ns: int) -> dict[str, Any]:
 
 def _site_facts(folder: Path) -> dict[str, Any]:
     path = folder / _SITE
-    if not path.is_file():
+    try:
+        mtime_ns = os.stat(path).st_mtime_ns
+    except OSError:
         return {}
-    return _site(path, path.stat().st_mtime_ns)
+    return _site(path, mtime_ns)
 
 
 # --- rendering -------------------------------------------------------------------
@@ -343,11 +351,16 @@ def render_parts(
 # --- MIME --------------------------------------------------------------------------
 
 
-def _recipient(to: str) -> Address | str:
-    """The To header value; IDN domains in their ASCII (A-label) form.
+_ADDRESS_SPECIALS = re.compile(r'[\s,;<>()\[\]\\:"]')
+
+
+def _recipient(to: str) -> str:
+    """The To header value: one addr-spec, IDN domains in their ASCII (A-label) form.
 
     Legacy carrier addresses (``a..b@docomo.ne.jp``) are kept as they are: real
     mailboxes that the harness and ``diagnose`` must be able to address.
+    Anything that could make a second recipient or a comment is refused, so the
+    value can go into the header as it is.
     """
     if _HEADER_BREAKS.search(to):
         raise ContextError(
@@ -357,6 +370,11 @@ def _recipient(to: str) -> Address | str:
     local, at, domain = to.strip().rpartition("@")
     if not at or not local or not domain:
         raise ContextError(f"The recipient {to!r} is not an address of the form name@domain.")
+    if _ADDRESS_SPECIALS.search(local) or _ADDRESS_SPECIALS.search(domain) or "@" in local:
+        raise ContextError(
+            f"The recipient {to!r} is not one plain address (it has spaces, commas, "
+            "brackets, quotes or a second '@'); give exactly one address."
+        )
     if not local.isascii():
         raise ContextError(
             f"The recipient {to!r} has non-ASCII characters before '@'; such an address "
@@ -370,19 +388,35 @@ def _recipient(to: str) -> Address | str:
     return f"{local}@{domain}"
 
 
-def _cte(body: str, charset: str) -> str:
-    """ISO-2022-JP is 7bit by design; UTF-8 Japanese travels as base64 (7bit-clean, short lines)."""
-    if charset == "iso-2022-jp":
-        encoded = body.encode(charset)
-        if all(len(line) <= MAX_LINE_OCTETS for line in encoded.splitlines()):
-            return "7bit"
-    return "base64"
+def _text_part(body: str, subtype: str, charset: str) -> EmailMessage:
+    """One text/* part. ISO-2022-JP is 7bit by design (RFC 1468); UTF-8 Japanese
+    travels as base64, which keeps it 7bit-clean with 76-octet lines."""
+    encoded = body.encode(charset)
+    if not encoded.endswith(b"\n"):
+        encoded += b"\n"
+    if charset == "iso-2022-jp" and all(
+        len(line) <= MAX_LINE_OCTETS for line in encoded.splitlines()
+    ):
+        cte, payload = "7bit", encoded.decode("ascii")
+    else:
+        cte, payload = "base64", base64mime.body_encode(encoded, maxlinelen=76)
+    part = EmailMessage()
+    part.set_raw("Content-Type", f'text/{subtype}; charset="{charset}"')
+    part.set_raw("Content-Transfer-Encoding", cte)
+    part.set_payload(payload)
+    return part
 
 
 def build_message(
     rendered: Rendered, *, to: str, charset: str = "utf-8", now: datetime | None = None
 ) -> EmailMessage:
-    """The MIME message for rendered parts: multipart/alternative, text first."""
+    """The MIME message for rendered parts: multipart/alternative, text first.
+
+    Every header value is built here in its final RFC 5322 form (the subject as
+    RFC 2047 encoded words) and stored with ``set_raw``: nothing a variable
+    holds reaches a header unencoded, and the stdlib need not parse each header
+    back (the costliest step of building a message).
+    """
     if charset not in CHARSETS:
         raise ContextError(f"The charset {charset!r} is not supported; use utf-8 or iso-2022-jp.")
     text, html = rendered.text, rendered.html
@@ -391,22 +425,20 @@ def build_message(
         _check_charset(text, charset, "text part")
         # HTML can carry any character as a numeric reference; only text must fail.
         html = html.encode(charset, "xmlcharrefreplace").decode(charset)
+    subject = _one_line(rendered.subject)
+    header_charset = "us-ascii" if subject.isascii() else charset
     msg = EmailMessage()
-    msg["From"] = FROM_ADDRESS
-    msg["To"] = _recipient(to)
-    if charset == "utf-8":
-        msg["Subject"] = rendered.subject
-    else:
-        # The default policy would re-encode a Subject as UTF-8; store the
-        # ISO-2022-JP encoded words as they are (RFC 2047, RFC 1468).
-        encoded = Header(rendered.subject, charset, header_name="Subject").encode()
-        msg.set_raw("Subject", encoded)
-    msg["Date"] = format_datetime(now or datetime.now(JST))
-    msg["Message-ID"] = make_msgid(domain=SENDER_DOMAIN)
+    msg.set_raw("From", FROM_HEADER)
+    msg.set_raw("To", _recipient(to))
+    msg.set_raw("Subject", Header(subject, header_charset, header_name="Subject").encode())
+    msg.set_raw("Date", format_datetime(now or datetime.now(JST)))
+    msg.set_raw("Message-ID", make_msgid(domain=SENDER_DOMAIN))
     # RFC 3834: automatic mail, so that auto-responders do not answer it.
-    msg["Auto-Submitted"] = "auto-generated"
-    msg.set_content(text, subtype="plain", charset=charset, cte=_cte(text, charset))
-    msg.add_alternative(html, subtype="html", charset=charset, cte=_cte(html, charset))
+    msg.set_raw("Auto-Submitted", "auto-generated")
+    msg.set_raw("MIME-Version", "1.0")
+    # No boundary here: the generator picks one that the parts do not contain.
+    msg.set_raw("Content-Type", "multipart/alternative")
+    msg.set_payload([_text_part(text, "plain", charset), _text_part(html, "html", charset)])
     return msg
 
 

@@ -145,5 +145,6 @@ def environment(templates_dir: Path | None = None) -> jinja2.Environment:
     autoescape on for ``.html`` / ``.html.j2`` only. Templates are reloaded when
     their files change, so a developer's preview stays current.
     """
-    path = _resolve_dir() if templates_dir is None else templates_dir
-    return _environment(Path(path).resolve())
+    # templates_dir() already resolves; a caller's own Path is used as given (no
+    # realpath per render: this runs for every message).
+    return _environment(_resolve_dir() if templates_dir is None else Path(templates_dir))

@@ -234,6 +234,10 @@ def test_recipient_header(to: str, header: str) -> None:
         pytest.param("たろう@example.jp", "non-ASCII characters before '@'", id="utf8-local"),
         pytest.param("taro.example.jp", "not an address", id="no-at"),
         pytest.param("@example.jp", "not an address", id="no-local"),
+        pytest.param("a@b.jp, c@d.jp", "not one plain address", id="two-recipients"),
+        pytest.param("Taro <a@b.jp>", "not one plain address", id="display-name"),
+        pytest.param("a b@c.jp", "not one plain address", id="space"),
+        pytest.param("a@b@c.jp", "not one plain address", id="two-at"),
     ],
 )
 def test_bad_recipient_is_a_clear_error(to: str, message: str) -> None:
