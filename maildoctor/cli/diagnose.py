@@ -1,0 +1,191 @@
+"""``maildoctor diagnose``: parse options, run check + trial + advice, print."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import sys
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import IO, Any
+
+import click
+
+from maildoctor.diagnose import DEFAULT_TEMPLATE
+from maildoctor.findings import Lang
+
+_ADDRESS_COLUMNS = ("address", "email", "mail", "e-mail", "メールアドレス", "アドレス")
+
+
+def read_tickets(stream: IO[str]) -> Iterator[dict[str, str]]:
+    """Rows of a tickets CSV; the address is the column named like one, else the first.
+
+    A file without a header row (the first row is an address) works too. Each
+    row comes back with its columns kept, the address under ``"address"``.
+    """
+    rows = csv.reader(stream)
+    first = next(rows, None)
+    if first is None:
+        return
+    first = [cell.removeprefix("\ufeff") for cell in first]
+    names = [c.strip().lower() for c in first]
+    column = next((names.index(n) for n in _ADDRESS_COLUMNS if n in names), None)
+    if column is None:
+        header = [f"column{i + 1}" for i in range(len(first))]
+        column = 0
+        rows_iter: Any = [first, *rows]
+    else:
+        header = first
+        rows_iter = rows
+    for row in rows_iter:
+        if not row or not "".join(row).strip():
+            continue
+        cells = dict(zip(header, row, strict=False))
+        address = row[column] if column < len(row) else ""
+        yield {"address": address, **{k: v for k, v in cells.items() if k != header[column]}}
+
+
+@click.command("diagnose")
+@click.argument("address", required=False)
+@click.option(
+    "--file",
+    "file_",
+    type=click.File("r", encoding="utf-8-sig"),
+    help="A tickets CSV (one address a row, other columns kept); '-' for stdin.",
+)
+@click.option(
+    "--template",
+    default=DEFAULT_TEMPLATE,
+    show_default=True,
+    help="The notification to render and deliver in the trial.",
+)
+@click.option("--lang", type=click.Choice(["ja", "en"]), default="ja", show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "markdown"]),
+    default="text",
+    show_default=True,
+)
+@click.option(
+    "--nameserver",
+    "nameservers",
+    multiple=True,
+    envvar="MAILDOCTOR_NAMESERVER",
+    metavar="IP[:PORT]",
+    help="DNS server to ask (repeatable; default: the system's).",
+)
+@click.option("--dns-timeout", type=click.FloatRange(min=0.05), default=5.0, show_default=True)
+@click.option("--dns-canary", "canaries", multiple=True, metavar="NAME")
+@click.option("--offline", is_flag=True, help="No DNS: static checks and the trial only.")
+@click.option(
+    "--db",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The harness database for the trial (default: the user's data directory).",
+)
+@click.option(
+    "--templates",
+    "templates_dir",
+    type=click.Path(path_type=Path),
+    envvar="MAILDOCTOR_TEMPLATES",
+    help="Templates folder (default: the packaged one).",
+)
+def command(
+    address: str | None,
+    file_: IO[str] | None,
+    template: str,
+    lang: Lang,
+    fmt: str,
+    nameservers: tuple[str, ...],
+    dns_timeout: float,
+    canaries: tuple[str, ...],
+    offline: bool,
+    db: Path | None,
+    templates_dir: Path | None,
+) -> None:
+    """Diagnose why mail to ADDRESS did not arrive, and what the customer should do.
+
+    Checks the address, delivers the notification to an in-process SMTP
+    harness under each of the carrier's filter settings, and prints the advice
+    in order of likelihood with a reply draft. Exit status as for check: 0 ok,
+    1 risky or undeliverable, 3 unknown (DNS could not tell), 2 usage error.
+
+    \b
+    Examples:
+      maildoctor diagnose taro@docomo.ne.jp
+      maildoctor diagnose taro@gmial.com --format markdown
+      maildoctor diagnose --file tickets.csv --format json > reports.jsonl
+    """
+    from maildoctor import diagnose as dg
+    from maildoctor import diagnose_report as fmt_
+    from maildoctor.check import check_address, exit_code
+    from maildoctor.dnsprobe import DEFAULT_CANARIES, DNSConfigError, DNSProbe, make_resolver
+    from maildoctor.render import load_template
+    from maildoctor.templating import TemplatingError
+
+    if (address is None) == (file_ is None):
+        raise click.UsageError("Give one ADDRESS or --file PATH (not both).")
+    try:
+        load_template(template, templates_dir)
+    except TemplatingError as e:
+        raise click.BadParameter(str(e), param_hint="--template") from None
+    resolver = None
+    if not offline:
+        try:
+            resolver = make_resolver(nameservers, dns_timeout)
+        except DNSConfigError as e:
+            raise click.BadParameter(str(e), param_hint="--nameserver") from None
+    rows: Iterator[dict[str, str]] = (
+        iter([{"address": address or ""}]) if file_ is None else read_tickets(file_)
+    )
+    show_progress = file_ is not None and sys.stderr.isatty()
+
+    def render(result: dg.DiagnoseResult, first: bool) -> str:
+        if fmt == "json":
+            return fmt_.format_json(result) if file_ is None else fmt_.format_jsonl(result)
+        text = (
+            fmt_.format_markdown(result, lang)
+            if fmt == "markdown"
+            else fmt_.format_text(result, lang)
+        )
+        return text if first else ("\n" + "=" * 72 + "\n\n" + text)
+
+    async def checked(probe: DNSProbe | None) -> AsyncIterator[tuple[dict[str, str], Any]]:
+        for row in rows:
+            yield row, await check_address(row["address"], probe=probe, lang=lang)
+
+    async def run() -> set[str]:
+        probe = None
+        if resolver is not None:
+            probe = DNSProbe(resolver, canaries=canaries or DEFAULT_CANARIES)
+        verdicts: set[str] = set()
+        with dg.harness(db or dg.default_db()) as running:
+            count = 0
+            async for row, result in checked(probe):
+                trial = await asyncio.to_thread(
+                    dg.run_trial,
+                    result,
+                    running,
+                    template=template,
+                    templates_dir=templates_dir,
+                    lang=lang,
+                )
+                extra = {k: v for k, v in row.items() if k != "address"}
+                diagnosis = dg.conclude(
+                    result, trial, lang=lang, templates_dir=templates_dir, extra=extra
+                )
+                click.echo(render(diagnosis, count == 0), nl=False)
+                verdicts.add(result.verdict)
+                count += 1
+                if show_progress:
+                    click.echo(f"\rdiagnosed {count}", err=True, nl=False)
+            if show_progress:
+                click.echo("", err=True)
+        return verdicts
+
+    try:
+        verdicts = asyncio.run(run())
+    except OSError as e:
+        click.echo(f"Error: the harness could not start: {e}", err=True)
+        sys.exit(1)
+    sys.exit(exit_code(verdicts))  # type: ignore[arg-type]

@@ -1,0 +1,329 @@
+"""``diagnose``: the support agent's one command, where check, render and the harness meet.
+
+The flow: check the address (pure checks plus DNS at the edge), render the
+notification for it, deliver that message over real SMTP to an in-process
+harness once per filter scenario of the address's carrier, and order the FAQ
+advice by what the trial showed. Formatting lives in ``diagnose_report``.
+"""
+
+from __future__ import annotations
+
+import smtplib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from maildoctor.advice import advice_for
+from maildoctor.carriers import Carrier
+from maildoctor.check import CheckResult
+from maildoctor.findings import Lang
+
+DEFAULT_TEMPLATE = "provisional_registration"
+SCENARIO_HEADER = "X-Maildoctor-Scenario"
+"""Added to each trial message so that the web UI shows which scenario it was."""
+
+#: Advice for a mailbox that exists and whose filters may be in the way, by what a
+#: carrier does with filtered mail: docomo files it in the spam folder since 2025,
+#: so that folder is the first place to look; elsewhere the sender must be allowed.
+_LIKELY_ORDER: dict[str, tuple[str, ...]] = {
+    "junk": ("check_spam_folder", "allow_sender_domain", "carrier_settings"),
+    "rejected": ("allow_sender_domain", "carrier_settings", "check_spam_folder"),
+    "filtered": ("allow_sender_domain", "carrier_settings", "check_spam_folder"),
+    "none": ("check_spam_folder", "allow_sender_domain"),
+}
+#: Advice that settles the case by itself comes before any mailbox setting.
+_ADDRESS_ADVICE = (
+    "reregister_halfwidth",
+    "reregister",
+    "legacy_address",
+    "use_other_address",
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Scenario:
+    """One combination of the recipient's filter settings that the trial tries."""
+
+    id: str
+    """defaults, refuse_pc, refuse_url, spoofing, receive_list (or ``mailbox`` for non-carrier)."""
+    label: str
+    """In the report's language, with the carrier's own setting names."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ScenarioResult:
+    """What the harness did with the trial message under one scenario."""
+
+    scenario: Scenario
+    outcome: str
+    """delivered, junk, filtered or rejected."""
+    rule: str
+    """The rule that decided (a filter kind, ``receive_list``, ``default``...)."""
+    rule_name: str
+    """The carrier's own name for that rule, when there is one."""
+    smtp_replies: tuple[str, ...]
+    """The server's replies to RCPT TO and to the end of DATA."""
+    stored_id: int | None
+    """The harness's id for the message (None when it was refused at RCPT)."""
+
+    @property
+    def arrives(self) -> bool:
+        """Whether the customer sees it in the inbox."""
+        return self.outcome == "delivered"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "scenario": self.scenario.id,
+            "label": self.scenario.label,
+            "outcome": self.outcome,
+            "rule": self.rule,
+            "rule_name": self.rule_name,
+            "smtp_replies": list(self.smtp_replies),
+            "stored_id": self.stored_id,
+        }
+
+
+@dataclass(frozen=True, kw_only=True)
+class Trial:
+    """The delivery trial: the rendered notification sent to the harness per scenario."""
+
+    ran: bool
+    skipped_reason: str = ""
+    """Why the trial did not run (unusable address, template error), in the report's language."""
+    recipient: str = ""
+    template: str = DEFAULT_TEMPLATE
+    message_id: str = ""
+    """The Message-ID of the trial message (the same in every scenario)."""
+    db: str = ""
+    """The harness's SQLite file that holds the trial messages."""
+    results: tuple[ScenarioResult, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ran": self.ran,
+            "skipped_reason": self.skipped_reason or None,
+            "recipient": self.recipient or None,
+            "template": self.template,
+            "message_id": self.message_id or None,
+            "db": self.db or None,
+            "scenarios": [r.to_dict() for r in self.results],
+        }
+
+
+@dataclass(frozen=True, kw_only=True)
+class DiagnoseResult:
+    """One diagnosis: the check, the trial, and the advice in order of likelihood."""
+
+    check: CheckResult
+    trial: Trial
+    advice: tuple[str, ...]
+    """Advice ids, most likely to help first."""
+    reply_draft: str
+    lang: Lang = "ja"
+    extra: dict[str, str] = field(default_factory=dict)
+    """Other columns of the input row (``--file tickets.csv``)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {
+            "check": self.check.to_dict(),
+            "trial": self.trial.to_dict(),
+            "advice": list(self.advice),
+            "reply_draft": self.reply_draft,
+            "web": web_command(self.trial),
+        }
+        if self.extra:
+            out["row"] = dict(self.extra)
+        return out
+
+
+def web_command(trial: Trial) -> str | None:
+    """The command that opens the trial messages in the harness's web UI."""
+    if not trial.ran:
+        return None
+    return f"maildoctor serve --db {trial.db}  # then open http://127.0.0.1:8025/"
+
+
+# -- scenarios ---------------------------------------------------------------
+
+
+def scenarios_for(carrier: Carrier | None, lang: Lang) -> list[tuple[Scenario, Any]]:
+    """The (scenario, harness profile) pairs to try for a recipient of ``carrier``."""
+    from maildoctor.carriers import SENDER_DOMAIN
+    from maildoctor.harness.policy import Profile, scenario_profiles
+
+    if carrier is None:
+        label = "通常のメールボックス" if lang == "ja" else "an ordinary mailbox"
+        return [(Scenario(id="mailbox", label=label), Profile.open())]
+    pairs = []
+    for key, profile in scenario_profiles(carrier).items():
+        pairs.append((Scenario(id=key, label=_label(carrier, key, lang, SENDER_DOMAIN)), profile))
+    return pairs
+
+
+def _label(carrier: Carrier, key: str, lang: Lang, sender: str) -> str:
+    if key == "defaults":
+        return "初期設定のまま" if lang == "ja" else "carrier defaults"
+    if key == "receive_list":
+        allow = carrier.setting("receive_list")
+        refuse = carrier.setting("refuse_pc")
+        assert allow is not None
+        listed = f"{allow.name(lang)} ({sender})"
+        return f"{_short(refuse.name(lang))} + {listed}" if refuse else listed
+    setting = carrier.setting(key)
+    assert setting is not None
+    return setting.name(lang)
+
+
+def _short(name: str) -> str:
+    """The first of a setting's alternative names (``受信拒否 強 / ...`` → ``受信拒否 強``)."""
+    return name.split(" / ")[0]
+
+
+# -- the trial ---------------------------------------------------------------
+
+
+def default_db() -> Path:
+    from maildoctor.harness.store import default_db_path
+
+    return default_db_path()
+
+
+@contextmanager
+def harness(db: Path) -> Iterator[Any]:
+    """An in-process harness (SMTP only; no web server) on a free loopback port."""
+    from maildoctor.harness.server import run_in_thread
+
+    db.parent.mkdir(parents=True, exist_ok=True)
+    with run_in_thread(db, http_port=None) as running:
+        yield running
+
+
+def run_trial(
+    result: CheckResult,
+    running: Any,
+    *,
+    template: str = DEFAULT_TEMPLATE,
+    templates_dir: Path | None = None,
+    lang: Lang = "ja",
+) -> Trial:
+    """Render ``template`` for the address and deliver it once per scenario."""
+    from maildoctor.templating import TemplatingError
+
+    recipient = result.normalized
+    if recipient is None:
+        why = (
+            "アドレスを解釈できないため、配信テストは行っていません。"
+            if lang == "ja"
+            else "The address cannot be parsed, so no delivery was tried."
+        )
+        return Trial(ran=False, skipped_reason=why, template=template)
+    from maildoctor.render import render_message
+
+    try:
+        message = render_message(template, to=recipient, templates_dir=templates_dir)
+    except TemplatingError as e:
+        return Trial(ran=False, skipped_reason=str(e), recipient=recipient, template=template)
+    sender = message["From"].addresses[0].addr_spec
+    results = []
+    for scenario, profile in scenarios_for(result.carrier, lang):
+        running.set_profile(recipient, profile)
+        del message[SCENARIO_HEADER]
+        message[SCENARIO_HEADER] = scenario.id
+        raw = message.as_bytes(policy=message.policy.clone(linesep="\r\n"))
+        results.append(_deliver(running, scenario, sender, recipient, raw))
+    running.clear_profiles()
+    return Trial(
+        ran=True,
+        recipient=recipient,
+        template=template,
+        message_id=str(message["Message-ID"]),
+        db=str(running.store.path),
+        results=tuple(results),
+    )
+
+
+def _deliver(
+    running: Any, scenario: Scenario, sender: str, recipient: str, raw: bytes
+) -> ScenarioResult:
+    """One real SMTP transaction; the decision is read back from the store."""
+    host, port = running.smtp_address
+    with smtplib.SMTP(host, port, timeout=10) as client:
+        client.ehlo("maildoctor-diagnose")
+        client.mail(sender)
+        code, text = client.rcpt(recipient)
+        replies = [f"{code} {text.decode(errors='replace')}"]
+        if code >= 400:
+            # Refused before DATA: nothing is stored, the reply is the evidence.
+            client.rset()
+            return ScenarioResult(
+                scenario=scenario,
+                outcome="rejected",
+                rule="rcpt",
+                rule_name="",
+                smtp_replies=tuple(replies),
+                stored_id=None,
+            )
+        code, text = client.data(raw)
+        replies.append(f"{code} {text.decode(errors='replace')}")
+    stored = running.messages()[-1]
+    delivery = stored.decision_for(recipient)
+    return ScenarioResult(
+        scenario=scenario,
+        outcome=str(delivery.outcome),
+        rule=delivery.rule,
+        rule_name=delivery.decision.rule_name,
+        smtp_replies=tuple(replies),
+        stored_id=stored.id,
+    )
+
+
+# -- advice ------------------------------------------------------------------
+
+
+def likely_advice(result: CheckResult, trial: Trial) -> list[str]:
+    """The FAQ advice that applies, most likely first.
+
+    A wrong address settles the case by itself, so its advice leads; then the
+    mailbox advice in the order the carrier's behaviour makes likely; then
+    anything else the findings asked for.
+    """
+    wanted = advice_for([f.advice for f in result.findings])
+    blocked = any(not r.arrives for r in trial.results)
+    carrier = result.carrier
+    key = carrier.filtered_outcome if carrier is not None else "none"
+    mailbox = list(_LIKELY_ORDER[key])
+    if carrier is not None and not blocked and trial.ran:
+        mailbox = [a for a in mailbox if a != "carrier_settings"]
+    address_first = [a for a in _ADDRESS_ADVICE if a in wanted]
+    if address_first and result.verdict == "undeliverable":
+        mailbox = []
+    ordered = address_first + mailbox + [a for a in wanted if a not in _ADDRESS_ADVICE]
+    return list(dict.fromkeys(ordered))
+
+
+# -- putting it together -----------------------------------------------------
+
+
+def conclude(
+    result: CheckResult,
+    trial: Trial,
+    *,
+    lang: Lang = "ja",
+    templates_dir: Path | None = None,
+    extra: dict[str, str] | None = None,
+) -> DiagnoseResult:
+    """The diagnosis of a checked address whose trial has run (or was skipped)."""
+    from maildoctor.report import format_reply
+
+    advice = likely_advice(result, trial)
+    draft = format_reply(result, templates_dir, advice_order=advice)
+    return DiagnoseResult(
+        check=result,
+        trial=trial,
+        advice=tuple(advice),
+        reply_draft=draft,
+        lang=lang,
+        extra=dict(extra or {}),
+    )

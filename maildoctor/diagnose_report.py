@@ -1,0 +1,203 @@
+"""Formatting a diagnosis: text for the terminal, markdown for a ticket, JSON for machines.
+
+Pure functions from :class:`~maildoctor.diagnose.DiagnoseResult` to strings.
+"""
+
+from __future__ import annotations
+
+import json
+
+from maildoctor import report
+from maildoctor.advice import advice_text
+from maildoctor.diagnose import DiagnoseResult, ScenarioResult, web_command
+from maildoctor.findings import Lang
+
+_WORDS: dict[Lang, dict[str, str]] = {
+    "ja": {
+        "title": "maildoctor 診断",
+        "address": "1. アドレスの確認",
+        "trial": "2. 配信テスト",
+        "todo": "3. 対処方法(可能性の高い順)",
+        "reply": "4. 返信文案(チケットに貼り付けてください)",
+        "evidence": "5. 証拠",
+        "setting": "受信設定",
+        "outcome": "結果",
+        "rule": "判定したルール",
+        "smtp": "SMTP応答",
+        "skipped": "配信テストは行っていません",
+        "unknown": "未確認",
+        "db": "ハーネスのDB",
+        "open": "Web UIで開く",
+        "dns_offline": "DNSは確認していません(--offline)。ドメインとメールサーバーの有無は不明です",
+        "lesson_pass": "テストではどの設定でも届きました(メール自体に問題は見つかりません)。",
+        "lesson_block": (
+            "届かない設定があります: {names}。受信リストに lentrance.com を登録すると届きます。"
+        ),
+        "lesson_block_no_list": "届かない設定があります: {names}。",
+    },
+    "en": {
+        "title": "maildoctor diagnosis",
+        "address": "1. The address",
+        "trial": "2. Delivery trial",
+        "todo": "3. What to do (most likely first)",
+        "reply": "4. Reply draft to the customer (Japanese, paste into the ticket)",
+        "evidence": "5. Evidence",
+        "setting": "settings",
+        "outcome": "outcome",
+        "rule": "rule",
+        "smtp": "SMTP reply",
+        "skipped": "No delivery trial",
+        "unknown": "unknown",
+        "db": "harness database",
+        "open": "open in the web UI",
+        "dns_offline": (
+            "DNS was not checked (--offline): the domain and its mail servers are unverified"
+        ),
+        "lesson_pass": "Every setting tried let the trial message through: the mail is fine.",
+        "lesson_block": (
+            "Some settings stop it: {names}. "
+            "Adding lentrance.com to the receive list lets it through."
+        ),
+        "lesson_block_no_list": "Some settings stop it: {names}.",
+    },
+}
+
+OUTCOME_LABELS: dict[Lang, dict[str, str]] = {
+    "ja": {
+        "delivered": "届く(受信箱)",
+        "junk": "迷惑メールフォルダに入る",
+        "filtered": "届かない(破棄)",
+        "rejected": "届かない(拒否)",
+    },
+    "en": {
+        "delivered": "arrives (inbox)",
+        "junk": "spam folder",
+        "filtered": "dropped silently",
+        "rejected": "refused",
+    },
+}
+
+
+def dns_status(result: DiagnoseResult, lang: Lang) -> str | None:
+    """Said plainly when DNS was not asked at all (a ``dns_unavailable`` finding says the rest)."""
+    if result.check.normalized is None or result.check.dns_checked:
+        return None
+    return _WORDS[lang]["dns_offline"]
+
+
+def _reply(r: ScenarioResult) -> str:
+    """The last SMTP reply, cut after its first clause (``250 2.0.0 OK``, ``550 User unknown``)."""
+    return r.smtp_replies[-1].split(":")[0]
+
+
+def trial_rows(result: DiagnoseResult, lang: Lang) -> list[tuple[str, str, str, str]]:
+    """(settings, outcome, deciding rule, SMTP reply) per scenario."""
+    return [
+        (r.scenario.label, OUTCOME_LABELS[lang][r.outcome], r.rule, _reply(r))
+        for r in result.trial.results
+    ]
+
+
+def trial_lesson(result: DiagnoseResult, lang: Lang) -> str:
+    """One sentence: which settings stop the mail, and whether the receive list helps."""
+    words = _WORDS[lang]
+    blocked = [r for r in result.trial.results if not r.arrives]
+    if not blocked:
+        return words["lesson_pass"]
+    names = "、".join if lang == "ja" else ", ".join
+    listed = names(r.scenario.label for r in blocked)
+    helped = any(r.scenario.id == "receive_list" and r.arrives for r in result.trial.results)
+    key = "lesson_block" if helped else "lesson_block_no_list"
+    return words[key].format(names=listed)
+
+
+def _table(rows: list[tuple[str, ...]], header: tuple[str, ...]) -> list[str]:
+    from unicodedata import east_asian_width
+
+    def width(text: str) -> int:
+        return sum(2 if east_asian_width(ch) in "WF" else 1 for ch in text)
+
+    cols = [max(width(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    out = []
+    for row in [header, *rows]:
+        cells = [cell + " " * (cols[i] - width(cell)) for i, cell in enumerate(row)]
+        out.append("  " + "  ".join(cells).rstrip())
+    return out
+
+
+def format_text(result: DiagnoseResult, lang: Lang = "ja") -> str:
+    """The one-screen report for a support agent."""
+    words = _WORDS[lang]
+    check, trial = result.check, result.trial
+    lines = [f"{words['title']}: {check.address}", "", words["address"]]
+    lines += ["  " + line for line in report.format_text(check, lang, advice=False).splitlines()]
+    lines += ["", f"{words['trial']}: {trial.template} → {trial.recipient or check.address}"]
+    if trial.ran:
+        header = (words["setting"], words["outcome"], words["rule"], words["smtp"])
+        lines += _table(trial_rows(result, lang), header)
+        lines.append(f"  {trial_lesson(result, lang)}")
+    else:
+        lines.append(f"  {words['skipped']}: {trial.skipped_reason}")
+    lines += ["", words["todo"]]
+    for number, advice_id in enumerate(result.advice, 1):
+        title, body = advice_text(advice_id, lang, check.carrier)
+        lines.append(f"  {number}. {title}")
+        lines += [f"     {line}" for line in body.splitlines() if line.strip()]
+    lines += ["", words["reply"], "  " + "-" * 60]
+    lines += [f"  {line}" if line else "" for line in result.reply_draft.rstrip().splitlines()]
+    lines += ["  " + "-" * 60]
+    if trial.ran:
+        lines += ["", words["evidence"], f"  Message-ID: {trial.message_id}"]
+        ids = ", ".join(str(r.stored_id) for r in trial.results if r.stored_id is not None)
+        lines.append(f"  {words['db']}: {trial.db} (id {ids})")
+        lines.append(f"  {words['open']}: {web_command(trial)}")
+    return "\n".join(lines) + "\n"
+
+
+def format_markdown(result: DiagnoseResult, lang: Lang = "ja") -> str:
+    """The same report as markdown, ready to paste into a ticket system."""
+    words = _WORDS[lang]
+    check, trial = result.check, result.trial
+    verdict = report.VERDICT_LABELS[lang][check.verdict]
+    lines = [f"## {words['title']}: `{check.address}`", "", f"### {words['address']}", ""]
+    lines.append(f"- **verdict**: {verdict} (`{check.verdict}`)")
+    if check.suggestion:
+        lines.append(f"- **suggestion**: `{check.suggestion}`")
+    if check.carrier is not None:
+        lines.append(f"- **carrier**: {check.carrier.name(lang)} (`{check.carrier.id}`)")
+    if check.mx:
+        lines.append(f"- **MX**: {', '.join(f'`{h}`' for h in check.mx)}")
+    status = dns_status(result, lang)
+    if status:
+        lines.append(f"- **DNS**: {status}")
+    lines += [f"- `{f.code}` ({f.severity}): {f.message}" for f in check.findings]
+    lines += ["", f"### {words['trial']}", ""]
+    if trial.ran:
+        lines.append(f"`{trial.template}` → `{trial.recipient}`")
+        lines += [
+            "",
+            f"| {words['setting']} | {words['outcome']} | {words['rule']} | {words['smtp']} |",
+        ]
+        lines.append("| --- | --- | --- | --- |")
+        lines += [f"| {a} | {b} | {c} | `{d}` |" for a, b, c, d in trial_rows(result, lang)]
+        lines += ["", trial_lesson(result, lang)]
+    else:
+        lines.append(f"{words['skipped']}: {trial.skipped_reason}")
+    lines += ["", f"### {words['todo']}", ""]
+    for number, advice_id in enumerate(result.advice, 1):
+        title, body = advice_text(advice_id, lang, check.carrier)
+        lines.append(f"{number}. **{title}**  ")
+        lines += [f"   {line}  " for line in body.splitlines() if line.strip()]
+    lines += ["", f"### {words['reply']}", "", "```text", result.reply_draft.rstrip(), "```"]
+    if trial.ran:
+        lines += ["", f"### {words['evidence']}", "", f"- Message-ID: `{trial.message_id}`"]
+        lines.append(f"- {words['open']}: `{web_command(trial)}`")
+    return "\n".join(lines) + "\n"
+
+
+def format_json(result: DiagnoseResult) -> str:
+    return json.dumps(result.to_dict(), ensure_ascii=False, indent=2) + "\n"
+
+
+def format_jsonl(result: DiagnoseResult) -> str:
+    return json.dumps(result.to_dict(), ensure_ascii=False) + "\n"

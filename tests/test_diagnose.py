@@ -1,0 +1,188 @@
+"""``maildoctor diagnose``: the check, a real SMTP delivery trial per carrier setting, advice.
+
+The trial runs against the real harness (aiosmtpd over TCP, a SQLite file in
+tmp_path); DNS against the loopback server of conftest.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from maildoctor.cli import main
+
+
+def run(*args: str, db: Path) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, ["diagnose", *args, "--db", str(db)])
+    return result.exit_code, result.stdout, result.stderr
+
+
+def diagnose_json(*args: str, db: Path) -> tuple[int, dict]:
+    code, out, _ = run(*args, "--format", "json", db=db)
+    return code, json.loads(out)
+
+
+def test_docomo_offline_trial_table_and_advice(tmp_path: Path) -> None:
+    code, data = diagnose_json("taro@docomo.ne.jp", "--offline", db=tmp_path / "h.sqlite3")
+    assert code == 1
+    assert data["check"]["verdict"] == "risky"
+    assert data["check"]["carrier"]["id"] == "docomo"
+    assert data["check"]["dns_checked"] is False
+    trial = data["trial"]
+    assert trial["ran"] is True
+    assert trial["recipient"] == "taro@docomo.ne.jp"
+    assert trial["template"] == "provisional_registration"
+    outcomes = {s["scenario"]: (s["outcome"], s["rule"]) for s in trial["scenarios"]}
+    assert outcomes == {
+        "defaults": ("delivered", "default"),
+        "refuse_pc": ("junk", "refuse_pc"),
+        "refuse_url": ("junk", "refuse_url"),
+        "spoofing": ("delivered", "default"),
+        "receive_list": ("delivered", "receive_list"),
+    }
+    # docomo files filtered mail as junk since 2025: the spam folder comes first.
+    assert data["advice"][:3] == ["check_spam_folder", "allow_sender_domain", "carrier_settings"]
+    assert "受信リスト設定" in data["reply_draft"]
+    assert data["web"].startswith("maildoctor serve --db ")
+
+
+def test_trial_messages_are_stored_with_their_scenario(tmp_path: Path) -> None:
+    db = tmp_path / "h.sqlite3"
+    _, data = diagnose_json("hanako@au.com", "--offline", db=db)
+    ids = [s["stored_id"] for s in data["trial"]["scenarios"]]
+    assert all(isinstance(i, int) for i in ids)
+    with sqlite3.connect(db) as conn:
+        (count,) = conn.execute("select count(*) from messages").fetchone()
+    assert count == len(ids) == 5
+    rejected = [s for s in data["trial"]["scenarios"] if s["outcome"] == "rejected"]
+    assert {s["scenario"] for s in rejected} == {"refuse_pc", "refuse_url"}
+    # au's filter rejections read like an unknown user.
+    assert all(s["smtp_replies"][-1] == "550 User unknown" for s in rejected)
+
+
+def test_text_report_has_every_section(tmp_path: Path) -> None:
+    code, out, err = run("taro@docomo.ne.jp", "--offline", db=tmp_path / "h.sqlite3")
+    assert code == 1
+    assert err == ""
+    for heading in ("1. アドレスの確認", "2. 配信テスト", "3. 対処方法", "4. 返信文案", "5. 証拠"):
+        assert heading in out
+    assert "特定URL付メール拒否設定" in out
+    assert "迷惑メールフォルダに入る" in out
+    assert "DNS: 確認していません(--offline)" in out
+    assert "Message-ID: <" in out
+
+
+def test_typo_against_loopback_dns(tmp_path: Path, nameserver: str) -> None:
+    code, data = diagnose_json("taro@gmial.com", "--nameserver", nameserver, db=tmp_path / "h")
+    assert code == 1
+    check = data["check"]
+    assert check["verdict"] == "undeliverable"
+    assert check["suggestion"] == "taro@gmail.com"
+    assert {"typo_suspected", "domain_not_found"} <= {f["code"] for f in check["findings"]}
+    assert data["advice"][0] == "reregister"
+    draft = data["reply_draft"]
+    assert "taro@gmail.com" in draft
+    assert "新規会員登録ページから" in draft
+
+
+def test_typo_markdown_is_ready_for_a_ticket(tmp_path: Path) -> None:
+    code, out, _ = run("taro@gmial.com", "--offline", "--format", "markdown", db=tmp_path / "h")
+    assert code == 1
+    assert out.startswith("## maildoctor 診断: `taro@gmial.com`")
+    assert "- **suggestion**: `taro@gmail.com`" in out
+    assert "| 受信設定 | 結果 | 判定したルール | SMTP応答 |" in out
+    assert "```text\nお客様" in out
+
+
+def test_untrustworthy_dns_says_unknown_never_not_found(tmp_path: Path) -> None:
+    # Nothing answers on port 9: every query times out, so nothing is known.
+    code, data = diagnose_json(
+        "taro@example.jp",
+        "--nameserver",
+        "127.0.0.1:9",
+        "--dns-timeout",
+        "0.2",
+        db=tmp_path / "h",
+    )
+    assert code == 3
+    codes = [f["code"] for f in data["check"]["findings"]]
+    assert "dns_unavailable" in codes
+    assert "domain_not_found" not in codes
+    assert data["check"]["verdict"] == "unknown"
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "",
+        "no-at-sign",
+        "a\r\nBcc: evil@example.com",
+        "taro@@docomo.ne.jp",
+        "x" * 400 + "@gmail.com",
+    ],
+    ids=["empty", "no-at", "crlf", "double-at", "too-long"],
+)
+def test_unusable_address_is_a_finding_and_no_trial(tmp_path: Path, address: str) -> None:
+    code, data = diagnose_json(address, "--offline", db=tmp_path / "h")
+    assert code == 1
+    assert data["check"]["verdict"] == "undeliverable"
+    assert "syntax_invalid" in [f["code"] for f in data["check"]["findings"]]
+    if data["check"]["normalized"] is None:
+        assert data["trial"]["ran"] is False
+        assert data["trial"]["skipped_reason"]
+
+
+def test_fullwidth_input_suggests_and_trials_nothing(tmp_path: Path) -> None:
+    code, data = diagnose_json("ｔａｒｏ＠ｄｏｃｏｍｏ．ｎｅ．ｊｐ", "--offline", db=tmp_path / "h")
+    assert code == 1
+    assert data["check"]["suggestion"] == "taro@docomo.ne.jp"
+    assert data["advice"][0] == "reregister_halfwidth"
+    assert "taro@docomo.ne.jp" in data["reply_draft"]
+
+
+def test_tickets_csv_keeps_other_columns(tmp_path: Path) -> None:
+    tickets = tmp_path / "tickets.csv"
+    tickets.write_text(
+        "ticket,メールアドレス,note\n"
+        "T-1,taro@docomo.ne.jp,届かない\n"
+        "T-2,taro@gmial.com,\n"
+        "T-3,hanako@example.jp,x\n",
+        encoding="utf-8",
+    )
+    code, out, _ = run("--file", str(tickets), "--offline", "--format", "json", db=tmp_path / "h")
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert [r["check"]["address"] for r in rows] == [
+        "taro@docomo.ne.jp",
+        "taro@gmial.com",
+        "hanako@example.jp",
+    ]
+    assert rows[0]["row"] == {"ticket": "T-1", "note": "届かない"}
+    assert rows[1]["check"]["suggestion"] == "taro@gmail.com"
+    assert code == 1
+
+
+def test_english_report(tmp_path: Path) -> None:
+    code, out, _ = run("taro@i.softbank.jp", "--offline", "--lang", "en", db=tmp_path / "h")
+    assert code == 1
+    assert "2. Delivery trial" in out
+    assert "dropped silently" in out
+    assert "救済リスト" in out  # SoftBank's own setting names stay in Japanese
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ((), "Give one ADDRESS or --file PATH"),
+        (("a@b.jp", "--template", "nope"), "nope"),
+        (("a@b.jp", "--nameserver", "not-an-ip"), "not-an-ip"),
+    ],
+    ids=["nothing", "unknown-template", "bad-nameserver"],
+)
+def test_usage_errors_exit_2(tmp_path: Path, args: tuple[str, ...], message: str) -> None:
+    code, _, err = run(*args, db=tmp_path / "h")
+    assert code == 2
+    assert message in err
