@@ -1,0 +1,194 @@
+"""``maildoctor sender DOMAIN``: audit the sending domain's DNS (SPF, DKIM, DMARC, rDNS)."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+from typing import Any
+
+import click
+
+from maildoctor.auth import make_resolver, parse_nameserver
+from maildoctor.findings import Lang, Severity
+from maildoctor.sender import SenderAudit, audit
+
+_LABELS: dict[str, dict[str, str]] = {
+    "domain": {"ja": "送信ドメイン", "en": "Sending domain"},
+    "ip": {"ja": "送信IP", "en": "sending IP"},
+    "selector": {"ja": "DKIMセレクタ", "en": "DKIM selector"},
+    "records": {"ja": "DNSレコード", "en": "DNS records"},
+    "findings": {"ja": "指摘事項", "en": "Findings"},
+    "requirements": {"ja": "受信側の要件", "en": "Receivers' requirements"},
+    "none": {"ja": "(なし)", "en": "(none)"},
+    "unknown": {"ja": "(不明: DNS応答なし)", "en": "(unknown: no DNS answer)"},
+    "not_checked": {"ja": "(未確認)", "en": "(not checked)"},
+    "no_findings": {"ja": "問題は見つかりませんでした。", "en": "No problems found."},
+    "lookups": {"ja": "DNS参照", "en": "DNS lookups"},
+    "bits": {"ja": "ビット", "en": "bits"},
+    "confirmed": {"ja": "正引き一致", "en": "forward-confirmed"},
+    "unconfirmed": {"ja": "正引き不一致", "en": "does not resolve back"},
+    "reverse": {"ja": "逆引き", "en": "Reverse DNS of"},
+}
+_SEVERITY = {
+    "ja": {Severity.ERROR: "エラー", Severity.WARNING: "警告", Severity.INFO: "情報"},
+    "en": {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "info"},
+}
+_MET = {True: "OK", False: "NG", None: "??"}
+
+_DOMAIN_RE = re.compile(
+    r"^(?=.{1,253}$)([A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z0-9\-]{2,63}$"
+)
+
+
+def _l(key: str, lang: Lang) -> str:
+    return _LABELS[key][lang]
+
+
+def format_text(result: SenderAudit, lang: Lang, *, selector: str | None) -> str:
+    """The human report (pure)."""
+    r = result.records
+    head = f"{_l('domain', lang)}: {result.domain}"
+    extras = []
+    if r.get("ip"):
+        extras.append(f"{_l('ip', lang)} {r['ip']}")
+    if selector:
+        extras.append(f"{_l('selector', lang)} {selector}")
+    if extras:
+        head += " (" + ", ".join(extras) + ")"
+    lines = [head, "", f"{_l('records', lang)}:"]
+
+    def show(value: Any) -> str:
+        if value is None:
+            return _l("unknown", lang)
+        if isinstance(value, list):
+            return ", ".join(value) if value else _l("none", lang)
+        return str(value)
+
+    lines.append(f"  MX: {show(r.get('mx'))}")
+    spf = show(r.get("spf"))
+    notes = []
+    if r.get("spf_lookups") is not None:
+        notes.append(f"{_l('lookups', lang)} {r['spf_lookups']}/10")
+    if r.get("spf_result"):
+        notes.append(f"{r['ip']}: {r['spf_result']}")
+    lines.append(f"  SPF ({r['spf_domain']}): {spf}" + (f"  [{'; '.join(notes)}]" if notes else ""))
+    dkim = r.get("dkim")
+    if dkim is None:
+        lines.append(f"  DKIM: {_l('not_checked', lang)}")
+    else:
+        value = dkim["record"] if dkim["record"] is not None else _l("none", lang)
+        if len(value) > 60:
+            value = value[:57] + "..."
+        size = f"  [{dkim['bits']} {_l('bits', lang)}]" if dkim.get("bits") else ""
+        lines.append(f"  DKIM ({dkim['name']}): {value}{size}")
+    lines.append(f"  DMARC ({r['dmarc_name']}): {show(r.get('dmarc'))}")
+    if r.get("ip"):
+        ptr = r.get("ptr")
+        text = show(ptr)
+        if ptr:
+            ok = r.get("ptr_confirmed")
+            text += f" ({_l('confirmed' if ok else 'unconfirmed', lang)})"
+        lines.append(f"  {_l('reverse', lang)} {r['ip']}: {text}")
+    lines += ["", f"{_l('findings', lang)}:"]
+    if not result.findings:
+        lines.append(f"  {_l('no_findings', lang)}")
+    for f in result.findings:
+        lines.append(f"  [{_SEVERITY[lang][f.severity]}] {f.code}: {f.message}")
+    lines += ["", f"{_l('requirements', lang)}:"]
+    for req in result.requirements:
+        lines.append(f"  [{_MET[req.met]}] {req.title}")
+    return "\n".join(lines)
+
+
+def audit_dict(result: SenderAudit, *, selector: str | None) -> dict[str, Any]:
+    """The ``--format json`` object (pure)."""
+    return {
+        "domain": result.domain,
+        "ip": result.records.get("ip"),
+        "selector": selector,
+        "findings": [f.to_dict() for f in result.findings],
+        "requirements": [{"id": q.id, "title": q.title, "met": q.met} for q in result.requirements],
+        "checks": dict(result.checks),
+        "records": dict(result.records),
+    }
+
+
+def _exit_code(result: SenderAudit) -> int:
+    severities = {f.severity for f in result.findings}
+    if severities & {Severity.ERROR, Severity.WARNING}:
+        return 1
+    if any(f.code == "sender_dns_unavailable" for f in result.findings):
+        return 3
+    return 0
+
+
+@click.command()
+@click.argument("domain")
+@click.option("--ip", "ip", metavar="ADDR", help="Sending IP to evaluate SPF and reverse DNS for.")
+@click.option("--selector", metavar="S", help="DKIM selector whose key to check.")
+@click.option(
+    "--mail-from",
+    metavar="DOMAIN",
+    help="Envelope sender (Return-Path) domain, when it differs from DOMAIN.",
+)
+@click.option(
+    "--nameserver",
+    "nameservers",
+    multiple=True,
+    metavar="IP[:PORT]",
+    envvar="MAILDOCTOR_NAMESERVER",
+    help="DNS server to ask (repeatable; also MAILDOCTOR_NAMESERVER).",
+)
+@click.option("--dns-timeout", type=click.FloatRange(min=0.1), default=3.0, show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.option("--lang", type=click.Choice(["ja", "en"]), default="ja", show_default=True)
+def command(
+    domain: str,
+    ip: str | None,
+    selector: str | None,
+    mail_from: str | None,
+    nameservers: tuple[str, ...],
+    dns_timeout: float,
+    fmt: str,
+    lang: Lang,
+) -> None:
+    """Audit a sending domain: MX, SPF (for --ip), DKIM (--selector), DMARC, reverse DNS,
+    and what Gmail/Yahoo and the Japanese carriers' spoofing filters require.
+
+    Each finding names the DNS record to change and how. Exit status: 0 nothing to
+    fix, 1 errors or warnings, 3 DNS did not answer (and nothing worse), 2 usage error.
+    """
+    domain = domain.strip().rstrip(".").lower()
+    if not _DOMAIN_RE.match(domain):
+        raise click.BadParameter(f"{domain!r} is not a domain name", param_hint="DOMAIN")
+    if ip is not None:
+        try:
+            ip = str(ipaddress.ip_address(ip.strip()))
+        except ValueError:
+            raise click.BadParameter(f"{ip!r} is not an IP address", param_hint="--ip") from None
+    mail_from_domain = mail_from.rpartition("@")[2].lower() if mail_from else None
+    if mail_from_domain is not None and not _DOMAIN_RE.match(mail_from_domain):
+        raise click.BadParameter(f"{mail_from!r} has no domain", param_hint="--mail-from")
+    if selector is not None and not re.fullmatch(r"[A-Za-z0-9_\-.]{1,63}", selector):
+        raise click.BadParameter(f"{selector!r} is not a DKIM selector", param_hint="--selector")
+    servers = [s for value in nameservers for s in value.split()]
+    for value in servers:
+        try:
+            parse_nameserver(value)
+        except ValueError as e:
+            raise click.BadParameter(str(e), param_hint="--nameserver") from None
+    resolver = make_resolver(servers, timeout=dns_timeout)
+    result = audit(
+        domain,
+        resolver=resolver,
+        ip=ip,
+        selector=selector,
+        mail_from_domain=mail_from_domain,
+        lang=lang,
+    )
+    if fmt == "json":
+        click.echo(json.dumps(audit_dict(result, selector=selector), ensure_ascii=False, indent=2))
+    else:
+        click.echo(format_text(result, lang, selector=selector))
+    raise SystemExit(_exit_code(result))
