@@ -186,3 +186,23 @@ def test_usage_errors_exit_2(tmp_path: Path, args: tuple[str, ...], message: str
     code, _, err = run(*args, db=tmp_path / "h")
     assert code == 2
     assert message in err
+
+
+def test_diagnose_does_not_import_heavy_modules(tmp_path: Path) -> None:
+    """A support agent runs diagnose many times a day: it must not pay for serve or lint."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, runpy; sys.argv = ['maildoctor', 'diagnose', 'taro@docomo.ne.jp',"
+        f" '--offline', '--db', {str(tmp_path / 'h.sqlite3')!r}];"
+        "import maildoctor.cli as c\n"
+        "try: c.main()\n"
+        "except SystemExit: pass\n"
+        "heavy = sorted(m for m in ('aiohttp', 'playwright', 'dkim', 'spf', 'hypothesis',"
+        " 'maildoctor.lint', 'maildoctor.harness.web', 'maildoctor.bounce') if m in sys.modules)\n"
+        "print('HEAVY', heavy, file=sys.stderr)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "HEAVY []" in done.stderr
+    assert "2. 配信テスト" in done.stdout
