@@ -21,18 +21,22 @@ def _with_date(name: str, date: str) -> bytes:
     return b"\n".join([*lines, b"Date: " + date.encode()]) + sep + body
 
 
+_BEFORE = ("allow_sender_domain", "carrier_settings")
+_AFTER = ("reregister", "check_spam_folder", "allow_sender_domain")
+
+
 @pytest.mark.parametrize(
-    ("date", "reason"),
+    ("date", "reason", "advice"),
     [
-        ("Wed, 2 Nov 2022 01:09:18 +0900", "rejected"),
-        ("Wed, 12 Mar 2025 23:00:00 +0900", "rejected"),
-        ("Thu, 13 Mar 2025 09:00:00 +0900", "userunknown"),
-        ("Mon, 1 Sep 2025 10:00:00 +0900", "userunknown"),
+        ("Wed, 2 Nov 2022 01:09:18 +0900", "rejected", _BEFORE),
+        ("Wed, 12 Mar 2025 23:00:00 +0900", "rejected", _BEFORE),
+        ("Thu, 13 Mar 2025 09:00:00 +0900", "userunknown", _AFTER),
+        ("Mon, 1 Sep 2025 10:00:00 +0900", "userunknown", _AFTER),
     ],
     ids=["2022", "day-before-change", "day-of-change", "after-change"],
 )
 def test_docomo_unknown_user_after_data_changed_meaning_on_2025_03_13(
-    date: str, reason: str
+    date: str, reason: str, advice: tuple[str, ...]
 ) -> None:
     """Until 2025-03-13 docomo refused filtered mail with '550 Unknown user' after DATA;
     since then filtered mail goes to the spam folder, so the reply means no mailbox."""
@@ -40,25 +44,40 @@ def test_docomo_unknown_user_after_data_changed_meaning_on_2025_03_13(
     assert e.reason == reason
     assert e.carrier == "docomo"  # from the MX host mfsmax.docomo.ne.jp
     assert e.decided_by == "rhost:NTT docomo"
-    assert "check_spam_folder" in e.advice
+    assert e.advice == advice
+
+
+_FILTER = ("allow_sender_domain", "carrier_settings")
+_NOUSER = ("reregister", "allow_sender_domain", "carrier_settings")
 
 
 @pytest.mark.parametrize(
-    ("name", "reason"),
+    ("name", "reason", "advice"),
     [
-        ("rhost-kddi-01.eml", "filtered"),  # "550 : User unknown": au's receive filter
-        ("rhost-kddi-02.eml", "userunknown"),  # "550 <addr>: User unknown": no mailbox
-        ("messagingserver-08.eml", "filtered"),
-        ("messagingserver-09.eml", "userunknown"),
-        ("office365-04.eml", "filtered"),  # relayed by Office 365, same au reply
+        ("rhost-kddi-01.eml", "filtered", _FILTER),  # "550 : User unknown": au's receive filter
+        ("rhost-kddi-02.eml", "userunknown", _NOUSER),  # "550 <addr>: User unknown"
+        ("messagingserver-08.eml", "filtered", _FILTER),
+        ("messagingserver-09.eml", "userunknown", _NOUSER),
+        ("office365-04.eml", "filtered", _FILTER),  # relayed by Office 365, same au reply
     ],
     ids=["kddi-filter", "kddi-nouser", "via-apple-filter", "via-apple-nouser", "via-o365"],
 )
-def test_au_filter_rejections_read_user_unknown(name: str, reason: str) -> None:
+def test_au_filter_rejections_read_user_unknown(
+    name: str, reason: str, advice: tuple[str, ...]
+) -> None:
+    """au's filter answers "550 User unknown": even a real "no such user" from au gets
+    the receive-settings advice after the check of the address."""
     (e,) = explain((DATA / name).read_bytes())
     assert e.reason == reason
     assert e.carrier == "au"
-    assert e.advice[:2] == ("allow_sender_domain", "carrier_settings")
+    assert e.advice == advice
+
+
+def test_carrier_reading_replaces_the_summary() -> None:
+    from maildoctor.bounce.report import summary
+
+    assert summary("userunknown", "en", "au").startswith("au says the mailbox does not exist")
+    assert summary("userunknown", "en", "").startswith("The recipient's mailbox does not exist")
 
 
 def test_dsn_fields_are_reported() -> None:

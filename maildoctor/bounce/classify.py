@@ -185,9 +185,8 @@ def classify(bounce: ParsedBounce) -> tuple[Explanation, ...]:
         rhost = _rhost(r)
         carrier = _carrier_id(r.recipient) or (rhost.carrier if rhost is not None else "")
         advice = rule.advice
-        reasons, extra = t.carrier_advice.get(carrier, (frozenset(), ()))
-        if reason in reasons:
-            advice = tuple(dict.fromkeys((*extra, *advice)))
+        if (carrier, reason) in t.carrier_advice:
+            advice = t.carrier_advice[(carrier, reason)][0]
         out.append(
             Explanation(
                 recipient=r.recipient,

@@ -77,8 +77,8 @@ class Tables:
     """Class-and-subject prefixes (``4.4``) mapped to reasons, tried last."""
     decisive: dict[str, str]
     """Status codes that outrank the words that come with them."""
-    carrier_advice: dict[str, tuple[frozenset[str], tuple[str, ...]]]
-    """Carrier id -> (reasons, extra advice ids) for Japanese carrier recipients."""
+    carrier_advice: dict[tuple[str, str], tuple[tuple[str, ...], dict[str, str]]]
+    """(carrier id, reason) -> (advice ids replacing the reason's, summary by language)."""
 
 
 def _rx(items: Any) -> tuple[re.Pattern[str], ...]:
@@ -131,8 +131,12 @@ def tables() -> Tables:
         soft_statuses=dict(data.get("status_prefix", {})),
         decisive=dict(data.get("decisive", {})),
         carrier_advice={
-            cid: (frozenset(row["reasons"]), tuple(row["advice"]))
-            for cid, row in data.get("carrier_advice", {}).items()
+            (cid, reason): (
+                tuple(row["advice"]),
+                {lang: row[f"note_{lang}"] for lang in ("ja", "en") if f"note_{lang}" in row},
+            )
+            for cid, by_reason in data.get("carrier_advice", {}).items()
+            for reason, row in by_reason.items()
         },
     )
 

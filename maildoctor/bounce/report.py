@@ -33,9 +33,13 @@ def _label(key: str, lang: Lang) -> str:
     return _LABELS[key][lang]
 
 
-def summary(reason: str, lang: Lang) -> str:
-    """The one-line meaning of a reason in ``lang``."""
-    rule = tables().reasons.get(reason) or tables().reasons["undefined"]
+def summary(reason: str, lang: Lang, carrier: str = "") -> str:
+    """The one-line meaning of a reason in ``lang`` (a carrier's own reading when it has one)."""
+    t = tables()
+    note = t.carrier_advice.get((carrier, reason), ((), {}))[1].get(lang)
+    if note:
+        return note
+    rule = t.reasons.get(reason) or t.reasons["undefined"]
     return rule.summary.get(lang, reason)
 
 
@@ -48,7 +52,7 @@ def explanation_dict(e: Explanation, lang: Lang, *, file: str | None = None) -> 
         {
             "recipient": e.recipient or None,
             "reason": e.reason,
-            "summary": summary(e.reason, lang),
+            "summary": summary(e.reason, lang, e.carrier),
             "hard_bounce": e.hard_bounce,
             "status": e.status or None,
             "reply_code": e.reply_code or None,
@@ -79,7 +83,7 @@ def format_text(file: str, explanations: tuple[Explanation, ...], lang: Lang) ->
         kind = _label("hard" if e.hard_bounce else "soft", lang)
         lines.append(f"{_label('recipient', lang)}: {e.recipient or _label('unknown', lang)}")
         lines.append(f"  {_label('reason', lang)}: {e.reason} ({kind})")
-        lines.append(f"    {summary(e.reason, lang)}")
+        lines.append(f"    {summary(e.reason, lang, e.carrier)}")
         codes = []
         if e.status:
             codes.append(f"{_label('status', lang)} {e.status}")
