@@ -15,6 +15,9 @@ from maildoctor.findings import Lang
 _WORDS: dict[Lang, dict[str, str]] = {
     "ja": {
         "title": "maildoctor 診断",
+        "verdict": "判定",
+        "suggestion": "修正候補",
+        "carrier": "キャリア",
         "address": "1. アドレスの確認",
         "trial": "2. 配信テスト",
         "todo": "3. 対処方法(可能性の高い順)",
@@ -37,6 +40,9 @@ _WORDS: dict[Lang, dict[str, str]] = {
     },
     "en": {
         "title": "maildoctor diagnosis",
+        "verdict": "verdict",
+        "suggestion": "suggestion",
+        "carrier": "carrier",
         "address": "1. The address",
         "trial": "2. Delivery trial",
         "todo": "3. What to do (most likely first)",
@@ -160,11 +166,11 @@ def format_markdown(result: DiagnoseResult, lang: Lang = "ja") -> str:
     check, trial = result.check, result.trial
     verdict = report.VERDICT_LABELS[lang][check.verdict]
     lines = [f"## {words['title']}: `{check.address}`", "", f"### {words['address']}", ""]
-    lines.append(f"- **verdict**: {verdict} (`{check.verdict}`)")
+    lines.append(f"- **{words['verdict']}**: {verdict} (`{check.verdict}`)")
     if check.suggestion:
-        lines.append(f"- **suggestion**: `{check.suggestion}`")
+        lines.append(f"- **{words['suggestion']}**: `{check.suggestion}`")
     if check.carrier is not None:
-        lines.append(f"- **carrier**: {check.carrier.name(lang)} (`{check.carrier.id}`)")
+        lines.append(f"- **{words['carrier']}**: {check.carrier.name(lang)} (`{check.carrier.id}`)")
     if check.mx:
         lines.append(f"- **MX**: {', '.join(f'`{h}`' for h in check.mx)}")
     status = dns_status(result, lang)

@@ -93,7 +93,7 @@ def test_typo_markdown_is_ready_for_a_ticket(tmp_path: Path) -> None:
     code, out, _ = run("taro@gmial.com", "--offline", "--format", "markdown", db=tmp_path / "h")
     assert code == 1
     assert out.startswith("## maildoctor 診断: `taro@gmial.com`")
-    assert "- **suggestion**: `taro@gmail.com`" in out
+    assert "- **修正候補**: `taro@gmail.com`" in out
     assert "| 受信設定 | 結果 | 判定したルール | SMTP応答 |" in out
     assert "```text\nお客様" in out
 
