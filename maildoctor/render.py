@@ -351,40 +351,49 @@ def render_parts(
 # --- MIME --------------------------------------------------------------------------
 
 
-_ADDRESS_SPECIALS = re.compile(r'[\s,;<>()\[\]\\:"]')
+_ADDRESS_SPECIALS = re.compile(r'[\s;<>()\[\]\\:"]')
 
 
 def _recipient(to: str) -> str:
-    """The To header value: one addr-spec, IDN domains in their ASCII (A-label) form.
+    """The To header value: addr-specs separated by ", ", IDN domains as A-labels.
 
-    Legacy carrier addresses (``a..b@docomo.ne.jp``) are kept as they are: real
-    mailboxes that the harness and ``diagnose`` must be able to address.
-    Anything that could make a second recipient or a comment is refused, so the
-    value can go into the header as it is.
+    ``to`` is one address or several separated by commas (``maildoctor send``
+    sends one message to all of them). Legacy carrier addresses
+    (``a..b@docomo.ne.jp``) are kept as they are: real mailboxes that the
+    harness and ``diagnose`` must be able to address. Anything that could add a
+    recipient or a comment of its own is refused, so the value can go into the
+    header as it is.
     """
     if _HEADER_BREAKS.search(to):
         raise ContextError(
             f"The recipient {to!r} contains a line break or control character; "
             "give one plain address."
         )
-    local, at, domain = to.strip().rpartition("@")
+    return ", ".join(_one_address(address.strip(), to) for address in to.split(","))
+
+
+def _one_address(address: str, given: str) -> str:
+    local, at, domain = address.rpartition("@")
     if not at or not local or not domain:
-        raise ContextError(f"The recipient {to!r} is not an address of the form name@domain.")
+        raise ContextError(
+            f"The recipient {given!r} is not an address of the form name@domain"
+            + (f" ({address!r} is not)." if address != given.strip() else ".")
+        )
     if _ADDRESS_SPECIALS.search(local) or _ADDRESS_SPECIALS.search(domain) or "@" in local:
         raise ContextError(
-            f"The recipient {to!r} is not one plain address (it has spaces, commas, "
-            "brackets, quotes or a second '@'); give exactly one address."
+            f"The recipient {address!r} is not one plain address (it has spaces, "
+            "brackets, quotes or a second '@'); give the bare address name@domain."
         )
     if not local.isascii():
         raise ContextError(
-            f"The recipient {to!r} has non-ASCII characters before '@'; such an address "
-            "needs SMTPUTF8, which the notification mails do not use."
+            f"The recipient {address!r} has non-ASCII characters before '@'; such an "
+            "address needs SMTPUTF8, which the notification mails do not use."
         )
     if not domain.isascii():
         try:
             domain = idna.encode(domain, uts46=True).decode("ascii")
         except idna.IDNAError as e:
-            raise ContextError(f"The domain of {to!r} is not a valid IDN: {e}.") from e
+            raise ContextError(f"The domain of {address!r} is not a valid IDN: {e}.") from e
     return f"{local}@{domain}"
 
 

@@ -221,6 +221,7 @@ def test_recipient_with_line_break_is_a_clear_error(to: str) -> None:
         pytest.param("a..b@docomo.ne.jp", "a..b@docomo.ne.jp", id="legacy-double-dot"),
         pytest.param("abc.@ezweb.ne.jp", "abc.@ezweb.ne.jp", id="legacy-trailing-dot"),
         pytest.param("taro@例え.jp", "taro@xn--r8jz45g.jp", id="idn-domain"),
+        pytest.param("a@docomo.ne.jp,b@au.com", "a@docomo.ne.jp, b@au.com", id="two-recipients"),
     ],
 )
 def test_recipient_header(to: str, header: str) -> None:
@@ -234,14 +235,14 @@ def test_recipient_header(to: str, header: str) -> None:
         pytest.param("たろう@example.jp", "non-ASCII characters before '@'", id="utf8-local"),
         pytest.param("taro.example.jp", "not an address", id="no-at"),
         pytest.param("@example.jp", "not an address", id="no-local"),
-        pytest.param("a@b.jp, c@d.jp", "not one plain address", id="two-recipients"),
+        pytest.param("a@b.jp,", "not an address of the form name@domain ('' is not)", id="comma"),
         pytest.param("Taro <a@b.jp>", "not one plain address", id="display-name"),
         pytest.param("a b@c.jp", "not one plain address", id="space"),
         pytest.param("a@b@c.jp", "not one plain address", id="two-at"),
     ],
 )
 def test_bad_recipient_is_a_clear_error(to: str, message: str) -> None:
-    with pytest.raises(ContextError, match=message):
+    with pytest.raises(ContextError, match=re.escape(message)):
         render_message("password_reset", to=to)
 
 
