@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import os
 import re
+import secrets
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -445,8 +446,10 @@ def build_message(
     # RFC 3834: automatic mail, so that auto-responders do not answer it.
     msg.set_raw("Auto-Submitted", "auto-generated")
     msg.set_raw("MIME-Version", "1.0")
-    # No boundary here: the generator picks one that the parts do not contain.
-    msg.set_raw("Content-Type", "multipart/alternative")
+    # A random boundary: "=_" never occurs in base64 bodies, and no variable can
+    # guess 128 random bits to end a part early (RFC 2046 section 5.1.1).
+    boundary = f"=_lentrance_{secrets.token_hex(16)}"
+    msg.set_raw("Content-Type", f'multipart/alternative;\n boundary="{boundary}"')
     msg.set_payload([_text_part(text, "plain", charset), _text_part(html, "html", charset)])
     return msg
 

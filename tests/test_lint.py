@@ -6,14 +6,23 @@ import dataclasses
 from collections.abc import Callable
 from email import message_from_bytes, policy
 from email.message import EmailMessage
+from pathlib import Path
 
 import pytest
 
 from maildoctor.findings import Severity
 from maildoctor.lint import RULES, LintFinding, links_of, lint_message
 from maildoctor.render import CHARSETS, Rendered, build_message, catalog, render_parts
+from maildoctor.templating import ENV_VAR
 
 TO = "taro@docomo.ne.jp"
+REPO_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+
+
+@pytest.fixture(autouse=True)
+def _shipped_templates(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests are about the shipped templates, whatever the developer's environment."""
+    monkeypatch.delenv(ENV_VAR, raising=False)
 
 
 def parse(raw: bytes) -> EmailMessage:
@@ -30,7 +39,7 @@ def codes(findings: list[LintFinding]) -> set[str]:
     ("name", "variant", "charset"),
     [
         pytest.param(n, v.name, c, id=f"{n}-{v.name}-{c}")
-        for n, info in catalog().items()
+        for n, info in catalog(REPO_TEMPLATES).items()
         for v in info.variants
         for c in CHARSETS
     ],

@@ -36,6 +36,13 @@ from maildoctor.templating import (
 
 REPO_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
+
+@pytest.fixture(autouse=True)
+def _shipped_templates(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests are about the shipped templates, whatever the developer's environment."""
+    monkeypatch.delenv(ENV_VAR, raising=False)
+
+
 VARIANTS = [
     (name, variant.name)
     for name, info in catalog(REPO_TEMPLATES).items()
@@ -109,6 +116,8 @@ def test_rendered_message_reads_back(name: str, variant: str, charset: str) -> N
     assert parsed["Date"].datetime == now
     assert re.fullmatch(r"<[^@<>\s]+@lentrance\.com>", str(parsed["Message-ID"]))
     assert parsed.get_content_type() == "multipart/alternative"
+    assert msg.get_boundary() == parsed.get_boundary()  # set before serialising
+    assert str(msg.get_boundary()).startswith("=_lentrance_")
     assert [p.get_content_type() for p in parsed.iter_parts()] == ["text/plain", "text/html"]
     assert all(p.get_content_charset() == charset for p in parsed.iter_parts())
 
