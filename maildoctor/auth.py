@@ -14,14 +14,19 @@ Typical use in the harness::
     dkim_result = verify_dkim(raw, txt_lookup(resolver))
     spf_result = check_spf(peer_ip, mail_from, helo, resolver=resolver)
     header = authentication_results("maildoctor.harness", dkim=dkim_result, spf=spf_result)
+    # or all of it, DMARC included: authenticate(raw, ip=..., mail_from=..., helo=...,
+    # resolver=resolver).header
     stored = b"Authentication-Results: " + header.encode() + b"\\r\\n" + raw
 """
 
 from __future__ import annotations
 
+import email.parser
+import email.policy
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from email.utils import getaddresses
 from functools import reduce
 from typing import Any, Literal
 
@@ -35,16 +40,24 @@ import spf
 __all__ = [
     "AuthResults",
     "DkimResult",
+    "DmarcResult",
     "DnsFunc",
     "DnsUnavailable",
     "SpfResult",
+    "aligned",
     "authenticate",
     "authentication_results",
+    "check_dmarc",
     "check_spf",
     "dkim_sign",
+    "header_from_domain",
     "make_resolver",
+    "org_domain",
     "parse_nameserver",
+    "parse_tags",
+    "resolve_records",
     "txt_lookup",
+    "txt_strings",
     "verify_dkim",
 ]
 
@@ -109,7 +122,7 @@ def make_resolver(
     return resolver
 
 
-def _resolve(resolver: dns.resolver.Resolver, name: str, rdtype: str) -> list[Any]:
+def resolve_records(resolver: dns.resolver.Resolver, name: str, rdtype: str) -> list[Any]:
     """Records of ``rdtype`` at ``name``: ``[]`` for NXDOMAIN/NODATA, raises DnsUnavailable."""
     try:
         return list(resolver.resolve(name, rdtype, raise_on_no_answer=False, search=False))
@@ -123,7 +136,10 @@ def _resolve(resolver: dns.resolver.Resolver, name: str, rdtype: str) -> list[An
 
 def txt_strings(resolver: dns.resolver.Resolver, name: str) -> list[str]:
     """Each TXT record at ``name``, its strings joined (RFC 7208 3.3, RFC 6376 3.6.2.2)."""
-    return [b"".join(r.strings).decode("utf-8", "replace") for r in _resolve(resolver, name, "TXT")]
+    return [
+        b"".join(r.strings).decode("utf-8", "replace")
+        for r in resolve_records(resolver, name, "TXT")
+    ]
 
 
 def txt_lookup(resolver: dns.resolver.Resolver) -> DnsFunc:
@@ -377,6 +393,109 @@ def check_spf(
     )
 
 
+# --- DMARC ---------------------------------------------------------------------
+
+DmarcOutcome = Literal["pass", "fail", "none", "temperror", "permerror"]
+
+#: second-level labels under two-letter country codes that are registries' own
+#: (``example.co.jp``); a simplification of the Public Suffix List for org domains
+_CC_SECOND_LEVEL = frozenset(
+    {"co", "ne", "or", "ac", "go", "ad", "ed", "gr", "lg", "com", "net", "org"}
+)
+
+
+def parse_tags(record: str) -> dict[str, str]:
+    """``"v=DMARC1; p=none"`` -> ``{"v": "DMARC1", "p": "none"}`` (RFC 6376 3.2 tag lists)."""
+    tags: dict[str, str] = {}
+    for part in record.split(";"):
+        name, sep, value = part.partition("=")
+        if sep:
+            tags.setdefault(name.strip().lower(), re.sub(r"\s+", "", value))
+    return tags
+
+
+def org_domain(domain: str) -> str:
+    """A simplified organizational domain (RFC 7489 3.2): the last two labels, three
+    under a country code's registry label (``example.co.jp``)."""
+    labels = domain.lower().rstrip(".").split(".")
+    if len(labels) >= 3 and len(labels[-1]) == 2 and labels[-2] in _CC_SECOND_LEVEL:
+        return ".".join(labels[-3:])
+    return ".".join(labels[-2:])
+
+
+def aligned(a: str, b: str, mode: str = "r") -> bool:
+    """RFC 7489 3.1 identifier alignment: strict is equality, relaxed same org domain."""
+    a, b = a.lower().rstrip("."), b.lower().rstrip(".")
+    return a == b if mode == "s" else org_domain(a) == org_domain(b)
+
+
+@dataclass(frozen=True, kw_only=True)
+class DmarcResult:
+    """The outcome of DMARC for one message's header From domain."""
+
+    result: DmarcOutcome
+    """``pass`` (an aligned DKIM or SPF pass), ``fail``, ``none`` (no record),
+    ``temperror`` (DNS did not answer), ``permerror`` (unusable record)."""
+    domain: str
+    """The header From domain."""
+    policy: str
+    """The record's ``p=`` (``none``, ``quarantine``, ``reject``), ``""`` without a record."""
+    reason: str
+    """Why, in a few words."""
+
+
+def check_dmarc(
+    from_domain: str,
+    *,
+    dkim: DkimResult | None,
+    spf: SpfResult | None,
+    resolver: dns.resolver.Resolver,
+) -> DmarcResult:
+    """RFC 7489 evaluation for ``from_domain`` given the DKIM and SPF results."""
+    domain = from_domain.lower().rstrip(".")
+    if not domain:
+        return DmarcResult(result="none", domain="", policy="", reason="no From domain")
+    records: list[str] = []
+    try:
+        for name in dict.fromkeys((domain, org_domain(domain))):
+            records = [
+                r
+                for r in txt_strings(resolver, f"_dmarc.{name}")
+                if r.lower().startswith("v=dmarc1")
+            ]
+            if records:
+                break
+    except DnsUnavailable as e:
+        return DmarcResult(result="temperror", domain=domain, policy="", reason=str(e))
+    if not records:
+        return DmarcResult(result="none", domain=domain, policy="", reason="no DMARC record")
+    if len(records) > 1:
+        return DmarcResult(
+            result="permerror", domain=domain, policy="", reason="more than one DMARC record"
+        )
+    tags = parse_tags(records[0])
+    policy = tags.get("p", "").lower()
+    if policy not in ("none", "quarantine", "reject"):
+        return DmarcResult(
+            result="permerror", domain=domain, policy="", reason=f"invalid policy p={policy}"
+        )
+    if (
+        dkim is not None
+        and dkim.result == "pass"
+        and aligned(dkim.domain, domain, tags.get("adkim", "r"))
+    ):
+        return DmarcResult(result="pass", domain=domain, policy=policy, reason="aligned DKIM pass")
+    if (
+        spf is not None
+        and spf.result == "pass"
+        and aligned(spf.domain, domain, tags.get("aspf", "r"))
+    ):
+        return DmarcResult(result="pass", domain=domain, policy=policy, reason="aligned SPF pass")
+    return DmarcResult(
+        result="fail", domain=domain, policy=policy, reason="no aligned DKIM or SPF pass"
+    )
+
+
 # --- Authentication-Results ----------------------------------------------------
 
 
@@ -392,6 +511,7 @@ def authentication_results(
     *,
     dkim: DkimResult | None = None,
     spf: SpfResult | None = None,
+    dmarc: DmarcResult | None = None,
 ) -> str:
     """The value of an ``Authentication-Results`` header (RFC 8601) for these results.
 
@@ -417,6 +537,13 @@ def authentication_results(
         if spf.helo:
             item += f" smtp.helo={_ptext(spf.helo)}"
         parts.append(item)
+    if dmarc is not None:
+        item = f"dmarc={dmarc.result}"
+        if dmarc.policy:
+            item += f" (p={dmarc.policy})"
+        if dmarc.domain:
+            item += f" header.from={_ptext(dmarc.domain)}"
+        parts.append(item)
     if len(parts) == 1:
         parts.append("none")
     return "; ".join(parts)
@@ -424,10 +551,11 @@ def authentication_results(
 
 @dataclass(frozen=True, kw_only=True)
 class AuthResults:
-    """DKIM and SPF for one received message, and the header recording them."""
+    """DKIM, SPF and DMARC for one received message, and the header recording them."""
 
     dkim: DkimResult
     spf: SpfResult
+    dmarc: DmarcResult
     header: str
     """The ``Authentication-Results`` value (without the field name)."""
 
@@ -441,11 +569,31 @@ def authenticate(
     resolver: dns.resolver.Resolver,
     authserv_id: str = "maildoctor",
 ) -> AuthResults:
-    """Verify DKIM and evaluate SPF for a received message: what the harness stores."""
+    """Verify DKIM, evaluate SPF and DMARC for a received message: what the harness stores.
+
+    Blocking (DNS): from asyncio code, run it in an executor.
+    """
     dkim_result = verify_dkim(raw, txt_lookup(resolver))
     spf_result = check_spf(ip, mail_from, helo, resolver=resolver)
+    dmarc_result = check_dmarc(
+        header_from_domain(raw), dkim=dkim_result, spf=spf_result, resolver=resolver
+    )
     return AuthResults(
         dkim=dkim_result,
         spf=spf_result,
-        header=authentication_results(authserv_id, dkim=dkim_result, spf=spf_result),
+        dmarc=dmarc_result,
+        header=authentication_results(
+            authserv_id, dkim=dkim_result, spf=spf_result, dmarc=dmarc_result
+        ),
     )
+
+
+def header_from_domain(raw: bytes) -> str:
+    """The domain of the (first) From header address of ``raw``, ``""`` if none."""
+    head = re.split(rb"\r?\n\r?\n", raw, maxsplit=1)[0]
+    try:
+        message = email.parser.BytesHeaderParser(policy=email.policy.compat32).parsebytes(head)
+        addresses = getaddresses([str(v) for v in message.get_all("From", [])])
+    except Exception:  # a header the parser cannot read: no From domain
+        return ""
+    return next((a.rpartition("@")[2].lower() for _, a in addresses if "@" in a), "")

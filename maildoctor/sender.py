@@ -26,7 +26,16 @@ from typing import Any, Literal
 import dns.resolver
 import dns.reversename
 
-from maildoctor.auth import DnsUnavailable, SpfResult, _resolve, check_spf, txt_strings
+from maildoctor.auth import (
+    DnsUnavailable,
+    SpfResult,
+    aligned,
+    check_spf,
+    org_domain,
+    parse_tags,
+    resolve_records,
+    txt_strings,
+)
 from maildoctor.findings import Finding, Lang, Severity, make_finding
 
 __all__ = [
@@ -128,16 +137,6 @@ class SenderAudit:
 # --- pure helpers -----------------------------------------------------------------
 
 
-def parse_tags(record: str) -> dict[str, str]:
-    """``"v=DMARC1; p=none"`` -> ``{"v": "DMARC1", "p": "none"}`` (RFC 6376 3.2 tag lists)."""
-    tags: dict[str, str] = {}
-    for part in record.split(";"):
-        name, sep, value = part.partition("=")
-        if sep:
-            tags.setdefault(name.strip().lower(), re.sub(r"\s+", "", value))
-    return tags
-
-
 def _all_qualifier(record: str) -> str | None:
     for term in record.split()[1:]:
         m = re.fullmatch(r"([+\-~?]?)all", term, re.I)
@@ -172,25 +171,6 @@ def count_spf_lookups(domain: str, fetch: Callable[[str], Sequence[str]], _depth
         if target and "%" not in target and total <= 30:
             total += count_spf_lookups(target, fetch, _depth + 1)
     return total
-
-
-def _org_domain(domain: str) -> str:
-    """A simplified organizational domain: the last two labels, three under a
-    two-letter country code's second level (``example.co.jp``)."""
-    labels = domain.split(".")
-    if (
-        len(labels) >= 3
-        and len(labels[-1]) == 2
-        and labels[-2]
-        in {"co", "ne", "or", "ac", "go", "ad", "ed", "gr", "lg", "com", "net", "org"}
-    ):
-        return ".".join(labels[-3:])
-    return ".".join(labels[-2:])
-
-
-def _aligned(a: str, b: str, mode: str) -> bool:
-    a, b = a.lower().rstrip("."), b.lower().rstrip(".")
-    return a == b if mode == "s" else _org_domain(a) == _org_domain(b)
 
 
 def _dkim_key(name: str, records: Sequence[str]) -> DkimKey:
@@ -247,7 +227,7 @@ def gather(
     def fetch(name: str) -> list[str]:
         return ask(lambda: txt_strings(resolver, name)) or []
 
-    mx_records = ask(lambda: _resolve(resolver, domain, "MX"))
+    mx_records = ask(lambda: resolve_records(resolver, domain, "MX"))
     mx = (
         tuple(r.exchange.to_text(True) for r in sorted(mx_records, key=lambda r: r.preference))
         if mx_records is not None
@@ -277,7 +257,7 @@ def gather(
         if dmarc_txt is not None
         else None
     )
-    org = _org_domain(domain)
+    org = org_domain(domain)
     if dmarc == () and org != domain:  # RFC 7489 6.6.3: fall back to the organizational domain
         dmarc_name = f"_dmarc.{org}"
         org_txt = ask(lambda: txt_strings(resolver, dmarc_name))
@@ -290,13 +270,13 @@ def gather(
     ptr_names = ptr_confirmed = None
     if ip:
         reverse = dns.reversename.from_address(ip).to_text()
-        answers = ask(lambda: _resolve(resolver, reverse, "PTR"))
+        answers = ask(lambda: resolve_records(resolver, reverse, "PTR"))
         if answers is not None:
             ptr_names = tuple(a.target.to_text(True) for a in answers)
             confirmed = []
             rdtype = "AAAA" if ipaddress.ip_address(ip).version == 6 else "A"
             for name in ptr_names:
-                addrs = ask(partial(_resolve, resolver, name, rdtype)) or []
+                addrs = ask(partial(resolve_records, resolver, name, rdtype)) or []
                 if any(ipaddress.ip_address(a.address) == ipaddress.ip_address(ip) for a in addrs):
                     confirmed.append(name)
             ptr_confirmed = tuple(confirmed)
@@ -449,7 +429,7 @@ def assess(facts: SenderFacts, lang: Lang = "ja") -> SenderAudit:
     checks["enforced"] = None if facts.dmarc_records is None else policy in ("quarantine", "reject")
 
     # Alignment (RFC 7489 3.1): DKIM d= is the From domain here; SPF is the envelope's.
-    spf_aligned = _aligned(env, d, aspf)
+    spf_aligned = aligned(env, d, aspf)
     if not spf_aligned:
         add("dmarc_spf_not_aligned", domain=d, mail_from_domain=env, mode=aspf)
     if checks["dkim"] or (spf_aligned and checks["spf"]):

@@ -14,6 +14,7 @@ from maildoctor.auth import (
     authentication_results,
     check_spf,
     dkim_sign,
+    header_from_domain,
     make_resolver,
     parse_nameserver,
     txt_lookup,
@@ -166,8 +167,43 @@ def test_authentication_results_header(resolver: dns.resolver.Resolver) -> None:
     assert results.header == (
         "harness.maildoctor.test; "
         f"dkim=pass header.d=lentrance.com header.s=s2048 header.b={b}; "
-        "spf=pass smtp.mailfrom=bounce@lentrance.com smtp.helo=mail.lentrance.com"
+        "spf=pass smtp.mailfrom=bounce@lentrance.com smtp.helo=mail.lentrance.com; "
+        "dmarc=none header.from=lentrance.com"  # lentrance.com publishes no DMARC record
     )
+
+
+GOOD = MESSAGE.replace(b"no-reply@lentrance.com", b"no-reply@good.example")
+
+
+@pytest.mark.parametrize(
+    ("raw", "ip", "mail_from", "dmarc", "reason"),
+    [
+        (_sign(domain="good.example", raw=GOOD), "198.51.100.7", "x@lentrance.com", "pass",
+         "aligned DKIM pass"),
+        (GOOD, "192.0.2.25", "bounce@good.example", "pass", "aligned SPF pass"),
+        (GOOD, "192.0.2.25", "bounce@lentrance.com", "fail", "no aligned DKIM or SPF pass"),
+        (_sign(raw=GOOD), "192.0.2.25", "bounce@lentrance.com", "fail",
+         "no aligned DKIM or SPF pass"),  # signed by lentrance.com, From good.example
+        (MESSAGE.replace(b"lentrance.com>", b"nospf.example>"), "192.0.2.25", "a@nospf.example",
+         "permerror", "invalid policy p=maybe"),
+        (MESSAGE.replace(b"lentrance.com>", b"slow.example>"), "192.0.2.25", "a@slow.example",
+         "temperror", "_dmarc.slow.example"),
+    ],
+    ids=["dkim-aligned", "spf-aligned", "spoofed", "dkim-not-aligned", "bad-record", "timeout"],
+)  # fmt: skip
+def test_dmarc(
+    resolver: dns.resolver.Resolver, raw: bytes, ip: str, mail_from: str, dmarc: str, reason: str
+) -> None:
+    results = authenticate(raw, ip=ip, mail_from=mail_from, helo="h.example", resolver=resolver)
+    assert results.dmarc.result == dmarc
+    assert reason in results.dmarc.reason
+    if dmarc in ("pass", "fail"):
+        assert f"; dmarc={dmarc} (p=reject) header.from=good.example" in results.header
+
+
+def test_header_from_domain() -> None:
+    assert header_from_domain(MESSAGE) == "lentrance.com"
+    assert header_from_domain(b"To: a@b.example\r\n\r\nx") == ""
 
 
 def test_authentication_results_failures_and_none(resolver: dns.resolver.Resolver) -> None:
