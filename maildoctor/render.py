@@ -50,6 +50,9 @@ __all__ = [
     "CHARSETS",
     "CONTRACT_SUBJECTS",
     "FROM_ADDRESS",
+    "FROM_HEADER",
+    "JST",
+    "MAX_LINE_OCTETS",
     "Rendered",
     "TemplateInfo",
     "Variant",
@@ -284,6 +287,19 @@ def _render(template: jinja2.Template, context: Mapping[str, Any], name: str) ->
         m = _UNDEFINED.search(str(e))
         variable = (m.group(1) or m.group(2)) if m else str(e)
         raise MissingVariable(variable, name) from e
+    except jinja2.TemplateNotFound as e:  # a layout the template extends or includes
+        raise TemplatingError(
+            f"The template {name!r} uses the file {e.name!r}, which does not exist in the "
+            "templates folder."
+        ) from e
+    except jinja2.TemplateSyntaxError as e:  # in a layout, compiled on first use
+        raise TemplatingError(
+            f"{e.filename or e.name} line {e.lineno}: {e.message}; fix the Jinja2 syntax there."
+        ) from e
+    except Exception as e:  # a template's own expression failed (a filter, arithmetic...)
+        raise TemplatingError(
+            f"Rendering the template {name!r} failed: {type(e).__name__}: {e}."
+        ) from e
 
 
 def _get(env: jinja2.Environment, path: str, name: str) -> jinja2.Template:

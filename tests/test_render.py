@@ -361,6 +361,41 @@ def test_jinja_syntax_error_names_file_and_line(templates_copy: Path) -> None:
         render_message("password_reset", to="a@b.jp", templates_dir=templates_copy)
 
 
+@pytest.mark.parametrize(
+    ("file", "old", "new", "message"),
+    [
+        pytest.param(
+            "_layout.txt.j2",
+            "{% block content %}",
+            "{% block content %}{% if %}",
+            r"_layout\.txt\.j2 line \d+: .*fix the Jinja2 syntax there",
+            id="layout-syntax",
+        ),
+        pytest.param(
+            "password_reset/body.txt.j2",
+            '{% extends "_layout.txt.j2" %}',
+            '{% extends "_nope.txt.j2" %}',
+            "uses the file '_nope.txt.j2', which does not exist",
+            id="missing-layout",
+        ),
+        pytest.param(
+            "password_reset/body.txt.j2",
+            "{{ reset_url }}",
+            "{{ reset_url + 1 }}",
+            "Rendering the template 'password_reset' failed: TypeError:",
+            id="expression-error",
+        ),
+    ],
+)
+def test_template_errors_are_clear(
+    templates_copy: Path, file: str, old: str, new: str, message: str
+) -> None:
+    path = templates_copy / file
+    path.write_text(path.read_text("utf-8").replace(old, new, 1), "utf-8")
+    with pytest.raises(TemplatingError, match=message):
+        render_message("password_reset", to="a@b.jp", templates_dir=templates_copy)
+
+
 def test_missing_body_file_is_a_clear_error(templates_copy: Path) -> None:
     (templates_copy / "password_reset" / "body.html.j2").unlink()
     with pytest.raises(
