@@ -87,3 +87,18 @@ def test_no_file_is_a_usage_error() -> None:
     code, _, err = _run()
     assert code == 2
     assert "Missing argument" in err
+
+
+def test_lentrances_own_mail_is_not_a_bounce(tmp_path: Path) -> None:
+    """An agent who saves the notification itself instead of the bounce gets told so."""
+    mail = tmp_path / "provisional.eml"
+    rendered = CliRunner().invoke(
+        main,
+        ["render", "provisional_registration", "--to", "taro@docomo.ne.jp", "--out", str(mail)],
+    )
+    assert rendered.exit_code == 0, rendered.output
+    code, out, err = _run("--lang", "en", str(mail))
+    assert code == 1 and out == ""
+    assert err == (
+        f"{mail}: not a bounce (no delivery status report and no delivery-failure text).\n"
+    )
