@@ -107,7 +107,7 @@ def _carrier(raw: dict[str, Any]) -> Carrier:
 @cache
 def _load() -> dict[str, Any]:
     text = resources.files("maildoctor").joinpath("data/carriers.json").read_text("utf-8")
-    return json.loads(text)  # type: ignore[no-any-return]
+    return json.loads(text)
 
 
 CARRIERS: dict[str, Carrier] = {c["id"]: _carrier(c) for c in _load()["carriers"]}

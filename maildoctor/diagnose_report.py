@@ -6,6 +6,7 @@ Pure functions from :class:`~maildoctor.diagnose.DiagnoseResult` to strings.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
 from maildoctor import report
 from maildoctor.advice import advice_text
@@ -117,7 +118,7 @@ def trial_lesson(result: DiagnoseResult, lang: Lang) -> str:
     return words[key].format(names=listed)
 
 
-def _table(rows: list[tuple[str, ...]], header: tuple[str, ...]) -> list[str]:
+def _table(rows: Sequence[tuple[str, ...]], header: tuple[str, ...]) -> list[str]:
     from unicodedata import east_asian_width
 
     def width(text: str) -> int:

@@ -42,7 +42,7 @@ class LazyGroup(click.Group):
             return None
         module = importlib.import_module(COMMANDS[cmd_name][0])
         attr = "command" if cmd_name != "templates" else "templates_command"
-        return getattr(module, attr)  # type: ignore[no-any-return]
+        return getattr(module, attr)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         # Help text comes from the table so that `--help` imports nothing.

@@ -11,6 +11,7 @@ from typing import IO, Any
 
 import click
 
+from maildoctor.cli.options import address_dns_options, lang_option, templates_option
 from maildoctor.diagnose import DEFAULT_TEMPLATE
 from maildoctor.findings import Lang
 
@@ -59,7 +60,7 @@ def read_tickets(stream: IO[str]) -> Iterator[dict[str, str]]:
     show_default=True,
     help="The notification to render and deliver in the trial.",
 )
-@click.option("--lang", type=click.Choice(["ja", "en"]), default="ja", show_default=True)
+@lang_option
 @click.option(
     "--format",
     "fmt",
@@ -67,29 +68,13 @@ def read_tickets(stream: IO[str]) -> Iterator[dict[str, str]]:
     default="text",
     show_default=True,
 )
-@click.option(
-    "--nameserver",
-    "nameservers",
-    multiple=True,
-    envvar="MAILDOCTOR_NAMESERVER",
-    metavar="IP[:PORT]",
-    help="DNS server to ask (repeatable; default: the system's).",
-)
-@click.option("--dns-timeout", type=click.FloatRange(min=0.05), default=5.0, show_default=True)
-@click.option("--dns-canary", "canaries", multiple=True, metavar="NAME")
-@click.option("--offline", is_flag=True, help="No DNS: static checks and the trial only.")
+@address_dns_options
 @click.option(
     "--db",
     type=click.Path(dir_okay=False, path_type=Path),
     help="The harness database for the trial (default: the user's data directory).",
 )
-@click.option(
-    "--templates",
-    "templates_dir",
-    type=click.Path(path_type=Path),
-    envvar="MAILDOCTOR_TEMPLATES",
-    help="Templates folder (default: the packaged one).",
-)
+@templates_option
 def command(
     address: str | None,
     file_: IO[str] | None,

@@ -1,0 +1,65 @@
+"""Options that several commands share, declared once so that they read the same everywhere."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _stack(*decorators: Callable[[F], F]) -> Callable[[F], F]:
+    def apply(func: F) -> F:
+        for decorator in reversed(decorators):
+            func = decorator(func)
+        return func
+
+    return apply
+
+
+lang_option = click.option(
+    "--lang", type=click.Choice(["ja", "en"]), default="ja", show_default=True, help="Language."
+)
+
+templates_option = click.option(
+    "--templates",
+    "templates_dir",
+    type=click.Path(path_type=Path),
+    envvar="MAILDOCTOR_TEMPLATES",
+    help="Templates folder of the same layout (default: the packaged one).",
+)
+
+nameserver_option = click.option(
+    "--nameserver",
+    "nameservers",
+    multiple=True,
+    envvar="MAILDOCTOR_NAMESERVER",
+    metavar="IP[:PORT]",
+    help="DNS server to ask (repeatable; env MAILDOCTOR_NAMESERVER; default: the system's).",
+)
+
+dns_timeout_option = click.option(
+    "--dns-timeout",
+    type=click.FloatRange(min=0.05),
+    default=5.0,
+    show_default=True,
+    help="Seconds to wait for a DNS answer.",
+)
+
+#: What ``check`` and ``diagnose`` take to reach DNS (the contract's options).
+address_dns_options = _stack(
+    nameserver_option,
+    dns_timeout_option,
+    click.option(
+        "--dns-canary",
+        "canaries",
+        multiple=True,
+        metavar="NAME",
+        help="Name that must resolve before NXDOMAIN is trusted "
+        "(replaces '.' NS and gmail.com MX).",
+    ),
+    click.option("--offline", is_flag=True, help="No DNS at all: static checks only."),
+)
