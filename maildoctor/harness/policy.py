@@ -304,17 +304,40 @@ class MessageFacts:
         return bool(domain) and carrier_for_domain(domain) is not None and self.aligned
 
     @classmethod
-    def from_message(cls, message: Message, envelope_from: str) -> MessageFacts:
-        """Facts from a parsed message and its envelope sender."""
-        froms = getaddresses([str(v) for v in message.get_all("From", [])])
-        header_from = next((addr for _, addr in froms if addr), "")
+    def from_message(
+        cls, message: Message, envelope_from: str, *, find_urls: bool = True
+    ) -> MessageFacts:
+        """Facts from a parsed message and its envelope sender.
+
+        ``find_urls=False`` skips decoding the bodies (``has_url`` is then False):
+        the harness does that when no recipient's profile refuses URL mail.
+        """
+        header_from = _first_address([str(v) for v in message.get_all("From", [])])
         auth = " ".join(str(v) for v in message.get_all("Authentication-Results", []))
         return cls(
             envelope_from=envelope_from,
             header_from=header_from,
-            has_url=_has_url(message),
+            has_url=find_urls and _has_url(message),
             auth_failed=bool(_AUTH_FAIL.search(auth)),
         )
+
+
+_SIMPLE_FROM = re.compile(
+    r"^[^\"(),]*<([^<>\s]+@[^<>\s]+)>\s*$|^\s*([^\s<>\"(),]+@[^\s<>\"(),]+)\s*$"
+)
+
+
+def _first_address(values: list[str]) -> str:
+    """The first address of From headers; a regex for the common forms (it runs per
+    message in the harness), the email package's full parser for the rest."""
+    for value in values:
+        simple = _SIMPLE_FROM.match(value)
+        if simple:
+            return simple.group(1) or simple.group(2)
+        found = next((addr for _, addr in getaddresses([value]) if addr), "")
+        if found:
+            return found
+    return ""
 
 
 def _has_url(message: Message) -> bool:

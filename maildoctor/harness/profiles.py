@@ -24,6 +24,7 @@ The most specific entry wins: address, then the longest domain, then ``*``.
 
 from __future__ import annotations
 
+import functools
 import threading
 import tomllib
 from collections.abc import Mapping
@@ -93,8 +94,14 @@ class ProfileBook:
                     return found
             if "*" in self._entries:
                 return self._entries["*"]
-        carrier = carrier_for_domain(domain) if domain else None
-        return Profile.for_carrier(carrier) if carrier else Profile.open()
+        return _builtin(domain)
+
+
+@functools.lru_cache(maxsize=1024)
+def _builtin(domain: str) -> Profile:
+    """The built-in profile of a domain: its carrier's defaults, or an open mailbox."""
+    carrier = carrier_for_domain(domain) if domain else None
+    return Profile.for_carrier(carrier) if carrier else Profile.open()
 
 
 def parse_profile(pattern: str, table: Mapping[str, Any]) -> Profile:
@@ -110,11 +117,13 @@ def parse_profile(pattern: str, table: Mapping[str, Any]) -> Profile:
     if carrier_id is None and domain != "*":
         found = carrier_for_domain(domain)
         carrier_id = found.id if found else None
-    settings = {k: table[k] for k in ("refuse_pc", "refuse_url", "spoofing") if k in table}
+    settings: dict[str, Any] = {
+        k: table[k] for k in ("refuse_pc", "refuse_url", "spoofing") if k in table
+    }
     for key, value in settings.items():
         if not isinstance(value, bool):
             raise ProfileError(f"Profile {pattern!r}: {key} must be true or false, not {value!r}.")
-    lists = {}
+    lists: dict[str, Any] = {}
     for key in ("receive_list", "deny_list"):
         value = table.get(key, [])
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):

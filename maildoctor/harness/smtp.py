@@ -59,6 +59,8 @@ def _decode(value: str | None) -> str:
         return ""
     # compat32 keeps raw 8-bit header bytes (SMTPUTF8 mail) as surrogate escapes.
     value = str(value)
+    if value.isascii() and "=?" not in value:
+        return value
     if any("\udc80" <= ch <= "\udcff" for ch in value):
         value = value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
     try:
@@ -155,8 +157,17 @@ class CaptureHandler:
         raw = envelope.original_content or b""
         assert isinstance(raw, bytes)
         mail_from = envelope.mail_from or ""
-        headers = BytesParser(policy=email_policy.compat32).parsebytes(raw)
-        facts = MessageFacts.from_message(headers, mail_from)
+        headers = headers_only(raw)
+        profiles = {rcpt: self.profiles.lookup(rcpt) for rcpt in envelope.rcpt_tos}
+        # Finding URLs means decoding every text part: only when a profile looks for them.
+        parsed = (
+            BytesParser(policy=email_policy.compat32).parsebytes(raw)
+            if any(p.refuse_url for p in profiles.values())
+            else None
+        )
+        facts = MessageFacts.from_message(
+            parsed or headers, mail_from, find_urls=parsed is not None
+        )
         # DATA has one reply for the whole message, so the first after-DATA fault that
         # fires for any recipient answers it; the recipients it names get its decision.
         fault = next(
@@ -172,7 +183,7 @@ class CaptureHandler:
             if fault is not None and fault.applies_to(rcpt):
                 deliveries.append(Delivery(recipient=rcpt, decision=_fault_decision(fault)))
                 continue
-            profile = self.profiles.lookup(rcpt)
+            profile = profiles[rcpt]
             deliveries.append(
                 Delivery(recipient=rcpt, decision=decide(profile, facts), profile=profile.name)
             )
@@ -197,6 +208,8 @@ class CaptureHandler:
             from_header=_decode(headers.get("From")),
             message_id=str(headers.get("Message-ID", "") or "").strip(),
         )
+        if isinstance(server, HarnessSMTP):
+            server.done_receiving()
         try:
             message_id = await self.store.add(record)
         except Exception:
@@ -285,6 +298,8 @@ class HarnessSMTP(SMTP):
             loop=loop,
         )
         self._faults = handler.faults
+        self._store = handler.store
+        self._receiving = False
 
     def _check_login(
         self, server: SMTP, session: Session, envelope: Envelope, mechanism: str, data: Any
@@ -380,7 +395,21 @@ class HarnessSMTP(SMTP):
                     if fault.code == 421 and self.transport is not None:
                         self.transport.close()
                     return
-        await super().smtp_DATA(arg)
+        if not (self.envelope.rcpt_tos and self.session.host_name) or arg:
+            await super().smtp_DATA(arg)  # an error reply, nothing to store
+            return
+        self._receiving = True
+        self._store.incoming += 1
+        try:
+            await super().smtp_DATA(arg)
+        finally:
+            self.done_receiving()
+
+    def done_receiving(self) -> None:
+        """This connection's message is queued for the store (or will never be)."""
+        if self._receiving:
+            self._receiving = False
+            self._store.incoming -= 1
 
 
 def make_tls_context(directory: Path) -> ssl.SSLContext:
@@ -455,5 +484,27 @@ async def start_smtp(
 
 
 def headers_only(raw: bytes) -> Message:
-    """Parse just enough of a message for the store's columns."""
-    return BytesParser(policy=email_policy.compat32).parsebytes(raw, headersonly=True)
+    """The header section as a compat32 Message, without running the email parser.
+
+    The store needs a few header fields of every message at full speed; the body
+    (possibly megabytes) is not looked at. Folded lines are unfolded as RFC 5322
+    2.2.3 says, 8-bit bytes kept as surrogate escapes as compat32 does.
+    """
+    ends = [i for i in (raw.find(b"\r\n\r\n"), raw.find(b"\n\n")) if i >= 0]
+    head = raw[: min(ends)] if ends else raw
+    msg = Message()
+    name: str | None = None
+    value: list[str] = []
+    for line in head.decode("ascii", "surrogateescape").splitlines():
+        if not line:
+            break
+        if line[0] in " \t" and name is not None:
+            value.append(line)
+            continue
+        if name is not None:
+            msg[name] = "\r\n".join(value).strip()
+        field_name, colon, rest = line.partition(":")
+        name, value = (field_name.strip(), [rest]) if colon else (None, [])
+    if name is not None:
+        msg[name] = "\r\n".join(value).strip()
+    return msg

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import json
 import queue
 import sqlite3
@@ -188,6 +189,32 @@ class StoredMessage:
         }
 
 
+def _settle(outcomes: list[tuple[_Waiter, Any, BaseException | None]]) -> None:
+    """Set every waiter's result, waking each event loop once for the whole group."""
+    per_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], Any, Any]]] = {}
+    for waiter, result, error in outcomes:
+        if isinstance(waiter, tuple):
+            per_loop.setdefault(waiter[0], []).append((waiter[1], result, error))
+        elif error is not None:
+            waiter.set_exception(error)
+        else:
+            waiter.set_result(result)
+    for loop, items in per_loop.items():
+        # A closed loop raises RuntimeError: nobody is waiting any more.
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(_resolve, items)
+
+
+def _resolve(items: list[tuple[asyncio.Future[Any], Any, BaseException | None]]) -> None:
+    for fut, result, error in items:
+        if fut.done():
+            continue
+        if error is not None:
+            fut.set_exception(error)
+        else:
+            fut.set_result(result)
+
+
 def _row(row: sqlite3.Row) -> StoredMessage:
     keys = row.keys()
     return StoredMessage(
@@ -208,15 +235,29 @@ def _row(row: sqlite3.Row) -> StoredMessage:
     )
 
 
-_Job = tuple[str, Any, concurrent.futures.Future[Any]]
+# A job's waiter: a thread's Future, or an event loop and one of its futures (so that
+# one wake-up of the loop settles every message of a group commit).
+_Waiter = concurrent.futures.Future[Any] | tuple[asyncio.AbstractEventLoop, asyncio.Future[Any]]
+_Job = tuple[str, Any, _Waiter]
 _BATCH = 512
 
 
 class Store:
     """Captured messages in one SQLite file; writes go through one group-committing thread."""
 
-    def __init__(self, path: Path, *, max_messages: int = 1000, durable: bool = True) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        max_messages: int = 1000,
+        durable: bool = True,
+        commit_delay: float = 0.002,
+    ) -> None:
         self.path = Path(path)
+        self.commit_delay = commit_delay
+        """Longest wait (seconds) for more messages before a commit, while some are coming."""
+        self.incoming = 0
+        """Messages being received right now (the SMTP side counts); the writer waits for them."""
         self.max_messages = max_messages
         self.durable = durable
         self._listeners: list[Callable[[str, Sequence[int]], None]] = []
@@ -255,7 +296,10 @@ class Store:
 
     async def add(self, message: NewMessage) -> int:
         """Store a message and return its id once it is durable."""
-        return await asyncio.wrap_future(self.submit(message))
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[int] = loop.create_future()
+        self._queue.put(("add", message, (loop, fut)))
+        return await fut
 
     def add_sync(self, message: NewMessage) -> int:
         return self.submit(message).result()
@@ -281,11 +325,21 @@ class Store:
                     return
                 jobs = [first]
                 stop = False
+                # Group commit (PostgreSQL's commit_delay/commit_siblings): while other
+                # connections are in the middle of DATA, wait a moment for their messages
+                # so that one fsync covers them all. With none, commit at once.
+                deadline = time.monotonic() + self.commit_delay
                 while len(jobs) < _BATCH:
                     try:
                         job = self._queue.get_nowait()
                     except queue.Empty:
-                        break
+                        remaining = deadline - time.monotonic()
+                        if self.incoming <= 0 or remaining <= 0:
+                            break
+                        try:
+                            job = self._queue.get(timeout=min(remaining, 0.0005))
+                        except queue.Empty:
+                            continue
                     if job is None:
                         stop = True
                         break
@@ -343,11 +397,9 @@ class Store:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             error = StoreError(f"Cannot write to the message store {self.path}: {e}.")
-            for _, _, fut in jobs:
-                fut.set_exception(error)
+            _settle([(w, None, error) for _, _, w in jobs])
             return
-        for (_, _, fut), result in zip(jobs, results, strict=True):
-            fut.set_result(result)
+        _settle([(w, r, None) for (_, _, w), r in zip(jobs, results, strict=True)])
         for listener in self._listeners:
             if deleted:
                 listener("deleted", [])
