@@ -152,6 +152,8 @@ class FaultPlan:
         ``key`` identifies what ``times`` counts per: the recipient for RCPT and
         later stages, the connection before that.
         """
+        if not self._faults:
+            return None
         with self._lock:
             for index, fault in enumerate(self._faults):
                 if fault.stage is not stage or not fault.applies_to(recipient):

@@ -250,7 +250,11 @@ def _refused(envelope: Envelope) -> list[Delivery]:
 
 
 def _key(session: Session) -> str:
-    return f"{_peer(session)}#{id(session)}"
+    key: str | None = getattr(session, "maildoctor_key", None)
+    if key is None:
+        key = f"{_peer(session)}#{id(session)}"
+        session.maildoctor_key = key  # type: ignore[attr-defined]
+    return key
 
 
 def _peer(session: Session) -> str:

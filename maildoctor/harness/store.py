@@ -217,6 +217,7 @@ def _resolve(items: list[tuple[asyncio.Future[Any], Any, BaseException | None]])
 
 def _row(row: sqlite3.Row) -> StoredMessage:
     keys = row.keys()
+    # One line per command or reply: SMTP lines never hold a line feed.
     return StoredMessage(
         id=row["id"],
         received_at=row["received_at"],
@@ -230,7 +231,9 @@ def _row(row: sqlite3.Row) -> StoredMessage:
         helo=row["helo"],
         reply=row["reply"],
         deliveries=tuple(Delivery.from_dict(d) for d in json.loads(row["decisions"])),
-        transcript=tuple(json.loads(row["transcript"])) if "transcript" in keys else (),
+        transcript=tuple(row["transcript"].split("\n"))
+        if "transcript" in keys and row["transcript"]
+        else (),
         raw=bytes(row["raw"]) if "raw" in keys else b"",
     )
 
@@ -329,21 +332,23 @@ class Store:
                 # connections are in the middle of DATA, wait a moment for their messages
                 # so that one fsync covers them all. With none, commit at once.
                 deadline = time.monotonic() + self.commit_delay
+                expected = self.incoming  # messages in DATA when this group opened
                 while len(jobs) < _BATCH:
                     try:
                         job = self._queue.get_nowait()
                     except queue.Empty:
                         remaining = deadline - time.monotonic()
-                        if self.incoming <= 0 or remaining <= 0:
+                        if expected <= 0 or remaining <= 0:
                             break
                         try:
-                            job = self._queue.get(timeout=min(remaining, 0.0005))
+                            job = self._queue.get(timeout=remaining)
                         except queue.Empty:
-                            continue
+                            break
                     if job is None:
                         stop = True
                         break
                     jobs.append(job)
+                    expected -= 1
                 self._run(conn, jobs)
                 if stop:
                     return
@@ -373,7 +378,7 @@ class Store:
                             payload.peer,
                             payload.helo,
                             payload.reply,
-                            json.dumps(list(payload.transcript), ensure_ascii=False),
+                            "\n".join(payload.transcript),
                             json.dumps(
                                 [d.to_dict() for d in payload.deliveries], ensure_ascii=False
                             ),
