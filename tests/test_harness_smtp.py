@@ -80,6 +80,7 @@ def test_stores_raw_bytes_envelope_transcript_and_decisions(harness: HarnessThre
     assert code == 250
     assert text.startswith(b"2.0.0 OK: stored as message 1")
     [stored] = harness.messages()
+    assert harness.last() == stored
     assert stored.raw == wire(msg)
     assert stored.mail_from == "bounce@lentrance.com"
     assert stored.rcpt_tos == ("taro@docomo.ne.jp", "hanako@gmail.com")

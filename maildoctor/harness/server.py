@@ -225,6 +225,10 @@ class HarnessThread:
     def message(self, message_id: int) -> StoredMessage | None:
         return self.store.get(message_id)
 
+    def last(self) -> StoredMessage | None:
+        """The newest stored message in full (cheap, unlike ``messages()[-1]``)."""
+        return self.store.last()
+
     def clear(self) -> int:
         """Delete every stored message."""
         return self.store.delete_all()

@@ -433,6 +433,11 @@ class Store:
         """Every message in full, oldest first (what tests assert on)."""
         return [_row(r) for r in self._read("SELECT * FROM messages ORDER BY id")]
 
+    def last(self) -> StoredMessage | None:
+        """The newest message in full."""
+        rows = self._read("SELECT * FROM messages ORDER BY id DESC LIMIT 1")
+        return _row(rows[0]) if rows else None
+
     def get(self, message_id: int) -> StoredMessage | None:
         rows = self._read("SELECT * FROM messages WHERE id = ?", (message_id,))
         return _row(rows[0]) if rows else None
