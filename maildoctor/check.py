@@ -201,7 +201,10 @@ async def check_many(
     however long the input is; the probe's own concurrency bounds the queries.
     """
     pending: deque[tuple[_Static, asyncio.Future[DomainDNS] | None]] = deque()
-    for raw in addresses:
+    for count, raw in enumerate(addresses, 1):
+        if probe is not None and count % 256 == 0:
+            # Let answers in and queries out while we parse: DNS waits overlap our CPU.
+            await asyncio.sleep(0)
         static = _static(raw)
         future = None
         if probe is not None and static.dns_domain is not None:
@@ -240,8 +243,8 @@ def check_one(
         return check_offline(raw, lang=lang)
 
     async def run() -> CheckResult:
-        probe = DNSProbe(make_resolver(nameservers, dns_timeout), canaries=canaries)
-        return await check_address(raw, probe=probe, lang=lang)
+        async with DNSProbe(make_resolver(nameservers, dns_timeout), canaries=canaries) as probe:
+            return await check_address(raw, probe=probe, lang=lang)
 
     return asyncio.run(run())
 

@@ -19,7 +19,7 @@ Ties abstain: a wrong guess costs the customer more than no guess.
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from importlib import resources
@@ -117,6 +117,12 @@ def _split(domain: str, table: DomainTable) -> tuple[str, str]:
     return ".".join(labels[:-1]), labels[-1]
 
 
+@lru_cache(maxsize=8)
+def _parts(table: DomainTable) -> tuple[tuple[str, str, str], ...]:
+    """(target, name, suffix) of every target, split once per table."""
+    return tuple((t, *_split(t, table)) for t in table.targets)
+
+
 def _is_known(domain: str, table: DomainTable) -> bool:
     if domain in table.known:
         return True
@@ -153,7 +159,7 @@ def _suggest(domain: str, table: DomainTable) -> TypoSuggestion | None:
         # name (mail.company.cmo may be a host name, not a slip).
         return found(fixed, "suffix") if "." not in name else None
     if suffix in table.confusable or suffix not in table.suffixes:
-        same_name = [t for t in table.targets if _split(t, table)[0] == name and t != domain]
+        same_name = [t for t, t_name, _ in _parts(table) if t_name == name and t != domain]
         if same_name and len(name) >= 3:
             # Prefer the ending in the same family (.jp for .jp, .com for .com).
             family = _FAMILY.get(suffix, suffix.rsplit(".", 1)[-1])
@@ -162,12 +168,17 @@ def _suggest(domain: str, table: DomainTable) -> TypoSuggestion | None:
     return _letter_slip(domain, name, suffix, table, found)
 
 
-def _letter_slip(domain, name, suffix, table, found):  # type: ignore[no-untyped-def]
+def _letter_slip(
+    domain: str,
+    name: str,
+    suffix: str,
+    table: DomainTable,
+    found: Callable[[str, str], TypoSuggestion],
+) -> TypoSuggestion | None:
     real_suffix = suffix in table.suffixes and suffix not in table.confusable
     best: list[str] = []
     best_d = 99
-    for target in table.targets:
-        t_name, t_suffix = _split(target, table)
+    for target, t_name, t_suffix in _parts(table):
         if real_suffix and t_suffix != suffix:
             # A real ending (yahoo.co.uk) is not a slip of another (yahoo.co.jp):
             # only the name may be mistyped, or the whole domain by one key.

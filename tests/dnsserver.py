@@ -32,14 +32,18 @@ Special names (each also covers its subdomains), configurable per instance:
 - ``tcp_only_names``: over UDP the answer is empty with TC set, so the client
   must retry over TCP.
 
-``delay`` (seconds) is slept before every answer, in that request's own thread,
-so concurrent queries overlap the way they do against a real resolver.
+``delay`` (seconds) is added to every answer: over UDP replies wait in a send
+queue (no thread per query, so thousands can be in flight, as against a real
+resolver), over TCP the connection's thread sleeps.
 ``queries`` counts every query received (UDP and TCP); ``query_log`` keeps
 ``(name, type, protocol)`` of each, and ``reset()`` clears both.
 """
 
 from __future__ import annotations
 
+import contextlib
+import heapq
+import itertools
 import socket
 import socketserver
 import struct
@@ -111,6 +115,12 @@ class DNSTestServer:
         self._records: dict[str, list[RR]] = {}
         self._lock = threading.Lock()
         self._servers: list[socketserver.BaseServer] = []
+        self._udp: socket.socket | None = None
+        self._udp_cache: dict[bytes, tuple[str, str, bytes | None]] = {}
+        self._stopping = threading.Event()
+        self._send_ready = threading.Condition()
+        self._send_queue: list[tuple[float, int, bytes, object]] = []
+        self._seq = itertools.count()
         self._threads: list[threading.Thread] = []
         for zone in zones:
             self.add_zone(zone)
@@ -128,12 +138,14 @@ class DNSTestServer:
         with self._lock:
             for rr in RR.fromZone(text):
                 self._records.setdefault(_key(rr.rname), []).append(rr)
+            self._udp_cache.clear()
 
     def add_records(self, records: Iterable[RR]) -> None:
         """Load dnslib RR objects directly (fast path for generated zones)."""
         with self._lock:
             for rr in records:
                 self._records.setdefault(_key(rr.rname), []).append(rr)
+            self._udp_cache.clear()
 
     # -- lifecycle -----------------------------------------------------------
 
@@ -148,12 +160,14 @@ class DNSTestServer:
             return self
         handler = self._handler_class()
         for _attempt in range(20):
-            udp = _UDPServer((self.host, self.port), handler)
-            port = udp.server_address[1]
+            udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            udp.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+            udp.bind((self.host, self.port))
+            port = udp.getsockname()[1]
             try:
                 tcp = _TCPServer((self.host, port), handler)
             except OSError:
-                udp.server_close()
+                udp.close()
                 if self.port:
                     raise
                 continue
@@ -161,20 +175,34 @@ class DNSTestServer:
         else:  # pragma: no cover - the kernel kept handing out busy ports
             raise OSError("no free port for both UDP and TCP")
         self.port = port
-        self._servers = [udp, tcp]
-        for server in self._servers:
-            thread = threading.Thread(
-                target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-            )
+        self._stopping.clear()
+        self._udp = udp
+        self._servers = [tcp]
+        targets = [
+            (tcp.serve_forever, {"poll_interval": 0.05}),
+            (self._serve_udp, {"sock": udp}),
+            (self._send_delayed, {"sock": udp}),
+        ]
+        for target, kwargs in targets:
+            thread = threading.Thread(target=target, kwargs=kwargs, daemon=True)
             thread.start()
             self._threads.append(thread)
         return self
 
     def stop(self) -> None:
         """Stop serving and close the sockets (safe to call twice)."""
+        self._stopping.set()
         for server in self._servers:
             server.shutdown()
             server.server_close()
+        if self._udp is not None:
+            # Wake the receiving thread: shutdown() unblocks recvfrom on Linux.
+            with contextlib.suppress(OSError):
+                self._udp.shutdown(socket.SHUT_RDWR)
+            self._udp.close()
+            self._udp = None
+        with self._send_ready:
+            self._send_ready.notify_all()
         for thread in self._threads:
             thread.join(timeout=5)
         self._servers = []
@@ -200,14 +228,26 @@ class DNSTestServer:
     # -- answering -----------------------------------------------------------
 
     def resolve(self, request: DNSRecord, protocol: str) -> DNSRecord | None:
-        """The reply to request (None: send nothing, the client will time out)."""
-        qname = _key(request.q.qname)
-        qtype = QTYPE[request.q.qtype]
+        """Count the query, wait ``delay``, and answer (None: stay silent).
+
+        The TCP path calls this from the connection's thread; the UDP path does the
+        same work without a thread per query (a reply cache and a send queue), so
+        that a benchmark measures the client, not this server.
+        """
+        self._count(_key(request.q.qname), QTYPE[request.q.qtype], protocol)
+        if self.delay:
+            time.sleep(self.delay)
+        return self.answer(request, protocol)
+
+    def _count(self, qname: str, qtype: str, protocol: str) -> None:
         with self._lock:
             self.queries += 1
             self.query_log.append((qname, qtype, protocol))
-        if self.delay:
-            time.sleep(self.delay)
+
+    def answer(self, request: DNSRecord, protocol: str) -> DNSRecord | None:
+        """The reply to request from the loaded zones (None: send nothing)."""
+        qname = _key(request.q.qname)
+        qtype = QTYPE[request.q.qtype]
         reply = request.reply()  # sets qr, aa, ra, same id and question
         if _covers(self.timeout_names, qname):
             return None
@@ -243,17 +283,64 @@ class DNSTestServer:
             return reply
         return reply
 
+    # -- UDP without a thread per query ------------------------------------------
+
+    def _udp_reply(self, data: bytes) -> bytes | None:
+        """Count the query and build its reply bytes (cached by the query minus its id)."""
+        key = data[2:]
+        cached = self._udp_cache.get(key)
+        if cached is None:
+            try:
+                request = DNSRecord.parse(data)
+            except DNSError:
+                return None
+            reply = self.answer(request, "udp")
+            packed = None if reply is None else reply.pack()[2:]
+            cached = (_key(request.q.qname), QTYPE[request.q.qtype], packed)
+            self._udp_cache[key] = cached
+        qname, qtype, packed = cached
+        self._count(qname, qtype, "udp")
+        return None if packed is None else data[:2] + packed
+
+    def _serve_udp(self, sock: socket.socket) -> None:
+        while not self._stopping.is_set():
+            try:
+                data, address = sock.recvfrom(65535)
+            except OSError:
+                return
+            reply = self._udp_reply(data)
+            if reply is None:
+                continue
+            if not self.delay:
+                sock.sendto(reply, address)
+                continue
+            with self._send_ready:
+                heapq.heappush(
+                    self._send_queue,
+                    (time.monotonic() + self.delay, next(self._seq), reply, address),
+                )
+                self._send_ready.notify()
+
+    def _send_delayed(self, sock: socket.socket) -> None:
+        with self._send_ready:
+            while not self._stopping.is_set():
+                if not self._send_queue:
+                    self._send_ready.wait(0.05)
+                    continue
+                due, _, reply, address = self._send_queue[0]
+                wait = due - time.monotonic()
+                if wait > 0:
+                    self._send_ready.wait(wait)
+                    continue
+                heapq.heappop(self._send_queue)
+                with contextlib.suppress(OSError):
+                    sock.sendto(reply, address)
+
     def _handler_class(self) -> type[socketserver.BaseRequestHandler]:
         server = self
 
         class Handler(socketserver.BaseRequestHandler):
             def handle(self) -> None:
-                if isinstance(self.request, tuple):
-                    data, sock = self.request
-                    reply = self._answer(data, "udp")
-                    if reply is not None:
-                        sock.sendto(reply, self.client_address)
-                    return
                 conn: socket.socket = self.request
                 while True:  # a TCP connection may carry several queries
                     header = _recv_exact(conn, 2)
@@ -290,10 +377,6 @@ def _recv_exact(conn: socket.socket, n: int) -> bytes | None:
             return None
         data += chunk
     return data
-
-
-class _UDPServer(socketserver.ThreadingMixIn, socketserver.UDPServer):
-    daemon_threads = True
 
 
 class _TCPServer(socketserver.ThreadingMixIn, socketserver.TCPServer):

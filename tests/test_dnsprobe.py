@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Sequence
 
 import pytest
@@ -27,10 +28,10 @@ def probe_all(
     concurrency: int = 10,
 ) -> tuple[list[DomainDNS], DNSProbe]:
     async def run() -> tuple[list[DomainDNS], DNSProbe]:
-        probe = DNSProbe(
+        async with DNSProbe(
             make_resolver([nameserver], timeout), canaries=canaries, concurrency=concurrency
-        )
-        return list(await asyncio.gather(*(probe.probe(d) for d in domains))), probe
+        ) as probe:
+            return list(await asyncio.gather(*(probe.probe(d) for d in domains))), probe
 
     return asyncio.run(run())
 
@@ -91,24 +92,20 @@ def test_concurrency_is_bounded() -> None:
     zone = "\n".join(f"d{i}.test. 60 IN MX 10 mx.d{i}.test.\nmx.d{i}.test. 60 IN A 192.0.2.1"
                      for i in range(40))  # fmt: skip
     zone += "\n. 60 IN NS a.root.\ngmail.com. 60 IN MX 5 mx.gmail.com.\n"
+    domains = [f"d{i}.test" for i in range(40)]
     with DNSTestServer(zone, delay=0.05) as server:
-        in_flight = 0
-        peak = 0
-        original = server.resolve
-
-        def counting(request, protocol):  # type: ignore[no-untyped-def]
-            nonlocal in_flight, peak
-            in_flight += 1
-            peak = max(peak, in_flight)
-            try:
-                return original(request, protocol)
-            finally:
-                in_flight -= 1
-
-        server.resolve = counting  # type: ignore[method-assign]
-        results, _ = probe_all(server.nameserver, [f"d{i}.test" for i in range(40)], concurrency=4)
+        start = time.perf_counter()
+        results, probe = probe_all(server.nameserver, domains, concurrency=4)
+        bounded = time.perf_counter() - start
+        server.reset()
+        start = time.perf_counter()
+        probe_all(server.nameserver, domains, concurrency=100)
+        unbounded = time.perf_counter() - start
     assert all(r.status == "ok" for r in results)
-    assert 2 <= peak <= 4
+    assert probe.queries == 42  # 40 MX (addresses come as glue) + 2 canaries
+    # 4 in flight: at least 42 / 4 rounds of 50 ms; 100 in flight: two rounds.
+    assert bounded >= 10 * 0.05
+    assert unbounded < bounded / 2
 
 
 def test_canary_failure_makes_everything_unavailable() -> None:

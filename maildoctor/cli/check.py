@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import IO
 
@@ -137,33 +137,42 @@ def command(
     progress = _Progress(enabled=file_ is not None and sys.stderr.isatty())
     reply_renderer = _reply_renderer(templates_dir) if reply else None
 
+    verdicts: set[str] = set()
+    collected: list[CheckResult] = []
+    first = True
+
     async def run() -> set[str]:
         nonlocal probe
         if not offline:
             probe = DNSProbe(resolver, **probe_args)  # type: ignore[arg-type]
-        verdicts: set[str] = set()
-        collected: list[CheckResult] = []
-        first = True
-        async for result in check_many(source, probe=probe, lang=lang):
-            verdicts.add(result.verdict)
-            progress.tick()
-            if reply_renderer is not None:
-                if not first:
-                    click.echo("-" * 40)
-                click.echo(reply_renderer(result), nl=False)
-            elif fmt == "json":
-                collected.append(result)
-            else:
-                click.echo(_format_one(result, fmt, lang, first), nl=False)
-            first = False
+        try:
+            async for result in check_many(source, probe=probe, lang=lang):
+                emit(result)
+        finally:
+            if probe is not None:
+                await probe.aclose()
         if collected:
             from maildoctor.report import format_json
 
             click.echo(format_json(collected), nl=False)
         return verdicts
 
+    def emit(result: CheckResult) -> None:
+        nonlocal first
+        verdicts.add(result.verdict)
+        progress.tick()
+        if reply_renderer is not None:
+            if not first:
+                click.echo("-" * 40)
+            click.echo(reply_renderer(result), nl=False)
+        elif fmt == "json":
+            collected.append(result)
+        else:
+            click.echo(_format_one(result, fmt, lang, first), nl=False)
+        first = False
+
     try:
-        verdicts = asyncio.run(run())
+        asyncio.run(run())
     except UnicodeDecodeError as e:
         click.echo(f"Error: the input is not UTF-8 text ({e.reason} at byte {e.start}).", err=True)
         sys.exit(2)
@@ -187,7 +196,7 @@ def _format_one(result: CheckResult, fmt: str, lang: Lang, first: bool) -> str:
     return ("" if first else "\n") + report.format_text(result, lang)
 
 
-def _reply_renderer(templates_dir: Path | None):  # type: ignore[no-untyped-def]
+def _reply_renderer(templates_dir: Path | None) -> Callable[[CheckResult], str]:
     """A function result -> reply text; template problems become usage errors now."""
     import jinja2
 

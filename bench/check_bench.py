@@ -1,0 +1,201 @@
+"""Benchmark of ``maildoctor check`` on a member list, against a slow loopback DNS server.
+
+Starts tests/dnsserver.py in a child process (so its threads do not share our
+GIL) with 20 ms added to every answer, serving 5,000 mail domains; checks
+100,000 addresses over those domains, and prints:
+
+- maildoctor's addresses/second with DNS, the DNS queries it sent, and the
+  ratio to the floor (distinct queries x 20 ms / concurrency): the best any
+  client could do with that many queries in flight;
+- email-validator's ``validate_email(check_deliverability=True)`` on a sample
+  of the same list and server (it asks DNS per address, so the whole list
+  would take an hour), and the ratio between the two;
+- syntax-only throughput: maildoctor's ``check_syntax`` and ``check_offline``
+  next to email-validator's ``check_deliverability=False``.
+
+Usage: python bench/check_bench.py [--addresses N] [--domains N] [--concurrency N]
+       [--delay SECONDS] [--ev-sample N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import multiprocessing as mp
+import random
+import sys
+import time
+from multiprocessing.connection import Connection
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from maildoctor.check import check_many, check_offline
+from maildoctor.dnsprobe import DNSProbe, make_resolver
+from maildoctor.syntax import check_syntax
+
+TLDS = ("jp", "co.jp", "ne.jp", "com", "net", "or.jp")
+
+
+def bench_domains(count: int) -> list[str]:
+    return [f"shop{i}-bench.{TLDS[i % len(TLDS)]}" for i in range(count)]
+
+
+def zone_text(domains: list[str]) -> str:
+    """Most domains have an MX with an address; some only an A (implicit MX); some are
+    missing (NXDOMAIN); plus the canaries."""
+    lines = [". 300 IN NS a.root-servers.net.", "a.root-servers.net. 300 IN A 198.41.0.4",
+             "gmail.com. 300 IN MX 5 gmail-smtp-in.l.google.com.",
+             "gmail-smtp-in.l.google.com. 300 IN A 192.0.2.2"]  # fmt: skip
+    for i, domain in enumerate(domains):
+        if i % 20 == 19:
+            continue  # NXDOMAIN
+        if i % 10 == 9:
+            lines.append(f"{domain}. 300 IN A 192.0.2.{i % 250 + 1}")
+            continue
+        lines.append(f"{domain}. 300 IN MX 10 mx.{domain}.")
+        lines.append(f"mx.{domain}. 300 IN A 192.0.2.{i % 250 + 1}")
+    return "\n".join(lines) + "\n"
+
+
+def serve(conn: Connection, zone: str, delay: float) -> None:
+    """Child process: run the DNS server; answer 'count' and 'stop' on the pipe."""
+    from tests.dnsserver import DNSTestServer
+
+    with DNSTestServer(zone, delay=delay) as server:
+        conn.send(server.nameserver)
+        while True:
+            message = conn.recv()
+            if message == "count":
+                conn.send(server.queries)
+            elif message == "reset":
+                server.reset()
+                conn.send(0)
+            else:
+                return
+
+
+def ask(conn: Connection, message: str) -> int:
+    conn.send(message)
+    return int(conn.recv())
+
+
+async def run_maildoctor(
+    addresses: list[str], nameserver: str, concurrency: int
+) -> tuple[float, int, dict[str, int]]:
+    verdicts: dict[str, int] = {}
+    start = time.perf_counter()
+    async with DNSProbe(make_resolver([nameserver], 5.0), concurrency=concurrency) as probe:
+        async for result in check_many(addresses, probe=probe):
+            verdicts[str(result.verdict)] = verdicts.get(str(result.verdict), 0) + 1
+    return time.perf_counter() - start, probe.queries, verdicts
+
+
+def run_email_validator(addresses: list[str], nameserver: str, *, caching: bool) -> float:
+    import dns.resolver
+    from email_validator import EmailNotValidError, caching_resolver, validate_email
+
+    host, port = nameserver.rsplit(":", 1)
+    resolver = caching_resolver(timeout=5) if caching else dns.resolver.Resolver(configure=False)
+    resolver.nameservers = [host]
+    resolver.port = int(port)
+    resolver.lifetime = 5
+    start = time.perf_counter()
+    for address in addresses:
+        with contextlib.suppress(EmailNotValidError):
+            validate_email(address, check_deliverability=True, dns_resolver=resolver)
+    return time.perf_counter() - start
+
+
+def syntax_rates(addresses: list[str]) -> dict[str, float]:
+    from email_validator import EmailNotValidError, validate_email
+
+    rates = {}
+    start = time.perf_counter()
+    for address in addresses:
+        check_syntax(address)
+    rates["maildoctor check_syntax"] = len(addresses) / (time.perf_counter() - start)
+    start = time.perf_counter()
+    for address in addresses:
+        check_offline(address)
+    rates["maildoctor check --offline (all static checks)"] = len(addresses) / (
+        time.perf_counter() - start
+    )
+    start = time.perf_counter()
+    for address in addresses:
+        with contextlib.suppress(EmailNotValidError):
+            validate_email(address, check_deliverability=False)
+    rates["email-validator check_deliverability=False"] = len(addresses) / (
+        time.perf_counter() - start
+    )
+    return rates
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--addresses", type=int, default=100_000)
+    parser.add_argument("--domains", type=int, default=5_000)
+    parser.add_argument("--concurrency", type=int, default=20)  # the CLI default
+    parser.add_argument("--delay", type=float, default=0.020)
+    parser.add_argument("--ev-sample", type=int, default=200)
+    args = parser.parse_args()
+
+    rng = random.Random(2026)
+    domains = bench_domains(args.domains)
+    addresses = [
+        f"member{i}@{domains[i % len(domains)]}" if i >= len(domains) else f"member{i}@{domains[i]}"
+        for i in range(args.addresses)
+    ]
+    rng.shuffle(addresses)
+
+    parent, child = mp.Pipe()
+    server = mp.Process(target=serve, args=(child, zone_text(domains), args.delay), daemon=True)
+    server.start()
+    nameserver = parent.recv()
+    print(f"DNS server {nameserver}: {args.domains} domains, {args.delay * 1000:.0f} ms per answer")
+    print(f"list: {len(addresses)} addresses over {len(set(domains))} domains, shuffled")
+    try:
+        elapsed, sent, verdicts = asyncio.run(
+            run_maildoctor(addresses, nameserver, args.concurrency)
+        )
+        received = ask(parent, "count")
+        rate = len(addresses) / elapsed
+        floor = sent * args.delay / args.concurrency
+        print()
+        print(f"maildoctor check (DNS, --concurrency {args.concurrency}):")
+        print(f"  {elapsed:.2f} s, {rate:,.0f} addresses/s; verdicts {verdicts}")
+        print(f"  DNS queries sent: {sent} (server received {received}); "
+              f"{sent / args.domains:.2f} per distinct domain")  # fmt: skip
+        print(f"  floor: {sent} queries x {args.delay * 1000:.0f} ms / {args.concurrency} = "
+              f"{floor:.2f} s = {len(addresses) / floor:,.0f} addresses/s")  # fmt: skip
+        print(f"  ratio to the floor's throughput: {floor / elapsed:.0%} (target >= 50%)")
+
+        sample = addresses[: args.ev_sample]
+        ask(parent, "reset")
+        ev_elapsed = run_email_validator(sample, nameserver, caching=False)
+        ev_queries = ask(parent, "count")
+        ev_rate = len(sample) / ev_elapsed
+        ask(parent, "reset")
+        evc_elapsed = run_email_validator(sample, nameserver, caching=True)
+        evc_rate = len(sample) / evc_elapsed
+        print()
+        print(f"email-validator validate_email(check_deliverability=True), first {len(sample)} "
+              "addresses of the same list, same server:")  # fmt: skip
+        print(f"  plain resolver:   {ev_elapsed:.2f} s, {ev_rate:,.1f} addresses/s, "
+              f"{ev_queries} queries")  # fmt: skip
+        print(f"  caching_resolver: {evc_elapsed:.2f} s, {evc_rate:,.1f} addresses/s")
+        print(f"  maildoctor / email-validator throughput: {rate / ev_rate:,.0f}x "
+              f"(caching: {rate / evc_rate:,.0f}x; target >= 20x)")  # fmt: skip
+    finally:
+        parent.send("stop")
+        server.join(timeout=10)
+
+    print()
+    print(f"syntax only ({len(addresses)} addresses, no DNS):")
+    for name, value in syntax_rates(addresses).items():
+        print(f"  {name}: {value:,.0f} addresses/s")
+
+
+if __name__ == "__main__":
+    main()
