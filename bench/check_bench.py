@@ -24,6 +24,7 @@ import asyncio
 import contextlib
 import multiprocessing as mp
 import random
+import resource
 import sys
 import time
 from multiprocessing.connection import Connection
@@ -170,6 +171,8 @@ def main() -> None:
         print(f"  floor: {sent} queries x {args.delay * 1000:.0f} ms / {args.concurrency} = "
               f"{floor:.2f} s = {len(addresses) / floor:,.0f} addresses/s")  # fmt: skip
         print(f"  ratio to the floor's throughput: {floor / elapsed:.0%} (target >= 50%)")
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(f"  peak memory of this process: {rss:.0f} MiB (the bench holds the list itself)")
 
         sample = addresses[: args.ev_sample]
         ask(parent, "reset")
