@@ -267,7 +267,7 @@ def _deliver(
             )
         code, text = client.data(raw)
         replies.append(f"{code} {text.decode(errors='replace')}")
-    stored = running.messages()[-1]
+    stored = running.last()
     delivery = stored.decision_for(recipient)
     return ScenarioResult(
         scenario=scenario,
