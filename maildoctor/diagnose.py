@@ -268,6 +268,7 @@ def _deliver(
         code, text = client.data(raw)
         replies.append(f"{code} {text.decode(errors='replace')}")
     stored = running.last()
+    assert stored is not None, "the harness answered DATA, so the message is stored"
     delivery = stored.decision_for(recipient)
     return ScenarioResult(
         scenario=scenario,
