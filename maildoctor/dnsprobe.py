@@ -503,6 +503,10 @@ class _Endpoint(asyncio.DatagramProtocol):
         self.pending: dict[int, asyncio.Future[bytes]] = {}
         self.transport: asyncio.DatagramTransport | None = None
 
+    @property
+    def open(self) -> bool:
+        return self.transport is not None and not self.transport.is_closing()
+
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
 
@@ -552,11 +556,18 @@ class _WireClient:
                 task.cancel()
         self._endpoints.clear()
 
+    def _drop(self, server: tuple[str, int], endpoint: _Endpoint) -> None:
+        task = self._endpoints.get(server)
+        if task is not None and task.done() and task.result() is endpoint:
+            del self._endpoints[server]
+        if endpoint.transport is not None:
+            endpoint.transport.close()
+
     async def _endpoint(self, server: tuple[str, int]) -> _Endpoint:
         # One socket per server even when many queries start at once: share the opening.
         task = self._endpoints.get(server)
         if task is None or (
-            task.done() and (task.exception() is not None or task.result().transport is None)
+            task.done() and (task.exception() is not None or not task.result().open)
         ):
             task = asyncio.ensure_future(self._open(server))
             self._endpoints[server] = task
@@ -603,6 +614,10 @@ class _WireClient:
                     continue
                 finally:
                     endpoint.pending.pop(qid, None)
+                    if not endpoint.pending:
+                        # Idle: close now, so a caller that never closes the probe
+                        # leaks no socket; a busy batch keeps its socket open.
+                        self._drop(server, endpoint)
                 try:
                     if data[12 : 12 + len(question)].lower() != question.lower():
                         failure = "error"
