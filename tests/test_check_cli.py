@@ -198,3 +198,15 @@ def test_help() -> None:
     result = run("--help")
     assert result.exit_code == 0
     assert "--nameserver" in result.stdout and "Exit status" in result.stdout
+
+
+def test_progress_counter_on_a_terminal(capsys: pytest.CaptureFixture[str]) -> None:
+    from maildoctor.cli.check import _Progress
+
+    progress = _Progress(enabled=True)
+    for _ in range(1000):
+        progress.tick()
+    progress.close()
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.endswith("\rchecked 1000 addresses\n")
