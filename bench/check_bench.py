@@ -87,9 +87,9 @@ async def run_maildoctor(
 ) -> tuple[float, int, dict[str, int]]:
     verdicts: dict[str, int] = {}
     start = time.perf_counter()
-    async with DNSProbe(make_resolver([nameserver], 5.0), concurrency=concurrency) as probe:
-        async for result in check_many(addresses, probe=probe):
-            verdicts[str(result.verdict)] = verdicts.get(str(result.verdict), 0) + 1
+    probe = DNSProbe(make_resolver([nameserver], 5.0), concurrency=concurrency)
+    async for result in check_many(addresses, probe=probe):
+        verdicts[str(result.verdict)] = verdicts.get(str(result.verdict), 0) + 1
     return time.perf_counter() - start, probe.queries, verdicts
 
 

@@ -243,8 +243,8 @@ def check_one(
         return check_offline(raw, lang=lang)
 
     async def run() -> CheckResult:
-        async with DNSProbe(make_resolver(nameservers, dns_timeout), canaries=canaries) as probe:
-            return await check_address(raw, probe=probe, lang=lang)
+        probe = DNSProbe(make_resolver(nameservers, dns_timeout), canaries=canaries)
+        return await check_address(raw, probe=probe, lang=lang)
 
     return asyncio.run(run())
 

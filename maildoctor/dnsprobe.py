@@ -19,11 +19,10 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-import secrets
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
 
 import dns.asyncresolver
 import dns.exception
@@ -85,10 +84,6 @@ class _Unavailable(Exception):
 
 class _NXDomain(Exception):
     """The name does not exist (trusted only after the canary)."""
-
-
-class _Truncated(Exception):
-    """The UDP answer was truncated: ask again over TCP."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -193,28 +188,11 @@ class DNSProbe:
         self.queries = 0
         """How many DNS queries were sent (answered or not)."""
         self._limit = _Limiter(max(1, concurrency))
-        self._wire = _WireClient.for_resolver(resolver)
         self._domains: dict[str, asyncio.Task[DomainDNS]] = {}
         self._hosts: dict[str, asyncio.Task[tuple[str, ...]]] = {}
         self._canary: asyncio.Task[str | None] | None = None
 
     # -- public --------------------------------------------------------------
-
-    def close(self) -> None:
-        """Close the sockets this probe opened (also done by ``async with``)."""
-        if self._wire is not None:
-            self._wire.close()
-
-    async def __aenter__(self) -> DNSProbe:
-        return self
-
-    async def aclose(self) -> None:
-        """Close the sockets and let the loop finish closing them."""
-        self.close()
-        await asyncio.sleep(0)  # transports close on the next loop iteration
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
 
     async def canary_failure(self) -> str | None:
         """None when the resolver passed the canaries, else what failed (checked once)."""
@@ -244,11 +222,6 @@ class DNSProbe:
         """The answer (empty for NODATA); raises _NXDomain, or _Unavailable."""
         async with self._limit:
             self.queries += 1
-            if self._wire is not None:
-                try:
-                    return await self._wire.ask(name, rdtype)
-                except _Truncated:
-                    pass  # the library resolver retries over TCP
             try:
                 answer = await self.resolver.resolve(
                     name, rdtype, search=False, raise_on_no_answer=False
@@ -395,244 +368,3 @@ def _rcode_of(error: dns.resolver.NoNameservers) -> str:
     if "timed out" in text:
         return "timeout"
     return "error"
-
-
-# -- a lean DNS-over-UDP client for batches ----------------------------------------
-#
-# dnspython's resolver opens a socket per query and builds full Message objects;
-# parsing an answer costs about 0.35 ms, several times the rest of a check. For
-# plain UDP nameservers we multiplex queries over one socket per nameserver and
-# read only what mail routing needs (RFC 1035 4.1). Anything unusual (a truncated
-# answer, a non-Do53 nameserver) goes through dnspython.
-
-_TYPES = {"A": 1, "NS": 2, "CNAME": 5, "MX": 15, "AAAA": 28}
-_RCODES = {2: "SERVFAIL", 4: "NOTIMP", 5: "REFUSED", 1: "FORMERR"}
-
-
-class _WireError(Exception):
-    """A malformed answer."""
-
-
-def _encode_name(name: str) -> bytes:
-    labels = [label for label in name.rstrip(".").split(".") if label]
-    out = b"".join(bytes([len(raw)]) + raw for raw in (label.encode("ascii") for label in labels))
-    return out + b"\x00"
-
-
-def _read_name(data: bytes, offset: int) -> tuple[str, int]:
-    """(name, offset after it), following compression pointers (RFC 1035 4.1.4)."""
-    labels: list[str] = []
-    end = -1
-    for _ in range(128):
-        if offset >= len(data):
-            raise _WireError("name past the end")
-        length = data[offset]
-        if length & 0xC0 == 0xC0:
-            if offset + 1 >= len(data):
-                raise _WireError("bad pointer")
-            if end < 0:
-                end = offset + 2
-            offset = ((length & 0x3F) << 8) | data[offset + 1]
-            continue
-        if length == 0:
-            return ".".join(labels).lower(), (end if end >= 0 else offset + 1)
-        labels.append(data[offset + 1 : offset + 1 + length].decode("ascii", "replace"))
-        offset += 1 + length
-    raise _WireError("pointer loop")
-
-
-def _parse_answer(data: bytes, qname: str, qtype: int) -> tuple[int, bool, _Answer]:
-    """(rcode, truncated, answer) of a response to (qname, qtype)."""
-    if len(data) < 12:
-        raise _WireError("short header")
-    flags = int.from_bytes(data[2:4], "big")
-    counts = [int.from_bytes(data[i : i + 2], "big") for i in (4, 6, 8, 10)]
-    offset = 12
-    for _ in range(counts[0]):
-        _, offset = _read_name(data, offset)
-        offset += 4
-    sections: list[list[tuple[str, int, object]]] = [[], [], []]
-    for index, count in enumerate(counts[1:]):
-        for _ in range(count):
-            owner, offset = _read_name(data, offset)
-            if offset + 10 > len(data):
-                raise _WireError("short record")
-            rtype = int.from_bytes(data[offset : offset + 2], "big")
-            rdlength = int.from_bytes(data[offset + 8 : offset + 10], "big")
-            start = offset + 10
-            offset = start + rdlength
-            if offset > len(data):
-                raise _WireError("short rdata")
-            value: object
-            if rtype == 1 and rdlength == 4:
-                value = ".".join(str(b) for b in data[start:offset])
-            elif rtype == 28 and rdlength == 16:
-                value = ipaddress.IPv6Address(data[start:offset]).compressed
-            elif rtype == 15:
-                value = (
-                    int.from_bytes(data[start : start + 2], "big"),
-                    _read_name(data, start + 2)[0],
-                )
-            elif rtype in (2, 5):
-                value = _read_name(data, start)[0]
-            else:
-                continue
-            sections[index].append((owner, rtype, value))
-    # Follow a CNAME chain inside the answer, as a resolver does.
-    target = qname.rstrip(".").lower()
-    records: list[object] = []
-    for _ in range(8):
-        records = [v for o, t, v in sections[0] if o == target and t == qtype]
-        if records:
-            break
-        cname = next((v for o, t, v in sections[0] if o == target and t == 5), None)
-        if cname is None:
-            break
-        target = str(cname)
-    glue: dict[str, list[str]] = {}
-    for owner, rtype, value in sections[2]:
-        if rtype in (1, 28):
-            glue.setdefault(owner, []).append(str(value))
-    return flags & 0x000F, bool(flags & 0x0200), _Answer(records=records, glue=glue)
-
-
-class _Endpoint(asyncio.DatagramProtocol):
-    """One UDP socket to one nameserver; replies matched to queries by id."""
-
-    def __init__(self) -> None:
-        self.pending: dict[int, asyncio.Future[bytes]] = {}
-        self.transport: asyncio.DatagramTransport | None = None
-
-    @property
-    def open(self) -> bool:
-        return self.transport is not None and not self.transport.is_closing()
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
-
-    def datagram_received(self, data: bytes, addr: tuple[str | Any, int]) -> None:
-        future = self.pending.get(int.from_bytes(data[:2], "big")) if len(data) >= 2 else None
-        if future is not None and not future.done():
-            future.set_result(data)
-
-    def error_received(self, exc: Exception) -> None:
-        pass  # an ICMP error: the query times out and the next nameserver is tried
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.transport = None
-
-
-class _WireClient:
-    """Queries over UDP to plain (Do53) nameservers, a socket each, ids multiplexed."""
-
-    def __init__(self, servers: list[tuple[str, int]], timeout: float, lifetime: float) -> None:
-        self.servers = servers
-        self.timeout = timeout
-        self.lifetime = lifetime
-        self._endpoints: dict[tuple[str, int], asyncio.Task[_Endpoint]] = {}
-        self._next_id = secrets.randbelow(65536)
-
-    @classmethod
-    def for_resolver(cls, resolver: dns.asyncresolver.Resolver) -> _WireClient | None:
-        servers = []
-        for ns in resolver.nameservers:
-            if isinstance(ns, str):
-                servers.append((ns, resolver.port))
-            elif isinstance(ns, dns.nameserver.Do53Nameserver):
-                servers.append((ns.address, ns.port))
-            else:
-                return None
-        if not servers:
-            return None
-        return cls(servers, float(resolver.timeout), float(resolver.lifetime))
-
-    def close(self) -> None:
-        for task in self._endpoints.values():
-            if task.done() and not task.cancelled() and task.exception() is None:
-                transport = task.result().transport
-                if transport is not None:
-                    transport.close()
-            else:
-                task.cancel()
-        self._endpoints.clear()
-
-    def _drop(self, server: tuple[str, int], endpoint: _Endpoint) -> None:
-        task = self._endpoints.get(server)
-        if task is not None and task.done() and task.result() is endpoint:
-            del self._endpoints[server]
-        if endpoint.transport is not None:
-            endpoint.transport.close()
-
-    async def _endpoint(self, server: tuple[str, int]) -> _Endpoint:
-        # One socket per server even when many queries start at once: share the opening.
-        task = self._endpoints.get(server)
-        if task is None or (
-            task.done() and (task.exception() is not None or not task.result().open)
-        ):
-            task = asyncio.ensure_future(self._open(server))
-            self._endpoints[server] = task
-        return await task
-
-    async def _open(self, server: tuple[str, int]) -> _Endpoint:
-        loop = asyncio.get_running_loop()
-        _, endpoint = await loop.create_datagram_endpoint(_Endpoint, remote_addr=server)
-        return endpoint
-
-    def _query_id(self, endpoint: _Endpoint) -> int:
-        for _ in range(65536):
-            self._next_id = (self._next_id + 1) & 0xFFFF
-            if self._next_id not in endpoint.pending:
-                return self._next_id
-        raise _Unavailable("error")
-
-    async def ask(self, name: str, rdtype: str) -> _Answer:
-        qtype = _TYPES[rdtype]
-        question = _encode_name(name) + qtype.to_bytes(2, "big") + b"\x00\x01"
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.lifetime
-        failure = "timeout"
-        while loop.time() < deadline:
-            for server in self.servers:
-                remaining = deadline - loop.time()
-                if remaining <= 0:
-                    break
-                try:
-                    endpoint = await self._endpoint(server)
-                except OSError:
-                    failure = "error"
-                    continue
-                qid = self._query_id(endpoint)
-                future: asyncio.Future[bytes] = loop.create_future()
-                endpoint.pending[qid] = future
-                try:
-                    # id, flags RD, one question
-                    header = qid.to_bytes(2, "big") + b"\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00"
-                    assert endpoint.transport is not None
-                    endpoint.transport.sendto(header + question)
-                    data = await asyncio.wait_for(future, min(self.timeout, remaining))
-                except (TimeoutError, OSError):
-                    continue
-                finally:
-                    endpoint.pending.pop(qid, None)
-                    if not endpoint.pending:
-                        # Idle: close now, so a caller that never closes the probe
-                        # leaks no socket; a busy batch keeps its socket open.
-                        self._drop(server, endpoint)
-                try:
-                    if data[12 : 12 + len(question)].lower() != question.lower():
-                        failure = "error"
-                        continue
-                    rcode, truncated, answer = _parse_answer(data, name, qtype)
-                except (_WireError, ValueError, IndexError):
-                    failure = "error"
-                    continue
-                if truncated:
-                    raise _Truncated(name)
-                if rcode == 0:
-                    return answer
-                if rcode == 3:
-                    raise _NXDomain(name)
-                failure = _RCODES.get(rcode, "error")
-            if failure != "timeout":
-                break  # every server answered with an error: asking again will not help
-        raise _Unavailable(failure)

@@ -120,8 +120,8 @@ def test_check_many_keeps_input_order_and_asks_each_domain_once(dns_server: Any)
     addresses = [f"user{i}@{domains[i % len(domains)]}" for i in range(300)] + ["bad"]
 
     async def run() -> list[CheckResult]:
-        async with DNSProbe(make_resolver([dns_server.nameserver], 1.0)) as probe:
-            return [r async for r in check_many(iter(addresses), probe=probe, window=16)]
+        probe = DNSProbe(make_resolver([dns_server.nameserver], 1.0))
+        return [r async for r in check_many(iter(addresses), probe=probe, window=16)]
 
     results = asyncio.run(run())
     assert [r.address for r in results] == addresses
@@ -195,8 +195,8 @@ ADDRESSY = st.builds(
 @given(raw=ADDRESSY)
 def test_any_input_gives_contract_json_with_dns(nameserver: str, raw: str) -> None:
     async def run() -> CheckResult:
-        async with DNSProbe(make_resolver([nameserver], 0.5)) as probe:
-            return await check_address(raw, probe=probe)
+        probe = DNSProbe(make_resolver([nameserver], 0.5))
+        return await check_address(raw, probe=probe)
 
     data = json.loads(format_jsonl(asyncio.run(run())))
     assert_contract(data, raw)

@@ -145,12 +145,8 @@ def command(
         nonlocal probe
         if not offline:
             probe = DNSProbe(resolver, **probe_args)  # type: ignore[arg-type]
-        try:
-            async for result in check_many(source, probe=probe, lang=lang):
-                emit(result)
-        finally:
-            if probe is not None:
-                await probe.aclose()
+        async for result in check_many(source, probe=probe, lang=lang):
+            emit(result)
         if collected:
             from maildoctor.report import format_json
 
