@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from typing import Any, Literal
 
@@ -117,6 +117,7 @@ NOT_CARRIER_MAIL: frozenset[str] = frozenset(_load()["not_carrier_mail"])
 """Phone-related domains that carriers do not treat as carrier mail (webmail, MVNO, ISP)."""
 
 
+@lru_cache(maxsize=65536)
 def carrier_for_domain(domain: str) -> Carrier | None:
     """The carrier whose mail service ``domain`` (lower-case, ASCII) belongs to, if any."""
     domain = domain.lower().rstrip(".")

@@ -22,6 +22,7 @@ import ipaddress
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 import idna
 
@@ -337,8 +338,12 @@ def _check_quoted(local: str) -> SyntaxProblem | None:
     return None
 
 
+@lru_cache(maxsize=65536)
 def _check_domain(domain: str) -> tuple[str, str, bool] | SyntaxProblem:
-    """(ascii_domain, unicode_domain, is_literal), or the problem."""
+    """(ascii_domain, unicode_domain, is_literal), or the problem.
+
+    Cached: a member list has many addresses per domain, and IDNA is the costly part.
+    """
     if domain.startswith("["):
         return _check_literal(domain)
     if domain.endswith("."):
