@@ -37,6 +37,8 @@ import dns.nameserver
 import dns.resolver
 import spf
 
+from maildoctor.dnsprobe import parse_nameserver
+
 __all__ = [
     "AuthResults",
     "DkimResult",
@@ -53,7 +55,6 @@ __all__ = [
     "header_from_domain",
     "make_resolver",
     "org_domain",
-    "parse_nameserver",
     "parse_tags",
     "resolve_records",
     "txt_lookup",
@@ -81,27 +82,6 @@ class DnsUnavailable(Exception):
 
 
 # --- DNS -----------------------------------------------------------------------
-
-
-def parse_nameserver(value: str) -> tuple[str, int]:
-    """``"127.0.0.1:5353"`` -> ``("127.0.0.1", 5353)``; ``"[::1]:53"`` and a bare IP work too."""
-    text = value.strip()
-    if text.startswith("["):
-        host, _, rest = text[1:].partition("]")
-        port = rest.lstrip(":")
-    elif text.count(":") == 1:
-        host, _, port = text.partition(":")
-    else:
-        host, port = text, ""
-    if not host:
-        raise ValueError(f"not a nameserver address: {value!r}")
-    try:
-        number = int(port) if port else 53
-    except ValueError as e:
-        raise ValueError(f"not a port number in {value!r}") from e
-    if not 0 < number < 65536:
-        raise ValueError(f"port out of range in {value!r}")
-    return host, number
 
 
 def make_resolver(

@@ -16,7 +16,6 @@ from maildoctor.auth import (
     dkim_sign,
     header_from_domain,
     make_resolver,
-    parse_nameserver,
     txt_lookup,
     verify_dkim,
 )
@@ -218,22 +217,3 @@ def test_authentication_results_failures_and_none(resolver: dns.resolver.Resolve
     )
     assert "; spf=softfail smtp.mailfrom=no-reply@lentrance.com smtp.helo=evil.example" in header
     assert authentication_results("mx.test") == "mx.test; none"
-
-
-@pytest.mark.parametrize(
-    ("value", "parsed"),
-    [
-        ("127.0.0.1", ("127.0.0.1", 53)),
-        ("127.0.0.1:5353", ("127.0.0.1", 5353)),
-        ("[::1]:5300", ("::1", 5300)),
-        ("::1", ("::1", 53)),
-    ],
-)
-def test_parse_nameserver(value: str, parsed: tuple[str, int]) -> None:
-    assert parse_nameserver(value) == parsed
-
-
-@pytest.mark.parametrize("value", ["", "127.0.0.1:abc", "127.0.0.1:70000"])
-def test_parse_nameserver_rejects(value: str) -> None:
-    with pytest.raises(ValueError):
-        parse_nameserver(value)

@@ -138,7 +138,9 @@ def test_parse_nameserver(value: str, parsed: tuple[str, int]) -> None:
     assert parse_nameserver(value) == parsed
 
 
-@pytest.mark.parametrize("value", ["dns.example", "127.0.0.1:http", "127.0.0.1:0", "[::1]x"])
+@pytest.mark.parametrize(
+    "value", ["", "dns.example", "127.0.0.1:http", "127.0.0.1:0", "127.0.0.1:70000", "[::1]x"]
+)
 def test_parse_nameserver_errors(value: str) -> None:
     with pytest.raises(DNSConfigError, match="nameserver"):
         parse_nameserver(value)

@@ -94,7 +94,7 @@ def test_nameserver_from_environment(ns: str) -> None:
     [
         (["not a domain"], "'not a domain' is not a domain name"),
         (["lentrance.com", "--ip", "300.1.1.1"], "'300.1.1.1' is not an IP address"),
-        (["lentrance.com", "--nameserver", "127.0.0.1:port"], "not a port number"),
+        (["lentrance.com", "--nameserver", "127.0.0.1:port"], "has no valid port"),
         (["lentrance.com", "--selector", "a b"], "'a b' is not a DKIM selector"),
     ],
     ids=["domain", "ip", "nameserver", "selector"],

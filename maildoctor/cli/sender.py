@@ -9,7 +9,8 @@ from typing import Any
 
 import click
 
-from maildoctor.auth import make_resolver, parse_nameserver
+from maildoctor.auth import make_resolver
+from maildoctor.dnsprobe import parse_nameserver
 from maildoctor.findings import Lang, Severity
 from maildoctor.sender import SenderAudit, audit
 
