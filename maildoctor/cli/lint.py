@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from maildoctor.cli.render import resolve_templates, templates_option
+from maildoctor.cli.options import format_option, resolve_templates, templates_option
 from maildoctor.findings import Severity
 from maildoctor.lint import LintFinding, lint_finding, lint_message
 from maildoctor.render import CHARSETS, catalog, load_template, render_message
@@ -102,14 +102,7 @@ def format_text(results: list[Linted]) -> str:
 @click.command("lint")
 @click.argument("items", nargs=-1)
 @click.option("--eml", is_flag=True, help="ITEMS are message files (.eml) the service sent.")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="Output format.",
-)
+@format_option("text", "json")
 @click.option(
     "--charset",
     type=click.Choice(CHARSETS),
@@ -119,7 +112,7 @@ def format_text(results: list[Linted]) -> str:
 )
 @templates_option
 def command(
-    items: tuple[str, ...], eml: bool, fmt: str, charset: str, templates_path: str | None
+    items: tuple[str, ...], eml: bool, fmt: str, charset: str, templates_dir: Path | None
 ) -> None:
     """Lint the templates named ITEMS (default: all, every variant), or with --eml the
     message files ITEMS. Exits 1 when any error is found."""
@@ -128,7 +121,7 @@ def command(
             raise click.UsageError("--eml needs at least one message file.")
         results = lint_files(items)
     else:
-        folder = resolve_templates(templates_path)
+        folder = resolve_templates(templates_dir)
         try:
             results = lint_templates(items, folder, charset)
         except UnknownTemplate as e:

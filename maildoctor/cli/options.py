@@ -29,8 +29,33 @@ templates_option = click.option(
     "templates_dir",
     type=click.Path(path_type=Path),
     envvar="MAILDOCTOR_TEMPLATES",
-    help="Templates folder of the same layout (default: the packaged one).",
+    metavar="DIR",
+    help="Templates folder of the same layout (default: $MAILDOCTOR_TEMPLATES, "
+    "else the packaged templates).",
 )
+
+
+def resolve_templates(path: Path | None) -> Path:
+    """The templates folder for a command, as a click error when it does not exist."""
+    from maildoctor.templating import TemplatingError, templates_dir
+
+    try:
+        return templates_dir(path)
+    except TemplatingError as e:
+        raise click.UsageError(str(e)) from e
+
+
+def format_option(*choices: str, help: str = "Output format.") -> Callable[[F], F]:
+    """``--format`` with these choices, the first being the default."""
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(list(choices)),
+        default=choices[0],
+        show_default=True,
+        help=help,
+    )
+
 
 nameserver_option = click.option(
     "--nameserver",

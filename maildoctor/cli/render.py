@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from maildoctor.cli.options import format_option, resolve_templates, templates_option
 from maildoctor.lint import lint_message
 from maildoctor.render import (
     BUILTIN_VARIABLES,
@@ -20,33 +21,10 @@ from maildoctor.render import (
     load_template,
     render_parts,
 )
-from maildoctor.templating import (
-    ContextError,
-    TemplatingError,
-    UnknownTemplate,
-    templates_dir,
-)
+from maildoctor.templating import ContextError, TemplatingError, UnknownTemplate
 
 #: The recipient used when --to is not given.
 SAMPLE_RECIPIENT = "taro.yamada@example.com"
-
-templates_option = click.option(
-    "--templates",
-    "templates_path",
-    metavar="DIR",
-    default=None,
-    help="Templates folder of the same layout (default: $MAILDOCTOR_TEMPLATES, "
-    "else the packaged templates).",
-)
-
-
-def resolve_templates(path: str | None) -> Path:
-    """The templates folder for a command, as a click error when it does not exist."""
-    try:
-        return templates_dir(path)
-    except TemplatingError as e:
-        raise click.UsageError(str(e)) from e
-
 
 # --- templates -------------------------------------------------------------------
 
@@ -101,17 +79,10 @@ def format_templates(templates: dict[str, TemplateInfo], folder: Path) -> str:
 
 @click.command("templates")
 @templates_option
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="Output format.",
-)
-def templates_command(templates_path: str | None, fmt: str) -> None:
+@format_option("text", "json")
+def templates_command(templates_dir: Path | None, fmt: str) -> None:
     """List the notification templates, their variants and their variables."""
-    folder = resolve_templates(templates_path)
+    folder = resolve_templates(templates_dir)
     try:
         templates = catalog(folder)
     except TemplatingError as e:
@@ -176,12 +147,11 @@ def read_context(path: str) -> dict[str, Any]:
     is_flag=True,
     help="Do not fill unset variables from the template's sample data.",
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["eml", "text", "html", "json"]),
-    default="eml",
-    show_default=True,
+@format_option(
+    "eml",
+    "text",
+    "html",
+    "json",
     help="eml: the MIME message; text/html: one part; json: headers, parts and lint findings.",
 )
 @click.option("--out", type=click.Path(dir_okay=False, writable=True), help="Write to a file.")
@@ -203,14 +173,14 @@ def command(
     fmt: str,
     out: str | None,
     charset: str,
-    templates_path: str | None,
+    templates_dir: Path | None,
 ) -> None:
     """Render the notification NAME into a MIME message.
 
     Unset variables take the template's sample data (see `maildoctor templates`);
     --context and then --var override them.
     """
-    folder = resolve_templates(templates_path)
+    folder = resolve_templates(templates_dir)
     try:
         info = load_template(name, folder)
         chosen = info.variant(variant)

@@ -8,11 +8,13 @@ import ssl
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import getaddresses
+from pathlib import Path
 from typing import Any
 
 import click
 
-from maildoctor.cli.render import parse_vars, read_context, resolve_templates, templates_option
+from maildoctor.cli.options import resolve_templates, templates_option
+from maildoctor.cli.render import parse_vars, read_context
 from maildoctor.cli.serve import parse_hostport
 from maildoctor.harness.server import is_loopback
 from maildoctor.render import CHARSETS, load_template, render_message
@@ -135,14 +137,14 @@ def command(
     password: str | None,
     timeout: float,
     fmt: str,
-    templates_path: str | None,
+    templates_dir: Path | None,
 ) -> None:
     """Render the notification NAME and deliver it over SMTP (the harness by default).
 
     Prints the server's reply for each recipient; exits 1 when any was refused.
     """
     host, port = parse_hostport(smtp, option="--smtp")
-    folder = resolve_templates(templates_path)
+    folder = resolve_templates(templates_dir)
     try:
         chosen = load_template(name, folder).variant(variant)
     except UnknownTemplate as e:
