@@ -9,6 +9,7 @@ import click
 
 from maildoctor.bounce import NotABounce, explain
 from maildoctor.bounce.report import explanation_dict, format_text
+from maildoctor.cli.options import format_option, lang_option
 from maildoctor.findings import Lang
 
 _NOT_A_BOUNCE = {
@@ -42,15 +43,8 @@ _UNREADABLE = {
 
 @click.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="text for people; json: one array of recipient objects.",
-)
-@click.option("--lang", type=click.Choice(["ja", "en"]), default="ja", show_default=True)
+@format_option("text", "json", help="text for people; json: one array of recipient objects.")
+@lang_option
 def command(files: tuple[Path, ...], fmt: str, lang: Lang) -> None:
     """Explain bounce messages (.eml or mbox): per failed recipient, the reason, the
     status and reply codes, the remote server's words, who wrote the bounce, and the

@@ -11,6 +11,7 @@ from typing import IO
 import click
 
 from maildoctor.check import CheckResult, check_many, exit_code
+from maildoctor.cli.options import address_dns_options, format_option, lang_option, templates_option
 from maildoctor.dnsprobe import DEFAULT_CANARIES, DNSConfigError, DNSProbe, make_resolver
 from maildoctor.findings import Lang
 
@@ -50,39 +51,10 @@ class _Progress:
     type=click.File("r", encoding="utf-8"),
     help="Read addresses from PATH, one a line ('-' for stdin).",
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json", "jsonl", "csv"]),
-    default="text",
-    show_default=True,
-    help="Output format.",
-)
-@click.option("--lang", type=click.Choice(["ja", "en"]), default="ja", show_default=True)
+@format_option("text", "json", "jsonl", "csv")
+@lang_option
 @click.option("--reply", is_flag=True, help="Print a Japanese reply draft to the customer.")
-@click.option(
-    "--nameserver",
-    "nameservers",
-    multiple=True,
-    envvar="MAILDOCTOR_NAMESERVER",
-    metavar="IP[:PORT]",
-    help="DNS server to ask (repeatable; default: the system's).",
-)
-@click.option(
-    "--dns-timeout",
-    type=click.FloatRange(min=0.05),
-    default=5.0,
-    show_default=True,
-    help="Seconds to wait for a DNS answer.",
-)
-@click.option(
-    "--dns-canary",
-    "canaries",
-    multiple=True,
-    metavar="NAME",
-    help="Name that must resolve before NXDOMAIN is trusted (replaces '.' NS and gmail.com MX).",
-)
-@click.option("--offline", is_flag=True, help="No DNS at all: static checks only.")
+@address_dns_options
 @click.option(
     "--concurrency",
     type=click.IntRange(min=1, max=1000),
@@ -90,13 +62,7 @@ class _Progress:
     show_default=True,
     help="Most DNS queries in flight at once.",
 )
-@click.option(
-    "--templates",
-    "templates_dir",
-    type=click.Path(path_type=Path),
-    envvar="MAILDOCTOR_TEMPLATES",
-    help="Templates folder for --reply (default: the packaged one).",
-)
+@templates_option
 def command(
     addresses: tuple[str, ...],
     file_: IO[str] | None,

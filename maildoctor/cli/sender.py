@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from maildoctor.auth import make_resolver
+from maildoctor.cli.options import dns_timeout_option, format_option, lang_option, nameserver_option
 from maildoctor.dnsprobe import parse_nameserver
 from maildoctor.findings import Lang, Severity
 from maildoctor.sender import SenderAudit, audit
@@ -133,17 +134,10 @@ def _exit_code(result: SenderAudit) -> int:
     metavar="DOMAIN",
     help="Envelope sender (Return-Path) domain, when it differs from DOMAIN.",
 )
-@click.option(
-    "--nameserver",
-    "nameservers",
-    multiple=True,
-    metavar="IP[:PORT]",
-    envvar="MAILDOCTOR_NAMESERVER",
-    help="DNS server to ask (repeatable; also MAILDOCTOR_NAMESERVER).",
-)
-@click.option("--dns-timeout", type=click.FloatRange(min=0.1), default=3.0, show_default=True)
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
-@click.option("--lang", type=click.Choice(["ja", "en"]), default="ja", show_default=True)
+@nameserver_option
+@dns_timeout_option
+@format_option("text", "json")
+@lang_option
 def command(
     domain: str,
     ip: str | None,
