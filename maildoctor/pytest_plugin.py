@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from maildoctor.harness.server import HarnessThread
     from maildoctor.harness.store import StoredMessage
 
-__all__ = ["HarnessFixture", "maildoctor_harness"]
+__all__ = ["HarnessFixture", "maildoctor_auth_dns", "maildoctor_harness"]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -125,15 +125,39 @@ class HarnessFixture:
 
 
 @pytest.fixture
+def maildoctor_auth_dns() -> tuple[str, ...] | None:
+    """The DNS ``maildoctor_harness`` verifies DKIM/SPF/DMARC against: None (the
+    default) verifies nothing. Override it to verify::
+
+        @pytest.fixture
+        def maildoctor_auth_dns(my_dns_server):
+            return (my_dns_server.nameserver,)   # "IP:PORT"; () asks the system resolver
+
+    Each stored message then starts with ``Authentication-Results: maildoctor.harness;
+    dkim=... spf=... dmarc=...``, which the spoofing-filter profiles decide with.
+    """
+    return None
+
+
+@pytest.fixture
 def maildoctor_harness(
-    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+    tmp_path_factory: pytest.TempPathFactory,
+    request: pytest.FixtureRequest,
+    maildoctor_auth_dns: tuple[str, ...] | None,
 ) -> Iterator[HarnessFixture]:
     """A started SMTP capture harness on free loopback ports, stopped after the test."""
     from maildoctor.harness.server import run_in_thread
 
     web = bool(request.config.getoption("--maildoctor-web", default=False))
     db = tmp_path_factory.mktemp("maildoctor-harness") / "harness.sqlite3"
-    running = run_in_thread(db, http_port=0 if web else None, durable=False, max_messages=0)
+    auth_dns = None if maildoctor_auth_dns is None else tuple(maildoctor_auth_dns)
+    running = run_in_thread(
+        db,
+        http_port=0 if web else None,
+        durable=False,
+        max_messages=0,
+        auth_nameservers=auth_dns,
+    )
     try:
         if running.http_url:
             print(f"maildoctor harness web UI: {running.http_url}/")

@@ -38,7 +38,7 @@ class RecipientReply:
 
 
 def deliver(
-    msg: EmailMessage,
+    msg: EmailMessage | bytes,
     *,
     host: str,
     port: int,
@@ -62,8 +62,7 @@ def deliver(
             smtp.ehlo()
         if user is not None:
             smtp.login(user, password or "")
-        # smtplib sends bytes as given: SMTP needs CRLF line ends (RFC 5321 2.3.8).
-        data = msg.as_bytes(policy=msg.policy.clone(linesep="\r\n"))
+        data = msg if isinstance(msg, bytes) else wire_bytes(msg)
         options = ["SMTPUTF8"] if smtp.has_extn("smtputf8") and not data.isascii() else []
         code, text = smtp.mail(mail_from, options)
         if code >= 400:
@@ -90,6 +89,40 @@ def deliver(
         else:
             smtp.rset()
         return [replies[r] for r in recipients]
+
+
+def wire_bytes(msg: EmailMessage) -> bytes:
+    """The message as sent: smtplib sends bytes as given, SMTP needs CRLF (RFC 5321 2.3.8)."""
+    return msg.as_bytes(policy=msg.policy.clone(linesep="\r\n"))
+
+
+def sign_with_key_file(data: bytes, *, key_file: Path, selector: str, domain: str) -> bytes:
+    """``data`` DKIM-signed with the PEM private key in ``key_file``.
+
+    Raises click.BadParameter (exit 2) for a key that cannot be read or used.
+    """
+    from maildoctor.auth import dkim_sign
+
+    try:
+        key_pem = key_file.read_bytes()
+    except OSError as e:
+        raise click.BadParameter(
+            f"Cannot read the DKIM key {str(key_file)!r}: {e.strerror or e}.",
+            param_hint="--dkim-key",
+        ) from e
+    if b"PRIVATE KEY-----" not in key_pem:
+        raise click.BadParameter(
+            f"{str(key_file)!r} is not a PEM private key (-----BEGIN PRIVATE KEY----- or "
+            "-----BEGIN RSA PRIVATE KEY-----).",
+            param_hint="--dkim-key",
+        )
+    try:
+        return dkim_sign(data, selector=selector, domain=domain, key_pem=key_pem)
+    except (ValueError, UnicodeError) as e:
+        raise click.BadParameter(
+            f"Cannot sign with {str(key_file)!r} (selector {selector!r}, domain {domain!r}): {e}",
+            param_hint="--dkim-key",
+        ) from e
 
 
 def _s(text: bytes | str) -> str:
@@ -120,6 +153,24 @@ def _s(text: bytes | str) -> str:
 @click.option("--user", default=None, help="AUTH user.")
 @click.option("--password", default=None, help="AUTH password.")
 @click.option("--timeout", type=float, default=30.0, show_default=True, help="Seconds.")
+@click.option(
+    "--dkim-key",
+    "dkim_key",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    metavar="FILE",
+    help="Sign with DKIM (rsa-sha256, relaxed/relaxed) using this PEM private key.",
+)
+@click.option(
+    "--dkim-selector", "dkim_selector", default=None, metavar="S", help="The DKIM selector (s=)."
+)
+@click.option(
+    "--dkim-domain",
+    "dkim_domain",
+    default=None,
+    metavar="D",
+    help="The signing domain (d=); default: the From header's domain.",
+)
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 @templates_option
 def command(
@@ -136,14 +187,23 @@ def command(
     user: str | None,
     password: str | None,
     timeout: float,
+    dkim_key: Path | None,
+    dkim_selector: str | None,
+    dkim_domain: str | None,
     fmt: str,
     templates_dir: Path | None,
 ) -> None:
     """Render the notification NAME and deliver it over SMTP (the harness by default).
 
+    With --dkim-key and --dkim-selector the message is DKIM-signed first.
+
     Prints the server's reply for each recipient; exits 1 when any was refused.
     """
     host, port = parse_hostport(smtp, option="--smtp")
+    if (dkim_key is None) != (dkim_selector is None):
+        raise click.UsageError("--dkim-key and --dkim-selector go together: give both to sign.")
+    if dkim_domain is not None and dkim_key is None:
+        raise click.UsageError("--dkim-domain needs --dkim-key and --dkim-selector.")
     folder = resolve_templates(templates_dir)
     try:
         chosen = load_template(name, folder).variant(variant)
@@ -164,10 +224,19 @@ def command(
         )
     except TemplatingError as e:
         raise click.ClickException(str(e)) from e
-    sender = mail_from or next((a for _, a in getaddresses([str(msg["From"])]) if a), "")
+    from_address = next((a for _, a in getaddresses([str(msg["From"])]) if a), "")
+    sender = mail_from or from_address
+    data = wire_bytes(msg)
+    if dkim_key is not None and dkim_selector is not None:
+        data = sign_with_key_file(
+            data,
+            key_file=dkim_key,
+            selector=dkim_selector,
+            domain=dkim_domain or from_address.rpartition("@")[2],
+        )
     try:
         replies = deliver(
-            msg,
+            data,
             host=host,
             port=port,
             mail_from=sender,

@@ -11,7 +11,7 @@ import click
 
 from maildoctor.harness.faults import FaultError, FaultPlan, parse_faults
 from maildoctor.harness.profiles import ProfileBook, ProfileError, load_profiles
-from maildoctor.harness.server import Harness, HarnessConfig, is_loopback
+from maildoctor.harness.server import AuthConfigError, Harness, HarnessConfig, is_loopback
 from maildoctor.harness.smtp import Limits
 from maildoctor.harness.store import StoreError, default_db_path
 
@@ -34,6 +34,28 @@ def parse_hostport(value: str, *, option: str, default_host: str = "127.0.0.1") 
             param_hint=option,
         )
     return host or default_host, int(port_text)
+
+
+def parse_auth_dns(values: tuple[str, ...]) -> tuple[str, ...] | None:
+    """``--auth-dns`` values -> HarnessConfig.auth_nameservers (none given: the system's)."""
+    from maildoctor.dnsprobe import DNSConfigError, parse_nameserver
+
+    words = {v.strip().lower() for v in values}
+    if not values or words == {"system"}:
+        return ()
+    if words == {"off"}:
+        return None
+    if words & {"system", "off"}:
+        raise click.BadParameter(
+            "'system' and 'off' stand alone; otherwise give nameservers as IP[:PORT].",
+            param_hint="--auth-dns",
+        )
+    for value in values:
+        try:
+            parse_nameserver(value)
+        except DNSConfigError as e:
+            raise click.BadParameter(str(e), param_hint="--auth-dns") from e
+    return tuple(v.strip() for v in values)
 
 
 def _user(value: str) -> tuple[str, str]:
@@ -105,6 +127,15 @@ def _user(value: str) -> tuple[str, str]:
     help="Accept AUTH PLAIN/LOGIN for this account (repeatable).",
 )
 @click.option(
+    "--auth-dns",
+    "auth_dns",
+    multiple=True,
+    metavar="IP[:PORT]|system|off",
+    help="DNS to verify each message's DKIM, SPF and DMARC against (repeatable). "
+    "Default: the system resolver. The results go in an Authentication-Results header "
+    "on the stored copy, which the carriers' spoofing filters read. 'off' verifies nothing.",
+)
+@click.option(
     "--allow-remote",
     is_flag=True,
     help="Allow binding a non-loopback address (anyone who can reach it can read the mail).",
@@ -122,12 +153,15 @@ def command(
     max_recipients: int,
     starttls: bool,
     users: tuple[str, ...],
+    auth_dns: tuple[str, ...],
     allow_remote: bool,
 ) -> None:
     """Run the SMTP capture server and its web UI. It never relays mail anywhere.
 
     Every recipient gets a decision from its profile (carrier filters simulated,
     faults injected): delivered, junk, filtered or rejected, with the rule.
+    Each message's DKIM, SPF and DMARC are verified (--auth-dns) and recorded in
+    an Authentication-Results header that the spoofing filters decide with.
     """
     smtp_host, smtp_port = parse_hostport(smtp, option="--smtp")
     http_host, http_port = parse_hostport(http, option="--http")
@@ -157,6 +191,7 @@ def command(
         max_messages=max_messages,
         tls=starttls,
         users=dict(_user(u) for u in users),
+        auth_nameservers=parse_auth_dns(auth_dns),
     )
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_serve(Harness(config, profiles=book, faults=plan)))
@@ -170,13 +205,19 @@ async def _serve(harness: Harness) -> None:
             f"Cannot listen: {e.strerror or e}. Is another server on that port? "
             "Pick others with --smtp HOST:PORT and --http HOST:PORT."
         ) from e
-    except StoreError as e:
+    except (StoreError, AuthConfigError) as e:
         raise click.ClickException(str(e)) from e
     host, port = harness.smtp_address
     click.echo(f"SMTP  {host}:{port}  (never relays)", err=True)
     if harness.http_url:
         click.echo(f"Web   {harness.http_url}/", err=True)
     click.echo(f"DB    {harness.config.db}", err=True)
+    dns = harness.config.auth_nameservers
+    if dns is None:
+        click.echo("Auth  not verified (--auth-dns off)", err=True)
+    else:
+        where = ", ".join(dns) if dns else "the system resolver"
+        click.echo(f"Auth  DKIM/SPF/DMARC verified with {where}", err=True)
     for fault in harness.faults.faults:
         click.echo(f"Fault {fault.name} at {fault.stage}: {fault.reply or 'drop/delay'}", err=True)
     stop = asyncio.Event()

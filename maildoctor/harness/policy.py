@@ -10,9 +10,11 @@ that made it, and the SMTP reply a real server would send.
 The harness is never a carrier's own MTA, so "mail from a phone" is simulated:
 a message counts as phone mail when its header From is a carrier address and
 its envelope sender is in the same domain. Spoofing is simulated the way the
-carriers' filters see it (SPF/DMARC of the header From domain): a header From
-that is not aligned with the envelope sender, or an ``Authentication-Results``
-header that reports an SPF or DMARC failure.
+carriers' filters see it (SPF/DKIM/DMARC of the header From domain): a header
+From that is not aligned with the envelope sender, or an ``Authentication-Results``
+header that reports an SPF, DKIM or DMARC failure, unless that header also
+authenticates the From domain (DMARC pass, or a DKIM pass by that domain). When
+the harness verifies mail itself it prepends its own header and trusts only that.
 """
 
 from __future__ import annotations
@@ -263,7 +265,31 @@ class Decision:
 
 
 _URL = re.compile(r"(?i)\b(?:https?://|www\.)[^\s<>\"']+")
-_AUTH_FAIL = re.compile(r"(?i)\b(?:spf|dmarc)\s*=\s*(?:fail|softfail|permerror)\b")
+# Authentication-Results (RFC 8601) words that make the header From unauthenticated...
+_AUTH_FAIL = re.compile(
+    r"(?i)\b(?:spf\s*=\s*(?:fail|softfail|permerror)|(?:dkim|dmarc)\s*=\s*(?:fail|permerror))\b"
+)
+# ...and the ones that authenticate it: DMARC pass, or a DKIM pass by the From domain.
+_DMARC_PASS = re.compile(r"(?i)\bdmarc\s*=\s*pass\b")
+_DKIM_PASS_D = re.compile(r"(?i)\bdkim\s*=\s*pass\b[^;]*?\bheader\.d\s*=\s*\"?([A-Za-z0-9.-]+)")
+_AR_COMMENT = re.compile(r"\((?:[^()\\]|\\.)*\)")
+
+
+def _auth_results(values: list[str], authserv_id: str | None) -> tuple[str, ...]:
+    """The Authentication-Results values to trust, comments removed.
+
+    With ``authserv_id`` only that verifier's (RFC 8601 5: a receiver trusts its own);
+    without it every one (the harness does not verify, the sender's headers decide).
+    """
+    out = []
+    for value in values:
+        text = _AR_COMMENT.sub(" ", value)
+        if authserv_id is not None:
+            own = text.split(";", 1)[0].strip().split(" ", 1)[0]
+            if own.lower() != authserv_id.lower():
+                continue
+        out.append(text)
+    return tuple(out)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -277,7 +303,10 @@ class MessageFacts:
     has_url: bool
     """Whether a text or HTML part holds a URL."""
     auth_failed: bool = False
-    """Whether an Authentication-Results header reports SPF or DMARC failure."""
+    """Whether an Authentication-Results header reports an SPF, DKIM or DMARC failure."""
+    auth_passed: bool = False
+    """Whether an Authentication-Results header authenticates the From domain (DMARC
+    pass, or a DKIM pass whose ``header.d`` is the From domain's); it outweighs failures."""
 
     @property
     def header_from_domain(self) -> str:
@@ -295,7 +324,8 @@ class MessageFacts:
 
     @property
     def spoofed(self) -> bool:
-        return self.auth_failed or not self.aligned
+        """What a spoofing filter refuses: unauthenticated, and failing or unaligned."""
+        return not self.auth_passed and (self.auth_failed or not self.aligned)
 
     @property
     def from_phone(self) -> bool:
@@ -305,20 +335,37 @@ class MessageFacts:
 
     @classmethod
     def from_message(
-        cls, message: Message, envelope_from: str, *, find_urls: bool = True
+        cls,
+        message: Message,
+        envelope_from: str,
+        *,
+        find_urls: bool = True,
+        authserv_id: str | None = None,
     ) -> MessageFacts:
         """Facts from a parsed message and its envelope sender.
 
         ``find_urls=False`` skips decoding the bodies (``has_url`` is then False):
         the harness does that when no recipient's profile refuses URL mail.
+        ``authserv_id`` trusts only the Authentication-Results of that verifier
+        (the harness's own, when it verifies); None trusts every one.
         """
         header_from = _first_address([str(v) for v in message.get_all("From", [])])
-        auth = " ".join(str(v) for v in message.get_all("Authentication-Results", []))
+        values = [str(v) for v in message.get_all("Authentication-Results", [])]
+        auth = " ; ".join(_auth_results(values, authserv_id)) if values else ""
+        from_domain = _domain(header_from)
         return cls(
             envelope_from=envelope_from,
             header_from=header_from,
             has_url=find_urls and _has_url(message),
             auth_failed=bool(_AUTH_FAIL.search(auth)),
+            auth_passed=bool(auth)
+            and (
+                bool(_DMARC_PASS.search(auth))
+                or any(
+                    _same_org(d.group(1).lower().rstrip("."), from_domain)
+                    for d in _DKIM_PASS_D.finditer(auth)
+                )
+            ),
         )
 
 
@@ -354,6 +401,11 @@ def _has_url(message: Message) -> bool:
         if _URL.search(text):
             return True
     return False
+
+
+def _same_org(a: str, b: str) -> bool:
+    """Relaxed alignment as the policy simulates it: equal, or one a subdomain of the other."""
+    return bool(a and b) and (a == b or a.endswith("." + b) or b.endswith("." + a))
 
 
 def _domain(address: str) -> str:

@@ -25,10 +25,23 @@ from typing import Any
 from maildoctor.harness.faults import Fault, FaultPlan, parse_faults
 from maildoctor.harness.policy import Profile
 from maildoctor.harness.profiles import ProfileBook
-from maildoctor.harness.smtp import CaptureHandler, Limits, make_tls_context, start_smtp
+from maildoctor.harness.smtp import (
+    AuthVerifier,
+    CaptureHandler,
+    Limits,
+    make_tls_context,
+    start_smtp,
+)
 from maildoctor.harness.store import Store, StoredMessage
 
-__all__ = ["Harness", "HarnessConfig", "HarnessThread", "is_loopback", "run_in_thread"]
+__all__ = [
+    "AuthConfigError",
+    "Harness",
+    "HarnessConfig",
+    "HarnessThread",
+    "is_loopback",
+    "run_in_thread",
+]
 
 
 def is_loopback(host: str) -> bool:
@@ -64,6 +77,32 @@ class HarnessConfig:
     """AUTH PLAIN/LOGIN accounts (offered over TLS when tls is on)."""
     templates_dir: Path | None = None
     """Templates for the gallery (None: the packaged ones)."""
+    auth_nameservers: tuple[str, ...] | None = None
+    """DNS to verify each message's DKIM, SPF and DMARC against: None verifies nothing,
+    ``()`` asks the system resolver, else these ``IP[:PORT]`` nameservers. The results
+    go in an ``Authentication-Results`` header on the stored copy, which the
+    spoofing filters read."""
+    authserv_id: str = "maildoctor.harness"
+    """The harness's name in that header (also its SMTP greeting name)."""
+
+
+class AuthConfigError(ValueError):
+    """The DNS to verify mail against cannot be used (a bad IP[:PORT], no resolv.conf)."""
+
+
+def _verifier(cfg: HarnessConfig) -> AuthVerifier | None:
+    if cfg.auth_nameservers is None:
+        return None
+    # Imported only when verifying: dkimpy, pyspf and dnspython are not needed otherwise.
+    import dns.exception
+
+    from maildoctor.auth import make_resolver
+
+    try:
+        resolver = make_resolver(cfg.auth_nameservers)
+    except (ValueError, dns.exception.DNSException) as e:
+        raise AuthConfigError(f"Cannot verify mail with that DNS: {e}") from e
+    return AuthVerifier(resolver=resolver, authserv_id=cfg.authserv_id)
 
 
 class Harness:
@@ -90,7 +129,11 @@ class Harness:
         self.store = Store(cfg.db, max_messages=cfg.max_messages, durable=cfg.durable)
         tls = make_tls_context(cfg.db.parent) if cfg.tls else None
         handler = CaptureHandler(
-            store=self.store, profiles=self.profiles, faults=self.faults, limits=cfg.limits
+            store=self.store,
+            profiles=self.profiles,
+            faults=self.faults,
+            limits=cfg.limits,
+            verifier=_verifier(cfg),
         )
         try:
             self._smtp = await start_smtp(
@@ -100,6 +143,7 @@ class Harness:
                 limits=cfg.limits,
                 tls_context=tls,
                 users=cfg.users,
+                hostname=cfg.authserv_id,
             )
             sock = self._smtp.sockets[0].getsockname()
             self.smtp_address = (sock[0], sock[1])
@@ -245,8 +289,8 @@ def run_in_thread(
     """Start a harness in a background thread (free ports unless given) and return it.
 
     ``config`` takes the :class:`HarnessConfig` fields (``smtp_port``,
-    ``http_port=None`` for no web UI, ``tls``, ``limits``...). Use it as a
-    context manager or call ``stop()``.
+    ``http_port=None`` for no web UI, ``tls``, ``limits``, ``auth_nameservers``
+    to verify DKIM/SPF/DMARC...). Use it as a context manager or call ``stop()``.
     """
     book = profiles if isinstance(profiles, ProfileBook) else ProfileBook(profiles)
     plan = FaultPlan(parse_faults(faults) if isinstance(faults, str) else (faults or ()), seed=seed)

@@ -31,7 +31,14 @@ from maildoctor.harness.policy import Decision, MessageFacts, Outcome, decide
 from maildoctor.harness.profiles import ProfileBook
 from maildoctor.harness.store import Delivery, NewMessage, Store
 
-__all__ = ["CaptureHandler", "HarnessSMTP", "Limits", "make_tls_context", "start_smtp"]
+__all__ = [
+    "AuthVerifier",
+    "CaptureHandler",
+    "HarnessSMTP",
+    "Limits",
+    "make_tls_context",
+    "start_smtp",
+]
 
 # Reply texts (RFC 3463 enhanced codes).
 TOO_MANY_RECIPIENTS = "452 4.5.3 Too many recipients"
@@ -54,6 +61,47 @@ class Limits:
     """Seconds of client silence before the server hangs up."""
 
 
+@dataclass(frozen=True, kw_only=True)
+class AuthVerifier:
+    """How the harness verifies DKIM, SPF and DMARC of each message (maildoctor.auth)."""
+
+    resolver: Any
+    """A ``dns.resolver.Resolver`` for the configured nameservers."""
+    authserv_id: str = "maildoctor.harness"
+    """The harness's name in the ``Authentication-Results`` it adds (RFC 8601 2.5)."""
+
+    async def stamp(self, raw: bytes, *, peer: Any, mail_from: str, helo: str) -> bytes:
+        """``raw`` with forged headers claiming our id removed and our results on top.
+
+        DNS is blocking (dnspython, dkimpy, pyspf), so it runs in a worker thread; any
+        failure there is ``temperror`` (RFC 8601 2.7), never a lost message.
+        """
+        from maildoctor.auth import (
+            authenticate,
+            remove_authentication_results,
+            stamp_authentication_results,
+        )
+
+        ip = str(peer[0]) if isinstance(peer, tuple) and peer else str(peer or "")
+        try:
+            results = await asyncio.to_thread(
+                authenticate,
+                raw,
+                ip=ip,
+                mail_from=mail_from,
+                helo=helo,
+                resolver=self.resolver,
+                authserv_id=self.authserv_id,
+            )
+            value = results.header
+        except Exception as e:  # a verifier bug or DNS trouble: unknown, not failed
+            why = f"{e.__class__.__name__}: {e}".replace("(", "[").replace(")", "]")
+            value = f"{self.authserv_id}; dkim=temperror ({why}); spf=temperror; dmarc=temperror"
+        return stamp_authentication_results(
+            remove_authentication_results(raw, self.authserv_id), value
+        )
+
+
 def _decode(value: str | None) -> str:
     if not value:
         return ""
@@ -73,12 +121,20 @@ class CaptureHandler:
     """Decides every recipient's fate and stores the message before answering 250."""
 
     def __init__(
-        self, *, store: Store, profiles: ProfileBook, faults: FaultPlan, limits: Limits
+        self,
+        *,
+        store: Store,
+        profiles: ProfileBook,
+        faults: FaultPlan,
+        limits: Limits,
+        verifier: AuthVerifier | None = None,
     ) -> None:
         self.store = store
         self.profiles = profiles
         self.faults = faults
         self.limits = limits
+        self.verifier = verifier
+        """Verifies each message before the policy reads it; None verifies nothing."""
 
     async def _fault_reply(self, server: SMTP, fault: Fault | None, default: str) -> str:
         if fault is None:
@@ -156,7 +212,16 @@ class CaptureHandler:
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         raw = envelope.original_content or b""
         assert isinstance(raw, bytes)
+        received = len(raw)
         mail_from = envelope.mail_from or ""
+        authserv_id = None
+        if self.verifier is not None:
+            # Stamp the stored copy before the policy reads it: the spoofing filters
+            # decide with the harness's own results (and only those).
+            raw = await self.verifier.stamp(
+                raw, peer=session.peer, mail_from=mail_from, helo=session.host_name or ""
+            )
+            authserv_id = self.verifier.authserv_id
         headers = headers_only(raw)
         profiles = {rcpt: self.profiles.lookup(rcpt) for rcpt in envelope.rcpt_tos}
         # Finding URLs means decoding every text part: only when a profile looks for them.
@@ -166,7 +231,7 @@ class CaptureHandler:
             else None
         )
         facts = MessageFacts.from_message(
-            parsed or headers, mail_from, find_urls=parsed is not None
+            parsed or headers, mail_from, find_urls=parsed is not None, authserv_id=authserv_id
         )
         # DATA has one reply for the whole message, so the first after-DATA fault that
         # fires for any recipient answers it; the recipients it names get its decision.
@@ -198,7 +263,7 @@ class CaptureHandler:
             deliveries=tuple(deliveries),
             transcript=(
                 *transcript,
-                f"C: <message, {len(raw)} bytes>",
+                f"C: <message, {received} bytes>",
                 f"S: {reply}",
             ),
             peer=_peer(session),
@@ -474,12 +539,18 @@ async def start_smtp(
     limits: Limits,
     tls_context: ssl.SSLContext | None = None,
     users: Mapping[str, str] | None = None,
+    hostname: str = "maildoctor.harness",
 ) -> asyncio.Server:
     """Listen on host:port (0 for a free port) in the running loop."""
     loop = asyncio.get_running_loop()
     return await loop.create_server(
         lambda: HarnessSMTP(
-            handler, limits=limits, tls_context=tls_context, users=users, loop=loop
+            handler,
+            limits=limits,
+            tls_context=tls_context,
+            users=users,
+            loop=loop,
+            hostname=hostname,
         ),
         host=host,
         port=port,

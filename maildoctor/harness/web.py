@@ -1,7 +1,8 @@
 """The web UI and JSON API (aiohttp), in the harness's event loop.
 
 Contract API: ``GET /api/messages`` (a JSON list, newest first),
-``GET /api/messages/{id}`` (headers, parts, decisions, lint findings),
+``GET /api/messages/{id}`` (headers, parts, decisions, lint findings, and
+``authentication``: the harness's DKIM/SPF/DMARC results, null when it did not verify),
 ``GET /api/messages/{id}/raw`` (the bytes as received), ``DELETE /api/messages``.
 Also: ``/api/messages/{id}/html`` (a mail's HTML for the sandboxed iframe),
 ``/api/events`` (server-sent events so the list updates without reload), and
@@ -24,10 +25,12 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from maildoctor.harness.smtp import headers_only
+
 if TYPE_CHECKING:
     from maildoctor.harness.server import Harness
 
-__all__ = ["decode_text", "make_app", "message_detail", "start_web"]
+__all__ = ["authentication", "decode_text", "make_app", "message_detail", "start_web"]
 
 STATIC = Path(__file__).parent / "static"
 
@@ -122,7 +125,31 @@ def _lint(msg: EmailMessage) -> list[dict[str, Any]] | None:
     return out
 
 
-def message_detail(stored: Any) -> dict[str, Any]:
+def authentication(raw: bytes, authserv_id: str) -> dict[str, Any] | None:
+    """The harness's own verification results in a stored message, or None.
+
+    The harness puts its ``Authentication-Results`` first when it verifies, after
+    removing senders' headers that claim its id (RFC 8601 5); only a first field
+    with its id counts. ``{"authserv_id", "header",
+    "dkim"|"spf"|"dmarc": {"result", "reason", "header.d"...} or None}``.
+    """
+    from maildoctor.auth import parse_authentication_results
+
+    first = headers_only(raw[:65536]).get_all("Authentication-Results") or []
+    if not first or not raw[:24].lower().startswith(b"authentication-results:"):
+        return None
+    value = " ".join(str(first[0]).split())
+    server, methods = parse_authentication_results(value)
+    if server != authserv_id.lower():
+        return None
+    return {
+        "authserv_id": server,
+        "header": value,
+        **{m: methods.get(m) for m in ("dkim", "spf", "dmarc")},
+    }
+
+
+def message_detail(stored: Any, authserv_id: str = "maildoctor.harness") -> dict[str, Any]:
     """The ``GET /api/messages/{id}`` object for a stored message."""
     msg = BytesParser(policy=email_policy.default).parsebytes(stored.raw)
     # raw_items gives each occurrence of a header; decode each one itself.
@@ -144,6 +171,7 @@ def message_detail(stored: Any) -> dict[str, Any]:
         "transcript": list(stored.transcript),
         "lint": _lint(msg),
         "raw_text": decode_text(stored.raw, "utf-8"),
+        "authentication": authentication(stored.raw, authserv_id),
     }
 
 
@@ -213,7 +241,8 @@ def make_app(harness: Harness) -> web.Application:
         stored = await load(request)
         if isinstance(stored, web.Response):
             return stored
-        return _json(await asyncio.to_thread(message_detail, stored))
+        detail = await asyncio.to_thread(message_detail, stored, harness.config.authserv_id)
+        return _json(detail)
 
     async def get_raw(request: web.Request) -> web.Response:
         stored = await load(request)

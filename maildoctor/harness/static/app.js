@@ -84,6 +84,7 @@ async function openMessage(id) {
   }
   $("detail-raw").textContent = m.raw_text;
   $("raw-link").href = "/api/messages/" + id + "/raw";
+  showAuthentication(m.authentication);
   const dec = $("detail-decisions");
   dec.replaceChildren();
   const head = el("tr");
@@ -107,6 +108,30 @@ async function openMessage(id) {
     lint.append(li);
   }
   $("detail-transcript").textContent = m.transcript.join("\n");
+}
+
+// The harness's own DKIM/SPF/DMARC verdicts, shown above the decisions they fed.
+function showAuthentication(auth) {
+  let box = $("detail-auth");
+  if (!box) {
+    box = el("p", null, "auth");
+    box.id = "detail-auth";
+    $("detail-decisions").before(box);
+  }
+  box.replaceChildren();
+  if (!auth) {
+    box.append(el("span", "not verified (start the harness with --auth-dns)"));
+    return;
+  }
+  box.title = auth.header;
+  const good = { pass: "delivered", none: "filtered", neutral: "filtered", temperror: "junk" };
+  for (const method of ["dkim", "spf", "dmarc"]) {
+    const r = auth[method];
+    if (!r) continue;
+    const b = el("span", method + "=" + r.result, "badge auth-" + method + " " + (good[r.result] || "rejected"));
+    b.title = r.reason || "";
+    box.append(b, " ");
+  }
 }
 
 async function loadGallery() {
