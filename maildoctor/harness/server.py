@@ -84,6 +84,9 @@ class HarnessConfig:
     spoofing filters read."""
     authserv_id: str = "maildoctor.harness"
     """The harness's name in that header (also its SMTP greeting name)."""
+    auth_timeout: float = 3.0
+    """Seconds a verification DNS lookup may take; after one goes unanswered the
+    message's other lookups give up at once (results: temperror)."""
 
 
 class AuthConfigError(ValueError):
@@ -99,7 +102,7 @@ def _verifier(cfg: HarnessConfig) -> AuthVerifier | None:
     from maildoctor.auth import make_resolver
 
     try:
-        resolver = make_resolver(cfg.auth_nameservers)
+        resolver = make_resolver(cfg.auth_nameservers, timeout=cfg.auth_timeout)
     except (ValueError, dns.exception.DNSException) as e:
         raise AuthConfigError(f"Cannot verify mail with that DNS: {e}") from e
     return AuthVerifier(resolver=resolver, authserv_id=cfg.authserv_id)
