@@ -2,7 +2,9 @@
 
 Send a mail over SMTP, see it appear in the open list without a reload, open
 it, read its subject and decisions, and prove that a script inside the mail's
-HTML does not run (while the same HTML outside the sandbox does run it).
+HTML does not run (while the same HTML outside the sandbox does run it). With
+verification on (a loopback DNS server serving sender.zone), a DKIM-signed mail
+shows dkim=pass and a tampered one dkim=fail beside the decisions.
 """
 
 from __future__ import annotations
@@ -16,8 +18,10 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
+from maildoctor.auth import dkim_sign
 from maildoctor.harness.policy import Profile
 from maildoctor.harness.server import HarnessThread, run_in_thread
+from tests.dnsserver import ZONES_DIR, DNSTestServer
 
 pytestmark = pytest.mark.browser
 
@@ -140,3 +144,52 @@ def test_delete_all_and_templates_gallery(browser: Any, harness: HarnessThread) 
             expect(subjects.filter(has_text=subject)).to_have_count(1)
     finally:
         page.close()
+
+
+DKIM_KEY = Path(__file__).parent / "data" / "dkim" / "test-only-2048.private.pem"
+
+
+def signed_mail(body: str) -> bytes:
+    msg = EmailMessage()
+    msg["From"] = "Lentrance <no-reply@lentrance.com>"
+    msg["To"] = "taro@softbank.ne.jp"
+    msg["Subject"] = "[Lentrance]会員登録完了のお知らせ"
+    msg.set_content(body)
+    wire = msg.as_bytes(policy=msg.policy.clone(linesep="\r\n"))
+    return dkim_sign(wire, selector="s2048", domain="lentrance.com", key_pem=DKIM_KEY.read_bytes())
+
+
+def test_message_view_shows_dkim_pass_and_fail(browser: Any, tmp_path: Path) -> None:
+    with (
+        DNSTestServer.from_files(ZONES_DIR / "sender.zone") as dns,
+        run_in_thread(tmp_path / "h.sqlite3", auth_nameservers=(dns.nameserver,)) as h,
+    ):
+        h.set_profile("taro@softbank.ne.jp", Profile.for_carrier("softbank"))
+        good = signed_mail("https://lentrance.com/login\n")
+        bad = good.replace(b"lentrance.com/login", b"evil.example/login")
+        with smtplib.SMTP(*h.smtp_address, timeout=10) as smtp:
+            for raw in (good, bad):
+                smtp.sendmail("bounce@lentrance.com", ["taro@softbank.ne.jp"], raw)
+        page = browser.new_page()
+        try:
+            page.goto(f"{h.http_url}/")
+            rows = page.locator(".msg-row")
+            expect(rows).to_have_count(2)
+            # Newest first: the tampered one on top.
+            for index, dkim, outcome in (
+                (1, "dkim=pass", "delivered"),
+                (0, "dkim=fail", "filtered"),
+            ):
+                rows.nth(index).click()
+                page.click("#detail-tabs button[data-pane=decisions]")
+                auth = page.locator("#detail-auth")
+                expect(auth.locator(".auth-dkim")).to_have_text(dkim)
+                expect(auth).to_contain_text("spf=softfail")
+                expect(auth).to_contain_text("dmarc=none")
+                decision = page.locator("#detail-decisions tr.decision").first
+                expect(decision.locator(".badge")).to_have_text(outcome)
+                expect(decision.locator(".rule")).to_have_text(
+                    "default" if outcome == "delivered" else "spoofing"
+                )
+        finally:
+            page.close()
