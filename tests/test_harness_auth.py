@@ -301,3 +301,46 @@ def test_send_bad_dkim_options_exit_2(tmp_path: Path, args: list[str], message: 
     assert message in result.stderr
     assert "Traceback" not in result.output
     assert result.stdout == ""
+
+
+# -- maildoctor serve --auth-dns ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        ((), ()),
+        (("system",), ()),
+        (("off",), None),
+        (("OFF",), None),
+        (("127.0.0.1:5353", "[::1]:53"), ("127.0.0.1:5353", "[::1]:53")),
+    ],
+    ids=["default-system", "system", "off", "off-any-case", "nameservers"],
+)
+def test_auth_dns_values(values: tuple[str, ...], expected: tuple[str, ...] | None) -> None:
+    from maildoctor.cli.serve import parse_auth_dns
+
+    assert parse_auth_dns(values) == expected
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--auth-dns", "dns.example"], "is not an IP address"),
+        (["--auth-dns", "127.0.0.1:99999"], "must be between 1 and 65535"),
+        (["--auth-dns", "off", "--auth-dns", "127.0.0.1"], "'system' and 'off' stand alone"),
+    ],
+    ids=["hostname", "port", "off-mixed"],
+)
+def test_serve_bad_auth_dns_exit_2(tmp_path: Path, args: list[str], message: str) -> None:
+    result = CliRunner().invoke(main, ["serve", "--no-http", "--db", str(tmp_path / "x.db"), *args])
+    assert result.exit_code == 2, result.output
+    assert "Invalid value for --auth-dns" in result.stderr
+    assert message in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_serve_help_states_the_default() -> None:
+    result = CliRunner().invoke(main, ["serve", "--help"])
+    assert result.exit_code == 0
+    assert "Default: the system resolver." in " ".join(result.stdout.split())
