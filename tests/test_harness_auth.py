@@ -201,6 +201,19 @@ def test_without_verification_nothing_is_added(tmp_path: Path) -> None:
         assert api(h, stored)["authentication"] is None
 
 
+def test_without_verification_forged_results_are_still_removed(tmp_path: Path) -> None:
+    # RFC 8601 5: nothing a sender writes may pass for the harness's own verdict.
+    with run_in_thread(tmp_path / "h.sqlite3") as h:
+        send(h, forged_pass(), mail_from="bounce@lentrance.com", to="hanako@gmail.com")
+        stored = h.last()
+        assert stored is not None
+        values = [
+            " ".join(str(v).split()) for v in stored.message.get_all("Authentication-Results")
+        ]
+        assert values == ["mx.example.net; spf=pass smtp.mailfrom=lentrance.com"]
+        assert api(h, stored)["authentication"] is None
+
+
 def test_dns_down_is_temperror_and_the_message_is_kept(tmp_path: Path) -> None:
     silent = DNSTestServer.from_files(ZONES_DIR / "sender.zone", timeout_names=["lentrance.com."])
     with (

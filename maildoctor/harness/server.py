@@ -137,6 +137,7 @@ class Harness:
             faults=self.faults,
             limits=cfg.limits,
             verifier=_verifier(cfg),
+            authserv_id=cfg.authserv_id,
         )
         try:
             self._smtp = await start_smtp(

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import datetime
 import ipaddress
+import re
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -117,6 +118,9 @@ def _decode(value: str | None) -> str:
         return value
 
 
+_AUTH_RESULTS_FIELD = re.compile(rb"(?im)^authentication-results:")
+
+
 class CaptureHandler:
     """Decides every recipient's fate and stores the message before answering 250."""
 
@@ -128,6 +132,7 @@ class CaptureHandler:
         faults: FaultPlan,
         limits: Limits,
         verifier: AuthVerifier | None = None,
+        authserv_id: str = "maildoctor.harness",
     ) -> None:
         self.store = store
         self.profiles = profiles
@@ -135,6 +140,8 @@ class CaptureHandler:
         self.limits = limits
         self.verifier = verifier
         """Verifies each message before the policy reads it; None verifies nothing."""
+        self.authserv_id = verifier.authserv_id if verifier is not None else authserv_id
+        """The harness's name: results a sender forged under it are always removed."""
 
     async def _fault_reply(self, server: SMTP, fault: Fault | None, default: str) -> str:
         if fault is None:
@@ -222,6 +229,11 @@ class CaptureHandler:
                 raw, peer=session.peer, mail_from=mail_from, helo=session.host_name or ""
             )
             authserv_id = self.verifier.authserv_id
+        elif _AUTH_RESULTS_FIELD.search(raw):
+            # Not verifying, but nothing may pass for our results either (RFC 8601 5).
+            from maildoctor.auth import remove_authentication_results
+
+            raw = remove_authentication_results(raw, self.authserv_id)
         headers = headers_only(raw)
         profiles = {rcpt: self.profiles.lookup(rcpt) for rcpt in envelope.rcpt_tos}
         # Finding URLs means decoding every text part: only when a profile looks for them.
