@@ -340,8 +340,12 @@ class Store:
                         remaining = deadline - time.monotonic()
                         if expected <= 0 or remaining <= 0:
                             break
+                        # Nap instead of waking on each arrival: every wake-up of this
+                        # thread costs the event loop a GIL hand-over.
+                        while self._queue.qsize() < expected and time.monotonic() < deadline:
+                            time.sleep(0.0003)
                         try:
-                            job = self._queue.get(timeout=remaining)
+                            job = self._queue.get_nowait()
                         except queue.Empty:
                             break
                     if job is None:
