@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import datetime
 import ipaddress
-import re
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -116,9 +115,6 @@ def _decode(value: str | None) -> str:
         return str(make_header(decode_header(value)))
     except (LookupError, UnicodeDecodeError, ValueError):
         return value
-
-
-_AUTH_RESULTS_FIELD = re.compile(rb"(?im)^authentication-results:")
 
 
 class CaptureHandler:
@@ -229,7 +225,7 @@ class CaptureHandler:
                 raw, peer=session.peer, mail_from=mail_from, helo=session.host_name or ""
             )
             authserv_id = self.verifier.authserv_id
-        elif _AUTH_RESULTS_FIELD.search(raw):
+        elif b"authentication-results" in raw[: _header_end(raw)].lower():
             # Not verifying, but nothing may pass for our results either (RFC 8601 5).
             from maildoctor.auth import remove_authentication_results
 
@@ -570,6 +566,12 @@ async def start_smtp(
     )
 
 
+def _header_end(raw: bytes) -> int:
+    """Where the header section ends (the whole message when there is no body)."""
+    ends = [i for i in (raw.find(b"\r\n\r\n"), raw.find(b"\n\n")) if i >= 0]
+    return min(ends) if ends else len(raw)
+
+
 def headers_only(raw: bytes) -> Message:
     """The header section as a compat32 Message, without running the email parser.
 
@@ -577,8 +579,7 @@ def headers_only(raw: bytes) -> Message:
     (possibly megabytes) is not looked at. Folded lines are unfolded as RFC 5322
     2.2.3 says, 8-bit bytes kept as surrogate escapes as compat32 does.
     """
-    ends = [i for i in (raw.find(b"\r\n\r\n"), raw.find(b"\n\n")) if i >= 0]
-    head = raw[: min(ends)] if ends else raw
+    head = raw[: _header_end(raw)]
     msg = Message()
     name: str | None = None
     value: list[str] = []
