@@ -193,7 +193,7 @@ async def check_many(
     *,
     probe: DNSProbe | None = None,
     lang: Lang = "ja",
-    window: int = 2000,
+    window: int = 5000,
 ) -> AsyncIterator[CheckResult]:
     """Check addresses in input order, streaming.
 
