@@ -26,6 +26,7 @@ from email import policy
 from email.header import decode_header, make_header
 from email.message import Message
 from email.utils import parsedate_to_datetime
+from functools import partial
 from typing import Any
 
 __all__ = [
@@ -442,16 +443,20 @@ def parse_bounce(raw: bytes) -> ParsedBounce:
 
     if ses is not None:
         return _from_ses(ses, subject=subject, sender=sender, text=text, date=date)
+    # What every kind of bounce below records besides its kind and recipients.
+    bounce = partial(
+        ParsedBounce,
+        mta=mta,
+        reporting_mta=reporting,
+        subject=subject,
+        sender=sender,
+        text=text,
+        original_to=original_to,
+        date=date,
+    )
     if feedback:
-        return ParsedBounce(
+        return bounce(
             kind="feedback",
-            mta=mta,
-            reporting_mta=reporting,
-            subject=subject,
-            sender=sender,
-            text=text,
-            original_to=original_to,
-            date=date,
             recipients=(_recipient_from_text(original_to, "", action="feedback"),),
         )
     auto = _header(msg, "Auto-Submitted").lower()
@@ -467,15 +472,8 @@ def parse_bounce(raw: bytes) -> ParsedBounce:
             or re.search(r"out of (the )?office|vacation|away|自動応答|不在", subject, re.I)
         )
     ):
-        return ParsedBounce(
+        return bounce(
             kind="autoreply",
-            mta=mta,
-            reporting_mta=reporting,
-            subject=subject,
-            sender=sender,
-            text=text,
-            original_to=original_to,
-            date=date,
             recipients=(_recipient_from_text(_header(msg, "From"), text, action="autoreply"),),
         )
 
@@ -485,15 +483,8 @@ def parse_bounce(raw: bytes) -> ParsedBounce:
         reporting = rep or reporting
         recipients.extend(found)
     if recipients:
-        return ParsedBounce(
+        return bounce(
             kind="dsn",
-            mta=mta,
-            reporting_mta=reporting,
-            subject=subject,
-            sender=sender,
-            text=text,
-            original_to=original_to,
-            date=date,
             recipients=tuple(recipients),
         )
 
@@ -510,17 +501,7 @@ def parse_bounce(raw: bytes) -> ParsedBounce:
         recipients.append(_recipient_from_text("", text))
     for r in candidates:
         recipients.append(_recipient_from_text(r, segments.get(r, text)))
-    return ParsedBounce(
-        kind="text",
-        mta=mta,
-        reporting_mta=reporting,
-        subject=subject,
-        sender=sender,
-        text=text,
-        original_to=original_to,
-        date=date,
-        recipients=tuple(recipients),
-    )
+    return bounce(kind="text", recipients=tuple(recipients))
 
 
 def _raw_body(raw: bytes) -> str:
