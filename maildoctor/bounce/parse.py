@@ -527,19 +527,33 @@ def _ses_notification(text: str) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
+def _dict(value: object) -> dict[str, Any]:
+    """``value`` when it is a JSON object, else ``{}`` (SES JSON of another shape)."""
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: object) -> list[Any]:
+    """``value`` when it is a JSON array, else ``[]``."""
+    return value if isinstance(value, list) else []
+
+
 def _from_ses(
     data: dict[str, Any], *, subject: str, sender: str, text: str, date: datetime | None
 ) -> ParsedBounce:
+    # The JSON is whatever the file says: every object and array is checked, and a
+    # shape SES does not send counts as missing (no recipients -> NotABounce).
     kind_of = str(data.get("notificationType", "")).lower()
-    mail = data.get("mail") or {}
-    original_to = ", ".join(mail.get("destination") or [])
+    mail = _dict(data.get("mail"))
+    original_to = ", ".join(str(d) for d in _list(mail.get("destination")))
     recipients: list[BounceRecipient] = []
     reporting = ""
     kind = "dsn"
     if kind_of == "bounce":
-        bounce = data.get("bounce") or {}
+        bounce = _dict(data.get("bounce"))
         reporting = str(bounce.get("reportingMTA", ""))
-        for r in bounce.get("bouncedRecipients") or []:
+        for r in map(_dict, _list(bounce.get("bouncedRecipients"))):
+            if not r.get("emailAddress"):
+                continue
             diag = str(r.get("diagnosticCode", ""))
             status = str(r.get("status", "")) or _codes(diag)[0]
             recipients.append(
@@ -555,13 +569,17 @@ def _from_ses(
             )
     elif kind_of == "complaint":
         kind = "feedback"
-        for r in (data.get("complaint") or {}).get("complainedRecipients") or []:
-            recipients.append(_recipient_from_text(str(r.get("emailAddress", "")), "", "feedback"))
+        complaint = _dict(data.get("complaint"))
+        for r in map(_dict, _list(complaint.get("complainedRecipients"))):
+            if r.get("emailAddress"):
+                recipients.append(
+                    _recipient_from_text(str(r.get("emailAddress", "")), "", "feedback")
+                )
     elif kind_of == "delivery":
-        delivery = data.get("delivery") or {}
+        delivery = _dict(data.get("delivery"))
         reporting = str(delivery.get("reportingMTA", ""))
         response = str(delivery.get("smtpResponse", ""))
-        for addr in delivery.get("recipients") or []:
+        for addr in _list(delivery.get("recipients")):
             status, reply = _codes(response)
             recipients.append(
                 BounceRecipient(
@@ -622,7 +640,8 @@ def parse_bounces(raw: bytes) -> list[ParsedBounce]:
 def _date(value: str) -> datetime | None:
     try:
         when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):
+        # out-of-range fields: year 99999999999 (Overflow), day 99 or offset +9999 (Value)
         return None
     return when if when.tzinfo else when.replace(tzinfo=UTC)
 

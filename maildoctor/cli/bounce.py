@@ -39,6 +39,10 @@ _UNREADABLE = {
     "ja": "{file}: ファイルを読めませんでした({why})。",
     "en": "{file}: the file could not be read ({why}).",
 }
+_UNPARSABLE = {
+    "ja": "{file}: ファイルを解析できませんでした({why})。",
+    "en": "{file}: the file could not be parsed ({why}).",
+}
 
 
 @click.command()
@@ -51,7 +55,7 @@ def command(files: tuple[Path, ...], fmt: str, lang: Lang) -> None:
     FAQ advice that fits.
 
     Exit status: 0 when every file was explained, 1 when some file was not a bounce
-    or could not be read.
+    or could not be read or parsed.
     """
     failed = False
     texts: list[str] = []
@@ -72,6 +76,11 @@ def command(files: tuple[Path, ...], fmt: str, lang: Lang) -> None:
             table = _NOT_A_BOUNCE[lang]
             click.echo(table.get(e.code, table["no_failure"]).format(file=name), err=True)
             records.append({"file": name, "error": e.code})
+            continue
+        except Exception as e:  # a parser bug on one file must not end the run
+            failed = True
+            click.echo(_UNPARSABLE[lang].format(file=name, why=type(e).__name__), err=True)
+            records.append({"file": name, "error": "unparsable"})
             continue
         if fmt == "json":
             records.extend(explanation_dict(x, lang, file=name) for x in explanations)
