@@ -247,3 +247,18 @@ def test_probability_is_repeatable_over_smtp(tmp_path: Path) -> None:
     first, second = run(tmp_path / "a.sqlite3"), run(tmp_path / "b.sqlite3")
     assert first == second
     assert set(first) == {250, 450}
+
+
+@pytest.mark.parametrize(
+    "stage", ["connect", "helo", "mail", "rcpt", "data", "after_data"], ids=str
+)
+def test_delay_only_fault_changes_nothing_but_the_time(harness: HarnessThread, stage: str) -> None:
+    harness.set_faults(f"{stage},delay=0.1")
+    started = time.monotonic()
+    with client(harness) as smtp:
+        assert smtp.send_message(message()) == {}
+    assert time.monotonic() - started >= 0.1
+    [stored] = harness.messages()
+    assert stored.reply.startswith("250 2.0.0 OK: stored")
+    d = stored.decision_for("taro@docomo.ne.jp")
+    assert (d.outcome, d.rule) == ("delivered", "default")

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from maildoctor.harness.policy import Profile
+from maildoctor.harness.profiles import ProfileBook
 from maildoctor.harness.server import HarnessThread, run_in_thread
 from maildoctor.harness.smtp import Limits
 from maildoctor.harness.store import Store
@@ -303,3 +304,37 @@ def test_200_concurrent_connections(harness: HarnessThread) -> None:
     assert all(r.startswith("250 ") for r in replies)
     stored = harness.messages()
     assert sorted(m.subject for m in stored) == sorted(f"load {i}" for i in range(200))
+
+
+class BrokenBook(ProfileBook):
+    """A profile book with a bug: every lookup raises."""
+
+    def lookup(self, recipient: str) -> Profile:
+        raise ValueError("secret internals")
+
+
+def test_a_failing_decision_is_stored_as_error_and_answered_451(tmp_path: Path) -> None:
+    book = ProfileBook({"*": Profile(rule_order=("bogus",))})
+    with run_in_thread(tmp_path / "h.sqlite3", http_port=None, profiles=book) as h:
+        with client(h) as smtp, pytest.raises(smtplib.SMTPDataError) as err:
+            smtp.send_message(message())
+        assert err.value.smtp_code == 451
+        assert b"bogus" not in err.value.smtp_error
+        [stored] = h.messages()
+    d = stored.decision_for("taro@docomo.ne.jp")
+    assert (d.outcome, d.rule, d.decision.reply_code) == ("rejected", "error", 451)
+    assert stored.reply.startswith("451 4.3.0")
+
+
+def test_an_internal_error_is_a_private_451(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    with run_in_thread(tmp_path / "h.sqlite3", http_port=None, profiles=BrokenBook()) as h:
+        with client(h) as smtp, pytest.raises(smtplib.SMTPDataError) as err:
+            smtp.send_message(message())
+        assert (err.value.smtp_code, err.value.smtp_error) == (
+            451,
+            b"4.3.0 Internal error, try again later",
+        )
+        assert h.messages() == []
+    assert "secret internals" in capfd.readouterr().err

@@ -15,6 +15,8 @@ import asyncio
 import datetime
 import ipaddress
 import ssl
+import sys
+import traceback
 from collections.abc import Mapping
 from dataclasses import dataclass
 from email import policy as email_policy
@@ -27,7 +29,7 @@ from typing import Any
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 from maildoctor.harness.faults import Fault, FaultPlan, Stage
-from maildoctor.harness.policy import Decision, MessageFacts, Outcome, decide
+from maildoctor.harness.policy import Decision, MessageFacts, Outcome, Profile, decide
 from maildoctor.harness.profiles import ProfileBook
 from maildoctor.harness.store import Delivery, NewMessage, Store
 
@@ -43,6 +45,9 @@ __all__ = [
 # Reply texts (RFC 3463 enhanced codes).
 TOO_MANY_RECIPIENTS = "452 4.5.3 Too many recipients"
 STORE_FAILED = "451 4.3.0 Could not store the message, try again later"
+DECISION_FAILED = "451 4.3.0 Internal error while deciding, try again later"
+INTERNAL_ERROR = "451 4.3.0 Internal error, try again later"
+ERROR_RULE = "error"
 QUEUED = "250 2.0.0 OK: stored, never relayed"
 QUEUED_AS = "250 2.0.0 OK: stored as message {id}, never relayed"
 
@@ -138,6 +143,14 @@ class CaptureHandler:
         """Verifies each message before the policy reads it; None verifies nothing."""
         self.authserv_id = verifier.authserv_id if verifier is not None else authserv_id
         """The harness's name: results a sender forged under it are always removed."""
+
+    async def handle_exception(self, error: Exception) -> str:
+        """Any failure is temporary and stays private (aiosmtpd would answer 500 with it).
+
+        The message is not acknowledged, so the sender keeps it and retries.
+        """
+        _log_error(error)
+        return INTERNAL_ERROR
 
     async def _fault_reply(self, server: SMTP, fault: Fault | None, default: str) -> str:
         if fault is None:
@@ -238,9 +251,6 @@ class CaptureHandler:
             if any(p.refuse_url for p in profiles.values())
             else None
         )
-        facts = MessageFacts.from_message(
-            parsed or headers, mail_from, find_urls=parsed is not None, authserv_id=authserv_id
-        )
         # DATA has one reply for the whole message, so the first after-DATA fault that
         # fires for any recipient answers it; the recipients it names get its decision.
         fault = next(
@@ -251,16 +261,25 @@ class CaptureHandler:
             ),
             None,
         )
+        if fault is not None and fault.reply is None and not fault.drop:
+            # A delay-only fault only makes the reply late; the decision is the usual one.
+            await asyncio.sleep(fault.delay)
+            fault = None
         deliveries: list[Delivery] = list(_refused(envelope))
+        decisions = _decisions(
+            headers, parsed, mail_from, authserv_id, profiles, envelope.rcpt_tos, fault
+        )
         for rcpt in envelope.rcpt_tos:
             if fault is not None and fault.applies_to(rcpt):
                 deliveries.append(Delivery(recipient=rcpt, decision=_fault_decision(fault)))
                 continue
-            profile = profiles[rcpt]
             deliveries.append(
-                Delivery(recipient=rcpt, decision=decide(profile, facts), profile=profile.name)
+                Delivery(recipient=rcpt, decision=decisions[rcpt], profile=profiles[rcpt].name)
             )
         reply = _data_reply(deliveries, envelope.rcpt_tos)
+        if any(d.decision.rule == ERROR_RULE for d in deliveries):
+            # Kept for inspection, but not acknowledged: the sender tries again later.
+            reply = DECISION_FAILED
         if fault is not None:
             reply = fault.reply or "(connection dropped, no reply)"
         transcript = server.take_transcript() if isinstance(server, HarnessSMTP) else []
@@ -290,6 +309,46 @@ class CaptureHandler:
         if fault is not None:
             return await self._fault_reply(server, fault, reply)
         return QUEUED_AS.format(id=message_id) if reply == QUEUED else reply
+
+
+def _decisions(
+    headers: Message,
+    parsed: Message | None,
+    mail_from: str,
+    authserv_id: str | None,
+    profiles: Mapping[str, Profile],
+    recipients: list[str],
+    fault: Fault | None,
+) -> dict[str, Decision]:
+    """Each recipient's decision; a failure (a bad profile, a parser bug) is rule ``error``."""
+    wanted = [r for r in recipients if fault is None or not fault.applies_to(r)]
+    try:
+        facts = MessageFacts.from_message(
+            parsed or headers, mail_from, find_urls=parsed is not None, authserv_id=authserv_id
+        )
+    except Exception as e:
+        _log_error(e)
+        return {r: _error_decision() for r in wanted}
+    decisions: dict[str, Decision] = {}
+    for rcpt in wanted:
+        try:
+            decisions[rcpt] = decide(profiles[rcpt], facts)
+        except Exception as e:
+            _log_error(e)
+            decisions[rcpt] = _error_decision()
+    return decisions
+
+
+def _error_decision() -> Decision:
+    code, _, text = DECISION_FAILED.partition(" ")
+    return Decision(
+        outcome=Outcome.REJECTED, rule=ERROR_RULE, reply_code=int(code), reply_text=text
+    )
+
+
+def _log_error(error: BaseException) -> None:
+    """Internals go to the operator's stderr, never into an SMTP reply."""
+    traceback.print_exception(error, file=sys.stderr)
 
 
 def _data_reply(deliveries: list[Delivery], accepted: list[str]) -> str:
