@@ -74,6 +74,8 @@ class DkimKey:
     """Why the key could not be read (``""`` when it could)."""
     revoked: bool
     """``p=`` is empty (RFC 6376 3.6.1)."""
+    algorithm: str = "rsa"
+    """The ``k=`` key type, lower-cased: ``rsa`` or ``ed25519`` (RFC 8463)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -192,7 +194,9 @@ def _dkim_key(name: str, records: Sequence[str]) -> DkimKey:
             bits = 256 if len(der) == 32 else None
             if bits is None:
                 raise ValueError("an ed25519 key is 32 bytes")
-            return DkimKey(name=name, record=record, bits=bits, error="", revoked=False)
+            return DkimKey(
+                name=name, record=record, bits=bits, error="", revoked=False, algorithm=kind
+            )
         key = load_der_public_key(der)
     except (ValueError, TypeError) as e:
         return DkimKey(name=name, record=record, bits=None, error=str(e)[:80], revoked=False)
@@ -302,9 +306,19 @@ def gather(
 
 
 @cache
-def _rules() -> list[dict[str, Any]]:
+def _rules_file() -> dict[str, Any]:
     text = resources.files("maildoctor").joinpath("data/sender_rules.toml").read_text("utf-8")
-    return list(tomllib.loads(text)["rule"])
+    return tomllib.loads(text)
+
+
+def _rules() -> list[dict[str, Any]]:
+    return list(_rules_file()["rule"])
+
+
+def _rsa_bits() -> tuple[int, int]:
+    """(minimum, recommended) RSA DKIM key sizes, from ``[dkim_key]`` in sender_rules.toml."""
+    limits = _rules_file()["dkim_key"]
+    return int(limits["min_bits"]), int(limits["recommended_bits"])
 
 
 def _spf_fix(domain: str, ip: str | None) -> str:
@@ -384,20 +398,26 @@ def assess(facts: SenderFacts, lang: Lang = "ja") -> SenderAudit:
     elif key.error:
         add("dkim_key_invalid", name=key.name, domain=d, detail=key.error)
         checks["dkim"] = False
+    elif key.algorithm == "ed25519":
+        # 256-bit Ed25519 is stronger than 2048-bit RSA, but not every receiver
+        # verifies it (RFC 8463 asks signers to add an RSA signature for now).
+        add("dkim_ed25519_only", name=key.name, domain=d)
+        checks["dkim"] = True
     else:
         bits = key.bits or 0
-        if bits < 2048 and key.record and "ed25519" not in key.record.lower():
+        min_bits, recommended_bits = _rsa_bits()
+        if bits < recommended_bits:
             found.append(
                 make_finding(
                     "dkim_key_weak",
                     lang,
-                    severity=Severity.ERROR if bits < 1024 else None,
+                    severity=Severity.ERROR if bits < min_bits else None,
                     name=key.name,
                     bits=bits,
                     domain=d,
                 )
             )
-        checks["dkim"] = bits >= 1024
+        checks["dkim"] = bits >= min_bits
 
     # DMARC
     policy = None

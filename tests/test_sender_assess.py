@@ -1,0 +1,54 @@
+"""``assess`` is pure: facts in, findings and requirements out (no DNS needed)."""
+
+from __future__ import annotations
+
+import base64
+
+from maildoctor.sender import SenderFacts, _dkim_key, assess
+
+_ED25519 = "v=DKIM1; k=ed25519; p=" + base64.b64encode(bytes(range(32))).decode()
+
+
+def _facts(**kw: object) -> SenderFacts:
+    """A domain that meets every rule, changed by ``kw``."""
+    base: dict[str, object] = {
+        "domain": "good.example",
+        "ip": "192.0.2.25",
+        "mail_from_domain": "good.example",
+        "mx": ("mx.good.example",),
+        "spf_records": ("v=spf1 ip4:192.0.2.25 -all",),
+        "spf_lookups": 0,
+        "spf_eval": None,
+        "dkim": None,
+        "dmarc_records": ("v=DMARC1; p=reject; rua=mailto:d@good.example",),
+        "dmarc_name": "_dmarc.good.example",
+        "ptr_names": ("mail.good.example",),
+        "ptr_confirmed": ("mail.good.example",),
+    }
+    base.update(kw)
+    return SenderFacts(**base)  # type: ignore[arg-type]
+
+
+def test_ed25519_key_is_strong_and_meets_every_requirement() -> None:
+    key = _dkim_key("ed._domainkey.good.example", [_ED25519])
+    assert key.bits == 256 and key.algorithm == "ed25519" and key.error == ""
+    result = assess(_facts(dkim=key), "en")
+    assert result.checks["dkim"] is True
+    assert [f.code for f in result.findings] == ["dkim_ed25519_only"]
+    assert result.findings[0].severity == "info"
+    assert "RSA" in result.findings[0].message
+    assert {q.id: q.met for q in result.requirements} == {
+        "gmail_all": True,
+        "bulk_gmail_yahoo": True,
+        "docomo": True,
+        "au": True,
+        "softbank": True,
+        "enforced_dmarc": True,
+    }
+
+
+def test_ed25519_key_of_wrong_length_is_invalid() -> None:
+    record = "v=DKIM1; k=ed25519; p=" + base64.b64encode(bytes(31)).decode()
+    result = assess(_facts(dkim=_dkim_key("ed._domainkey.good.example", [record])), "en")
+    assert result.checks["dkim"] is False
+    assert [f.code for f in result.findings] == ["dkim_key_invalid"]
