@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import smtplib
+import threading
 import urllib.request
 from collections.abc import Callable, Iterator
 from email.message import EmailMessage
@@ -239,9 +240,25 @@ def test_dns_down_is_temperror_and_the_message_is_kept(tmp_path: Path) -> None:
         assert stored.decision_for("taro@softbank.ne.jp").outcome is Outcome.DELIVERED
 
 
+def store_writers() -> int:
+    return sum(t.name == "maildoctor-store" for t in threading.enumerate())
+
+
 def test_bad_auth_dns_is_a_clear_error(tmp_path: Path) -> None:
-    with pytest.raises(AuthConfigError, match="not an IP address"):
-        run_in_thread(tmp_path / "h.sqlite3", auth_nameservers=("dns.example",))
+    before = store_writers()
+    for _ in range(3):
+        with pytest.raises(AuthConfigError, match="not an IP address"):
+            run_in_thread(tmp_path / "h.sqlite3", auth_nameservers=("dns.example",))
+    # A failed start leaves no store writer (and its SQLite connection) behind.
+    assert store_writers() == before
+
+
+def test_a_failed_start_stops_the_store(tmp_path: Path) -> None:
+    with run_in_thread(tmp_path / "a.sqlite3", http_port=None) as first:
+        before = store_writers()
+        with pytest.raises(OSError):
+            run_in_thread(tmp_path / "b.sqlite3", smtp_port=first.smtp_address[1])
+        assert store_writers() == before
 
 
 # -- maildoctor send --dkim-key, against the pytest plugin's harness ---------------

@@ -129,17 +129,19 @@ class Harness:
 
     async def start(self) -> None:
         cfg = self.config
-        self.store = Store(cfg.db, max_messages=cfg.max_messages, durable=cfg.durable)
+        # What cannot leak comes first; from the store on, a failure stops what started.
+        verifier = _verifier(cfg)
         tls = make_tls_context(cfg.db.parent) if cfg.tls else None
-        handler = CaptureHandler(
-            store=self.store,
-            profiles=self.profiles,
-            faults=self.faults,
-            limits=cfg.limits,
-            verifier=_verifier(cfg),
-            authserv_id=cfg.authserv_id,
-        )
         try:
+            self.store = Store(cfg.db, max_messages=cfg.max_messages, durable=cfg.durable)
+            handler = CaptureHandler(
+                store=self.store,
+                profiles=self.profiles,
+                faults=self.faults,
+                limits=cfg.limits,
+                verifier=verifier,
+                authserv_id=cfg.authserv_id,
+            )
             self._smtp = await start_smtp(
                 handler,
                 host=cfg.smtp_host,
