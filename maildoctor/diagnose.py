@@ -9,8 +9,6 @@ advice by what the trial showed. Formatting lives in ``diagnose_report``.
 from __future__ import annotations
 
 import smtplib
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -190,14 +188,13 @@ def default_db() -> Path:
     return default_db_path()
 
 
-@contextmanager
-def harness(db: Path) -> Iterator[Any]:
-    """An in-process harness (SMTP only; no web server) on a free loopback port."""
+def start_harness(db: Path) -> Any:
+    """A started in-process harness (SMTP only, no web server) on a free loopback port;
+    use it as a context manager so that it stops."""
     from maildoctor.harness.server import run_in_thread
 
     db.parent.mkdir(parents=True, exist_ok=True)
-    with run_in_thread(db, http_port=None) as running:
-        yield running
+    return run_in_thread(db, http_port=None)
 
 
 def run_trial(

@@ -7,6 +7,7 @@ tmp_path); DNS against the loopback server of conftest.
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
 from pathlib import Path
 
@@ -14,6 +15,8 @@ import pytest
 from click.testing import CliRunner
 
 from maildoctor.cli import main
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
 
 def run(*args: str, db: Path) -> tuple[int, str, str]:
@@ -206,3 +209,35 @@ def test_diagnose_does_not_import_heavy_modules(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert "HEAVY []" in done.stderr
     assert "2. 配信テスト" in done.stdout
+
+
+def test_templates_folder_problems_are_usage_errors(tmp_path: Path) -> None:
+    code, _, err = run(
+        "x@example.com", "--offline", "--templates", str(tmp_path / "no"), db=tmp_path / "h"
+    )
+    assert code == 2
+    assert "does not exist" in err
+    partial = tmp_path / "partial"
+    shutil.copytree(TEMPLATES / "provisional_registration", partial / "provisional_registration")
+    for shared in TEMPLATES.glob("_*"):
+        shutil.copy(shared, partial / shared.name)
+    code, _, err = run("x@example.com", "--offline", "--templates", str(partial), db=tmp_path / "h")
+    assert code == 2
+    assert "has no replies/check.txt.j2" in err
+
+
+def test_tickets_file_that_is_not_utf8_exits_2(tmp_path: Path) -> None:
+    tickets = tmp_path / "t.csv"
+    tickets.write_bytes(b"address\n\xff\xfe@x.jp\n")
+    code, _, err = run("--file", str(tickets), "--offline", db=tmp_path / "h")
+    assert code == 2
+    assert err == "Error: the input is not UTF-8 text (invalid start byte at byte 8).\n"
+
+
+def test_harness_that_cannot_start_exits_4(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    code, out, err = run("x@example.com", "--offline", db=blocker / "h.sqlite3")
+    assert code == 4
+    assert out == ""
+    assert err.startswith("Error: the delivery-trial harness could not start:")

@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO
 
 import click
 
 from maildoctor.check import CheckResult, check_many, exit_code
-from maildoctor.cli.options import address_dns_options, format_option, lang_option, templates_option
+from maildoctor.cli.options import (
+    address_dns_options,
+    format_option,
+    input_not_utf8,
+    lang_option,
+    reply_templates,
+    templates_option,
+)
 from maildoctor.dnsprobe import DEFAULT_CANARIES, DNSConfigError, DNSProbe, make_resolver
 from maildoctor.findings import Lang
 
@@ -101,7 +108,14 @@ def command(
     if file_ is not None:
         source = _chain(addresses, _lines(file_))
     progress = _Progress(enabled=file_ is not None and sys.stderr.isatty())
-    reply_renderer = _reply_renderer(templates_dir) if reply else None
+    reply_renderer = None
+    if reply:
+        from maildoctor.report import format_reply
+
+        folder = reply_templates(templates_dir)
+
+        def reply_renderer(result: CheckResult) -> str:
+            return format_reply(result, folder)
 
     verdicts: set[str] = set()
     collected: list[CheckResult] = []
@@ -136,8 +150,7 @@ def command(
     try:
         asyncio.run(run())
     except UnicodeDecodeError as e:
-        click.echo(f"Error: the input is not UTF-8 text ({e.reason} at byte {e.start}).", err=True)
-        sys.exit(2)
+        input_not_utf8(e)
     finally:
         progress.close()
     sys.exit(exit_code(verdicts))  # type: ignore[arg-type]
@@ -156,31 +169,3 @@ def _format_one(result: CheckResult, fmt: str, lang: Lang, first: bool) -> str:
     if fmt == "csv":
         return (report.csv_header() if first else "") + report.format_csv_row(result)
     return ("" if first else "\n") + report.format_text(result, lang)
-
-
-def _reply_renderer(templates_dir: Path | None) -> Callable[[CheckResult], str]:
-    """A function result -> reply text; template problems become usage errors now."""
-    import jinja2
-
-    from maildoctor import report
-    from maildoctor.templating import TemplatingError
-    from maildoctor.templating import templates_dir as resolve_dir
-
-    try:
-        folder = resolve_dir(templates_dir)
-        from maildoctor.templating import environment
-
-        environment(folder).get_template(report.REPLY_TEMPLATE)
-    except TemplatingError as e:
-        raise click.BadParameter(str(e), param_hint="--templates") from None
-    except jinja2.TemplateNotFound:
-        raise click.BadParameter(
-            f"The templates folder {str(folder)!r} has no {report.REPLY_TEMPLATE}; "
-            "copy it from maildoctor's templates/ or drop --templates.",
-            param_hint="--templates",
-        ) from None
-
-    def render(result: CheckResult) -> str:
-        return report.format_reply(result, folder)
-
-    return render

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import sqlite3
 import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -11,9 +12,18 @@ from typing import IO, Any
 
 import click
 
-from maildoctor.cli.options import address_dns_options, lang_option, templates_option
+from maildoctor.cli.options import (
+    address_dns_options,
+    input_not_utf8,
+    lang_option,
+    reply_templates,
+    templates_option,
+)
 from maildoctor.diagnose import DEFAULT_TEMPLATE
 from maildoctor.findings import Lang
+
+#: The harness for the delivery trial could not start (no verdict was reached).
+EXIT_COULD_NOT_RUN = 4
 
 _ADDRESS_COLUMNS = ("address", "email", "mail", "e-mail", "メールアドレス", "アドレス")
 
@@ -110,6 +120,7 @@ def command(
 
     if (address is None) == (file_ is None):
         raise click.UsageError("Give one ADDRESS or --file PATH (not both).")
+    templates_dir = reply_templates(templates_dir)
     try:
         load_template(template, templates_dir)
     except TemplatingError as e:
@@ -144,7 +155,7 @@ def command(
         if resolver is not None:
             probe = DNSProbe(resolver, canaries=canaries or DEFAULT_CANARIES)
         verdicts: set[str] = set()
-        with dg.harness(db or dg.default_db()) as running:
+        with harness as running:
             count = 0
             async for row, result in checked(probe):
                 trial = await asyncio.to_thread(
@@ -169,8 +180,12 @@ def command(
         return verdicts
 
     try:
+        harness = dg.start_harness(db or dg.default_db())
+    except (OSError, sqlite3.Error) as e:
+        click.echo(f"Error: the delivery-trial harness could not start: {e}", err=True)
+        sys.exit(EXIT_COULD_NOT_RUN)
+    try:
         verdicts = asyncio.run(run())
-    except OSError as e:
-        click.echo(f"Error: the harness could not start: {e}", err=True)
-        sys.exit(1)
+    except UnicodeDecodeError as e:
+        input_not_utf8(e)
     sys.exit(exit_code(verdicts))  # type: ignore[arg-type]

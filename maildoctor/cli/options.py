@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import click
 
@@ -43,6 +44,38 @@ def resolve_templates(path: Path | None) -> Path:
         return templates_dir(path)
     except TemplatingError as e:
         raise click.UsageError(str(e)) from e
+
+
+def reply_templates(path: Path | None) -> Path:
+    """The templates folder for reply drafts, checked now: a missing folder or reply
+    template is a usage error before any work starts, not a traceback after it."""
+    import jinja2
+
+    from maildoctor.report import REPLY_TEMPLATE
+    from maildoctor.templating import environment
+
+    folder = resolve_templates(path)
+    try:
+        environment(folder).get_template(REPLY_TEMPLATE)
+    except jinja2.TemplateNotFound:
+        raise click.BadParameter(
+            f"The templates folder {str(folder)!r} has no {REPLY_TEMPLATE}; "
+            "copy it from maildoctor's templates/ or drop --templates.",
+            param_hint="--templates",
+        ) from None
+    except jinja2.TemplateError as e:
+        raise click.BadParameter(
+            f"{REPLY_TEMPLATE} in {str(folder)!r} is broken: {e}", param_hint="--templates"
+        ) from None
+    return folder
+
+
+def input_not_utf8(error: UnicodeDecodeError) -> NoReturn:
+    """Exit 2 with a clear line for an input file that is not UTF-8."""
+    click.echo(
+        f"Error: the input is not UTF-8 text ({error.reason} at byte {error.start}).", err=True
+    )
+    sys.exit(2)
 
 
 def format_option(*choices: str, help: str = "Output format.") -> Callable[[F], F]:
