@@ -321,8 +321,12 @@ def _rsa_bits() -> tuple[int, int]:
     return int(limits["min_bits"]), int(limits["recommended_bits"])
 
 
-def _spf_fix(domain: str, ip: str | None) -> str:
-    return f"v=spf1 ip4:{ip} -all" if ip else "v=spf1 ip4:<送信IP / sending IP> -all"
+def _spf_fix(ip: str | None) -> str:
+    """The SPF record to publish for ``ip``: ``ip6:`` for IPv6 (``ip4:`` would be invalid)."""
+    if not ip:
+        return "v=spf1 ip4:<送信IP / sending IP> -all"
+    mechanism = "ip6" if ":" in ip else "ip4"  # only IPv6 addresses contain a colon
+    return f"v=spf1 {mechanism}:{ip} -all"
 
 
 def assess(facts: SenderFacts, lang: Lang = "ja") -> SenderAudit:
@@ -346,7 +350,7 @@ def assess(facts: SenderFacts, lang: Lang = "ja") -> SenderAudit:
     if facts.spf_records is None:
         spf_ok = None
     elif not facts.spf_records:
-        add("spf_missing", domain=env, fix=_spf_fix(env, facts.ip))
+        add("spf_missing", domain=env, fix=_spf_fix(facts.ip))
         spf_ok = False
     elif len(facts.spf_records) > 1:
         add("spf_multiple", domain=env, count=len(facts.spf_records))

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import base64
 
-from maildoctor.sender import SenderFacts, _dkim_key, assess
+import pytest
+
+from maildoctor.sender import SenderFacts, _dkim_key, _spf_fix, assess
 
 _ED25519 = "v=DKIM1; k=ed25519; p=" + base64.b64encode(bytes(range(32))).decode()
 
@@ -52,3 +54,22 @@ def test_ed25519_key_of_wrong_length_is_invalid() -> None:
     result = assess(_facts(dkim=_dkim_key("ed._domainkey.good.example", [record])), "en")
     assert result.checks["dkim"] is False
     assert [f.code for f in result.findings] == ["dkim_key_invalid"]
+
+
+@pytest.mark.parametrize(
+    ("ip", "fix"),
+    [
+        pytest.param("192.0.2.25", "v=spf1 ip4:192.0.2.25 -all", id="ipv4"),
+        pytest.param("2001:db8::1", "v=spf1 ip6:2001:db8::1 -all", id="ipv6"),
+        pytest.param(None, "v=spf1 ip4:<送信IP / sending IP> -all", id="no-ip"),
+    ],
+)
+def test_spf_fix_uses_the_mechanism_of_the_address_family(ip: str | None, fix: str) -> None:
+    assert _spf_fix(ip) == fix
+
+
+def test_missing_spf_for_ipv6_sender_advises_ip6() -> None:
+    result = assess(_facts(ip="2001:db8::1", spf_records=()), "en")
+    spf = next(f for f in result.findings if f.code == "spf_missing")
+    assert "v=spf1 ip6:2001:db8::1 -all" in spf.message
+    assert "ip4:2001" not in spf.message
