@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from maildoctor import report
 from maildoctor.advice import advice_text
+from maildoctor.carriers import SENDER_DOMAIN
 from maildoctor.diagnose import DiagnoseResult, ScenarioResult, web_command
 from maildoctor.findings import Lang
 
@@ -34,10 +35,11 @@ _WORDS: dict[Lang, dict[str, str]] = {
         "open": "Web UIで開く",
         "dns_offline": "DNSは確認していません(--offline)。ドメインとメールサーバーの有無は不明です",
         "lesson_pass": "テストではどの設定でも届きました(メール自体に問題は見つかりません)。",
-        "lesson_block": (
-            "届かない設定があります: {names}。受信リストに lentrance.com を登録すると届きます。"
+        "lesson_block": "届かない設定があります: {names}。",
+        "lesson_rescued": "{setting}に{sender}を登録すると届きます({names})。",
+        "lesson_not_rescued": (
+            "{setting}に登録しても届きません({names}): その設定自体を変更してください。"
         ),
-        "lesson_block_no_list": "届かない設定があります: {names}。",
     },
     "en": {
         "title": "maildoctor diagnosis",
@@ -61,11 +63,9 @@ _WORDS: dict[Lang, dict[str, str]] = {
             "DNS was not checked (--offline): the domain and its mail servers are unverified"
         ),
         "lesson_pass": "Every setting tried let the trial message through: the mail is fine.",
-        "lesson_block": (
-            "Some settings stop it: {names}. "
-            "Adding lentrance.com to the receive list lets it through."
-        ),
-        "lesson_block_no_list": "Some settings stop it: {names}.",
+        "lesson_block": "Some settings stop it: {names}.",
+        "lesson_rescued": "Adding {sender} to the {setting} lets it through ({names}).",
+        "lesson_not_rescued": "The {setting} does not help ({names}): change that setting itself.",
     },
 }
 
@@ -106,16 +106,32 @@ def trial_rows(result: DiagnoseResult, lang: Lang) -> list[tuple[str, str, str, 
 
 
 def trial_lesson(result: DiagnoseResult, lang: Lang) -> str:
-    """One sentence: which settings stop the mail, and whether the receive list helps."""
+    """Which settings stop the mail, and which of them the receive list was seen to fix."""
     words = _WORDS[lang]
     blocked = [r for r in result.trial.results if not r.arrives]
     if not blocked:
         return words["lesson_pass"]
-    names = "、".join if lang == "ja" else ", ".join
-    listed = names(r.scenario.label for r in blocked)
-    helped = any(r.scenario.id == "receive_list" and r.arrives for r in result.trial.results)
-    key = "lesson_block" if helped else "lesson_block_no_list"
-    return words[key].format(names=listed)
+    join = "、".join if lang == "ja" else ", ".join
+    lines = [words["lesson_block"].format(names=join(r.scenario.label for r in blocked))]
+    carrier = result.check.carrier
+    allow = carrier.setting("receive_list") if carrier is not None else None
+    rescued = [r for r in blocked if r.rescued_by_receive_list]
+    not_rescued = [r for r in blocked if r.rescued_by_receive_list is False]
+    if allow is not None and rescued:
+        lines.append(
+            words["lesson_rescued"].format(
+                setting=allow.name(lang),
+                sender=SENDER_DOMAIN,
+                names=join(r.scenario.label for r in rescued),
+            )
+        )
+    if allow is not None and not_rescued:
+        lines.append(
+            words["lesson_not_rescued"].format(
+                setting=allow.name(lang), names=join(r.scenario.label for r in not_rescued)
+            )
+        )
+    return " ".join(lines) if lang == "en" else "".join(lines)
 
 
 def _table(rows: Sequence[tuple[str, ...]], header: tuple[str, ...]) -> list[str]:
