@@ -39,6 +39,7 @@ from maildoctor.auth import (
 from maildoctor.findings import Finding, Lang, Severity, make_finding
 
 __all__ = [
+    "SPF_LOOKUP_LIMIT",
     "DkimKey",
     "Requirement",
     "SenderAudit",
@@ -54,7 +55,8 @@ Check = Literal["spf", "dkim", "dmarc", "enforced", "aligned", "ptr"]
 
 #: RFC 7208 4.6.4: terms that cost a DNS lookup
 _LOOKUP_TERMS = re.compile(r"^[+\-~?]?(include|a|mx|ptr|exists)(?:[:/]|$)|^redirect=", re.I)
-_MAX_LOOKUPS = 10
+#: RFC 7208 4.6.4: more DNS-querying terms than this is a permerror
+SPF_LOOKUP_LIMIT = 10
 
 
 # --- facts (what DNS said) --------------------------------------------------------
@@ -368,7 +370,7 @@ def assess(facts: SenderFacts, lang: Lang = "ja") -> SenderAudit:
             add("spf_soft_all", domain=env, record=record)
         elif qualifier is None and not _has_redirect(record):
             add("spf_no_all", domain=env, record=record)
-        if facts.spf_lookups is not None and facts.spf_lookups > _MAX_LOOKUPS:
+        if facts.spf_lookups is not None and facts.spf_lookups > SPF_LOOKUP_LIMIT:
             add("spf_too_many_lookups", domain=env, lookups=facts.spf_lookups, record=record)
             spf_ok = False
         ev = facts.spf_eval
@@ -376,7 +378,7 @@ def assess(facts: SenderFacts, lang: Lang = "ja") -> SenderAudit:
             if (
                 ev.result == "permerror"
                 and facts.spf_lookups is not None
-                and (facts.spf_lookups <= _MAX_LOOKUPS)
+                and (facts.spf_lookups <= SPF_LOOKUP_LIMIT)
             ):
                 add("spf_invalid", domain=env, record=record, detail=ev.explanation)
                 spf_ok = False

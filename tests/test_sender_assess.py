@@ -73,3 +73,17 @@ def test_missing_spf_for_ipv6_sender_advises_ip6() -> None:
     spf = next(f for f in result.findings if f.code == "spf_missing")
     assert "v=spf1 ip6:2001:db8::1 -all" in spf.message
     assert "ip4:2001" not in spf.message
+
+
+def test_cli_shows_the_lookup_limit_the_audit_applies() -> None:
+    """The text report's "n/10" is the limit ``assess`` checks against, not a copy of it."""
+    from maildoctor.cli.sender import format_text
+    from maildoctor.sender import SPF_LOOKUP_LIMIT
+
+    assert SPF_LOOKUP_LIMIT == 10  # RFC 7208 4.6.4
+    over = assess(_facts(spf_lookups=SPF_LOOKUP_LIMIT + 2), "en")
+    assert "spf_too_many_lookups" in [f.code for f in over.findings]
+    at = assess(_facts(spf_lookups=SPF_LOOKUP_LIMIT), "en")
+    assert "spf_too_many_lookups" not in [f.code for f in at.findings]
+    text = format_text(over, "en", selector=None)
+    assert f"[DNS lookups {SPF_LOOKUP_LIMIT + 2}/{SPF_LOOKUP_LIMIT}]" in text

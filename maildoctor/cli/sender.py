@@ -13,7 +13,7 @@ from maildoctor.auth import make_resolver
 from maildoctor.cli.options import dns_timeout_option, format_option, lang_option, nameserver_option
 from maildoctor.dnsprobe import parse_nameserver
 from maildoctor.findings import Lang, Severity
-from maildoctor.sender import SenderAudit, audit
+from maildoctor.sender import SPF_LOOKUP_LIMIT, SenderAudit, audit
 
 _LABELS: dict[str, dict[str, str]] = {
     "domain": {"ja": "送信ドメイン", "en": "Sending domain"},
@@ -71,7 +71,7 @@ def format_text(result: SenderAudit, lang: Lang, *, selector: str | None) -> str
     spf = show(r.get("spf"))
     notes = []
     if r.get("spf_lookups") is not None:
-        notes.append(f"{_l('lookups', lang)} {r['spf_lookups']}/10")
+        notes.append(f"{_l('lookups', lang)} {r['spf_lookups']}/{SPF_LOOKUP_LIMIT}")
     if r.get("spf_result"):
         notes.append(f"{r['ip']}: {r['spf_result']}")
     lines.append(f"  SPF ({r['spf_domain']}): {spf}" + (f"  [{'; '.join(notes)}]" if notes else ""))
