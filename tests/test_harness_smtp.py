@@ -6,7 +6,7 @@ import asyncio
 import smtplib
 import socket
 import ssl
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -16,7 +16,7 @@ from maildoctor.harness.policy import Profile
 from maildoctor.harness.profiles import ProfileBook
 from maildoctor.harness.server import HarnessThread, run_in_thread
 from maildoctor.harness.smtp import Limits
-from maildoctor.harness.store import Store
+from maildoctor.harness.store import NewMessage, Store, StoreError
 
 
 @pytest.fixture
@@ -338,3 +338,41 @@ def test_an_internal_error_is_a_private_451(
         )
         assert h.messages() == []
     assert "secret internals" in capfd.readouterr().err
+
+
+# -- the store's writer thread keeps serving whatever one group does ------------------
+
+
+def new_message(subject: str = "s", rcpt_tos: tuple[str, ...] = ("a@x.jp",)) -> NewMessage:
+    return NewMessage(
+        mail_from="no-reply@lentrance.com", rcpt_tos=rcpt_tos, raw=b"x", deliveries=()
+    )
+
+
+def test_store_writer_survives_a_failing_listener_and_a_bad_message(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.sqlite3")
+    heard: list[tuple[str, list[int]]] = []
+
+    def broken(kind: str, ids: Sequence[int]) -> None:
+        raise RuntimeError("listener bug")
+
+    store.subscribe(broken)
+    store.subscribe(lambda kind, ids: heard.append((kind, list(ids))))
+    try:
+        first = asyncio.run(store.add(new_message()))
+        # Not JSON: fails inside the group (not an sqlite3.Error), alone.
+        bad = new_message(rcpt_tos=({1, 2},))  # type: ignore[arg-type]
+        with pytest.raises(StoreError, match="Cannot write to the message store"):
+            asyncio.run(store.add(bad))
+        second = asyncio.run(store.add(new_message()))
+        assert second > first
+        assert store.count() == 2
+        assert store.delete_all() == 2
+    finally:
+        store.close()
+    assert heard[:1] == [("added", [first])]
+    with pytest.raises(StoreError, match="is closed"):
+        asyncio.run(store.add(new_message()))
+    with pytest.raises(StoreError, match="is closed"):
+        store.delete_all()
+    store.close()  # twice is fine

@@ -195,10 +195,15 @@ def _settle(outcomes: list[tuple[_Waiter, Any, BaseException | None]]) -> None:
     for waiter, result, error in outcomes:
         if isinstance(waiter, tuple):
             per_loop.setdefault(waiter[0], []).append((waiter[1], result, error))
-        elif error is not None:
-            waiter.set_exception(error)
+        elif waiter.done():
+            continue  # cancelled: nobody is waiting
         else:
-            waiter.set_result(result)
+            # A cancel between done() and here: still nobody waiting.
+            with contextlib.suppress(concurrent.futures.InvalidStateError):
+                if error is not None:
+                    waiter.set_exception(error)
+                else:
+                    waiter.set_result(result)
     for loop, items in per_loop.items():
         # A closed loop raises RuntimeError: nobody is waiting any more.
         with contextlib.suppress(RuntimeError):
@@ -265,6 +270,9 @@ class Store:
         self.durable = durable
         self._listeners: list[Callable[[str, Sequence[int]], None]] = []
         self._queue: queue.Queue[_Job | None] = queue.Queue()
+        self._closed = False
+        self._closing = threading.Lock()
+        """Held while queueing, so nothing is queued behind the writer's stop sign."""
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             conn = self._connect()
@@ -291,33 +299,33 @@ class Store:
         """Call ``listener(kind, ids)`` from the writer thread after each commit."""
         self._listeners.append(listener)
 
-    def submit(self, message: NewMessage) -> concurrent.futures.Future[int]:
-        """Queue a message; the future's result is its id, set only once committed."""
-        fut: concurrent.futures.Future[int] = concurrent.futures.Future()
-        self._queue.put(("add", message, fut))
-        return fut
+    def _put(self, job: _Job) -> None:
+        with self._closing:
+            if self._closed or not self._writer.is_alive():
+                raise StoreError(f"The message store {self.path} is closed.")
+            self._queue.put(job)
 
     async def add(self, message: NewMessage) -> int:
         """Store a message and return its id once it is durable."""
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[int] = loop.create_future()
-        self._queue.put(("add", message, (loop, fut)))
+        self._put(("add", message, (loop, fut)))
         return await fut
-
-    def add_sync(self, message: NewMessage) -> int:
-        return self.submit(message).result()
 
     def delete_all(self) -> int:
         """Delete every message; returns how many were deleted."""
         fut: concurrent.futures.Future[int] = concurrent.futures.Future()
-        self._queue.put(("delete_all", None, fut))
+        self._put(("delete_all", None, fut))
         return fut.result()
 
     def close(self) -> None:
-        """Finish queued writes and stop the writer thread."""
-        if self._writer.is_alive():
+        """Finish queued writes and stop the writer thread (later writes: StoreError)."""
+        with self._closing:
+            if self._closed:
+                return
+            self._closed = True
             self._queue.put(None)
-            self._writer.join()
+        self._writer.join()
 
     def _write_loop(self) -> None:
         conn = self._connect()
@@ -402,18 +410,22 @@ class Store:
                     (self.max_messages,),
                 )
             conn.execute("COMMIT")
-        except sqlite3.Error as e:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
+        except Exception as e:
+            # Whatever went wrong, this group fails alone: the writer keeps serving.
+            with contextlib.suppress(Exception):
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
             error = StoreError(f"Cannot write to the message store {self.path}: {e}.")
             _settle([(w, None, error) for _, _, w in jobs])
             return
         _settle([(w, r, None) for (_, _, w), r in zip(jobs, results, strict=True)])
         for listener in self._listeners:
-            if deleted:
-                listener("deleted", [])
-            if added:
-                listener("added", added)
+            # A listener's bug (a closed web socket...) must not stop the writer.
+            with contextlib.suppress(Exception):
+                if deleted:
+                    listener("deleted", [])
+                if added:
+                    listener("added", added)
 
     # -- reading ---------------------------------------------------------------
 
