@@ -138,6 +138,13 @@ def _refine(phrase: str, r: BounceRecipient) -> str:
 
 def classify_recipient(r: BounceRecipient, *, bounce: ParsedBounce) -> tuple[str, str]:
     """(reason, which rule decided) for one recipient of ``bounce``."""
+    return _classify(r, bounce, _rhost(r))
+
+
+def _classify(
+    r: BounceRecipient, bounce: ParsedBounce, rhost: CarrierRule | None
+) -> tuple[str, str]:
+    """:func:`classify_recipient` given ``r``'s carrier rule (looked up once by the caller)."""
     if bounce.kind == "feedback":
         return "feedback", "kind"
     if bounce.kind == "autoreply":
@@ -145,7 +152,6 @@ def classify_recipient(r: BounceRecipient, *, bounce: ParsedBounce) -> tuple[str
     if r.action in ("delivered", "relayed", "expanded") or r.status.startswith("2."):
         return "delivered", "action"
 
-    rhost = _rhost(r)
     if rhost is not None:
         reason = _rhost_reason(rhost, r, bounce.date)
         if reason:
@@ -179,10 +185,10 @@ def classify(bounce: ParsedBounce) -> tuple[Explanation, ...]:
     out = []
     t = tables()
     for r in bounce.recipients:
-        reason, decided_by = classify_recipient(r, bounce=bounce)
+        rhost = _rhost(r)
+        reason, decided_by = _classify(r, bounce, rhost)
         rule = t.reasons.get(reason) or t.reasons["undefined"]
         # A test or forwarded domain may hide the carrier; its MX host does not.
-        rhost = _rhost(r)
         carrier = _carrier_id(r.recipient) or (rhost.carrier if rhost is not None else "")
         advice = rule.advice
         if (carrier, reason) in t.carrier_advice:
