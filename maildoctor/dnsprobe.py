@@ -191,6 +191,7 @@ class DNSProbe:
         self._domains: dict[str, asyncio.Task[DomainDNS]] = {}
         self._hosts: dict[str, asyncio.Task[tuple[str, ...]]] = {}
         self._canary: asyncio.Task[str | None] | None = None
+        self._canary_reason = "canary"
 
     # -- public --------------------------------------------------------------
 
@@ -239,26 +240,33 @@ class DNSProbe:
             return _Answer.from_dnspython(answer)
 
     async def _check_canaries(self) -> str | None:
-        async def one(name: str) -> str | None:
+        async def one(name: str) -> tuple[str, str] | None:
+            """(what failed, the reason code for DomainDNS), or None when it resolved."""
             rdtype = "NS" if name == "." else "MX"
             try:
                 answer = await self._query(name, rdtype)
             except _NXDomain:
-                return f"{name} {rdtype}: NXDOMAIN"
+                return f"{name} {rdtype}: NXDOMAIN", "canary"
             except _Unavailable as e:
-                return f"{name} {rdtype}: {e.reason}"
+                return f"{name} {rdtype}: {e.reason}", e.reason
             if not answer.records:
-                return f"{name} {rdtype}: no answer"
+                return f"{name} {rdtype}: no answer", "canary"
             return None
 
         results = await asyncio.gather(*(one(n) for n in self.canaries))
         failures = [r for r in results if r]
-        return "; ".join(failures) if failures else None
+        if not failures:
+            return None
+        # A resolver that denies a name that exists is untruthful ("canary"); one that
+        # timed out or answered SERVFAIL/REFUSED is just unavailable, and says which.
+        kinds = [kind for _, kind in failures]
+        self._canary_reason = "canary" if "canary" in kinds else kinds[0]
+        return "; ".join(text for text, _ in failures)
 
     async def _probe(self, domain: str) -> DomainDNS:
         failure = await self.canary_failure()
         if failure is not None:
-            return DomainDNS(domain=domain, status="unavailable", reason="canary")
+            return DomainDNS(domain=domain, status="unavailable", reason=self._canary_reason)
         try:
             return await self._route(domain)
         except _NXDomain:

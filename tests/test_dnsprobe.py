@@ -148,3 +148,16 @@ def test_parse_nameserver_errors(value: str) -> None:
 
 def test_zone_file_loads_from_repository() -> None:
     assert (ZONES_DIR / "test.zone").is_file()
+
+
+@pytest.mark.parametrize(
+    ("canary", "reason"),
+    [
+        ("gmial.com", "canary"),  # denies a name that must exist: untruthful
+        ("timeout.maildoctor.test", "timeout"),  # merely unavailable: say which way
+        ("servfail.maildoctor.test", "SERVFAIL"),
+    ],
+)
+def test_a_failed_canary_keeps_its_own_reason(nameserver: str, canary: str, reason: str) -> None:
+    [result], _ = probe_all(nameserver, ["gmail.com"], canaries=[canary], timeout=0.3)
+    assert (result.status, result.reason) == ("unavailable", reason)
