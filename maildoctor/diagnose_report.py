@@ -13,6 +13,7 @@ from maildoctor.advice import advice_text
 from maildoctor.carriers import SENDER_DOMAIN
 from maildoctor.diagnose import DiagnoseResult, ScenarioResult, web_command
 from maildoctor.findings import Lang
+from maildoctor.syntax import display
 
 _WORDS: dict[Lang, dict[str, str]] = {
     "ja": {
@@ -152,9 +153,10 @@ def format_text(result: DiagnoseResult, lang: Lang = "ja") -> str:
     """The one-screen report for a support agent."""
     words = _WORDS[lang]
     check, trial = result.check, result.trial
-    lines = [f"{words['title']}: {check.address}", "", words["address"]]
+    address = display(check.address)
+    lines = [f"{words['title']}: {address}", "", words["address"]]
     lines += ["  " + line for line in report.format_text(check, lang, advice=False).splitlines()]
-    lines += ["", f"{words['trial']}: {trial.template} → {trial.recipient or check.address}"]
+    lines += ["", f"{words['trial']}: {trial.template} → {trial.recipient or address}"]
     if trial.ran:
         header = (words["setting"], words["outcome"], words["rule"], words["smtp"])
         lines += _table(trial_rows(result, lang), header)
@@ -182,7 +184,7 @@ def format_markdown(result: DiagnoseResult, lang: Lang = "ja") -> str:
     words = _WORDS[lang]
     check, trial = result.check, result.trial
     verdict = report.VERDICT_LABELS[lang][check.verdict]
-    lines = [f"## {words['title']}: `{check.address}`", "", f"### {words['address']}", ""]
+    lines = [f"## {words['title']}: `{display(check.address)}`", "", f"### {words['address']}", ""]
     lines.append(f"- **{words['verdict']}**: {verdict} (`{check.verdict}`)")
     if check.suggestion:
         lines.append(f"- **{words['suggestion']}**: `{check.suggestion}`")

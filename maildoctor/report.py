@@ -17,6 +17,7 @@ from typing import Any
 from maildoctor.advice import advice_for, advice_text
 from maildoctor.check import CheckResult
 from maildoctor.findings import Lang, Severity, Verdict
+from maildoctor.syntax import display
 
 __all__ = [
     "CSV_FIELDS",
@@ -86,7 +87,10 @@ def format_text(result: CheckResult, lang: Lang = "ja", *, advice: bool = True) 
     ``advice=False`` leaves out "what to do" (``diagnose`` orders the advice itself).
     """
     words = _WORDS[lang]
-    lines = [result.address, f"  {words['verdict']}: {VERDICT_LABELS[lang][result.verdict]}"]
+    lines = [
+        display(result.address),
+        f"  {words['verdict']}: {VERDICT_LABELS[lang][result.verdict]}",
+    ]
     if result.suggestion:
         lines.append(f"  {words['suggestion']}: {result.suggestion}")
     if result.carrier is not None:
@@ -174,7 +178,7 @@ def reply_context(result: CheckResult) -> dict[str, Any]:
         title, body = advice_text(advice_id, "ja", result.carrier)
         advice.append({"id": advice_id, "title": title, "body": body})
     return {
-        "address": result.address,
+        "address": display(result.address),
         "suggestion": result.suggestion,
         "fullwidth": "fullwidth_input" in codes
         or (

@@ -244,3 +244,10 @@ def test_harness_that_cannot_start_exits_4(tmp_path: Path) -> None:
     assert code == 4
     assert out == ""
     assert err.startswith("Error: the delivery-trial harness could not start:")
+
+
+def test_a_line_break_in_the_address_never_reaches_the_report(tmp_path: Path) -> None:
+    code, out, _ = run("a\nb@example.com", "--offline", db=tmp_path / "h")
+    assert code == 1
+    assert "a\\u000ab@example.com" in out
+    assert "\na\n" not in out and "\nb@example.com" not in out
