@@ -280,3 +280,15 @@ def test_templates_json(runner: CliRunner) -> None:
     }
     assert pr["variants"][1]["sample"]["provider"] == "Google"
     assert "site" in doc["builtin_variables"]
+
+
+def test_broken_template_toml_is_an_error_not_a_traceback(
+    runner: CliRunner, templates_copy: Path
+) -> None:
+    toml = templates_copy / "password_reset" / "template.toml"
+    toml.write_text(toml.read_text(encoding="utf-8") + "subject = \n", encoding="utf-8")
+    result = runner.invoke(main, ["render", "password_reset", "--templates", str(templates_copy)])
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: ")
+    assert "template.toml' is not valid UTF-8 TOML" in result.stderr
+    assert result.exception is None or isinstance(result.exception, SystemExit)

@@ -186,6 +186,8 @@ def command(
         chosen = info.variant(variant)
     except UnknownTemplate as e:
         raise click.UsageError(str(e)) from e
+    except TemplatingError as e:  # a broken template.toml: say so, no traceback
+        raise click.ClickException(str(e)) from e
     try:
         context: dict[str, Any] = {} if no_samples else dict(chosen.sample)
         if context_file:
