@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import shutil
 import smtplib
 import socket
 import urllib.error
@@ -180,7 +181,7 @@ def test_delete_all(harness: HarnessThread) -> None:
 def test_events_announce_new_mail(harness: HarnessThread) -> None:
     host, port = harness.http_url.removeprefix("http://").split(":")  # type: ignore[union-attr]
     with socket.create_connection((host, int(port)), timeout=10) as sock:
-        sock.sendall(b"GET /api/events HTTP/1.1\r\nHost: x\r\n\r\n")
+        sock.sendall(b"GET /api/events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
         buf = b""
         while b": connected" not in buf:
             buf += sock.recv(4096)
@@ -201,3 +202,62 @@ def test_templates_gallery_api(harness: HarnessThread) -> None:
     assert "パスワード".encode() in body
     status, _, body = get(harness, "/api/templates/nosuch")
     assert status == 404
+
+
+def get_with_host(h: HarnessThread, path: str, host: str) -> tuple[int, bytes]:
+    req = urllib.request.Request(f"{h.http_url}{path}", headers={"Host": host})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        with e:
+            return e.code, e.read()
+
+
+@pytest.mark.parametrize(
+    ("host", "status"),
+    [
+        ("127.0.0.1:8025", 200),
+        ("localhost:8025", 200),
+        ("LOCALHOST", 200),
+        ("[::1]:8025", 200),
+        ("192.168.1.5:8025", 200),
+        ("attacker.example:8025", 403),
+        ("attacker.example", 403),
+        ("127.0.0.1.nip.io", 403),
+    ],
+    ids=["ip", "localhost", "upper", "ipv6", "lan-ip", "rebound-name", "no-port", "ip-like-name"],
+)
+def test_a_rebound_dns_name_cannot_read_the_api(
+    harness: HarnessThread, host: str, status: int
+) -> None:
+    code, body = get_with_host(harness, "/api/messages", host)
+    assert code == status
+    if status == 403:
+        assert b"is not this harness" in body
+
+
+def test_raw_is_never_a_page_and_limit_is_at_least_one(harness: HarnessThread) -> None:
+    send(harness, _utf8_message())
+    send(harness, _utf8_message())
+    [latest] = get_json(harness, "/api/messages?limit=0")
+    status, headers, _ = get(harness, f"/api/messages/{latest['id']}/raw")
+    assert status == 200
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["Content-Security-Policy"].startswith("sandbox")
+    assert len(get_json(harness, "/api/messages?limit=-1")) == 1
+
+
+def test_a_broken_template_is_422_not_404(tmp_path: Path) -> None:
+    templates = Path(
+        shutil.copytree(Path(__file__).resolve().parent.parent / "templates", tmp_path / "t")
+    )
+    site = templates / "_site.toml"
+    site.write_text(site.read_text("utf-8").replace("support_url", "help_url"), "utf-8")
+    with run_in_thread(tmp_path / "h.sqlite3", templates_dir=templates) as h:
+        status, _, body = get(h, "/api/templates/password_reset")
+        assert status == 422
+        assert "support_url" in json.loads(body)["error"]
+        status, _, body = get(h, "/api/templates/password_reset/html")
+        assert status == 422
+        assert get(h, "/api/templates/nosuch")[0] == 404

@@ -16,6 +16,7 @@ runs, no remote resource loads.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import json
 from email import policy as email_policy
 from email.message import EmailMessage, Message
@@ -30,7 +31,14 @@ from maildoctor.harness.smtp import headers_only
 if TYPE_CHECKING:
     from maildoctor.harness.server import Harness
 
-__all__ = ["authentication", "decode_text", "make_app", "message_detail", "start_web"]
+__all__ = [
+    "authentication",
+    "decode_text",
+    "host_allowed",
+    "make_app",
+    "message_detail",
+    "start_web",
+]
 
 STATIC = Path(__file__).parent / "static"
 
@@ -39,6 +47,8 @@ UI_CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; frame-src 'self'; base-uri 'none'; form-action 'none'"
 )
+#: A stored message as received: never run or rendered as a page.
+RAW_CSP = "sandbox; default-src 'none'"
 #: A mail's HTML: a sandboxed unique origin, no scripts, nothing from the network.
 MAIL_CSP = (
     "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
@@ -188,9 +198,45 @@ def _error(status: int, message: str) -> web.Response:
     return _json({"error": message}, status=status)
 
 
+def host_allowed(host_header: str | None, configured: str) -> bool:
+    """Whether a request's Host names this server, not some other site's domain.
+
+    DNS rebinding points an attacker's name at 127.0.0.1 so that their page can
+    read the API (captured reset links). Such a request carries their name in
+    ``Host``; IP literals, ``localhost`` and the configured host cannot be rebound.
+    """
+    if not host_header:
+        return True  # HTTP/1.0 without Host: not a browser
+    host = host_header.strip().lower()
+    if host.startswith("["):
+        host = host[1 : host.find("]")] if "]" in host else host[1:]
+    elif host.count(":") == 1:
+        host = host.partition(":")[0]
+    host = host.rstrip(".")
+    if host == "localhost" or host.endswith(".localhost") or host == configured.lower():
+        return True
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
 def make_app(harness: Harness) -> web.Application:
     """The aiohttp application for one harness."""
-    app = web.Application()
+
+    @web.middleware
+    async def check_host(request: web.Request, handler: Any) -> web.StreamResponse:
+        if not host_allowed(request.headers.get("Host"), harness.config.http_host):
+            return _error(
+                403,
+                f"Host {request.headers.get('Host')!r} is not this harness; "
+                "open it by 127.0.0.1 or localhost.",
+            )
+        response: web.StreamResponse = await handler(request)
+        return response
+
+    app = web.Application(middlewares=[check_host])
     listeners: set[asyncio.Queue[str | None]] = set()
     loop = asyncio.get_running_loop()
 
@@ -227,7 +273,7 @@ def make_app(harness: Harness) -> web.Application:
 
     async def list_messages(request: web.Request) -> web.Response:
         try:
-            limit = min(int(request.query.get("limit", "200")), 5000)
+            limit = max(min(int(request.query.get("limit", "200")), 5000), 1)
             offset = max(int(request.query.get("offset", "0")), 0)
         except ValueError:
             return _error(400, "limit and offset must be whole numbers.")
@@ -253,14 +299,21 @@ def make_app(harness: Harness) -> web.Application:
             ctype = "text/plain; charset=utf-8"
         except UnicodeDecodeError:
             ctype = "application/octet-stream"
-        return web.Response(body=stored.raw, headers={"Content-Type": ctype})
+        return web.Response(
+            body=stored.raw,
+            headers={
+                "Content-Type": ctype,
+                "Content-Security-Policy": RAW_CSP,
+                "X-Content-Type-Options": "nosniff",
+            },
+        )
 
     async def get_html(request: web.Request) -> web.Response:
         stored = await load(request)
         if isinstance(stored, web.Response):
             return stored
-        msg = BytesParser(policy=email_policy.default).parsebytes(stored.raw)
-        return _mail_html(_body(msg, "html") or "")
+        html = await asyncio.to_thread(_html_of, stored.raw)
+        return _mail_html(html)
 
     async def delete_all(request: web.Request) -> web.Response:
         return _json({"deleted": await asyncio.to_thread(store.delete_all)})
@@ -300,13 +353,22 @@ def make_app(harness: Harness) -> web.Application:
             return _error(500, f"The templates could not be read: {e}")
         return _json(data)
 
+    async def _sample(name: str, variant: str | None) -> EmailMessage | web.Response:
+        from maildoctor.templating import TemplatingError, UnknownTemplate
+
+        try:
+            return await asyncio.to_thread(_render_sample, harness, name, variant)
+        except UnknownTemplate as e:
+            return _error(404, str(e))
+        except TemplatingError as e:  # a broken template: say why, as the CLI does
+            return _error(422, str(e))
+
     async def template(request: web.Request) -> web.Response:
         name = request.match_info["name"]
         variant = request.query.get("variant") or None
-        try:
-            msg = await asyncio.to_thread(_render_sample, harness, name, variant)
-        except Exception as e:
-            return _error(404, str(e))
+        msg = await _sample(name, variant)
+        if isinstance(msg, web.Response):
+            return msg
         return _json(
             {
                 "name": name,
@@ -322,10 +384,9 @@ def make_app(harness: Harness) -> web.Application:
     async def template_html(request: web.Request) -> web.Response:
         name = request.match_info["name"]
         variant = request.query.get("variant") or None
-        try:
-            msg = await asyncio.to_thread(_render_sample, harness, name, variant)
-        except Exception as e:
-            return _error(404, str(e))
+        msg = await _sample(name, variant)
+        if isinstance(msg, web.Response):
+            return msg
         return _mail_html(_body(msg, "html") or "")
 
     app.router.add_get("/", index)
@@ -341,6 +402,11 @@ def make_app(harness: Harness) -> web.Application:
     app.router.add_get("/api/templates/{name}/html", template_html)
     app.on_shutdown.append(on_shutdown)
     return app
+
+
+def _html_of(raw: bytes) -> str:
+    msg = BytesParser(policy=email_policy.default).parsebytes(raw)
+    return _body(msg, "html") or ""
 
 
 def _mail_html(html: str) -> web.Response:
