@@ -20,7 +20,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, Literal
 
 from disposable_email_domains import blocklist as _DISPOSABLE
 
@@ -69,6 +69,8 @@ class CheckResult:
     """MX hosts in preference order (empty when DNS was not asked or had none)."""
     dns_checked: bool
     """Whether DNS was asked (False with --offline or for an unparseable address)."""
+    dns_skipped: Literal["offline", "address_literal"] | None = None
+    """Why DNS was not asked about a parseable address, so reports can say so."""
     lang: Lang = "ja"
 
     @property
@@ -102,6 +104,7 @@ class CheckResult:
             ),
             "mx": list(self.mx),
             "dns_checked": self.dns_checked,
+            "dns_skipped": self.dns_skipped,
         }
 
 
@@ -168,6 +171,13 @@ def _result(static: _Static, dns: DomainDNS | None, lang: Lang) -> CheckResult:
         carrier=static.carrier,
         mx=dns.mx if dns is not None and dns.status != "null_mx" else (),
         dns_checked=dns is not None,
+        dns_skipped=(
+            None
+            if dns is not None or parsed is None
+            else "address_literal"
+            if parsed.domain_literal
+            else "offline"
+        ),
         lang=lang,
     )
 

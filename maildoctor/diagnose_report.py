@@ -34,7 +34,6 @@ _WORDS: dict[Lang, dict[str, str]] = {
         "unknown": "未確認",
         "db": "ハーネスのDB",
         "open": "Web UIで開く",
-        "dns_offline": "DNSは確認していません(--offline)。ドメインとメールサーバーの有無は不明です",
         "lesson_pass": "テストではどの設定でも届きました(メール自体に問題は見つかりません)。",
         "lesson_block": "届かない設定があります: {names}。",
         "lesson_rescued": "{setting}に{sender}を登録すると届きます({names})。",
@@ -60,9 +59,6 @@ _WORDS: dict[Lang, dict[str, str]] = {
         "unknown": "unknown",
         "db": "harness database",
         "open": "open in the web UI",
-        "dns_offline": (
-            "DNS was not checked (--offline): the domain and its mail servers are unverified"
-        ),
         "lesson_pass": "Every setting tried let the trial message through: the mail is fine.",
         "lesson_block": "Some settings stop it: {names}.",
         "lesson_rescued": "Adding {sender} to the {setting} lets it through ({names}).",
@@ -84,13 +80,6 @@ OUTCOME_LABELS: dict[Lang, dict[str, str]] = {
         "rejected": "refused",
     },
 }
-
-
-def dns_status(result: DiagnoseResult, lang: Lang) -> str | None:
-    """Said plainly when DNS was not asked at all (a ``dns_unavailable`` finding says the rest)."""
-    if result.check.normalized is None or result.check.dns_checked:
-        return None
-    return _WORDS[lang]["dns_offline"]
 
 
 def _reply(r: ScenarioResult) -> str:
@@ -192,9 +181,8 @@ def format_markdown(result: DiagnoseResult, lang: Lang = "ja") -> str:
         lines.append(f"- **{words['carrier']}**: {check.carrier.name(lang)} (`{check.carrier.id}`)")
     if check.mx:
         lines.append(f"- **MX**: {', '.join(f'`{h}`' for h in check.mx)}")
-    status = dns_status(result, lang)
-    if status:
-        lines.append(f"- **DNS**: {status}")
+    if note := report.dns_note(check, lang):
+        lines.append(f"- {note}")
     lines += [f"- `{f.code}` ({f.severity}): {f.message}" for f in check.findings]
     lines += ["", f"### {words['trial']}", ""]
     if trial.ran:

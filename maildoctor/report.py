@@ -56,6 +56,7 @@ _WORDS: dict[Lang, dict[str, str]] = {
         "carrier": "キャリア",
         "mx": "メールサーバー(MX)",
         "offline": "DNS: 確認していません(--offline)。ドメインとメールサーバーの有無は未確認です。",
+        "address_literal": "DNS: ドメインがIPアドレスのため、DNSは確認していません。",
         "no_findings": "問題は見つかりませんでした。",
         "todo": "対処方法",
     },
@@ -65,6 +66,7 @@ _WORDS: dict[Lang, dict[str, str]] = {
         "carrier": "carrier",
         "mx": "mail servers (MX)",
         "offline": "DNS: not checked (--offline); the domain and its mail servers are unverified.",
+        "address_literal": "DNS: not asked (the domain is an IP address literal).",
         "no_findings": "No problems found.",
         "todo": "What to do",
     },
@@ -79,6 +81,11 @@ _AGENT_ONLY_ADVICE = frozenset({"dns_unknown"})
 _REREGISTER_ADVICE = frozenset({"reregister", "reregister_halfwidth"})
 #: What the reply always covers when nothing specific was found (the FAQ's first checks).
 _DEFAULT_REPLY_ADVICE = ("check_spam_folder", "allow_sender_domain")
+
+
+def dns_note(result: CheckResult, lang: Lang = "ja") -> str | None:
+    """Said plainly when DNS was not asked about a parseable address, and why."""
+    return _WORDS[lang][result.dns_skipped] if result.dns_skipped else None
 
 
 def format_text(result: CheckResult, lang: Lang = "ja", *, advice: bool = True) -> str:
@@ -97,8 +104,8 @@ def format_text(result: CheckResult, lang: Lang = "ja", *, advice: bool = True) 
         lines.append(f"  {words['carrier']}: {result.carrier.name(lang)} ({result.carrier.id})")
     if result.mx:
         lines.append(f"  {words['mx']}: {', '.join(result.mx)}")
-    if not result.dns_checked and result.normalized is not None:
-        lines.append(f"  {words['offline']}")
+    if note := dns_note(result, lang):
+        lines.append(f"  {note}")
     if not result.findings:
         lines.append(f"  {words['no_findings']}")
     for finding in result.findings:
