@@ -144,3 +144,42 @@ def test_serve_port_in_use(tmp_path: Path, harness: HarnessThread) -> None:
     )
     assert result.exit_code == 1
     assert result.stderr.startswith("Error: Cannot listen:")
+
+
+@pytest.mark.parametrize(
+    ("faults", "stdout"),
+    [
+        (
+            "data=451 4.3.0 Try later",
+            "taro@docomo.ne.jp\t451 4.3.0 Try later\njiro@docomo.ne.jp\t451 4.3.0 Try later\n",
+        ),
+        (
+            "rcpt=421 4.7.0 Rate limited,to=taro@docomo.ne.jp",
+            "taro@docomo.ne.jp\t421 4.7.0 Rate limited\n"
+            "jiro@docomo.ne.jp\t421 4.7.0 Rate limited\n",
+        ),
+        (
+            "after_data,drop",
+            "taro@docomo.ne.jp\t0 the server closed the connection without a reply\n"
+            "jiro@docomo.ne.jp\t0 the server closed the connection without a reply\n",
+        ),
+    ],
+    ids=["data-refused", "rcpt-421-closes", "dropped-after-data"],
+)
+def test_send_reports_each_recipient_when_the_server_gives_up(
+    harness: HarnessThread, faults: str, stdout: str
+) -> None:
+    harness.set_faults(faults)
+    result = CliRunner().invoke(
+        main,
+        [
+            "send",
+            "password_reset",
+            "--to",
+            "taro@docomo.ne.jp",
+            "--to",
+            "jiro@docomo.ne.jp",
+            *smtp_opt(harness),
+        ],
+    )
+    assert (result.exit_code, result.stdout, result.stderr) == (1, stdout, "")

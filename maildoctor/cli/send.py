@@ -27,7 +27,8 @@ class RecipientReply:
 
     recipient: str
     code: int
-    """The RCPT reply when it refused the recipient, else the reply to the message."""
+    """The RCPT reply when it refused the recipient, else the reply to DATA or the message
+    (0 when the server hung up without one)."""
     text: str
     stage: str
     """``rcpt`` or ``data``."""
@@ -76,16 +77,25 @@ def deliver(
             code, text = smtp.rcpt(rcpt)
             if 200 <= code < 300:
                 accepted.append(rcpt)
-            else:
-                replies[rcpt] = RecipientReply(
-                    recipient=rcpt, code=code, text=_s(text), stage="rcpt"
-                )
+                continue
+            replies[rcpt] = RecipientReply(recipient=rcpt, code=code, text=_s(text), stage="rcpt")
+            if code == 421:
+                # The server is closing the channel (RFC 5321 3.8): nobody gets the message.
+                return [
+                    replies.get(r)
+                    or RecipientReply(recipient=r, code=code, text=_s(text), stage="rcpt")
+                    for r in recipients
+                ]
         if accepted:
-            code, text = smtp.data(data)
+            try:
+                code, reply = smtp.data(data)
+                said = _s(reply)
+            except smtplib.SMTPDataError as e:  # the DATA command itself was refused
+                code, said = e.smtp_code, _s(e.smtp_error)
+            except smtplib.SMTPServerDisconnected:
+                code, said = 0, "the server closed the connection without a reply"
             for rcpt in accepted:
-                replies[rcpt] = RecipientReply(
-                    recipient=rcpt, code=code, text=_s(text), stage="data"
-                )
+                replies[rcpt] = RecipientReply(recipient=rcpt, code=code, text=said, stage="data")
         else:
             smtp.rset()
         return [replies[r] for r in recipients]
