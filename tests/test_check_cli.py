@@ -213,15 +213,21 @@ def test_progress_counter_on_a_terminal(capsys: pytest.CaptureFixture[str]) -> N
 
 
 @pytest.mark.parametrize(
-    ("args", "note"),
+    ("address", "args", "note", "skipped"),
     [
-        (("--offline",), "DNS: not checked (--offline)"),
-        (("--nameserver", "127.0.0.1:9"), "DNS: not asked (the domain is an IP address literal)."),
+        ("taro@example.jp", ("--offline",), "DNS: not checked (--offline)", "offline"),
+        (
+            "user@[192.0.2.1]",
+            ("--nameserver", "127.0.0.1:9"),
+            "DNS: not asked (the domain is an IP address literal).",
+            "address_literal",
+        ),
     ],
     ids=["offline", "literal-online"],
 )
-def test_the_report_says_why_dns_was_not_asked(args: tuple[str, ...], note: str) -> None:
-    result = run("user@[192.0.2.1]", "--lang", "en", *args)
-    assert note in result.stdout
-    data = json.loads(run("user@[192.0.2.1]", "--format", "json", *args).stdout)
-    assert data["dns_skipped"] == ("offline" if "--offline" in args else "address_literal")
+def test_the_report_says_why_dns_was_not_asked(
+    address: str, args: tuple[str, ...], note: str, skipped: str
+) -> None:
+    assert note in run(address, "--lang", "en", *args).stdout
+    data = json.loads(run(address, "--format", "json", *args).stdout)
+    assert data["dns_skipped"] == skipped
