@@ -328,8 +328,31 @@ def test_load_profiles_file(tmp_path: Path) -> None:
         ),
         ('"a.jp" = 1\n', "must be a table"),
         ("[a.jp\n", "is not valid TOML"),
+        (
+            '["softbank.ne.jp"]\nreceive_only = "no"\n',
+            "Profile 'softbank.ne.jp': receive_only must be true or false, not 'no'.",
+        ),
+        ('["docomo.ne.jp"]\ndefaults = 0\n', "defaults must be true or false, not 0."),
+        (
+            "[lentrance.com]\nrefuse_url = true\n",
+            "[lentrance.com] was read as nested tables (TOML splits bare keys at dots): "
+            'quote it, ["lentrance.com"].',
+        ),
+        ("[mail.docomo.ne.jp]\n", 'quote it, ["mail.docomo.ne.jp"].'),
     ],
-    ids=["unknown-key", "bad-outcome", "bad-bool", "bad-reply", "unsupported", "value", "toml"],
+    ids=[
+        "unknown-key",
+        "bad-outcome",
+        "bad-bool",
+        "bad-reply",
+        "unsupported",
+        "value",
+        "toml",
+        "receive-only-string",
+        "defaults-number",
+        "dotted-key",
+        "dotted-key-no-settings",
+    ],
 )
 def test_profiles_file_errors(tmp_path: Path, text: str, message: str) -> None:
     path = tmp_path / "p.toml"

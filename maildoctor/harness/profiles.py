@@ -118,11 +118,16 @@ def parse_profile(pattern: str, table: Mapping[str, Any]) -> Profile:
         found = carrier_for_domain(domain)
         carrier_id = found.id if found else None
     settings: dict[str, Any] = {
-        k: table[k] for k in ("refuse_pc", "refuse_url", "spoofing") if k in table
+        k: table[k] for k in ("refuse_pc", "refuse_url", "spoofing", "receive_only") if k in table
     }
     for key, value in settings.items():
         if not isinstance(value, bool):
             raise ProfileError(f"Profile {pattern!r}: {key} must be true or false, not {value!r}.")
+    defaults = table.get("defaults", True)
+    if not isinstance(defaults, bool):
+        raise ProfileError(
+            f"Profile {pattern!r}: defaults must be true or false, not {defaults!r}."
+        )
     lists: dict[str, Any] = {}
     for key in ("receive_list", "deny_list"):
         value = table.get(key, [])
@@ -135,15 +140,13 @@ def parse_profile(pattern: str, table: Mapping[str, Any]) -> Profile:
         if carrier_id and carrier_id != "none":
             profile = Profile.for_carrier(
                 str(carrier_id),
-                defaults=bool(table.get("defaults", True)),
-                receive_only=bool(table.get("receive_only", False)),
+                defaults=defaults,
                 **settings,
                 **lists,
             )
         else:
             profile = Profile(
                 name=pattern,
-                receive_only=bool(table.get("receive_only", False)),
                 **settings,
                 **lists,
             )
@@ -161,6 +164,15 @@ def parse_profile(pattern: str, table: Mapping[str, Any]) -> Profile:
     if "reply" in table:
         changes["reject_reply"] = parse_reply(str(table["reply"]), where=f"Profile {pattern!r}")
     return profile.with_settings(**changes)
+
+
+def _dotted(pattern: str, table: Mapping[str, Any]) -> str:
+    """The dotted name TOML split into nested tables (``pattern`` itself when none)."""
+    inner = [(k, v) for k, v in table.items() if isinstance(v, dict)]
+    if not inner:
+        return pattern
+    key, value = inner[0]
+    return _dotted(f"{pattern}.{key}", value)
 
 
 def parse_reply(text: str, *, where: str) -> tuple[int, str]:
@@ -184,6 +196,13 @@ def load_profiles(path: Path) -> ProfileBook:
         if not isinstance(table, dict):
             raise ProfileError(
                 f'In {path}, {pattern!r} must be a table such as ["{pattern}"], not a value.'
+            )
+        dotted = _dotted(pattern, table)
+        if dotted != pattern:
+            # TOML reads [lentrance.com] as table "lentrance" holding table "com".
+            raise ProfileError(
+                f"In {path}, [{dotted}] was read as nested tables (TOML splits bare keys "
+                f'at dots): quote it, ["{dotted}"].'
             )
         book.set(pattern, parse_profile(pattern, table))
     return book
