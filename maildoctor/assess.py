@@ -9,12 +9,15 @@ suggested correction.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from maildoctor.carriers import Carrier
-from maildoctor.dnsprobe import DomainDNS
 from maildoctor.findings import Finding, Lang, Verdict, make_finding, verdict_of
 from maildoctor.syntax import SyntaxResult, display
 from maildoctor.typos import TypoSuggestion
+
+if TYPE_CHECKING:  # dnspython is imported only when DNS is asked (not by --offline)
+    from maildoctor.dnsprobe import DomainDNS
 
 __all__ = ["DNS_REASONS", "Diagnosis", "Facts", "assess"]
 

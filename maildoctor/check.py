@@ -10,7 +10,7 @@ API::
     check_offline(raw, *, lang="ja") -> CheckResult            # static checks only
     await check_address(raw, *, probe=None, lang="ja") -> CheckResult
     async for result in check_many(lines, *, probe=None, lang="ja"): ...   # input order
-    check_one(raw, *, nameservers=(), offline=False, ...) -> CheckResult  # sync, for diagnose
+    check_one(raw, *, nameservers=(), offline=False, ...) -> CheckResult  # synchronous, one address
 """
 
 from __future__ import annotations
@@ -20,16 +20,18 @@ from collections import deque
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from disposable_email_domains import blocklist as _DISPOSABLE
 
 from maildoctor.assess import Diagnosis, Facts, assess
 from maildoctor.carriers import Carrier, carrier_for_domain
-from maildoctor.dnsprobe import DEFAULT_CANARIES, DNSProbe, DomainDNS, make_resolver
 from maildoctor.findings import Finding, Lang, Verdict
 from maildoctor.syntax import ParsedAddress, SyntaxResult, check_syntax
 from maildoctor.typos import TypoSuggestion, suggest_domain
+
+if TYPE_CHECKING:  # dnspython loads only when DNS is asked (not for --offline)
+    from maildoctor.dnsprobe import DNSProbe, DomainDNS
 
 __all__ = [
     "ROLE_LOCAL_PARTS",
@@ -241,11 +243,11 @@ def check_one(
     *,
     nameservers: Sequence[str] = (),
     dns_timeout: float = 5.0,
-    canaries: Sequence[str] = DEFAULT_CANARIES,
+    canaries: Sequence[str] | None = None,
     offline: bool = False,
     lang: Lang = "ja",
 ) -> CheckResult:
-    """Synchronous check of one address with its own probe (for ``diagnose``).
+    """Synchronous check of one address with its own probe (for scripts and notebooks).
 
     Raises :class:`maildoctor.dnsprobe.DNSConfigError` for a bad nameserver value.
     """
@@ -253,7 +255,10 @@ def check_one(
         return check_offline(raw, lang=lang)
 
     async def run() -> CheckResult:
-        probe = DNSProbe(make_resolver(nameservers, dns_timeout), canaries=canaries)
+        from maildoctor.dnsprobe import DEFAULT_CANARIES, DNSProbe, make_resolver
+
+        resolver = make_resolver(nameservers, dns_timeout)
+        probe = DNSProbe(resolver, canaries=DEFAULT_CANARIES if canaries is None else canaries)
         return await check_address(raw, probe=probe, lang=lang)
 
     return asyncio.run(run())

@@ -114,7 +114,6 @@ def command(
     from maildoctor import diagnose as dg
     from maildoctor import diagnose_report as fmt_
     from maildoctor.check import check_address, exit_code
-    from maildoctor.dnsprobe import DEFAULT_CANARIES, DNSConfigError, DNSProbe, make_resolver
     from maildoctor.render import load_template
     from maildoctor.templating import TemplatingError
 
@@ -127,6 +126,8 @@ def command(
         raise click.BadParameter(str(e), param_hint="--template") from None
     resolver = None
     if not offline:
+        from maildoctor.dnsprobe import DNSConfigError, make_resolver
+
         try:
             resolver = make_resolver(nameservers, dns_timeout)
         except DNSConfigError as e:
@@ -146,13 +147,15 @@ def command(
         )
         return text if first else ("\n" + "=" * 72 + "\n\n" + text)
 
-    async def checked(probe: DNSProbe | None) -> AsyncIterator[tuple[dict[str, str], Any]]:
+    async def checked(probe: Any) -> AsyncIterator[tuple[dict[str, str], Any]]:
         for row in rows:
             yield row, await check_address(row["address"], probe=probe, lang=lang)
 
     async def run() -> set[str]:
         probe = None
         if resolver is not None:
+            from maildoctor.dnsprobe import DEFAULT_CANARIES, DNSProbe
+
             probe = DNSProbe(resolver, canaries=canaries or DEFAULT_CANARIES)
         verdicts: set[str] = set()
         with harness as running:
