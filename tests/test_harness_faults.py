@@ -262,3 +262,25 @@ def test_delay_only_fault_changes_nothing_but_the_time(harness: HarnessThread, s
     assert stored.reply.startswith("250 2.0.0 OK: stored")
     d = stored.decision_for("taro@docomo.ne.jp")
     assert (d.outcome, d.rule) == ("delivered", "default")
+
+
+def test_connection_counters_are_forgotten_when_the_connection_ends() -> None:
+    plan = FaultPlan(parse_faults("mail=451 4.3.2 Busy,times=1"))
+    assert plan.pick(Stage.MAIL, key="c1") is not None
+    assert plan.pick(Stage.MAIL, key="c1") is None  # once per connection
+    plan.forget("c1")
+    assert plan._per_connection == {}
+    assert plan.pick(Stage.MAIL, key="c1") is not None  # a new connection with a reused key
+
+
+def test_a_long_serve_keeps_no_counter_per_finished_connection(harness: HarnessThread) -> None:
+    harness.set_faults("mail=451 4.3.2 Busy,times=1")
+    for _ in range(20):
+        with client(harness) as smtp:
+            smtp.ehlo()
+            assert smtp.mail("no-reply@lentrance.com")[0] == 451
+            assert smtp.mail("no-reply@lentrance.com")[0] == 250
+    deadline = time.monotonic() + 5
+    while harness.harness.faults._per_connection and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert harness.harness.faults._per_connection == {}

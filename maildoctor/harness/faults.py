@@ -29,6 +29,7 @@ import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from enum import StrEnum
+from typing import Any
 
 __all__ = ["PRESETS", "Fault", "FaultError", "FaultPlan", "Stage", "parse_faults"]
 
@@ -133,6 +134,9 @@ class FaultPlan:
         self._seed = seed
         self._random = random.Random(seed)
         self._fired: dict[tuple[int, str], int] = {}
+        """Firings per (fault, recipient): kept, so that greylisting lets the retry in."""
+        self._per_connection: dict[str, dict[int, int]] = {}
+        """Firings per connection key and fault, dropped when the connection ends."""
 
     @property
     def faults(self) -> tuple[Fault, ...]:
@@ -145,6 +149,12 @@ class FaultPlan:
             self._seed = seed if seed is not None else self._seed
             self._random = random.Random(self._seed)
             self._fired.clear()
+            self._per_connection.clear()
+
+    def forget(self, key: str) -> None:
+        """The connection ``key`` has ended: drop its counters (a long serve stays small)."""
+        with self._lock:
+            self._per_connection.pop(key, None)
 
     def pick(self, stage: Stage, *, recipient: str | None = None, key: str = "") -> Fault | None:
         """The fault that fires now at ``stage``, if any (first matching wins).
@@ -158,12 +168,20 @@ class FaultPlan:
             for index, fault in enumerate(self._faults):
                 if fault.stage is not stage or not fault.applies_to(recipient):
                     continue
-                counter = (index, recipient.lower() if recipient else key)
-                if fault.times is not None and self._fired.get(counter, 0) >= fault.times:
+                if recipient:
+                    counts: dict[Any, int] = self._fired
+                    counter: Any = (index, recipient.lower())
+                else:
+                    counts = self._per_connection.get(key, {})
+                    counter = index
+                if fault.times is not None and counts.get(counter, 0) >= fault.times:
                     continue
                 if fault.probability < 1.0 and self._random.random() >= fault.probability:
                     continue
-                self._fired[counter] = self._fired.get(counter, 0) + 1
+                if fault.times is not None:  # only a limit needs counting
+                    if not recipient:
+                        counts = self._per_connection.setdefault(key, counts)
+                    counts[counter] = counts.get(counter, 0) + 1
                 return fault
         return None
 

@@ -437,6 +437,20 @@ class HarnessSMTP(SMTP):
         self._store = handler.store
         self._receiving = False
 
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # STARTTLS makes a new session: the old one's fault counters are done with.
+        self._forget_faults()
+        super().connection_made(transport)
+
+    def connection_lost(self, error: Exception | None) -> None:
+        self._forget_faults()
+        super().connection_lost(error)
+
+    def _forget_faults(self) -> None:
+        key = getattr(self.session, "maildoctor_key", None) if self.session else None
+        if key is not None:
+            self._faults.forget(key)
+
     def _check_login(
         self, server: SMTP, session: Session, envelope: Envelope, mechanism: str, data: Any
     ) -> AuthResult:
