@@ -65,6 +65,10 @@ class Carrier:
     note_ja: str
     note_en: str
     settings: tuple[CarrierSetting, ...]
+    defaults_on: tuple[str, ...] = ()
+    """Filter kinds that are on for a new contract (au, SoftBank, Y!mobile: spoofing)."""
+    filter_order: tuple[str, ...] | None = None
+    """The order in which the filters apply, when the receive list does not come first."""
     sources: tuple[str, ...]
 
     def name(self, lang: str) -> str:
@@ -100,6 +104,8 @@ def _carrier(raw: dict[str, Any]) -> Carrier:
         note_ja=raw["note_ja"],
         note_en=raw["note_en"],
         settings=tuple(CarrierSetting(**s) for s in raw["settings"]),
+        defaults_on=tuple(raw.get("defaults_on", ())),
+        filter_order=tuple(raw["filter_order"]) if raw.get("filter_order") else None,
         sources=tuple(raw["sources"]),
     )
 

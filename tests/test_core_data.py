@@ -147,3 +147,17 @@ ERR, WARN, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
 def test_verdict_rule(findings: list[tuple[str, Severity]], verdict: Verdict) -> None:
     built = [Finding(code=code, severity=sev, message="") for code, sev in findings]
     assert verdict_of(built) == verdict
+
+
+def test_filter_order_and_defaults_are_carrier_data() -> None:
+    # SoftBank and Y!mobile check spoofing and URL links before their allow list.
+    for carrier_id in ("softbank", "ymobile"):
+        order = CARRIERS[carrier_id].filter_order
+        assert order is not None
+        assert order.index("refuse_url") < order.index("receive_list")
+    assert CARRIERS["docomo"].filter_order is None
+    assert {c for c in CARRIERS if "spoofing" in CARRIERS[c].defaults_on} == {
+        "au",
+        "softbank",
+        "ymobile",
+    }

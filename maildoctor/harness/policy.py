@@ -66,30 +66,10 @@ DEFAULT_REJECT_REPLY: tuple[int, str] = (550, "5.7.1 Message refused by the reci
 
 OK_REPLY: tuple[int, str] = (250, "2.0.0 OK: queued")
 
-# Rule order. docomo's 受信リスト and au's 「必ず受信」 take priority over every other
-# filter; SoftBank (and Y!mobile, same system) check なりすまし and URL links before
-# the allow list (third-party priority table, shared/data/carriers-jp.md §2.3).
+# The usual rule order: the receive list (docomo's 受信リスト, au's 「必ず受信」) takes
+# priority over every other filter. Carriers that differ say so in data/carriers.json
+# (``filter_order``), as they say which filters are on by default (``defaults_on``).
 _ALLOW_FIRST = ("receive_list", "spoofing", "refuse_url", "deny_list", "receive_only", "refuse_pc")
-_ALLOW_AFTER_SPOOF_URL = (
-    "spoofing",
-    "refuse_url",
-    "receive_list",
-    "deny_list",
-    "receive_only",
-    "refuse_pc",
-)
-_RULE_ORDER: dict[str, tuple[str, ...]] = {
-    "softbank": _ALLOW_AFTER_SPOOF_URL,
-    "ymobile": _ALLOW_AFTER_SPOOF_URL,
-}
-
-# Settings that are on for a new contract (carriers-jp.json "defaults_new_contract"):
-# SoftBank and Y!mobile なりすましメール拒否 利用する; au's オススメ filter rejects なりすまし.
-_DEFAULT_ON: dict[str, tuple[str, ...]] = {
-    "au": ("spoofing",),
-    "softbank": ("spoofing",),
-    "ymobile": ("spoofing",),
-}
 
 _SETTING_KINDS = ("refuse_pc", "refuse_url", "spoofing", "receive_list", "deny_list")
 
@@ -152,7 +132,7 @@ class Profile:
         :class:`UnsupportedSetting` for a setting the carrier does not offer.
         """
         c = carrier if isinstance(carrier, Carrier) else _carrier(carrier)
-        on = set(_DEFAULT_ON.get(c.id, ())) if defaults else set()
+        on = set(c.defaults_on) if defaults else set()
         asked = {"refuse_pc": refuse_pc, "refuse_url": refuse_url, "spoofing": spoofing}
         for kind, value in asked.items():
             if value is True:
@@ -169,7 +149,7 @@ class Profile:
                     f"{c.name_en} has no {kind.replace('_', ' ')} setting; "
                     f"its settings are: {', '.join(s.kind for s in c.settings)}."
                 )
-        label = "+".join([c.id, *sorted(wanted - set(_DEFAULT_ON.get(c.id, ())))])
+        label = "+".join([c.id, *sorted(wanted - set(c.defaults_on))])
         return cls(
             name=label,
             carrier=c.id,
@@ -181,7 +161,7 @@ class Profile:
             deny_list=deny,
             filtered_outcome=Outcome(c.filtered_outcome),
             reject_reply=c.reject_reply or DEFAULT_REJECT_REPLY,
-            rule_order=_RULE_ORDER.get(c.id, _ALLOW_FIRST),
+            rule_order=c.filter_order or _ALLOW_FIRST,
             setting_names={s.kind: s.name_ja for s in c.settings},
         )
 
