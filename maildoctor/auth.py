@@ -39,6 +39,7 @@ import dns.resolver
 import spf
 
 from maildoctor.dnsprobe import parse_nameserver
+from maildoctor.domains import aligned, org_domain
 
 __all__ = [
     "AuthResults",
@@ -389,12 +390,6 @@ def check_spf(
 
 DmarcOutcome = Literal["pass", "fail", "none", "temperror", "permerror"]
 
-#: second-level labels under two-letter country codes that are registries' own
-#: (``example.co.jp``); a simplification of the Public Suffix List for org domains
-_CC_SECOND_LEVEL = frozenset(
-    {"co", "ne", "or", "ac", "go", "ad", "ed", "gr", "lg", "com", "net", "org"}
-)
-
 
 def parse_tags(record: str) -> dict[str, str]:
     """``"v=DMARC1; p=none"`` -> ``{"v": "DMARC1", "p": "none"}`` (RFC 6376 3.2 tag lists)."""
@@ -404,21 +399,6 @@ def parse_tags(record: str) -> dict[str, str]:
         if sep:
             tags.setdefault(name.strip().lower(), re.sub(r"\s+", "", value))
     return tags
-
-
-def org_domain(domain: str) -> str:
-    """A simplified organizational domain (RFC 7489 3.2): the last two labels, three
-    under a country code's registry label (``example.co.jp``)."""
-    labels = domain.lower().rstrip(".").split(".")
-    if len(labels) >= 3 and len(labels[-1]) == 2 and labels[-2] in _CC_SECOND_LEVEL:
-        return ".".join(labels[-3:])
-    return ".".join(labels[-2:])
-
-
-def aligned(a: str, b: str, mode: str = "r") -> bool:
-    """RFC 7489 3.1 identifier alignment: strict is equality, relaxed same org domain."""
-    a, b = a.lower().rstrip("."), b.lower().rstrip(".")
-    return a == b if mode == "s" else org_domain(a) == org_domain(b)
 
 
 @dataclass(frozen=True, kw_only=True)

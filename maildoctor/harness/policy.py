@@ -27,6 +27,7 @@ from email.utils import getaddresses
 from enum import StrEnum
 
 from maildoctor.carriers import CARRIERS, Carrier, carrier_for_domain
+from maildoctor.domains import aligned
 
 __all__ = [
     "DEFAULT_REJECT_REPLY",
@@ -298,9 +299,8 @@ class MessageFacts:
 
     @property
     def aligned(self) -> bool:
-        """Header From and envelope sender share a domain (relaxed, suffix either way)."""
-        h, e = self.header_from_domain, self.envelope_domain
-        return bool(h and e) and (h == e or h.endswith("." + e) or e.endswith("." + h))
+        """Header From and envelope sender share an organizational domain (DMARC relaxed)."""
+        return aligned(self.header_from_domain, self.envelope_domain)
 
     @property
     def spoofed(self) -> bool:
@@ -342,7 +342,7 @@ class MessageFacts:
             and (
                 bool(_DMARC_PASS.search(auth))
                 or any(
-                    _same_org(d.group(1).lower().rstrip("."), from_domain)
+                    aligned(d.group(1).lower().rstrip("."), from_domain)
                     for d in _DKIM_PASS_D.finditer(auth)
                 )
             ),
@@ -381,11 +381,6 @@ def _has_url(message: Message) -> bool:
         if _URL.search(text):
             return True
     return False
-
-
-def _same_org(a: str, b: str) -> bool:
-    """Relaxed alignment as the policy simulates it: equal, or one a subdomain of the other."""
-    return bool(a and b) and (a == b or a.endswith("." + b) or b.endswith("." + a))
 
 
 def _domain(address: str) -> str:
