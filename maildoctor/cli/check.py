@@ -19,7 +19,6 @@ from maildoctor.cli.options import (
     reply_templates,
     templates_option,
 )
-from maildoctor.dnsprobe import DEFAULT_CANARIES, DNSConfigError, DNSProbe, make_resolver
 from maildoctor.findings import Lang
 
 
@@ -98,12 +97,15 @@ def command(
     if not addresses and file_ is None:
         raise click.UsageError("Give at least one ADDRESS or --file PATH (use '-' for stdin).")
     probe = None
-    if not offline:
+    if not offline:  # dnspython is imported only when DNS is asked
+        from maildoctor.dnsprobe import DEFAULT_CANARIES, DNSConfigError, DNSProbe, make_resolver
+
         try:
             resolver = make_resolver(nameservers, dns_timeout)
         except DNSConfigError as e:
             raise click.BadParameter(str(e), param_hint="--nameserver") from None
-        probe_args = {"canaries": canaries or DEFAULT_CANARIES, "concurrency": concurrency}
+        # The probe holds no socket or loop: it can be made before the loop runs.
+        probe = DNSProbe(resolver, canaries=canaries or DEFAULT_CANARIES, concurrency=concurrency)
     source: Iterable[str] = list(addresses)
     if file_ is not None:
         source = _chain(addresses, _lines(file_))
@@ -122,9 +124,6 @@ def command(
     first = True
 
     async def run() -> set[str]:
-        nonlocal probe
-        if not offline:
-            probe = DNSProbe(resolver, **probe_args)  # type: ignore[arg-type]
         async for result in check_many(source, probe=probe, lang=lang):
             emit(result)
         if collected:
