@@ -209,6 +209,16 @@ def test_after_data_fault_is_stored_with_its_rule(harness: HarnessThread) -> Non
     assert stored.transcript[-1] == "S: 451 4.3.0 Try again later"
 
 
+def test_after_data_fault_with_a_2xx_reply_delivers(harness: HarnessThread) -> None:
+    harness.set_faults("after_data=250 2.0.0 Accepted slowly,delay=0.05")
+    with client(harness) as smtp:
+        smtp.send_message(message())
+    [stored] = harness.messages()
+    assert stored.reply == "250 2.0.0 Accepted slowly"
+    d = stored.decision_for("taro@docomo.ne.jp")
+    assert (d.outcome, d.rule) == ("delivered", "fault:after_data")
+
+
 def test_after_data_drop(harness: HarnessThread) -> None:
     harness.set_faults("after_data,drop")
     with client(harness) as smtp, pytest.raises(smtplib.SMTPServerDisconnected):

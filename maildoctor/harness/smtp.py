@@ -365,8 +365,9 @@ def _data_reply(deliveries: list[Delivery], accepted: list[str]) -> str:
 
 def _fault_decision(fault: Fault) -> Decision:
     code = fault.code or 421
+    # A fault may answer 2xx (e.g. a slow but successful server): then the mail is taken.
     return Decision(
-        outcome=Outcome.REJECTED,
+        outcome=Outcome.DELIVERED if 200 <= code < 300 else Outcome.REJECTED,
         rule=f"fault:{fault.name}",
         reply_code=code,
         reply_text=fault.text if fault.code else "connection dropped",
