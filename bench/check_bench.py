@@ -32,9 +32,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from maildoctor.check import check_many, check_offline
-from maildoctor.dnsprobe import DNSProbe, make_resolver
-from maildoctor.syntax import check_syntax
+from maildoctor.address.check import check_many, check_offline
+from maildoctor.address.dnsprobe import DNSProbe, make_resolver
+from maildoctor.address.syntax import check_syntax
 
 TLDS = ("jp", "co.jp", "ne.jp", "com", "net", "or.jp")
 

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import jinja2
 
-from maildoctor.render import FROM_ADDRESS, JST, catalog, render_message
-from maildoctor.templating import templates_dir
+from maildoctor.mail.render import FROM_ADDRESS, JST, catalog, render_message
+from maildoctor.mail.templating import templates_dir
 
 TEMPLATES = templates_dir()
 CASES = [(n, v.name, dict(v.sample)) for n, info in catalog().items() for v in info.variants]

@@ -25,26 +25,26 @@ _EXPORTS: dict[str, str] = {
     "Carrier": "maildoctor.carriers",
     "carrier_for_domain": "maildoctor.carriers",
     # check
-    "CheckResult": "maildoctor.check",
-    "check_address": "maildoctor.check",
-    "check_many": "maildoctor.check",
-    "check_offline": "maildoctor.check",
-    "check_one": "maildoctor.check",
-    "DNSProbe": "maildoctor.dnsprobe",
-    "make_resolver": "maildoctor.dnsprobe",
+    "CheckResult": "maildoctor.address.check",
+    "check_address": "maildoctor.address.check",
+    "check_many": "maildoctor.address.check",
+    "check_offline": "maildoctor.address.check",
+    "check_one": "maildoctor.address.check",
+    "DNSProbe": "maildoctor.address.dnsprobe",
+    "make_resolver": "maildoctor.address.dnsprobe",
     # templates
-    "render_message": "maildoctor.render",
-    "TemplatingError": "maildoctor.templating",
-    "LintFinding": "maildoctor.lint",
-    "lint_message": "maildoctor.lint",
+    "render_message": "maildoctor.mail.render",
+    "TemplatingError": "maildoctor.mail.templating",
+    "LintFinding": "maildoctor.mail.lint",
+    "lint_message": "maildoctor.mail.lint",
     # harness
     "Profile": "maildoctor.harness.policy",
-    "run_in_thread": "maildoctor.harness.server",
+    "run_in_thread": "maildoctor.web.app",
     # diagnose, bounces, sender
-    "DiagnoseResult": "maildoctor.diagnose",
+    "DiagnoseResult": "maildoctor.diagnose.diagnosis",
     "explain": "maildoctor.bounce",
     "NotABounce": "maildoctor.bounce",
-    "audit": "maildoctor.sender",
+    "audit": "maildoctor.sender.domain_audit",
 }
 
 __all__ = ["__version__", *_EXPORTS]

@@ -146,7 +146,7 @@ def maildoctor_harness(
     maildoctor_auth_dns: tuple[str, ...] | None,
 ) -> Iterator[HarnessFixture]:
     """A started SMTP capture harness on free loopback ports, stopped after the test."""
-    from maildoctor.harness.server import run_in_thread
+    from maildoctor.web.app import run_in_thread
 
     web = bool(request.config.getoption("--maildoctor-web", default=False))
     db = tmp_path_factory.mktemp("maildoctor-harness") / "harness.sqlite3"

@@ -9,7 +9,7 @@ from pathlib import Path
 import dns.resolver
 import pytest
 
-from maildoctor.auth import (
+from maildoctor.sender.auth import (
     authenticate,
     authentication_results,
     check_spf,

@@ -11,10 +11,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from maildoctor.check import CheckResult, check_address, check_many, check_offline, check_one
-from maildoctor.dnsprobe import DNSProbe, make_resolver
+from maildoctor.address.check import (
+    CheckResult,
+    check_address,
+    check_many,
+    check_offline,
+    check_one,
+)
+from maildoctor.address.dnsprobe import DNSProbe, make_resolver
+from maildoctor.address.report import format_csv_row, format_jsonl, format_reply, format_text
 from maildoctor.findings import codes
-from maildoctor.report import format_csv_row, format_jsonl, format_reply, format_text
 
 
 def check(raw: str, nameserver: str, lang: str = "ja") -> CheckResult:

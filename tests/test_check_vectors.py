@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from maildoctor.syntax import check_syntax
+from maildoctor.address.syntax import check_syntax
 
 VECTORS = Path(__file__).parent / "data" / "vectors"
 

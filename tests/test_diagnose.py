@@ -206,7 +206,7 @@ def test_diagnose_does_not_import_heavy_modules(tmp_path: Path) -> None:
         "try: c.main()\n"
         "except SystemExit: pass\n"
         "heavy = sorted(m for m in ('aiohttp', 'playwright', 'dkim', 'spf', 'hypothesis',"
-        " 'maildoctor.lint', 'maildoctor.harness.web', 'maildoctor.bounce', 'dns')"
+        " 'maildoctor.mail.lint', 'maildoctor.web.app', 'maildoctor.bounce', 'dns')"
         " if m in sys.modules)\n"
         "print('HEAVY', heavy, file=sys.stderr)"
     )

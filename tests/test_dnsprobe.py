@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from maildoctor.dnsprobe import (
+from maildoctor.address.dnsprobe import (
     DEFAULT_CANARIES,
     DNSConfigError,
     DNSProbe,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from maildoctor.domains import aligned, org_domain
+from maildoctor.sender.domains import aligned, org_domain
 
 
 @pytest.mark.parametrize(

@@ -15,12 +15,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from maildoctor.auth import dkim_sign, parse_authentication_results
 from maildoctor.cli import main
 from maildoctor.harness.policy import Outcome, Profile
-from maildoctor.harness.server import AuthConfigError, HarnessThread, run_in_thread
+from maildoctor.harness.server import AuthConfigError, HarnessThread
 from maildoctor.harness.store import StoredMessage
 from maildoctor.pytest_plugin import HarnessFixture
+from maildoctor.sender.auth import dkim_sign, parse_authentication_results
+from maildoctor.web.app import run_in_thread
 from tests.dnsserver import ZONES_DIR, DNSTestServer
 
 DKIM_DIR = Path(__file__).parent / "data" / "dkim"

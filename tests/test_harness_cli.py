@@ -12,7 +12,8 @@ from click.testing import CliRunner
 
 from maildoctor.cli import main
 from maildoctor.harness.policy import Profile
-from maildoctor.harness.server import HarnessThread, run_in_thread
+from maildoctor.harness.server import HarnessThread
+from maildoctor.web.app import run_in_thread
 
 
 @pytest.fixture

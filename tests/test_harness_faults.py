@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from maildoctor.harness.faults import PRESETS, Fault, FaultError, FaultPlan, Stage, parse_faults
-from maildoctor.harness.server import HarnessThread, run_in_thread
+from maildoctor.harness.server import HarnessThread
+from maildoctor.web.app import run_in_thread
 
 
 @pytest.mark.parametrize(

@@ -14,9 +14,10 @@ import pytest
 
 from maildoctor.harness.policy import Profile
 from maildoctor.harness.profiles import ProfileBook
-from maildoctor.harness.server import HarnessThread, run_in_thread
+from maildoctor.harness.server import HarnessThread
 from maildoctor.harness.smtp import Limits
 from maildoctor.harness.store import NewMessage, Store, StoreError
+from maildoctor.web.app import run_in_thread
 
 
 @pytest.fixture

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from maildoctor.findings import Severity
-from maildoctor.lint import RULES, LintFinding, links_of, lint_message
-from maildoctor.render import CHARSETS, Rendered, build_message, catalog, render_parts
-from maildoctor.templating import ENV_VAR
+from maildoctor.mail.lint import RULES, LintFinding, links_of, lint_message
+from maildoctor.mail.render import CHARSETS, Rendered, build_message, catalog, render_parts
+from maildoctor.mail.templating import ENV_VAR
 
 TO = "taro@docomo.ne.jp"
 REPO_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"

@@ -10,8 +10,8 @@ import pytest
 from click.testing import CliRunner
 
 from maildoctor.cli import main
-from maildoctor.render import render_message
-from maildoctor.templating import ENV_VAR
+from maildoctor.mail.render import render_message
+from maildoctor.mail.templating import ENV_VAR
 
 REPO_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 SHIPPED = [

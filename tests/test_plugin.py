@@ -9,8 +9,8 @@ import textwrap
 import pytest
 
 from maildoctor.harness.policy import Profile
+from maildoctor.mail.render import render_message
 from maildoctor.pytest_plugin import HarnessFixture
-from maildoctor.render import render_message
 
 pytest_plugins = ["pytester"]
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from maildoctor.lint import links_of
-from maildoctor.render import (
+from maildoctor.mail.lint import links_of
+from maildoctor.mail.render import (
     CHARSETS,
     CONTRACT_SUBJECTS,
     catalog,
@@ -22,7 +22,7 @@ from maildoctor.render import (
     render_parts,
     sample_context,
 )
-from maildoctor.templating import (
+from maildoctor.mail.templating import (
     ENV_VAR,
     ContextError,
     MissingVariable,

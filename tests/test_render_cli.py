@@ -12,8 +12,8 @@ import pytest
 from click.testing import CliRunner
 
 from maildoctor.cli import main
-from maildoctor.render import CONTRACT_SUBJECTS
-from maildoctor.templating import ENV_VAR
+from maildoctor.mail.render import CONTRACT_SUBJECTS
+from maildoctor.mail.templating import ENV_VAR
 
 REPO_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 RESET_URL = "https://lentrance.com/password/reset"

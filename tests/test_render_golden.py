@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from maildoctor.render import catalog, render_parts
+from maildoctor.mail.render import catalog, render_parts
 
 REPO_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 GOLDEN = Path(__file__).resolve().parent / "golden"

@@ -7,8 +7,8 @@ from collections.abc import Iterator
 import dns.resolver
 import pytest
 
-from maildoctor.auth import make_resolver
-from maildoctor.sender import audit, count_spf_lookups, parse_tags
+from maildoctor.sender.auth import make_resolver
+from maildoctor.sender.domain_audit import audit, count_spf_lookups, parse_tags
 from tests.dnsserver import ZONES_DIR, DNSTestServer
 
 

@@ -6,7 +6,7 @@ import base64
 
 import pytest
 
-from maildoctor.sender import SenderFacts, _dkim_key, _spf_fix, assess
+from maildoctor.sender.domain_audit import SenderFacts, _dkim_key, _spf_fix, assess
 
 _ED25519 = "v=DKIM1; k=ed25519; p=" + base64.b64encode(bytes(range(32))).decode()
 
@@ -78,7 +78,7 @@ def test_missing_spf_for_ipv6_sender_advises_ip6() -> None:
 def test_cli_shows_the_lookup_limit_the_audit_applies() -> None:
     """The text report's "n/10" is the limit ``assess`` checks against, not a copy of it."""
     from maildoctor.cli.sender import format_text
-    from maildoctor.sender import SPF_LOOKUP_LIMIT
+    from maildoctor.sender.domain_audit import SPF_LOOKUP_LIMIT
 
     assert SPF_LOOKUP_LIMIT == 10  # RFC 7208 4.6.4
     over = assess(_facts(spf_lookups=SPF_LOOKUP_LIMIT + 2), "en")

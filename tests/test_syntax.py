@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from maildoctor.syntax import check_syntax, fold_ime
+from maildoctor.address.syntax import check_syntax, fold_ime
 
 
 @pytest.mark.parametrize(

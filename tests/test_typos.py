@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from maildoctor.syntax import check_syntax
-from maildoctor.typos import DomainTable, default_table, distance, suggest_domain
+from maildoctor.address.syntax import check_syntax
+from maildoctor.address.typos import DomainTable, default_table, distance, suggest_domain
 
 VECTORS = Path(__file__).parent / "data" / "vectors"
 

@@ -18,8 +18,9 @@ from typing import Any
 import pytest
 
 from maildoctor.harness.policy import Profile
-from maildoctor.harness.server import HarnessThread, run_in_thread
-from maildoctor.render import render_message
+from maildoctor.harness.server import HarnessThread
+from maildoctor.mail.render import render_message
+from maildoctor.web.app import run_in_thread
 
 
 @pytest.fixture

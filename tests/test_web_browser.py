@@ -18,9 +18,10 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
-from maildoctor.auth import dkim_sign
 from maildoctor.harness.policy import Profile
-from maildoctor.harness.server import HarnessThread, run_in_thread
+from maildoctor.harness.server import HarnessThread
+from maildoctor.sender.auth import dkim_sign
+from maildoctor.web.app import run_in_thread
 from tests.dnsserver import ZONES_DIR, DNSTestServer
 
 pytestmark = pytest.mark.browser

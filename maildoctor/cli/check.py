@@ -10,7 +10,7 @@ from typing import IO
 
 import click
 
-from maildoctor.check import CheckResult, check_many, exit_code
+from maildoctor.address.check import CheckResult, check_many, exit_code
 from maildoctor.cli.options import (
     address_dns_options,
     format_option,
@@ -98,7 +98,12 @@ def command(
         raise click.UsageError("Give at least one ADDRESS or --file PATH (use '-' for stdin).")
     probe = None
     if not offline:  # dnspython is imported only when DNS is asked
-        from maildoctor.dnsprobe import DEFAULT_CANARIES, DNSConfigError, DNSProbe, make_resolver
+        from maildoctor.address.dnsprobe import (
+            DEFAULT_CANARIES,
+            DNSConfigError,
+            DNSProbe,
+            make_resolver,
+        )
 
         try:
             resolver = make_resolver(nameservers, dns_timeout)
@@ -112,7 +117,7 @@ def command(
     progress = _Progress(enabled=file_ is not None and sys.stderr.isatty())
     reply_renderer = None
     if reply:
-        from maildoctor.report import format_reply
+        from maildoctor.address.report import format_reply
 
         folder = reply_templates(templates_dir)
 
@@ -127,7 +132,7 @@ def command(
         async for result in check_many(source, probe=probe, lang=lang):
             emit(result)
         if collected:
-            from maildoctor.report import format_json
+            from maildoctor.address.report import format_json
 
             click.echo(format_json(collected), nl=False)
         return verdicts
@@ -161,7 +166,7 @@ def _chain(first: Iterable[str], rest: Iterable[str]) -> Iterator[str]:
 
 
 def _format_one(result: CheckResult, fmt: str, lang: Lang, first: bool) -> str:
-    from maildoctor import report
+    from maildoctor.address import report
 
     if fmt == "jsonl":
         return report.format_jsonl(result)

@@ -19,7 +19,7 @@ from maildoctor.cli.options import (
     reply_templates,
     templates_option,
 )
-from maildoctor.diagnose import DEFAULT_TEMPLATE
+from maildoctor.diagnose.diagnosis import DEFAULT_TEMPLATE
 from maildoctor.findings import Lang
 
 #: The harness for the delivery trial could not start (no verdict was reached).
@@ -111,11 +111,11 @@ def command(
       maildoctor diagnose taro@gmial.com --format markdown
       maildoctor diagnose --file tickets.csv --format json > reports.jsonl
     """
-    from maildoctor import diagnose as dg
-    from maildoctor import diagnose_report as fmt_
-    from maildoctor.check import check_address, exit_code
-    from maildoctor.render import load_template
-    from maildoctor.templating import TemplatingError
+    from maildoctor.address.check import check_address, exit_code
+    from maildoctor.diagnose import diagnosis as dg
+    from maildoctor.diagnose import report as fmt_
+    from maildoctor.mail.render import load_template
+    from maildoctor.mail.templating import TemplatingError
 
     if (address is None) == (file_ is None):
         raise click.UsageError("Give one ADDRESS or --file PATH (not both).")
@@ -126,7 +126,7 @@ def command(
         raise click.BadParameter(str(e), param_hint="--template") from None
     resolver = None
     if not offline:
-        from maildoctor.dnsprobe import DNSConfigError, make_resolver
+        from maildoctor.address.dnsprobe import DNSConfigError, make_resolver
 
         try:
             resolver = make_resolver(nameservers, dns_timeout)
@@ -154,7 +154,7 @@ def command(
     async def run() -> set[str]:
         probe = None
         if resolver is not None:
-            from maildoctor.dnsprobe import DEFAULT_CANARIES, DNSProbe
+            from maildoctor.address.dnsprobe import DEFAULT_CANARIES, DNSProbe
 
             probe = DNSProbe(resolver, canaries=canaries or DEFAULT_CANARIES)
         verdicts: set[str] = set()

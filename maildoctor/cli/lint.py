@@ -14,9 +14,9 @@ import click
 
 from maildoctor.cli.options import format_option, resolve_templates, templates_option
 from maildoctor.findings import Severity
-from maildoctor.lint import LintFinding, lint_finding, lint_message
-from maildoctor.render import CHARSETS, catalog, load_template, render_message
-from maildoctor.templating import TemplatingError, UnknownTemplate
+from maildoctor.mail.lint import LintFinding, lint_finding, lint_message
+from maildoctor.mail.render import CHARSETS, catalog, load_template, render_message
+from maildoctor.mail.templating import TemplatingError, UnknownTemplate
 
 #: The recipient the templates are rendered for when linted.
 LINT_RECIPIENT = "taro.yamada@docomo.ne.jp"

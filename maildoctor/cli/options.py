@@ -38,7 +38,7 @@ templates_option = click.option(
 
 def resolve_templates(path: Path | None) -> Path:
     """The templates folder for a command, as a click error when it does not exist."""
-    from maildoctor.templating import TemplatingError, templates_dir
+    from maildoctor.mail.templating import TemplatingError, templates_dir
 
     try:
         return templates_dir(path)
@@ -51,8 +51,8 @@ def reply_templates(path: Path | None) -> Path:
     template is a usage error before any work starts, not a traceback after it."""
     import jinja2
 
-    from maildoctor.report import REPLY_TEMPLATE
-    from maildoctor.templating import environment
+    from maildoctor.address.report import REPLY_TEMPLATE
+    from maildoctor.mail.templating import environment
 
     folder = resolve_templates(path)
     try:

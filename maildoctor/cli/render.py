@@ -11,8 +11,8 @@ from typing import Any
 import click
 
 from maildoctor.cli.options import format_option, resolve_templates, templates_option
-from maildoctor.lint import lint_message
-from maildoctor.render import (
+from maildoctor.mail.lint import lint_message
+from maildoctor.mail.render import (
     BUILTIN_VARIABLES,
     CHARSETS,
     TemplateInfo,
@@ -21,7 +21,7 @@ from maildoctor.render import (
     load_template,
     render_parts,
 )
-from maildoctor.templating import ContextError, TemplatingError, UnknownTemplate
+from maildoctor.mail.templating import ContextError, TemplatingError, UnknownTemplate
 
 #: The recipient used when --to is not given.
 SAMPLE_RECIPIENT = "taro.yamada@example.com"

@@ -17,8 +17,8 @@ from maildoctor.cli.options import resolve_templates, templates_option
 from maildoctor.cli.render import parse_vars, read_context
 from maildoctor.cli.serve import parse_hostport
 from maildoctor.harness.server import is_loopback
-from maildoctor.render import CHARSETS, load_template, render_message
-from maildoctor.templating import TemplatingError, UnknownTemplate
+from maildoctor.mail.render import CHARSETS, load_template, render_message
+from maildoctor.mail.templating import TemplatingError, UnknownTemplate
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -111,7 +111,7 @@ def sign_with_key_file(data: bytes, *, key_file: Path, selector: str, domain: st
 
     Raises click.BadParameter (exit 2) for a key that cannot be read or used.
     """
-    from maildoctor.auth import dkim_sign
+    from maildoctor.sender.auth import dkim_sign
 
     try:
         key_pem = key_file.read_bytes()

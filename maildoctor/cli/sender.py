@@ -9,11 +9,11 @@ from typing import Any
 
 import click
 
-from maildoctor.auth import make_resolver
+from maildoctor.address.dnsprobe import parse_nameserver
 from maildoctor.cli.options import dns_timeout_option, format_option, lang_option, nameserver_option
-from maildoctor.dnsprobe import parse_nameserver
 from maildoctor.findings import Lang, Severity
-from maildoctor.sender import SPF_LOOKUP_LIMIT, SenderAudit, audit
+from maildoctor.sender.auth import make_resolver
+from maildoctor.sender.domain_audit import SPF_LOOKUP_LIMIT, SenderAudit, audit
 
 _LABELS: dict[str, dict[str, str]] = {
     "domain": {"ja": "送信ドメイン", "en": "Sending domain"},

@@ -14,6 +14,7 @@ from maildoctor.harness.profiles import ProfileBook, ProfileError, load_profiles
 from maildoctor.harness.server import AuthConfigError, Harness, HarnessConfig, is_loopback
 from maildoctor.harness.smtp import Limits
 from maildoctor.harness.store import StoreError, default_db_path
+from maildoctor.web.app import start_web
 
 
 def parse_hostport(value: str, *, option: str, default_host: str = "127.0.0.1") -> tuple[str, int]:
@@ -38,7 +39,7 @@ def parse_hostport(value: str, *, option: str, default_host: str = "127.0.0.1") 
 
 def parse_auth_dns(values: tuple[str, ...]) -> tuple[str, ...] | None:
     """``--auth-dns`` values -> HarnessConfig.auth_nameservers (none given: the system's)."""
-    from maildoctor.dnsprobe import DNSConfigError, parse_nameserver
+    from maildoctor.address.dnsprobe import DNSConfigError, parse_nameserver
 
     words = {v.strip().lower() for v in values}
     if not values or words == {"system"}:
@@ -194,7 +195,7 @@ def command(
         auth_nameservers=parse_auth_dns(auth_dns),
     )
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_serve(Harness(config, profiles=book, faults=plan)))
+        asyncio.run(_serve(Harness(config, profiles=book, faults=plan, web=start_web)))
 
 
 async def _serve(harness: Harness) -> None:

@@ -27,7 +27,7 @@ from email.utils import getaddresses
 from enum import StrEnum
 
 from maildoctor.carriers import CARRIERS, Carrier, carrier_for_domain
-from maildoctor.domains import aligned
+from maildoctor.sender.domains import aligned
 
 __all__ = [
     "DEFAULT_REJECT_REPLY",

@@ -17,7 +17,7 @@ import asyncio
 import concurrent.futures
 import ipaddress
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,6 +42,10 @@ __all__ = [
     "is_loopback",
     "run_in_thread",
 ]
+
+#: Starts the web app for a harness on (host, port) and returns (runner, port). The
+#: harness knows no HTTP; ``maildoctor.web.app.start_web`` is passed in from above.
+WebStarter = Callable[..., Awaitable[tuple[Any, int]]]
 
 
 def is_loopback(host: str) -> bool:
@@ -99,7 +103,7 @@ def _verifier(cfg: HarnessConfig) -> AuthVerifier | None:
     # Imported only when verifying: dkimpy, pyspf and dnspython are not needed otherwise.
     import dns.exception
 
-    from maildoctor.auth import make_resolver
+    from maildoctor.sender.auth import make_resolver
 
     try:
         resolver = make_resolver(cfg.auth_nameservers, timeout=cfg.auth_timeout)
@@ -117,8 +121,10 @@ class Harness:
         *,
         profiles: ProfileBook | None = None,
         faults: FaultPlan | None = None,
+        web: WebStarter | None = None,
     ) -> None:
         self.config = config
+        self.web = web
         self.profiles = profiles or ProfileBook()
         self.faults = faults or FaultPlan()
         self.store: Store | None = None
@@ -153,10 +159,8 @@ class Harness:
             )
             sock = self._smtp.sockets[0].getsockname()
             self.smtp_address = (sock[0], sock[1])
-            if cfg.http_port is not None:
-                from maildoctor.harness.web import start_web
-
-                self._http, port = await start_web(self, host=cfg.http_host, port=cfg.http_port)
+            if cfg.http_port is not None and self.web is not None:
+                self._http, port = await self.web(self, host=cfg.http_host, port=cfg.http_port)
                 host = f"[{cfg.http_host}]" if ":" in cfg.http_host else cfg.http_host
                 self.http_url = f"http://{host}:{port}"
         except BaseException:
@@ -199,8 +203,9 @@ class HarnessThread:
         *,
         profiles: ProfileBook | None = None,
         faults: FaultPlan | None = None,
+        web: WebStarter | None = None,
     ) -> None:
-        self.harness = Harness(config, profiles=profiles, faults=faults)
+        self.harness = Harness(config, profiles=profiles, faults=faults, web=web)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._stopped: asyncio.Event | None = None
@@ -290,14 +295,19 @@ def run_in_thread(
     profiles: ProfileBook | Mapping[str, Profile] | None = None,
     faults: str | Iterable[Fault] | None = None,
     seed: int | None = None,
+    web: WebStarter | None = None,
     **config: Any,
 ) -> HarnessThread:
     """Start a harness in a background thread (free ports unless given) and return it.
 
     ``config`` takes the :class:`HarnessConfig` fields (``smtp_port``,
     ``http_port=None`` for no web UI, ``tls``, ``limits``, ``auth_nameservers``
-    to verify DKIM/SPF/DMARC...). Use it as a context manager or call ``stop()``.
+    to verify DKIM/SPF/DMARC...). ``web`` starts the web UI (none without it; the
+    public :func:`maildoctor.run_in_thread` passes it). Use it as a context manager
+    or call ``stop()``.
     """
     book = profiles if isinstance(profiles, ProfileBook) else ProfileBook(profiles)
     plan = FaultPlan(parse_faults(faults) if isinstance(faults, str) else (faults or ()), seed=seed)
-    return HarnessThread(HarnessConfig(db=Path(db), **config), profiles=book, faults=plan).start()
+    return HarnessThread(
+        HarnessConfig(db=Path(db), **config), profiles=book, faults=plan, web=web
+    ).start()

@@ -68,7 +68,7 @@ class Limits:
 
 @dataclass(frozen=True, kw_only=True)
 class AuthVerifier:
-    """How the harness verifies DKIM, SPF and DMARC of each message (maildoctor.auth)."""
+    """How the harness verifies DKIM, SPF and DMARC of each message (maildoctor.sender.auth)."""
 
     resolver: Any
     """A ``dns.resolver.Resolver`` for the configured nameservers."""
@@ -81,7 +81,7 @@ class AuthVerifier:
         DNS is blocking (dnspython, dkimpy, pyspf), so it runs in a worker thread; any
         failure there is ``temperror`` (RFC 8601 2.7), never a lost message.
         """
-        from maildoctor.auth import (
+        from maildoctor.sender.auth import (
             authenticate,
             remove_authentication_results,
             stamp_authentication_results,
@@ -240,7 +240,7 @@ class CaptureHandler:
             authserv_id = self.verifier.authserv_id
         elif b"authentication-results" in raw[: _header_end(raw)].lower():
             # Not verifying, but nothing may pass for our results either (RFC 8601 5).
-            from maildoctor.auth import remove_authentication_results
+            from maildoctor.sender.auth import remove_authentication_results
 
             raw = remove_authentication_results(raw, self.authserv_id)
         headers = headers_only(raw)

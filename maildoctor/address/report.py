@@ -2,7 +2,7 @@
 
 Pure functions that return strings (STYLE 10); the CLI prints them. The reply
 draft is rendered from ``templates/replies/check.txt.j2`` (Jinja2, through
-:mod:`maildoctor.templating`), so support can edit its wording without code.
+:mod:`maildoctor.mail.templating`), so support can edit its wording without code.
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from maildoctor.address.check import CheckResult
+from maildoctor.address.syntax import display
 from maildoctor.advice import advice_for, advice_text
-from maildoctor.check import CheckResult
 from maildoctor.findings import Lang, Severity, Verdict
-from maildoctor.syntax import display
 
 __all__ = [
     "CSV_FIELDS",
@@ -223,8 +223,8 @@ def format_reply(
 
 def _render(name: str, context: dict[str, Any], templates_dir: Path | None) -> str:
     # The one place that touches Jinja2: the shared, cached environment.
-    from maildoctor.templating import environment
-    from maildoctor.templating import templates_dir as resolve_dir
+    from maildoctor.mail.templating import environment
+    from maildoctor.mail.templating import templates_dir as resolve_dir
 
     env = environment(resolve_dir(templates_dir))
     return env.get_template(name).render(**context)

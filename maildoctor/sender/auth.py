@@ -38,8 +38,8 @@ import dns.nameserver
 import dns.resolver
 import spf
 
-from maildoctor.dnsprobe import parse_nameserver
-from maildoctor.domains import aligned, org_domain
+from maildoctor.address.dnsprobe import parse_nameserver
+from maildoctor.sender.domains import aligned, org_domain
 
 __all__ = [
     "AuthResults",
@@ -86,7 +86,7 @@ SIGNED_HEADERS: tuple[bytes, ...] = (
 #: dkimpy logs each verification problem at ERROR; the results say it already, so
 #: keep it off stderr (a NullHandler stops logging's last-resort printer) while an
 #: application's own logging configuration still sees it.
-_DKIM_LOG = logging.getLogger("maildoctor.auth.dkim")
+_DKIM_LOG = logging.getLogger("maildoctor.sender.auth.dkim")
 _DKIM_LOG.addHandler(logging.NullHandler())
 
 

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from maildoctor.carriers import SENDER_DOMAIN
 from maildoctor.findings import Severity
-from maildoctor.render import CONTRACT_SUBJECTS, MAX_LINE_OCTETS
+from maildoctor.mail.render import CONTRACT_SUBJECTS, MAX_LINE_OCTETS
 
 __all__ = [
     "RULES",

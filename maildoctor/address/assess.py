@@ -11,13 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from maildoctor.address.syntax import SyntaxResult, display
+from maildoctor.address.typos import TypoSuggestion
 from maildoctor.carriers import Carrier
 from maildoctor.findings import Finding, Lang, Verdict, make_finding, verdict_of
-from maildoctor.syntax import SyntaxResult, display
-from maildoctor.typos import TypoSuggestion
 
 if TYPE_CHECKING:  # dnspython is imported only when DNS is asked (not by --offline)
-    from maildoctor.dnsprobe import DomainDNS
+    from maildoctor.address.dnsprobe import DomainDNS
 
 __all__ = ["DNS_REASONS", "Diagnosis", "Facts", "assess"]
 

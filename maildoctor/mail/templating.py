@@ -41,7 +41,7 @@ __all__ = [
 #: The environment variable that points every command at another templates folder.
 ENV_VAR = "MAILDOCTOR_TEMPLATES"
 
-_PACKAGE_DIR = Path(__file__).resolve().parent
+_PACKAGE_DIR = Path(__file__).resolve().parent.parent
 
 
 class TemplatingError(Exception):

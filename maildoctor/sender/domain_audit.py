@@ -26,7 +26,8 @@ from typing import Any, Literal
 import dns.resolver
 import dns.reversename
 
-from maildoctor.auth import (
+from maildoctor.findings import Finding, Lang, Severity, make_finding
+from maildoctor.sender.auth import (
     DnsUnavailable,
     SpfResult,
     aligned,
@@ -36,7 +37,6 @@ from maildoctor.auth import (
     resolve_records,
     txt_strings,
 )
-from maildoctor.findings import Finding, Lang, Severity, make_finding
 
 __all__ = [
     "SPF_LOOKUP_LIMIT",

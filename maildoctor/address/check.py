@@ -24,14 +24,14 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from disposable_email_domains import blocklist as _DISPOSABLE
 
-from maildoctor.assess import Diagnosis, Facts, assess
+from maildoctor.address.assess import Diagnosis, Facts, assess
+from maildoctor.address.syntax import ParsedAddress, SyntaxResult, check_syntax
+from maildoctor.address.typos import TypoSuggestion, suggest_domain
 from maildoctor.carriers import Carrier, carrier_for_domain
 from maildoctor.findings import Finding, Lang, Verdict
-from maildoctor.syntax import ParsedAddress, SyntaxResult, check_syntax
-from maildoctor.typos import TypoSuggestion, suggest_domain
 
 if TYPE_CHECKING:  # dnspython loads only when DNS is asked (not for --offline)
-    from maildoctor.dnsprobe import DNSProbe, DomainDNS
+    from maildoctor.address.dnsprobe import DNSProbe, DomainDNS
 
 __all__ = [
     "ROLE_LOCAL_PARTS",
@@ -249,13 +249,13 @@ def check_one(
 ) -> CheckResult:
     """Synchronous check of one address with its own probe (for scripts and notebooks).
 
-    Raises :class:`maildoctor.dnsprobe.DNSConfigError` for a bad nameserver value.
+    Raises :class:`maildoctor.address.dnsprobe.DNSConfigError` for a bad nameserver value.
     """
     if offline:
         return check_offline(raw, lang=lang)
 
     async def run() -> CheckResult:
-        from maildoctor.dnsprobe import DEFAULT_CANARIES, DNSProbe, make_resolver
+        from maildoctor.address.dnsprobe import DEFAULT_CANARIES, DNSProbe, make_resolver
 
         resolver = make_resolver(nameservers, dns_timeout)
         probe = DNSProbe(resolver, canaries=DEFAULT_CANARIES if canaries is None else canaries)

@@ -34,7 +34,7 @@ import idna
 import jinja2
 
 from maildoctor.carriers import SENDER_DOMAIN
-from maildoctor.templating import (
+from maildoctor.mail.templating import (
     ContextError,
     MissingVariable,
     TemplatesDirError,
@@ -483,7 +483,7 @@ def render_message(
     """Render the notification ``name`` for ``to`` into a ready-to-send MIME message.
 
     ``context`` None uses the variant's sample data. Raises a
-    :class:`~maildoctor.templating.TemplatingError` (a one-line message for the
+    :class:`~maildoctor.mail.templating.TemplatingError` (a one-line message for the
     user) for an unknown template or variant, a missing variable, a bad
     recipient, or a character the charset cannot encode.
     """

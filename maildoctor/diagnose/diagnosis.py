@@ -13,9 +13,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from maildoctor.address.check import CheckResult
 from maildoctor.advice import advice_for
 from maildoctor.carriers import SENDER_DOMAIN, Carrier
-from maildoctor.check import CheckResult
 from maildoctor.findings import Lang
 
 DEFAULT_TEMPLATE = "provisional_registration"
@@ -211,7 +211,7 @@ def run_trial(
     lang: Lang = "ja",
 ) -> Trial:
     """Render ``template`` for the address and deliver it once per scenario."""
-    from maildoctor.templating import TemplatingError
+    from maildoctor.mail.templating import TemplatingError
 
     recipient = result.normalized
     if recipient is None:
@@ -221,7 +221,7 @@ def run_trial(
             else "The address cannot be parsed, so no delivery was tried."
         )
         return Trial(ran=False, skipped_reason=why, template=template)
-    from maildoctor.render import render_message
+    from maildoctor.mail.render import render_message
 
     try:
         message = render_message(template, to=recipient, templates_dir=templates_dir)
@@ -330,7 +330,7 @@ def conclude(
     extra: dict[str, str] | None = None,
 ) -> DiagnoseResult:
     """The diagnosis of a checked address whose trial has run (or was skipped)."""
-    from maildoctor.report import format_reply
+    from maildoctor.address.report import format_reply
 
     advice = likely_advice(result, trial)
     draft = format_reply(result, templates_dir, advice_order=advice)

@@ -1,6 +1,6 @@
 """Formatting a diagnosis: text for the terminal, markdown for a ticket, JSON for machines.
 
-Pure functions from :class:`~maildoctor.diagnose.DiagnoseResult` to strings.
+Pure functions from :class:`~maildoctor.diagnose.diagnosis.DiagnoseResult` to strings.
 """
 
 from __future__ import annotations
@@ -8,12 +8,12 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from maildoctor import report
+from maildoctor.address import report
+from maildoctor.address.syntax import display
 from maildoctor.advice import advice_text
 from maildoctor.carriers import SENDER_DOMAIN
-from maildoctor.diagnose import DiagnoseResult, ScenarioResult, web_command
+from maildoctor.diagnose.diagnosis import DiagnoseResult, ScenarioResult, web_command
 from maildoctor.findings import Lang
-from maildoctor.syntax import display
 
 _WORDS: dict[Lang, dict[str, str]] = {
     "ja": {

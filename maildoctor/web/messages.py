@@ -1,0 +1,158 @@
+"""The harness's message pages and API: the list, one message, raw, HTML, live events.
+
+Contract API: ``GET /api/messages`` (a JSON list, newest first),
+``GET /api/messages/{id}`` (headers, parts, decisions, lint findings, and
+``authentication``: the harness's DKIM/SPF/DMARC results, null when it did not verify),
+``GET /api/messages/{id}/raw`` (the bytes as received), ``DELETE /api/messages``.
+Also: ``/api/messages/{id}/html`` (a mail's HTML for the sandboxed iframe) and
+``/api/events`` (server-sent events so the list updates without reload).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from maildoctor.web.http import (
+    RAW_CSP,
+    UI_CSP,
+    error_response,
+    json_response,
+    mail_html_response,
+)
+from maildoctor.web.message_view import html_of, message_detail
+
+if TYPE_CHECKING:
+    from maildoctor.harness.server import Harness
+
+STATIC = Path(__file__).parent / "static"
+
+
+def add_routes(app: web.Application, harness: Harness) -> None:
+    """Register the message pages and API for one harness."""
+    listeners: set[asyncio.Queue[str | None]] = set()
+    loop = asyncio.get_running_loop()
+
+    def on_store(kind: str, ids: Any) -> None:  # called from the store's writer thread
+        event = json.dumps({"kind": kind, "ids": list(ids)})
+
+        def fan_out() -> None:
+            for q in listeners:
+                q.put_nowait(event)
+
+        loop.call_soon_threadsafe(fan_out)
+
+    store = harness.store
+    assert store is not None
+    store.subscribe(on_store)
+
+    def get_id(request: web.Request) -> int | web.Response:
+        try:
+            return int(request.match_info["id"])
+        except ValueError:
+            return error_response(
+                400, f"Message ids are numbers, not {request.match_info['id']!r}."
+            )
+
+    async def load(request: web.Request) -> Any:
+        mid = get_id(request)
+        if isinstance(mid, web.Response):
+            return mid
+        stored = await asyncio.to_thread(store.get, mid)
+        if stored is None:
+            return error_response(
+                404, f"There is no message {mid} (it may have been deleted or pruned)."
+            )
+        return stored
+
+    async def index(request: web.Request) -> web.StreamResponse:
+        return web.FileResponse(STATIC / "index.html", headers={"Content-Security-Policy": UI_CSP})
+
+    async def list_messages(request: web.Request) -> web.Response:
+        try:
+            limit = max(min(int(request.query.get("limit", "200")), 5000), 1)
+            offset = max(int(request.query.get("offset", "0")), 0)
+        except ValueError:
+            return error_response(400, "limit and offset must be whole numbers.")
+        rows = await asyncio.to_thread(store.recent, limit=limit, offset=offset)
+        total = await asyncio.to_thread(store.count)
+        resp = json_response([m.summary() for m in rows])
+        resp.headers["X-Total-Count"] = str(total)
+        return resp
+
+    async def get_message(request: web.Request) -> web.Response:
+        stored = await load(request)
+        if isinstance(stored, web.Response):
+            return stored
+        detail = await asyncio.to_thread(message_detail, stored, harness.config.authserv_id)
+        return json_response(detail)
+
+    async def get_raw(request: web.Request) -> web.Response:
+        stored = await load(request)
+        if isinstance(stored, web.Response):
+            return stored
+        try:
+            stored.raw.decode("utf-8")
+            ctype = "text/plain; charset=utf-8"
+        except UnicodeDecodeError:
+            ctype = "application/octet-stream"
+        return web.Response(
+            body=stored.raw,
+            headers={
+                "Content-Type": ctype,
+                "Content-Security-Policy": RAW_CSP,
+                "X-Content-Type-Options": "nosniff",
+            },
+        )
+
+    async def get_html(request: web.Request) -> web.Response:
+        stored = await load(request)
+        if isinstance(stored, web.Response):
+            return stored
+        html = await asyncio.to_thread(html_of, stored.raw)
+        return mail_html_response(html)
+
+    async def delete_all(request: web.Request) -> web.Response:
+        return json_response({"deleted": await asyncio.to_thread(store.delete_all)})
+
+    async def events(request: web.Request) -> web.StreamResponse:
+        resp = web.StreamResponse(
+            headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
+        )
+        await resp.prepare(request)
+        q: asyncio.Queue[str | None] = asyncio.Queue()
+        listeners.add(q)
+        try:
+            await resp.write(b": connected\n\n")
+            while True:
+                try:
+                    event = await asyncio.wait_for(q.get(), timeout=15)
+                except TimeoutError:
+                    await resp.write(b": keep-alive\n\n")
+                    continue
+                if event is None:
+                    break
+                await resp.write(f"data: {event}\n\n".encode())
+        except (ConnectionResetError, asyncio.CancelledError):
+            pass
+        finally:
+            listeners.discard(q)
+        return resp
+
+    async def on_shutdown(app: web.Application) -> None:
+        for q in listeners:
+            q.put_nowait(None)
+
+    app.router.add_get("/", index)
+    app.router.add_static("/static/", STATIC)
+    app.router.add_get("/api/messages", list_messages)
+    app.router.add_delete("/api/messages", delete_all)
+    app.router.add_get("/api/messages/{id}", get_message)
+    app.router.add_get("/api/messages/{id}/raw", get_raw)
+    app.router.add_get("/api/messages/{id}/html", get_html)
+    app.router.add_get("/api/events", events)
+    app.on_shutdown.append(on_shutdown)
