@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import signal
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from maildoctor.harness.server import AuthConfigError, Harness, HarnessConfig, i
 from maildoctor.harness.smtp import Limits
 from maildoctor.harness.store import StoreError, default_db_path
 from maildoctor.web.app import start_web
+from maildoctor.web.config import WebConfig
 
 
 def parse_hostport(value: str, *, option: str, default_host: str = "127.0.0.1") -> tuple[str, int]:
@@ -195,7 +197,9 @@ def command(
         auth_nameservers=parse_auth_dns(auth_dns),
     )
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_serve(Harness(config, profiles=book, faults=plan, web=start_web)))
+        web_config = WebConfig(allow_remote=allow_remote)
+        web = functools.partial(start_web, config=web_config)
+        asyncio.run(_serve(Harness(config, profiles=book, faults=plan, web=web)))
 
 
 async def _serve(harness: Harness) -> None:

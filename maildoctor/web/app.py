@@ -15,16 +15,21 @@ from aiohttp import web
 
 from maildoctor.harness import server as harness_server
 from maildoctor.web import messages, templates_gallery
+from maildoctor.web.config import WebConfig
 from maildoctor.web.http import error_response, host_allowed
 
 if TYPE_CHECKING:
     from maildoctor.harness.server import Harness, HarnessThread
 
-__all__ = ["make_app", "run_in_thread", "start_web"]
+__all__ = ["WEB_CONFIG", "make_app", "run_in_thread", "start_web"]
+
+#: The app's :class:`WebConfig`, for page modules that need it.
+WEB_CONFIG = web.AppKey("web_config", WebConfig)
 
 
-def make_app(harness: Harness) -> web.Application:
+def make_app(harness: Harness, config: WebConfig | None = None) -> web.Application:
     """The aiohttp application for one harness."""
+    config = config or WebConfig()
 
     @web.middleware
     async def check_host(request: web.Request, handler: Any) -> web.StreamResponse:
@@ -38,15 +43,18 @@ def make_app(harness: Harness) -> web.Application:
         return response
 
     app = web.Application(middlewares=[check_host])
+    app[WEB_CONFIG] = config
     assert harness.store is not None
     messages.add_routes(app, harness)
     templates_gallery.add_routes(app, harness)
     return app
 
 
-async def start_web(harness: Harness, *, host: str, port: int) -> tuple[web.AppRunner, int]:
+async def start_web(
+    harness: Harness, *, host: str, port: int, config: WebConfig | None = None
+) -> tuple[web.AppRunner, int]:
     """Serve the app on host:port (0 for a free port); returns the runner and the port."""
-    runner = web.AppRunner(make_app(harness), access_log=None, shutdown_timeout=1.0)
+    runner = web.AppRunner(make_app(harness, config), access_log=None, shutdown_timeout=1.0)
     await runner.setup()
     site = web.TCPSite(runner, host=host, port=port)
     await site.start()
