@@ -107,17 +107,18 @@ dns_timeout_option = click.option(
     help="Seconds to wait for a DNS answer.",
 )
 
+dns_canary_option = click.option(
+    "--dns-canary",
+    "canaries",
+    multiple=True,
+    metavar="NAME",
+    help="Name that must resolve before NXDOMAIN is trusted (replaces '.' NS and gmail.com MX).",
+)
+
 #: What ``check`` and ``diagnose`` take to reach DNS (the contract's options).
 address_dns_options = _stack(
     nameserver_option,
     dns_timeout_option,
-    click.option(
-        "--dns-canary",
-        "canaries",
-        multiple=True,
-        metavar="NAME",
-        help="Name that must resolve before NXDOMAIN is trusted "
-        "(replaces '.' NS and gmail.com MX).",
-    ),
+    dns_canary_option,
     click.option("--offline", is_flag=True, help="No DNS at all: static checks only."),
 )
