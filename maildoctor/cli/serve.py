@@ -139,6 +139,14 @@ def _user(value: str) -> tuple[str, str]:
     "on the stored copy, which the carriers' spoofing filters read. 'off' verifies nothing.",
 )
 @click.option(
+    "--auth-dns-canary",
+    "auth_canaries",
+    multiple=True,
+    metavar="NAME",
+    help="Name the --auth-dns server must resolve before its answers are believed "
+    "(repeatable; replaces '.' NS and gmail.com MX, as check's --dns-canary).",
+)
+@click.option(
     "--allow-remote",
     is_flag=True,
     help="Allow binding a non-loopback address (anyone who can reach it can read the mail).",
@@ -157,6 +165,7 @@ def command(
     starttls: bool,
     users: tuple[str, ...],
     auth_dns: tuple[str, ...],
+    auth_canaries: tuple[str, ...],
     allow_remote: bool,
 ) -> None:
     """Run the SMTP capture server and its web UI. It never relays mail anywhere.
@@ -195,6 +204,7 @@ def command(
         tls=starttls,
         users=dict(_user(u) for u in users),
         auth_nameservers=parse_auth_dns(auth_dns),
+        **({"auth_canaries": tuple(auth_canaries)} if auth_canaries else {}),
     )
     with contextlib.suppress(KeyboardInterrupt):
         web_config = WebConfig(allow_remote=allow_remote)
@@ -223,6 +233,13 @@ async def _serve(harness: Harness) -> None:
     else:
         where = ", ".join(dns) if dns else "the system resolver"
         click.echo(f"Auth  DKIM/SPF/DMARC verified with {where}", err=True)
+        failure = await harness.auth_canary_failure()
+        if failure is not None:
+            click.echo(
+                f"warning: the DNS for DKIM/SPF/DMARC fails the canary check ({failure}): "
+                "results are temperror and the spoofing filters do not decide until it answers.",
+                err=True,
+            )
     for fault in harness.faults.faults:
         click.echo(f"Fault {fault.name} at {fault.stage}: {fault.reply or 'drop/delay'}", err=True)
     stop = asyncio.Event()
