@@ -114,6 +114,7 @@ def command(
     from maildoctor.address.check import check_address, exit_code
     from maildoctor.diagnose import diagnosis as dg
     from maildoctor.diagnose import report as fmt_
+    from maildoctor.diagnose.spoofing import published_sender_auth
     from maildoctor.mail.render import load_template
     from maildoctor.mail.templating import TemplatingError
 
@@ -157,6 +158,10 @@ def command(
             from maildoctor.address.dnsprobe import DEFAULT_CANARIES, DNSProbe
 
             probe = DNSProbe(resolver, canaries=canaries or DEFAULT_CANARIES)
+        # lentrance.com's authentication decides the spoofing rows (item 6, issue 10).
+        sender_auth = await published_sender_auth(
+            probe, nameservers, timeout=dns_timeout, lang=lang
+        )
         verdicts: set[str] = set()
         with harness as running:
             count = 0
@@ -168,6 +173,7 @@ def command(
                     template=template,
                     templates_dir=templates_dir,
                     lang=lang,
+                    sender_auth=sender_auth,
                 )
                 extra = {k: v for k, v in row.items() if k != "address"}
                 diagnosis = dg.conclude(

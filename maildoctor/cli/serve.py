@@ -204,7 +204,7 @@ def command(
         tls=starttls,
         users=dict(_user(u) for u in users),
         auth_nameservers=parse_auth_dns(auth_dns),
-        **({"auth_canaries": tuple(auth_canaries)} if auth_canaries else {}),
+        auth_canaries=tuple(auth_canaries) or HarnessConfig.auth_canaries,
     )
     with contextlib.suppress(KeyboardInterrupt):
         web_config = WebConfig(allow_remote=allow_remote)

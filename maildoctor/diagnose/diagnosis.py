@@ -16,6 +16,7 @@ from typing import Any
 from maildoctor.address.check import CheckResult
 from maildoctor.advice import advice_for
 from maildoctor.carriers import SENDER_DOMAIN, Carrier
+from maildoctor.diagnose.spoofing import Published, SenderAuth, SpoofingCheck, auth_header
 from maildoctor.findings import Lang
 
 DEFAULT_TEMPLATE = "provisional_registration"
@@ -69,6 +70,10 @@ class ScenarioResult:
     """For a blocked scenario: whether the same settings plus lentrance.com on the
     receive list let the message through (tried, not assumed: carriers differ in
     which filters the list overrides). None when not blocked or no list exists."""
+    spoofing: SpoofingCheck | None = None
+    """For the spoofing-filter scenario: the outcome with and without lentrance.com's
+    mail authenticated, and which applies today (``outcome`` is that one, or
+    ``unknown``). See ``maildoctor.diagnose.spoofing``."""
 
     @property
     def arrives(self) -> bool:
@@ -85,6 +90,7 @@ class ScenarioResult:
             "smtp_replies": list(self.smtp_replies),
             "stored_id": self.stored_id,
             "rescued_by_receive_list": self.rescued_by_receive_list,
+            "authentication": self.spoofing.to_dict() if self.spoofing else None,
         }
 
 
@@ -209,8 +215,13 @@ def run_trial(
     template: str = DEFAULT_TEMPLATE,
     templates_dir: Path | None = None,
     lang: Lang = "ja",
+    sender_auth: SenderAuth | None = None,
 ) -> Trial:
-    """Render ``template`` for the address and deliver it once per scenario."""
+    """Render ``template`` for the address and deliver it once per scenario.
+
+    ``sender_auth`` (lentrance.com's published authentication) says which of the
+    spoofing scenario's two trials applies; without it that row is ``unknown``.
+    """
     from maildoctor.mail.templating import TemplatingError
 
     recipient = result.normalized
@@ -229,20 +240,26 @@ def run_trial(
         return Trial(ran=False, skipped_reason=str(e), recipient=recipient, template=template)
     sender = message["From"].addresses[0].addr_spec
 
-    def deliver(scenario: Scenario, profile: Any, label: str) -> ScenarioResult:
+    def deliver(scenario: Scenario, profile: Any, label: str, auth: bytes = b"") -> ScenarioResult:
         running.set_profile(recipient, profile)
         del message[SCENARIO_HEADER]
         message[SCENARIO_HEADER] = label
-        raw = message.as_bytes(policy=message.policy.clone(linesep="\r\n"))
+        raw = auth + message.as_bytes(policy=message.policy.clone(linesep="\r\n"))
         return _deliver(running, scenario, sender, recipient, raw)
 
     results = []
     has_list = result.carrier is not None and result.carrier.setting("receive_list") is not None
     for scenario, profile in scenarios_for(result.carrier, lang):
-        outcome = deliver(scenario, profile, scenario.id)
-        if not outcome.arrives and has_list and scenario.id != "receive_list":
+        auth = b""
+        if profile.spoofing:  # on by default at au and SoftBank, not only in its own row
+            outcome = _spoofing_trial(deliver, scenario, profile, result, sender_auth, lang)
+            passes = outcome.spoofing is not None and outcome.spoofing.published == "pass"
+            auth = auth_header(passes=passes)
+        else:
+            outcome = deliver(scenario, profile, scenario.id)
+        if outcome.outcome != "delivered" and has_list and scenario.id != "receive_list":
             listed = profile.with_settings(receive_list=(SENDER_DOMAIN,))
-            retry = deliver(scenario, listed, f"{scenario.id}+receive_list")
+            retry = deliver(scenario, listed, f"{scenario.id}+receive_list", auth)
             outcome = replace(outcome, rescued_by_receive_list=retry.arrives)
         results.append(outcome)
     running.clear_profiles()
@@ -254,6 +271,43 @@ def run_trial(
         db=str(running.store.path),
         results=tuple(results),
     )
+
+
+def _spoofing_trial(
+    deliver: Any,
+    scenario: Scenario,
+    profile: Any,
+    result: CheckResult,
+    sender_auth: SenderAuth | None,
+    lang: Lang,
+) -> ScenarioResult:
+    """The spoofing filter decides on the sender's authentication: try it authenticated
+    and not, and report the one that applies to lentrance.com today (or unknown)."""
+    passed = deliver(scenario, profile, f"{scenario.id}+authenticated", auth_header(passes=True))
+    failed = deliver(
+        scenario, profile, f"{scenario.id}+not_authenticated", auth_header(passes=False)
+    )
+    carrier = result.carrier.id if result.carrier is not None else None
+    published: Published = "unknown"
+    if sender_auth is None:
+        why = "送信ドメインを確認していません" if lang == "ja" else "the sender was not audited"
+    else:
+        published, why = sender_auth.for_carrier(carrier, lang)
+    check = SpoofingCheck(
+        if_authenticated=passed.outcome,
+        if_not=failed.outcome,
+        reply_if_authenticated=passed.smtp_replies[-1],
+        reply_if_not=failed.smtp_replies[-1],
+        published=published,
+        why=why,
+    )
+    if passed.outcome == failed.outcome:
+        # Another setting decides either way (SoftBank's PC-mail block, say): the
+        # authentication does not matter for this row, so it is not "unknown".
+        return replace(failed if published == "fail" else passed, spoofing=None)
+    chosen = passed if published == "pass" else failed
+    outcome = chosen.outcome if published != "unknown" else "unknown"
+    return replace(chosen, outcome=outcome, spoofing=check)
 
 
 def _deliver(

@@ -12,6 +12,7 @@ from maildoctor.address import report
 from maildoctor.address.syntax import display
 from maildoctor.advice import advice_text
 from maildoctor.carriers import SENDER_DOMAIN
+from maildoctor.diagnose import spoofing
 from maildoctor.diagnose.diagnosis import DiagnoseResult, ScenarioResult, web_command
 from maildoctor.findings import Lang
 
@@ -36,6 +37,10 @@ _WORDS: dict[Lang, dict[str, str]] = {
         "open": "Web UIで開く",
         "lesson_pass": "テストではどの設定でも届きました(メール自体に問題は見つかりません)。",
         "lesson_block": "届かない設定があります: {names}。",
+        "lesson_unknown": "{names}で届くかどうかは上の説明のとおり不明です。",
+        "lesson_pass_unknown": (
+            "{names}以外の設定では届きました({names}は上の説明のとおり不明です)。"
+        ),
         "lesson_rescued": "{setting}に{sender}を登録すると届きます({names})。",
         "lesson_not_rescued": (
             "{setting}に登録しても届きません({names}): その設定自体を変更してください。"
@@ -61,6 +66,10 @@ _WORDS: dict[Lang, dict[str, str]] = {
         "open": "open in the web UI",
         "lesson_pass": "Every setting tried let the trial message through: the mail is fine.",
         "lesson_block": "Some settings stop it: {names}.",
+        "lesson_unknown": "Whether it arrives with {names} is unknown, as explained above.",
+        "lesson_pass_unknown": (
+            "Every other setting let it through ({names}: unknown, as explained above)."
+        ),
         "lesson_rescued": "Adding {sender} to the {setting} lets it through ({names}).",
         "lesson_not_rescued": "The {setting} does not help ({names}): change that setting itself.",
     },
@@ -72,12 +81,14 @@ OUTCOME_LABELS: dict[Lang, dict[str, str]] = {
         "junk": "迷惑メールフォルダに入る",
         "filtered": "届かない(破棄)",
         "rejected": "届かない(拒否)",
+        "unknown": "不明",
     },
     "en": {
         "delivered": "arrives (inbox)",
         "junk": "spam folder",
         "filtered": "dropped silently",
         "rejected": "refused",
+        "unknown": "unknown",
     },
 }
 
@@ -89,20 +100,45 @@ def _reply(r: ScenarioResult) -> str:
 
 def trial_rows(result: DiagnoseResult, lang: Lang) -> list[tuple[str, str, str, str]]:
     """(settings, outcome, deciding rule, SMTP reply) per scenario."""
+    labels = OUTCOME_LABELS[lang]
     return [
-        (r.scenario.label, OUTCOME_LABELS[lang][r.outcome], r.rule, _reply(r))
+        (r.scenario.label, labels[r.outcome], r.rule, _reply(r))
+        if r.spoofing is None
+        else (
+            r.scenario.label,
+            spoofing.outcome_cell(r.spoofing, r.outcome, labels, lang),
+            r.rule,
+            spoofing.reply_cell(r.spoofing),
+        )
         for r in result.trial.results
     ]
+
+
+def spoofing_notes(result: DiagnoseResult, lang: Lang) -> list[str]:
+    """What decides the rows the spoofing filter decides, and which way lentrance.com
+    goes today (one sentence, or none when no row depends on it)."""
+    checks = [r.spoofing for r in result.trial.results if r.spoofing is not None]
+    if not checks:
+        return []
+    carrier = result.check.carrier
+    setting = carrier.setting("spoofing") if carrier is not None else None
+    name = setting.name(lang) if setting is not None else "spoofing filter"
+    return [spoofing.note(checks[0], name, OUTCOME_LABELS[lang], lang)]
 
 
 def trial_lesson(result: DiagnoseResult, lang: Lang) -> str:
     """Which settings stop the mail, and which of them the receive list was seen to fix."""
     words = _WORDS[lang]
-    blocked = [r for r in result.trial.results if not r.arrives]
-    if not blocked:
-        return words["lesson_pass"]
+    blocked = [r for r in result.trial.results if not r.arrives and r.outcome != "unknown"]
+    unknown = [r for r in result.trial.results if r.outcome == "unknown"]
     join = "、".join if lang == "ja" else ", ".join
+    if not blocked:
+        if not unknown:
+            return words["lesson_pass"]
+        return words["lesson_pass_unknown"].format(names=join(r.scenario.label for r in unknown))
     lines = [words["lesson_block"].format(names=join(r.scenario.label for r in blocked))]
+    if unknown:
+        lines.append(words["lesson_unknown"].format(names=join(r.scenario.label for r in unknown)))
     carrier = result.check.carrier
     allow = carrier.setting("receive_list") if carrier is not None else None
     rescued = [r for r in blocked if r.rescued_by_receive_list]
@@ -149,6 +185,7 @@ def format_text(result: DiagnoseResult, lang: Lang = "ja") -> str:
     if trial.ran:
         header = (words["setting"], words["outcome"], words["rule"], words["smtp"])
         lines += _table(trial_rows(result, lang), header)
+        lines += [f"  {line}" for line in spoofing_notes(result, lang)]
         lines.append(f"  {trial_lesson(result, lang)}")
     else:
         lines.append(f"  {words['skipped']}: {trial.skipped_reason}")
@@ -193,7 +230,7 @@ def format_markdown(result: DiagnoseResult, lang: Lang = "ja") -> str:
         ]
         lines.append("| --- | --- | --- | --- |")
         lines += [f"| {a} | {b} | {c} | `{d}` |" for a, b, c, d in trial_rows(result, lang)]
-        lines += ["", trial_lesson(result, lang)]
+        lines += ["", *spoofing_notes(result, lang), trial_lesson(result, lang)]
     else:
         lines.append(f"{words['skipped']}: {trial.skipped_reason}")
     lines += ["", f"### {words['todo']}", ""]

@@ -4,10 +4,12 @@ copies of ours, putting it on the stored copy, and reading any verifier's."""
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
-from maildoctor.sender.dkim_check import DkimResult
-from maildoctor.sender.dmarc_check import DmarcResult
-from maildoctor.sender.spf_check import SpfResult
+if TYPE_CHECKING:  # only types: reading and stripping headers needs no DNS libraries
+    from maildoctor.sender.dkim_check import DkimResult
+    from maildoctor.sender.dmarc_check import DmarcResult
+    from maildoctor.sender.spf_check import SpfResult
 
 __all__ = [
     "authentication_results",

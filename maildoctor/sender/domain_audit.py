@@ -60,6 +60,8 @@ class Requirement:
     """In the report's language."""
     met: bool | None
     """``None`` when a check it needs could not be made (no --ip, no --selector, DNS)."""
+    checks: tuple[str, ...] = ()
+    """The checks it is made of (``SenderAudit.checks`` keys)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -307,7 +309,8 @@ def _requirements(checks: Mapping[str, bool | None], lang: Lang) -> list[Require
             met = None
         else:
             met = True
-        out.append(Requirement(id=rule["id"], title=rule[f"title_{lang}"], met=met))
+        names = (*rule.get("all_of", []), *rule.get("any_of", []))
+        out.append(Requirement(id=rule["id"], title=rule[f"title_{lang}"], met=met, checks=names))
     return out
 
 
