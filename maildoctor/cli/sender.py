@@ -199,7 +199,7 @@ def command(
     if untrusted is not None:
         click.echo(
             f"maildoctor: DNS is unavailable or not trusted ({untrusted}); "
-            "every record is reported as unknown, none as missing.",
+            "every record of the domain is reported as unknown.",
             err=True,
         )
     result = audit(

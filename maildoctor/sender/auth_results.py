@@ -43,7 +43,7 @@ def authentication_results(
     if dkim is not None:
         item = f"dkim={dkim.result}"
         if dkim.reason and dkim.result != "pass":
-            item += f" ({dkim.reason.replace('(', '[').replace(')', ']')})"
+            item += f" ({dkim.reason.replace('(', '[').replace(')', ']').replace(';', ',')})"
         if dkim.domain:
             item += f" header.d={_ptext(dkim.domain)}"
         if dkim.selector:
