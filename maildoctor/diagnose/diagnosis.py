@@ -71,9 +71,9 @@ class ScenarioResult:
     receive list let the message through (tried, not assumed: carriers differ in
     which filters the list overrides). None when not blocked or no list exists."""
     spoofing: SpoofingCheck | None = None
-    """For the spoofing-filter scenario: the outcome with and without lentrance.com's
-    mail authenticated, and which applies today (``outcome`` is that one, or
-    ``unknown``). See ``maildoctor.diagnose.spoofing``."""
+    """For a scenario whose spoofing filter is on and decides it: the outcome with and
+    without lentrance.com's mail authenticated, and which applies today (``outcome``
+    is that one, or ``unknown``). See ``maildoctor.diagnose.spoofing``."""
 
     @property
     def arrives(self) -> bool:
