@@ -28,7 +28,7 @@ import pytest
 from click.testing import CliRunner
 
 from maildoctor.cli import main
-from tests.dnsserver import DNSTestServer
+from tests.dnsserver import ZONES_DIR, DNSTestServer
 
 DKIM_KEY = Path(__file__).parent / "data" / "dkim" / "test-only-2048.private.pem"
 
@@ -129,9 +129,12 @@ def test_sender_asks_nothing_past_the_canaries(fault: tuple[str, DNSTestServer])
 # -- serve + send of a signed message ------------------------------------------------
 
 
-def _serve(tmp_path: Path, nameserver: str) -> tuple[subprocess.Popen[str], list[str]]:
+def _serve(
+    tmp_path: Path, nameserver: str, wait_for: str = "canary"
+) -> tuple[subprocess.Popen[str], list[str]]:
     """``maildoctor serve`` in a child process, and the stderr lines it printed up to
-    the canary warning (read by a thread, so a server that never says it is bounded)."""
+    one containing ``wait_for`` (read by a thread, so a server that never says it is
+    bounded)."""
     proc = subprocess.Popen(
         [
             sys.executable, "-m", "maildoctor", "serve", "--smtp", "127.0.0.1:0",
@@ -153,7 +156,7 @@ def _serve(tmp_path: Path, nameserver: str) -> tuple[subprocess.Popen[str], list
     reader.start()
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and proc.poll() is None:
-        if any("canary" in line for line in lines):
+        if any(wait_for in line for line in lines):
             break
         time.sleep(0.05)
     return proc, lines
@@ -253,3 +256,31 @@ def test_diagnose_spoofing_row(
     assert WHY[name] in note
     # The lesson never says every setting let the mail through.
     assert "Every setting tried let the trial message through" not in text.stdout
+
+
+def test_serve_with_truthful_dns_is_the_control(tmp_path: Path) -> None:
+    """The same cell with a DNS server that answers the canaries: no warning, and the
+    signed message passes (so the cells above fail for the fault, not the setup)."""
+    with DNSTestServer.from_files(ZONES_DIR / "sender.zone") as server:
+        proc, lines = _serve(tmp_path, server.nameserver, wait_for="Auth ")
+        try:
+            started = "".join(lines)
+            smtp = re.search(r"^SMTP\s+127\.0\.0\.1:(\d+)", started, re.M)
+            web = re.search(r"^Web\s+http://127\.0\.0\.1:(\d+)/", started, re.M)
+            assert smtp is not None and web is not None, started
+            sent = CliRunner().invoke(
+                main,
+                [
+                    "send", "provisional_registration", "--to", "taro@softbank.ne.jp",
+                    "--smtp", f"127.0.0.1:{smtp.group(1)}", "--dkim-key", str(DKIM_KEY),
+                    "--dkim-selector", "s2048",
+                ],
+            )  # fmt: skip
+            assert sent.exit_code == 0, sent.output
+            [summary] = _api(int(web.group(1)), "/api/messages")
+            detail = _api(int(web.group(1)), f"/api/messages/{summary['id']}")
+            assert detail["authentication"]["dkim"]["result"] == "pass"
+            assert [d["rule"] for d in detail["decisions"]] == ["default"]
+        finally:
+            _stop(proc)
+    assert not [line for line in lines if "canary" in line or "Traceback" in line]
