@@ -70,6 +70,8 @@ class BounceRecipient:
     """The host that refused the message, when named."""
     command: str
     """The SMTP command the failure answered (``RCPT``, ``DATA``, ...), ``""`` if unknown."""
+    diagnostic_type: str = ""
+    """The Diagnostic-Code type (``SMTP``, ``X-UNIX``...), ``""`` when the bounce gives none."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -96,6 +98,8 @@ class ParsedBounce:
     """When the bounce was written (its Date header), ``None`` if unreadable."""
     recipients: tuple[BounceRecipient, ...]
     """One entry per recipient the bounce reports."""
+    headers: str = ""
+    """The bounce's own header block (``Name: value`` lines)."""
 
 
 # --- reading the message -------------------------------------------------
@@ -446,6 +450,7 @@ def parse_bounce(raw: bytes) -> ParsedBounce:
     # What every kind of bounce below records besides its kind and recipients.
     bounce = partial(
         ParsedBounce,
+        headers="\n".join(f"{k}: {v}" for k, v in msg.items()),
         mta=mta,
         reporting_mta=reporting,
         subject=subject,
@@ -494,6 +499,9 @@ def parse_bounce(raw: bytes) -> ParsedBounce:
             "delivery-failure text"
         )
     candidates = _candidates(text, own)
+    failed = _header(msg, "X-Failed-Recipients")
+    if not candidates and failed:  # Exim, Gmail, Google Groups name them here
+        candidates = _candidates(failed.replace(",", "\n"), own)
     if not candidates and original_to:
         candidates = _candidates(original_to, own)
     segments = _segments(text, candidates)
