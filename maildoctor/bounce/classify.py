@@ -22,7 +22,14 @@ from datetime import datetime
 
 from maildoctor.bounce.parse import BounceRecipient, ParsedBounce
 from maildoctor.bounce.patterns import CarrierRule, lhost_of, tables
-from maildoctor.bounce.reasons import Facts, current_name, decide, lhost_reason, words_reason
+from maildoctor.bounce.reasons import (
+    Facts,
+    current_name,
+    decide,
+    lhost_reason,
+    rhost_reason,
+    words_reason,
+)
 
 __all__ = ["Explanation", "classify"]
 
@@ -111,6 +118,10 @@ def _classify(
         reason = _rhost_reason(rhost, r, bounce.date)
         if reason:
             return reason, f"rhost:{rhost.name}"
+
+    provider, said = rhost_reason(r.remote_mta, _domain(r.recipient), r.diagnostic)
+    if said:
+        return said, f"rhost:{provider}"
 
     facts = Facts(
         diagnostic=r.diagnostic,

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
-__all__ = ["Facts", "RENAMED", "current_name", "decide", "lhost_reason", "status_reason"]
+__all__ = ["RENAMED", "Facts", "current_name", "decide", "lhost_reason", "status_reason"]
 
 #: Sisimai's December 2025 rename (go-sisimai #307/#317/#318): old name -> current name
 RENAMED = {
@@ -84,6 +84,7 @@ class _Data:
     status: dict[str, str]
     lhost: dict[str, dict[str, tuple[str, ...]]]
     lhost_headers: dict[str, dict[str, tuple[str, ...]]]
+    rhost: dict[str, tuple[tuple[str, ...], dict[str, tuple[str, ...]]]]
 
 
 @cache
@@ -108,7 +109,34 @@ def _data() -> _Data:
         for mta, table in raw.get("lhost_headers", {}).items()
     }
     status = {**raw["status_reason"], **raw.get("status_reason_extra", {})}
-    return _Data(vocabulary, status, lhost, headers)
+    rhost = {
+        name: (
+            tuple(h.lower() for h in table["hosts"]),
+            {r: tuple(w.lower() for w in words) for r, words in table.items() if r != "hosts"},
+        )
+        for name, table in raw.get("rhost_messages", {}).items()
+    }
+    return _Data(vocabulary, status, lhost, headers, rhost)
+
+
+def _host_is(host: str, pattern: str) -> bool:
+    if pattern.startswith("."):
+        return host.endswith(pattern)
+    return host == pattern or host.endswith("." + pattern)
+
+
+def rhost_reason(remote: str, domain: str, words: str) -> tuple[str, str]:
+    """(provider, reason) when the refusing host or the recipient's domain is a provider
+    whose own words ``words`` contain (Sisimai::Rhost::*), else ``("", "")``."""
+    hosts = [h.rstrip(".").lower() for h in (remote, domain) if h]
+    text = words.lower()
+    for name, (patterns, table) in _data().rhost.items():
+        if not any(_host_is(h, p) for h in hosts for p in patterns):
+            continue
+        for reason, phrases in table.items():
+            if any(p in text for p in phrases):
+                return name, reason
+    return "", ""
 
 
 def _match(reason: str, text: str) -> bool:
@@ -143,20 +171,69 @@ def lhost_reason(lhosts: str, *texts: str, headers: str = "") -> str:
 
 # Sisimai::Reason $ClassOrder: [0] for true(), [1] for anotherone(), [2] for match().
 _ORDER_TRUE = (
-    "mailboxfull mesgtoobig exceedlimit suspend hasmoved norelaying authfailure userunknown "
-    "filtered requireptr notcompliantrfc badreputation rejected hostunknown spamdetected "
-    "speeding toomanyconn blocked"
-).split()
+    "mailboxfull",
+    "mesgtoobig",
+    "exceedlimit",
+    "suspend",
+    "hasmoved",
+    "norelaying",
+    "authfailure",
+    "userunknown",
+    "filtered",
+    "requireptr",
+    "notcompliantrfc",
+    "badreputation",
+    "rejected",
+    "hostunknown",
+    "spamdetected",
+    "speeding",
+    "toomanyconn",
+    "blocked",
+)
 _ORDER_OTHER = (
-    "mailboxfull authfailure badreputation speeding spamdetected virusdetected policyviolation "
-    "norelaying systemerror networkerror suspend contenterror systemfull notaccept expired "
-    "securityerror mailererror"
-).split()
+    "mailboxfull",
+    "authfailure",
+    "badreputation",
+    "speeding",
+    "spamdetected",
+    "virusdetected",
+    "policyviolation",
+    "norelaying",
+    "systemerror",
+    "networkerror",
+    "suspend",
+    "contenterror",
+    "systemfull",
+    "notaccept",
+    "expired",
+    "securityerror",
+    "mailererror",
+)
 _ORDER_WORDS = (
-    "mailboxfull mesgtoobig exceedlimit suspend userunknown filtered rejected hostunknown "
-    "spamdetected speeding toomanyconn blocked authfailure securityerror systemerror "
-    "networkerror expired contenterror hasmoved systemfull notaccept mailererror norelaying"
-).split()
+    "mailboxfull",
+    "mesgtoobig",
+    "exceedlimit",
+    "suspend",
+    "userunknown",
+    "filtered",
+    "rejected",
+    "hostunknown",
+    "spamdetected",
+    "speeding",
+    "toomanyconn",
+    "blocked",
+    "authfailure",
+    "securityerror",
+    "systemerror",
+    "networkerror",
+    "expired",
+    "contenterror",
+    "hasmoved",
+    "systemfull",
+    "notaccept",
+    "mailererror",
+    "norelaying",
+)
 #: reasons a status code or a parser may suggest that the words should confirm
 _RETRY = {
     "undefined",

@@ -1,0 +1,108 @@
+"""Plain-text bounces (qmail, Exim, Sendmail, Gmail, au...): finding the failed
+recipients and the words next to each in the human-readable text, after the
+layouts ``Sisimai::Lhost::*`` read."""
+
+from __future__ import annotations
+
+import re
+from email.message import Message
+
+from maildoctor.bounce.message import ADDR_RE, NOT_RECIPIENT, clean, codes, smtp_command
+from maildoctor.bounce.model import BounceRecipient
+
+
+def text_near(text: str, recipient: str) -> str:
+    """The explanation printed next to one recipient in a text bounce."""
+    segments = find_segments(text, [recipient])
+    return segments.get(recipient, "")
+
+
+def find_candidates(text: str, exclude: set[str]) -> list[str]:
+    seen: list[str] = []
+    for m in ADDR_RE.finditer(text):
+        addr = m.group(0).strip(".").lower()
+        if addr in exclude or NOT_RECIPIENT.match(addr) or addr in seen:
+            continue
+        # "Message-ID"-like tokens and host names with no dot are not mailboxes
+        if "." not in addr.split("@", 1)[1]:
+            continue
+        before = text[max(0, m.start() - 40) : m.start()].lower()
+        if re.search(r"(message-id|id|from|by|envelope-from|sender)[:=\s<]*$", before):
+            continue
+        # Only the first address of a line names a recipient; later ones on the
+        # same line are the server quoting something ("a@x <b@y>: malformed address").
+        line = text[text.rfind("\n", 0, m.start()) + 1 : m.start()]
+        if ADDR_RE.search(line):
+            continue
+        seen.append(addr)
+    return seen
+
+
+def find_segments(text: str, recipients: list[str]) -> dict[str, str]:
+    """Split ``text`` into the part that follows each recipient's first mention."""
+    lower = text.lower()
+    positions = []
+    for r in recipients:
+        i = lower.find(r)
+        if i >= 0:
+            positions.append((i, r))
+    positions.sort()
+    out: dict[str, str] = {}
+    for n, (i, r) in enumerate(positions):
+        end = positions[n + 1][0] if n + 1 < len(positions) else len(text)
+        # the line holding the address may carry the reason too ("<a@b>: 550 ...")
+        line_start = text.rfind("\n", 0, i) + 1
+        seg = text[line_start:end]
+        out[r] = seg
+    return out
+
+
+def mta_of(msg: Message, text: str, subject: str, sender: str) -> str:
+    from maildoctor.bounce.patterns import detect_mta
+
+    headers = "\n".join(f"{k}: {v}" for k, v in msg.items())
+    return detect_mta(headers=headers, subject=subject, sender=sender, text=text)
+
+
+_QUOTED_REPLY = re.compile(
+    r"(?:The error that the other server returned was:|Remote host said:"
+    r"|The response (?:from the remote server )?was:)\s*(.+)",
+    re.I | re.S,
+)
+
+
+def recipient_from_text(recipient: str, segment: str, action: str = "failed") -> BounceRecipient:
+    # When the bounce quotes the remote server ("The error that the other server
+    # returned was: ..."), those are the server's words; the rest is boilerplate.
+    quoted = _QUOTED_REPLY.search(segment)
+    words = quoted.group(1) if quoted else segment
+    m = ADDR_RE.search(recipient)
+    addr = m.group(0).lower() if m else ""
+    status, reply = codes(words)
+    host = re.search(
+        r"(?:host|talking to|from|by)\s+\[?([A-Za-z0-9][A-Za-z0-9\-]*(?:\.[A-Za-z0-9\-]+)+)",
+        segment,
+    )
+    return BounceRecipient(
+        recipient=addr,
+        action=action,
+        status=status,
+        reply_code=reply,
+        diagnostic=clean(words)[:2000],
+        remote_mta=host.group(1).rstrip(".").lower() if host else "",
+        command=smtp_command(segment),
+    )
+
+
+FAILURE_WORDS = re.compile(
+    r"undeliver|could not be delivered"
+    r"|delivery (?:status notification|has failed|failed|to the following)"
+    r"|returned mail|mail delivery (?:failed|system|subsystem)|failure notice|not be delivered"
+    r"|permanent(?:ly)? (?:error|fatal|failure)|delivery failure|rejected|bounce|non[- ]?delivery"
+    r"|mail system error|mail failure|malformed|エラー|届きませんでした|送信できませんでした|配信",
+    re.I,
+)
+
+
+def looks_like_failure(subject: str, text: str) -> bool:
+    return bool(FAILURE_WORDS.search(subject) or FAILURE_WORDS.search(text[:5000]))
