@@ -61,7 +61,15 @@ class Explanation:
     advice: tuple[str, ...]
     """Advice catalog ids that fit this reason."""
     decided_by: str
-    """Which rule decided: ``rhost:KDDI (au)``, ``phrase``, ``status``, ``status-class``..."""
+    """Which rule decided: ``rhost:KDDI (au)``, ``lhost:Exim``, ``sisimai-rules``, ``text``..."""
+    kind: str = "bounce"
+    """``bounce``, or what is kept apart from bounces: ``delivered`` (a delivery report),
+    ``autoreply`` (RFC 3834), ``feedback`` (an ARF complaint)."""
+    date: datetime | None = None
+    """When the bounce was written (its Date header)."""
+
+
+_KINDS = {"delivered": "delivered", "vacation": "autoreply", "feedback": "feedback"}
 
 
 def _domain(addr: str) -> str:
@@ -119,7 +127,7 @@ def _classify(
         if reason:
             return reason, f"rhost:{rhost.name}"
 
-    provider, said = rhost_reason(r.remote_mta, _domain(r.recipient), r.diagnostic)
+    provider, said = rhost_reason(r.remote_mta, _domain(r.recipient), r.diagnostic, r.status)
     if said:
         return said, f"rhost:{provider}"
 
@@ -175,6 +183,8 @@ def classify(bounce: ParsedBounce) -> tuple[Explanation, ...]:
                 carrier=carrier,
                 advice=advice,
                 decided_by=decided_by,
+                kind=_KINDS.get(reason, "bounce"),
+                date=bounce.date,
             )
         )
     return tuple(out)

@@ -76,6 +76,10 @@ def recipient_from_text(recipient: str, segment: str, action: str = "failed") ->
     # returned was: ..."), those are the server's words; the rest is boilerplate.
     quoted = _QUOTED_REPLY.search(segment)
     words = quoted.group(1) if quoted else segment
+    if quoted and quoted.group(0).lower().startswith("remote host said"):
+        # qmail-remote says first what happened ("Connected to 192.0.2.1 but sender
+        # was rejected."), then quotes the server: both are the diagnosis (Sisimai::Lhost::qmail).
+        words = segment[segment.find("\n") + 1 :] if "\n" in segment else segment
     m = ADDR_RE.search(recipient)
     addr = m.group(0).lower() if m else ""
     status, reply = codes(words)
@@ -89,9 +93,15 @@ def recipient_from_text(recipient: str, segment: str, action: str = "failed") ->
         status=status,
         reply_code=reply,
         diagnostic=clean(words)[:2000],
-        remote_mta=host.group(1).rstrip(".").lower() if host else "",
+        remote_mta=host.group(1).rstrip(".").lower() if host else _named_server(words),
         command=smtp_command(segment),
     )
+
+
+def _named_server(words: str) -> str:
+    """The refusing server when its reply ends by naming it ("... [X.prod.outlook.com]")."""
+    found = re.findall(r"\[([A-Za-z0-9][A-Za-z0-9\-]*(?:\.[A-Za-z0-9\-]+)+\.[A-Za-z]{2,})\]", words)
+    return found[-1].lower() if found else ""
 
 
 FAILURE_WORDS = re.compile(

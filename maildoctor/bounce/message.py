@@ -67,18 +67,23 @@ def get_header(msg: Message, name: str) -> str:
 
 
 def decode_part(part: Message) -> str:
+    """A part's text in whatever charset works; a charset name that is unknown, broken
+    or holds a NUL (``utf-\\0-8``) falls back to the usual ones, never raises."""
     payload = part.get_payload(decode=True)
     if payload is None:
         inner = part.get_payload()
         return inner if isinstance(inner, str) else ""
     assert isinstance(payload, bytes)
-    charset = part.get_content_charset() or ""
+    try:
+        charset = (part.get_content_charset() or "").replace("\0", "")
+    except (LookupError, ValueError, UnicodeError):
+        charset = ""
     for candidate in (charset, "utf-8", "iso-2022-jp", "cp932", "euc-jp"):
         if not candidate:
             continue
         try:
             return payload.decode(candidate)
-        except (LookupError, UnicodeDecodeError):
+        except (LookupError, ValueError):  # UnicodeDecodeError is a ValueError
             continue
     return payload.decode("latin-1")
 
@@ -168,8 +173,13 @@ def split_messages(raw: bytes) -> list[bytes]:
     """The messages of an mbox file (``From `` separator lines), or ``[raw]``."""
     if not raw.startswith(b"From "):
         return [raw]
-    chunks = re.split(rb"(?m)^From [^\n]*\n", raw)
+    # A separator is "From SENDER DATE" with an asctime date; a body line that merely
+    # starts with "From " (unescaped in mboxo files) does not split a message.
+    chunks = _MBOX_FROM.split(raw[raw.find(b"\n") + 1 :] if b"\n" in raw else b"")
     return [c for c in chunks if c.strip()]
+
+
+_MBOX_FROM = re.compile(rb"(?m)^From \S+ +(?:\w{3} \w{3} +\d{1,2} |\w{3}, )[^\n]*\n")
 
 
 def parse_date(value: str) -> datetime | None:

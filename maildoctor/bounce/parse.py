@@ -21,6 +21,7 @@ import re
 from email.message import Message
 from functools import partial
 
+from maildoctor.bounce.arf import complained_recipients, is_feedback
 from maildoctor.bounce.dsn import dsn_recipients, dsn_text
 from maildoctor.bounce.lhost import (
     FAILURE_WORDS,
@@ -78,6 +79,8 @@ def parse_bounce(raw: bytes) -> ParsedBounce:
 
     dsn_parts: list[str] = []
     feedback = False
+    report = ""
+    original = ""
     texts: list[str] = []
     original_to = ""
     for part, in_original in walk(msg):
@@ -86,14 +89,17 @@ def parse_bounce(raw: bytes) -> ParsedBounce:
             dsn_parts.append(dsn_text(part))
         elif ctype == "message/feedback-report":
             feedback = True
+            report += dsn_text(part) + "\n"
         elif in_original:
             inner = part.get_payload()
             if isinstance(inner, list) and inner and isinstance(inner[0], Message):
                 original_to = original_to or get_header(inner[0], "To")
+                original += "\n".join(f"{k}: {v}" for k, v in inner[0].items()) + "\n"
             elif isinstance(inner, str):
                 m = re.search(r"^To:\s*(.+)$", inner, re.M)
                 if m:
                     original_to = original_to or m.group(1).strip()
+                original += inner
         elif ctype.startswith("text/") or ctype == "message/global-delivery-status":
             body = decode_part(part)
             if ctype == "text/html":
@@ -135,10 +141,11 @@ def parse_bounce(raw: bytes) -> ParsedBounce:
         original_to=original_to,
         date=date,
     )
-    if feedback:
+    if is_feedback(msg, subject, sender, feedback):
+        who = complained_recipients(report, original, original_to)
         return bounce(
             kind="feedback",
-            recipients=(recipient_from_text(original_to, "", action="feedback"),),
+            recipients=tuple(recipient_from_text(a, "", action="feedback") for a in who),
         )
     auto = get_header(msg, "Auto-Submitted").lower()
     sender_addr = ADDR_RE.search(sender)
@@ -148,10 +155,7 @@ def parse_bounce(raw: bytes) -> ParsedBounce:
         not dsn_parts
         and not from_daemon
         and not FAILURE_WORDS.search(subject)
-        and (
-            auto.startswith("auto-replied")
-            or re.search(r"out of (the )?office|vacation|away|自動応答|不在", subject, re.I)
-        )
+        and _auto_reply(msg, auto, subject)
     ):
         return bounce(
             kind="autoreply",
@@ -205,3 +209,21 @@ def parse_bounces(raw: bytes) -> list[ParsedBounce]:
     if not found:
         raise errors[0] if errors else NotABounce("the file is empty", code="empty")
     return found
+
+
+def _auto_reply(msg: Message, auto: str, subject: str) -> bool:
+    """RFC 3834 auto-reply markers (the header values Sisimai::RFC3834 looks for)."""
+    if auto.startswith(("auto-replied", "auto-generated", "auto-notified")):
+        return True
+    if get_header(msg, "Precedence").lower().startswith("auto_reply"):
+        return True
+    if get_header(msg, "X-Apple-Action").lower().startswith("vacation"):
+        return True
+    return bool(
+        re.match(
+            r"(auto:|auto response:|automatic reply:|auto reply:|out of (the )?office)",
+            subject,
+            re.I,
+        )
+        or re.search(r"vacation|自動応答|不在", subject, re.I)
+    )

@@ -19,6 +19,7 @@ Follows how Sisimai decides (``Sisimai::Reason->get``, ``->anotherone`` and each
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass
 from functools import cache
@@ -84,7 +85,8 @@ class _Data:
     status: dict[str, str]
     lhost: dict[str, dict[str, tuple[str, ...]]]
     lhost_headers: dict[str, dict[str, tuple[str, ...]]]
-    rhost: dict[str, tuple[tuple[str, ...], dict[str, tuple[str, ...]]]]
+    rhost: dict[str, tuple[tuple[str, ...], dict[str, tuple[_RhostEntry, ...]]]]
+    states: dict[str, dict[str, str]]
 
 
 @cache
@@ -112,11 +114,34 @@ def _data() -> _Data:
     rhost = {
         name: (
             tuple(h.lower() for h in table["hosts"]),
-            {r: tuple(w.lower() for w in words) for r, words in table.items() if r != "hosts"},
+            {r: tuple(_entry(e) for e in entries) for r, entries in table.items() if r != "hosts"},
         )
         for name, table in raw.get("rhost_messages", {}).items()
     }
-    return _Data(vocabulary, status, lhost, headers, rhost)
+    states = {name: dict(table) for name, table in raw.get("lhost_states", {}).items()}
+    return _Data(vocabulary, status, lhost, headers, rhost, states)
+
+
+#: (status or status prefix, low, high, words): see [rhost_messages] in the data file
+_RhostEntry = tuple[str, int, int, str]
+
+
+def _entry(value: str | list[str | int]) -> _RhostEntry:
+    if isinstance(value, str):
+        return ("", 0, 0, value.lower())
+    status, low, high, words = value
+    return (str(status), int(low), int(high), str(words).lower())
+
+
+def _entry_fits(entry: _RhostEntry, status: str, text: str) -> bool:
+    code, low, high, words = entry
+    if code and low == high and status != code:
+        return False
+    if code and low != high:
+        last = status.rsplit(".", 1)[-1]
+        if not status.startswith(code) or not last.isdigit() or not low <= int(last) <= high:
+            return False
+    return words in text
 
 
 def _host_is(host: str, pattern: str) -> bool:
@@ -125,16 +150,16 @@ def _host_is(host: str, pattern: str) -> bool:
     return host == pattern or host.endswith("." + pattern)
 
 
-def rhost_reason(remote: str, domain: str, words: str) -> tuple[str, str]:
+def rhost_reason(remote: str, domain: str, words: str, status: str = "") -> tuple[str, str]:
     """(provider, reason) when the refusing host or the recipient's domain is a provider
-    whose own words ``words`` contain (Sisimai::Rhost::*), else ``("", "")``."""
+    whose own words (and status) ``words`` hold (Sisimai::Rhost::*), else ``("", "")``."""
     hosts = [h.rstrip(".").lower() for h in (remote, domain) if h]
     text = words.lower()
     for name, (patterns, table) in _data().rhost.items():
         if not any(_host_is(h, p) for h in hosts for p in patterns):
             continue
-        for reason, phrases in table.items():
-            if any(p in text for p in phrases):
+        for reason, entries in table.items():
+            if any(_entry_fits(e, status, text) for e in entries):
                 return name, reason
     return "", ""
 
@@ -147,6 +172,9 @@ def _match(reason: str, text: str) -> bool:
 def status_reason(status: str) -> str:
     """The reason an RFC 3463 status code means on its own, ``""`` if none."""
     return _data().status.get(status, "") if status else ""
+
+
+_STATE = re.compile(r"\(state (\d+)\)\.?\s*$")
 
 
 def lhost_reason(lhosts: str, *texts: str, headers: str = "") -> str:
@@ -162,7 +190,10 @@ def lhost_reason(lhosts: str, *texts: str, headers: str = "") -> str:
                 return reason
     for words in texts:
         text = words.lower()
+        state = _STATE.search(text)
         for name in names:
+            if state and state.group(1) in data.states.get(name, {}):
+                return data.states[name][state.group(1)]
             for reason, phrases in data.lhost.get(name, {}).items():
                 if any(p in text for p in phrases):
                     return reason
