@@ -61,7 +61,8 @@ def mta_of(msg: Message, text: str, subject: str, sender: str) -> str:
     from maildoctor.bounce.patterns import detect_mta
 
     headers = "\n".join(f"{k}: {v}" for k, v in msg.items())
-    return detect_mta(headers=headers, subject=subject, sender=sender, text=text)
+    # An MTA introduces itself in the first lines of its explanation.
+    return detect_mta(headers=headers, subject=subject, sender=sender, text=text[:3000])
 
 
 _QUOTED_REPLY = re.compile(

@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 import tomllib
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 
 __all__ = ["RENAMED", "Facts", "current_name", "decide", "lhost_reason", "status_reason"]
@@ -164,7 +164,9 @@ def rhost_reason(remote: str, domain: str, words: str, status: str = "") -> tupl
     return "", ""
 
 
+@lru_cache(maxsize=4096)
 def _match(reason: str, text: str) -> bool:
+    """Whether ``text`` holds ``reason``'s vocabulary (cached: the rules ask it repeatedly)."""
     v = _data().vocabulary.get(reason)
     return v is not None and v.match(text)
 
