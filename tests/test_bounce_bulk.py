@@ -133,7 +133,7 @@ def test_suppression_list_hard_at_once_soft_after_repeats(tmp_path: Path) -> Non
     shutil.copy(DATA / "bounces-more" / "arf-11.eml", tmp_path / "complaint.eml")
     target = tmp_path / "out" / "suppress.csv"
     target.parent.mkdir()
-    code, out, err = _run("--lang", "en", "--suppress", str(target), str(tmp_path))
+    code, _, err = _run("--lang", "en", "--suppress", str(target), str(tmp_path))
     assert code == 0, err
     rows = list(csv.DictReader(io.StringIO(target.read_text("utf-8"))))
     assert [(r["address"], r["reason"], r["hard"], r["count"], r["decided_by"]) for r in rows] == [
