@@ -63,7 +63,8 @@ def suppression_list(
     """The addresses to suppress, sorted by address."""
     by_address: dict[str, list[Explanation]] = {}
     for e in explanations:
-        if e.kind == "bounce" and e.recipient:
+        local, _, domain = e.recipient.rpartition("@")
+        if e.kind == "bounce" and local and "." in domain:  # a whole address, nothing less
             by_address.setdefault(e.recipient.lower(), []).append(e)
     rows = []
     window = timedelta(days=soft_days)

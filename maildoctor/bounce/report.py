@@ -71,6 +71,8 @@ def explanation_dict(e: Explanation, lang: Lang, *, file: str | None = None) -> 
             "carrier": _carrier_obj(e.carrier, lang),
             "advice": [a for a in e.advice if a in CATALOG],
             "decided_by": e.decided_by,
+            "kind": e.kind,
+            "date": e.date.isoformat() if e.date else None,
         }
     )
     return out

@@ -207,7 +207,7 @@ def command(
                 texts.append(format_text(name, found, lang))
             elif stream:
                 for e in found:
-                    out.write(_row(fmt, explanation_dict(e, lang, file=name), e))
+                    out.write(_row(fmt, explanation_dict(e, lang, file=name)))
             else:
                 records.extend(explanation_dict(e, lang, file=name) for e in found)
         if bar is not None:
@@ -222,7 +222,8 @@ def command(
             raise SystemExit(1)
         click.echo("\n\n".join(drafts), nl=False)
     elif summary:
-        _print_summary(out, fmt, summarize(keep, errors=sum(1 for r in records if "error" in r)))
+        unreadable = sum(1 for r in records if "error" in r)
+        _print_summary(out, fmt, summarize(keep, errors=unreadable), lang)
     elif fmt == "json":
         click.echo(json.dumps(records, ensure_ascii=False, indent=2))
     elif fmt == "text" and texts:
@@ -281,17 +282,43 @@ def _emit_error(
         out.write(_csv_line([name, *[""] * (len(_CSV_FIELDS) - 2), code]))
 
 
-def _row(fmt: str, record: dict[str, Any], e: Explanation) -> str:
-    record["kind"] = e.kind
-    record["date"] = e.date.isoformat() if e.date else None
+def _row(fmt: str, record: dict[str, Any]) -> str:
     if fmt == "jsonl":
         return json.dumps(record, ensure_ascii=False) + "\n"
     carrier = record["carrier"]["id"] if record.get("carrier") else ""
     flat = {**record, "carrier": carrier, "error": ""}
-    return _csv_line(["" if flat.get(k) is None else flat.get(k) for k in _CSV_FIELDS])
+    return _csv_line([_cell(flat.get(k)) for k in _CSV_FIELDS])
 
 
-def _print_summary(out: Any, fmt: str, data: dict[str, Any]) -> None:
+def _cell(value: object) -> object:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value
+
+
+_SUMMARY_TITLES = {
+    "ja": {
+        "unreadable": "読めない・バウンスでないメッセージ",
+        "by_kind": "種類",
+        "by_reason": "理由(バウンス)",
+        "by_carrier": "キャリア(バウンス)",
+        "hard_soft": "恒久的/一時的(バウンス)",
+        "by_day": "日付 UTC(バウンス)",
+    },
+    "en": {
+        "unreadable": "unreadable or not a bounce",
+        "by_kind": "kind",
+        "by_reason": "reason (bounces)",
+        "by_carrier": "carrier (bounces)",
+        "hard_soft": "hard/soft (bounces)",
+        "by_day": "day, UTC (bounces)",
+    },
+}
+
+
+def _print_summary(out: Any, fmt: str, data: dict[str, Any], lang: Lang) -> None:
     if fmt in ("json", "jsonl"):
         indent = 2 if fmt == "json" else None
         out.write(json.dumps(data, ensure_ascii=False, indent=indent) + "\n")
@@ -303,16 +330,10 @@ def _print_summary(out: Any, fmt: str, data: dict[str, Any]) -> None:
             for key, count in data[dim].items():
                 out.write(_csv_line([dim, key, count]))
         return
-    titles = {
-        "by_kind": "kind",
-        "by_reason": "reason (bounces)",
-        "by_carrier": "carrier (bounces)",
-        "hard_soft": "hard/soft (bounces)",
-        "by_day": "day, UTC (bounces)",
-    }
-    lines = [f"unreadable or not a bounce: {data['messages_unreadable']}"]
-    for dim, title in titles.items():
-        lines.append(f"{title}:")
+    titles = _SUMMARY_TITLES[lang]
+    lines = [f"{titles['unreadable']}: {data['messages_unreadable']}"]
+    for dim in ("by_kind", "by_reason", "by_carrier", "hard_soft", "by_day"):
+        lines.append(f"{titles[dim]}:")
         lines.extend(f"  {key:<24} {count:>7}" for key, count in data[dim].items())
     out.write("\n".join(lines) + "\n")
 
