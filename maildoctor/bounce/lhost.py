@@ -18,11 +18,15 @@ def text_near(text: str, recipient: str) -> str:
 
 
 def find_candidates(text: str, exclude: set[str]) -> list[str]:
+    """The addresses a text bounce names as failed, in order of appearance."""
     seen: list[str] = []
+    quoted_to: list[str] = []
     for m in ADDR_RE.finditer(text):
         addr = m.group(0).strip(".").lower()
         if addr in exclude or NOT_RECIPIENT.match(addr) or addr in seen:
             continue
+        if "/" in addr.split("@", 1)[0]:
+            continue  # a file path that ends in an address (a delivery program's words)
         # "Message-ID"-like tokens and host names with no dot are not mailboxes
         if "." not in addr.split("@", 1)[1]:
             continue
@@ -34,8 +38,11 @@ def find_candidates(text: str, exclude: set[str]) -> list[str]:
         line = text[text.rfind("\n", 0, m.start()) + 1 : m.start()]
         if ADDR_RE.search(line):
             continue
+        if re.fullmatch(r"\s*To:\s*<?", line, re.I):
+            quoted_to.append(addr)  # the original's To header, quoted ("Your message To: ...")
+            continue
         seen.append(addr)
-    return seen
+    return seen or quoted_to
 
 
 def find_segments(text: str, recipients: list[str]) -> dict[str, str]:

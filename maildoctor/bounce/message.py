@@ -37,6 +37,7 @@ _ORIGINAL_MARKERS = re.compile(
     r"|Content-Type: text/rfc822-headers"
     r"|[ \t]*(?:-+ )?Original message headers:?"
     r"|[ \t]*\*+ Original message header"
+    r"|Original (?:mail|message) (?:as )?follows"  # fml, IMail
     r"|[ \t]*Received: from )",
     re.I | re.M,
 )

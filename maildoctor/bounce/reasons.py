@@ -87,6 +87,7 @@ class _Data:
     lhost_headers: dict[str, dict[str, tuple[str, ...]]]
     rhost: dict[str, tuple[tuple[str, ...], dict[str, tuple[_RhostEntry, ...]]]]
     states: dict[str, dict[str, str]]
+    bullets: dict[str, tuple[int, str]]
 
 
 @cache
@@ -119,7 +120,11 @@ def _data() -> _Data:
         for name, table in raw.get("rhost_messages", {}).items()
     }
     states = {name: dict(table) for name, table in raw.get("lhost_states", {}).items()}
-    return _Data(vocabulary, status, lhost, headers, rhost, states)
+    bullets = {
+        name: (int(rule["count"]), str(rule["reason"]))
+        for name, rule in raw.get("lhost_bullets", {}).items()
+    }
+    return _Data(vocabulary, status, lhost, headers, rhost, states, bullets)
 
 
 #: (status or status prefix, low, high, words): see [rhost_messages] in the data file
@@ -176,6 +181,7 @@ def status_reason(status: str) -> str:
     return _data().status.get(status, "") if status else ""
 
 
+_BULLET = re.compile(r"^ ?\* ?\S", re.M)
 _STATE = re.compile(r"\(state (\d+)\)\.?\s*$")
 
 
@@ -191,6 +197,10 @@ def lhost_reason(lhosts: str, *texts: str, headers: str = "") -> str:
             if any(line in head for line in lines):
                 return reason
     for words in texts:
+        bullets = len(_BULLET.findall(words))
+        for name in names:
+            if name in data.bullets and bullets == data.bullets[name][0]:
+                return data.bullets[name][1]
         text = words.lower()
         state = _STATE.search(text)
         for name in names:
