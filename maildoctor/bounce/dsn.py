@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from email.message import Message
 
-from maildoctor.bounce.lhost import text_near
+from maildoctor.bounce.lhost import find_segments
 from maildoctor.bounce.message import (
     STATUS_RE,
     clean,
@@ -59,6 +59,12 @@ def dsn_recipients(dsn: str, text: str) -> tuple[str, list[BounceRecipient]]:
     blocks = _field_blocks(dsn)
     reporting = ""
     out: list[BounceRecipient] = []
+    everyone = [
+        typed_value(b.get("final-recipient") or b.get("original-recipient") or "").lower()
+        for b in blocks
+    ]
+    # The words the text part prints next to each recipient, split between them all.
+    nearby = find_segments(text, [r for r in everyone if r])
     for block in blocks:
         if "reporting-mta" in block and not reporting:
             reporting = typed_value(block["reporting-mta"])
@@ -68,6 +74,7 @@ def dsn_recipients(dsn: str, text: str) -> tuple[str, list[BounceRecipient]]:
         recipient = typed_value(rcpt).lower()
         kind, sep, _ = block.get("diagnostic-code", "").partition(";")
         kind = kind.strip().upper() if sep and " " not in kind.strip() else ""
+        kind = "SMTP" if kind == "X-POSTFIX" else kind  # Postfix relays SMTP replies as X-Postfix
         diagnostic = (
             typed_value(block.get("diagnostic-code", "")) if block.get("diagnostic-code") else ""
         )
@@ -84,10 +91,14 @@ def dsn_recipients(dsn: str, text: str) -> tuple[str, list[BounceRecipient]]:
             last and (status.endswith(".0.0") or status.endswith(".4.7")) and last != status
         ):
             status = last or d_status or status
-        near = text_near(text, recipient) if recipient else ""
+        near = nearby.get(recipient, "") if recipient else ""
+        diagnostic = _whole_reply(text, diagnostic)
         if not diagnostic and near:
             diagnostic = near
-            reply = reply or codes(near)[1]
+            near_status, near_reply = codes(near)
+            reply = reply or near_reply
+            if near_status and (not status or status.endswith(".0.0")):
+                status = near_status
         out.append(
             BounceRecipient(
                 recipient=recipient,
@@ -101,3 +112,26 @@ def dsn_recipients(dsn: str, text: str) -> tuple[str, list[BounceRecipient]]:
             )
         )
     return reporting, out
+
+
+_REPLY_LINES = re.compile(r"(?:^<<< [^\n]*\n?)+", re.M)
+_CONTINUED = re.compile(r"^\d{3}[ -](?:\d\.\d{1,3}\.\d{1,3} )?")
+
+
+def _whole_reply(text: str, diagnostic: str) -> str:
+    """The remote server's whole multi-line reply when the DSN kept only its first line.
+
+    Sendmail's transcript quotes each reply line after ``<<< ``; its DSN field holds
+    the first one (after ``Sisimai::Lhost::Sendmail``, which reads the transcript).
+    """
+    head = diagnostic.strip()[:40]
+    if len(head) < 10:
+        return diagnostic
+    for block in _REPLY_LINES.finditer(text):
+        lines = [line[4:].strip() for line in block.group(0).splitlines()]
+        if not lines or not lines[0].startswith(head):
+            continue
+        rest = [_CONTINUED.sub("", line) for line in lines[1:]]
+        whole = " ".join([lines[0], *rest])
+        return whole if len(whole) > len(diagnostic) else diagnostic
+    return diagnostic

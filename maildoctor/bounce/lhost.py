@@ -11,12 +11,6 @@ from maildoctor.bounce.message import ADDR_RE, NOT_RECIPIENT, clean, codes, smtp
 from maildoctor.bounce.model import BounceRecipient
 
 
-def text_near(text: str, recipient: str) -> str:
-    """The explanation printed next to one recipient in a text bounce."""
-    segments = find_segments(text, [recipient])
-    return segments.get(recipient, "")
-
-
 def find_candidates(text: str, exclude: set[str]) -> list[str]:
     """The addresses a text bounce names as failed, in order of appearance."""
     seen: list[str] = []
