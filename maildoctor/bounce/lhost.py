@@ -54,8 +54,19 @@ def find_segments(text: str, recipients: list[str]) -> dict[str, str]:
         # the line holding the address may carry the reason too ("<a@b>: 550 ...")
         line_start = text.rfind("\n", 0, i) + 1
         seg = text[line_start:end]
+        if _SENDMAIL_LINE.match(seg):
+            # A Sendmail transcript: "554 <addr>... words" is this recipient's own line,
+            # and the "<<< " reply just before it is what the server said to it
+            # (Sisimai::Lhost::Sendmail and V5sendmail read it so).
+            seg = seg.split("\n", 1)[0]
+            before = text[:line_start].rstrip("\n").rsplit("\n", 1)[-1]
+            if before.startswith("<<< "):
+                seg = before + "\n" + seg
         out[r] = seg
     return out
+
+
+_SENDMAIL_LINE = re.compile(r"[245]\d\d <[^>\s]+@[^>\s]+>\.\.\. ")
 
 
 def mta_of(msg: Message, text: str, subject: str, sender: str) -> str:

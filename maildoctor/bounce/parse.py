@@ -33,7 +33,6 @@ from maildoctor.bounce.lhost import (
 )
 from maildoctor.bounce.message import (
     ADDR_RE,
-    NOT_RECIPIENT,
     cut_original,
     decode_part,
     get_header,
@@ -148,8 +147,9 @@ def parse_bounce(raw: bytes) -> ParsedBounce:
             recipients=tuple(recipient_from_text(a, "", action="feedback") for a in who),
         )
     auto = get_header(msg, "Auto-Submitted").lower()
-    sender_addr = ADDR_RE.search(sender)
-    from_daemon = bool(sender_addr and NOT_RECIPIENT.match(sender_addr.group(0)))
+    # A delivery daemon never sends an out-of-office reply, even when it marks its
+    # bounce Auto-Submitted: auto-replied (RFC 3834 allows that) or has no domain.
+    from_daemon = bool(re.search(r"\b(?:mailer-daemon|postmaster)\b", sender, re.I))
 
     if (
         not dsn_parts
@@ -212,8 +212,9 @@ def parse_bounces(raw: bytes) -> list[ParsedBounce]:
 
 
 def _auto_reply(msg: Message, auto: str, subject: str) -> bool:
-    """RFC 3834 auto-reply markers (the header values Sisimai::RFC3834 looks for)."""
-    if auto.startswith(("auto-replied", "auto-generated", "auto-notified")):
+    """RFC 3834 auto-reply markers (after Sisimai::RFC3834). ``auto-generated`` is not
+    one: RFC 3834 keeps it for mail that answers nothing (a notification like ours)."""
+    if auto.startswith("auto-replied"):
         return True
     if get_header(msg, "Precedence").lower().startswith("auto_reply"):
         return True
