@@ -219,3 +219,18 @@ def test_progress_bar_on_a_terminal(tmp_path: Path) -> None:
     assert proc.returncode == 0
     assert b"3/3" in shown
     assert len(proc.stdout.decode().splitlines()) == 4  # 2 + 1 + 1 recipients, no bar
+
+
+def test_reply_when_the_block_is_ours_asks_nothing_of_the_customer(tmp_path: Path) -> None:
+    (tmp_path / "blocked.eml").write_bytes(
+        _dsn(
+            "taro@example.jp",
+            "5.7.1",
+            "554 5.7.1 Service unavailable; Client host [192.0.2.25] blocked using zen.spamhaus.org",
+            "Mon, 2 Nov 2026 10:00:00 +0900",
+        )
+    )
+    code, out, _ = _run("--reply", str(tmp_path / "blocked.eml"))
+    assert code == 0
+    assert "Lentrance側の送信環境に起因して" in out
+    assert "■" not in out  # no settings for the customer to change
