@@ -226,7 +226,8 @@ def test_reply_when_the_block_is_ours_asks_nothing_of_the_customer(tmp_path: Pat
         _dsn(
             "taro@example.jp",
             "5.7.1",
-            "554 5.7.1 Service unavailable; Client host [192.0.2.25] blocked using zen.spamhaus.org",
+            "554 5.7.1 Service unavailable; Client host [192.0.2.25] blocked using "
+            "zen.spamhaus.org",
             "Mon, 2 Nov 2026 10:00:00 +0900",
         )
     )
