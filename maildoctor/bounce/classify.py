@@ -22,14 +22,8 @@ from datetime import datetime
 
 from maildoctor.bounce.parse import BounceRecipient, ParsedBounce
 from maildoctor.bounce.patterns import CarrierRule, lhost_of, tables
-from maildoctor.bounce.reasons import (
-    Facts,
-    current_name,
-    decide,
-    lhost_reason,
-    rhost_reason,
-    words_reason,
-)
+from maildoctor.bounce.reasons import Facts, current_name, decide, words_reason
+from maildoctor.bounce.vocabulary import lhost_reason, rhost_reason
 
 __all__ = ["Explanation", "classify"]
 
