@@ -135,7 +135,7 @@ def _classify(
     )
     lhost = lhost_of(bounce.mta)
     headers = bounce.headers if lhost else ""
-    preset = lhost_reason(lhost, r.diagnostic, headers=headers) if lhost else ""
+    preset = r.reason_hint or (lhost_reason(lhost, r.diagnostic, headers=headers) if lhost else "")
     reason = decide(facts, preset)
     if reason in ("onhold", "undefined") and bounce.text and bounce.text != r.diagnostic:
         # The recipient's own lines said nothing decisive: the bounce's explanation

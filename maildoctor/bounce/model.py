@@ -39,6 +39,9 @@ class BounceRecipient:
     """The host that refused the message, when named."""
     command: str
     """The SMTP command the failure answered (``RCPT``, ``DATA``, ...), ``""`` if unknown."""
+    reason_hint: str = ""
+    """What the bounce's writer itself calls the failure, in Sisimai's reason names
+    (Amazon SES's ``bounceSubType: MailboxFull`` is ``mailboxfull``), ``""`` if nothing."""
     diagnostic_type: str = ""
     """The Diagnostic-Code type (``SMTP``, ``X-UNIX``...), ``""`` when the bounce gives none."""
 

@@ -27,6 +27,10 @@ def ses_notification(text: str) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
+#: SES's bounceSubType -> reason, where it says one (after Sisimai::Lhost::AmazonSES)
+_SUBTYPES = {"MailboxFull": "mailboxfull", "MessageTooLarge": "mesgtoobig"}
+
+
 def _dict(value: object) -> dict[str, Any]:
     """``value`` when it is a JSON object, else ``{}`` (SES JSON of another shape)."""
     return value if isinstance(value, dict) else {}
@@ -51,6 +55,7 @@ def from_ses(
     if kind_of == "bounce":
         bounce = _dict(data.get("bounce"))
         reporting = str(bounce.get("reportingMTA", ""))
+        hint = _SUBTYPES.get(str(bounce.get("bounceSubType", "")), "")
         for r in map(_dict, _list(bounce.get("bouncedRecipients"))):
             if not r.get("emailAddress"):
                 continue
@@ -65,6 +70,7 @@ def from_ses(
                     diagnostic=clean(typed_value(diag) if ";" in diag[:8] else diag),
                     remote_mta="",
                     command=smtp_command(diag),
+                    reason_hint=hint,
                 )
             )
     elif kind_of == "complaint":
