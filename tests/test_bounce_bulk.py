@@ -235,3 +235,9 @@ def test_reply_when_the_block_is_ours_asks_nothing_of_the_customer(tmp_path: Pat
     assert code == 0
     assert "Lentrance側の送信環境に起因して" in out
     assert "■" not in out  # no settings for the customer to change
+
+
+def test_an_empty_folder_says_so(tmp_path: Path) -> None:
+    code, out, err = _run("--lang", "en", str(tmp_path))
+    assert (code, out) == (1, "")
+    assert err == f"{tmp_path}: no files to read (the folder is empty).\n"

@@ -170,6 +170,9 @@ def command(
     """
     folder = _reply_folder(templates_dir) if reply else None
     files = expand(sources)
+    if not files:
+        click.echo(_NO_FILES[lang].format(sources=" ".join(sources)), err=True)
+        raise SystemExit(1)
     problems: list[str] = []
     keep: list[Explanation] = []
     records: list[dict[str, Any]] = []
@@ -253,6 +256,10 @@ def _reply_folder(path: Path | None) -> Path:
     return folder
 
 
+_NO_FILES = {
+    "ja": "{sources}: 読み込むファイルがありません(空のフォルダです)。",
+    "en": "{sources}: no files to read (the folder is empty).",
+}
 _NO_REPLY = {
     "ja": "返信文を作れません: {address} 宛てのバウンスがありません。",
     "en": "no reply draft: no bounce for {address} in the input.",
