@@ -22,7 +22,7 @@ from datetime import datetime
 
 from maildoctor.bounce.parse import BounceRecipient, ParsedBounce
 from maildoctor.bounce.patterns import CarrierRule, lhost_of, tables
-from maildoctor.bounce.reasons import Facts, current_name, decide, words_reason
+from maildoctor.bounce.reasons import RETRY, Facts, current_name, decide, words_reason
 from maildoctor.bounce.vocabulary import lhost_reason, rhost_reason
 
 __all__ = ["Explanation", "classify"]
@@ -121,10 +121,6 @@ def _classify(
         if reason:
             return reason, f"rhost:{rhost.name}"
 
-    provider, said = rhost_reason(r.remote_mta, _domain(r.recipient), r.diagnostic, r.status)
-    if said:
-        return said, f"rhost:{provider}"
-
     facts = Facts(
         diagnostic=r.diagnostic,
         status=r.status,
@@ -136,6 +132,12 @@ def _classify(
     lhost = lhost_of(bounce.mta)
     headers = bounce.headers if lhost else ""
     preset = r.reason_hint or (lhost_reason(lhost, r.diagnostic, headers=headers) if lhost else "")
+    # As Sisimai::Fact does: what the bounce's writer decided stands, unless it is a
+    # reason the words should confirm; then the receiving provider's reading comes first.
+    if not preset or preset in RETRY:
+        provider, said = rhost_reason(r.remote_mta, _domain(r.recipient), r.diagnostic, r.status)
+        if said:
+            return said, f"rhost:{provider}"
     reason = decide(facts, preset)
     if reason in ("onhold", "undefined") and bounce.text and bounce.text != r.diagnostic:
         # The recipient's own lines said nothing decisive: the bounce's explanation

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from maildoctor.bounce.vocabulary import matches, status_reason
 
-__all__ = ["RENAMED", "Facts", "current_name", "decide", "words_reason"]
+__all__ = ["RENAMED", "RETRY", "Facts", "current_name", "decide", "words_reason"]
 
 #: Sisimai's December 2025 rename (go-sisimai #307/#317/#318): old name -> current name
 RENAMED = {
@@ -119,7 +119,7 @@ _ORDER_WORDS = (
     "norelaying",
 )
 #: reasons a status code or a parser may suggest that the words should confirm
-_RETRY = {
+RETRY = {
     "undefined",
     "onhold",
     "systemerror",
@@ -205,7 +205,7 @@ def _syntax_reply(f: Facts) -> bool:
 def _another(f: Facts, text: str) -> str:
     """Sisimai::Reason->anotherone: the status code's reason, or what else fits."""
     reason = status_reason(f.status)
-    if reason and reason not in _RETRY and f.diagnostic_type in ("", "SMTP"):
+    if reason and reason not in RETRY and f.diagnostic_type in ("", "SMTP"):
         return reason
     for name in _ORDER_OTHER:
         if matches(name, text):
@@ -234,7 +234,7 @@ def decide(f: Facts, preset: str = "") -> str:
     ``preset`` is what the bounce's writer said (an MTA's own message table): final
     unless it is a reason the words should confirm (then it wins at its turn).
     """
-    if preset and preset not in _RETRY:
+    if preset and preset not in RETRY:
         return preset
     if f.status.startswith("2."):
         return "delivered"
