@@ -30,7 +30,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from maildoctor.address.check import check_offline
+from maildoctor.address.check import check_offline  # noqa: E402
 
 EVAL = ROOT / "bench" / "address_eval"
 PARTS = ("tuning", "heldout")
@@ -104,7 +104,8 @@ def main() -> None:
             print(f"  {kind:22} {n:4}  {counts['right'] / n:6.1%} {counts['wrong'] / n:6.1%} "
                   f"{counts['none'] / n:6.1%}")  # fmt: skip
         for kind, counts in sorted(control_kind.items()):
-            print(f"  valid {kind:16} {counts['total']:4}  false {counts['false'] / counts['total']:6.1%}")
+            share = counts["false"] / counts["total"]
+            print(f"  valid {kind:16} {counts['total']:4}  false {share:6.1%}")
     if args.failures:
         print()
         print(f"tuning failures ({len(failures)}):")
