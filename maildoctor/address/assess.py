@@ -160,9 +160,9 @@ def _judge_typo(facts: Facts) -> tuple[TypoSuggestion | None, str]:
     typo = facts.typo
     if typo is None:
         return None, "unchecked"
-    dead = facts.syntax.problem is not None or (
-        facts.dns is not None and facts.dns.status in _NO_MAIL
-    )
+    # As typed, an address that no repair makes valid cannot take mail either.
+    unwritable = facts.syntax.problem is not None and facts.syntax.suggestion is None
+    dead = unwritable or (facts.dns is not None and facts.dns.status in _NO_MAIL)
     if typo.strength == "weak" and not dead:
         return None, "unchecked"
     if dead:

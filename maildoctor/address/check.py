@@ -160,17 +160,15 @@ def _repaired_facts(syntax: SyntaxResult) -> tuple[TypoSuggestion | None, Carrie
         return None, None  # an address literal: nothing to match
     typo, carrier, _ = _domain_facts(ascii_domain)
     typed = _typed_domain(syntax.address)
+    repaired_valid = syntax.suggestion is None and check_syntax(candidate).valid
+    if typo is not None and typo.strength == "weak" and repaired_valid:
+        typo = None  # a weak guess waits for DNS, which is not asked here: the repair stands
     if typo is not None:
         if syntax.suggestion is None:
             carrier = carrier_for_domain(typo.suggested)
             typo = dataclasses.replace(typo, domain=typed)
         return typo, carrier
-    if (
-        syntax.suggestion is None
-        and not isinstance(checked, SyntaxProblem)
-        and ascii_domain != typed.lower()
-        and check_syntax(candidate).valid
-    ):
+    if repaired_valid and not isinstance(checked, SyntaxProblem) and ascii_domain != typed.lower():
         # The repair alone makes it valid (gmail..com, docomo,ne.jp): that is the fix.
         fixed = TypoSuggestion(domain=typed, suggested=ascii_domain, rule="repair")
         return fixed, carrier
