@@ -78,7 +78,10 @@ class HarnessConfig:
     tls: bool = False
     """Offer STARTTLS with a self-signed certificate kept next to the database."""
     users: Mapping[str, str] = field(default_factory=dict)
-    """AUTH PLAIN/LOGIN accounts (offered over TLS when tls is on)."""
+    """AUTH PLAIN/LOGIN accounts. With any, mail without AUTH gets 530, and AUTH needs
+    STARTTLS first (``tls``) unless ``auth_allow_insecure``."""
+    auth_allow_insecure: bool = False
+    """Accept AUTH over plain text (Mailpit's ``--smtp-auth-allow-insecure``)."""
     templates_dir: Path | None = None
     """Templates for the gallery (None: the packaged ones)."""
     auth_nameservers: tuple[str, ...] | None = None
@@ -94,7 +97,17 @@ class HarnessConfig:
 
 
 class AuthConfigError(ValueError):
-    """The DNS to verify mail against cannot be used (a bad IP[:PORT], no resolv.conf)."""
+    """The DNS to verify mail against cannot be used (a bad IP[:PORT], no resolv.conf),
+    or accounts were given with no way to log in safely."""
+
+
+def _check_accounts(cfg: HarnessConfig) -> None:
+    # RFC 4954 4: PLAIN and LOGIN send the password in clear, so only over TLS (Mailpit's rule).
+    if cfg.users and not cfg.tls and not cfg.auth_allow_insecure:
+        raise AuthConfigError(
+            "Accounts (--user) need STARTTLS (--starttls), because AUTH PLAIN/LOGIN sends "
+            "the password in clear; add --auth-allow-insecure to allow it without TLS."
+        )
 
 
 def _verifier(cfg: HarnessConfig) -> AuthVerifier | None:
@@ -136,6 +149,7 @@ class Harness:
     async def start(self) -> None:
         cfg = self.config
         # What cannot leak comes first; from the store on, a failure stops what started.
+        _check_accounts(cfg)
         verifier = _verifier(cfg)
         tls = make_tls_context(cfg.db.parent) if cfg.tls else None
         try:
@@ -155,6 +169,7 @@ class Harness:
                 limits=cfg.limits,
                 tls_context=tls,
                 users=cfg.users,
+                auth_allow_insecure=cfg.auth_allow_insecure,
                 hostname=cfg.authserv_id,
             )
             sock = self._smtp.sockets[0].getsockname()
