@@ -11,6 +11,10 @@ import click
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+#: A command could not do its work for a reason that is not the input's: the store
+#: or the harness failed (README "Exit status"). Never a finding about an address.
+EXIT_COULD_NOT_RUN = 4
+
 
 def _stack(*decorators: Callable[[F], F]) -> Callable[[F], F]:
     def apply(func: F) -> F:

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from maildoctor.harness.faults import Fault, FaultPlan, parse_faults
+from maildoctor.harness.health import FailureLog
 from maildoctor.harness.policy import Profile
 from maildoctor.harness.profiles import ProfileBook
 from maildoctor.harness.smtp import (
@@ -91,6 +92,9 @@ class HarnessConfig:
     spoofing filters read."""
     authserv_id: str = "maildoctor.harness"
     """The harness's name in that header (also its SMTP greeting name)."""
+    store_failures: Callable[[str], object] | None = None
+    """Where a failed store write is told, one rate-limited line per cause (None:
+    stderr). ``diagnose`` reports the failure itself, so it passes a no-op."""
     auth_timeout: float = 3.0
     """Seconds a verification DNS lookup may take; after one goes unanswered the
     message's other lookups give up at once (results: temperror)."""
@@ -153,7 +157,12 @@ class Harness:
         verifier = _verifier(cfg)
         tls = make_tls_context(cfg.db.parent) if cfg.tls else None
         try:
-            self.store = Store(cfg.db, max_messages=cfg.max_messages, durable=cfg.durable)
+            self.store = Store(
+                cfg.db,
+                max_messages=cfg.max_messages,
+                durable=cfg.durable,
+                failure_log=FailureLog(cfg.db, write=cfg.store_failures),
+            )
             handler = CaptureHandler(
                 store=self.store,
                 profiles=self.profiles,
