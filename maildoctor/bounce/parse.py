@@ -17,6 +17,7 @@ anything that is not a bounce raises :class:`NotABounce`, nothing else.
 
 from __future__ import annotations
 
+import codecs
 import email
 import json
 import re
@@ -152,13 +153,26 @@ def _header(msg: Message, name: str) -> str:
         return str(value).strip()
 
 
+def _codec(charset: str) -> str:
+    """The declared charset if Python knows it, else "" (then the fallbacks decode).
+
+    A bounce may declare anything, e.g. a name holding a NUL byte, which makes
+    ``bytes.decode`` raise ValueError rather than LookupError.
+    """
+    try:
+        codecs.lookup(charset)
+    except (LookupError, ValueError):
+        return ""
+    return charset
+
+
 def _decode(part: Message) -> str:
     payload = part.get_payload(decode=True)
     if payload is None:
         inner = part.get_payload()
         return inner if isinstance(inner, str) else ""
     assert isinstance(payload, bytes)
-    charset = part.get_content_charset() or ""
+    charset = _codec(part.get_content_charset() or "")
     for candidate in (charset, "utf-8", "iso-2022-jp", "cp932", "euc-jp"):
         if not candidate:
             continue

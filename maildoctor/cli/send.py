@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from maildoctor.cli.options import resolve_templates, templates_option
+from maildoctor.cli.options import InputError, resolve_templates, templates_option
 from maildoctor.cli.render import parse_vars, read_context
 from maildoctor.cli.serve import parse_hostport
 from maildoctor.harness.protocol import EXTENSION
@@ -305,7 +305,7 @@ def command(
             charset=charset,
         )
     except TemplatingError as e:  # a template, charset or --var error: usage (exit 2)
-        raise click.UsageError(str(e)) from e
+        raise InputError(str(e)) from e
     from_address = next((a for _, a in getaddresses([str(msg["From"])]) if a), "")
     sender = mail_from or from_address
     data = wire_bytes(msg)
