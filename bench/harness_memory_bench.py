@@ -108,9 +108,11 @@ def main() -> None:
     limit = int(args.limit_mb * 1024 * 1024)
     with tempfile.TemporaryDirectory() as tmp:
         servers = {
-            "harness": [sys.executable, "-m", "maildoctor", "serve", "--smtp", "127.0.0.1:0"]
-            + ["--no-http", "--auth-dns", "off", "--db", str(Path(tmp) / "h.sqlite3")]
-            + ["--max-size", str(limit)],
+            "harness": [
+                *(sys.executable, "-m", "maildoctor", "serve", "--smtp", "127.0.0.1:0"),
+                *("--no-http", "--auth-dns", "off", "--db", str(Path(tmp) / "h.sqlite3")),
+                *("--max-size", str(limit)),
+            ],
             "aiosmtpd": [sys.executable, "-c", BASELINE, str(limit)],
         }
         print(f"size limit {limit} bytes; server peak RSS growth per session (MiB)")

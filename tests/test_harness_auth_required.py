@@ -70,9 +70,11 @@ def test_accounts_without_tls_or_permission_do_not_start(tmp_path: Path) -> None
 
 
 def test_without_accounts_no_auth_is_needed(tmp_path: Path) -> None:
-    with run_in_thread(tmp_path / "h.sqlite3", http_port=None) as h:
-        with smtplib.SMTP(*h.smtp_address, timeout=10) as smtp:
-            assert smtp.send_message(message()) == {}
+    with (
+        run_in_thread(tmp_path / "h.sqlite3", http_port=None) as h,
+        smtplib.SMTP(*h.smtp_address, timeout=10) as smtp,
+    ):
+        assert smtp.send_message(message()) == {}
 
 
 def test_serve_user_without_starttls_is_a_usage_error() -> None:

@@ -154,6 +154,8 @@ def command(
             raise click.UsageError(str(e)) from e
         except TemplatingError as e:
             raise click.ClickException(str(e)) from e
+        if not results:  # linting nothing must not pass a CI build
+            raise InputError(f"The templates folder {folder} holds no templates to lint.")
     findings = [f for r in results for f in r.findings]
     errors = sum(f.severity == Severity.ERROR for f in findings)
     warnings = len(findings) - errors

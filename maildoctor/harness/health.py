@@ -75,9 +75,11 @@ def check_store(conn: sqlite3.Connection, path: Path) -> None:
         rows = conn.execute("PRAGMA quick_check(3)").fetchall()
     except sqlite3.DatabaseError as e:
         raise StoreProblem(_damaged(path, str(e))) from e
-    problems = [str(r[0]) for r in rows if r[0] != "ok"]
-    if problems:
-        raise StoreProblem(_damaged(path, "; ".join(problems)))
+    # quick_check's rows may hold several lines each ("*** in database main ***\nPage 8: ...").
+    lines = [line.strip() for r in rows if r[0] != "ok" for line in str(r[0]).splitlines()]
+    problems = [line for line in lines if line and not line.startswith("***")]
+    if lines:
+        raise StoreProblem(_damaged(path, "; ".join(problems[:2]) or "quick_check failed"))
     try:
         conn.execute("BEGIN IMMEDIATE")
         try:
