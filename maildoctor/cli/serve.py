@@ -223,6 +223,12 @@ class CouldNotStart(click.ClickException):
 
 
 async def _serve(harness: Harness) -> None:
+    # Before anything is announced: a supervisor may stop us as soon as we listen.
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
     try:
         await harness.start()
     except StoreError as e:
@@ -247,11 +253,6 @@ async def _serve(harness: Harness) -> None:
         click.echo(f"Auth  DKIM/SPF/DMARC verified with {where}", err=True)
     for fault in harness.faults.faults:
         click.echo(f"Fault {fault.name} at {fault.stage}: {fault.reply or 'drop/delay'}", err=True)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, stop.set)
     try:
         await stop.wait()
     finally:
