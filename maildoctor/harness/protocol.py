@@ -334,6 +334,8 @@ class HarnessSMTP(SMTP):
             at_line_start = complete
             if complete:
                 line_size = 0
+        if self.transport is None:  # the client went away mid-message: nothing to answer
+            return
         if error is not None:
             await self.push(error)
             self._set_post_data_state()
