@@ -263,8 +263,11 @@ def test_offline_a_repair_is_unchecked_and_asks_nothing() -> None:
         None,
     )
     assert result.findings[1].evidence["likelihood"] == "unchecked"
+    assert result.dns_skipped == "offline"  # the report says DNS was not asked
     # even repaired, taro@gmail is no address: it cannot take mail, DNS or not
-    assert check_offline("taro@gmail").findings[1].evidence["likelihood"] == "likely"
+    unwritable = check_offline("taro@gmail")
+    assert unwritable.findings[1].evidence["likelihood"] == "likely"
+    assert unwritable.dns_skipped is None  # nothing DNS could be asked about
 
 
 def test_the_repaired_domain_shares_the_probe_and_its_cache(dns_server: DNSTestServer) -> None:

@@ -76,7 +76,8 @@ class CheckResult:
     dns_checked: bool
     """Whether DNS was asked (False with --offline or for an unparseable address)."""
     dns_skipped: Literal["offline", "address_literal"] | None = None
-    """Why DNS was not asked about a parseable address, so reports can say so."""
+    """Why DNS was not asked about a parseable address (or the repaired form of one
+    that is not), so reports can say so."""
     dns_domain: str | None = None
     """The domain DNS was asked about: the address's own, or for input that cannot be
     written as typed, the one of the address meant (``docomo.ne.jp`` for
@@ -262,16 +263,23 @@ def _result(static: _Static, dns: DomainDNS | None, lang: Lang) -> CheckResult:
         carrier=carrier,
         mx=dns.mx if dns is not None and dns.status != "null_mx" else (),
         dns_checked=dns is not None,
-        dns_skipped=(
-            None
-            if dns is not None or parsed is None
-            else "address_literal"
-            if parsed.domain_literal
-            else "offline"
-        ),
+        dns_skipped=_dns_skipped(static, dns),
         dns_domain=dns.domain if dns is not None else None,
         lang=lang,
     )
+
+
+def _dns_skipped(
+    static: _Static, dns: DomainDNS | None
+) -> Literal["offline", "address_literal"] | None:
+    """Why DNS was not asked about a domain it could have been asked about."""
+    parsed = static.syntax.parsed
+    if dns is not None:
+        return None
+    if parsed is not None and parsed.domain_literal:
+        return "address_literal"
+    # A parseable address, or the repaired address of one that is not, went unasked.
+    return "offline" if parsed is not None or static.dns_domain is not None else None
 
 
 def check_offline(raw: str, *, lang: Lang = "ja") -> CheckResult:
