@@ -295,7 +295,8 @@ def test_the_repaired_domain_shares_the_probe_and_its_cache(dns_server: DNSTestS
         ("taro@docomo.ne.jp@", "taro@docomo.ne.jp"),
         ("@taro@docomo.ne.jp", "taro@docomo.ne.jp"),
         ("taro@@@gmail.com", "taro@gmail.com"),
-        ("taro＠＠gmail.com", "taro@gmail.com"),  # the IME's ＠ after the ASCII one
+        ("taro＠＠gmail.com", "taro@gmail.com"),  # the IME's ＠ twice
+        ("taro@＠ gmail.com", "taro@gmail.com"),  # ＠ after @, and a stray space
     ],
 )
 def test_a_doubled_at_sign_is_reported_with_the_fix(typed: str, meant: str) -> None:
@@ -308,8 +309,16 @@ def test_a_doubled_at_sign_is_reported_with_the_fix(typed: str, meant: str) -> N
     assert f"「{meant}」と入力するつもりだった" in finding.message
 
 
-def test_two_addresses_run_together_are_not_repaired() -> None:
-    result = check_offline("taro@gmail.com@docomo.ne.jp")
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "taro@gmail.com@docomo.ne.jp",  # two addresses run together
+        "taro yamada@@docomo.ne.jp",  # a space inside the name is another mistake
+        "taro yamada@docomo.ne.jp",
+    ],
+)
+def test_what_the_at_sign_does_not_explain_is_not_repaired(typed: str) -> None:
+    result = check_offline(typed)
     assert result.suggestion is None
     assert "extra_at_sign" not in result.codes
 

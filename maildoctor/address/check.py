@@ -27,7 +27,7 @@ from disposable_email_domains import blocklist as _DISPOSABLE
 
 from maildoctor.address.assess import NO_MAIL, Diagnosis, Facts, assess
 from maildoctor.address.domain_syntax import SyntaxProblem, check_domain
-from maildoctor.address.repair import fix_at_signs
+from maildoctor.address.repair import fix_at_signs, fold_ime
 from maildoctor.address.syntax import ParsedAddress, SyntaxResult, check_syntax
 from maildoctor.address.typos import TypoSuggestion, distance, suggest_domain
 from maildoctor.carriers import Carrier, carrier_for_domain
@@ -163,6 +163,15 @@ def _typed_domain(raw: str) -> str:
     return text.rpartition("@")[2].strip()
 
 
+def _only_at_signs(syntax: SyntaxResult) -> bool:
+    """A doubled @, or one at either end, is all that keeps the input from being an
+    address (``taro yamada@@docomo.ne.jp`` has another mistake, not ours to guess)."""
+    raw = syntax.address
+    base = fold_ime(raw) if syntax.ime_input else raw.replace("\uff20", "@")
+    fixed = fix_at_signs(base)
+    return fixed != base and check_syntax(fixed).valid
+
+
 def _repaired(syntax: SyntaxResult) -> _Static:
     """An address that cannot be written as typed: the repair, the typo matcher on it,
     and the domain for DNS to judge (repair, then match, then ask).
@@ -192,7 +201,7 @@ def _repaired(syntax: SyntaxResult) -> _Static:
         typed = _typed_domain(syntax.address)
         if ascii_domain != typed.lower():
             fallback = TypoSuggestion(domain=typed, suggested=ascii_domain, rule="repair")
-        else:  # only the @ was wrong
+        elif _only_at_signs(syntax):
             fallback = TypoSuggestion(domain=typed, suggested=ascii_domain, rule="at_sign")
         if typo is not None:
             typo = dataclasses.replace(typo, domain=typed)
