@@ -16,7 +16,7 @@ from typing import Any
 
 from maildoctor.address.check import CheckResult
 from maildoctor.address.syntax import display
-from maildoctor.advice import advice_for, advice_text
+from maildoctor.advice import DEFAULT_SUBJECT, advice_for, advice_text
 from maildoctor.findings import Lang, Severity, Verdict
 
 __all__ = [
@@ -79,6 +79,8 @@ REPLY_TEMPLATE = "replies/check.txt.j2"
 _AGENT_ONLY_ADVICE = frozenset({"dns_unknown"})
 #: Advice the reply replaces with its own paragraph when it names the corrected address.
 _REREGISTER_ADVICE = frozenset({"reregister", "reregister_halfwidth"})
+#: Findings that put a corrected address to the customer ("did you mean ...?").
+_SUGGESTING = frozenset({"typo_suspected", "extra_at_sign"})
 #: What the reply always covers when nothing specific was found (the FAQ's first checks).
 _DEFAULT_REPLY_ADVICE = ("check_spam_folder", "allow_sender_domain")
 
@@ -103,7 +105,9 @@ def format_text(result: CheckResult, lang: Lang = "ja", *, advice: bool = True) 
     if result.carrier is not None:
         lines.append(f"  {words['carrier']}: {result.carrier.name(lang)} ({result.carrier.id})")
     if result.mx:
-        lines.append(f"  {words['mx']}: {', '.join(result.mx)}")
+        # For input that cannot be written as typed, DNS was asked about the address meant.
+        of = f" ({result.dns_domain})" if result.normalized is None and result.dns_domain else ""
+        lines.append(f"  {words['mx']}{of}: {', '.join(result.mx)}")
     if note := dns_note(result, lang):
         lines.append(f"  {note}")
     if not result.findings:
@@ -185,38 +189,45 @@ def _csv_line(values: Iterable[str]) -> str:
     return buffer.getvalue()
 
 
-def reply_context(result: CheckResult) -> dict[str, Any]:
-    """What the reply template gets: the address, the fix, and exactly the advice needed."""
+def reply_context(result: CheckResult, *, subject: str = DEFAULT_SUBJECT) -> dict[str, Any]:
+    """What the reply template gets: the address, the fix, exactly the advice needed, and
+    the subject of the mail the ticket is about."""
     codes = set(result.codes)
     advice_ids = [
         a for a in advice_for([f.advice for f in result.findings]) if a not in _AGENT_ONLY_ADVICE
     ]
-    if result.suggestion:
+    # A repair whose domain takes no mail either is not offered to the customer.
+    suggestion = None if _doubtful(result) else result.suggestion
+    if suggestion:
         advice_ids = [a for a in advice_ids if a not in _REREGISTER_ADVICE]
     if not advice_ids and result.verdict in (Verdict.OK, Verdict.UNKNOWN):
         advice_ids = list(_DEFAULT_REPLY_ADVICE)
     advice = []
     for advice_id in advice_ids:
-        title, body = advice_text(advice_id, "ja", result.carrier)
+        title, body = advice_text(advice_id, "ja", result.carrier, subject=subject)
         advice.append({"id": advice_id, "title": title, "body": body})
     return {
         "address": display(result.address),
-        "suggestion": result.suggestion,
+        "suggestion": suggestion,
         "fullwidth": "fullwidth_input" in codes
-        or (
-            "syntax_invalid" in codes
-            and result.suggestion is not None
-            and "typo_suspected" not in codes
-        ),
-        "typo": "typo_suspected" in codes,
-        "invalid": "syntax_invalid" in codes and result.suggestion is None,
+        or ("syntax_invalid" in codes and suggestion is not None and not codes & _SUGGESTING),
+        "typo": bool(codes & _SUGGESTING),
+        "invalid": "syntax_invalid" in codes and suggestion is None,
         "legacy": "legacy_carrier_address" in codes,
         "carrier": (
             {"id": result.carrier.id, "name": result.carrier.name_ja} if result.carrier else None
         ),
         "advice": advice,
         "verdict": str(result.verdict),
+        "subject": subject,
     }
+
+
+def _doubtful(result: CheckResult) -> bool:
+    return any(
+        f.code in _SUGGESTING and f.evidence.get("likelihood") == "doubtful"
+        for f in result.findings
+    )
 
 
 def format_reply(
@@ -224,13 +235,14 @@ def format_reply(
     templates_dir: Path | None = None,
     *,
     advice_order: Sequence[str] = (),
+    subject: str = DEFAULT_SUBJECT,
 ) -> str:
     """The Japanese reply draft to the customer for one result.
 
     ``advice_order`` puts those advice ids first, in that order (``diagnose``
     knows from its delivery trial which advice is most likely to help).
     """
-    context = reply_context(result)
+    context = reply_context(result, subject=subject)
     rank = {advice_id: i for i, advice_id in enumerate(advice_order)}
     context["advice"].sort(key=lambda item: rank.get(item["id"], len(rank)))
     return _render(REPLY_TEMPLATE, context, templates_dir)

@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from maildoctor.address.check import CheckResult
-from maildoctor.advice import advice_for
+from maildoctor.advice import DEFAULT_SUBJECT, advice_for
 from maildoctor.carriers import SENDER_DOMAIN, Carrier
-from maildoctor.diagnose.spoofing import Published, SenderAuth, SpoofingCheck, auth_header
+from maildoctor.diagnose.applies import cannot_receive, template_subject
+from maildoctor.diagnose.spoofing import SenderAuth, SpoofingCheck, auth_header, trial_row
 from maildoctor.findings import Lang
 
 DEFAULT_TEMPLATE = "provisional_registration"
@@ -32,6 +33,15 @@ _LIKELY_ORDER: dict[str, tuple[str, ...]] = {
     "filtered": ("allow_sender_domain", "carrier_settings", "check_spam_folder"),
     "none": ("check_spam_folder", "allow_sender_domain"),
 }
+
+
+class TrialFailed(Exception):
+    """The trial's own harness failed (its store, its SMTP server): no decision was seen.
+
+    Never reported as a carrier decision: ``maildoctor diagnose`` exits 4 with the cause.
+    """
+
+
 #: Advice that settles the case by itself comes before any mailbox setting.
 _ADDRESS_ADVICE = (
     "reregister_halfwidth",
@@ -103,6 +113,8 @@ class Trial:
     """Why the trial did not run (unusable address, template error), in the report's language."""
     recipient: str = ""
     template: str = DEFAULT_TEMPLATE
+    subject: str = DEFAULT_SUBJECT
+    """The subject of the mail the ticket is about (the rendered ``template``)."""
     message_id: str = ""
     """The Message-ID of the trial message (the same in every scenario)."""
     db: str = ""
@@ -115,6 +127,7 @@ class Trial:
             "skipped_reason": self.skipped_reason or None,
             "recipient": self.recipient or None,
             "template": self.template,
+            "subject": self.subject,
             "message_id": self.message_id or None,
             "db": self.db or None,
             "scenarios": [r.to_dict() for r in self.results],
@@ -201,11 +214,12 @@ def default_db() -> Path:
 
 def start_harness(db: Path) -> Any:
     """A started in-process harness (SMTP only, no web server) on a free loopback port;
-    use it as a context manager so that it stops."""
+    use it as a context manager so that it stops. Raises StoreError when ``db`` cannot
+    be opened or written."""
     from maildoctor.harness.server import run_in_thread
 
-    db.parent.mkdir(parents=True, exist_ok=True)
-    return run_in_thread(db, http_port=None)
+    # A failed write is reported by the trial itself (TrialFailed), not by the store's log.
+    return run_in_thread(db, http_port=None, store_failures=lambda line: None)
 
 
 def run_trial(
@@ -225,19 +239,35 @@ def run_trial(
     from maildoctor.mail.templating import TemplatingError
 
     recipient = result.normalized
+    subject = template_subject(template, templates_dir)
+    if why := cannot_receive(result, lang):
+        return Trial(
+            ran=False,
+            skipped_reason=why,
+            recipient=recipient or "",
+            template=template,
+            subject=subject,
+        )
     if recipient is None:
         why = (
             "アドレスを解釈できないため、配信テストは行っていません。"
             if lang == "ja"
             else "The address cannot be parsed, so no delivery was tried."
         )
-        return Trial(ran=False, skipped_reason=why, template=template)
+        return Trial(ran=False, skipped_reason=why, template=template, subject=subject)
     from maildoctor.mail.render import render_message
 
     try:
         message = render_message(template, to=recipient, templates_dir=templates_dir)
     except TemplatingError as e:
-        return Trial(ran=False, skipped_reason=str(e), recipient=recipient, template=template)
+        return Trial(
+            ran=False,
+            skipped_reason=str(e),
+            recipient=recipient,
+            template=template,
+            subject=subject,
+        )
+    subject = str(message["Subject"])
     sender = message["From"].addresses[0].addr_spec
 
     def deliver(scenario: Scenario, profile: Any, label: str, auth: bytes = b"") -> ScenarioResult:
@@ -252,7 +282,8 @@ def run_trial(
     for scenario, profile in scenarios_for(result.carrier, lang):
         auth = b""
         if profile.spoofing:  # on by default at au and SoftBank, not only in its own row
-            outcome = _spoofing_trial(deliver, scenario, profile, result, sender_auth, lang)
+            carrier = result.carrier.id if result.carrier is not None else None
+            outcome = trial_row(deliver, scenario, profile, carrier, sender_auth, lang)
             passes = outcome.spoofing is not None and outcome.spoofing.published == "pass"
             auth = auth_header(passes=passes)
         else:
@@ -267,64 +298,39 @@ def run_trial(
         ran=True,
         recipient=recipient,
         template=template,
+        subject=subject,
         message_id=str(message["Message-ID"]),
         db=str(running.store.path),
         results=tuple(results),
     )
 
 
-def _spoofing_trial(
-    deliver: Any,
-    scenario: Scenario,
-    profile: Any,
-    result: CheckResult,
-    sender_auth: SenderAuth | None,
-    lang: Lang,
-) -> ScenarioResult:
-    """The spoofing filter decides on the sender's authentication: try it authenticated
-    and not, and report the one that applies to lentrance.com today (or unknown)."""
-    passed = deliver(scenario, profile, f"{scenario.id}+authenticated", auth_header(passes=True))
-    failed = deliver(
-        scenario, profile, f"{scenario.id}+not_authenticated", auth_header(passes=False)
-    )
-    carrier = result.carrier.id if result.carrier is not None else None
-    published: Published = "unknown"
-    if sender_auth is None:
-        why = "送信ドメインを確認していません" if lang == "ja" else "the sender was not audited"
-    else:
-        published, why = sender_auth.for_carrier(carrier, lang)
-    check = SpoofingCheck(
-        if_authenticated=passed.outcome,
-        if_not=failed.outcome,
-        reply_if_authenticated=passed.smtp_replies[-1],
-        reply_if_not=failed.smtp_replies[-1],
-        published=published,
-        why=why,
-    )
-    if passed.outcome == failed.outcome:
-        # Another setting decides either way (SoftBank's PC-mail block, say): the
-        # authentication does not matter for this row, so it is not "unknown".
-        return replace(failed if published == "fail" else passed, spoofing=None)
-    chosen = passed if published == "pass" else failed
-    outcome = chosen.outcome if published != "unknown" else "unknown"
-    return replace(chosen, outcome=outcome, spoofing=check)
-
-
 def _deliver(
     running: Any, scenario: Scenario, sender: str, recipient: str, raw: bytes
 ) -> ScenarioResult:
-    """One real SMTP transaction; the decision is read back from the store."""
+    """One real SMTP transaction; the decision is read back from the store.
+
+    Raises TrialFailed when the harness itself failed (it could not store the
+    message, or did not answer): that is no carrier's decision.
+    """
     host, port = running.smtp_address
-    with smtplib.SMTP(host, port, timeout=10) as client:
-        client.ehlo("maildoctor-diagnose")
-        client.mail(sender)
-        code, text = client.rcpt(recipient)
-        replies = [f"{code} {text.decode(errors='replace')}"]
-        if code < 400:
-            code, text = client.data(raw)
-            replies.append(f"{code} {text.decode(errors='replace')}")
-        else:
-            client.rset()
+    failures = running.store.failures
+    before = failures.failures
+    try:
+        with smtplib.SMTP(host, port, timeout=10) as client:
+            client.ehlo("maildoctor-diagnose")
+            client.mail(sender)
+            code, text = client.rcpt(recipient)
+            replies = [f"{code} {text.decode(errors='replace')}"]
+            if code < 400:
+                code, text = client.data(raw)
+                replies.append(f"{code} {text.decode(errors='replace')}")
+            else:
+                client.rset()
+    except (OSError, smtplib.SMTPException) as e:
+        raise TrialFailed(f"the trial harness at {host}:{port} did not answer: {e}") from e
+    if failures.failures > before:
+        raise TrialFailed(failures.last_error)
     stored = running.last()
     if stored is None or not stored.raw.endswith(raw):
         # Refused before DATA, or not stored (the newest message is another one):
@@ -387,7 +393,7 @@ def conclude(
     from maildoctor.address.report import format_reply
 
     advice = likely_advice(result, trial)
-    draft = format_reply(result, templates_dir, advice_order=advice)
+    draft = format_reply(result, templates_dir, advice_order=advice, subject=trial.subject)
     return DiagnoseResult(
         check=result,
         trial=trial,
