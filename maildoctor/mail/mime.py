@@ -148,7 +148,7 @@ def _text_part(body: str, subtype: str, charset: str) -> EmailMessage:
         cte, payload = "7bit", encoded.decode("ascii")
     else:
         cte, payload = "base64", base64mime.body_encode(encoded, maxlinelen=76)
-    part = EmailMessage()
+    part = EmailMessage(policy=SMTP_POLICY)
     part.set_raw("Content-Type", f'text/{subtype}; charset="{charset}"')
     part.set_raw("Content-Transfer-Encoding", cte)
     part.set_payload(payload)
@@ -164,6 +164,11 @@ def build_message(
     RFC 2047 encoded words) and stored with ``set_raw``: nothing a variable
     holds reaches a header unencoded, and the stdlib need not parse each header
     back (the costliest step of building a message).
+
+    The message carries :data:`SMTP_POLICY`: ``as_bytes()`` ends every line with
+    CRLF, the form ``smtplib.SMTP.sendmail`` passes to the server unchanged. For
+    LF line ends (a file for Unix tools), ask for them:
+    ``msg.as_bytes(policy=msg.policy.clone(linesep="\\n"))``.
     """
     if charset not in CHARSETS:
         raise ContextError(f"The charset {charset!r} is not supported; use utf-8 or iso-2022-jp.")
@@ -175,7 +180,7 @@ def build_message(
         html = html.encode(charset, "xmlcharrefreplace").decode(charset)
     subject = one_line(rendered.subject)
     header_charset = "us-ascii" if subject.isascii() else charset
-    msg = EmailMessage()
+    msg = EmailMessage(policy=SMTP_POLICY)
     msg.set_raw("From", FROM_HEADER)
     msg.set_raw("To", _recipient(to))
     msg.set_raw("Subject", Header(subject, header_charset, header_name="Subject").encode())

@@ -175,6 +175,10 @@ def render_message(
 ) -> EmailMessage:
     """Render the notification ``name`` for ``to`` into a ready-to-send MIME message.
 
+    The message has the ``email.policy.SMTP`` policy, so ``msg.as_bytes()`` is in
+    SMTP's canonical form, every line ending in CRLF: give it to
+    ``smtplib.SMTP.sendmail`` as it is (``send_message`` works too).
+
     ``context`` None uses the variant's sample data. Raises a
     :class:`~maildoctor.mail.templating.TemplatingError` (a one-line message for the
     user) for an unknown template or variant, a missing variable, a bad
