@@ -133,7 +133,8 @@ def test_allow_in_pyproject_found_upward(
 ) -> None:
     project = huge.parent
     (project / "pyproject.toml").write_text(
-        '[project]\nname = "shop"\n\n[tool.maildoctor.lint]\nallow = ["message_too_large:softbank"]\n'
+        '[project]\nname = "shop"\n\n'
+        '[tool.maildoctor.lint]\nallow = ["message_too_large:softbank"]\n'
     )
     (project / "src" / "deep").mkdir(parents=True)
     monkeypatch.chdir(project / "src" / "deep")
