@@ -1,0 +1,435 @@
+"""Every ``console`` and ``python`` block of README.md runs as written.
+
+The test reads whatever blocks the README holds (other sections change under it),
+in order, and runs each in one scratch folder shared by the whole README, as a
+reader following it would:
+
+- the folder holds a copy of ``templates/``, links to ``tests/``, ``bench/`` and
+  ``docs/``, and ``.venv`` pointing at the running environment; ``HOME`` is a
+  temporary folder, so the harness database of ``diagnose`` lands there;
+- ``127.0.0.1:5353`` in a block is the test zones' DNS server (tests/dnsserver.py
+  with tests/data/zones/test.zone and sender.zone), which this test starts; every other fixed
+  loopback port of a block (``127.0.0.1:N``, ``localhost:N``, ``port=N``) is moved to
+  a free one, and after a command put in the background (``&``) the test waits
+  until the ports it names accept connections;
+- ``MAILDOCTOR_NAMESERVER`` is a DNS server that answers NXDOMAIN for every name:
+  the README's "machine without working DNS", on any machine, offline;
+- a quick-start line ``python3 -m venv .venv && .venv/bin/pip install ... && CMD``
+  runs only ``CMD`` (the environment is installed already).
+
+A ``console`` block with ``$ `` prompts runs each command and compares its output
+(stdout and stderr, as a terminal shows them) with the lines shown under it: a line
+``...`` (or ``…``) stands for any number of lines, ``...`` inside a line for any
+text, and Message-IDs, Date headers and MIME boundaries are compared as such. A
+command shown without output, and every line of a block without prompts, must
+end with a verdict (exit 0, 1 or 3) and no traceback. A ``python`` block runs as
+a script, or with pytest when it defines tests.
+
+An HTML comment right before a block steers it:
+``<!-- readme-test: skip: REASON -->`` (reported as skipped, with the reason) and
+``<!-- readme-test: file PATH -->`` (the block is written to PATH in the scratch
+folder before anything runs, for the blocks after it to use).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from tests.dnsserver import ZONES_DIR, DNSTestServer
+
+ROOT = Path(__file__).resolve().parent.parent
+README = ROOT / "README.md"
+
+#: Seconds one block may take (the CI example runs a pytest session and a server).
+BLOCK_TIMEOUT = 300
+
+_FENCE = re.compile(r"^(\s*)```(\S*)\s*$")
+_DIRECTIVE = re.compile(r"^\s*<!--\s*readme-test:\s*(.*?)\s*-->\s*$")
+_PORT = re.compile(r"(?:(?<=127\.0\.0\.1:)|(?<=localhost:)|(?<=port=))(\d{4,5})\b")
+_INSTALL = re.compile(r"^python3 -m venv \.venv && \.venv/bin/pip install [^&]*&&\s*")
+_VOLATILE = [
+    (re.compile(r"<\d+\.\d+\.\d+@lentrance\.com>"), "<MESSAGE-ID>"),
+    (re.compile(r"=_lentrance_[0-9a-f]{32}"), "=_lentrance_BOUNDARY"),
+    (re.compile(r"^Date: .*$"), "Date: DATE"),
+]
+_ELLIPSES = ("...", "…")
+#: Exit statuses of a command shown without output: maildoctor's verdicts (0 ok,
+#: 1 risky or an error finding, 3 unknown); a usage error (2), a harness failure (4),
+#: a missing command (127) or a traceback is a broken example.
+_QUIET_OK = (0, 1, 3)
+
+
+@dataclass(frozen=True)
+class Block:
+    """One fenced block of the README."""
+
+    line: int
+    """The line of its opening fence (1-based)."""
+    lang: str
+    text: str
+    directive: str | None
+    """What a ``<!-- readme-test: ... -->`` comment right before it says."""
+
+    @property
+    def id(self) -> str:
+        return f"L{self.line}-{self.lang}"
+
+
+def parse_blocks(text: str) -> list[Block]:
+    """The fenced blocks of a Markdown text, with the directive before each."""
+    lines = text.splitlines()
+    blocks = []
+    i = 0
+    while i < len(lines):
+        opening = _FENCE.match(lines[i])
+        if not opening:
+            i += 1
+            continue
+        indent, lang = opening.groups()
+        end = i + 1
+        while end < len(lines) and lines[end].strip() != "```":
+            end += 1
+        body = [
+            line[len(indent) :] if line.startswith(indent) else line for line in lines[i + 1 : end]
+        ]
+        before = i - 1
+        while before >= 0 and not lines[before].strip():
+            before -= 1
+        directive = _DIRECTIVE.match(lines[before]) if before >= 0 else None
+        blocks.append(
+            Block(
+                line=i + 1,
+                lang=lang,
+                text="\n".join(body) + "\n",
+                directive=directive.group(1) if directive else None,
+            )
+        )
+        i = end + 1
+    return blocks
+
+
+BLOCKS = parse_blocks(README.read_text("utf-8"))
+FILES = [b for b in BLOCKS if b.directive and b.directive.startswith("file ")]
+RUN = [b for b in BLOCKS if b.lang in ("console", "python") and b not in FILES]
+
+
+# --- the scratch folder ------------------------------------------------------------
+
+
+@dataclass
+class Scratch:
+    work: Path
+    env: dict[str, str]
+    zones: str
+    """The test zone's DNS server, ``127.0.0.1:PORT``."""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def scratch(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scratch]:
+    work = tmp_path_factory.mktemp("readme")
+    home = tmp_path_factory.mktemp("home")
+    shutil.copytree(ROOT / "templates", work / "templates")
+    for name in ("tests", "bench", "docs"):
+        (work / name).symlink_to(ROOT / name, target_is_directory=True)
+    (work / ".venv").symlink_to(Path(sys.prefix), target_is_directory=True)
+    for block in FILES:
+        path = work / block.directive.removeprefix("file ").strip()  # type: ignore[union-attr]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(block.text, "utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MAILDOCTOR_", "PYTEST_"))}
+    with (
+        DNSTestServer.from_files(ZONES_DIR / "test.zone", ZONES_DIR / "sender.zone") as zones,
+        DNSTestServer() as sinkhole,
+    ):
+        env.update(
+            PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
+            HOME=str(home),
+            XDG_DATA_HOME=str(home / ".local" / "share"),
+            MAILDOCTOR_NAMESERVER=sinkhole.nameserver,
+            # The example project's pytest runs as in a fresh project: without the
+            # plugins of maildoctor's own test environment (maildoctor's stays).
+            PYTEST_ADDOPTS="-p no:asyncio -p no:hypothesispytest -p no:cacheprovider",
+            PYTHONDONTWRITEBYTECODE="1",
+            LC_ALL="C.UTF-8",
+            COLUMNS="80",
+        )
+        yield Scratch(work=work, env=env, zones=zones.nameserver)
+
+
+def _move_ports(text: str, scratch: Scratch) -> tuple[str, dict[str, int]]:
+    """The block with 5353 as the test zone's server and other fixed ports made free."""
+    zones_port = scratch.zones.rsplit(":", 1)[1]
+    moved: dict[str, int] = {}
+
+    def swap(m: re.Match[str]) -> str:
+        port = m.group(1)
+        if port == "5353":
+            return zones_port
+        if port not in moved:
+            moved[port] = _free_port()
+        return str(moved[port])
+
+    return _PORT.sub(swap, text), moved
+
+
+# --- console blocks ----------------------------------------------------------------
+
+
+@dataclass
+class Command:
+    command: str
+    expected: list[str] | None = None
+    """The output lines shown under the command (None: none shown)."""
+    background: bool = False
+    ports: list[int] = field(default_factory=list)
+
+
+def parse_console(text: str) -> list[Command]:
+    """The commands of a console block, each with the output shown under it."""
+    lines = text.splitlines()
+    prompts = any(line.startswith("$ ") for line in lines)
+    commands: list[Command] = []
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if prompts and not line.startswith("$ "):
+            if commands:
+                commands[-1].expected = [*(commands[-1].expected or []), line]
+            i += 1
+            continue
+        command = line[2:] if prompts else line
+        while command.endswith("\\") and i + 1 < len(lines):
+            i += 1
+            command += "\n" + lines[i]
+        if command.strip():
+            commands.append(Command(command=_INSTALL.sub("", command)))
+        i += 1
+    for c in commands:
+        c.background = c.command.rstrip().endswith("&")
+    return commands
+
+
+def _wait_for_ports(ports: list[int]) -> str:
+    """Shell lines that wait (15 s at most) until the ports accept connections."""
+    if not ports:
+        return ""
+    code = textwrap.dedent(
+        f"""\
+        import socket, sys, time
+        for port in {ports!r}:
+            for _ in range(150):
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                    break
+                except OSError:
+                    time.sleep(0.1)
+            else:
+                sys.exit(f"readme-test: nothing listens on port {{port}}")
+        """
+    )
+    return f"python - <<'READMEPY'\n{code}READMEPY\n"
+
+
+def _script(commands: list[Command], work: Path) -> str:
+    parts = [
+        "exec 2>&1",
+        f"cd {str(work)!r}",
+        "trap 'kill $(jobs -p) 2>/dev/null; sleep 0.2; kill -9 $(jobs -p) 2>/dev/null' EXIT",
+    ]
+    parts.append("__rc=0")
+    for n, c in enumerate(commands):
+        parts.append(f"echo '@@readme-cmd {n}@@'")
+        parts.append('(exit "$__rc")')  # so that `echo $?` sees the previous command's status
+        parts.append(c.command)
+        parts.append("__rc=$?; printf '\\n@@readme-rc %s@@\\n' \"$__rc\"")
+        if c.background:
+            parts.append(_wait_for_ports(c.ports))
+    return "\n".join(parts) + "\n"
+
+
+def _split_output(out: str, count: int) -> list[tuple[list[str], int | None]]:
+    """Each command's output lines and exit status, from the script's marked output."""
+    results: list[tuple[list[str], int | None]] = [([], None)] * count
+    pieces = re.split(r"^@@readme-cmd (\d+)@@\n", out, flags=re.MULTILINE)
+    for number, chunk in zip(pieces[1::2], pieces[2::2], strict=True):
+        body, marker, rest = chunk.rpartition("\n@@readme-rc ")
+        if not marker:
+            results[int(number)] = (chunk.splitlines(), None)
+            continue
+        rc = int(rest.split("@@", 1)[0])
+        body = body.removesuffix("\n")
+        results[int(number)] = (body.splitlines() if body else [], rc)
+    return results
+
+
+def _normal(line: str) -> str:
+    line = line.replace("\r", "").rstrip()
+    for pattern, replacement in _VOLATILE:
+        line = pattern.sub(replacement, line)
+    return line
+
+
+@functools.lru_cache(maxsize=4096)
+def _line_pattern(line: str) -> re.Pattern[str]:
+    pieces = re.split(r"\.\.\.|…", line)
+    return re.compile(".*".join(re.escape(p) for p in pieces) + r"\Z", re.DOTALL)
+
+
+def output_matches(expected: list[str], actual: list[str]) -> bool:
+    """Whether the actual lines fit the shown ones (ellipses as wildcards)."""
+    exp = [_normal(line) for line in expected]
+    act = [_normal(line) for line in actual]
+    while exp and not exp[-1]:
+        exp.pop()
+    while act and not act[-1]:
+        act.pop()
+
+    @functools.cache
+    def fit(i: int, j: int) -> bool:
+        if i == len(exp):
+            return j == len(act)
+        if exp[i].strip() in _ELLIPSES:
+            return any(fit(i + 1, k) for k in range(j, len(act) + 1))
+        if j == len(act):
+            return False
+        return bool(_line_pattern(exp[i]).match(act[j])) and fit(i + 1, j + 1)
+
+    return fit(0, 0)
+
+
+def run_console(block: Block, scratch: Scratch) -> list[str]:
+    """Run a console block; the problems found (empty when it ran as shown)."""
+    text, moved = _move_ports(block.text, scratch)
+    commands = parse_console(text)
+    for c in commands:
+        c.ports = [p for p in moved.values() if str(p) in c.command]
+    done = subprocess.run(
+        ["bash", "-c", _script(commands, scratch.work)],
+        env=scratch.env,
+        capture_output=True,
+        timeout=BLOCK_TIMEOUT,
+        check=False,
+    )
+    out = done.stdout.decode("utf-8", "replace")
+    problems = []
+    for c, (actual, rc) in zip(commands, _split_output(out, len(commands)), strict=True):
+        shown = "\n".join(actual[:60]) + ("\n..." if len(actual) > 60 else "")
+        if rc is None and not c.background:
+            problems.append(f"$ {c.command}\n  did not finish; its output:\n{shown}")
+        elif c.expected is None:
+            if rc not in (*_QUIET_OK, None) or "Traceback (most recent call last)" in out:
+                problems.append(f"$ {c.command}\n  exited {rc}; its output:\n{shown}")
+        elif not output_matches(c.expected, actual):
+            problems.append(
+                f"$ {c.command}\n  --- shown in README.md\n"
+                + "\n".join(c.expected)
+                + f"\n  --- printed (exit {rc})\n{shown}"
+            )
+    return problems
+
+
+# --- python blocks -----------------------------------------------------------------
+
+
+def run_python(block: Block, scratch: Scratch) -> list[str]:
+    text, _ = _move_ports(block.text, scratch)
+    if re.search(r"^def test_", text, re.MULTILINE):
+        folder = scratch.work / "readme-pytest"
+        folder.mkdir(exist_ok=True)
+        path = folder / f"test_readme_{block.id.lower().replace('-', '_')}.py"
+        path.write_text(text, "utf-8")
+        argv = [sys.executable, "-m", "pytest", "-q", str(path)]
+    else:
+        path = scratch.work / f"readme_{block.id.lower().replace('-', '_')}.py"
+        path.write_text(text, "utf-8")
+        argv = [sys.executable, str(path)]
+    done = subprocess.run(
+        argv,
+        cwd=scratch.work,
+        env=scratch.env,
+        capture_output=True,
+        timeout=BLOCK_TIMEOUT,
+        check=False,
+    )
+    if done.returncode == 0:
+        return []
+    out = (done.stdout + done.stderr).decode("utf-8", "replace")
+    return [f"{' '.join(argv[1:])} exited {done.returncode}:\n{out[-4000:]}"]
+
+
+# --- the tests ---------------------------------------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("block", RUN, ids=[b.id for b in RUN])
+def test_readme_block_runs_as_written(block: Block, scratch: Scratch) -> None:
+    if block.directive and block.directive.startswith("skip"):
+        reason = block.directive.partition(":")[2].strip() or "no reason given"
+        pytest.skip(f"README.md line {block.line} ({block.lang}): {reason}")
+    if block.directive:
+        pytest.fail(
+            f"README.md line {block.line}: unknown readme-test directive {block.directive!r}"
+        )
+    run = run_console if block.lang == "console" else run_python
+    problems = run(block, scratch)
+    assert not problems, f"README.md line {block.line} ({block.lang}):\n\n" + "\n\n".join(problems)
+
+
+def test_the_readme_has_the_ci_example() -> None:
+    """The CI example's files are there for the console block that runs its job."""
+    written = {b.directive.removeprefix("file ").strip() for b in FILES if b.directive}
+    assert {
+        "shop/pyproject.toml",
+        "shop/signup.py",
+        "shop/tests/test_signup_mail.py",
+        "shop/ci/mail-check.sh",
+        "shop/.github/workflows/mail.yml",
+    } <= written
+    assert any("sh ci/mail-check.sh" in b.text for b in RUN if b.lang == "console")
+
+
+@pytest.mark.parametrize(
+    ("expected", "actual", "fits"),
+    [
+        (["a", "...", "z"], ["a", "b", "c", "z"], True),
+        (["a", "…"], ["a"], True),
+        (["Wrote x (... bytes)."], ["Wrote x (4693 bytes)."], True),
+        (["a", "b"], ["a", "c"], False),
+        (["a"], ["a", "b"], False),
+        (["Date: Tue, 24 Nov 2026"], ["Date: Wed, 2 Dec 2026 10:00:00 +0900"], True),
+    ],
+)
+def test_output_matching(expected: list[str], actual: list[str], fits: bool) -> None:
+    assert output_matches(expected, actual) is fits
+
+
+def test_parse_blocks_reads_directives_and_indented_fences() -> None:
+    text = (
+        "<!-- readme-test: skip: needs a package index -->\n\n```console\n$ pip install x\n```\n"
+        "- item:\n\n  ```python\n  print(1)\n  ```\n"
+    )
+    first, second = parse_blocks(text)
+    assert (first.lang, first.directive, first.line) == (
+        "console",
+        "skip: needs a package index",
+        3,
+    )
+    assert (second.lang, second.text, second.directive) == ("python", "print(1)\n", None)
