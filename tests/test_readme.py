@@ -84,7 +84,12 @@ class Block:
 
     @property
     def id(self) -> str:
-        return f"L{self.line}-{self.lang}"
+        """A name that survives edits elsewhere in the README: the language and the
+        block's first code line (``console-maildoctor-lint``)."""
+        lines = [line.removeprefix("$ ") for line in self.text.splitlines()]
+        first = next((line for line in lines if line.strip() and not line.startswith("#")), "")
+        slug = "-".join(re.findall(r"[a-z0-9]+", first.lower()))[:48].rstrip("-")
+        return f"{self.lang}-{slug or 'empty'}"
 
 
 def parse_blocks(text: str) -> list[Block]:
@@ -118,6 +123,15 @@ def parse_blocks(text: str) -> list[Block]:
         )
         i = end + 1
     return blocks
+
+
+def _ids(blocks: list[Block]) -> list[str]:
+    seen: dict[str, int] = {}
+    ids = []
+    for block in blocks:
+        seen[block.id] = seen.get(block.id, 0) + 1
+        ids.append(block.id if seen[block.id] == 1 else f"{block.id}-{seen[block.id]}")
+    return ids
 
 
 BLOCKS = parse_blocks(README.read_text("utf-8"))
@@ -354,11 +368,11 @@ def run_python(block: Block, scratch: Scratch) -> list[str]:
     if re.search(r"^def test_", text, re.MULTILINE):
         folder = scratch.work / "readme-pytest"
         folder.mkdir(exist_ok=True)
-        path = folder / f"test_readme_{block.id.lower().replace('-', '_')}.py"
+        path = folder / f"test_readme_line{block.line}.py"
         path.write_text(text, "utf-8")
         argv = [sys.executable, "-m", "pytest", "-q", str(path)]
     else:
-        path = scratch.work / f"readme_{block.id.lower().replace('-', '_')}.py"
+        path = scratch.work / f"readme_line{block.line}.py"
         path.write_text(text, "utf-8")
         argv = [sys.executable, str(path)]
     done = subprocess.run(
@@ -379,7 +393,7 @@ def run_python(block: Block, scratch: Scratch) -> list[str]:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("block", RUN, ids=[b.id for b in RUN])
+@pytest.mark.parametrize("block", RUN, ids=_ids(RUN))
 def test_readme_block_runs_as_written(block: Block, scratch: Scratch) -> None:
     if block.directive and block.directive.startswith("skip"):
         reason = block.directive.partition(":")[2].strip() or "no reason given"
@@ -433,3 +447,52 @@ def test_parse_blocks_reads_directives_and_indented_fences() -> None:
         3,
     )
     assert (second.lang, second.text, second.directive) == ("python", "print(1)\n", None)
+
+
+def _shop(folder: Path) -> Path:
+    """The README's shop project, alone in a fresh folder."""
+    for block in FILES:
+        relative = (block.directive or "").removeprefix("file ").strip()
+        if relative.startswith("shop/"):
+            path = folder / relative
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(block.text, "utf-8")
+    return folder / "shop"
+
+
+@pytest.mark.slow
+def test_the_ci_example_gates_on_lint_and_allows_on_purpose(
+    tmp_path: Path, scratch: Scratch
+) -> None:
+    shop = _shop(tmp_path)
+    broken = Path(shutil.copytree(ROOT / "templates", tmp_path / "templates"))
+    html = broken / "password_reset" / "body.html.j2"
+    html.write_text(
+        html.read_text("utf-8").replace("{% endblock %}", "<script>x()</script>\n{% endblock %}")
+    )
+    env = {**scratch.env, "MAILDOCTOR_TEMPLATES": str(broken)}
+
+    def job() -> tuple[int, str]:
+        done = subprocess.run(
+            ["sh", "ci/mail-check.sh"],
+            cwd=shop,
+            env=env,
+            capture_output=True,
+            timeout=BLOCK_TIMEOUT,
+            check=False,
+        )
+        return done.returncode, (done.stdout + done.stderr).decode("utf-8", "replace")
+
+    status, out = job()
+    assert status == 1, out
+    assert "  error: html_script: The HTML part has a <script> element." in out
+    assert "passed" not in out  # the gate stops the job before the tests
+
+    pyproject = shop / "pyproject.toml"
+    pyproject.write_text(
+        pyproject.read_text("utf-8").replace("allow = []", 'allow = ["html_script"]')
+    )
+    status, out = job()
+    assert status == 0, out
+    assert "password_reset/default: ok (1 allowed)" in out
+    assert re.search(r"^3 passed in ", out, re.MULTILINE), out
