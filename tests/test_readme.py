@@ -4,9 +4,9 @@ The test reads whatever blocks the README holds (other sections change under it)
 in order, and runs each in one scratch folder shared by the whole README, as a
 reader following it would:
 
-- the folder holds a copy of ``templates/``, links to ``tests/``, ``bench/`` and
-  ``docs/``, and ``.venv`` pointing at the running environment; ``HOME`` is a
-  temporary folder, so the harness database of ``diagnose`` lands there;
+- the folder holds a copy of ``templates/``, links to ``tests/``, ``bench/``,
+  ``docs/`` and ``README.md``, and ``.venv`` pointing at the running environment;
+  ``HOME`` is a temporary folder, so the harness database of ``diagnose`` lands there;
 - ``127.0.0.1:5353`` in a block is the test zones' DNS server (tests/dnsserver.py
   with tests/data/zones/test.zone and sender.zone), which this test starts; every other fixed
   loopback port of a block (``127.0.0.1:N``, ``localhost:N``, ``port=N``) is moved to
@@ -163,6 +163,7 @@ def scratch(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scratch]:
     shutil.copytree(ROOT / "templates", work / "templates")
     for name in ("tests", "bench", "docs"):
         (work / name).symlink_to(ROOT / name, target_is_directory=True)
+    (work / "README.md").symlink_to(README)
     (work / ".venv").symlink_to(Path(sys.prefix), target_is_directory=True)
     for block in FILES:
         path = work / block.directive.removeprefix("file ").strip()  # type: ignore[union-attr]
