@@ -65,6 +65,8 @@ def _git(folder: Path, *args: str, error: str | None = None) -> bytes:
         )
     except FileNotFoundError:
         raise click.UsageError("--diff needs git, which is not installed.") from None
+    except subprocess.TimeoutExpired:
+        raise click.ClickException(f"git {args[0]} did not finish within 120 s.") from None
     if done.returncode != 0:
         if error:
             raise click.UsageError(error)
