@@ -33,7 +33,6 @@ folder before anything runs, for the blocks after it to use).
 
 from __future__ import annotations
 
-import functools
 import os
 import re
 import shutil
@@ -42,97 +41,28 @@ import subprocess
 import sys
 import textwrap
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from tests.dnsserver import ZONES_DIR, DNSTestServer
+from tests.readme_blocks import (
+    PORT,
+    QUIET_OK,
+    Block,
+    Command,
+    block_ids,
+    output_matches,
+    parse_blocks,
+    parse_console,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
 
 #: Seconds one block may take (the CI example runs a pytest session and a server).
 BLOCK_TIMEOUT = 300
-
-_FENCE = re.compile(r"^(\s*)```(\S*)\s*$")
-_DIRECTIVE = re.compile(r"^\s*<!--\s*readme-test:\s*(.*?)\s*-->\s*$")
-_PORT = re.compile(r"(?:(?<=127\.0\.0\.1:)|(?<=localhost:)|(?<=port=))(\d{4,5})\b")
-_INSTALL = re.compile(r"^python3 -m venv \.venv && \.venv/bin/pip install [^&]*&&\s*")
-_VOLATILE = [
-    (re.compile(r"<\d+\.\d+\.\d+@lentrance\.com>"), "<MESSAGE-ID>"),
-    (re.compile(r"=_lentrance_[0-9a-f]{32}"), "=_lentrance_BOUNDARY"),
-    (re.compile(r"^Date: .*$"), "Date: DATE"),
-]
-_ELLIPSES = ("...", "…")
-#: Exit statuses of a command shown without output: maildoctor's verdicts (0 ok,
-#: 1 risky or an error finding, 3 unknown); a usage error (2), a harness failure (4),
-#: a missing command (127) or a traceback is a broken example.
-_QUIET_OK = (0, 1, 3)
-
-
-@dataclass(frozen=True)
-class Block:
-    """One fenced block of the README."""
-
-    line: int
-    """The line of its opening fence (1-based)."""
-    lang: str
-    text: str
-    directive: str | None
-    """What a ``<!-- readme-test: ... -->`` comment right before it says."""
-
-    @property
-    def id(self) -> str:
-        """A name that survives edits elsewhere in the README: the language and the
-        block's first code line (``console-maildoctor-lint``)."""
-        lines = [line.removeprefix("$ ") for line in self.text.splitlines()]
-        first = next((line for line in lines if line.strip() and not line.startswith("#")), "")
-        slug = "-".join(re.findall(r"[a-z0-9]+", first.lower()))[:48].rstrip("-")
-        return f"{self.lang}-{slug or 'empty'}"
-
-
-def parse_blocks(text: str) -> list[Block]:
-    """The fenced blocks of a Markdown text, with the directive before each."""
-    lines = text.splitlines()
-    blocks = []
-    i = 0
-    while i < len(lines):
-        opening = _FENCE.match(lines[i])
-        if not opening:
-            i += 1
-            continue
-        indent, lang = opening.groups()
-        end = i + 1
-        while end < len(lines) and lines[end].strip() != "```":
-            end += 1
-        body = [
-            line[len(indent) :] if line.startswith(indent) else line for line in lines[i + 1 : end]
-        ]
-        before = i - 1
-        while before >= 0 and not lines[before].strip():
-            before -= 1
-        directive = _DIRECTIVE.match(lines[before]) if before >= 0 else None
-        blocks.append(
-            Block(
-                line=i + 1,
-                lang=lang,
-                text="\n".join(body) + "\n",
-                directive=directive.group(1) if directive else None,
-            )
-        )
-        i = end + 1
-    return blocks
-
-
-def _ids(blocks: list[Block]) -> list[str]:
-    seen: dict[str, int] = {}
-    ids = []
-    for block in blocks:
-        seen[block.id] = seen.get(block.id, 0) + 1
-        ids.append(block.id if seen[block.id] == 1 else f"{block.id}-{seen[block.id]}")
-    return ids
-
 
 BLOCKS = parse_blocks(README.read_text("utf-8"))
 FILES = [b for b in BLOCKS if b.directive and b.directive.startswith("file ")]
@@ -202,44 +132,7 @@ def _move_ports(text: str, scratch: Scratch) -> tuple[str, dict[str, int]]:
             moved[port] = _free_port()
         return str(moved[port])
 
-    return _PORT.sub(swap, text), moved
-
-
-# --- console blocks ----------------------------------------------------------------
-
-
-@dataclass
-class Command:
-    command: str
-    expected: list[str] | None = None
-    """The output lines shown under the command (None: none shown)."""
-    background: bool = False
-    ports: list[int] = field(default_factory=list)
-
-
-def parse_console(text: str) -> list[Command]:
-    """The commands of a console block, each with the output shown under it."""
-    lines = text.splitlines()
-    prompts = any(line.startswith("$ ") for line in lines)
-    commands: list[Command] = []
-    i = 0
-    while i < len(lines):
-        line = lines[i]
-        if prompts and not line.startswith("$ "):
-            if commands:
-                commands[-1].expected = [*(commands[-1].expected or []), line]
-            i += 1
-            continue
-        command = line[2:] if prompts else line
-        while command.endswith("\\") and i + 1 < len(lines):
-            i += 1
-            command += "\n" + lines[i]
-        if command.strip():
-            commands.append(Command(command=_INSTALL.sub("", command)))
-        i += 1
-    for c in commands:
-        c.background = c.command.rstrip().endswith("&")
-    return commands
+    return PORT.sub(swap, text), moved
 
 
 def _wait_for_ports(ports: list[int]) -> str:
@@ -295,41 +188,6 @@ def _split_output(out: str, count: int) -> list[tuple[list[str], int | None]]:
     return results
 
 
-def _normal(line: str) -> str:
-    line = line.replace("\r", "").rstrip()
-    for pattern, replacement in _VOLATILE:
-        line = pattern.sub(replacement, line)
-    return line
-
-
-@functools.lru_cache(maxsize=4096)
-def _line_pattern(line: str) -> re.Pattern[str]:
-    pieces = re.split(r"\.\.\.|…", line)
-    return re.compile(".*".join(re.escape(p) for p in pieces) + r"\Z", re.DOTALL)
-
-
-def output_matches(expected: list[str], actual: list[str]) -> bool:
-    """Whether the actual lines fit the shown ones (ellipses as wildcards)."""
-    exp = [_normal(line) for line in expected]
-    act = [_normal(line) for line in actual]
-    while exp and not exp[-1]:
-        exp.pop()
-    while act and not act[-1]:
-        act.pop()
-
-    @functools.cache
-    def fit(i: int, j: int) -> bool:
-        if i == len(exp):
-            return j == len(act)
-        if exp[i].strip() in _ELLIPSES:
-            return any(fit(i + 1, k) for k in range(j, len(act) + 1))
-        if j == len(act):
-            return False
-        return bool(_line_pattern(exp[i]).match(act[j])) and fit(i + 1, j + 1)
-
-    return fit(0, 0)
-
-
 def run_console(block: Block, scratch: Scratch) -> list[str]:
     """Run a console block; the problems found (empty when it ran as shown)."""
     text, moved = _move_ports(block.text, scratch)
@@ -350,7 +208,7 @@ def run_console(block: Block, scratch: Scratch) -> list[str]:
         if rc is None and not c.background:
             problems.append(f"$ {c.command}\n  did not finish; its output:\n{shown}")
         elif c.expected is None:
-            if rc not in (*_QUIET_OK, None) or "Traceback (most recent call last)" in out:
+            if rc not in (*QUIET_OK, None) or "Traceback (most recent call last)" in out:
                 problems.append(f"$ {c.command}\n  exited {rc}; its output:\n{shown}")
         elif not output_matches(c.expected, actual):
             problems.append(
@@ -394,7 +252,7 @@ def run_python(block: Block, scratch: Scratch) -> list[str]:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("block", RUN, ids=_ids(RUN))
+@pytest.mark.parametrize("block", RUN, ids=block_ids(RUN))
 def test_readme_block_runs_as_written(block: Block, scratch: Scratch) -> None:
     if block.directive and block.directive.startswith("skip"):
         reason = block.directive.partition(":")[2].strip() or "no reason given"
