@@ -157,3 +157,20 @@ def output_matches(expected: list[str], actual: list[str]) -> bool:
         return bool(_line_pattern(exp[i]).match(act[j])) and fit(i + 1, j + 1)
 
     return fit(0, 0)
+
+
+def attached_output(blocks: list[Block], block: Block) -> list[str] | None:
+    """The output a ``text`` block after ``block`` shows for its last command.
+
+    A ``text`` block marked ``<!-- readme-test: output -->`` (the whole output) or
+    ``<!-- readme-test: output-start -->`` (how it starts) shows what the last
+    command of the nearest block before it prints, when prose stands between them.
+    """
+    later = blocks[blocks.index(block) + 1 :]
+    following = next((b for b in later if b.lang in ("console", "python", "text")), None)
+    if following is None or following.lang != "text" or not following.directive:
+        return None
+    if following.directive not in ("output", "output-start"):
+        return None
+    lines = following.text.splitlines()
+    return [*lines, "..."] if following.directive == "output-start" else lines

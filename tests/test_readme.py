@@ -6,7 +6,8 @@ reader following it would:
 
 - the folder holds a copy of ``templates/``, links to ``tests/``, ``bench/``,
   ``docs/`` and ``README.md``, and ``.venv`` pointing at the running environment;
-  ``HOME`` is a temporary folder, so the harness database of ``diagnose`` lands there;
+  each console block gets a new temporary ``HOME`` (where ``diagnose`` keeps its
+  harness database), shown as ``~`` in its output;
 - ``127.0.0.1:5353`` in a block is the test zones' DNS server (tests/dnsserver.py
   with tests/data/zones/test.zone and sender.zone), which this test starts; every other fixed
   loopback port of a block (``127.0.0.1:N``, ``localhost:N``, ``port=N``) is moved to
@@ -26,9 +27,12 @@ end with a verdict (exit 0, 1 or 3) and no traceback. A ``python`` block runs as
 a script, or with pytest when it defines tests.
 
 An HTML comment right before a block steers it:
-``<!-- readme-test: skip: REASON -->`` (reported as skipped, with the reason) and
+``<!-- readme-test: skip: REASON -->`` (reported as skipped, with the reason),
 ``<!-- readme-test: file PATH -->`` (the block is written to PATH in the scratch
-folder before anything runs, for the blocks after it to use).
+folder before anything runs, for the blocks after it to use), and on a ``text``
+block ``<!-- readme-test: output -->`` or ``output-start`` (it shows what the last
+command of the block before it prints, all of it or how it starts). The home
+folder in printed output reads as ``~``.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import textwrap
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -52,6 +57,7 @@ from tests.readme_blocks import (
     QUIET_OK,
     Block,
     Command,
+    attached_output,
     block_ids,
     output_matches,
     parse_blocks,
@@ -194,14 +200,22 @@ def run_console(block: Block, scratch: Scratch) -> list[str]:
     commands = parse_console(text)
     for c in commands:
         c.ports = [p for p in moved.values() if str(p) in c.command]
+    attached = attached_output(BLOCKS, block)
+    if attached is not None and commands and commands[-1].expected is None:
+        commands[-1].expected = attached
+    # A home folder of its own: what one example stores (diagnose's harness
+    # database) does not change what the next one prints.
+    home = Path(tempfile.mkdtemp(prefix="home-", dir=scratch.work))
+    env = {**scratch.env, "HOME": str(home), "XDG_DATA_HOME": str(home / ".local" / "share")}
     done = subprocess.run(
         ["bash", "-c", _script(commands, scratch.work)],
-        env=scratch.env,
+        env=env,
         capture_output=True,
         timeout=BLOCK_TIMEOUT,
         check=False,
     )
-    out = done.stdout.decode("utf-8", "replace")
+    # the home folder reads as "~", as the README writes it
+    out = done.stdout.decode("utf-8", "replace").replace(str(home), "~")
     problems = []
     for c, (actual, rc) in zip(commands, _split_output(out, len(commands)), strict=True):
         shown = "\n".join(actual[:60]) + ("\n..." if len(actual) > 60 else "")
