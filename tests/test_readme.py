@@ -37,14 +37,17 @@ folder in printed output reads as ``~``.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import textwrap
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -141,6 +144,36 @@ def _move_ports(text: str, scratch: Scratch) -> tuple[str, dict[str, int]]:
     return PORT.sub(swap, text), moved
 
 
+def run_group(argv: list[str], *, cwd: Path, env: dict[str, str]) -> tuple[int | None, bytes]:
+    """Run a command in a session of its own and end every process left in it.
+
+    Returns the exit status (None when it ran past :data:`BLOCK_TIMEOUT`) and the
+    output. Whatever an example started in the background (a server) is stopped
+    with the session, so no test leaves a server running.
+    """
+    proc = subprocess.Popen(
+        argv,
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    status: int | None = None
+    out = b""
+    try:
+        out, _ = proc.communicate(timeout=BLOCK_TIMEOUT)
+        status = proc.returncode
+    except subprocess.TimeoutExpired:
+        pass
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+    if status is None:
+        out, _ = proc.communicate()
+    return status, out
+
+
 def _wait_for_ports(ports: list[int]) -> str:
     """Shell lines that wait (15 s at most) until the ports accept connections."""
     if not ports:
@@ -207,20 +240,21 @@ def run_console(block: Block, scratch: Scratch) -> list[str]:
     # database) does not change what the next one prints.
     home = Path(tempfile.mkdtemp(prefix="home-", dir=scratch.work))
     env = {**scratch.env, "HOME": str(home), "XDG_DATA_HOME": str(home / ".local" / "share")}
-    done = subprocess.run(
-        ["bash", "-c", _script(commands, scratch.work)],
-        env=env,
-        capture_output=True,
-        timeout=BLOCK_TIMEOUT,
-        check=False,
+    status, raw = run_group(
+        ["bash", "-c", _script(commands, scratch.work)], cwd=scratch.work, env=env
     )
     # the home folder reads as "~", as the README writes it
-    out = done.stdout.decode("utf-8", "replace").replace(str(home), "~")
+    out = raw.decode("utf-8", "replace").replace(str(home), "~")
     problems = []
     for c, (actual, rc) in zip(commands, _split_output(out, len(commands)), strict=True):
         shown = "\n".join(actual[:60]) + ("\n..." if len(actual) > 60 else "")
         if rc is None and not c.background:
-            problems.append(f"$ {c.command}\n  did not finish; its output:\n{shown}")
+            problems.append(
+                f"$ {c.command}\n  did not finish"
+                + (f" within {BLOCK_TIMEOUT} s" if status is None else "")
+                + " (a server left running? end the command with & or mark the block "
+                f"<!-- readme-test: skip: REASON -->); its output:\n{shown}"
+            )
         elif c.expected is None:
             if rc not in (*QUIET_OK, None) or "Traceback (most recent call last)" in out:
                 problems.append(f"$ {c.command}\n  exited {rc}; its output:\n{shown}")
@@ -248,18 +282,12 @@ def run_python(block: Block, scratch: Scratch) -> list[str]:
         path = scratch.work / f"readme_line{block.line}.py"
         path.write_text(text, "utf-8")
         argv = [sys.executable, str(path)]
-    done = subprocess.run(
-        argv,
-        cwd=scratch.work,
-        env=scratch.env,
-        capture_output=True,
-        timeout=BLOCK_TIMEOUT,
-        check=False,
-    )
-    if done.returncode == 0:
+    status, raw = run_group(argv, cwd=scratch.work, env=scratch.env)
+    if status == 0:
         return []
-    out = (done.stdout + done.stderr).decode("utf-8", "replace")
-    return [f"{' '.join(argv[1:])} exited {done.returncode}:\n{out[-4000:]}"]
+    out = raw.decode("utf-8", "replace")
+    ended = f"exited {status}" if status is not None else f"ran past {BLOCK_TIMEOUT} s"
+    return [f"{' '.join(argv[1:])} {ended}:\n{out[-4000:]}"]
 
 
 # --- the tests ---------------------------------------------------------------------
@@ -345,16 +373,9 @@ def test_the_ci_example_gates_on_lint_and_allows_on_purpose(
     )
     env = {**scratch.env, "MAILDOCTOR_TEMPLATES": str(broken)}
 
-    def job() -> tuple[int, str]:
-        done = subprocess.run(
-            ["sh", "ci/mail-check.sh"],
-            cwd=shop,
-            env=env,
-            capture_output=True,
-            timeout=BLOCK_TIMEOUT,
-            check=False,
-        )
-        return done.returncode, (done.stdout + done.stderr).decode("utf-8", "replace")
+    def job() -> tuple[int | None, str]:
+        status, out = run_group(["sh", "ci/mail-check.sh"], cwd=shop, env=env)
+        return status, out.decode("utf-8", "replace")
 
     status, out = job()
     assert status == 1, out
@@ -369,3 +390,18 @@ def test_the_ci_example_gates_on_lint_and_allows_on_purpose(
     assert status == 0, out
     assert "password_reset/default: ok (1 allowed)" in out
     assert re.search(r"^3 passed in ", out, re.MULTILINE), out
+
+
+def test_run_group_stops_what_a_block_leaves_running(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys.modules[__name__], "BLOCK_TIMEOUT", 1)
+    status, out = run_group(
+        ["bash", "-c", "sleep 300 & echo $!; sleep 300"], cwd=tmp_path, env=dict(os.environ)
+    )
+    assert status is None
+    pid = int(out.split()[0])
+    time.sleep(0.2)
+    stat = Path(f"/proc/{pid}/stat")
+    # gone, or a zombie waiting for its new parent to reap it: not running
+    assert not stat.exists() or stat.read_text().split(") ", 1)[1][0] in "ZX"
