@@ -220,6 +220,15 @@ def test_diff_shows_a_changed_sentence(runner: CliRunner, templates: Path) -> No
     )
     assert "provisional_registration" not in out  # unchanged templates print nothing
     assert result.stderr == "diff main: 1 template variant(s) changed: password_reset/default\n"
+    as_json = runner.invoke(
+        main, ["lint", "--templates", str(templates), "--diff", "main", "--format", "json"]
+    )
+    doc = json.loads(as_json.stdout)
+    assert doc["base"] == "main"
+    assert [(c["source"], c["status"]) for c in doc["changed"]] == [
+        ("password_reset/default", "changed")
+    ]
+    assert doc["changed"][0]["diff"] == out.split("\n", 1)[1]  # the text form, without its title
 
 
 def test_diff_of_an_unknown_revision_is_a_usage_error(runner: CliRunner, templates: Path) -> None:

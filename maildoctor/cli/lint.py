@@ -107,8 +107,9 @@ def format_text(results: list[Linted]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def print_diff(folder: Path, revision: str) -> None:
-    """Print what changed in every rendered template between ``revision`` and ``folder``."""
+def print_diff(folder: Path, revision: str, fmt: str = "text") -> None:
+    """Print what changed in every rendered template between ``revision`` and ``folder``
+    (json: ``{"base", "changed": [{"source", "status", "diff"}]}``, for a CI comment)."""
     from maildoctor.mail.diff import diff_folders, format_diffs
 
     with tempfile.TemporaryDirectory(prefix="maildoctor-diff-") as tmp:
@@ -117,7 +118,14 @@ def print_diff(folder: Path, revision: str) -> None:
             diffs = diff_folders(base, folder, base_label=revision, head_label="working tree")
         except TemplatingError as e:
             raise click.ClickException(str(e)) from e
-    click.echo(format_diffs(diffs), nl=False)
+    if fmt == "json":
+        document = {
+            "base": revision,
+            "changed": [{"source": d.source, "status": d.status, "diff": d.diff} for d in diffs],
+        }
+        click.echo(json.dumps(document, ensure_ascii=False, indent=2))
+    else:
+        click.echo(format_diffs(diffs), nl=False)
     changed = ", ".join(d.source for d in diffs) or "none"
     click.echo(f"diff {revision}: {len(diffs)} template variant(s) changed: {changed}", err=True)
 
@@ -164,7 +172,7 @@ def command(
     if diff_base is not None:
         if eml or items:
             raise click.UsageError("--diff compares every template; give no ITEMS or --eml.")
-        print_diff(resolve_templates(templates_dir), diff_base)
+        print_diff(resolve_templates(templates_dir), diff_base, fmt)
         return
     config = find_lint_config(Path.cwd())
     allowed = (*config.allow, *allow)
