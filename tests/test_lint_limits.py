@@ -236,3 +236,22 @@ def test_diff_of_an_unknown_revision_is_a_usage_error(runner: CliRunner, templat
     result = runner.invoke(main, ["lint", "--templates", str(templates), "--diff", "v9"])
     assert result.exit_code == 2
     assert "There is no git revision 'v9'" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("entry", "said"),
+    [
+        ("too_many_link", "--allow: 'too_many_link' is not a lint rule; the rules are: "),
+        (
+            "too_many_links:docomo2",
+            "--allow: 'docomo2' in 'too_many_links:docomo2' is not a carrier",
+        ),
+    ],
+)
+def test_an_allow_entry_that_names_nothing_is_a_usage_error(
+    runner: CliRunner, entry: str, said: str
+) -> None:
+    result = runner.invoke(main, ["lint", "--allow", entry])
+    assert result.exit_code == 2
+    assert said in result.stderr
+    assert "Traceback" not in result.output

@@ -107,6 +107,24 @@ def format_text(results: list[Linted]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def check_allow_entry(entry: str, where: str) -> None:
+    """A usage error for an allow entry that names no rule (or no carrier): a typo
+    there would otherwise allow nothing, silently."""
+    from maildoctor.carriers import CARRIERS
+    from maildoctor.mail.lint import RULES
+
+    rule, colon, carrier = entry.strip().lower().partition(":")
+    if rule not in RULES:
+        raise click.UsageError(
+            f"{where}: {entry!r} is not a lint rule; the rules are: {', '.join(sorted(RULES))}."
+        )
+    if colon and carrier not in CARRIERS:
+        raise click.UsageError(
+            f"{where}: {carrier!r} in {entry!r} is not a carrier; the carriers are: "
+            f"{', '.join(CARRIERS)}."
+        )
+
+
 def print_diff(folder: Path, revision: str, fmt: str = "text") -> None:
     """Print what changed in every rendered template between ``revision`` and ``folder``
     (json: ``{"base", "changed": [{"source", "status", "diff"}]}``, for a CI comment)."""
@@ -175,6 +193,10 @@ def command(
         print_diff(resolve_templates(templates_dir), diff_base, fmt)
         return
     config = find_lint_config(Path.cwd())
+    for entry in config.allow:
+        check_allow_entry(entry, f"{config.path} [tool.maildoctor.lint] allow")
+    for entry in allow:
+        check_allow_entry(entry, "--allow")
     allowed = (*config.allow, *allow)
     if eml:
         if not items:
