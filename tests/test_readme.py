@@ -71,7 +71,7 @@ ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
 
 #: Seconds one block may take (the CI example runs a pytest session and a server).
-BLOCK_TIMEOUT = 300
+BLOCK_TIMEOUT = 120
 
 BLOCKS = parse_blocks(README.read_text("utf-8"))
 FILES = [b for b in BLOCKS if b.directive and b.directive.startswith("file ")]
