@@ -18,6 +18,7 @@ from maildoctor.cli.options import (
     lang_option,
     reply_templates,
     templates_option,
+    ticket_option,
 )
 from maildoctor.findings import Lang
 
@@ -60,6 +61,7 @@ class _Progress:
 @format_option("text", "json", "jsonl", "csv")
 @lang_option
 @click.option("--reply", is_flag=True, help="Print a Japanese reply draft to the customer.")
+@ticket_option
 @address_dns_options
 @click.option(
     "--concurrency",
@@ -75,6 +77,7 @@ def command(
     fmt: str,
     lang: Lang,
     reply: bool,
+    ticket: str,
     nameservers: tuple[str, ...],
     dns_timeout: float,
     canaries: tuple[str, ...],
@@ -93,9 +96,12 @@ def command(
       maildoctor check taro@gmial.com
       maildoctor check --file members.txt --format jsonl --concurrency 50
       maildoctor check taro..yamada@docomo.ne.jp --offline --reply
+      maildoctor check taro@gmail.com --reply --ticket login_trouble
     """
     if not addresses and file_ is None:
         raise click.UsageError("Give at least one ADDRESS or --file PATH (use '-' for stdin).")
+    if ticket != "not_arrived" and not reply:
+        raise click.UsageError("--ticket chooses the reply draft: use it with --reply.")
     probe = None
     if not offline:  # dnspython is imported only when DNS is asked
         from maildoctor.address.dnsprobe import (
@@ -117,12 +123,14 @@ def command(
     progress = _Progress(enabled=file_ is not None and sys.stderr.isatty())
     reply_renderer = None
     if reply:
-        from maildoctor.address.report import format_reply
+        from maildoctor.diagnose.reply import format_ticket_reply
+        from maildoctor.tickets import ticket as ticket_of
 
-        folder = reply_templates(templates_dir)
+        kind = ticket_of(ticket)
+        folder = reply_templates(templates_dir, kind.reply)
 
         def reply_renderer(result: CheckResult) -> str:
-            return format_reply(result, folder)
+            return format_ticket_reply(result, kind, folder)
 
     verdicts: set[str] = set()
     collected: list[CheckResult] = []

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import csv
 import sqlite3
 import sys
 from collections.abc import AsyncIterator, Iterator
@@ -18,43 +17,14 @@ from maildoctor.cli.options import (
     lang_option,
     reply_templates,
     templates_option,
+    ticket_option,
 )
 from maildoctor.diagnose.diagnosis import DEFAULT_TEMPLATE
+from maildoctor.diagnose.intake import read_tickets
 from maildoctor.findings import Lang
 
 #: The harness for the delivery trial could not start (no verdict was reached).
 EXIT_COULD_NOT_RUN = 4
-
-_ADDRESS_COLUMNS = ("address", "email", "mail", "e-mail", "メールアドレス", "アドレス")
-
-
-def read_tickets(stream: IO[str]) -> Iterator[dict[str, str]]:
-    """Rows of a tickets CSV; the address is the column named like one, else the first.
-
-    A file without a header row (the first row is an address) works too. Each
-    row comes back with its columns kept, the address under ``"address"``.
-    """
-    rows = csv.reader(stream)
-    first = next(rows, None)
-    if first is None:
-        return
-    first = [cell.removeprefix("\ufeff") for cell in first]
-    names = [c.strip().lower() for c in first]
-    column = next((names.index(n) for n in _ADDRESS_COLUMNS if n in names), None)
-    if column is None:
-        header = [f"column{i + 1}" for i in range(len(first))]
-        column = 0
-        rows_iter: Any = [first, *rows]
-    else:
-        header = first
-        rows_iter = rows
-    for row in rows_iter:
-        if not row or not "".join(row).strip():
-            continue
-        cells = dict(zip(header, row, strict=False))
-        address = row[column] if column < len(row) else ""
-        yield {"address": address, **{k: v for k, v in cells.items() if k != header[column]}}
-
 
 @click.command("diagnose")
 @click.argument("address", required=False)
@@ -64,11 +34,12 @@ def read_tickets(stream: IO[str]) -> Iterator[dict[str, str]]:
     type=click.File("r", encoding="utf-8-sig"),
     help="A tickets CSV (one address a row, other columns kept); '-' for stdin.",
 )
+@ticket_option
 @click.option(
     "--template",
-    default=DEFAULT_TEMPLATE,
-    show_default=True,
-    help="The notification to render and deliver in the trial.",
+    default=None,
+    help="The notification to render and deliver in the trial "
+    f"(default: the one the ticket is about; {DEFAULT_TEMPLATE} for not_arrived).",
 )
 @lang_option
 @click.option(
@@ -88,7 +59,8 @@ def read_tickets(stream: IO[str]) -> Iterator[dict[str, str]]:
 def command(
     address: str | None,
     file_: IO[str] | None,
-    template: str,
+    ticket: str,
+    template: str | None,
     lang: Lang,
     fmt: str,
     nameservers: tuple[str, ...],
@@ -110,16 +82,21 @@ def command(
       maildoctor diagnose taro@docomo.ne.jp
       maildoctor diagnose taro@gmial.com --format markdown
       maildoctor diagnose --file tickets.csv --format json > reports.jsonl
+      maildoctor diagnose taro@docomo.ne.jp --ticket customer_number
     """
     from maildoctor.address.check import check_address, exit_code
     from maildoctor.diagnose import diagnosis as dg
     from maildoctor.diagnose import report as fmt_
     from maildoctor.mail.render import load_template
     from maildoctor.mail.templating import TemplatingError
+    from maildoctor.tickets import ticket as ticket_of
 
+    kind = ticket_of(ticket)
+    variant = kind.variant if template is None else None
+    template = template or kind.template
     if (address is None) == (file_ is None):
         raise click.UsageError("Give one ADDRESS or --file PATH (not both).")
-    templates_dir = reply_templates(templates_dir)
+    templates_dir = reply_templates(templates_dir, kind.reply)
     try:
         load_template(template, templates_dir)
     except TemplatingError as e:
@@ -168,10 +145,11 @@ def command(
                     template=template,
                     templates_dir=templates_dir,
                     lang=lang,
+                    variant=variant,
                 )
                 extra = {k: v for k, v in row.items() if k != "address"}
                 diagnosis = dg.conclude(
-                    result, trial, lang=lang, templates_dir=templates_dir, extra=extra
+                    result, trial, lang=lang, templates_dir=templates_dir, extra=extra, ticket=kind
                 )
                 click.echo(render(diagnosis, count == 0), nl=False)
                 verdicts.add(result.verdict)
