@@ -26,6 +26,7 @@ from maildoctor.findings import Lang
 #: The harness for the delivery trial could not start (no verdict was reached).
 EXIT_COULD_NOT_RUN = 4
 
+
 @click.command("diagnose")
 @click.argument("address", required=False)
 @click.option(

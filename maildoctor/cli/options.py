@@ -25,6 +25,7 @@ lang_option = click.option(
     "--lang", type=click.Choice(["ja", "en"]), default="ja", show_default=True, help="Language."
 )
 
+
 def _ticket_choices() -> list[str]:
     from maildoctor.tickets import ticket_ids
 

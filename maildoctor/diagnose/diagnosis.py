@@ -360,9 +360,7 @@ def conclude(
 
     kind = ticket or ticket_of(DEFAULT_TICKET)
     advice = likely_advice(result, trial, kind)
-    draft = format_ticket_reply(
-        result, kind, templates_dir, advice_order=advice, lang=reply_lang
-    )
+    draft = format_ticket_reply(result, kind, templates_dir, advice_order=advice, lang=reply_lang)
     return DiagnoseResult(
         ticket=kind.id,
         check=result,

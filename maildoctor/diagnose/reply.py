@@ -24,9 +24,7 @@ __all__ = ["AGENT_ONLY_ADVICE", "format_ticket_reply", "ticket_advice"]
 AGENT_ONLY_ADVICE = frozenset({"dns_unknown", "sender_side_fix"})
 
 
-def ticket_advice(
-    ticket: Ticket, mail_advice: Sequence[str], *, mail_in_doubt: bool
-) -> list[str]:
+def ticket_advice(ticket: Ticket, mail_advice: Sequence[str], *, mail_in_doubt: bool) -> list[str]:
     """The advice for a ticket: its FAQ answer first, then the mailbox advice.
 
     ``mail_advice`` is what the address (and trial) call for, most likely first. It

@@ -276,7 +276,8 @@ _LOGIN_HTML = """<!doctype html>
 <form method="post" action="/login">
 <input type="hidden" name="next" value="{next}">
 <label for="password">パスワード / Password</label>
-<input id="password" name="password" type="password" autocomplete="current-password" required autofocus>
+<input id="password" name="password" type="password"
+ autocomplete="current-password" required autofocus>
 <button type="submit">ログイン / Log in</button>
 {error}
 </form></main></body></html>
