@@ -7,7 +7,7 @@ const WORDS = {
   ja: {
     doc_title: "maildoctor ハーネス", title: "maildoctor ハーネス", tab_messages: "メッセージ",
     tab_templates: "テンプレート", tab_desk: "サポートデスク", delete_all: "すべて削除",
-    search_placeholder: "件名・アドレス・結果・ルールで検索",
+    search_placeholder: "件名・宛先・結果・ルールを検索",
     empty: "メッセージはまだありません。SMTPポートにメールを送ると、ここに表示されます。",
     no_match: "検索に一致するメッセージはありません。", link: "このメッセージへのリンク", delete: "削除",
     pane_text: "本文", pane_headers: "ヘッダー", pane_raw: "ソース", pane_decisions: "配信結果",

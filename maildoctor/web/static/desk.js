@@ -65,6 +65,7 @@ let shown = null;        // the diagnosis on screen, re-rendered when the langua
 let shownStoredAt = null;
 let batchResults = [];
 let batchStop = false;
+let renders = 0;         // counted on #result (data-renders) so a test can wait for the next one
 
 const t = (key, vars) => {
   let s = WORDS[lang][key] || key;
@@ -99,6 +100,14 @@ function showView(name, push) {
 
 // -- one diagnosis -----------------------------------------------------------
 
+// Each cell's column name, for the one-card-per-row layout on a phone.
+function labelCells(table) {
+  const names = [...table.querySelectorAll("thead th")].map((th) => th.textContent);
+  for (const tr of table.querySelectorAll("tbody tr")) {
+    [...tr.children].forEach((td, i) => { if (names[i] && names[i] !== "#") td.dataset.label = names[i]; });
+  }
+}
+
 function verdictBadge(verdict) {
   return el("span", t("verdict_" + verdict), "verdict v-" + verdict);
 }
@@ -108,6 +117,7 @@ function render(d, storedAt) {
   shownStoredAt = storedAt || null;
   const check = d.check;
   $("result").hidden = false;
+  $("result").dataset.renders = String(++renders);
   $("stored-note").hidden = !storedAt;
   if (storedAt) $("stored-note").textContent = t("stored_at", { time: formatTime(storedAt, lang) });
   $("verdict").replaceWith(Object.assign(verdictBadge(check.verdict), { id: "verdict" }));
@@ -157,6 +167,7 @@ function render(d, storedAt) {
       el("td", (r.smtp_replies || []).slice(-1)[0] || ""), ev);
     body.append(tr);
   }
+  labelCells($("trial"));
   $("lesson").textContent = d.lesson || "";
   const advice = $("advice");
   advice.replaceChildren();
@@ -288,6 +299,7 @@ async function runBatch(ev) {
     }
     batchResults.push({ row, result: d });
     body.append(tr);
+    labelCells($("batch-table"));
     bar.value = i + 1;
     $("batch-count").textContent = t("progress", { done: i + 1, total });
   }
@@ -367,6 +379,7 @@ async function loadHistory(ev) {
       el("td", h.advice.join(", "), "small"));
     body.append(tr);
   }
+  labelCells($("history-table"));
 }
 
 // -- start -------------------------------------------------------------------
