@@ -186,7 +186,7 @@ def test_unknown_api_paths_and_methods_are_json(desk: HarnessThread) -> None:
         ("GET", "/api/diagnoses/999", 404),
         ("GET", "/api/diagnoses?limit=x", 400),
     ]:
-        got, headers, raw = call(desk, method, path)
+        got, _, raw = call(desk, method, path)
         assert got == status, path
         assert "error" in json.loads(raw)
 

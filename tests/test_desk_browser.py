@@ -138,7 +138,8 @@ def test_ticket_text_with_two_addresses_and_english(desk: HarnessThread, page_at
     page.goto(f"{desk.http_url}/desk")
     page.fill(
         "#input",
-        "いつもお世話になっております。\ntaro@gmial.com で登録しましたが、メールが届きません。\n予備: jiro@au.com",
+        "いつもお世話になっております。\n"
+        "taro@gmial.com で登録しましたが、メールが届きません。\n予備: jiro@au.com",
     )
     page.click("#run")
     expect(page.locator("#found .pick")).to_have_count(2)

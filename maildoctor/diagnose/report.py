@@ -14,10 +14,12 @@ from maildoctor.advice import advice_text
 from maildoctor.carriers import SENDER_DOMAIN
 from maildoctor.diagnose.diagnosis import DiagnoseResult, ScenarioResult, web_command
 from maildoctor.findings import Lang
+from maildoctor.tickets import DEFAULT_TICKET, ticket
 
 _WORDS: dict[Lang, dict[str, str]] = {
     "ja": {
         "title": "maildoctor 診断",
+        "ticket": "問い合わせの種類",
         "verdict": "判定",
         "suggestion": "修正候補",
         "carrier": "キャリア",
@@ -43,6 +45,7 @@ _WORDS: dict[Lang, dict[str, str]] = {
     },
     "en": {
         "title": "maildoctor diagnosis",
+        "ticket": "ticket",
         "verdict": "verdict",
         "suggestion": "suggestion",
         "carrier": "carrier",
@@ -144,6 +147,8 @@ def format_text(result: DiagnoseResult, lang: Lang = "ja") -> str:
     check, trial = result.check, result.trial
     address = display(check.address)
     lines = [f"{words['title']}: {address}", "", words["address"]]
+    if result.ticket != DEFAULT_TICKET:
+        lines[2:2] = [f"{words['ticket']}: {ticket(result.ticket).name(lang)}", ""]
     lines += ["  " + line for line in report.format_text(check, lang, advice=False).splitlines()]
     lines += ["", f"{words['trial']}: {trial.template} → {trial.recipient or address}"]
     if trial.ran:
@@ -173,7 +178,10 @@ def format_markdown(result: DiagnoseResult, lang: Lang = "ja") -> str:
     words = _WORDS[lang]
     check, trial = result.check, result.trial
     verdict = report.VERDICT_LABELS[lang][check.verdict]
-    lines = [f"## {words['title']}: `{display(check.address)}`", "", f"### {words['address']}", ""]
+    lines = [f"## {words['title']}: `{display(check.address)}`", ""]
+    if result.ticket != DEFAULT_TICKET:
+        lines += [f"**{words['ticket']}**: {ticket(result.ticket).name(lang)}", ""]
+    lines += [f"### {words['address']}", ""]
     lines.append(f"- **{words['verdict']}**: {verdict} (`{check.verdict}`)")
     if check.suggestion:
         lines.append(f"- **{words['suggestion']}**: `{check.suggestion}`")

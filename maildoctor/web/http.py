@@ -77,8 +77,8 @@ def host_allowed(host_header: str | None, configured: str) -> bool:
 
 async def read_body(request: web.Request, *, limit: int = MAX_BODY) -> bytes | web.Response:
     """The request's body, or the contract's JSON error: 413 beyond ``limit``."""
-    size = f"{limit // (1024 * 1024)} MB" if limit >= 1024 * 1024 else f"{limit // 1024} KB"
-    too_big = error_response(413, f"The request body is larger than {size}; send less.")
+    most = f"{limit // (1024 * 1024)} MB" if limit >= 1024 * 1024 else f"{limit // 1024} KB"
+    too_big = error_response(413, f"The request body is larger than {most}; send less.")
     if request.content_length is not None and request.content_length > limit:
         return too_big
     chunks = []
