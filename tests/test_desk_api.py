@@ -388,3 +388,14 @@ def test_serve_refuses_allow_remote_without_a_password(tmp_path: Path) -> None:
     )
     assert result.exit_code == 2
     assert "--desk-password" in result.stderr
+
+
+def test_a_harness_that_cannot_take_the_trial_is_503_not_a_verdict(desk: HarnessThread) -> None:
+    desk.set_faults("rcpt=451 4.3.0 Could not store the message")
+    status, data = post_json(desk, "/api/diagnose", {"address": "taro@docomo.ne.jp"})
+    assert status == 503
+    assert "temporary error" in data["error"] and "451" in data["error"]
+    # No verdict was reached, so nothing went into the history.
+    assert json.loads(call(desk, "GET", "/api/diagnoses")[2]) == []
+    desk.set_faults("")
+    assert post_json(desk, "/api/diagnose", {"address": "taro@docomo.ne.jp"})[0] == 200

@@ -36,6 +36,7 @@ _WORDS: dict[Lang, dict[str, str]] = {
         "unknown": "未確認",
         "db": "ハーネスのDB",
         "open": "Web UIで開く",
+        "links": "各設定のメッセージ(serve の起動後に開けます)",
         "lesson_pass": "テストではどの設定でも届きました(メール自体に問題は見つかりません)。",
         "lesson_block": "届かない設定があります: {names}。",
         "lesson_rescued": "{setting}に{sender}を登録すると届きます({names})。",
@@ -62,6 +63,7 @@ _WORDS: dict[Lang, dict[str, str]] = {
         "unknown": "unknown",
         "db": "harness database",
         "open": "open in the web UI",
+        "links": "each setting's message (opens once serve runs)",
         "lesson_pass": "Every setting tried let the trial message through: the mail is fine.",
         "lesson_block": "Some settings stop it: {names}.",
         "lesson_rescued": "Adding {sender} to the {setting} lets it through ({names}).",
@@ -170,7 +172,18 @@ def format_text(result: DiagnoseResult, lang: Lang = "ja") -> str:
         ids = ", ".join(str(r.stored_id) for r in trial.results if r.stored_id is not None)
         lines.append(f"  {words['db']}: {trial.db} (id {ids})")
         lines.append(f"  {words['open']}: {web_command(trial)}")
+        lines.append(f"  {words['links']}:")
+        lines += [f"    {r.scenario.label}: {url}" for r, url in message_links(trial.results)]
     return "\n".join(lines) + "\n"
+
+
+#: Where ``maildoctor serve`` shows one stored message (its default address).
+MESSAGE_URL = "http://127.0.0.1:8025/messages/{id}"
+
+
+def message_links(results: Sequence[ScenarioResult]) -> list[tuple[ScenarioResult, str]]:
+    """Each stored trial message with its link in the harness view."""
+    return [(r, MESSAGE_URL.format(id=r.stored_id)) for r in results if r.stored_id is not None]
 
 
 def format_markdown(result: DiagnoseResult, lang: Lang = "ja") -> str:
@@ -213,6 +226,7 @@ def format_markdown(result: DiagnoseResult, lang: Lang = "ja") -> str:
     if trial.ran:
         lines += ["", f"### {words['evidence']}", "", f"- Message-ID: `{trial.message_id}`"]
         lines.append(f"- {words['open']}: `{web_command(trial)}`")
+        lines += [f"- {r.scenario.label}: <{url}>" for r, url in message_links(trial.results)]
     return "\n".join(lines) + "\n"
 
 

@@ -10,7 +10,9 @@ in an ``<iframe sandbox>``: no script in a mail runs, no remote resource loads.
 
 from __future__ import annotations
 
+import asyncio
 import functools
+import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +29,8 @@ if TYPE_CHECKING:
     from maildoctor.harness.server import Harness, HarnessThread
 
 __all__ = ["WEB_CONFIG", "make_app", "run_in_thread", "start_web"]
+
+log = logging.getLogger(__name__)
 
 #: The app's :class:`WebConfig`, for page modules that need it.
 WEB_CONFIG = web.AppKey("web_config", WebConfig)
@@ -46,6 +50,14 @@ def make_app(harness: Harness, config: WebConfig | None = None) -> web.Applicati
             if not request.path.startswith("/api/") or e.status < 400:
                 raise
             return error_response(e.status, e.reason)
+        except (asyncio.CancelledError, ConnectionError):
+            raise
+        except Exception as e:
+            # A bug, not bad input: logged with its traceback, answered in one JSON line.
+            log.exception("%s %s failed", request.method, request.path)
+            if not request.path.startswith("/api/"):
+                raise
+            return error_response(500, f"maildoctor failed on this request ({type(e).__name__}).")
         return response
 
     # client_max_size: the largest upload (a tickets CSV); read_body enforces each route's own.
