@@ -308,3 +308,34 @@ def test_harness_list_fits_and_templates_tab(desk: HarnessThread, page_at: Any) 
     expect(phone.locator(".card").first).to_be_visible()
     no_horizontal_scroll(phone)
     shot(phone, "harness-templates")
+
+
+def test_login_then_the_desk_works_with_its_csrf_token(
+    tmp_path: Path, nameserver: str, page_at: Any
+) -> None:
+    from maildoctor.web.access import hash_password
+
+    config = WebConfig(
+        allow_remote=True, password_hash=hash_password("desk pass"), nameservers=(nameserver,)
+    )
+    with run_in_thread(tmp_path / "h.sqlite3", web_config=config) as h:
+        page = page_at(PHONE)
+        page.goto(f"{h.http_url}/desk")
+        expect(page).to_have_url(_containing("/login?next="))
+        page.fill("#password", "wrong")
+        page.click("button[type=submit]")
+        expect(page.locator(".error")).to_contain_text("パスワードが違います")
+        shot(page, "desk-login")
+        page.fill("#password", "desk pass")
+        page.click("button[type=submit]")
+        expect(page).to_have_url(f"{h.http_url}/desk")
+        diagnose(page, "taro@docomo.ne.jp")  # a POST: carries X-CSRF-Token from the cookie
+        expect(page.locator("#verdict")).to_have_text("注意")
+        page.goto(f"{h.http_url}/")
+        expect(page.locator(".msg-row")).not_to_have_count(0)
+        page.click("#lang-switch")
+        expect(page.locator("#tab-templates")).to_have_text("Templates")
+        page.on("dialog", lambda d: d.accept())
+        page.click("#delete-all")  # a DELETE: the same token
+        expect(page.locator(".msg-row")).to_have_count(0)
+        page.click("#lang-switch")

@@ -15,6 +15,7 @@ The password is kept only as an scrypt hash (:func:`hash_password`).
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -44,6 +45,7 @@ CSRF_COOKIE = "maildoctor_csrf"
 CSRF_HEADER = "X-CSRF-Token"
 SESSION_SECONDS = 12 * 3600
 MAX_SESSIONS = 1000
+WRONG_PASSWORD_PAUSE = 0.5
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 #: The login page and what it needs are always reachable.
 _LOGIN_PATHS = frozenset({"/login", "/static/desk.css"})
@@ -103,6 +105,9 @@ class Access:
         self._sessions: OrderedDict[str, _Session] = OrderedDict()
         self._bearers: set[bytes] = set()
         """SHA-256 of bearer passwords already verified (skip scrypt on each API call)."""
+        self._guess_lock = asyncio.Lock()
+        """One password check at a time, each wrong one followed by a pause: guessing
+        is slow, and parallel guesses cannot pile up scrypt's memory."""
 
     # -- the middleware --------------------------------------------------------
 
@@ -125,7 +130,7 @@ class Access:
             return error_response(403, "This request came from another site's page; refused.")
         if self.login_required and path not in _LOGIN_PATHS and not self.is_public(path):
             session = self._session(request)
-            if session is None and not self._bearer_ok(request):
+            if session is None and not await self._bearer_ok(request):
                 return self._login_needed(request)
             if (
                 session is not None
@@ -174,18 +179,26 @@ class Access:
             return None
         return session
 
-    def _bearer_ok(self, request: web.Request) -> bool:
+    async def _bearer_ok(self, request: web.Request) -> bool:
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not token:
             return False
         key = hashlib.sha256(token.encode()).digest()
         if key in self._bearers:
             return True
-        assert self.config.password_hash is not None
-        if verify_password(token, self.config.password_hash):
+        if await self.check_password(token):
             self._bearers.add(key)
             return True
         return False
+
+    async def check_password(self, password: str) -> bool:
+        """scrypt off the event loop, one check at a time, a pause after a wrong one."""
+        assert self.config.password_hash is not None
+        async with self._guess_lock:
+            ok = await asyncio.to_thread(verify_password, password, self.config.password_hash)
+            if not ok:
+                await asyncio.sleep(WRONG_PASSWORD_PAUSE)
+        return ok
 
     def csrf_token(self, request: web.Request) -> str | None:
         session = self._session(request)
@@ -224,8 +237,7 @@ class Access:
         form = await request.post()
         password = str(form.get("password", ""))
         nxt = _safe_next(str(form.get("next", "/desk")))
-        assert self.config.password_hash is not None
-        if not verify_password(password, self.config.password_hash):
+        if not await self.check_password(password):
             return await self._login_page(request, "パスワードが違います。 / Wrong password.")
         key, session = self.new_session()
         resp = web.HTTPSeeOther(nxt)
