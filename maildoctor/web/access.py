@@ -2,8 +2,10 @@
 
 - Loopback (the default): no login. A foreign ``Host`` is refused (DNS rebinding),
   and a state-changing request from another site's page is refused by its ``Origin``.
-- ``--allow-remote``: every page and API needs the desk's login, except the paths in
-  :attr:`WebConfig.public_paths` (the hook ``--public-check`` uses). A browser logs in
+- ``--allow-remote``: any ``Host`` is served (the server has a name on the network, and a
+  rebound name gets no session cookie), but every page and API needs the desk's login,
+  except the paths in :attr:`WebConfig.public_paths` (the hook ``--public-check`` uses;
+  a POST from an origin of ``WebConfig.cors_origins`` passes the Origin check). A browser logs in
   at ``/login`` and gets a session cookie (HttpOnly, SameSite=Strict); its POSTs and
   DELETEs must carry the session's CSRF token in ``X-CSRF-Token``. A script sends
   ``Authorization: Bearer PASSWORD`` instead (no cookie, so no CSRF to fear).
@@ -125,6 +127,7 @@ class Access:
         if (
             request.method not in _SAFE_METHODS
             and not self.is_public(path)
+            and request.headers.get("Origin") not in self.config.cors_origins
             and not self._same_origin(request)
         ):
             return error_response(403, "This request came from another site's page; refused.")
