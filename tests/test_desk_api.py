@@ -145,6 +145,7 @@ def test_each_ticket_type_and_english(desk: HarnessThread, ticket: str, first: s
         (b'{"address": "a@b.jp"}', "text/plain", 415, "application/json"),
         (b"\xff\xfe", "application/json", 400, "not valid UTF-8 JSON"),
         (b"{", "application/json", 400, "not valid UTF-8 JSON"),
+        (b'{"address": "\\ud800@b.jp"}', "application/json", 400, "lone surrogate"),
     ],
     ids=[
         "empty",
@@ -159,6 +160,7 @@ def test_each_ticket_type_and_english(desk: HarnessThread, ticket: str, first: s
         "text-plain",
         "not-utf8",
         "broken-json",
+        "surrogate",
     ],
 )
 def test_bad_input_is_a_json_error(

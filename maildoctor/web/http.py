@@ -108,6 +108,10 @@ async def read_json_object(
         data = json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as e:
         return error_response(400, f"The body is not valid UTF-8 JSON: {e}.")
+    try:  # JSON may escape lone surrogates (\ud800), which no UTF-8 text can hold
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return error_response(400, "The body holds an invalid character (a lone surrogate).")
     if not isinstance(data, dict):
         return error_response(400, 'The body must be one JSON object, such as {"address": ...}.')
     return data
