@@ -125,6 +125,12 @@ def test_each_ticket_type(desk: HarnessThread, page_at: Any) -> None:
         expect(page.locator("#draft")).to_have_value(_containing(phrase))
         expect(page.locator("#verdict")).to_have_text("問題なし")
     shot(page, "desk-ticket-sso")
+    # The keyboard alone: Enter in a one-line input runs the diagnosis.
+    before = page.locator("#result").get_attribute("data-renders")
+    page.fill("#input", "taro@docomo.ne.jp")
+    page.press("#input", "Enter")
+    expect(page.locator("#result")).not_to_have_attribute("data-renders", before or "")
+    expect(page.locator("#r-address")).to_have_text("taro@docomo.ne.jp")
 
 
 def _containing(text: str) -> Any:

@@ -297,6 +297,14 @@ document.addEventListener("DOMContentLoaded", async () => {
   }
   $("lang-switch").addEventListener("click", switchLang);
   $("diagnose-form").addEventListener("submit", submitSingle);
+  $("input").addEventListener("keydown", (e) => {
+    // Enter alone adds a line to a pasted mail; Ctrl/Cmd+Enter (or Enter on one line) runs.
+    const oneLine = !$("input").value.includes("\n");
+    if (e.key === "Enter" && (e.ctrlKey || e.metaKey || (oneLine && !e.shiftKey))) {
+      e.preventDefault();
+      $("diagnose-form").requestSubmit();
+    }
+  });
   $("batch-form").addEventListener("submit", runBatch);
   $("batch-stop").addEventListener("click", stopBatch);
   $("history-form").addEventListener("submit", loadHistory);
