@@ -202,6 +202,9 @@ def test_decode_upload_utf8_bom_and_cp932() -> None:
     assert decode_upload(text.encode("cp932")) == (text, "cp932")
     assert decode_upload(text.encode("utf-8")) == (text, "utf-8")
     assert decode_upload(b"\xef\xbb\xbf" + text.encode("utf-8")) == (text, "utf-8-sig")
+    tsv = "メールアドレス\t名前\r\ntaro@docomo.ne.jp\t山田\r\n"
+    assert decode_upload(tsv.encode("utf-16")) == (tsv, "utf-16")  # Excel's Unicode text
+    assert read_list(tsv) == [{"address": "taro@docomo.ne.jp", "名前": "山田"}]
     with pytest.raises(UploadError):
         decode_upload(b"\x81\x20\xff\xfe")
 

@@ -36,9 +36,12 @@ class UploadError(ValueError):
 
 
 def decode_upload(data: bytes) -> tuple[str, str]:
-    """(text, encoding) of an uploaded list: UTF-8 (BOM or not), else CP932."""
+    """(text, encoding) of an uploaded list: UTF-8 (BOM or not), UTF-16 with a BOM (Excel's
+    "Unicode text", tab-separated), else CP932."""
     if data.startswith(b"\xef\xbb\xbf"):
         return data[3:].decode("utf-8", errors="replace"), "utf-8-sig"
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16", errors="replace"), "utf-16"
     try:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
