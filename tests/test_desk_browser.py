@@ -235,6 +235,8 @@ def test_history_search_and_permalink(desk: HarnessThread, page_at: Any) -> None
     expect(phone.locator("#history-table tbody tr")).to_have_count(2)
     no_horizontal_scroll(phone)
     shot(phone, "desk-history")
+    phone.goto(f"{desk.http_url}/desk/history/9999")
+    expect(phone.locator("#form-error")).to_contain_text("見つかりません")
 
 
 def test_evidence_link_opens_the_message(desk: HarnessThread, page_at: Any) -> None:

@@ -23,11 +23,13 @@ async function runBatch(ev) {
   ev.preventDefault();
   setError("batch-error", "");
   let rows;
-  try { rows = await batchRows(); } catch (e) { return setError("batch-error", e.message); }
+  try { rows = await batchRows(); } catch (e) { return setError("batch-error", e); }
   if (!rows.length) return setError("batch-error", t("batch_empty"));
   batchResults = [];
   batchStop = false;
-  const ticket = $("batch-ticket").value;
+  const chosen = $("batch-ticket").value;
+  // A row may name its own ticket type (a "ticket" column holding a type id).
+  const ticketOf = (row) => (tickets.some((x) => x.id === row.ticket) ? row.ticket : chosen);
   const body = $("batch-table").querySelector("tbody");
   body.replaceChildren();
   $("batch-table").hidden = false;
@@ -46,7 +48,7 @@ async function runBatch(ev) {
     tr.append(el("td", i + 1), el("td", row.address));
     let d = null;
     try {
-      d = await postJSON("/api/diagnose", { address: row.address, ticket, lang });
+      d = await postJSON("/api/diagnose", { address: row.address, ticket: ticketOf(row), lang });
       const v = el("td");
       v.append(verdictBadge(d.check.verdict));
       const first = (d.advice_details || [])[0];
@@ -57,7 +59,7 @@ async function runBatch(ev) {
       link.append(a);
       tr.append(v, el("td", first ? first.title : ""), link);
     } catch (e) {
-      tr.append(el("td", t("error_row"), "error"), el("td", e.message), el("td"));
+      tr.append(el("td", t("error_row"), "error"), el("td", explain(e)), el("td"));
     }
     batchResults.push({ row, result: d });
     body.append(tr);

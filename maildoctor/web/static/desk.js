@@ -29,6 +29,10 @@ const WORDS = {
     not_rescued: "受信リストに登録しても届かない", error_row: "エラー",
     verdict_ok: "問題なし", verdict_risky: "注意", verdict_undeliverable: "配信不可", verdict_unknown: "不明(DNS未確認)",
     sev_error: "エラー", sev_warning: "警告", sev_info: "情報", file_read: "{name}: {n} 件({enc})",
+    err_404: "見つかりません(削除されたか、保存期間を過ぎた可能性があります)。",
+    err_413: "データが大きすぎます。分割してください。",
+    err_503: "ハーネスまたは履歴が使えないため、診断できませんでした。",
+    err_network: "サーバーに接続できません。maildoctor serve が動いているか確認してください。",
   },
   en: {
     doc_title: "maildoctor support desk", title: "maildoctor support desk",
@@ -56,6 +60,10 @@ const WORDS = {
     not_rescued: "the receive list does not help", error_row: "error",
     verdict_ok: "ok", verdict_risky: "risky", verdict_undeliverable: "undeliverable", verdict_unknown: "unknown (DNS)",
     sev_error: "error", sev_warning: "warning", sev_info: "info", file_read: "{name}: {n} rows ({enc})",
+    err_404: "Not found (deleted, or past the retention limit).",
+    err_413: "Too much data: split it.",
+    err_503: "The harness or the history could not be used, so there is no diagnosis.",
+    err_network: "Cannot reach the server: is maildoctor serve running?",
   },
 };
 
@@ -179,7 +187,15 @@ function render(d, storedAt) {
   $("copied").textContent = "";
 }
 
-function setError(id, message) {
+// An error in the page's language, with the server's own sentence for the details.
+function explain(e) {
+  if (!e.status) return e instanceof TypeError ? t("err_network") : e.message;
+  const known = WORDS[lang]["err_" + e.status];
+  return known ? known + " (" + e.message + ")" : e.message;
+}
+
+function setError(id, error) {
+  const message = error instanceof Error ? explain(error) : error;
   $(id).hidden = !message;
   $(id).textContent = message || "";
 }
@@ -210,7 +226,7 @@ async function submitSingle(ev) {
       method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ text }),
     });
     found = r.rows.map((x) => x.address);
-  } catch (e) { return setError("form-error", e.message); }
+  } catch (e) { return setError("form-error", e); }
   showFound(found);
   if (found.length === 1) return diagnose(found[0]);
   setError("form-error", found.length ? t("pick_address") : t("no_address"));
@@ -224,7 +240,7 @@ async function diagnose(address) {
     const d = await postJSON("/api/diagnose", { address, ticket: $("ticket").value, lang });
     render(d);
   } catch (e) {
-    setError("form-error", e.message);
+    setError("form-error", e);
   } finally {
     $("busy").hidden = true;
     $("run").disabled = false;
@@ -238,7 +254,7 @@ async function showStored(id) {
     $("ticket").value = entry.ticket;
     render(Object.assign({}, entry.result, { permalink: entry.permalink }), entry.created_at);
   } catch (e) {
-    setError("form-error", e.message);
+    setError("form-error", e);
   }
 }
 
@@ -314,7 +330,7 @@ document.addEventListener("DOMContentLoaded", async () => {
   });
   $("download-csv").addEventListener("click", downloadCSV);
   $("download-json").addEventListener("click", downloadJSON);
-  try { tickets = await api("/api/tickets"); } catch (e) { setError("form-error", e.message); }
+  try { tickets = await api("/api/tickets"); } catch (e) { setError("form-error", e); }
   fillTickets();
   const m = location.pathname.match(/^\/desk\/history\/(\d+)$/);
   if (m) { showView("single"); showStored(m[1]); return; }
