@@ -274,9 +274,7 @@ def test_evidence_link_opens_the_message(desk: HarnessThread, page_at: Any) -> N
     assert message.locator(f".msg-row[data-id='{href.split('/')[-1]}']").count() == 0
     missing = page_at()
     missing.goto(f"{desk.http_url}{href}")
-    expect(missing.locator("#detail-error")).to_contain_text(
-        f"There is no message {href.split('/')[-1]}"
-    )
+    expect(missing.locator("#detail-error")).to_contain_text("このメッセージはありません")
 
 
 def test_harness_list_fits_and_templates_tab(desk: HarnessThread, page_at: Any) -> None:

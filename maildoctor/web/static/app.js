@@ -19,6 +19,7 @@ const WORDS = {
     confirm_all: "保存されているメッセージをすべて削除しますか?", confirm_one: "このメッセージを削除しますか?",
     templates_failed: "テンプレートを読み込めませんでした: ",
     delivered: "受信箱", junk: "迷惑メール", filtered: "破棄", rejected: "拒否",
+    not_found: "このメッセージはありません(削除されたか、保存件数の上限で消えた可能性があります)。",
   },
   en: {
     doc_title: "maildoctor harness", title: "maildoctor harness", tab_messages: "Messages",
@@ -35,6 +36,7 @@ const WORDS = {
     confirm_all: "Delete every stored message?", confirm_one: "Delete this message?",
     templates_failed: "The templates could not be loaded: ",
     delivered: "delivered", junk: "junk", filtered: "filtered", rejected: "rejected",
+    not_found: "This message is not here (deleted, or pruned beyond the stored maximum).",
   },
 };
 
@@ -102,7 +104,7 @@ async function openMessage(id) {
     m = await api("/api/messages/" + id);
   } catch (e) {
     $("detail-error").hidden = false;
-    $("detail-error").textContent = e.message;
+    $("detail-error").textContent = e.status === 404 ? t("not_found") + " (" + e.message + ")" : e.message;
     $("detail-body").hidden = true;
     return;
   }
