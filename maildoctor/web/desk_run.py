@@ -77,7 +77,7 @@ class _TrialTarget:
 
     def last(self) -> StoredMessage | None:
         """The newest message to the trial's recipient (other mail may arrive meanwhile)."""
-        for summary in self.store.recent(limit=20):
+        for summary in self.store.recent(limit=200):  # summaries only: cheap
             if self.recipient in summary.rcpt_tos:
                 return self.store.get(summary.id)
         return None
