@@ -264,11 +264,15 @@ def test_evidence_link_opens_the_message(desk: HarnessThread, page_at: Any) -> N
     assert 0 < matching < total
     message.fill("#search", "refuse_pc")
     expect(message.locator(".msg-row")).to_have_count(matching)
+    expect(message).to_have_url(_containing("?q=refuse_pc"))
+    shared = page_at()
+    shared.goto(message.url)  # the filtered list, as a colleague opens the link
+    expect(shared.locator(".msg-row")).to_have_count(matching)
     shot(message, "harness-search")
     message.on("dialog", lambda d: d.accept())
     message.click("#delete-one")
     expect(message.locator("#detail")).to_be_hidden()
-    expect(message).to_have_url(f"{desk.http_url}/")
+    expect(message).to_have_url(f"{desk.http_url}/?q=refuse_pc")
     message.fill("#search", "")
     expect(message.locator(".msg-row")).to_have_count(total - 1)
     assert message.locator(f".msg-row[data-id='{href.split('/')[-1]}']").count() == 0

@@ -97,7 +97,7 @@ async function openMessage(id) {
   for (const r of document.querySelectorAll(".msg-row")) {
     r.classList.toggle("selected", Number(r.dataset.id) === id);
   }
-  if (location.pathname !== "/messages/" + id) history.replaceState(null, "", "/messages/" + id);
+  if (location.pathname !== "/messages/" + id) history.replaceState(null, "", "/messages/" + id + location.search);
   $("detail").hidden = false;
   let m;
   try {
@@ -189,7 +189,7 @@ async function deleteOne() {
   await api("/api/messages/" + selectedId, { method: "DELETE" });
   selectedId = null;
   $("detail").hidden = true;
-  history.replaceState(null, "", "/");
+  history.replaceState(null, "", "/" + location.search);
   refreshList();
 }
 
@@ -259,8 +259,14 @@ document.addEventListener("DOMContentLoaded", () => {
     if (current && !$("detail").hidden) renderMessage(current);
   });
   let timer = null;
-  $("search").addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(refreshList, 200); });
-  $("search-form").addEventListener("submit", (e) => { e.preventDefault(); refreshList(); });
+  const search = () => {
+    // The search is in the address bar too, so that a filtered list can be shared.
+    const q = $("search").value.trim();
+    history.replaceState(null, "", location.pathname + (q ? "?q=" + encodeURIComponent(q) : ""));
+    refreshList();
+  };
+  $("search").addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(search, 200); });
+  $("search-form").addEventListener("submit", (e) => { e.preventDefault(); search(); });
   $("delete-one").addEventListener("click", deleteOne);
   $("delete-all").addEventListener("click", async () => {
     if (!confirm(t("confirm_all"))) return;
