@@ -380,16 +380,67 @@ def test_browser_login_session_and_csrf(remote: HarnessThread) -> None:
     assert call(remote, "GET", "/api/diagnoses", opener=opener)[0] == 401
 
 
-def test_serve_refuses_allow_remote_without_a_password(tmp_path: Path) -> None:
-    from click.testing import CliRunner
+def test_allow_remote_without_a_password_serves_other_machines_nothing_private(
+    tmp_path: Path,
+) -> None:
+    """No login is possible, so only this machine gets the desk; a peer's address decides
+    (set from a test-only header: tests only talk to 127.0.0.1)."""
+    import asyncio
 
-    from maildoctor.cli import main
+    from aiohttp import web
 
-    result = CliRunner(env={"MAILDOCTOR_DESK_PASSWORD": None}).invoke(
-        main, ["serve", "--allow-remote", "--db", str(tmp_path / "h.sqlite3")]
-    )
-    assert result.exit_code == 2
-    assert "--desk-password" in result.stderr
+    from maildoctor.harness.server import Harness, HarnessConfig
+    from maildoctor.web.app import make_app
+
+    @web.middleware
+    async def as_if_from(request: web.Request, handler: Any) -> web.StreamResponse:
+        remote = request.headers.get("X-Test-Remote")
+        response: web.StreamResponse = await handler(
+            request.clone(remote=remote) if remote else request
+        )
+        return response
+
+    async def run() -> dict[tuple[str, str], int]:
+        harness = Harness(HarnessConfig(db=tmp_path / "h.sqlite3", http_port=None))
+        await harness.start()
+        app = make_app(
+            harness,
+            WebConfig(
+                allow_remote=True, nameservers=None, public_paths=frozenset({"/api/tickets"})
+            ),
+        )
+        app.middlewares.insert(0, as_if_from)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = runner.addresses[0][1]
+        seen = {}
+        try:
+            import aiohttp
+
+            async with aiohttp.ClientSession() as session:
+                for path in ("/desk", "/api/diagnoses", "/api/tickets"):
+                    for who in ("203.0.113.9", ""):
+                        headers = {"X-Test-Remote": who} if who else {}
+                        async with session.get(
+                            f"http://127.0.0.1:{port}{path}", headers=headers
+                        ) as r:
+                            seen[(path, who or "local")] = r.status
+        finally:
+            await runner.cleanup()
+            await harness.stop()
+        return seen
+
+    seen = asyncio.run(run())
+    assert seen == {
+        ("/desk", "203.0.113.9"): 403,
+        ("/desk", "local"): 200,
+        ("/api/diagnoses", "203.0.113.9"): 403,
+        ("/api/diagnoses", "local"): 200,
+        ("/api/tickets", "203.0.113.9"): 200,  # a public path
+        ("/api/tickets", "local"): 200,
+    }
 
 
 def test_a_harness_that_cannot_take_the_trial_is_503_not_a_verdict(desk: HarnessThread) -> None:

@@ -157,7 +157,7 @@ def _user(value: str) -> tuple[str, str]:
     "--desk-password",
     envvar="MAILDOCTOR_DESK_PASSWORD",
     metavar="PASSWORD",
-    help="The login of the desk and the API, required with --allow-remote "
+    help="The login of the desk and the API for other machines, with --allow-remote "
     "(default: $MAILDOCTOR_DESK_PASSWORD). Kept in memory only as an scrypt hash.",
 )
 @click.option(
@@ -241,9 +241,10 @@ def command(
         auth_nameservers=parse_auth_dns(auth_dns),
     )
     if allow_remote and not no_http and not desk_password:
-        raise click.UsageError(
-            "--allow-remote serves the desk and the API to the network: set their login with "
-            "--desk-password PASSWORD (or MAILDOCTOR_DESK_PASSWORD)."
+        click.echo(
+            "note: no --desk-password: other machines get no desk and no API (only the public "
+            "paths); set one to let them log in.",
+            err=True,
         )
     web_config = WebConfig(
         allow_remote=allow_remote,

@@ -2,13 +2,16 @@
 
 - Loopback (the default): no login. A foreign ``Host`` is refused (DNS rebinding),
   and a state-changing request from another site's page is refused by its ``Origin``.
-- ``--allow-remote``: any ``Host`` is served (the server has a name on the network, and a
-  rebound name gets no session cookie), but every page and API needs the desk's login,
-  except the paths in :attr:`WebConfig.public_paths` (the hook ``--public-check`` uses;
-  a POST from an origin of ``WebConfig.cors_origins`` passes the Origin check). A browser logs in
-  at ``/login`` and gets a session cookie (HttpOnly, SameSite=Strict); its POSTs and
+- ``--allow-remote --desk-password``: any ``Host`` is served (the server has a name on
+  the network, and a rebound name gets no session cookie), but every page and API needs
+  the desk's login, from any machine, except the paths in
+  :attr:`WebConfig.public_paths` (the hook ``--public-check`` uses; a POST from an
+  origin of ``WebConfig.cors_origins`` passes the Origin check). A browser logs in at
+  ``/login`` and gets a session cookie (HttpOnly, SameSite=Strict); its POSTs and
   DELETEs must carry the session's CSRF token in ``X-CSRF-Token``. A script sends
   ``Authorization: Bearer PASSWORD`` instead (no cookie, so no CSRF to fear).
+- ``--allow-remote`` without a password: other machines get the public paths only;
+  this machine gets everything, as on loopback.
 - Always: every response forbids framing (``frame-ancestors 'none'``; a mail's HTML
   may be framed by the app's own page only), and ``nosniff``.
 
@@ -31,6 +34,7 @@ from urllib.parse import quote, urlsplit
 
 from aiohttp import web
 
+from maildoctor.harness.server import is_loopback
 from maildoctor.web.config import WebConfig
 from maildoctor.web.http import error_response, host_allowed
 
@@ -99,11 +103,12 @@ class Access:
     """The access rules of one app (sessions live in memory: a restart logs everyone out)."""
 
     def __init__(self, config: WebConfig, configured_host: str) -> None:
-        if config.allow_remote and not config.password_hash:
-            raise ValueError("allow_remote needs the desk's password (password_hash).")
         self.config = config
         self.configured_host = configured_host
-        self.login_required = config.allow_remote
+        self.login_required = config.allow_remote and config.password_hash is not None
+        """With a password every private path needs the login, from any peer (a reverse
+        proxy on this machine makes every peer look local). Without one, other machines
+        get only the public paths and this machine gets the rest as on loopback."""
         self._sessions: OrderedDict[str, _Session] = OrderedDict()
         self._bearers: set[bytes] = set()
         """SHA-256 of bearer passwords already verified (skip scrypt on each API call)."""
@@ -115,23 +120,37 @@ class Access:
 
     @web.middleware
     async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        if not self.login_required and not host_allowed(
-            request.headers.get("Host"), self.configured_host
+        path = request.path
+        public = self.is_public(path)
+        # Public paths hold nothing to steal by DNS rebinding and are reached by the
+        # site's own name; with a login, a rebound name gets no session cookie.
+        if (
+            not public
+            and not self.login_required
+            and not host_allowed(request.headers.get("Host"), self.configured_host)
         ):
             return error_response(
                 403,
                 f"Host {request.headers.get('Host')!r} is not this harness; "
                 "open it by 127.0.0.1 or localhost.",
             )
-        path = request.path
         if (
             request.method not in _SAFE_METHODS
-            and not self.is_public(path)
+            and not public
             and request.headers.get("Origin") not in self.config.cors_origins
             and not self._same_origin(request)
         ):
             return error_response(403, "This request came from another site's page; refused.")
-        if self.login_required and path not in _LOGIN_PATHS and not self.is_public(path):
+        if public or (self.login_required and path in _LOGIN_PATHS):
+            return await handler(request)
+        if self.config.allow_remote and not self.login_required:
+            if not is_loopback(request.remote or ""):
+                return error_response(
+                    403,
+                    "This page needs the support desk's login, and none is set: other "
+                    "machines get only the public paths (start serve with --desk-password).",
+                )
+        elif self.login_required:
             session = self._session(request)
             if session is None and not await self._bearer_ok(request):
                 return self._login_needed(request)
