@@ -122,7 +122,19 @@ def test_each_ticket_type_and_english(desk: HarnessThread, ticket: str, first: s
     assert data["ticket"] == ticket
     assert data["advice"][0] == first
     assert data["reply_draft"].startswith("Dear customer,")
+
     assert data["check"]["findings"] == [] and data["check"]["verdict"] == "ok"
+
+
+def test_the_advice_names_the_tickets_own_mail(desk: HarnessThread) -> None:
+    status, data = post_json(
+        desk, "/api/diagnose", {"address": "taro@docomo.ne.jp", "ticket": "login_trouble"}
+    )
+    assert status == 200
+    spam = next(a for a in data["advice_details"] if a["id"] == "check_spam_folder")
+    assert "「[Lentrance]パスワード再設定のお知らせ」" in spam["body"]
+    assert "仮登録完了" not in json.dumps(data["advice_details"], ensure_ascii=False)
+    assert data["trial"]["template"] == "password_reset"
 
 
 @pytest.mark.parametrize(

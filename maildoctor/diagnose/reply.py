@@ -18,7 +18,13 @@ from maildoctor.advice import advice_for, advice_text
 from maildoctor.findings import Lang, Verdict
 from maildoctor.tickets import DEFAULT_TICKET, Ticket
 
-__all__ = ["AGENT_ONLY_ADVICE", "format_ticket_reply", "ticket_advice"]
+__all__ = [
+    "AGENT_ONLY_ADVICE",
+    "advice_items",
+    "format_ticket_reply",
+    "ticket_advice",
+    "ticket_subject",
+]
 
 #: Advice for the support agent, never put in a reply to the customer.
 AGENT_ONLY_ADVICE = frozenset({"dns_unknown", "sender_side_fix"})
@@ -67,7 +73,7 @@ def format_ticket_reply(
         # The check's own choice of advice (reply_context), in the diagnosis' order.
         rank = {advice_id: i for i, advice_id in enumerate(order)}
         ids = sorted((a["id"] for a in context["advice"]), key=lambda a: rank.get(a, len(rank)))
-        extra["advice"] = _items(result, ids, lang, extra["mail_subject"])
+        extra["advice"] = advice_items(result, ids, lang, extra["mail_subject"])
     context.update(extra)
     name = ticket.reply if lang == "ja" else ticket.reply.replace("replies/", "replies/en/", 1)
     return _render(name, context, templates_dir)
@@ -77,7 +83,7 @@ def format_ticket_reply(
 _CATALOG_SUBJECT = "[Lentrance]仮登録完了のお知らせ"
 
 
-def _items(
+def advice_items(
     result: CheckResult, ids: Sequence[str], lang: Lang, subject: str = _CATALOG_SUBJECT
 ) -> list[dict[str, str]]:
     """Advice as the templates get it; the mail it names is the ticket's own mail."""
@@ -97,17 +103,22 @@ def ticket_context(
     lang: Lang = "ja",
 ) -> dict[str, Any]:
     """What a ticket's reply template gets beyond :func:`reply_context`."""
-    from maildoctor.mail.render import load_template
-
-    subject = load_template(ticket.template, templates_dir).subject
+    subject = ticket_subject(ticket, templates_dir)
     own = [a for a in order if a in ticket.advice]
     mail = [a for a in order if a not in ticket.advice and a not in AGENT_ONLY_ADVICE]
     return {
         "ticket": {"id": ticket.id, "label": ticket.label[lang], "says": ticket.says[lang]},
-        "ticket_advice": _items(result, own, lang, subject),
-        "advice": _items(result, mail, lang, subject),
+        "ticket_advice": advice_items(result, own, lang, subject),
+        "advice": advice_items(result, mail, lang, subject),
         "mail_subject": subject,
     }
+
+
+def ticket_subject(ticket: Ticket, templates_dir: Path | None = None) -> str:
+    """The subject of the mail the ticket is about (its notification template's)."""
+    from maildoctor.mail.render import load_template
+
+    return load_template(ticket.template, templates_dir).subject
 
 
 def _render(name: str, context: dict[str, Any], templates_dir: Path | None) -> str:

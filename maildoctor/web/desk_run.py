@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from maildoctor.advice import advice_text
 from maildoctor.diagnose.diagnosis import conclude, run_trial
 from maildoctor.diagnose.history import History
+from maildoctor.diagnose.reply import advice_items, ticket_subject
 from maildoctor.diagnose.report import OUTCOME_LABELS, trial_lesson
 from maildoctor.findings import Lang
 from maildoctor.tickets import Ticket
@@ -125,12 +125,13 @@ class DeskService:
                 raise TrialFailed(f"The delivery trial could not run in the harness: {e}") from e
             finally:
                 target.clear_profiles()
-        if trial.ran and any(
-            r.stored_id is None and r.smtp_replies[-1][:1] == "4" for r in trial.results
-        ):
+        refused = [
+            r for r in trial.results if r.stored_id is None and r.smtp_replies[-1][:1] == "4"
+        ]
+        if refused:
             raise TrialFailed(
                 "The harness refused the trial message with a temporary error "
-                f"({trial.results[-1].smtp_replies[-1]}); is its store writable?"
+                f"({refused[0].smtp_replies[-1]}); is its store writable?"
             )
         diagnosis = conclude(
             result, trial, lang=lang, templates_dir=templates_dir, ticket=ticket, reply_lang=lang
@@ -139,10 +140,8 @@ class DeskService:
         data["web"] = None  # the CLI's "open it with serve" hint: here the links are below
         data["lang"] = lang
         data["ticket_label"] = ticket.name(lang)
-        data["advice_details"] = [
-            dict(zip(("title", "body"), advice_text(a, lang, result.carrier), strict=True), id=a)
-            for a in diagnosis.advice
-        ]
+        subject = ticket_subject(ticket, templates_dir)
+        data["advice_details"] = advice_items(result, diagnosis.advice, lang, subject)
         data["trial_rows"] = [
             {
                 **r.to_dict(),
