@@ -11,16 +11,15 @@ from typing import IO, Any
 
 import click
 
+from maildoctor.cli.check_input import Record, read_input
 from maildoctor.cli.options import (
     address_dns_options,
-    input_not_utf8,
     lang_option,
     reply_templates,
     templates_option,
     ticket_option,
 )
 from maildoctor.diagnose.diagnosis import DEFAULT_TEMPLATE
-from maildoctor.diagnose.intake import read_tickets
 from maildoctor.findings import Lang
 
 #: The harness for the delivery trial could not start (no verdict was reached).
@@ -32,8 +31,9 @@ EXIT_COULD_NOT_RUN = 4
 @click.option(
     "--file",
     "file_",
-    type=click.File("r", encoding="utf-8-sig"),
-    help="A tickets CSV (one address a row, other columns kept); '-' for stdin.",
+    type=click.File("rb"),
+    help="A tickets CSV whose header names the address column (other columns are kept), "
+    "or one address a line; '-' for stdin. UTF-8, UTF-16 or CP932, as for check --file.",
 )
 @ticket_option
 @click.option(
@@ -59,7 +59,7 @@ EXIT_COULD_NOT_RUN = 4
 @templates_option
 def command(
     address: str | None,
-    file_: IO[str] | None,
+    file_: IO[bytes] | None,
     ticket: str,
     template: str | None,
     lang: Lang,
@@ -110,8 +110,12 @@ def command(
             resolver = make_resolver(nameservers, dns_timeout)
         except DNSConfigError as e:
             raise click.BadParameter(str(e), param_hint="--nameserver") from None
-    rows: Iterator[dict[str, str]] = (
-        iter([{"address": address or ""}]) if file_ is None else read_tickets(file_)
+    # The same reader as check --file: encodings, the address column by name, a lone
+    # CR kept in its address, an empty input said on stderr.
+    rows: Iterator[Record] = (
+        iter([Record(address=address or "")])
+        if file_ is None
+        else read_input(file_, verb="diagnose").records()
     )
     show_progress = file_ is not None and sys.stderr.isatty()
 
@@ -125,9 +129,9 @@ def command(
         )
         return text if first else ("\n" + "=" * 72 + "\n\n" + text)
 
-    async def checked(probe: Any) -> AsyncIterator[tuple[dict[str, str], Any]]:
+    async def checked(probe: Any) -> AsyncIterator[tuple[Record, Any]]:
         for row in rows:
-            yield row, await check_address(row["address"], probe=probe, lang=lang)
+            yield row, await check_address(row.address, probe=probe, lang=lang)
 
     async def run() -> set[str]:
         probe = None
@@ -148,7 +152,7 @@ def command(
                     lang=lang,
                     variant=variant,
                 )
-                extra = {k: v for k, v in row.items() if k != "address"}
+                extra = dict(row.columns)
                 diagnosis = dg.conclude(
                     result, trial, lang=lang, templates_dir=templates_dir, extra=extra, ticket=kind
                 )
@@ -166,8 +170,5 @@ def command(
     except (OSError, sqlite3.Error) as e:
         click.echo(f"Error: the delivery-trial harness could not start: {e}", err=True)
         sys.exit(EXIT_COULD_NOT_RUN)
-    try:
-        verdicts = asyncio.run(run())
-    except UnicodeDecodeError as e:
-        input_not_utf8(e)
+    verdicts = asyncio.run(run())
     sys.exit(exit_code(verdicts))  # type: ignore[arg-type]
