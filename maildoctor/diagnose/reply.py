@@ -14,7 +14,7 @@ from typing import Any
 
 from maildoctor.address.check import CheckResult
 from maildoctor.address.report import format_reply, reply_context
-from maildoctor.advice import advice_for, advice_text
+from maildoctor.advice import DEFAULT_SUBJECT, advice_for, advice_text
 from maildoctor.findings import Lang, Verdict
 from maildoctor.tickets import DEFAULT_TICKET, Ticket
 
@@ -57,53 +57,46 @@ def format_ticket_reply(
     *,
     advice_order: Sequence[str] | None = None,
     lang: Lang = "ja",
+    subject: str | None = None,
 ) -> str:
     """The reply draft for ``ticket`` about the address in ``result`` (Japanese; ``lang="en"``
     for an English one from ``replies/en/``, for a customer who wrote in English).
 
     ``advice_order``: the advice ids in order (``diagnose`` knows it from the trial);
-    without it, :func:`check_advice`.
+    without it, :func:`check_advice`. ``subject``: the mail every sentence names
+    (default: the subject of the ticket's template).
     """
     order = list(advice_order) if advice_order is not None else check_advice(result, ticket)
+    subject = subject or ticket_subject(ticket, templates_dir)
     if ticket.id == DEFAULT_TICKET and lang == "ja":
-        return format_reply(result, templates_dir, advice_order=order)
-    context = reply_context(result)
-    extra = ticket_context(result, ticket, order, templates_dir, lang)
+        return format_reply(result, templates_dir, advice_order=order, subject=subject)
+    context = reply_context(result, subject=subject)
+    extra = ticket_context(result, ticket, order, lang, subject)
     if ticket.id == DEFAULT_TICKET:
         # The check's own choice of advice (reply_context), in the diagnosis' order.
         rank = {advice_id: i for i, advice_id in enumerate(order)}
         ids = sorted((a["id"] for a in context["advice"]), key=lambda a: rank.get(a, len(rank)))
-        extra["advice"] = advice_items(result, ids, lang, extra["mail_subject"])
+        extra["advice"] = advice_items(result, ids, lang, subject)
     context.update(extra)
     name = ticket.reply if lang == "ja" else ticket.reply.replace("replies/", "replies/en/", 1)
     return _render(name, context, templates_dir)
 
 
-#: The subject the catalog's mailbox advice names (it was written for the first ticket).
-_CATALOG_SUBJECT = "[Lentrance]仮登録完了のお知らせ"
-
-
 def advice_items(
-    result: CheckResult, ids: Sequence[str], lang: Lang, subject: str = _CATALOG_SUBJECT
+    result: CheckResult, ids: Sequence[str], lang: Lang, subject: str = DEFAULT_SUBJECT
 ) -> list[dict[str, str]]:
-    """Advice as the templates get it; the mail it names is the ticket's own mail."""
+    """Advice as the templates and the desk get it, naming ``subject``'s mail."""
     out = []
     for advice_id in ids:
-        title, body = advice_text(advice_id, lang, result.carrier)
-        body = body.replace(_CATALOG_SUBJECT, subject)
+        title, body = advice_text(advice_id, lang, result.carrier, subject=subject)
         out.append({"id": advice_id, "title": title, "body": body})
     return out
 
 
 def ticket_context(
-    result: CheckResult,
-    ticket: Ticket,
-    order: Sequence[str],
-    templates_dir: Path | None,
-    lang: Lang = "ja",
+    result: CheckResult, ticket: Ticket, order: Sequence[str], lang: Lang, subject: str
 ) -> dict[str, Any]:
     """What a ticket's reply template gets beyond :func:`reply_context`."""
-    subject = ticket_subject(ticket, templates_dir)
     own = [a for a in order if a in ticket.advice]
     mail = [a for a in order if a not in ticket.advice and a not in AGENT_ONLY_ADVICE]
     return {

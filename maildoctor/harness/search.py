@@ -11,7 +11,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from maildoctor.harness.store import _SUMMARY_COLUMNS, Store, StoredMessage, StoreError, _row
+from maildoctor.harness.records import StoredMessage, from_row
+from maildoctor.harness.store import _SUMMARY_COLUMNS, Store, StoreError
 
 __all__ = ["delete_message", "search_messages"]
 
@@ -56,7 +57,7 @@ def search_messages(
             conn.close()
     except sqlite3.Error as e:
         raise StoreError(f"Cannot read the message store {store.path}: {e}.") from e
-    return [_row(r) for r in rows], total
+    return [from_row(r) for r in rows], total
 
 
 def delete_message(store: Store, message_id: int) -> bool:
