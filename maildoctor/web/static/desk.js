@@ -149,7 +149,7 @@ function render(d, storedAt) {
   }
   const trial = d.trial;
   $("trial-head").textContent = trial.ran
-    ? t("trial_to") + trial.template + " → " + trial.recipient
+    ? t("trial_to") + (trial.subject ? "「" + trial.subject + "」 (" + trial.template + ")" : trial.template) + " → " + trial.recipient
     : t("trial_skipped") + (trial.skipped_reason || "");
   const body = $("trial").querySelector("tbody");
   body.replaceChildren();
