@@ -108,10 +108,11 @@ def ticket_context(
 
 
 def ticket_subject(ticket: Ticket, templates_dir: Path | None = None) -> str:
-    """The subject of the mail the ticket is about (its notification template's)."""
-    from maildoctor.mail.render import load_template
+    """The subject of the mail the ticket is about (its notification template's; the
+    contract's subject when the templates folder holds only reply drafts)."""
+    from maildoctor.diagnose.applies import template_subject
 
-    return load_template(ticket.template, templates_dir).subject
+    return template_subject(ticket.template, templates_dir)
 
 
 def _render(name: str, context: dict[str, Any], templates_dir: Path | None) -> str:
