@@ -11,11 +11,13 @@ from pathlib import Path
 import click
 
 from maildoctor.cli.options import EXIT_COULD_NOT_RUN
+from maildoctor.diagnose.history import DEFAULT_MAX_ENTRIES, HistoryError
 from maildoctor.harness.faults import FaultError, FaultPlan, parse_faults
 from maildoctor.harness.profiles import ProfileBook, ProfileError, load_profiles
 from maildoctor.harness.server import AuthConfigError, Harness, HarnessConfig, is_loopback
 from maildoctor.harness.smtp import Limits
 from maildoctor.harness.store import StoreError, default_db_path
+from maildoctor.web.access import hash_password
 from maildoctor.web.app import start_web
 from maildoctor.web.config import WebConfig
 
@@ -60,6 +62,14 @@ def parse_auth_dns(values: tuple[str, ...]) -> tuple[str, ...] | None:
         except DNSConfigError as e:
             raise click.BadParameter(str(e), param_hint="--auth-dns") from e
     return tuple(v.strip() for v in values)
+
+
+def _desk_dns(values: tuple[str, ...]) -> tuple[str, ...] | None:
+    """``--desk-dns`` values -> WebConfig.nameservers (same words as --auth-dns)."""
+    try:
+        return parse_auth_dns(values)
+    except click.BadParameter as e:
+        raise click.BadParameter(e.message, param_hint="--desk-dns") from None
 
 
 def _user(value: str) -> tuple[str, str]:
@@ -158,6 +168,34 @@ def _user(value: str) -> tuple[str, str]:
     is_flag=True,
     help="Allow binding a non-loopback address (anyone who can reach it can read the mail).",
 )
+@click.option(
+    "--desk-password",
+    envvar="MAILDOCTOR_DESK_PASSWORD",
+    metavar="PASSWORD",
+    help="The login of the desk and the API for other machines, with --allow-remote "
+    "(default: $MAILDOCTOR_DESK_PASSWORD). Kept in memory only as an scrypt hash.",
+)
+@click.option(
+    "--desk-dns",
+    "desk_dns",
+    multiple=True,
+    metavar="IP[:PORT]|system|off",
+    help="DNS for the desk's address checks (repeatable). Default: the system resolver; "
+    "'off' checks without DNS.",
+)
+@click.option(
+    "--history-db",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="The desk's history of diagnoses (default: desk-history.sqlite3 beside --db).",
+)
+@click.option(
+    "--history-max",
+    type=click.IntRange(min=0),
+    default=DEFAULT_MAX_ENTRIES,
+    show_default=True,
+    help="Diagnoses kept in the history, pruning the oldest (0 keeps all).",
+)
 def command(
     smtp: str,
     http: str,
@@ -175,6 +213,10 @@ def command(
     auth_dns: tuple[str, ...],
     auth_canaries: tuple[str, ...],
     allow_remote: bool,
+    desk_password: str | None,
+    desk_dns: tuple[str, ...],
+    history_db: Path | None,
+    history_max: int,
 ) -> None:
     """Run the SMTP capture server and its web UI. It never relays mail anywhere.
 
@@ -182,6 +224,8 @@ def command(
     faults injected): delivered, junk, filtered or rejected, with the rule.
     Each message's DKIM, SPF and DMARC are verified (--auth-dns) and recorded in
     an Authentication-Results header that the spoofing filters decide with.
+    The support desk is at /desk; with --allow-remote it and the API need the
+    --desk-password login.
     """
     smtp_host, smtp_port = parse_hostport(smtp, option="--smtp")
     http_host, http_port = parse_hostport(http, option="--http")
@@ -220,8 +264,20 @@ def command(
         auth_nameservers=parse_auth_dns(auth_dns),
         auth_canaries=tuple(auth_canaries) or HarnessConfig.auth_canaries,
     )
+    if allow_remote and not no_http and not desk_password:
+        click.echo(
+            "note: no --desk-password: other machines get no desk and no API (only the public "
+            "paths); set one to let them log in.",
+            err=True,
+        )
+    web_config = WebConfig(
+        allow_remote=allow_remote,
+        password_hash=hash_password(desk_password) if allow_remote and desk_password else None,
+        history_db=history_db,
+        history_max=history_max,
+        nameservers=_desk_dns(desk_dns),
+    )
     with contextlib.suppress(KeyboardInterrupt):
-        web_config = WebConfig(allow_remote=allow_remote)
         web = functools.partial(start_web, config=web_config)
         asyncio.run(_serve(Harness(config, profiles=book, faults=plan, web=web)))
 
@@ -248,12 +304,13 @@ async def _serve(harness: Harness) -> None:
             f"Cannot listen: {e.strerror or e}. Is another server on that port? "
             "Pick others with --smtp HOST:PORT and --http HOST:PORT."
         ) from e
-    except AuthConfigError as e:
+    except (AuthConfigError, HistoryError) as e:
         raise CouldNotStart(str(e)) from e
     host, port = harness.smtp_address
     click.echo(f"SMTP  {host}:{port}  (never relays)", err=True)
     if harness.http_url:
         click.echo(f"Web   {harness.http_url}/", err=True)
+        click.echo(f"Desk  {harness.http_url}/desk", err=True)
     click.echo(f"DB    {harness.config.db}", err=True)
     dns = harness.config.auth_nameservers
     if dns is None:

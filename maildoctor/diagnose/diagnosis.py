@@ -18,7 +18,8 @@ from maildoctor.advice import DEFAULT_SUBJECT, advice_for
 from maildoctor.carriers import SENDER_DOMAIN, Carrier
 from maildoctor.diagnose.applies import cannot_receive, template_subject
 from maildoctor.diagnose.spoofing import SenderAuth, SpoofingCheck, auth_header, trial_row
-from maildoctor.findings import Lang
+from maildoctor.findings import Lang, Verdict
+from maildoctor.tickets import DEFAULT_TICKET, Ticket
 
 DEFAULT_TEMPLATE = "provisional_registration"
 SCENARIO_HEADER = "X-Maildoctor-Scenario"
@@ -146,9 +147,12 @@ class DiagnoseResult:
     lang: Lang = "ja"
     extra: dict[str, str] = field(default_factory=dict)
     """Other columns of the input row (``--file tickets.csv``)."""
+    ticket: str = DEFAULT_TICKET
+    """The ticket type (data/tickets.toml) the advice and the draft answer."""
 
     def to_dict(self) -> dict[str, Any]:
         out = {
+            "ticket": self.ticket,
             "check": self.check.to_dict(),
             "trial": self.trial.to_dict(),
             "advice": list(self.advice),
@@ -230,6 +234,7 @@ def run_trial(
     templates_dir: Path | None = None,
     lang: Lang = "ja",
     sender_auth: SenderAuth | None = None,
+    variant: str | None = None,
 ) -> Trial:
     """Render ``template`` for the address and deliver it once per scenario.
 
@@ -258,7 +263,9 @@ def run_trial(
     from maildoctor.mail.render import render_message
 
     try:
-        message = render_message(template, to=recipient, templates_dir=templates_dir)
+        message = render_message(
+            template, to=recipient, variant=variant, templates_dir=templates_dir
+        )
     except TemplatingError as e:
         return Trial(
             ran=False,
@@ -357,13 +364,25 @@ def _deliver(
 # -- advice ------------------------------------------------------------------
 
 
-def likely_advice(result: CheckResult, trial: Trial) -> list[str]:
+def likely_advice(result: CheckResult, trial: Trial, ticket: Ticket | None = None) -> list[str]:
     """The FAQ advice that applies, most likely first.
 
     A wrong address settles the case by itself, so its advice leads; then the
     mailbox advice in the order the carrier's behaviour makes likely; then
-    anything else the findings asked for.
+    anything else the findings asked for. A ticket other than "did not arrive"
+    puts its own FAQ answer first (:func:`maildoctor.diagnose.reply.ticket_advice`).
     """
+    mail = _mail_advice(result, trial)
+    if ticket is None:
+        return mail
+    from maildoctor.diagnose.reply import ticket_advice
+
+    blocked = trial.ran and any(not r.arrives for r in trial.results)
+    doubt = blocked or result.verdict in (Verdict.RISKY, Verdict.UNDELIVERABLE)
+    return ticket_advice(ticket, mail, mail_in_doubt=doubt)
+
+
+def _mail_advice(result: CheckResult, trial: Trial) -> list[str]:
     wanted = advice_for([f.advice for f in result.findings])
     blocked = any(not r.arrives for r in trial.results)
     carrier = result.carrier
@@ -388,13 +407,29 @@ def conclude(
     lang: Lang = "ja",
     templates_dir: Path | None = None,
     extra: dict[str, str] | None = None,
+    ticket: Ticket | None = None,
+    reply_lang: Lang = "ja",
 ) -> DiagnoseResult:
-    """The diagnosis of a checked address whose trial has run (or was skipped)."""
-    from maildoctor.address.report import format_reply
+    """The diagnosis of a checked address whose trial has run (or was skipped).
 
-    advice = likely_advice(result, trial)
-    draft = format_reply(result, templates_dir, advice_order=advice, subject=trial.subject)
+    The reply draft is Japanese (the customers are); ``reply_lang="en"`` for the desk
+    switched to English. Every sentence names the trial's mail (``trial.subject``).
+    """
+    from maildoctor.diagnose.reply import format_ticket_reply
+    from maildoctor.tickets import ticket as ticket_of
+
+    kind = ticket or ticket_of(DEFAULT_TICKET)
+    advice = likely_advice(result, trial, kind)
+    draft = format_ticket_reply(
+        result,
+        kind,
+        templates_dir,
+        advice_order=advice,
+        lang=reply_lang,
+        subject=trial.subject,
+    )
     return DiagnoseResult(
+        ticket=kind.id,
         check=result,
         trial=trial,
         advice=tuple(advice),

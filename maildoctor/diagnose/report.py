@@ -15,10 +15,12 @@ from maildoctor.carriers import SENDER_DOMAIN
 from maildoctor.diagnose import spoofing
 from maildoctor.diagnose.diagnosis import DiagnoseResult, ScenarioResult, web_command
 from maildoctor.findings import Lang
+from maildoctor.tickets import DEFAULT_TICKET, ticket
 
 _WORDS: dict[Lang, dict[str, str]] = {
     "ja": {
         "title": "maildoctor 診断",
+        "ticket": "問い合わせの種類",
         "verdict": "判定",
         "suggestion": "修正候補",
         "carrier": "キャリア",
@@ -35,6 +37,7 @@ _WORDS: dict[Lang, dict[str, str]] = {
         "unknown": "未確認",
         "db": "ハーネスのDB",
         "open": "Web UIで開く",
+        "links": "各設定のメッセージ(serve の起動後に開けます)",
         "lesson_pass": "テストではどの設定でも届きました(メール自体に問題は見つかりません)。",
         "lesson_block": "届かない設定があります: {names}。",
         "lesson_unknown": "{names}で届くかどうかは上の説明のとおり不明です。",
@@ -48,6 +51,7 @@ _WORDS: dict[Lang, dict[str, str]] = {
     },
     "en": {
         "title": "maildoctor diagnosis",
+        "ticket": "ticket",
         "verdict": "verdict",
         "suggestion": "suggestion",
         "carrier": "carrier",
@@ -64,6 +68,7 @@ _WORDS: dict[Lang, dict[str, str]] = {
         "unknown": "unknown",
         "db": "harness database",
         "open": "open in the web UI",
+        "links": "each setting's message (opens once serve runs)",
         "lesson_pass": "Every setting tried let the trial message through: the mail is fine.",
         "lesson_block": "Some settings stop it: {names}.",
         "lesson_unknown": "Whether it arrives with {names} is unknown, as explained above.",
@@ -180,6 +185,8 @@ def format_text(result: DiagnoseResult, lang: Lang = "ja") -> str:
     check, trial = result.check, result.trial
     address = display(check.address)
     lines = [f"{words['title']}: {address}", "", words["address"]]
+    if result.ticket != DEFAULT_TICKET:
+        lines[2:2] = [f"{words['ticket']}: {ticket(result.ticket).name(lang)}", ""]
     lines += ["  " + line for line in report.format_text(check, lang, advice=False).splitlines()]
     lines += ["", f"{words['trial']}: {trial.template} → {trial.recipient or address}"]
     if trial.ran:
@@ -202,7 +209,18 @@ def format_text(result: DiagnoseResult, lang: Lang = "ja") -> str:
         ids = ", ".join(str(r.stored_id) for r in trial.results if r.stored_id is not None)
         lines.append(f"  {words['db']}: {trial.db} (id {ids})")
         lines.append(f"  {words['open']}: {web_command(trial)}")
+        lines.append(f"  {words['links']}:")
+        lines += [f"    {r.scenario.label}: {url}" for r, url in message_links(trial.results)]
     return "\n".join(lines) + "\n"
+
+
+#: Where ``maildoctor serve`` shows one stored message (its default address).
+MESSAGE_URL = "http://127.0.0.1:8025/messages/{id}"
+
+
+def message_links(results: Sequence[ScenarioResult]) -> list[tuple[ScenarioResult, str]]:
+    """Each stored trial message with its link in the harness view."""
+    return [(r, MESSAGE_URL.format(id=r.stored_id)) for r in results if r.stored_id is not None]
 
 
 def format_markdown(result: DiagnoseResult, lang: Lang = "ja") -> str:
@@ -210,7 +228,10 @@ def format_markdown(result: DiagnoseResult, lang: Lang = "ja") -> str:
     words = _WORDS[lang]
     check, trial = result.check, result.trial
     verdict = report.VERDICT_LABELS[lang][check.verdict]
-    lines = [f"## {words['title']}: `{display(check.address)}`", "", f"### {words['address']}", ""]
+    lines = [f"## {words['title']}: `{display(check.address)}`", ""]
+    if result.ticket != DEFAULT_TICKET:
+        lines += [f"**{words['ticket']}**: {ticket(result.ticket).name(lang)}", ""]
+    lines += [f"### {words['address']}", ""]
     lines.append(f"- **{words['verdict']}**: {verdict} (`{check.verdict}`)")
     if check.suggestion:
         lines.append(f"- **{words['suggestion']}**: `{check.suggestion}`")
@@ -242,6 +263,7 @@ def format_markdown(result: DiagnoseResult, lang: Lang = "ja") -> str:
     if trial.ran:
         lines += ["", f"### {words['evidence']}", "", f"- Message-ID: `{trial.message_id}`"]
         lines.append(f"- {words['open']}: `{web_command(trial)}`")
+        lines += [f"- {r.scenario.label}: <{url}>" for r, url in message_links(trial.results)]
     return "\n".join(lines) + "\n"
 
 
