@@ -9,6 +9,7 @@ it), and a recipient's own profile, if ``--profiles`` gave one, is put back afte
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from maildoctor.diagnose.diagnosis import conclude, run_trial
 from maildoctor.diagnose.history import History
 from maildoctor.diagnose.reply import advice_items, ticket_subject
-from maildoctor.diagnose.report import OUTCOME_LABELS, trial_lesson
+from maildoctor.diagnose.report import spoofing_notes, trial_lesson, trial_rows
 from maildoctor.findings import Lang
 from maildoctor.tickets import Ticket
 from maildoctor.web.config import WebConfig
@@ -26,7 +27,10 @@ if TYPE_CHECKING:
     from maildoctor.harness.server import Harness
     from maildoctor.harness.store import Store, StoredMessage
 
-__all__ = ["DeskService", "TrialFailed", "message_url"]
+__all__ = ["SENDER_AUTH_TTL", "DeskService", "TrialFailed", "message_url"]
+
+#: Seconds lentrance.com's published SPF/DKIM/DMARC is reused across diagnoses.
+SENDER_AUTH_TTL = 600.0
 
 
 class TrialFailed(Exception):
@@ -92,6 +96,8 @@ class DeskService:
         db = config.history_db or harness.config.db.with_name("desk-history.sqlite3")
         self.history = History(Path(db), max_entries=config.history_max)
         self._trial_lock = asyncio.Lock()
+        self._sender_auth: dict[str, tuple[float, Any]] = {}
+        """lentrance.com's published authentication by language, with when it was asked."""
 
     def _probe(self) -> Any:
         """A DNS probe for one diagnosis (None: offline). Each request gets its own, so
@@ -103,11 +109,27 @@ class DeskService:
         resolver = make_resolver(self.config.nameservers, self.config.dns_timeout)
         return DNSProbe(resolver, canaries=self.config.canaries or DEFAULT_CANARIES)
 
+    async def _published_sender_auth(self, probe: Any, lang: Lang) -> Any:
+        """lentrance.com's sender audit, which decides the spoofing rows; asked again
+        after :data:`SENDER_AUTH_TTL` seconds, not on every diagnosis."""
+        from maildoctor.diagnose.spoofing import published_sender_auth
+
+        cached = self._sender_auth.get(lang)
+        if cached is not None and time.monotonic() - cached[0] < SENDER_AUTH_TTL:
+            return cached[1]
+        auth = await published_sender_auth(
+            probe, self.config.nameservers or (), timeout=self.config.dns_timeout, lang=lang
+        )
+        self._sender_auth[lang] = (time.monotonic(), auth)
+        return auth
+
     async def diagnose(self, address: str, ticket: Ticket, lang: Lang) -> dict[str, Any]:
         """The diagnose JSON plus what the page shows, stored in the history."""
         from maildoctor.address.check import check_address
 
-        result = await check_address(address, probe=self._probe(), lang=lang)
+        probe = self._probe()
+        result = await check_address(address, probe=probe, lang=lang)
+        sender_auth = await self._published_sender_auth(probe, lang)
         templates_dir = self.harness.config.templates_dir
         async with self._trial_lock:
             target = _TrialTarget(self.harness, {})
@@ -120,6 +142,7 @@ class DeskService:
                     variant=ticket.variant,
                     templates_dir=templates_dir,
                     lang=lang,
+                    sender_auth=sender_auth,
                 )
             except Exception as e:  # the store or the SMTP side failed: no verdict
                 raise TrialFailed(f"The delivery trial could not run in the harness: {e}") from e
@@ -142,15 +165,21 @@ class DeskService:
         data["ticket_label"] = ticket.name(lang)
         subject = ticket_subject(ticket, templates_dir)
         data["advice_details"] = advice_items(result, diagnosis.advice, lang, subject)
+        # The report's own cells: a spoofing row reads "unknown (auth OK: ... / NG: ...)".
+        cells = trial_rows(diagnosis, lang)
         data["trial_rows"] = [
             {
                 **r.to_dict(),
-                "outcome_label": OUTCOME_LABELS[lang][r.outcome],
+                "outcome_label": cell[1],
                 "evidence_url": message_url(r.stored_id) if r.stored_id is not None else None,
             }
-            for r in trial.results
+            for r, cell in zip(trial.results, cells, strict=True)
         ]
-        data["lesson"] = trial_lesson(diagnosis, lang) if trial.ran else None
+        if trial.ran:
+            sentences = [*spoofing_notes(diagnosis, lang), trial_lesson(diagnosis, lang)]
+            data["lesson"] = (" " if lang == "en" else "").join(sentences)
+        else:
+            data["lesson"] = None
         entry_id = await asyncio.to_thread(self.history.add, data, lang=lang)
         data["history_id"] = entry_id
         data["permalink"] = f"/desk/history/{entry_id}"
