@@ -17,6 +17,7 @@ from maildoctor.harness.smtp import Limits
 from maildoctor.harness.store import StoreError, default_db_path
 from maildoctor.web.app import start_web
 from maildoctor.web.config import WebConfig
+from maildoctor.web.ratelimit import parse_rate
 
 
 def parse_hostport(value: str, *, option: str, default_host: str = "127.0.0.1") -> tuple[str, int]:
@@ -59,6 +60,54 @@ def parse_auth_dns(values: tuple[str, ...]) -> tuple[str, ...] | None:
         except DNSConfigError as e:
             raise click.BadParameter(str(e), param_hint="--auth-dns") from e
     return tuple(v.strip() for v in values)
+
+
+def parse_origins(values: tuple[str, ...]) -> tuple[str, ...]:
+    """``--cors-origin`` values, each exactly ``scheme://host[:port]`` as browsers send it."""
+    from yarl import URL
+
+    origins = []
+    for value in values:
+        text = value.strip().rstrip("/")
+        try:
+            url = URL(text)
+        except ValueError:
+            url = None
+        if (
+            url is None
+            or url.scheme not in ("http", "https")
+            or not url.host
+            or url.path not in ("", "/")
+            or url.query_string
+            or url.fragment
+            or url.user is not None
+        ):
+            raise click.BadParameter(
+                f"{value!r} is not an origin: write scheme://host[:port], "
+                "for example https://lentrance.com (no path).",
+                param_hint="--cors-origin",
+            )
+        origins.append(text)
+    return tuple(origins)
+
+
+def parse_nameservers(values: tuple[str, ...]) -> tuple[str, ...]:
+    """``--nameserver`` values, checked now (a typo is a usage error, not a failed start)."""
+    from maildoctor.address.dnsprobe import DNSConfigError, parse_nameserver
+
+    for value in values:
+        try:
+            parse_nameserver(value)
+        except DNSConfigError as e:
+            raise click.BadParameter(str(e), param_hint="--nameserver") from e
+    return tuple(v.strip() for v in values)
+
+
+def _rate(ctx: click.Context, param: click.Parameter, value: str) -> float:
+    try:
+        return parse_rate(value)
+    except ValueError as e:
+        raise click.BadParameter(str(e)) from e
 
 
 def _user(value: str) -> tuple[str, str]:
@@ -141,8 +190,54 @@ def _user(value: str) -> tuple[str, str]:
 @click.option(
     "--allow-remote",
     is_flag=True,
-    help="Allow binding a non-loopback address (anyone who can reach it can read the mail).",
+    help="Allow binding a non-loopback address. Other machines then get only the "
+    "sign-up check (with --public-check) until the desk's login lets them in.",
 )
+@click.option(
+    "--public-check",
+    is_flag=True,
+    help="With --allow-remote: serve /api/check, /static/signup-check.js and /signup-demo "
+    "to other machines without the desk's login.",
+)
+@click.option(
+    "--cors-origin",
+    "cors_origins",
+    multiple=True,
+    metavar="ORIGIN",
+    help="Let pages from ORIGIN (e.g. https://lentrance.com) call /api/check from a browser "
+    "(repeatable; default: no cross-origin calls).",
+)
+@click.option(
+    "--check-rate",
+    default="60/min",
+    show_default=True,
+    callback=_rate,
+    metavar="N/min|N/s|N/h|off",
+    help="Check API requests allowed per client address (429 with Retry-After beyond).",
+)
+@click.option(
+    "--nameserver",
+    "nameservers",
+    multiple=True,
+    envvar="MAILDOCTOR_NAMESERVER",
+    metavar="IP[:PORT]",
+    help="DNS the check API asks (repeatable; env MAILDOCTOR_NAMESERVER; default: the system's).",
+)
+@click.option(
+    "--dns-canary",
+    "canaries",
+    multiple=True,
+    metavar="NAME",
+    help="Name that must resolve before NXDOMAIN is trusted (replaces '.' NS and gmail.com MX).",
+)
+@click.option(
+    "--check-dns-timeout",
+    type=click.FloatRange(min=0.05, max=30),
+    default=1.5,
+    show_default=True,
+    help="Seconds the check API waits for DNS; later it answers 'unknown' (never a block).",
+)
+@click.option("--check-offline", is_flag=True, help="The check API asks no DNS: static checks.")
 def command(
     smtp: str,
     http: str,
@@ -158,6 +253,13 @@ def command(
     users: tuple[str, ...],
     auth_dns: tuple[str, ...],
     allow_remote: bool,
+    public_check: bool,
+    cors_origins: tuple[str, ...],
+    check_rate: float,
+    nameservers: tuple[str, ...],
+    canaries: tuple[str, ...],
+    check_dns_timeout: float,
+    check_offline: bool,
 ) -> None:
     """Run the SMTP capture server and its web UI. It never relays mail anywhere.
 
@@ -175,10 +277,34 @@ def command(
                     f"{option} {host} is not a loopback address: captured mail would be readable "
                     "from the network. Add --allow-remote if that is what you want."
                 )
+            served = (
+                "only the sign-up check (/api/check, its script and /signup-demo)"
+                if public_check
+                else "nothing (add --public-check to serve the sign-up check)"
+            )
             click.echo(
-                f"warning: {option} listens on {host}; anyone who can reach it can read the mail.",
+                f"warning: {option} listens on {host}; anyone who can reach it can send mail "
+                "to the harness."
+                if option == "--smtp"
+                else f"warning: {option} listens on {host}; other machines are served {served}.",
                 err=True,
             )
+    if public_check and not allow_remote:
+        click.echo(
+            "note: --public-check matters only with --allow-remote; on loopback the check "
+            "API is always served.",
+            err=True,
+        )
+    web_config = WebConfig(
+        allow_remote=allow_remote,
+        public_check=public_check,
+        cors_origins=parse_origins(cors_origins),
+        check_rate=check_rate,
+        nameservers=parse_nameservers(nameservers),
+        canaries=tuple(c.strip() for c in canaries if c.strip()),
+        check_dns_timeout=check_dns_timeout,
+        check_offline=check_offline,
+    )
     try:
         book = load_profiles(profiles_file) if profiles_file else ProfileBook()
         plan = FaultPlan(parse_faults(faults_spec) if faults_spec else (), seed=seed)
@@ -197,7 +323,6 @@ def command(
         auth_nameservers=parse_auth_dns(auth_dns),
     )
     with contextlib.suppress(KeyboardInterrupt):
-        web_config = WebConfig(allow_remote=allow_remote)
         web = functools.partial(start_web, config=web_config)
         asyncio.run(_serve(Harness(config, profiles=book, faults=plan, web=web)))
 
