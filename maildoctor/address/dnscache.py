@@ -159,6 +159,7 @@ class CachedProbe:
         try:
             probe = self._current_probe()
             value = await probe.probe(key)
+            probe.forget(key)  # our cache holds it now, for ttl, not the probe's lifetime
             if value.status == "unavailable" and probe is self._probe:
                 # The canary is checked once per DNSProbe: a failed one is asked again
                 # on a fresh probe after unavailable_ttl, not remembered for good.
