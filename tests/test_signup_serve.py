@@ -76,4 +76,4 @@ def test_serve_wires_cors_and_the_rate_limit(tmp_path: Path, nameserver: str) ->
         assert int(headers["Retry-After"]) >= 1
     finally:
         proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=10)
+        proc.communicate(timeout=10)
