@@ -182,7 +182,11 @@ def _cors(request: web.Request, config: WebConfig) -> dict[str, str] | None:
     if origin is None:
         return vary
     if origin in config.cors_origins:
-        return {"Access-Control-Allow-Origin": origin, "Vary": "Origin"}
+        return {
+            "Access-Control-Allow-Origin": origin,
+            "Access-Control-Expose-Headers": "Retry-After",
+            "Vary": "Origin",
+        }
     try:
         url = URL(origin)
         same = (url.scheme, url.host, url.port) == (
