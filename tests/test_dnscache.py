@@ -24,9 +24,7 @@ class Clock:
 
 def cached(server: DNSTestServer, clock: Clock | None = None, **kwargs: float) -> CachedProbe:
     resolver = make_resolver([server.nameserver], timeout=kwargs.pop("timeout", 1.0))
-    return CachedProbe(
-        lambda: DNSProbe(resolver), clock=clock or time.monotonic, **kwargs  # type: ignore[arg-type]
-    )
+    return CachedProbe(lambda: DNSProbe(resolver), clock=clock or time.monotonic, **kwargs)
 
 
 @pytest.mark.asyncio

@@ -61,16 +61,20 @@ async def serve(tmp_path: Path) -> AsyncIterator[Serve]:
         await harness.stop()
 
 
-async def status_of(base: str, path: str, remote: str | None = None, host: str | None = None) -> int:
+async def status_of(
+    base: str, path: str, remote: str | None = None, host: str | None = None
+) -> int:
     headers = {"X-Test-Remote": remote} if remote else {}
     if host:
         headers["Host"] = host
-    async with aiohttp.ClientSession() as session:
-        async with session.get(base + path, headers=headers) as response:
-            if response.status != 200:
-                data = await response.json()
-                assert data["error"].endswith(".")
-            return response.status
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(base + path, headers=headers) as response,
+    ):
+        if response.status != 200:
+            data = await response.json()
+            assert data["error"].endswith(".")
+        return response.status
 
 
 PRIVATE = ["/", "/api/messages", "/api/templates", "/static/app.js"]

@@ -107,7 +107,7 @@ def test_carrier_address_gets_the_faq_note_from_the_catalog(api: HarnessThread) 
     assert note["carrier"] == "docomo"
     assert note["advice"] == ["allow_sender_domain", "carrier_settings"]
     assert note["text"] == [advice_text(a, "ja")[1] for a in note["advice"]]
-    assert "「@lentrance.com」ドメインからのメールを受信できるように設定してください" in note["text"][0]
+    assert "「@lentrance.com」ドメインからのメールを受信できるように" in note["text"][0]
     assert "本文にURLリンクが記載されているメール" in note["text"][1]
     assert any(step.startswith("受信リスト設定") for step in note["steps"])
 
@@ -138,13 +138,14 @@ def test_domains_are_cached_across_requests(api: HarnessThread, dns_server: DNST
 
 @pytest.mark.parametrize(
     "address",
-    ["taro@gmial.com", "ｔａｒｏ＠ｄｏｃｏｍｏ．ｎｅ．ｊｐ", "taro..yamada@docomo.ne.jp", "info@lentrance.com",
-     "taro@timeout.maildoctor.test", "taro@[192.0.2.1]"],
+    ["taro@gmial.com", "ｔａｒｏ＠ｄｏｃｏｍｏ．ｎｅ．ｊｐ", "taro..yamada@docomo.ne.jp",
+     "info@lentrance.com", "taro@timeout.maildoctor.test", "taro@[192.0.2.1]"],
 )  # fmt: skip
-def test_the_check_fields_are_the_cli_json(api: HarnessThread, nameserver: str, address: str) -> None:
-    cli = CliRunner().invoke(
-        main, ["check", address, "--format", "json", "--nameserver", nameserver, "--dns-timeout", "1.5"]
-    )
+def test_the_check_fields_are_the_cli_json(
+    api: HarnessThread, nameserver: str, address: str
+) -> None:
+    args = ["check", address, "--format", "json", "--nameserver", nameserver]
+    cli = CliRunner().invoke(main, [*args, "--dns-timeout", "1.5"])
     expected = json.loads(cli.stdout)
     data = check(api, address)
     assert {k: data[k] for k in expected} == expected
@@ -246,8 +247,9 @@ def test_cors_allows_exactly_the_configured_origins(start: Start) -> None:
         refused = {"Origin": origin, "Access-Control-Request-Method": "POST"}
         status, headers, data = call(h, "OPTIONS", "/api/check", headers=refused)
         assert status == 403, origin
+        assert "may not call this API" in data["error"]
         assert "Access-Control-Allow-Origin" not in headers
-        status, headers, data = post(h, {"address": "a@b.jp"}, headers={"Origin": origin})
+        status, headers, _ = post(h, {"address": "a@b.jp"}, headers={"Origin": origin})
         assert status == 403
         assert "Access-Control-Allow-Origin" not in headers
 

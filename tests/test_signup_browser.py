@@ -12,18 +12,30 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, expect, sync_playwright
 
 from maildoctor.harness.server import HarnessThread
 from maildoctor.web.app import run_in_thread
 from maildoctor.web.config import WebConfig
 from tests.dnsserver import DNSTestServer
-from tests.test_web_browser import browser  # noqa: F401  (the shared Chromium fixture)
+from tests.test_web_browser import ARGS, CHROMIUM
 
 pytestmark = pytest.mark.browser
 
 SCREENSHOTS = Path(__file__).parent / "screenshots"
 FULLWIDTH = "ｔａｒｏ＠ｄｏｃｏｍｏ．ｎｅ．ｊｐ"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (.ci/run does).")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
+        try:
+            yield b
+        finally:
+            b.close()
 
 
 class OtherSite:
@@ -75,7 +87,7 @@ def sites() -> Iterator[tuple[OtherSite, OtherSite]]:
 def guard(
     tmp_path: Path, dns_server: DNSTestServer, sites: tuple[OtherSite, OtherSite]
 ) -> Iterator[HarnessThread]:
-    allowed, refused = sites
+    allowed, _ = sites
     config = WebConfig(nameservers=(dns_server.nameserver,), cors_origins=(allowed.origin,))
     with run_in_thread(tmp_path / "h.sqlite3", web_config=config) as h:
         for site in sites:
@@ -94,20 +106,22 @@ def test_demo_fullwidth_suggestion_one_click_fix_and_carrier_note(
     for width, height in ((1280, 900), (390, 844)):
         page = browser.new_page(viewport={"width": width, "height": height}, locale="ja-JP")
         errors: list[str] = []
-        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.on("pageerror", lambda e, errors=errors: errors.append(str(e)))
         try:
             page.goto(f"{guard.http_url}/signup-demo")
             status = page.locator(".signup-check")
             assert status.get_attribute("aria-live") == "polite"
-            assert status.get_attribute("id") in (
-                page.locator("#email").get_attribute("aria-describedby") or ""
-            ).split()
+            assert (
+                status.get_attribute("id")
+                in (page.locator("#email").get_attribute("aria-describedby") or "").split()
+            )
 
             blur_with(page, "#email", FULLWIDTH)
             message = page.locator(".signup-check-message")
             expect(message).to_have_text("もしかして taro@docomo.ne.jp ですか?")
             assert page.locator("#email").get_attribute("aria-invalid") == "true"
-            page.screenshot(path=str(SCREENSHOTS / f"signup-suggestion-{width}.png"), full_page=True)
+            shot = SCREENSHOTS / f"signup-suggestion-{width}.png"
+            page.screenshot(path=str(shot), full_page=True)
 
             page.click(".signup-check-fix")  # one click
             expect(page.locator("#email")).to_have_value("taro@docomo.ne.jp")
@@ -136,7 +150,9 @@ def test_docomo_typed_directly_shows_the_note_and_submit_is_never_blocked(
         page.goto(f"{guard.http_url}/signup-demo")
         blur_with(page, "#email", "hanako@docomo.ne.jp")
         expect(page.locator(".signup-check-note")).to_contain_text("@lentrance.com")
-        expect(page.locator(".signup-check-message")).to_contain_text("NTTドコモのキャリアメールです")
+        expect(page.locator(".signup-check-message")).to_contain_text(
+            "NTTドコモのキャリアメールです"
+        )
         # A blocked-looking address still submits: the script never stops the form.
         blur_with(page, "#email", "taro@gmial.com")
         expect(page.locator(".signup-check-message")).to_have_text(
