@@ -43,6 +43,7 @@ class OtherSite:
 
     def __init__(self) -> None:
         self.script_src = ""
+        self.endpoint = ""
         site = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -51,7 +52,9 @@ class OtherSite:
                     '<!doctype html><html lang="ja"><meta charset="utf-8"><title>other</title>'
                     '<form action="/done" novalidate><input type="email" id="mail" name="mail">'
                     '<button id="go">送信</button></form>'
-                    f'<script src="{site.script_src}" data-input="#mail"></script>'
+                    f'<script src="{site.script_src}" data-input="#mail"'
+                    + (f' data-endpoint="{site.endpoint}"' if site.endpoint else "")
+                    + "></script>"
                 ).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "text/html; charset=utf-8")
@@ -221,7 +224,21 @@ def test_api_down_does_nothing_and_429_past_the_limit(
             blur_with(page, "#mail", FULLWIDTH)  # limited: the script shows nothing
             page.wait_for_timeout(500)
             assert page.locator(".signup-check").inner_text() == ""
+
+            # The script loads but its API is down (nothing listens on port 1).
+            allowed.endpoint = "http://127.0.0.1:1/api/check"
+            errors: list[str] = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(f"{allowed.origin}/")
+            expect(page.locator(".signup-check")).to_have_count(1)
+            blur_with(page, "#mail", FULLWIDTH)
+            page.wait_for_timeout(500)
+            assert page.locator(".signup-check").inner_text() == ""
+            assert errors == []
+            page.click("#go")
+            page.wait_for_url("**/done?mail=*")
         finally:
+            allowed.endpoint = ""
             page.close()
     # The server is gone: the script fails quietly and the form still works.
     page = browser.new_page(locale="ja-JP")

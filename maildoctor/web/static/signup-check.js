@@ -73,8 +73,15 @@
         signal: ctrl ? ctrl.signal : undefined
       })
         .then(function (r) { return r.ok ? r.json() : null; })
-        .then(function (data) { if (mine === seq && input.value === value) show(data); })
-        .catch(function () { /* the API is down or slow: the form works as without us */ })
+        .then(function (data) {
+          if (mine !== seq || input.value !== value) return;
+          if (!data) last = null; // refused or rate-limited: a later blur may ask again
+          show(data);
+        })
+        .catch(function () {
+          // The API is down or slow: the form works as without us; a later blur retries.
+          if (mine === seq) last = null;
+        })
         .then(function () { clearTimeout(timer); });
     }
 
@@ -147,6 +154,7 @@
     }
 
     input.addEventListener("blur", check);
+    input.addEventListener("change", check); // autofill changes the value without a blur
     input.addEventListener("input", function () {
       if (input.value !== last) { fixedTo = null; last = null; clear(); }
     });
