@@ -59,7 +59,7 @@ def start_api(nameserver: str, db: Path) -> tuple[subprocess.Popen[str], str]:
     proc = subprocess.Popen(
         [sys.executable, "-m", "maildoctor", "serve", "--smtp", "127.0.0.1:0",
          "--http", "127.0.0.1:0", "--db", str(db), "--auth-dns", "off",
-         "--nameserver", nameserver, "--check-rate", "off"],
+         "--check-dns", nameserver, "--check-rate", "off"],
         stderr=subprocess.PIPE, text=True, cwd=ROOT,
     )  # fmt: skip
     assert proc.stderr is not None

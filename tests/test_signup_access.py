@@ -43,7 +43,7 @@ async def serve(tmp_path: Path) -> AsyncIterator[Serve]:
     runners: list[web.AppRunner] = []
 
     async def start(**fields: Any) -> str:
-        app = make_app(harness, WebConfig(check_offline=True, **fields))
+        app = make_app(harness, WebConfig(check_nameservers=None, **fields))
         app.middlewares.insert(0, as_if_from)
         runner = web.AppRunner(app)
         await runner.setup()
@@ -88,7 +88,7 @@ def test_public_paths_are_the_documented_ones() -> None:
 
 @pytest.mark.asyncio
 async def test_allow_remote_with_public_check(serve: Serve) -> None:
-    base = await serve(allow_remote=True, public_check=True)
+    base = await serve(allow_remote=True, public_paths=frozenset(PUBLIC_PATHS))
     for path in PUBLIC:
         assert await status_of(base, path, REMOTE) == 200, path
         # Reached by the site's own name (a reverse proxy's Host), still served.

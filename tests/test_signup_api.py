@@ -31,7 +31,7 @@ def start(tmp_path: Path, dns_server: DNSTestServer) -> Iterator[Start]:
     with ExitStack() as stack:
 
         def run(**fields: Any) -> HarnessThread:
-            fields.setdefault("nameservers", (dns_server.nameserver,))
+            fields.setdefault("check_nameservers", (dns_server.nameserver,))
             db = tmp_path / f"h{len(stack._exit_callbacks)}.sqlite3"
             return stack.enter_context(run_in_thread(db, web_config=WebConfig(**fields)))
 
@@ -255,7 +255,7 @@ def test_cors_allows_exactly_the_configured_origins(start: Start) -> None:
 
 
 def test_rate_limit_per_client_with_retry_after(start: Start) -> None:
-    h = start(check_rate=3, check_offline=True)
+    h = start(check_rate=3, check_nameservers=None)
     for _ in range(3):
         assert call(h, "GET", "/api/check?address=a@b.jp")[0] == 200
     status, headers, data = call(h, "GET", "/api/check?address=a@b.jp")

@@ -91,7 +91,7 @@ def guard(
     tmp_path: Path, dns_server: DNSTestServer, sites: tuple[OtherSite, OtherSite]
 ) -> Iterator[HarnessThread]:
     allowed, _ = sites
-    config = WebConfig(nameservers=(dns_server.nameserver,), cors_origins=(allowed.origin,))
+    config = WebConfig(check_nameservers=(dns_server.nameserver,), cors_origins=(allowed.origin,))
     with run_in_thread(tmp_path / "h.sqlite3", web_config=config) as h:
         for site in sites:
             site.script_src = f"{h.http_url}/static/signup-check.js"
@@ -201,7 +201,7 @@ def test_api_down_does_nothing_and_429_past_the_limit(
     browser: Any, tmp_path: Path, sites: tuple[OtherSite, OtherSite]
 ) -> None:
     allowed, _ = sites
-    config = WebConfig(check_offline=True, check_rate=3, cors_origins=(allowed.origin,))
+    config = WebConfig(check_nameservers=None, check_rate=3, cors_origins=(allowed.origin,))
     with run_in_thread(tmp_path / "limit.sqlite3", web_config=config) as h:
         allowed.script_src = f"{h.http_url}/static/signup-check.js"
         page = browser.new_page(locale="ja-JP")

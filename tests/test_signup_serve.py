@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import signal
 import subprocess
@@ -24,7 +23,8 @@ from maildoctor.cli import main
         (["--cors-origin", "https://lentrance.com/signup"], "(no path)"),
         (["--cors-origin", "ftp://lentrance.com"], "is not an origin"),
         (["--check-rate", "lots"], "is not a rate: write N/min, N/s or N/h"),
-        (["--nameserver", "dns.example"], "is not an IP address"),
+        (["--check-dns", "dns.example"], "is not an IP address"),
+        (["--check-dns", "off", "--check-dns", "127.0.0.1"], "'system' and 'off' stand alone"),
         (["--check-dns-timeout", "0"], "--check-dns-timeout"),
     ],
 )
@@ -36,12 +36,12 @@ def test_bad_options_are_usage_errors(args: list[str], error: str, tmp_path: Pat
 
 
 def test_serve_wires_cors_and_the_rate_limit(tmp_path: Path, nameserver: str) -> None:
-    env = {**os.environ, "MAILDOCTOR_NAMESERVER": nameserver}
     proc = subprocess.Popen(
         [sys.executable, "-m", "maildoctor", "serve", "--smtp", "127.0.0.1:0", "--http",
          "127.0.0.1:0", "--db", str(tmp_path / "h.sqlite3"), "--auth-dns", "off",
-         "--cors-origin", "https://lentrance.com", "--check-rate", "2/min"],
-        stderr=subprocess.PIPE, text=True, env=env,
+         "--cors-origin", "https://lentrance.com", "--check-rate", "2/min",
+         "--check-dns", nameserver],
+        stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
         assert proc.stderr is not None

@@ -18,6 +18,7 @@ from maildoctor.harness.store import StoreError, default_db_path
 from maildoctor.web.app import start_web
 from maildoctor.web.config import WebConfig
 from maildoctor.web.ratelimit import parse_rate
+from maildoctor.web.signup import PUBLIC_PATHS
 
 
 def parse_hostport(value: str, *, option: str, default_host: str = "127.0.0.1") -> tuple[str, int]:
@@ -91,16 +92,12 @@ def parse_origins(values: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(origins)
 
 
-def parse_nameservers(values: tuple[str, ...]) -> tuple[str, ...]:
-    """``--nameserver`` values, checked now (a typo is a usage error, not a failed start)."""
-    from maildoctor.address.dnsprobe import DNSConfigError, parse_nameserver
-
-    for value in values:
-        try:
-            parse_nameserver(value)
-        except DNSConfigError as e:
-            raise click.BadParameter(str(e), param_hint="--nameserver") from e
-    return tuple(v.strip() for v in values)
+def _check_dns(values: tuple[str, ...]) -> tuple[str, ...] | None:
+    """``--check-dns`` values -> WebConfig.check_nameservers (same words as --auth-dns)."""
+    try:
+        return parse_auth_dns(values)
+    except click.BadParameter as e:
+        raise click.BadParameter(e.message, param_hint="--check-dns") from None
 
 
 def _rate(ctx: click.Context, param: click.Parameter, value: str) -> float:
@@ -216,12 +213,12 @@ def _user(value: str) -> tuple[str, str]:
     help="Check API requests allowed per client address (429 with Retry-After beyond).",
 )
 @click.option(
-    "--nameserver",
-    "nameservers",
+    "--check-dns",
+    "check_dns",
     multiple=True,
-    envvar="MAILDOCTOR_NAMESERVER",
-    metavar="IP[:PORT]",
-    help="DNS the check API asks (repeatable; env MAILDOCTOR_NAMESERVER; default: the system's).",
+    metavar="IP[:PORT]|system|off",
+    help="DNS the check API asks (repeatable). Default: the system resolver; 'off' answers "
+    "from the static checks only.",
 )
 @click.option(
     "--dns-canary",
@@ -237,7 +234,6 @@ def _user(value: str) -> tuple[str, str]:
     show_default=True,
     help="Seconds the check API waits for DNS; later it answers 'unknown' (never a block).",
 )
-@click.option("--check-offline", is_flag=True, help="The check API asks no DNS: static checks.")
 def command(
     smtp: str,
     http: str,
@@ -256,10 +252,9 @@ def command(
     public_check: bool,
     cors_origins: tuple[str, ...],
     check_rate: float,
-    nameservers: tuple[str, ...],
+    check_dns: tuple[str, ...],
     canaries: tuple[str, ...],
     check_dns_timeout: float,
-    check_offline: bool,
 ) -> None:
     """Run the SMTP capture server and its web UI. It never relays mail anywhere.
 
@@ -297,13 +292,12 @@ def command(
         )
     web_config = WebConfig(
         allow_remote=allow_remote,
-        public_check=public_check,
+        public_paths=frozenset(PUBLIC_PATHS) if public_check else frozenset(),
         cors_origins=parse_origins(cors_origins),
         check_rate=check_rate,
-        nameservers=parse_nameservers(nameservers),
+        check_nameservers=_check_dns(check_dns),
         canaries=tuple(c.strip() for c in canaries if c.strip()),
         check_dns_timeout=check_dns_timeout,
-        check_offline=check_offline,
     )
     try:
         book = load_profiles(profiles_file) if profiles_file else ProfileBook()

@@ -32,7 +32,7 @@ def make_app(harness: Harness, config: WebConfig | None = None) -> web.Applicati
     config = config or WebConfig()
 
     def public(request: web.Request) -> bool:
-        return config.public_check and signup.is_public_path(request.path)
+        return request.path in config.public_paths
 
     @web.middleware
     async def check_host(request: web.Request, handler: Any) -> web.StreamResponse:
@@ -58,7 +58,7 @@ def make_app(harness: Harness, config: WebConfig | None = None) -> web.Applicati
             return error_response(
                 403,
                 "This page needs the support desk's login; from other machines only the "
-                "sign-up check is served (with --public-check).",
+                "public paths are served (the sign-up check, with --public-check).",
             )
         response: web.StreamResponse = await handler(request)
         return response

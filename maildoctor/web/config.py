@@ -19,17 +19,16 @@ class WebConfig:
     """Listening beyond loopback: the desk and the API then require the desk's login."""
     cors_origins: tuple[str, ...] = ()
     """Origins allowed to call the check API from a browser (none: CORS off)."""
-    public_check: bool = False
-    """With ``allow_remote``: serve the sign-up check API, its script and the demo
-    (``maildoctor.web.signup.PUBLIC_PATHS``) to anyone, without the desk's login."""
-    nameservers: tuple[str, ...] = ()
-    """DNS the check API asks (``IP[:PORT]``); none: the system's resolver."""
+    public_paths: frozenset[str] = frozenset()
+    """Paths served without the login even with ``allow_remote`` (``--public-check``
+    adds the sign-up check's, ``maildoctor.web.signup.PUBLIC_PATHS``)."""
     canaries: tuple[str, ...] = ()
-    """Names that must resolve before NXDOMAIN is trusted (none: the contract's)."""
+    """Names that must resolve before an NXDOMAIN is trusted (empty: the defaults)."""
+    check_nameservers: tuple[str, ...] | None = ()
+    """DNS the check API asks: ``()`` the system resolver, else these ``IP[:PORT]``
+    servers; None asks no DNS (static checks only)."""
     check_dns_timeout: float = 1.5
     """Seconds the check API waits for DNS before answering "unknown" (never a block)."""
-    check_offline: bool = False
-    """The check API asks no DNS at all: static checks only."""
     check_rate: float = 60.0
     """Check API requests per minute per client address (a burst of as many); 0: no limit."""
     check_cache_ttl: float = 600.0

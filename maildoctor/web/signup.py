@@ -18,7 +18,7 @@ Static checks answer at once; DNS has ``check_dns_timeout`` seconds and a
 per-domain cache shared by all requests (:class:`CachedProbe`). Each client
 address has a token bucket (429 with Retry-After). CORS is off unless origins
 are configured. ``PUBLIC_PATHS`` are what ``--public-check`` serves to other
-machines without the desk's login.
+machines without the desk's login (``WebConfig.public_paths``).
 """
 
 from __future__ import annotations
@@ -52,14 +52,14 @@ __all__ = [
     "add_routes",
     "carrier_note",
     "form_message",
-    "is_public_path",
     "parse_address",
     "signup_payload",
 ]
 
 STATIC = Path(__file__).parent / "static"
 
-#: Served to anyone with ``--allow-remote --public-check``; everything else needs the login.
+#: What ``--public-check`` puts in ``WebConfig.public_paths``: served to other machines
+#: without the desk's login under ``--allow-remote``.
 PUBLIC_PATHS: tuple[str, ...] = (
     "/api/check",
     "/static/signup-check.js",
@@ -170,11 +170,6 @@ def signup_payload(result: CheckResult, lang: Lang) -> dict[str, Any]:
     }
 
 
-def is_public_path(path: str) -> bool:
-    """Whether ``path`` is one of the sign-up guard's public paths."""
-    return path in PUBLIC_PATHS
-
-
 def _cors(request: web.Request, config: WebConfig) -> dict[str, str] | None:
     """CORS headers for this request, or None when its origin is refused."""
     origin = request.headers.get("Origin")
@@ -214,12 +209,12 @@ class _CheckAPI:
         self.config = config
         self.limiter = RateLimiter(config.check_rate) if config.check_rate > 0 else None
         self.probe: CachedProbe | None = None
-        if not config.check_offline:
+        if config.check_nameservers is not None:
             from maildoctor.address.dnscache import CachedProbe
             from maildoctor.address.dnsprobe import DEFAULT_CANARIES
 
             self.probe = CachedProbe.for_nameservers(
-                config.nameservers,
+                config.check_nameservers,
                 timeout=config.check_dns_timeout,
                 canaries=config.canaries or DEFAULT_CANARIES,
                 ttl=config.check_cache_ttl,
