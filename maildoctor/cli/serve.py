@@ -7,9 +7,11 @@ import contextlib
 import functools
 import signal
 from pathlib import Path
+from typing import Any
 
 import click
 
+from maildoctor.cli.signup_options import signup_options, signup_web_fields
 from maildoctor.harness.faults import FaultError, FaultPlan, parse_faults
 from maildoctor.harness.profiles import ProfileBook, ProfileError, load_profiles
 from maildoctor.harness.server import AuthConfigError, Harness, HarnessConfig, is_loopback
@@ -17,8 +19,6 @@ from maildoctor.harness.smtp import Limits
 from maildoctor.harness.store import StoreError, default_db_path
 from maildoctor.web.app import start_web
 from maildoctor.web.config import WebConfig
-from maildoctor.web.ratelimit import parse_rate
-from maildoctor.web.signup import PUBLIC_PATHS
 
 
 def parse_hostport(value: str, *, option: str, default_host: str = "127.0.0.1") -> tuple[str, int]:
@@ -61,50 +61,6 @@ def parse_auth_dns(values: tuple[str, ...]) -> tuple[str, ...] | None:
         except DNSConfigError as e:
             raise click.BadParameter(str(e), param_hint="--auth-dns") from e
     return tuple(v.strip() for v in values)
-
-
-def parse_origins(values: tuple[str, ...]) -> tuple[str, ...]:
-    """``--cors-origin`` values, each exactly ``scheme://host[:port]`` as browsers send it."""
-    from yarl import URL
-
-    origins = []
-    for value in values:
-        text = value.strip().rstrip("/")
-        try:
-            url = URL(text)
-        except ValueError:
-            url = None
-        if (
-            url is None
-            or url.scheme not in ("http", "https")
-            or not url.host
-            or url.path not in ("", "/")
-            or url.query_string
-            or url.fragment
-            or url.user is not None
-        ):
-            raise click.BadParameter(
-                f"{value!r} is not an origin: write scheme://host[:port], "
-                "for example https://lentrance.com (no path).",
-                param_hint="--cors-origin",
-            )
-        origins.append(text)
-    return tuple(origins)
-
-
-def _check_dns(values: tuple[str, ...]) -> tuple[str, ...] | None:
-    """``--check-dns`` values -> WebConfig.check_nameservers (same words as --auth-dns)."""
-    try:
-        return parse_auth_dns(values)
-    except click.BadParameter as e:
-        raise click.BadParameter(e.message, param_hint="--check-dns") from None
-
-
-def _rate(ctx: click.Context, param: click.Parameter, value: str) -> float:
-    try:
-        return parse_rate(value)
-    except ValueError as e:
-        raise click.BadParameter(str(e)) from e
 
 
 def _user(value: str) -> tuple[str, str]:
@@ -190,50 +146,7 @@ def _user(value: str) -> tuple[str, str]:
     help="Allow binding a non-loopback address. Other machines then get only the "
     "sign-up check (with --public-check) until the desk's login lets them in.",
 )
-@click.option(
-    "--public-check",
-    is_flag=True,
-    help="With --allow-remote: serve /api/check, /static/signup-check.js and /signup-demo "
-    "to other machines without the desk's login.",
-)
-@click.option(
-    "--cors-origin",
-    "cors_origins",
-    multiple=True,
-    metavar="ORIGIN",
-    help="Let pages from ORIGIN (e.g. https://lentrance.com) call /api/check from a browser "
-    "(repeatable; default: no cross-origin calls).",
-)
-@click.option(
-    "--check-rate",
-    default="60/min",
-    show_default=True,
-    callback=_rate,
-    metavar="N/min|N/s|N/h|off",
-    help="Check API requests allowed per client address (429 with Retry-After beyond).",
-)
-@click.option(
-    "--check-dns",
-    "check_dns",
-    multiple=True,
-    metavar="IP[:PORT]|system|off",
-    help="DNS the check API asks (repeatable). Default: the system resolver; 'off' answers "
-    "from the static checks only.",
-)
-@click.option(
-    "--dns-canary",
-    "canaries",
-    multiple=True,
-    metavar="NAME",
-    help="Name that must resolve before NXDOMAIN is trusted (replaces '.' NS and gmail.com MX).",
-)
-@click.option(
-    "--check-dns-timeout",
-    type=click.FloatRange(min=0.05, max=30),
-    default=1.5,
-    show_default=True,
-    help="Seconds the check API waits for DNS; later it answers 'unknown' (never a block).",
-)
+@signup_options
 def command(
     smtp: str,
     http: str,
@@ -249,12 +162,7 @@ def command(
     users: tuple[str, ...],
     auth_dns: tuple[str, ...],
     allow_remote: bool,
-    public_check: bool,
-    cors_origins: tuple[str, ...],
-    check_rate: float,
-    check_dns: tuple[str, ...],
-    canaries: tuple[str, ...],
-    check_dns_timeout: float,
+    **signup: Any,
 ) -> None:
     """Run the SMTP capture server and its web UI. It never relays mail anywhere.
 
@@ -274,7 +182,7 @@ def command(
                 )
             served = (
                 "only the sign-up check (/api/check, its script and /signup-demo)"
-                if public_check
+                if signup["public_check"]
                 else "nothing (add --public-check to serve the sign-up check)"
             )
             click.echo(
@@ -284,21 +192,13 @@ def command(
                 else f"warning: {option} listens on {host}; other machines are served {served}.",
                 err=True,
             )
-    if public_check and not allow_remote:
+    if signup["public_check"] and not allow_remote:
         click.echo(
             "note: --public-check matters only with --allow-remote; on loopback the check "
             "API is always served.",
             err=True,
         )
-    web_config = WebConfig(
-        allow_remote=allow_remote,
-        public_paths=frozenset(PUBLIC_PATHS) if public_check else frozenset(),
-        cors_origins=parse_origins(cors_origins),
-        check_rate=check_rate,
-        check_nameservers=_check_dns(check_dns),
-        canaries=tuple(c.strip() for c in canaries if c.strip()),
-        check_dns_timeout=check_dns_timeout,
-    )
+    web_config = WebConfig(allow_remote=allow_remote, **signup_web_fields(**signup))
     try:
         book = load_profiles(profiles_file) if profiles_file else ProfileBook()
         plan = FaultPlan(parse_faults(faults_spec) if faults_spec else (), seed=seed)
