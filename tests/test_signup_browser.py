@@ -163,6 +163,17 @@ def test_docomo_typed_directly_shows_the_note_and_submit_is_never_blocked(
         )
         page.click("#send")
         page.wait_for_url("**/signup-demo?*email=taro%40gmial.com*")
+
+        # Keyboard only: Tab away (the check runs), Shift+Tab back to the fix, Enter.
+        page.focus("#email")
+        page.keyboard.type("jiro@gmial.com")
+        page.keyboard.press("Tab")
+        expect(page.locator(".signup-check-fix")).to_have_text("jiro@gmail.com")
+        page.keyboard.press("Shift+Tab")
+        assert page.evaluate("document.activeElement.className") == "signup-check-fix"
+        page.keyboard.press("Enter")
+        expect(page.locator("#email")).to_have_value("jiro@gmail.com")
+        expect(page.locator(".signup-check-fixed")).to_have_text("jiro@gmail.com に修正しました。")
     finally:
         page.close()
 
