@@ -46,7 +46,8 @@ def check(raw: str, nameserver: str, lang: str = "ja") -> CheckResult:
         ("taro@refused.maildoctor.test", "unknown", ["dns_unavailable"], None),
         ("info@example.jp", "ok", ["role_account"], None),
         ("taro@mailinator.com", "risky", ["disposable_domain"], None),
-        ("山田@日本語.jp", "ok", [], None),
+        # a UTF-8 local part: the Lentrance mails (no SMTPUTF8) never reach it (issue 12)
+        ("山田@日本語.jp", "risky", ["smtputf8_required"], None),
     ],
     ids=["ok", "typo-nxdomain", "carrier", "legacy", "dots-elsewhere", "ime", "null-mx",
          "dangling", "txt-only", "implicit-mx", "servfail", "refused", "role", "disposable",

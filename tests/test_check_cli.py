@@ -137,18 +137,93 @@ def test_file_and_stdin_keep_order(tmp_path: Path, nameserver: str) -> None:
         assert result.exit_code == 1
 
 
-def test_non_utf8_file_is_a_clear_error(tmp_path: Path) -> None:
-    path = tmp_path / "sjis.txt"
-    path.write_bytes("たろう@example.jp\n".encode("shift_jis"))
+def test_undecodable_file_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "broken.txt"
+    path.write_bytes(b"taro@example.jp\n\x81\x7f@example.jp\n")  # neither UTF-8 nor CP932
     result = run("--file", str(path), "--offline")
     assert result.exit_code == 2
-    assert "not UTF-8" in result.stderr
+    assert "neither UTF-8 nor CP932" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
     assert "Traceback" not in result.stderr
+    binary = tmp_path / "binary.xlsx"
+    binary.write_bytes(b"PK\x03\x04\x00\x00binary")
+    assert "binary" in run("--file", str(binary), "--offline").stderr
+
+
+@pytest.mark.parametrize(
+    ("encoding", "prefix", "label"),
+    [
+        ("cp932", b"", "CP932 (Shift_JIS)"),
+        ("utf-8", b"\xef\xbb\xbf", "UTF-8 (BOM)"),
+        ("utf-8", b"", "UTF-8"),
+        ("utf-16", b"", "UTF-16"),
+    ],
+    ids=["cp932", "utf8-bom", "utf8", "utf16"],
+)
+def test_file_encodings_are_read_and_named(
+    tmp_path: Path, encoding: str, prefix: bytes, label: str
+) -> None:
+    text = (
+        "メールアドレス,氏名\r\ntaro@docomo.ne.jp,山田太郎\r\n"
+        "ｈａｎａｋｏ＠ｇｍａｉｌ．ｃｏｍ,佐藤花子\r\n"
+    )
+    path = tmp_path / "members.csv"
+    path.write_bytes(prefix + text.encode(encoding))
+    result = run("--file", str(path), "--offline", "--format", "jsonl")
+    assert f"as {label} (CSV, address column 'メールアドレス')" in result.stderr
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [(r["address"], r["columns"]) for r in rows] == [
+        ("taro@docomo.ne.jp", {"氏名": "山田太郎"}),
+        ("ｈａｎａｋｏ＠ｇｍａｉｌ．ｃｏｍ", {"氏名": "佐藤花子"}),
+    ]
+    assert rows[1]["suggestion"] == "hanako@gmail.com"
+
+
+def test_csv_file_keeps_its_columns_and_output_starts_with_a_bom(tmp_path: Path) -> None:
+    path = tmp_path / "members.csv"
+    path.write_text(
+        '会員番号,Email,氏名\n001,taro@gmial.com,山田\n002,"hanako@docomo,ne.jp",佐藤\n',
+        encoding="utf-8",
+    )
+    result = run("--file", str(path), "--offline", "--format", "csv")
+    assert result.stdout.startswith("\ufeffaddress,")
+    rows = list(csv.DictReader(io.StringIO(result.stdout.removeprefix("\ufeff"))))
+    assert [(r["address"], r["suggestion"], r["会員番号"], r["氏名"]) for r in rows] == [
+        ("taro@gmial.com", "taro@gmail.com", "001", "山田"),
+        ("hanako@docomo,ne.jp", "hanako@docomo.ne.jp", "002", "佐藤"),
+    ]
+    plain = run("--file", str(path), "--offline", "--format", "csv", "--no-bom")
+    assert plain.stdout.startswith("address,")
+
+
+def test_lone_cr_is_not_a_line_break(tmp_path: Path) -> None:
+    path = tmp_path / "members.txt"
+    path.write_bytes(b"taro@example.jp\rhanako@example.jp\r\njiro@example.jp\n")
+    result = run("--file", str(path), "--offline", "--format", "jsonl")
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["address"] for r in rows] == ["taro@example.jp\rhanako@example.jp", "jiro@example.jp"]
+    assert rows[0]["findings"][0]["evidence"]["reason"] == "newline"
+    as_csv = tmp_path / "members.csv"
+    as_csv.write_bytes(b"email,name\r\na@example.jp\rb@example.jp,A\r\nc@example.jp,C\r\n")
+    result = run("--file", str(as_csv), "--offline", "--format", "jsonl")
+    assert len(result.stdout.splitlines()) == 2
+
+
+def test_empty_input_says_so(tmp_path: Path) -> None:
+    for content in (b"", b"\xef\xbb\xbf", b"\n\n", b"email,name\r\n"):
+        path = tmp_path / "empty.csv"
+        path.write_bytes(content)
+        result = run("--file", str(path), "--offline")
+        assert result.exit_code == 0
+        assert result.stdout == ""
+        assert "No addresses to check: the file is empty." in result.stderr
+    assert "stdin is empty" in run("--file", "-", "--offline", input="").stderr
 
 
 def test_csv_format() -> None:
     result = run("taro@gmial.com", "taro@docomo.ne.jp", "--offline", "--format", "csv")
-    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert result.stdout.startswith("\ufeff")
+    rows = list(csv.DictReader(io.StringIO(result.stdout.removeprefix("\ufeff"))))
     assert [
         (r["address"], r["verdict"], r["codes"], r["suggestion"], r["carrier"]) for r in rows
     ] == [
@@ -190,7 +265,7 @@ def test_no_progress_when_stderr_is_not_a_terminal(tmp_path: Path) -> None:
     path = tmp_path / "many.txt"
     path.write_text("\n".join(f"user{i}@example.jp" for i in range(1200)), encoding="utf-8")
     result = run("--file", str(path), "--offline", "--format", "jsonl")
-    assert result.stderr == ""
+    assert result.stderr == f"Reading {path} as UTF-8 (one address a line).\n"
     assert len(result.stdout.splitlines()) == 1200
 
 
@@ -210,6 +285,10 @@ def test_progress_counter_on_a_terminal(capsys: pytest.CaptureFixture[str]) -> N
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err.endswith("\rchecked 1000 addresses\n")
+    known = _Progress(enabled=True, total=1200)
+    for _ in range(500):
+        known.tick()
+    assert capsys.readouterr().err == "\rchecked 500/1200 addresses"
 
 
 @pytest.mark.parametrize(

@@ -121,12 +121,13 @@ def test_advice_for_merges_in_order_once() -> None:
 
 
 def test_make_finding_fills_the_message_in_each_language() -> None:
-    ja = make_finding("typo_suspected", "ja", domain="gmial.com", suggested_domain="gmail.com")
-    en = make_finding("typo_suspected", "en", domain="gmial.com", suggested_domain="gmail.com")
+    facts = {"domain": "gmial.com", "suggested_domain": "gmail.com", "note_ja": "", "note_en": ""}
+    ja = make_finding("typo_suspected", "ja", **facts)
+    en = make_finding("typo_suspected", "en", **facts)
     assert ja.message == "ドメイン「gmial.com」は「gmail.com」の入力ミスの可能性があります。"
     assert en.message == 'The domain "gmial.com" looks like a typo of "gmail.com".'
     assert ja.to_dict()["severity"] == "warning"
-    assert ja.to_dict()["evidence"] == {"domain": "gmial.com", "suggested_domain": "gmail.com"}
+    assert ja.to_dict()["evidence"] == facts
 
 
 ERR, WARN, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO

@@ -39,6 +39,24 @@ DNS_REASONS: dict[str, tuple[str, str]] = {
 }
 
 
+#: DNS answers that mean the typed domain cannot take mail: a suggestion is then the fix.
+_NO_MAIL = frozenset({"nxdomain", "null_mx", "no_mail_server", "mx_unresolvable"})
+
+#: How sure a typo suggestion is, from what DNS said of the typed domain: (ja, en) notes.
+TYPO_NOTES: dict[str, tuple[str, str]] = {
+    "likely": (
+        "このドメインではメールを受け取れないため、入力ミスと考えられます。",
+        " That domain cannot receive mail, so this is most likely the fix.",
+    ),
+    "possible": (
+        "ただし、このドメインにはメールサーバーがあります。人気のドメインに似たドメインは誤送信されたメールを受け取るために登録されていることがあるため、お客様に確認してください。",
+        " That domain does have a mail server, though: look-alikes of popular domains are "
+        "often registered to catch mistyped mail, so ask the customer.",
+    ),
+    "unchecked": ("", ""),
+}
+
+
 @dataclass(frozen=True, kw_only=True)
 class Facts:
     """Everything known about one address before judging it."""
@@ -88,18 +106,25 @@ def assess(facts: Facts, lang: Lang = "ja") -> Diagnosis:
             )
     if parsed is not None and parsed.legacy_dots:
         found.append(make_finding("legacy_carrier_address", lang, address=address))
-    if facts.typo is not None:
-        base = suggestion or (parsed.normalized if parsed else address)
+    if parsed is not None and parsed.smtputf8:
+        found.append(make_finding("smtputf8_required", lang, address=address, local=parsed.local))
+    typo, likelihood = _judge_typo(facts)
+    if typo is not None:
+        base = suggestion or syntax.repaired or (parsed.normalized if parsed else address)
         local = base.rpartition("@")[0]
-        suggestion = f"{local}@{facts.typo.suggested}"
+        suggestion = f"{local}@{typo.suggested}"
+        note_ja, note_en = TYPO_NOTES[likelihood]
         found.append(
             make_finding(
                 "typo_suspected",
                 lang,
-                domain=facts.typo.domain,
-                suggested_domain=facts.typo.suggested,
+                domain=display(typo.domain),
+                suggested_domain=typo.suggested,
                 suggestion=suggestion,
-                rule=facts.typo.rule,
+                rule=typo.rule,
+                likelihood=likelihood,
+                note_ja=note_ja,
+                note_en=note_en,
             )
         )
     if facts.dns is not None:
@@ -120,6 +145,31 @@ def assess(facts: Facts, lang: Lang = "ja") -> Diagnosis:
     if facts.role and parsed is not None:
         found.append(make_finding("role_account", lang, local=parsed.local))
     return Diagnosis(verdict=verdict_of(found), findings=tuple(found), suggestion=suggestion)
+
+
+def _judge_typo(facts: Facts) -> tuple[TypoSuggestion | None, str]:
+    """The typo to report and how likely it is (``likely``, ``possible``, ``unchecked``).
+
+    The list of real domains decides whether to suggest; DNS decides how strongly.
+    A typed domain that cannot take mail (or an address that cannot be written)
+    makes the suggestion the likely fix; one with a working mail server keeps it a
+    question, since look-alikes of popular domains are registered to catch mail.
+    A weak suggestion (a short name, a country-only difference) is made only when
+    DNS says the typed domain takes no mail.
+    """
+    typo = facts.typo
+    if typo is None:
+        return None, "unchecked"
+    # As typed, an address that no repair makes valid cannot take mail either.
+    unwritable = facts.syntax.problem is not None and facts.syntax.suggestion is None
+    dead = unwritable or (facts.dns is not None and facts.dns.status in _NO_MAIL)
+    if typo.strength == "weak" and not dead:
+        return None, "unchecked"
+    if dead:
+        return typo, "likely"
+    if facts.dns is not None and facts.dns.status in ("ok", "implicit_mx"):
+        return typo, "possible"
+    return typo, "unchecked"
 
 
 def _dns_findings(dns: DomainDNS, lang: Lang) -> list[Finding]:

@@ -16,6 +16,7 @@ API::
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections import deque
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
@@ -25,8 +26,9 @@ from typing import TYPE_CHECKING, Any, Literal
 from disposable_email_domains import blocklist as _DISPOSABLE
 
 from maildoctor.address.assess import Diagnosis, Facts, assess
+from maildoctor.address.domain_syntax import SyntaxProblem, check_domain
 from maildoctor.address.syntax import ParsedAddress, SyntaxResult, check_syntax
-from maildoctor.address.typos import TypoSuggestion, suggest_domain
+from maildoctor.address.typos import TypoSuggestion, distance, suggest_domain
 from maildoctor.carriers import Carrier, carrier_for_domain
 from maildoctor.findings import Finding, Lang, Verdict
 
@@ -126,10 +128,52 @@ class _Static:
 
 @lru_cache(maxsize=65536)
 def _domain_facts(domain: str) -> tuple[TypoSuggestion | None, Carrier | None, bool]:
-    """(typo, carrier, disposable) for an ASCII domain: cached, many addresses share one."""
+    """(typo, carrier, disposable) for an ASCII domain: cached, many addresses share one.
+
+    The disposable check comes first: a throwaway service (yopmail.com) is never a
+    typo of a popular domain. The one exception is a domain one key away from a
+    popular one (gmial.com): such domains are registered to catch mistyped mail and
+    land on disposable lists for it, and the typo is what the customer needs to hear.
+    """
     labels = domain.split(".")
     disposable = any(".".join(labels[i:]) in _DISPOSABLE for i in range(len(labels) - 1))
-    return suggest_domain(domain), carrier_for_domain(domain), disposable
+    typo = suggest_domain(domain)
+    if disposable and typo is not None and distance(domain, typo.suggested, 1) > 1:
+        typo = None
+    return typo, carrier_for_domain(domain), disposable
+
+
+def _typed_domain(raw: str) -> str:
+    """The part after the last @ (or ＠) as typed, for messages."""
+    cut = max(raw.rfind("@"), raw.rfind("\uff20"))
+    return raw[cut + 1 :].strip() if cut >= 0 else raw.strip()
+
+
+def _repaired_facts(syntax: SyntaxResult) -> tuple[TypoSuggestion | None, Carrier | None]:
+    """For an invalid address: the fix of its domain, from the IME-folded or repaired form."""
+    candidate = syntax.suggestion or syntax.repaired
+    if candidate is None:
+        return None, None
+    domain = candidate.rpartition("@")[2]
+    checked = check_domain(domain)
+    ascii_domain = domain if isinstance(checked, SyntaxProblem) else checked[0]
+    if isinstance(checked, tuple) and checked[2]:
+        return None, None  # an address literal: nothing to match
+    typo, carrier, _ = _domain_facts(ascii_domain)
+    typed = _typed_domain(syntax.address)
+    repaired_valid = syntax.suggestion is None and check_syntax(candidate).valid
+    if typo is not None and typo.strength == "weak" and repaired_valid:
+        typo = None  # a weak guess waits for DNS, which is not asked here: the repair stands
+    if typo is not None:
+        if syntax.suggestion is None:
+            carrier = carrier_for_domain(typo.suggested)
+            typo = dataclasses.replace(typo, domain=typed)
+        return typo, carrier
+    if repaired_valid and not isinstance(checked, SyntaxProblem) and ascii_domain != typed.lower():
+        # The repair alone makes it valid (gmail..com, docomo,ne.jp): that is the fix.
+        fixed = TypoSuggestion(domain=typed, suggested=ascii_domain, rule="repair")
+        return fixed, carrier
+    return None, carrier
 
 
 def _static(raw: str) -> _Static:
@@ -146,9 +190,8 @@ def _static(raw: str) -> _Static:
             role=local.split("+", 1)[0] in ROLE_LOCAL_PARTS,
             dns_domain=parsed.ascii_domain,
         )
-    if parsed is None and syntax.suggestion is not None:
-        # IME input: judge the address the customer meant for typo and carrier.
-        typo, carrier, _ = _domain_facts(syntax.suggestion.rpartition("@")[2])
+    if parsed is None:
+        typo, carrier = _repaired_facts(syntax)
         return _Static(
             syntax=syntax, typo=typo, carrier=carrier, disposable=False, role=False, dns_domain=None
         )

@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -121,15 +121,27 @@ def format_text(result: CheckResult, lang: Lang = "ja", *, advice: bool = True) 
     return "\n".join(lines) + "\n"
 
 
-def format_json(results: list[CheckResult]) -> str:
+def _with_columns(result: CheckResult, columns: Mapping[str, str] | None) -> dict[str, Any]:
+    """The contract's object, plus ``columns``: the input row's other columns (check --file)."""
+    data = result.to_dict()
+    if columns is not None:
+        data["columns"] = dict(columns)
+    return data
+
+
+def format_json(
+    results: list[CheckResult], columns: Sequence[Mapping[str, str]] | None = None
+) -> str:
     """One object for one address, an array for several (indented, UTF-8)."""
-    data: Any = results[0].to_dict() if len(results) == 1 else [r.to_dict() for r in results]
+    rows = [_with_columns(r, columns[i] if columns else None) for i, r in enumerate(results)]
+    data: Any = rows[0] if len(rows) == 1 else rows
     return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
 
 
-def format_jsonl(result: CheckResult) -> str:
+def format_jsonl(result: CheckResult, columns: Mapping[str, str] | None = None) -> str:
     """One result as one line of JSON."""
-    return json.dumps(result.to_dict(), ensure_ascii=False, separators=(",", ":")) + "\n"
+    data = _with_columns(result, columns)
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n"
 
 
 CSV_FIELDS = (
@@ -144,12 +156,14 @@ CSV_FIELDS = (
 )
 
 
-def csv_header() -> str:
-    return _csv_line(CSV_FIELDS)
+def csv_header(extra: Sequence[str] = ()) -> str:
+    """The CSV header: the result fields, then the input's other columns (check --file)."""
+    return _csv_line((*CSV_FIELDS, *extra))
 
 
-def format_csv_row(result: CheckResult) -> str:
-    """One result as a CSV row (codes, MX hosts and messages joined with spaces / " | ")."""
+def format_csv_row(result: CheckResult, extra: Sequence[str] = ()) -> str:
+    """One result as a CSV row (codes, MX hosts and messages joined with spaces / " | "),
+    then the values of the input's other columns."""
     return _csv_line(
         (
             result.address,
@@ -160,6 +174,7 @@ def format_csv_row(result: CheckResult) -> str:
             result.carrier.id if result.carrier else "",
             " ".join(result.mx),
             " | ".join(f.message for f in result.findings),
+            *extra,
         )
     )
 

@@ -1,34 +1,91 @@
 """Typo suggestions for the domain of an address: a pure function over a domain table.
 
-The table (``data/popular_domains.toml`` plus the carrier domains of
-``data/carriers.json``) lists the domains customers of a Japanese service
-mean, the real domains that merely look like them, and the endings only a
-slip produces. The order of the rules matters and says how sure we are:
+The table (:mod:`maildoctor.address.known_domains`) lists the domains customers
+of a Japanese service mean, the real domains that merely look like them, and
+which endings exist. The rules, in the order they are tried, say how sure we are:
 
-1. a known domain (target, real look-alike, carrier domain) is never corrected;
+1. a real domain (target, real look-alike, ISPDB entry, carrier domain, a
+   mailbox subdomain of an ISP) is never corrected;
 2. a known typo from the table (``yahoo.jp`` → ``yahoo.co.jp``);
-3. an ending no registry has (``.con``, ``.co.ip``, ``.jpp``) is fixed;
-4. a popular name with a confused ending (``docomo.co.jp``, ``gmail.co``);
-5. a letter slip (insertion, deletion, substitution, transposition), within
-   one edit for short names and two for long ones, when exactly one popular
-   domain is that close.
+3. the dots moved or lost (``gmailcom``, ``docomo.nejp``);
+4. the ending cut short (``gmail``, ``docomo.ne``, ``yahoo.co``);
+5. a popular name with another ending (``docomo.co.jp``, ``hotmail.net``,
+   ``yahoo.cok``): the target whose ending is nearest to the one typed;
+6. an ending no registry has (``.con``, ``.co.ip``) after any name;
+7. a letter slip (insertion, deletion, substitution, transposition), within
+   one edit for names up to five letters and two for longer ones, when
+   exactly one popular domain is that close.
 
-Ties abstain: a wrong guess costs the customer more than no guess.
+Each suggestion is ``strong`` or ``weak``. Weak ones rest on too little to be
+said without DNS: a slip of a name of two or three letters (every short
+``.com`` is somebody's, and ``kcn``, ``dcn``, ``tcn.ne.jp`` are cable ISPs one
+key from ``ocn``) or four in ``.com``, or an ending that differs only in the
+country (``yahoo.ie``, ``hotmail.co.th`` are real).
+:mod:`maildoctor.address.assess` shows a weak one only when DNS says the typed
+domain cannot receive mail. Ties abstain: a wrong guess costs the customer more
+than no guess.
 """
 
 from __future__ import annotations
 
-import tomllib
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from functools import cache, lru_cache
-from importlib import resources
+from functools import lru_cache
+from typing import Literal
 
-from rapidfuzz.distance import OSA
+from rapidfuzz.distance import OSA, Levenshtein
 
-from maildoctor.carriers import CARRIERS, carrier_for_domain
+from maildoctor.address.known_domains import (
+    DomainTable,
+    default_table,
+    is_known,
+    public_suffix,
+    real_ending,
+    split_domain,
+)
 
 __all__ = ["DomainTable", "TypoSuggestion", "default_table", "distance", "suggest_domain"]
+
+Strength = Literal["strong", "weak"]
+
+#: Endings under which every short name is taken: a slip of a four-letter name there
+#: (love.com for live.com) lands on somebody's real domain as often as not.
+_DENSE = frozenset({"com", "net"})
+
+
+def _key_slip(typed: str, meant: str) -> bool:
+    """One neighbouring key in place of another (jp typed as mp or kp)."""
+    if len(typed) != len(meant):
+        return False
+    diff = [(a, b) for a, b in zip(typed, meant, strict=True) if a != b]
+    return len(diff) == 1 and _adjacent(*diff[0])
+
+
+def _short(name: str, ending: str) -> bool:
+    """Too short a name to guess a slip of without DNS: two or three letters anywhere
+    (kcn, dcn, tcn.ne.jp are cable ISPs one key from ocn), four in .com/.net."""
+    return len(name) <= 3 or (len(name) == 4 and ending in _DENSE)
+
+
+#: QWERTY rows (PC and the phone's romaji keyboard) and how far each sits to the right.
+_ROWS = (("1234567890-", 0.0), ("qwertyuiop", 0.0), ("asdfghjkl", 0.25), ("zxcvbnm", 0.75))
+_KEYS = {ch: (r, i + shift) for r, (row, shift) in enumerate(_ROWS) for i, ch in enumerate(row)}
+
+
+def _adjacent(a: str, b: str) -> bool:
+    """Neighbouring keys on a QWERTY keyboard (same row or the rows above and below)."""
+    if a not in _KEYS or b not in _KEYS:
+        return False
+    (ra, xa), (rb, xb) = _KEYS[a], _KEYS[b]
+    return abs(ra - rb) <= 1 and abs(xa - xb) <= 1.0
+
+
+def _keyboard_slips(typed: str, target: str) -> bool:
+    """Every letter typed in place of another was a neighbouring key (for two-edit matches:
+    foxmail is two far keys from hotmail, a different name; hptmaul two near ones)."""
+    for op in Levenshtein.editops(typed, target):
+        if op.tag == "replace" and not _adjacent(typed[op.src_pos], target[op.dest_pos]):
+            return False
+    return True
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -40,46 +97,10 @@ class TypoSuggestion:
     suggested: str
     """The domain the customer probably meant."""
     rule: str
-    """Which rule found it: ``explicit``, ``suffix``, ``confused_suffix`` or ``letters``."""
-
-
-@dataclass(frozen=True, kw_only=True, eq=False)  # hashed by identity: a cache key
-class DomainTable:
-    """What the suggester knows (see data/popular_domains.toml for each field)."""
-
-    targets: tuple[str, ...]
-    """Domains a typo is corrected to, most popular first."""
-    known: frozenset[str]
-    """Domains never corrected: the targets and real look-alikes."""
-    suffixes: frozenset[str]
-    """Real public suffixes."""
-    suffix_slips: Mapping[str, str]
-    """Endings only a slip produces, and the ending meant."""
-    confusable: frozenset[str]
-    """Real endings that are a slip after a popular name."""
-    explicit: Mapping[str, str]
-    """Known typos and their correction."""
-    check_carriers: bool = True
-    """Also treat every carrier domain (and its subdomain patterns) as known."""
-
-
-@cache
-def default_table() -> DomainTable:
-    """The table shipped in data/popular_domains.toml, with the carrier domains added."""
-    text = resources.files("maildoctor").joinpath("data/popular_domains.toml").read_text("utf-8")
-    raw = tomllib.loads(text)
-    carrier_domains = [
-        d for c in CARRIERS.values() for d in (*c.domains, *c.legacy_domains) if "*" not in d
-    ]
-    targets = tuple(dict.fromkeys([*raw["targets"]]))
-    return DomainTable(
-        targets=targets,
-        known=frozenset([*targets, *raw["real"], *carrier_domains]),
-        suffixes=frozenset(raw["suffixes"]),
-        suffix_slips=dict(raw["suffix_slips"]),
-        confusable=frozenset(raw["confusable_suffixes"]),
-        explicit=dict(raw["explicit"]),
-    )
+    """Which rule found it: ``explicit``, ``dots``, ``ending_missing``,
+    ``confused_suffix``, ``suffix``, ``letters`` (or ``repair`` for broken syntax)."""
+    strength: Strength = "strong"
+    """``weak``: shown only when DNS says the typed domain takes no mail."""
 
 
 def distance(a: str, b: str, limit: int = 3) -> int:
@@ -87,104 +108,123 @@ def distance(a: str, b: str, limit: int = 3) -> int:
 
     An adjacent transposition counts as one edit, as a keyboard slip does.
     Returns ``limit + 1`` as soon as the distance is known to exceed ``limit``.
-    rapidfuzz computes it in C: about 18x faster over the popular-domain table,
-    which matters for member lists with many distinct company domains.
+    rapidfuzz computes it in C: about 18x faster over the popular-domain table.
     """
     return int(OSA.distance(a, b, score_cutoff=limit))
 
 
-# A confused ending's family: .co/.cm are a short .com, a bare .ne a short .ne.jp.
-_FAMILY = {"co": "com", "cm": "com", "om": "com", "ne": "jp", "jo": "jp"}
-
-
-def _split(domain: str, table: DomainTable) -> tuple[str, str]:
-    """(name, suffix) with the longest known or slipped suffix; else the last label."""
-    labels = domain.split(".")
-    for n in range(min(3, len(labels) - 1), 0, -1):
-        suffix = ".".join(labels[-n:])
-        if suffix in table.suffixes or suffix in table.suffix_slips:
-            return ".".join(labels[:-n]), suffix
-    return ".".join(labels[:-1]), labels[-1]
-
-
 @lru_cache(maxsize=8)
 def _parts(table: DomainTable) -> tuple[tuple[str, str, str], ...]:
-    """(target, name, suffix) of every target, split once per table."""
-    return tuple((t, *_split(t, table)) for t in table.targets)
-
-
-def _is_known(domain: str, table: DomainTable) -> bool:
-    if domain in table.known:
-        return True
-    return table.check_carriers and carrier_for_domain(domain) is not None
+    """(target, name, ending) of every target, split once per table."""
+    return tuple((t, *split_domain(t, table)) for t in table.targets)
 
 
 def suggest_domain(domain: str, table: DomainTable | None = None) -> TypoSuggestion | None:
     """The domain the customer probably meant, or None when unsure (or it is right)."""
     table = table or default_table()
-    return _suggest(domain.lower().rstrip("."), table)
+    return _suggest(domain.lower().strip("."), table)
+
+
+def _country_only(ending: str, table: DomainTable) -> bool:
+    """A real ending that names a country (.ie, .co.th), not one of the usual slips."""
+    return (
+        ending not in table.confusable
+        and len(ending.rsplit(".", 1)[-1]) == 2
+        and real_ending(ending, table)
+    )
 
 
 @lru_cache(maxsize=65536)
 def _suggest(domain: str, table: DomainTable) -> TypoSuggestion | None:
-    if "." not in domain or _is_known(domain, table):
+    if not domain or is_known(domain, table):
         return None
 
-    def found(suggested: str, rule: str) -> TypoSuggestion:
-        return TypoSuggestion(domain=domain, suggested=suggested, rule=rule)
+    def found(suggested: str, rule: str, strength: Strength = "strong") -> TypoSuggestion:
+        return TypoSuggestion(domain=domain, suggested=suggested, rule=rule, strength=strength)
 
     if domain in table.explicit:
         return found(table.explicit[domain], "explicit")
-    name, suffix = _split(domain, table)
+    parts = _parts(table)
+    flat = domain.replace(".", "")
+    dots = [t for t, _, _ in parts if t.replace(".", "") == flat]
+    if dots:
+        return found(dots[0], "dots")
+    cut = [t for t, _, _ in parts if t.startswith(domain + ".")]
+    if "." not in domain:
+        return found(cut[0], "ending_missing") if cut else None
+    name, ending = split_domain(domain, table)
+    if cut:
+        # yahoo.co is yahoo.co.jp cut short or yahoo.com a letter short. A letter left
+        # off is the commoner slip, unless the longer one is one of the big domains.
+        short = [
+            t for t, t_name, t_end in parts if t_name == name and distance(ending, t_end, 1) == 1
+        ]
+        rank = {t: i for i, t in enumerate(table.targets)}
+        big = [t for t in cut if rank[t] < table.top_targets]
+        if big or not short:
+            return found((big or cut)[0], "ending_missing")
+        return found(short[0], "confused_suffix")
     if not name:
         return None
-    if suffix in table.suffix_slips:
-        fixed = f"{name}.{table.suffix_slips[suffix]}"
-        if _is_known(fixed, table):
+    if ending in table.suffix_slips:
+        fixed = f"{name}.{table.suffix_slips[ending]}"
+        if is_known(fixed, table):
             return found(fixed, "suffix")
         deeper = _suggest(fixed, table)
         if deeper is not None:
-            return found(deeper.suggested, deeper.rule)
+            return found(deeper.suggested, deeper.rule, deeper.strength)
         # A made-up ending is wrong whatever the name; fix it only for a plain
         # name (mail.company.cmo may be a host name, not a slip).
         return found(fixed, "suffix") if "." not in name else None
-    if suffix in table.confusable or suffix not in table.suffixes:
-        same_name = [t for t, t_name, _ in _parts(table) if t_name == name and t != domain]
-        if same_name and len(name) >= 3:
-            # Prefer the ending in the same family (.jp for .jp, .com for .com).
-            family = _FAMILY.get(suffix, suffix.rsplit(".", 1)[-1])
-            same_family = [t for t in same_name if t.rsplit(".", 1)[-1] == family]
-            return found((same_family or same_name)[0], "confused_suffix")
-    return _letter_slip(domain, name, suffix, table, found)
+    same_name = [(t, t_end) for t, t_name, t_end in parts if t_name == name]
+    if same_name:
+        rank = {t: i for i, (t, _) in enumerate(same_name)}
+        best = min(same_name, key=lambda te: (distance(ending, te[1], 9), rank[te[0]]))[0]
+        country = _country_only(ending, table) and not _key_slip(ending, same_name[0][1])
+        weak = country or (len(name) <= 3 and real_ending(ending, table))
+        return found(best, "confused_suffix", "weak" if weak else "strong")
+    return _letter_slip(domain, ending, table, parts)
 
 
 def _letter_slip(
-    domain: str,
-    name: str,
-    suffix: str,
-    table: DomainTable,
-    found: Callable[[str, str], TypoSuggestion],
+    domain: str, ending: str, table: DomainTable, parts: tuple[tuple[str, str, str], ...]
 ) -> TypoSuggestion | None:
-    real_suffix = suffix in table.suffixes and suffix not in table.confusable
-    best: list[str] = []
+    own_ending = real_ending(ending, table) and ending not in table.confusable
+    # A domain under an ending no registry has cannot exist: its slip is sure whatever its size.
+    unreal = public_suffix(domain) is None
+    labels = domain.split(".")
+    best: list[tuple[str, Strength]] = []
     best_d = 99
-    for target, t_name, t_suffix in _parts(table):
-        if real_suffix and t_suffix != suffix:
-            # A real ending (yahoo.co.uk) is not a slip of another (yahoo.co.jp):
-            # only the name may be mistyped, or the whole domain by one key.
-            if distance(domain, target, 1) == 1 and len(target) >= 8:
-                d = 1
-            else:
+    for target, t_name, t_ending in parts:
+        strength: Strength = "strong"
+        if own_ending and t_ending != ending:
+            # A real ending (yahoo.co.uk) is not a slip of another (yahoo.co.jp): only
+            # one key in the whole domain, and only as far as DNS bears it out, unless
+            # the ending typed in the target's place exists nowhere (docomo.ne.kp).
+            if len(target) < 8 or distance(domain, target, 1) != 1:
                 continue
+            aligned = ".".join(labels[-(t_ending.count(".") + 1) :])
+            d = 1
+            if public_suffix(f"x.{aligned}") == aligned and not _key_slip(aligned, t_ending):
+                strength = "weak"
         else:
-            limit = 1 if len(t_name) <= 5 else 2
+            limit = 1 if len(t_name) <= 6 else 2
             d = distance(domain, target, limit)
-            if d > limit:
+            if d > limit or (d == 2 and not _keyboard_slips(domain, target)):
                 continue
+            if _short(t_name, t_ending) and not unreal:
+                strength = "weak"
         if d < best_d:
-            best, best_d = [target], d
+            best, best_d = [(target, strength)], d
         elif d == best_d:
-            best.append(target)
+            best.append((target, strength))
+    if len(best) > 1:
+        # A tie between a big domain and rarer ones goes to the big one: its prior
+        # is ten times theirs and more.
+        rank = {t: i for i, t in enumerate(table.targets)}
+        big = [b for b in best if rank[b[0]] < table.top_targets]
+        best = big if len(big) == 1 else best
     if len(best) == 1:
-        return found(best[0], "letters")
+        target, strength = best[0]
+        return TypoSuggestion(domain=domain, suggested=target, rule="letters", strength=strength)
     return None

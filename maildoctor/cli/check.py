@@ -3,50 +3,74 @@
 from __future__ import annotations
 
 import asyncio
+import csv
 import sys
-from collections.abc import Iterable, Iterator
+from collections import deque
+from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, NoReturn
 
 import click
 
 from maildoctor.address.check import CheckResult, check_many, exit_code
+from maildoctor.cli.check_input import InputError, Record, Table, read_table
 from maildoctor.cli.options import (
     address_dns_options,
     format_option,
-    input_not_utf8,
     lang_option,
     reply_templates,
     templates_option,
 )
 from maildoctor.findings import Lang
 
-
-def _lines(stream: IO[str]) -> Iterator[str]:
-    """Addresses of a file, one a line; blank lines skipped, spaces kept (IME input)."""
-    for number, line in enumerate(stream):
-        text = line.rstrip("\r\n")
-        if number == 0:
-            text = text.removeprefix("\ufeff")
-        if text.strip():
-            yield text
+#: Input files larger than this are refused (a member list of a million addresses is ~40 MB).
+MAX_INPUT_BYTES = 512 * 1024 * 1024
 
 
 class _Progress:
-    """A counter on stderr, only when stderr is a terminal."""
+    """A counter on stderr (with the total when known), only when stderr is a terminal."""
 
-    def __init__(self, enabled: bool) -> None:
+    def __init__(self, enabled: bool, total: int | None = None) -> None:
         self.enabled = enabled
+        self.total = total
         self.count = 0
+
+    def _line(self) -> str:
+        of = f"/{self.total}" if self.total is not None else ""
+        return f"\rchecked {self.count}{of} addresses"
 
     def tick(self) -> None:
         self.count += 1
         if self.enabled and self.count % 500 == 0:
-            click.echo(f"\rchecked {self.count} addresses", err=True, nl=False)
+            click.echo(self._line(), err=True, nl=False)
 
     def close(self) -> None:
         if self.enabled and self.count >= 500:
-            click.echo(f"\rchecked {self.count} addresses", err=True)
+            click.echo(self._line(), err=True)
+
+
+def _read_file(file_: IO[bytes]) -> Table:
+    """The --file input decoded, with one line on stderr saying how it was read."""
+    raw_name = getattr(file_, "name", "<stdin>")
+    name = "stdin" if raw_name in ("<stdin>", "-") else click.format_filename(raw_name)
+    data = file_.read(MAX_INPUT_BYTES + 1)
+    if len(data) > MAX_INPUT_BYTES:
+        _input_error(f"{name} is larger than {MAX_INPUT_BYTES // 2**20} MiB")
+    try:
+        table = read_table(data)
+    except (InputError, csv.Error) as e:
+        _input_error(f"{name}: {e}")
+    if table.header is not None:
+        shape = f"CSV, address column {table.header[table.column]!r}"
+    else:
+        shape = "one address a line"
+    click.echo(f"Reading {name} as {table.encoding} ({shape}).", err=True)
+    return table
+
+
+def _input_error(message: str) -> NoReturn:
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(2)
 
 
 @click.command("check")
@@ -54,10 +78,17 @@ class _Progress:
 @click.option(
     "--file",
     "file_",
-    type=click.File("r", encoding="utf-8"),
-    help="Read addresses from PATH, one a line ('-' for stdin).",
+    type=click.File("rb"),
+    help="Read addresses from PATH ('-' for stdin): a CSV whose header names the address "
+    "column (other columns are kept), or one address a line. UTF-8, UTF-16 or CP932.",
 )
 @format_option("text", "json", "jsonl", "csv")
+@click.option(
+    "--bom/--no-bom",
+    default=True,
+    show_default=True,
+    help="Start --format csv output with a UTF-8 BOM, so that Excel reads it as UTF-8.",
+)
 @lang_option
 @click.option("--reply", is_flag=True, help="Print a Japanese reply draft to the customer.")
 @address_dns_options
@@ -71,8 +102,9 @@ class _Progress:
 @templates_option
 def command(
     addresses: tuple[str, ...],
-    file_: IO[str] | None,
+    file_: IO[bytes] | None,
     fmt: str,
+    bom: bool,
     lang: Lang,
     reply: bool,
     nameservers: tuple[str, ...],
@@ -91,6 +123,7 @@ def command(
     \b
     Examples:
       maildoctor check taro@gmial.com
+      maildoctor check --file members.csv --format csv > checked.csv
       maildoctor check --file members.txt --format jsonl --concurrency 50
       maildoctor check taro..yamada@docomo.ne.jp --offline --reply
     """
@@ -111,10 +144,24 @@ def command(
             raise click.BadParameter(str(e), param_hint="--nameserver") from None
         # The probe holds no socket or loop: it can be made before the loop runs.
         probe = DNSProbe(resolver, canaries=canaries or DEFAULT_CANARIES, concurrency=concurrency)
-    source: Iterable[str] = list(addresses)
-    if file_ is not None:
-        source = _chain(addresses, _lines(file_))
-    progress = _Progress(enabled=file_ is not None and sys.stderr.isatty())
+    records: list[Record] = [Record(address=a) for a in addresses]
+    table = _read_file(file_) if file_ is not None else None
+    extra = table.extra_columns if table is not None else ()
+    total = len(records) + (table.count() if table is not None else 0)
+    if table is not None and total == len(records):
+        stdin = getattr(file_, "name", "<stdin>") in ("<stdin>", "-")
+        where = "stdin" if stdin else "the file"
+        click.echo(f"No addresses to check: {where} is empty.", err=True)
+    source = _chain(records, table.records() if table is not None else iter(()))
+    pending: deque[Record] = deque()
+
+    def addresses_of(items: Iterator[Record]) -> Iterator[str]:
+        # check_many keeps input order, so the records line up with the results.
+        for record in items:
+            pending.append(record)
+            yield record.address
+
+    progress = _Progress(enabled=file_ is not None and sys.stderr.isatty(), total=total)
     reply_renderer = None
     if reply:
         from maildoctor.address.report import format_reply
@@ -128,16 +175,18 @@ def command(
     collected: list[CheckResult] = []
     first = True
 
+    collected_columns: list[dict[str, str]] = []
+
     async def run() -> set[str]:
-        async for result in check_many(source, probe=probe, lang=lang):
-            emit(result)
+        async for result in check_many(addresses_of(source), probe=probe, lang=lang):
+            emit(result, pending.popleft())
         if collected:
             from maildoctor.address.report import format_json
 
-            click.echo(format_json(collected), nl=False)
+            click.echo(format_json(collected, collected_columns if extra else None), nl=False)
         return verdicts
 
-    def emit(result: CheckResult) -> None:
+    def emit(result: CheckResult, record: Record) -> None:
         nonlocal first
         verdicts.add(result.verdict)
         progress.tick()
@@ -147,29 +196,43 @@ def command(
             click.echo(reply_renderer(result), nl=False)
         elif fmt == "json":
             collected.append(result)
+            collected_columns.append(_columns(record, extra))
         else:
-            click.echo(_format_one(result, fmt, lang, first), nl=False)
+            columns = _columns(record, extra) if extra else None
+            click.echo(_format_one(result, fmt, lang, first, columns, extra, bom), nl=False)
         first = False
 
     try:
         asyncio.run(run())
-    except UnicodeDecodeError as e:
-        input_not_utf8(e)
     finally:
         progress.close()
     sys.exit(exit_code(verdicts))  # type: ignore[arg-type]
 
 
-def _chain(first: Iterable[str], rest: Iterable[str]) -> Iterator[str]:
+def _columns(record: Record, extra: tuple[str, ...]) -> dict[str, str]:
+    """The row's other columns (empty for an address given on the command line)."""
+    return {name: record.columns.get(name, "") for name in extra}
+
+
+def _chain(first: list[Record], rest: Iterator[Record]) -> Iterator[Record]:
     yield from first
     yield from rest
 
 
-def _format_one(result: CheckResult, fmt: str, lang: Lang, first: bool) -> str:
+def _format_one(
+    result: CheckResult,
+    fmt: str,
+    lang: Lang,
+    first: bool,
+    columns: dict[str, str] | None,
+    extra: tuple[str, ...],
+    bom: bool,
+) -> str:
     from maildoctor.address import report
 
     if fmt == "jsonl":
-        return report.format_jsonl(result)
+        return report.format_jsonl(result, columns)
     if fmt == "csv":
-        return (report.csv_header() if first else "") + report.format_csv_row(result)
+        head = ("\ufeff" if bom else "") + report.csv_header(extra) if first else ""
+        return head + report.format_csv_row(result, [columns[n] for n in extra] if columns else ())
     return ("" if first else "\n") + report.format_text(result, lang)

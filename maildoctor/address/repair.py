@@ -1,0 +1,92 @@
+"""Undo the slips that break an address's syntax, the way people make them: pure functions.
+
+A customer who types ``docomo,ne.jp``, ``gmail..com``, ``@.docomo.ne.jp``,
+``gmail.com.``, ``ｔａｒｏ＠ｇｍａｉｌ。ｃｏｍ`` or ``so－net`` meant an address
+that can be written down; :func:`repair` writes it down, and the typo matcher
+then judges the domain it got (which may still lack its ending: ``taro@gmail``).
+
+What a Japanese IME produces in place of ASCII: the full-width forms block
+(U+FF01-FF5E), the ideographic space, the full stops ``。`` ``｡`` and the commas
+``、`` ``､`` typed for ``.``, and the long-vowel mark ``ー`` (or a dash from the
+symbol palette) typed for ``-``. NFKC folds the full-width forms; the rest is
+mapped here.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+__all__ = ["fold_ime", "ime_input", "repair"]
+
+_IME_CHARS = re.compile(r"[\uFF01-\uFF5E\u3000\u3001\u3002\uFF61\uFF64]")
+_IME_STOPS = str.maketrans({"\u3002": ".", "\uff61": ".", "\u3001": ".", "\uff64": "."})
+#: Marks typed for "-": the long-vowel mark (full and half width), hyphens and dashes.
+_DASHES = "\u30fc\uff70\uff0d\u2010\u2011\u2012\u2013\u2014\u2015\u2212"
+_DASH_RE = re.compile(f"[{_DASHES}]")
+_AT_RE = re.compile("[@\uff20]")
+_SEPARATORS = re.compile(r"[,;]")
+_DOT_RUNS = re.compile(r"\.{2,}")
+
+
+def _dash_slips(raw: str) -> bool:
+    """A dash look-alike in a part (before or after the @) that is otherwise ASCII.
+
+    ``so－net.ne.jp`` is a slip; ``ヤマダー@example.jp`` is a Japanese local part.
+    """
+    if not _DASH_RE.search(raw):
+        return False
+    return any(
+        _DASH_RE.search(part) and _DASH_RE.sub("", part).isascii() for part in _AT_RE.split(raw)
+    )
+
+
+#: White space a phone or IME leaves: before or after the address, or beside a dot or
+#: the @ (autocorrect's space after a full stop). "taro yamada@" is a different mistake.
+_STRAY_SPACE = re.compile(r"^\s|\s$|\s[.@]|[.@]\s")
+
+
+def ime_input(raw: str, *, spaces: bool = True) -> bool:
+    """The input holds characters an IME types in place of ASCII (or stray white space)."""
+    if _IME_CHARS.search(raw) or _dash_slips(raw):
+        return True
+    return spaces and raw.strip() != "" and bool(_STRAY_SPACE.search(raw))
+
+
+def _fold_dashes(text: str) -> str:
+    parts = text.split("@")
+    return "@".join(
+        _DASH_RE.sub("-", part) if _DASH_RE.sub("", part).isascii() else part for part in parts
+    )
+
+
+def fold_ime(raw: str) -> str:
+    """The address a customer meant when typing through a Japanese IME.
+
+    NFKC folds full-width letters, digits, ``＠`` and ``．`` to ASCII; ``。``,
+    ``｡``, ``、`` and ``､`` become ``.``; ``ー`` and dashes become ``-`` in a part
+    that is otherwise ASCII; all white space is removed (it is never part of an
+    address typed into a form).
+    """
+    folded = unicodedata.normalize("NFKC", raw.translate(_IME_STOPS)).translate(_IME_STOPS)
+    folded = _fold_dashes(folded)
+    return "".join(ch for ch in folded if not ch.isspace())
+
+
+def repair(raw: str) -> str | None:
+    """The address with syntax-breaking slips undone, or None when there is no ``@`` to split at.
+
+    IME characters and white space are folded; in the domain, a comma or
+    semicolon becomes a dot, runs of dots become one, leading and trailing dots
+    go, and it is lower-cased; a doubled ``@`` becomes one. The result is not
+    checked: it may still be invalid (an ending left out), for the matcher to finish.
+    """
+    text = fold_ime(raw)
+    if "@" not in text:
+        return None
+    local, _, domain = text.rpartition("@")
+    local = local.rstrip("@")
+    domain = _DOT_RUNS.sub(".", _SEPARATORS.sub(".", domain.lower())).strip(".")
+    if not local or not domain:
+        return None
+    return f"{local}@{domain}"
