@@ -89,6 +89,13 @@ def test_fullwidth_input_gets_the_halfwidth_suggestion(api: HarnessThread) -> No
     assert data["carrier"] == {"id": "docomo", "name": "NTTドコモ"}
 
 
+def test_comma_for_a_dot_is_repaired(api: HarnessThread) -> None:
+    data = check(api, "taro@docomo,ne.jp")
+    assert data["message"] == "もしかして taro@docomo.ne.jp ですか?"
+    assert data["block"] is True
+    assert data["carrier_note"]["carrier"] == "docomo"
+
+
 def test_typo_of_a_domain_that_does_not_exist(api: HarnessThread) -> None:
     data = check(api, "taro@gmial.com", lang="en")
     assert data["message"] == "Did you mean taro@gmail.com?"
