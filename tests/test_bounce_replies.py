@@ -99,7 +99,8 @@ CASES = [
         "4.7.0",
         "421 4.7.0 [TSS04] Messages from 192.0.2.25 temporarily deferred due to unexpected "
         "volume or user complaints",
-        "badreputation",
+        # Sisimai::Rhost::YahooInc reads Yahoo's TSS04 deferral as rejected.
+        "rejected",
     ),
     (
         "icloud-nouser",
@@ -135,7 +136,7 @@ CASES = [
         "taro@example.jp",
         "5.3.4",
         "552 5.3.4 Message size exceeds fixed maximum message size",
-        "mesgtoobig",
+        "emailtoolarge",
     ),
 ]
 

@@ -1,20 +1,17 @@
 """Decide why each recipient bounced (pure: facts in, explanations out).
 
-The reasons are Sisimai's classic taxonomy (``userunknown``, ``filtered``,
-``mailboxfull``...). The rules, tried in this order, are data in
-``maildoctor/data/bounce_patterns.toml``:
+Reasons are Sisimai's, reported under their current names (``ratelimited``,
+``emailtoolarge`` since December 2025). Tried in this order:
 
-1. a receiving provider's own meaning of its words (au answers
-   "550 : User unknown" to mail its receive filter refuses; docomo did the
-   same until 2025-03-13);
-2. the remote server's words, matched against each reason's phrases;
-3. an RFC 3463 status code that is decisive on its own (``5.1.1``);
-4. what the status class still says (``4.4.x`` timed out).
-
-A phrase outranks a status code because servers send generic codes with
-precise words far more often than the reverse; a few codes (``5.1.1``,
-``5.2.2``, ``5.7.26``...) are trusted over the words because the words that
-come with them are often boilerplate.
+1. a receiving provider's own meaning of its words ([[rhost]] in
+   ``maildoctor/data/bounce_patterns.toml``, after ``Sisimai::Rhost::*``: au
+   answers "550 : User unknown" to mail its receive filter refuses; docomo did
+   the same until 2025-03-13);
+2. what the MTA that wrote the bounce means by its own words
+   (``[lhost_messages]``, after each ``Sisimai::Lhost::*``);
+3. Sisimai's reason rules over words, status code and SMTP command
+   (:mod:`maildoctor.bounce.reasons`, vocabulary in ``bounce_reasons.toml``);
+4. the bounce's own explanation text, when the recipient's words said nothing.
 """
 
 from __future__ import annotations
@@ -24,9 +21,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from maildoctor.bounce.parse import BounceRecipient, ParsedBounce
-from maildoctor.bounce.patterns import CarrierRule, tables
+from maildoctor.bounce.patterns import CarrierRule, lhost_of, tables
+from maildoctor.bounce.reasons import RETRY, Facts, current_name, decide, words_reason
+from maildoctor.bounce.vocabulary import lhost_reason, rhost_reason
 
-__all__ = ["Explanation", "classify", "classify_recipient"]
+__all__ = ["Explanation", "classify"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -56,7 +55,15 @@ class Explanation:
     advice: tuple[str, ...]
     """Advice catalog ids that fit this reason."""
     decided_by: str
-    """Which rule decided: ``rhost:KDDI (au)``, ``phrase``, ``status``, ``status-class``..."""
+    """Which rule decided: ``rhost:KDDI (au)``, ``lhost:Exim``, ``sisimai-rules``, ``text``..."""
+    kind: str = "bounce"
+    """``bounce``, or what is kept apart from bounces: ``delivered`` (a delivery report),
+    ``autoreply`` (RFC 3834), ``feedback`` (an ARF complaint)."""
+    date: datetime | None = None
+    """When the bounce was written (its Date header)."""
+
+
+_KINDS = {"delivered": "delivered", "vacation": "autoreply", "feedback": "feedback"}
 
 
 def _domain(addr: str) -> str:
@@ -98,53 +105,10 @@ def _rhost_reason(rule: CarrierRule, r: BounceRecipient, when: datetime | None) 
     return ""
 
 
-def _phrase_reason(words: str) -> str:
-    if not words:
-        return ""
-    t = tables()
-    for name in t.order:
-        if any(p.search(words) for p in t.reasons[name].patterns):
-            return name
-    return ""
-
-
-def _status_reason(status: str) -> str:
-    if not status:
-        return ""
-    for name, rule in tables().reasons.items():
-        if status in rule.statuses:
-            return name
-    return ""
-
-
-def _refine(phrase: str, r: BounceRecipient) -> str:
-    """What the SMTP command and the status add to the words' reason."""
-    status_reason = _status_reason(r.status)
-    # "User unknown" answered to DATA, or with a status that is not about the
-    # address (5.2.x mailbox, 5.3.x system), is a filter refusing the content:
-    # the mailbox was accepted at RCPT.
-    if (
-        phrase == "userunknown"
-        and r.command != "RCPT"
-        and (r.command == "DATA" or status_reason in ("filtered", "suspend", "systemerror"))
-    ):
-        return "filtered"
-    if r.command == "MAIL" and phrase in ("securityerror", "userunknown", "filtered"):
-        return "rejected"  # refused at MAIL FROM: the envelope sender was the problem
-    if phrase == "hostunknown" and r.status.startswith("4."):
-        return "networkerror"  # a DNS failure that the MTA will retry is not a missing domain
-    return phrase
-
-
-def classify_recipient(r: BounceRecipient, *, bounce: ParsedBounce) -> tuple[str, str]:
-    """(reason, which rule decided) for one recipient of ``bounce``."""
-    return _classify(r, bounce, _rhost(r))
-
-
 def _classify(
     r: BounceRecipient, bounce: ParsedBounce, rhost: CarrierRule | None
 ) -> tuple[str, str]:
-    """:func:`classify_recipient` given ``r``'s carrier rule (looked up once by the caller)."""
+    """(reason, which rule decided) for ``r``, given its carrier rule (looked up once)."""
     if bounce.kind == "feedback":
         return "feedback", "kind"
     if bounce.kind == "autoreply":
@@ -157,27 +121,34 @@ def _classify(
         if reason:
             return reason, f"rhost:{rhost.name}"
 
-    decisive = tables().decisive.get(r.status, "")
-    words = r.diagnostic
-    phrase = _phrase_reason(words)
-    if decisive and phrase not in ("authfailure", "suspend", "filtered", "requireptr"):
-        return decisive, "status"
-    if phrase:
-        return _refine(phrase, r), "phrase"
-    by_status = _status_reason(r.status)
-    if by_status:
-        return by_status, "status"
-    # The bounce's own explanation (the text around the recipients) as a last resort.
-    general = _phrase_reason(bounce.text) if bounce.text != words else ""
-    if general:
-        return general, "text"
-    prefix = ".".join(r.status.split(".")[:2])
-    by_class = tables().soft_statuses.get(prefix, "")
-    if by_class:
-        return by_class, "status-class"
-    if r.status.startswith("4.") or r.action == "delayed":
-        return "expired", "status-class"
-    return "undefined", "none"
+    facts = Facts(
+        diagnostic=r.diagnostic,
+        status=r.status,
+        reply_code=r.reply_code,
+        command=r.command,
+        action=r.action,
+        diagnostic_type=r.diagnostic_type,
+    )
+    lhost = lhost_of(bounce.mta)
+    headers = bounce.headers if lhost else ""
+    preset = r.reason_hint or (lhost_reason(lhost, r.diagnostic, headers=headers) if lhost else "")
+    # As Sisimai::Fact does: what the bounce's writer decided stands, unless it is a
+    # reason the words should confirm; then the receiving provider's reading comes first.
+    if not preset or preset in RETRY:
+        provider, said = rhost_reason(r.remote_mta, _domain(r.recipient), r.diagnostic, r.status)
+        if said:
+            return said, f"rhost:{provider}"
+    reason = decide(facts, preset)
+    if reason in ("onhold", "undefined") and bounce.text and bounce.text != r.diagnostic:
+        # The recipient's own lines said nothing decisive: the bounce's explanation
+        # (the text around the recipients) as a last resort.
+        preset = lhost_reason(lhost, bounce.text) if lhost else ""
+        general = preset or words_reason(bounce.text)
+        if general:
+            return decide(facts, general), "text"
+    if preset and reason == preset:
+        return reason, f"lhost:{lhost}"
+    return reason, "sisimai-rules"
 
 
 def classify(bounce: ParsedBounce) -> tuple[Explanation, ...]:
@@ -187,6 +158,7 @@ def classify(bounce: ParsedBounce) -> tuple[Explanation, ...]:
     for r in bounce.recipients:
         rhost = _rhost(r)
         reason, decided_by = _classify(r, bounce, rhost)
+        reason = current_name(reason)
         rule = t.reasons.get(reason) or t.reasons["undefined"]
         # A test or forwarded domain may hide the carrier; its MX host does not.
         carrier = _carrier_id(r.recipient) or (rhost.carrier if rhost is not None else "")
@@ -207,6 +179,8 @@ def classify(bounce: ParsedBounce) -> tuple[Explanation, ...]:
                 carrier=carrier,
                 advice=advice,
                 decided_by=decided_by,
+                kind=_KINDS.get(reason, "bounce"),
+                date=bounce.date,
             )
         )
     return tuple(out)

@@ -13,7 +13,9 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-__all__ = ["CarrierRule", "MtaRule", "ReasonRule", "Tables", "detect_mta", "tables"]
+from maildoctor.bounce.reasons import current_name
+
+__all__ = ["CarrierRule", "MtaRule", "ReasonRule", "Tables", "detect_mta", "lhost_of", "tables"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -30,6 +32,10 @@ class MtaRule:
     """... or the From header."""
     text: tuple[re.Pattern[str], ...]
     """... or the explanation text."""
+    lhost: str = ""
+    """The Sisimai Lhost module that reads this MTA's bounces (its message table)."""
+    require_sender: re.Pattern[str] | None = None
+    """When set, the From header must match too (a layout another MTA shares)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -40,10 +46,6 @@ class ReasonRule:
     """Sisimai reason name (``userunknown``)."""
     hard: bool
     """Whether retrying can never help (a hard bounce)."""
-    patterns: tuple[re.Pattern[str], ...]
-    """Phrases in the remote server's words that mean this reason."""
-    statuses: tuple[str, ...]
-    """RFC 3463 status codes that mean this reason on their own."""
     advice: tuple[str, ...]
     """Advice catalog ids that fit."""
     summary: dict[str, str]
@@ -70,19 +72,13 @@ class Tables:
 
     mtas: tuple[MtaRule, ...]
     reasons: dict[str, ReasonRule]
-    order: tuple[str, ...]
-    """Reasons in the order their phrases are tried."""
     carriers: tuple[CarrierRule, ...]
-    soft_statuses: dict[str, str]
-    """Class-and-subject prefixes (``4.4``) mapped to reasons, tried last."""
-    decisive: dict[str, str]
-    """Status codes that outrank the words that come with them."""
     carrier_advice: dict[tuple[str, str], tuple[tuple[str, ...], dict[str, str]]]
     """(carrier id, reason) -> (advice ids replacing the reason's, summary by language)."""
 
 
 def _rx(items: Any) -> tuple[re.Pattern[str], ...]:
-    return tuple(re.compile(p, re.I) for p in items or ())
+    return tuple(re.compile(p, re.I | re.M) for p in items or ())
 
 
 @cache
@@ -97,15 +93,15 @@ def tables() -> Tables:
             subject=_rx(m.get("subject")),
             sender=_rx(m.get("sender")),
             text=_rx(m.get("text")),
+            lhost=m.get("lhost", ""),
+            require_sender=re.compile(m["require_sender"], re.I) if "require_sender" in m else None,
         )
         for m in data["mta"]
     )
     reasons = {
-        name: ReasonRule(
-            name=name,
+        current_name(name): ReasonRule(
+            name=current_name(name),
             hard=bool(r.get("hard", False)),
-            patterns=_rx(r.get("patterns")),
-            statuses=tuple(r.get("statuses", ())),
             advice=tuple(r.get("advice", ())),
             summary=dict(r.get("summary", {})),
         )
@@ -126,12 +122,9 @@ def tables() -> Tables:
     return Tables(
         mtas=mtas,
         reasons=reasons,
-        order=tuple(data["order"]),
         carriers=carriers,
-        soft_statuses=dict(data.get("status_prefix", {})),
-        decisive=dict(data.get("decisive", {})),
         carrier_advice={
-            (cid, reason): (
+            (cid, current_name(reason)): (
                 tuple(row["advice"]),
                 {lang: row[f"note_{lang}"] for lang in ("ja", "en") if f"note_{lang}" in row},
             )
@@ -144,6 +137,8 @@ def tables() -> Tables:
 def detect_mta(*, headers: str, subject: str, sender: str, text: str) -> str:
     """Name of the software or service that wrote the bounce, ``""`` if unknown."""
     for rule in tables().mtas:
+        if rule.require_sender is not None and not rule.require_sender.search(sender):
+            continue
         if (
             any(p.search(headers) for p in rule.headers)
             or any(p.search(subject) for p in rule.subject)
@@ -151,4 +146,12 @@ def detect_mta(*, headers: str, subject: str, sender: str, text: str) -> str:
             or any(p.search(text) for p in rule.text)
         ):
             return rule.name
+    return ""
+
+
+def lhost_of(mta: str) -> str:
+    """The Sisimai Lhost name of the MTA called ``mta`` by :func:`detect_mta`, ``""`` if none."""
+    for rule in tables().mtas:
+        if rule.name == mta:
+            return rule.lhost
     return ""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from maildoctor.advice import CATALOG, advice_text
@@ -10,7 +11,14 @@ from maildoctor.bounce.patterns import tables
 from maildoctor.carriers import CARRIERS
 from maildoctor.findings import Lang
 
-__all__ = ["explanation_dict", "format_text", "summary"]
+__all__ = [
+    "REPLY_TEMPLATE",
+    "explanation_dict",
+    "format_reply",
+    "format_text",
+    "reply_context",
+    "summary",
+]
 
 _LABELS: dict[str, dict[str, str]] = {
     "recipient": {"ja": "宛先", "en": "Recipient"},
@@ -63,6 +71,8 @@ def explanation_dict(e: Explanation, lang: Lang, *, file: str | None = None) -> 
             "carrier": _carrier_obj(e.carrier, lang),
             "advice": [a for a in e.advice if a in CATALOG],
             "decided_by": e.decided_by,
+            "kind": e.kind,
+            "date": e.date.isoformat() if e.date else None,
         }
     )
     return out
@@ -112,3 +122,51 @@ def format_text(file: str, explanations: tuple[Explanation, ...], lang: Lang) ->
             for body_line in body.splitlines():
                 lines.append(f"      {body_line}")
     return "\n".join(lines)
+
+
+REPLY_TEMPLATE = "replies/bounce.txt.j2"
+
+#: what the customer can do, per group of reasons (the rest is ours to fix)
+_CUSTOMER_CASE = {
+    "filtered": "filtered",
+    "rejected": "filtered",
+    "blocked": "filtered",
+    "spamdetected": "filtered",
+    "mailboxfull": "mailboxfull",
+    "userunknown": "gone",
+    "hostunknown": "gone",
+    "hasmoved": "gone",
+    "notaccept": "gone",
+    "suspend": "suspended",
+}
+#: advice that is for the support agent or the sender, never for the customer
+_AGENT_ONLY = ("sender_side_fix", "retry_later", "ask_mail_admin", "dns_unknown")
+
+
+def reply_context(e: Explanation) -> dict[str, Any]:
+    """What the bounce reply template gets: the address, which case it is, the advice."""
+    carrier = CARRIERS.get(e.carrier) if e.carrier else None
+    case = _CUSTOMER_CASE.get(e.reason, "ours")
+    if case == "filtered" and carrier is None and e.reason != "filtered":
+        case = "ours"  # a block list or the sender's domain: ours to fix, not the customer's
+    advice = []
+    for advice_id in e.advice:
+        if advice_id in CATALOG and advice_id not in _AGENT_ONLY:
+            title, body = advice_text(advice_id, "ja", carrier)
+            advice.append({"id": advice_id, "title": title, "body": body})
+    return {
+        "address": e.recipient,
+        "reason": e.reason,
+        "case": case,
+        "carrier": {"id": carrier.id, "name": carrier.name("ja")} if carrier else None,
+        "advice": advice if case != "ours" else [],
+    }
+
+
+def format_reply(e: Explanation, templates_dir: Path | None = None) -> str:
+    """The Japanese reply draft to the customer whose address bounced."""
+    from maildoctor.mail.templating import environment
+    from maildoctor.mail.templating import templates_dir as resolve_dir
+
+    env = environment(resolve_dir(templates_dir))
+    return env.get_template(REPLY_TEMPLATE).render(**reply_context(e))

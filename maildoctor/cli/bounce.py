@@ -1,15 +1,24 @@
-"""``maildoctor bounce FILE...``: explain bounce messages, one report per failed recipient."""
+"""``maildoctor bounce SOURCE...``: explain bounces one by one or in bulk (files, folders,
+Maildir, mbox, ``-``), summarise them, and write a suppression list."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
+import sys
+from collections.abc import Iterator
+from contextlib import nullcontext
 from pathlib import Path
+from typing import Any
 
 import click
 
-from maildoctor.bounce import NotABounce, explain
-from maildoctor.bounce.report import explanation_dict, format_text
-from maildoctor.cli.options import format_option, lang_option
+from maildoctor.bounce import Explanation, NotABounce, explain
+from maildoctor.bounce.batch import summarize, suppression_list
+from maildoctor.bounce.inputs import Message, expand, messages
+from maildoctor.bounce.report import explanation_dict, format_reply, format_text
+from maildoctor.cli.options import format_option, lang_option, resolve_templates, templates_option
 from maildoctor.findings import Lang
 
 _NOT_A_BOUNCE = {
@@ -43,52 +52,327 @@ _UNPARSABLE = {
     "ja": "{file}: ファイルを解析できませんでした({why})。",
     "en": "{file}: the file could not be parsed ({why}).",
 }
+_CSV_FIELDS = (
+    "file",
+    "kind",
+    "recipient",
+    "reason",
+    "hard_bounce",
+    "status",
+    "reply_code",
+    "carrier",
+    "mta",
+    "remote_mta",
+    "decided_by",
+    "date",
+    "diagnostic",
+    "error",
+)
+
+
+def _csv_line(values: list[object]) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerow(values)
+    return buffer.getvalue()
+
+
+def _explain_each(
+    files: list[str], lang: Lang, problems: list[str]
+) -> Iterator[tuple[int, str, tuple[Explanation, ...] | None, str]]:
+    """(file index, name, explanations or None, error code) per message; never raises."""
+    for index, message in messages(files):
+        found, code, line = _explain_one(message, lang)
+        if line:
+            problems.append(line)
+        yield index, message.name, found, code
+
+
+def _explain_one(message: Message, lang: Lang) -> tuple[tuple[Explanation, ...] | None, str, str]:
+    if message.error:
+        return None, "unreadable", _UNREADABLE[lang].format(file=message.name, why=message.error)
+    try:
+        return explain(message.raw), "", ""
+    except NotABounce as e:
+        table = _NOT_A_BOUNCE[lang]
+        return None, e.code, table.get(e.code, table["no_failure"]).format(file=message.name)
+    except Exception as e:  # a parser bug on one message must not end a bulk run
+        return None, "unparsable", _UNPARSABLE[lang].format(file=message.name, why=type(e).__name__)
 
 
 @click.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
-@format_option("text", "json", help="text for people; json: one array of recipient objects.")
+@click.argument("sources", nargs=-1, required=True)
+@format_option(
+    "text",
+    "json",
+    "jsonl",
+    "csv",
+    help="text for people; json: one array; jsonl: one object a line; csv: one row per recipient.",
+)
+@click.option(
+    "--summary",
+    is_flag=True,
+    help="Counts by kind, reason, carrier, hard/soft and day instead of one report per recipient.",
+)
+@click.option(
+    "--suppress",
+    "suppress_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="Write the suppression list (CSV) to FILE.",
+)
+@click.option(
+    "--soft-limit",
+    type=click.IntRange(min=1),
+    default=3,
+    show_default=True,
+    help="Soft bounces of one address that put it on the suppression list...",
+)
+@click.option(
+    "--soft-days",
+    type=click.IntRange(min=1),
+    default=7,
+    show_default=True,
+    help="...when they fall within this many days.",
+)
+@click.option("--reply", is_flag=True, help="Print the Japanese reply draft to the customer.")
+@click.option(
+    "--address", help="With --reply: the customer's address (default: every failed recipient)."
+)
+@templates_option
 @lang_option
-def command(files: tuple[Path, ...], fmt: str, lang: Lang) -> None:
-    """Explain bounce messages (.eml or mbox): per failed recipient, the reason, the
+def command(
+    sources: tuple[str, ...],
+    fmt: str,
+    summary: bool,
+    suppress_file: Path | None,
+    soft_limit: int,
+    soft_days: int,
+    reply: bool,
+    address: str | None,
+    templates_dir: Path | None,
+    lang: Lang,
+) -> None:
+    """Explain bounce messages: per failed recipient, the reason (Sisimai's names), the
     status and reply codes, the remote server's words, who wrote the bounce, and the
-    FAQ advice that fits.
+    FAQ advice that fits. SOURCE is a file (.eml or mbox), a folder (read recursively;
+    a Maildir too) or - for standard input. Delivery reports, auto-replies and
+    feedback (ARF) reports are recognised and kept apart from bounces.
 
-    Exit status: 0 when every file was explained, 1 when some file was not a bounce
-    or could not be read or parsed.
+    Exit status: 0 when every message was explained, 1 when some file was not a bounce
+    or could not be read or parsed (one line each on stderr; the run goes on).
+
+    \b
+    Examples:
+      maildoctor bounce bounce.eml
+      maildoctor bounce ~/Maildir --summary
+      maildoctor bounce bounces.mbox --format csv --suppress suppress.csv
+      maildoctor bounce bounce.eml --reply
     """
-    failed = False
+    folder = _reply_folder(templates_dir) if reply else None
+    files = expand(sources)
+    if not files:
+        click.echo(_NO_FILES[lang].format(sources=" ".join(sources)), err=True)
+        raise SystemExit(1)
+    problems: list[str] = []
+    keep: list[Explanation] = []
+    records: list[dict[str, Any]] = []
     texts: list[str] = []
-    records: list[dict[str, object]] = []
-    for path in files:
-        name = str(path)
-        try:
-            raw = path.read_bytes()
-        except OSError as e:
-            failed = True
-            click.echo(_UNREADABLE[lang].format(file=name, why=e.strerror or e), err=True)
-            records.append({"file": name, "error": "unreadable"})
-            continue
-        try:
-            explanations = explain(raw)
-        except NotABounce as e:
-            failed = True
-            table = _NOT_A_BOUNCE[lang]
-            click.echo(table.get(e.code, table["no_failure"]).format(file=name), err=True)
-            records.append({"file": name, "error": e.code})
-            continue
-        except Exception as e:  # a parser bug on one file must not end the run
-            failed = True
-            click.echo(_UNPARSABLE[lang].format(file=name, why=type(e).__name__), err=True)
-            records.append({"file": name, "error": "unparsable"})
-            continue
-        if fmt == "json":
-            records.extend(explanation_dict(x, lang, file=name) for x in explanations)
-        else:
-            texts.append(format_text(name, explanations, lang))
-    if fmt == "json":
+    failed = False
+    out = sys.stdout
+    stream = fmt in ("jsonl", "csv") and not summary and not reply
+    show_bar = sys.stderr.isatty() and len(files) > 1
+    bar_cm: Any = (
+        click.progressbar(length=len(files), file=sys.stderr, label="bounce", show_pos=True)
+        if show_bar
+        else nullcontext()
+    )
+    if stream and fmt == "csv":
+        out.write(_csv_line(list(_CSV_FIELDS)))
+    last_index = -1
+    with bar_cm as bar:
+        for index, name, found, code in _explain_each(files, lang, problems):
+            if bar is not None and index != last_index:
+                bar.update(index - last_index)
+                last_index = index
+            if not show_bar:
+                for line in problems:
+                    click.echo(line, err=True)
+                problems.clear()
+            if found is None:
+                failed = True
+                _emit_error(out, fmt, name, code, records, stream)
+                continue
+            if summary or suppress_file is not None or reply:
+                keep.extend(found)
+            if summary or reply:
+                continue
+            if fmt == "text":
+                texts.append(format_text(name, found, lang))
+            elif stream:
+                for e in found:
+                    out.write(_row(fmt, explanation_dict(e, lang, file=name)))
+            else:
+                records.extend(explanation_dict(e, lang, file=name) for e in found)
+        if bar is not None:
+            bar.update(len(files) - 1 - last_index)
+    for line in problems:
+        click.echo(line, err=True)
+
+    if reply:
+        drafts = [format_reply(e, folder) for e in _reply_targets(keep, address)]
+        if not drafts:
+            click.echo(_NO_REPLY[lang].format(address=address or ""), err=True)
+            raise SystemExit(1)
+        click.echo("\n\n".join(drafts), nl=False)
+    elif summary:
+        unreadable = sum(1 for r in records if "error" in r)
+        _print_summary(out, fmt, summarize(keep, errors=unreadable), lang)
+    elif fmt == "json":
         click.echo(json.dumps(records, ensure_ascii=False, indent=2))
-    elif texts:
+    elif fmt == "text" and texts:
         click.echo("\n\n".join(texts))
+    if suppress_file is not None:
+        _write_suppression(suppress_file, keep, soft_limit, soft_days, lang)
     if failed:
         raise SystemExit(1)
+
+
+def _reply_folder(path: Path | None) -> Path:
+    """The templates folder, checked before any work: no bounce reply template is a usage error."""
+    import jinja2
+
+    from maildoctor.bounce.report import REPLY_TEMPLATE
+    from maildoctor.mail.templating import environment
+
+    folder = resolve_templates(path)
+    try:
+        environment(folder).get_template(REPLY_TEMPLATE)
+    except jinja2.TemplateError as e:
+        raise click.BadParameter(
+            f"{REPLY_TEMPLATE} in {str(folder)!r} is missing or broken ({type(e).__name__}); "
+            "copy it from maildoctor's templates/ or drop --templates.",
+            param_hint="--templates",
+        ) from None
+    return folder
+
+
+_NO_FILES = {
+    "ja": "{sources}: 読み込むファイルがありません(空のフォルダです)。",
+    "en": "{sources}: no files to read (the folder is empty).",
+}
+_NO_REPLY = {
+    "ja": "返信文を作れません: {address} 宛てのバウンスがありません。",
+    "en": "no reply draft: no bounce for {address} in the input.",
+}
+
+
+def _reply_targets(found: list[Explanation], address: str | None) -> list[Explanation]:
+    """One explanation per failed customer address (the latest bounce of each)."""
+    latest: dict[str, Explanation] = {}
+    for e in found:
+        if e.kind != "bounce" or not e.recipient:
+            continue
+        if address and e.recipient.lower() != address.strip().lower():
+            continue
+        latest[e.recipient.lower()] = e
+    return list(latest.values())
+
+
+def _emit_error(
+    out: Any, fmt: str, name: str, code: str, records: list[dict[str, Any]], stream: bool
+) -> None:
+    record = {"file": name, "error": code}
+    records.append(record)
+    if stream and fmt == "jsonl":
+        out.write(json.dumps(record, ensure_ascii=False) + "\n")
+    elif stream and fmt == "csv":
+        out.write(_csv_line([name, *[""] * (len(_CSV_FIELDS) - 2), code]))
+
+
+def _row(fmt: str, record: dict[str, Any]) -> str:
+    if fmt == "jsonl":
+        return json.dumps(record, ensure_ascii=False) + "\n"
+    carrier = record["carrier"]["id"] if record.get("carrier") else ""
+    flat = {**record, "carrier": carrier, "error": ""}
+    return _csv_line([_cell(flat.get(k)) for k in _CSV_FIELDS])
+
+
+def _cell(value: object) -> object:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value
+
+
+_SUMMARY_TITLES = {
+    "ja": {
+        "unreadable": "読めない・バウンスでないメッセージ",
+        "by_kind": "種類",
+        "by_reason": "理由(バウンス)",
+        "by_carrier": "キャリア(バウンス)",
+        "hard_soft": "恒久的/一時的(バウンス)",
+        "by_day": "日付 UTC(バウンス)",
+    },
+    "en": {
+        "unreadable": "unreadable or not a bounce",
+        "by_kind": "kind",
+        "by_reason": "reason (bounces)",
+        "by_carrier": "carrier (bounces)",
+        "hard_soft": "hard/soft (bounces)",
+        "by_day": "day, UTC (bounces)",
+    },
+}
+
+
+def _print_summary(out: Any, fmt: str, data: dict[str, Any], lang: Lang) -> None:
+    if fmt in ("json", "jsonl"):
+        indent = 2 if fmt == "json" else None
+        out.write(json.dumps(data, ensure_ascii=False, indent=indent) + "\n")
+        return
+    if fmt == "csv":
+        out.write(_csv_line(["dimension", "key", "count"]))
+        out.write(_csv_line(["messages_unreadable", "", data["messages_unreadable"]]))
+        for dim in ("by_kind", "by_reason", "by_carrier", "hard_soft", "by_day"):
+            for key, count in data[dim].items():
+                out.write(_csv_line([dim, key, count]))
+        return
+    titles = _SUMMARY_TITLES[lang]
+    lines = [f"{titles['unreadable']}: {data['messages_unreadable']}"]
+    for dim in ("by_kind", "by_reason", "by_carrier", "hard_soft", "by_day"):
+        lines.append(f"{titles[dim]}:")
+        lines.extend(f"  {key:<24} {count:>7}" for key, count in data[dim].items())
+    out.write("\n".join(lines) + "\n")
+
+
+_SUPPRESS_FIELDS = ("address", "reason", "hard", "first_seen", "last_seen", "count", "decided_by")
+_WROTE = {
+    "ja": "{file}: 配信停止リストに {n} 件のアドレスを書き出しました。",
+    "en": "{file}: wrote {n} addresses to the suppression list.",
+}
+
+
+def _write_suppression(
+    path: Path, found: list[Explanation], soft_limit: int, soft_days: int, lang: Lang
+) -> None:
+    rows = suppression_list(found, soft_limit=soft_limit, soft_days=soft_days)
+    lines = [_csv_line(list(_SUPPRESS_FIELDS))]
+    for r in rows:
+        lines.append(
+            _csv_line(
+                [
+                    r.address,
+                    r.reason,
+                    "true" if r.hard else "false",
+                    r.first_seen.isoformat() if r.first_seen else "",
+                    r.last_seen.isoformat() if r.last_seen else "",
+                    r.count,
+                    r.decided_by,
+                ]
+            )
+        )
+    try:
+        path.write_text("".join(lines), encoding="utf-8")
+    except OSError as e:
+        raise click.FileError(str(path), hint=e.strerror or str(e)) from None
+    click.echo(_WROTE[lang].format(file=path, n=len(rows)), err=True)

@@ -1,0 +1,131 @@
+"""Plain-text bounces (qmail, Exim, Sendmail, Gmail, au...): finding the failed
+recipients and the words next to each in the human-readable text, after the
+layouts ``Sisimai::Lhost::*`` read."""
+
+from __future__ import annotations
+
+import re
+from email.message import Message
+
+from maildoctor.bounce.message import ADDR_RE, NOT_RECIPIENT, clean, codes, smtp_command
+from maildoctor.bounce.model import BounceRecipient
+
+
+def find_candidates(text: str, exclude: set[str]) -> list[str]:
+    """The addresses a text bounce names as failed, in order of appearance."""
+    seen: list[str] = []
+    quoted_to: list[str] = []
+    for m in ADDR_RE.finditer(text):
+        addr = m.group(0).strip(".").lower()
+        if addr in exclude or NOT_RECIPIENT.match(addr) or addr in seen:
+            continue
+        if "/" in addr.split("@", 1)[0]:
+            continue  # a file path that ends in an address (a delivery program's words)
+        # "Message-ID"-like tokens and host names with no dot are not mailboxes
+        if "." not in addr.split("@", 1)[1]:
+            continue
+        before = text[max(0, m.start() - 40) : m.start()].lower()
+        if re.search(r"(message-id|id|from|by|envelope-from|sender)[:=\s<]*$", before):
+            continue
+        # Only the first address of a line names a recipient; later ones on the
+        # same line are the server quoting something ("a@x <b@y>: malformed address").
+        line = text[text.rfind("\n", 0, m.start()) + 1 : m.start()]
+        if ADDR_RE.search(line):
+            continue
+        if re.fullmatch(r"\s*To:\s*<?", line, re.I):
+            quoted_to.append(addr)  # the original's To header, quoted ("Your message To: ...")
+            continue
+        seen.append(addr)
+    return seen or quoted_to
+
+
+def find_segments(text: str, recipients: list[str]) -> dict[str, str]:
+    """Split ``text`` into the part that follows each recipient's first mention."""
+    lower = text.lower()
+    positions = []
+    for r in recipients:
+        i = lower.find(r)
+        if i >= 0:
+            positions.append((i, r))
+    positions.sort()
+    out: dict[str, str] = {}
+    for n, (i, r) in enumerate(positions):
+        end = positions[n + 1][0] if n + 1 < len(positions) else len(text)
+        # the line holding the address may carry the reason too ("<a@b>: 550 ...")
+        line_start = text.rfind("\n", 0, i) + 1
+        seg = text[line_start:end]
+        if _SENDMAIL_LINE.match(seg):
+            # A Sendmail transcript: "554 <addr>... words" is this recipient's own line,
+            # and the "<<< " reply just before it is what the server said to it
+            # (Sisimai::Lhost::Sendmail and V5sendmail read it so).
+            seg = seg.split("\n", 1)[0]
+            before = text[:line_start].rstrip("\n").rsplit("\n", 1)[-1]
+            if before.startswith("<<< "):
+                seg = before + "\n" + seg
+        out[r] = seg
+    return out
+
+
+_SENDMAIL_LINE = re.compile(r"[245]\d\d <[^>\s]+@[^>\s]+>\.\.\. ")
+
+
+def mta_of(msg: Message, text: str, subject: str, sender: str) -> str:
+    from maildoctor.bounce.patterns import detect_mta
+
+    headers = "\n".join(f"{k}: {v}" for k, v in msg.items())
+    # An MTA introduces itself in the first lines of its explanation.
+    return detect_mta(headers=headers, subject=subject, sender=sender, text=text[:3000])
+
+
+_QUOTED_REPLY = re.compile(
+    r"(?:The error that the other server returned was:|Remote host said:"
+    r"|The response (?:from the remote server )?was:)\s*(.+)",
+    re.I | re.S,
+)
+
+
+def recipient_from_text(recipient: str, segment: str, action: str = "failed") -> BounceRecipient:
+    # When the bounce quotes the remote server ("The error that the other server
+    # returned was: ..."), those are the server's words; the rest is boilerplate.
+    quoted = _QUOTED_REPLY.search(segment)
+    words = quoted.group(1) if quoted else segment
+    if quoted and quoted.group(0).lower().startswith("remote host said"):
+        # qmail-remote says first what happened ("Connected to 192.0.2.1 but sender
+        # was rejected."), then quotes the server: both are the diagnosis (Sisimai::Lhost::qmail).
+        words = segment[segment.find("\n") + 1 :] if "\n" in segment else segment
+    m = ADDR_RE.search(recipient)
+    addr = m.group(0).lower() if m else ""
+    status, reply = codes(words)
+    host = re.search(
+        r"(?:host|talking to|from|by)\s+\[?([A-Za-z0-9][A-Za-z0-9\-]*(?:\.[A-Za-z0-9\-]+)+)",
+        segment,
+    )
+    return BounceRecipient(
+        recipient=addr,
+        action=action,
+        status=status,
+        reply_code=reply,
+        diagnostic=clean(words)[:2000],
+        remote_mta=host.group(1).rstrip(".").lower() if host else _named_server(words),
+        command=smtp_command(segment),
+    )
+
+
+def _named_server(words: str) -> str:
+    """The refusing server when its reply ends by naming it ("... [X.prod.outlook.com]")."""
+    found = re.findall(r"\[([A-Za-z0-9][A-Za-z0-9\-]*(?:\.[A-Za-z0-9\-]+)+\.[A-Za-z]{2,})\]", words)
+    return found[-1].lower() if found else ""
+
+
+FAILURE_WORDS = re.compile(
+    r"undeliver|could not be delivered"
+    r"|delivery (?:status notification|has failed|failed|to the following)"
+    r"|returned mail|mail delivery (?:failed|system|subsystem)|failure notice|not be delivered"
+    r"|permanent(?:ly)? (?:error|fatal|failure)|delivery failure|rejected|bounce|non[- ]?delivery"
+    r"|mail system error|mail failure|malformed|エラー|届きませんでした|送信できませんでした|配信",
+    re.I,
+)
+
+
+def looks_like_failure(subject: str, text: str) -> bool:
+    return bool(FAILURE_WORDS.search(subject) or FAILURE_WORDS.search(text[:5000]))

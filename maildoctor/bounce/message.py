@@ -1,0 +1,192 @@
+"""Reading a bounce as an email: lenient loading, headers, decoded parts, and the
+small field readers (addresses, status and reply codes, the SMTP command) that the
+DSN and per-MTA parsers share. Never raises on broken input."""
+
+from __future__ import annotations
+
+import email
+import re
+from datetime import UTC, datetime
+from email import policy
+from email.header import decode_header, make_header
+from email.message import Message
+from email.utils import parsedate_to_datetime
+
+# --- reading the message -------------------------------------------------
+
+ADDR = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.\-]+@[A-Za-z0-9](?:[A-Za-z0-9\-.]*[A-Za-z0-9])?"
+ADDR_RE = re.compile(r"(?<![A-Za-z0-9!#$%&'*+/=?^_`{|}~.\-])" + ADDR)
+STATUS_RE = re.compile(r"(?<![\d.])([245]\.\d{1,3}\.\d{1,3})(?![\d.])")
+_REPLY_RE = re.compile(r"(?<![\d.#\-])([245][0-5]\d)(?:[ \-]|$)", re.M)
+_COMMAND_RE = re.compile(
+    r"(?:in reply to (?:end of )?|>>> ?|after |at )"
+    r"(RCPT TO|MAIL FROM|DATA|HELO|EHLO|RCPT|MAIL|STARTTLS|end of data)",
+    re.I,
+)
+
+#: lines after which a text bounce quotes the original message (cut there)
+_ORIGINAL_MARKERS = re.compile(
+    r"^(?:[ \t]*-{2,}[ \t]*(?:Below this line is a copy of the message"
+    r"|This is a copy of (?:the|your) message"
+    r"|Original message|Original Message|Returned message|Unsent message below|"
+    r"The header of the original message|Message header follows|Your original message)"
+    r"|[ \t]*-+ ?(?:original|returned) message follows ?-+"
+    r"|[ \t]*----- Original message -----"
+    r"|[ \t]*------ This is a copy of the message"
+    r"|Content-Type: message/rfc822"
+    r"|Content-Type: text/rfc822-headers"
+    r"|[ \t]*(?:-+ )?Original message headers:?"
+    r"|[ \t]*\*+ Original message header"
+    r"|Original (?:mail|message) (?:as )?follows"  # fml, IMail
+    r"|[ \t]*Received: from )",
+    re.I | re.M,
+)
+
+#: local parts that are never the failed recipient
+NOT_RECIPIENT = re.compile(
+    r"^(?:mailer-daemon|postmaster|no-?reply|abuse|root|daemon|hostmaster)@", re.I
+)
+
+
+def load_message(raw: bytes) -> Message:
+    """Parse leniently: compat32 tolerates the broken headers real bounces carry."""
+    # Some samples start with an mbox "From " line; the parser would take it as a
+    # defect, which is harmless, but drop it so the first header is read.
+    if raw.startswith(b"From "):
+        raw = raw.split(b"\n", 1)[1] if b"\n" in raw else b""
+    return email.message_from_bytes(raw, policy=policy.compat32)
+
+
+def get_header(msg: Message, name: str) -> str:
+    value = msg.get(name)
+    if value is None:
+        return ""
+    try:
+        return str(make_header(decode_header(str(value)))).strip()
+    except Exception:  # undecodable encoded-words: keep the raw text
+        return str(value).strip()
+
+
+def decode_part(part: Message) -> str:
+    """A part's text in whatever charset works; a charset name that is unknown, broken
+    or holds a NUL (``utf-\\0-8``) falls back to the usual ones, never raises."""
+    payload = part.get_payload(decode=True)
+    if payload is None:
+        inner = part.get_payload()
+        return inner if isinstance(inner, str) else ""
+    assert isinstance(payload, bytes)
+    try:
+        charset = (part.get_content_charset() or "").replace("\0", "")
+    except (LookupError, ValueError, UnicodeError):
+        charset = ""
+    for candidate in (charset, "utf-8", "iso-2022-jp", "cp932", "euc-jp"):
+        if not candidate:
+            continue
+        try:
+            return payload.decode(candidate)
+        except (LookupError, ValueError):  # UnicodeDecodeError is a ValueError
+            continue
+    return payload.decode("latin-1")
+
+
+_REPORT_PARTS = (
+    "message/delivery-status",
+    "message/global-delivery-status",
+    "message/feedback-report",
+)
+
+
+def walk(msg: Message, inside_original: bool = False) -> list[tuple[Message, bool]]:
+    """All leaf parts, each with whether it belongs to the attached original message."""
+    out: list[tuple[Message, bool]] = []
+    ctype = msg.get_content_type()
+    if ctype in ("message/rfc822", "text/rfc822-headers", "message/rfc822-headers"):
+        out.append((msg, True))
+        return out
+    if ctype in _REPORT_PARTS:
+        out.append((msg, inside_original))
+        return out
+    if msg.is_multipart():
+        payload = msg.get_payload()
+        if isinstance(payload, list):
+            for sub in payload:
+                if isinstance(sub, Message):
+                    out.extend(walk(sub, inside_original))
+        return out
+    out.append((msg, inside_original))
+    return out
+
+
+def typed_value(value: str) -> str:
+    """``rfc822; user@example.jp`` -> ``user@example.jp`` (RFC 3464 address-type prefix)."""
+    _, sep, rest = value.partition(";")
+    return (rest if sep else value).strip().strip("<>").strip()
+
+
+def codes(text: str) -> tuple[str, str]:
+    status = STATUS_RE.search(text)
+    reply = _REPLY_RE.search(text)
+    return (status.group(1) if status else "", reply.group(1) if reply else "")
+
+
+def smtp_command(text: str) -> str:
+    if re.search(r"does not like recipient", text, re.I):
+        return "RCPT"  # qmail-remote's words for a refused RCPT TO
+    if re.search(r"sender was rejected", text, re.I):
+        return "MAIL"  # ... and for a refused MAIL FROM
+    m = _COMMAND_RE.search(text)
+    if not m:
+        return ""
+    word = m.group(1).upper()
+    if word.startswith("RCPT"):
+        return "RCPT"
+    if word.startswith("MAIL"):
+        return "MAIL"
+    if word in ("END OF DATA",):
+        return "DATA"
+    return word
+
+
+def clean(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def cut_original(text: str) -> str:
+    m = _ORIGINAL_MARKERS.search(text)
+    return text[: m.start()] if m else text
+
+
+def host_of(value: str) -> str:
+    m = re.search(r"@([A-Za-z0-9.\-]+)", value)
+    return m.group(1).lower() if m else ""
+
+
+def raw_body(raw: bytes) -> str:
+    head_end = re.search(rb"\r?\n\r?\n", raw)
+    body = raw[head_end.end() :] if head_end else b""
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:
+        return body.decode("latin-1")
+
+
+def split_messages(raw: bytes) -> list[bytes]:
+    """The messages of an mbox file (``From `` separator lines), or ``[raw]``."""
+    if not raw.startswith(b"From "):
+        return [raw]
+    # A separator is "From SENDER DATE" with an asctime date; a body line that merely
+    # starts with "From " (unescaped in mboxo files) does not split a message.
+    chunks = _MBOX_FROM.split(raw[raw.find(b"\n") + 1 :] if b"\n" in raw else b"")
+    return [c for c in chunks if c.strip()]
+
+
+_MBOX_FROM = re.compile(rb"(?m)^From \S+ +(?:\w{3} \w{3} +\d{1,2} |\w{3}, )[^\n]*\n")
+
+
+def parse_date(value: str) -> datetime | None:
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        # out-of-range fields: year 99999999999 (Overflow), day 99 or offset +9999 (Value)
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)

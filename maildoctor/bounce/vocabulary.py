@@ -1,0 +1,173 @@
+"""Sisimai's facts about bounce words, loaded from ``maildoctor/data/bounce_reasons.toml``:
+each reason's vocabulary, what status codes mean, and what particular MTAs
+(``Sisimai::Lhost::*``) and receiving providers (``Sisimai::Rhost::*``) mean by
+their own words. Lookups only; :mod:`.reasons` decides."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from functools import cache, lru_cache
+from importlib import resources
+
+__all__ = ["lhost_reason", "matches", "rhost_reason", "status_reason"]
+
+
+@dataclass(frozen=True)
+class _Vocabulary:
+    index: tuple[str, ...]
+    pairs: tuple[tuple[str, ...], ...]
+    isnot: tuple[str, ...]
+
+    def match(self, text: str) -> bool:
+        if any(x in text for x in self.isnot):
+            return False
+        return any(x in text for x in self.index) or any(_aligned(text, p) for p in self.pairs)
+
+
+def _aligned(text: str, pieces: tuple[str, ...]) -> bool:
+    """Every piece occurs in ``text``, each after the previous (Sisimai::String->aligned)."""
+    at = 0
+    for piece in pieces:
+        found = text.find(piece, at)
+        if found < 0:
+            return False
+        at = found + len(piece)
+    return True
+
+
+@dataclass(frozen=True)
+class _Data:
+    vocabulary: dict[str, _Vocabulary]
+    status: dict[str, str]
+    lhost: dict[str, dict[str, tuple[str, ...]]]
+    lhost_headers: dict[str, dict[str, tuple[str, ...]]]
+    rhost: dict[str, tuple[tuple[str, ...], dict[str, tuple[_RhostEntry, ...]]]]
+    states: dict[str, dict[str, str]]
+    bullets: dict[str, tuple[int, str]]
+
+
+@cache
+def _data() -> _Data:
+    text = resources.files("maildoctor").joinpath("data/bounce_reasons.toml").read_text("utf-8")
+    raw = tomllib.loads(text)
+    extra = raw.get("maildoctor_vocabulary", {})
+    vocabulary = {
+        name: _Vocabulary(
+            tuple(s.lower() for s in (*v.get("index", ()), *extra.get(name, {}).get("index", ()))),
+            tuple(tuple(s.lower() for s in p) for p in v.get("pairs", ())),
+            tuple(s.lower() for s in v.get("isnot", ())),
+        )
+        for name, v in raw["vocabulary"].items()
+    }
+    lhost = {
+        mta: {reason: tuple(s.lower() for s in words) for reason, words in table.items()}
+        for mta, table in raw.get("lhost_messages", {}).items()
+    }
+    headers = {
+        mta: {reason: tuple(s.lower() for s in words) for reason, words in table.items()}
+        for mta, table in raw.get("lhost_headers", {}).items()
+    }
+    status = {**raw["status_reason"], **raw.get("status_reason_extra", {})}
+    rhost = {
+        name: (
+            tuple(h.lower() for h in table["hosts"]),
+            {r: tuple(_entry(e) for e in entries) for r, entries in table.items() if r != "hosts"},
+        )
+        for name, table in raw.get("rhost_messages", {}).items()
+    }
+    states = {name: dict(table) for name, table in raw.get("lhost_states", {}).items()}
+    bullets = {
+        name: (int(rule["count"]), str(rule["reason"]))
+        for name, rule in raw.get("lhost_bullets", {}).items()
+    }
+    return _Data(vocabulary, status, lhost, headers, rhost, states, bullets)
+
+
+#: (status or status prefix, low, high, words): see [rhost_messages] in the data file
+_RhostEntry = tuple[str, int, int, str]
+
+
+def _entry(value: str | list[str | int]) -> _RhostEntry:
+    if isinstance(value, str):
+        return ("", 0, 0, value.lower())
+    status, low, high, words = value
+    return (str(status), int(low), int(high), str(words).lower())
+
+
+def _entry_fits(entry: _RhostEntry, status: str, text: str) -> bool:
+    code, low, high, words = entry
+    if code and low == high and status != code:
+        return False
+    if code and low != high:
+        last = status.rsplit(".", 1)[-1]
+        if not status.startswith(code) or not last.isdigit() or not low <= int(last) <= high:
+            return False
+    return words in text
+
+
+def _host_is(host: str, pattern: str) -> bool:
+    if pattern.startswith("."):
+        return host.endswith(pattern)
+    return host == pattern or host.endswith("." + pattern)
+
+
+def rhost_reason(remote: str, domain: str, words: str, status: str = "") -> tuple[str, str]:
+    """(provider, reason) when the refusing host or the recipient's domain is a provider
+    whose own words (and status) ``words`` hold (Sisimai::Rhost::*), else ``("", "")``."""
+    hosts = [h.rstrip(".").lower() for h in (remote, domain) if h]
+    text = words.lower()
+    for name, (patterns, table) in _data().rhost.items():
+        if not any(_host_is(h, p) for h in hosts for p in patterns):
+            continue
+        for reason, entries in table.items():
+            if any(_entry_fits(e, status, text) for e in entries):
+                return name, reason
+    return "", ""
+
+
+@lru_cache(maxsize=4096)
+def matches(reason: str, text: str) -> bool:
+    """Whether ``text`` holds ``reason``'s vocabulary (cached: the rules ask it repeatedly)."""
+    v = _data().vocabulary.get(reason)
+    return v is not None and v.match(text)
+
+
+def status_reason(status: str) -> str:
+    """The reason an RFC 3463 status code means on its own, ``""`` if none."""
+    return _data().status.get(status, "") if status else ""
+
+
+_BULLET = re.compile(r"^ ?\* ?\S", re.M)
+_STATE = re.compile(r"\(state (\d+)\)\.?\s*$")
+
+
+def lhost_reason(lhosts: str, *texts: str, headers: str = "") -> str:
+    """The reason the first of ``texts`` that says one means in bounces written by
+    ``lhosts`` (Sisimai Lhost names, space-separated, tried in order); the bounce's
+    ``headers`` first."""
+    data = _data()
+    names = lhosts.split()
+    head = headers.lower()
+    for name in names:
+        for reason, lines in data.lhost_headers.get(name, {}).items():
+            if any(line in head for line in lines):
+                return reason
+    for words in texts:
+        bullets = len(_BULLET.findall(words))
+        for name in names:
+            if name in data.bullets and bullets == data.bullets[name][0]:
+                return data.bullets[name][1]
+        text = words.lower()
+        state = _STATE.search(text)
+        for name in names:
+            if state and state.group(1) in data.states.get(name, {}):
+                return data.states[name][state.group(1)]
+            for reason, phrases in data.lhost.get(name, {}).items():
+                if any(p in text for p in phrases):
+                    return reason
+    return ""
+
+
+# Sisimai::Reason $ClassOrder: [0] for true(), [1] for anotherone(), [2] for match().

@@ -1,0 +1,54 @@
+"""The reason rules (after Sisimai::Reason), on the misreadings the held-out corpus showed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from maildoctor.bounce import explain
+from maildoctor.bounce.reasons import Facts, current_name, decide
+from maildoctor.bounce.vocabulary import lhost_reason
+
+DATA = Path(__file__).parent / "data"
+
+
+def test_user_unknown_after_data_is_a_filter() -> None:
+    words = "550 5.0.0 unknown user"
+    assert decide(Facts(diagnostic=words, status="5.0.0", command="DATA")) == "filtered"
+    assert decide(Facts(diagnostic=words, status="5.0.0", command="RCPT")) == "userunknown"
+
+
+def test_words_beat_a_contradicting_status() -> None:
+    words = "550 5.1.1 IP address blacklisted by recipient"
+    assert decide(Facts(diagnostic=words, status="5.1.1", command="RCPT")) == "blocked"
+    plain = "550 5.1.1 <taro@example.jp>: Recipient address rejected: User unknown"
+    assert decide(Facts(diagnostic=plain, status="5.1.1", command="RCPT")) == "userunknown"
+
+
+def test_an_mta_s_own_words_for_giving_up() -> None:
+    assert lhost_reason("OpenSMTPD", "Envelope expired") == "expired"
+    assert lhost_reason("DragonFly", "Could not deliver for the last 432000 seconds") == "expired"
+    gmail = "The recipient server did not accept our requests to connect."
+    assert lhost_reason("Gmail GSuite", gmail) == "expired"
+
+
+def test_a_delayed_action_with_nothing_else_is_expired() -> None:
+    assert decide(Facts(diagnostic="", status="4.0.0", action="delayed")) == "expired"
+
+
+def test_old_reason_names_are_read_and_current_ones_written() -> None:
+    assert current_name("toomanyconn") == current_name("speeding") == "ratelimited"
+    assert current_name("mesgtoobig") == current_name("exceedlimit") == "emailtoolarge"
+    words = "552 5.3.4 Message size exceeds fixed maximum message size"
+    assert current_name(decide(Facts(diagnostic=words, status="5.3.4"))) == "emailtoolarge"
+
+
+def test_exchange_2003_layout_is_a_bounce() -> None:
+    found = explain((DATA / "bounces-more" / "exchange2003-03.eml").read_bytes())
+    assert [(e.recipient, e.reason, e.mta) for e in found] == [
+        ("kijitora@example.jp", "userunknown", "Exchange 2003")
+    ]
+
+
+def test_auto_submitted_on_a_real_bounce_is_not_a_vacation_reply() -> None:
+    found = explain((DATA / "bounces-more" / "x6-02.eml").read_bytes())
+    assert [(e.kind, e.reason) for e in found] == [("bounce", "userunknown")]
