@@ -230,12 +230,15 @@ def test_templates_folder_problems_are_usage_errors(tmp_path: Path) -> None:
     assert "has no replies/check.txt.j2" in err
 
 
-def test_tickets_file_that_is_not_utf8_exits_2(tmp_path: Path) -> None:
+def test_tickets_file_that_is_not_text_exits_2(tmp_path: Path) -> None:
     tickets = tmp_path / "t.csv"
-    tickets.write_bytes(b"address\n\xff\xfe@x.jp\n")
+    tickets.write_bytes(b"address\n\x81\x7f@x.jp\n")  # neither UTF-8 nor CP932
     code, _, err = run("--file", str(tickets), "--offline", db=tmp_path / "h")
     assert code == 2
-    assert err == "Error: the input is not UTF-8 text (invalid start byte at byte 8).\n"
+    assert err == (
+        f"Error: {tickets}: the input is neither UTF-8 nor CP932 (Shift_JIS) text "
+        "(invalid start byte at byte 8)\n"
+    )
 
 
 def test_harness_that_cannot_start_exits_4(tmp_path: Path) -> None:

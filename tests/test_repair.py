@@ -7,14 +7,17 @@ for DNS, disposable domains before typos, and smtputf8_required.
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from maildoctor.address.assess import Facts, assess
-from maildoctor.address.check import CheckResult, check_offline, check_one
-from maildoctor.address.dnsprobe import DomainDNS
+from maildoctor.address.check import CheckResult, check_many, check_offline, check_one
+from maildoctor.address.dnsprobe import DNSProbe, DomainDNS, make_resolver
 from maildoctor.address.repair import fold_ime, ime_input, repair
 from maildoctor.address.syntax import check_syntax
 from maildoctor.address.typos import TypoSuggestion, suggest_domain
+from tests.dnsserver import DNSTestServer
 
 
 @pytest.mark.parametrize(
@@ -157,3 +160,175 @@ def test_squatted_look_alike_with_mx_is_a_question(nameserver: str) -> None:
     assert "メールサーバーがあります" in finding.message
     missing = check_one("taro@gmial.com", nameservers=[nameserver], dns_timeout=0.5)
     assert missing.findings[0].evidence["likelihood"] == "likely"
+
+
+# --- repair, then ask DNS about the address meant (the loopback server of conftest) --------
+
+
+@pytest.mark.parametrize(
+    ("typed", "suggestion", "code", "likelihood", "dns_codes", "mx"),
+    [
+        # the repair alone is the fix, and its domain takes mail
+        ("taro@docomo,ne.jp", "taro@docomo.ne.jp", "typo_suspected", "likely", [],
+         ["mfsmax.docomo.ne.jp"]),
+        ("taro@@docomo.ne.jp", "taro@docomo.ne.jp", "extra_at_sign", "likely", [],
+         ["mfsmax.docomo.ne.jp"]),
+        ("taro@example.jp@", "taro@example.jp", "extra_at_sign", "likely", [],
+         ["mx.example.jp"]),
+        # the repaired domain takes no mail either: the repair is doubtful
+        ("taro@lentrnce,com", "taro@lentrnce.com", "typo_suspected", "doubtful",
+         ["domain_not_found"], []),
+        ("taro@@null-mx.maildoctor.test", "taro@null-mx.maildoctor.test", "extra_at_sign",
+         "doubtful", ["null_mx"], []),
+        # a typo of the repaired domain: DNS of the repaired domain says how strongly
+        ("taro@gmial..com", "taro@gmail.com", "typo_suspected", "likely",
+         ["domain_not_found"], []),
+        ("taro@hotmial..com", "taro@hotmail.com", "typo_suspected", "possible", [],
+         ["mx.hotmial.com"]),
+        ("ｔａｒｏ＠ｇｍｉａｌ．ｃｏｍ", "taro@gmail.com", "typo_suspected", "likely",
+         ["domain_not_found"], []),
+        # a weak guess stands only where the repaired domain takes no mail
+        ("taro@mw..com", "taro@me.com", "typo_suspected", "likely", ["domain_not_found"], []),
+        ("taro@aa..com", "taro@aa.com", "typo_suspected", "likely", [], ["mx.aa.com"]),
+    ],
+)  # fmt: skip
+def test_dns_judges_the_repaired_domain(
+    nameserver: str,
+    typed: str,
+    suggestion: str,
+    code: str,
+    likelihood: str,
+    dns_codes: list[str],
+    mx: list[str],
+) -> None:
+    result = check_one(typed, nameservers=[nameserver], dns_timeout=0.5)
+    assert result.suggestion == suggestion
+    assert str(result.verdict) == "undeliverable"  # as typed, it is no address
+    repaired = repair(typed)
+    assert repaired is not None
+    assert result.dns_checked and result.dns_domain == repaired.rpartition("@")[2]
+    [finding] = [f for f in result.findings if f.code == code]
+    assert finding.evidence["likelihood"] == likelihood
+    assert finding.evidence["suggestion"] == suggestion
+    dns = {"domain_not_found", "null_mx", "no_mail_server", "mx_unresolvable", "dns_unavailable"}
+    assert [c for c in result.codes if c in dns] == dns_codes
+    assert list(result.mx) == mx
+
+
+def test_repaired_notes_name_the_domain_dns_was_asked_about(nameserver: str) -> None:
+    ok = check_one("taro@docomo,ne.jp", nameservers=[nameserver], dns_timeout=0.5, lang="en")
+    typo = ok.findings[1]
+    assert typo.message == (
+        'The domain "docomo,ne.jp" looks like a typo of "docomo.ne.jp". '
+        "The repaired domain docomo.ne.jp takes mail."
+    )
+    dead = check_one("taro@lentrnce,com", nameservers=[nameserver], dns_timeout=0.5)
+    assert "修正後のドメイン「lentrnce.com」もメールを受け取れない" in dead.findings[1].message
+    squat = check_one("taro@hotmial..com", nameservers=[nameserver], dns_timeout=0.5)
+    assert "修正後のドメイン「hotmial.com」にはメールサーバーがあります" in (
+        squat.findings[1].message
+    )
+
+
+@pytest.mark.parametrize(
+    ("typed", "suggestion"),
+    [
+        ("taro@docomo,ne.jp", "taro@docomo.ne.jp"),
+        ("taro@gmial..com", "taro@gmail.com"),
+        ("taro@@docomo.ne.jp", "taro@docomo.ne.jp"),
+        ("taro@mw..com", "taro@mw.com"),  # the weak guess waits: the repair stands
+    ],
+)
+def test_an_untrusted_resolver_leaves_the_repaired_domain_unknown(
+    typed: str, suggestion: str
+) -> None:
+    # A sinkhole answers NXDOMAIN for every name, the canaries included.
+    with DNSTestServer("") as sinkhole:
+        result = check_one(typed, nameservers=[sinkhole.nameserver], dns_timeout=0.5)
+    assert result.suggestion == suggestion
+    assert [c for c in result.codes if c not in ("syntax_invalid", "carrier_mail")] == [
+        "extra_at_sign" if "@@" in typed else "typo_suspected",
+        "dns_unavailable",
+    ]
+    assert result.findings[1].evidence["likelihood"] == "unchecked"
+    assert result.findings[2].evidence["reason"] == "canary"
+    assert result.mx == ()
+
+
+def test_offline_a_repair_is_unchecked_and_asks_nothing() -> None:
+    result = check_offline("taro@gmial..com")
+    assert (result.suggestion, result.dns_checked, result.dns_domain) == (
+        "taro@gmail.com",
+        False,
+        None,
+    )
+    assert result.findings[1].evidence["likelihood"] == "unchecked"
+    assert result.dns_skipped == "offline"  # the report says DNS was not asked
+    # even repaired, taro@gmail is no address: it cannot take mail, DNS or not
+    unwritable = check_offline("taro@gmail")
+    assert unwritable.findings[1].evidence["likelihood"] == "likely"
+    assert unwritable.dns_skipped is None  # nothing DNS could be asked about
+
+
+def test_the_repaired_domain_shares_the_probe_and_its_cache(dns_server: DNSTestServer) -> None:
+    addresses = ["taro@docomo,ne.jp", "hanako@docomo.ne.jp", "jiro@@docomo.ne.jp", "x@gmial..com"]
+
+    async def run() -> list[CheckResult]:
+        probe = DNSProbe(make_resolver([dns_server.nameserver], 1.0))
+        return [r async for r in check_many(iter(addresses), probe=probe)]
+
+    results = asyncio.run(run())
+    assert [r.dns_domain for r in results] == [
+        "docomo.ne.jp",
+        "docomo.ne.jp",
+        "docomo.ne.jp",
+        "gmial.com",
+    ]
+    asked = [name for name, rdtype, _ in dns_server.query_log if rdtype == "MX"]
+    assert sorted(asked) == ["docomo.ne.jp.", "gmail.com.", "gmial.com."]  # + the canary
+
+
+@pytest.mark.parametrize(
+    ("typed", "meant"),
+    [
+        ("taro@@docomo.ne.jp", "taro@docomo.ne.jp"),
+        ("taro@docomo.ne.jp@", "taro@docomo.ne.jp"),
+        ("@taro@docomo.ne.jp", "taro@docomo.ne.jp"),
+        ("taro@@@gmail.com", "taro@gmail.com"),
+        ("taro＠＠gmail.com", "taro@gmail.com"),  # the IME's ＠ twice
+        ("taro@＠ gmail.com", "taro@gmail.com"),  # ＠ after @, and a stray space
+    ],
+)
+def test_a_doubled_at_sign_is_reported_with_the_fix(typed: str, meant: str) -> None:
+    result = check_offline(typed)
+    assert result.suggestion == meant
+    assert result.codes[:2] == ["syntax_invalid", "extra_at_sign"]
+    finding = result.findings[1]
+    assert finding.severity == "warning"
+    assert finding.evidence["suggestion"] == meant
+    assert f"「{meant}」と入力するつもりだった" in finding.message
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "taro@gmail.com@docomo.ne.jp",  # two addresses run together
+        "taro yamada@@docomo.ne.jp",  # a space inside the name is another mistake
+        "taro yamada@docomo.ne.jp",
+    ],
+)
+def test_what_the_at_sign_does_not_explain_is_not_repaired(typed: str) -> None:
+    result = check_offline(typed)
+    assert result.suggestion is None
+    assert "extra_at_sign" not in result.codes
+
+
+def test_reply_offers_a_repair_only_when_its_domain_may_take_mail(nameserver: str) -> None:
+    from maildoctor.address.report import format_reply
+
+    at = format_reply(check_one("taro@@docomo.ne.jp", nameservers=[nameserver]))
+    assert "正しくは「taro@docomo.ne.jp」ではないでしょうか。" in at
+    assert "全角" not in at
+    dead = format_reply(check_one("taro@lentrnce,com", nameservers=[nameserver]))
+    assert "taro@lentrnce.com" not in dead
+    assert "形式に誤りがあるため" in dead

@@ -20,7 +20,11 @@ The slips are modelled on how people type, not on the cases in any issue:
   for the dot, ー for the hyphen, full-width digits, an ideographic space;
 - broken syntax: a comma for a dot, a dot doubled, a dot left at the start or
   end, the dot before the ending left out, the ending left out, the wrong
-  ending on a name that exists under several endings.
+  ending on a name that exists under several endings;
+- the @ itself: pressed twice (``@@``, or ``＠`` typed after ``@`` when the IME
+  comes on), or one left at an end (a phone's suggestion bar offers ``@``
+  after a finished address). These come from a generator of their own, added
+  after the others, so the cases above stay as they were.
 
 Domains are drawn by how often Japanese customers use them (the 2022 ITmedia
 survey's shares for the big ones, a floor for the rest), so the figures weigh
@@ -845,6 +849,37 @@ _NOT_SURE = {"nifty.ne.jp", "softbank.jp",  # sourced typo lists (carriers-jp.js
              "au.dk", "go.com", "ice.com"}  # fmt: skip
 
 
+#: Slips of the @ sign (kind: weight), drawn with their own seed after the other cases.
+AT_KINDS = {"doubled_at": 3, "edge_at": 1}
+AT_SEED = SEED + 1
+#: About 2% of the set: rarer than a comma for a dot, as common as a doubled dot.
+AT_COUNT = 60
+
+
+def at_slip(kind: str, local: str, domain: str, rng: random.Random) -> str:
+    if kind == "doubled_at":
+        return rng.choice([f"{local}@@{domain}", f"{local}@＠{domain}", f"{local}＠＠{domain}"])
+    return rng.choice([f"{local}@{domain}@", f"{local}@{domain}@", f"@{local}@{domain}"])
+
+
+def at_slips(rng: random.Random, count: int, seen: set[str]) -> list[dict[str, str]]:
+    cases: list[dict[str, str]] = []
+    kinds = list(AT_KINDS.items())
+    for _ in range(count * 20):
+        if len(cases) == count:
+            break
+        domain = _weighted(rng, POPULAR)
+        kind = _weighted(rng, kinds)
+        local = local_part(rng)
+        typed = at_slip(kind, local, domain, rng)
+        if typed in seen:
+            continue
+        seen.add(typed)
+        cases.append({"typed": typed, "meant": f"{local}@{domain}", "kind": kind,
+                      "part": part_of(typed)})  # fmt: skip
+    return cases
+
+
 def part_of(key: str) -> str:
     digest = hashlib.sha256(key.encode("utf-8")).digest()
     return "heldout" if digest[0] % 3 == 0 else "tuning"
@@ -909,6 +944,7 @@ def main() -> None:
     rng = random.Random(SEED)
     cases = mistyped(rng, 3000)
     controls = valid(rng)
+    cases += at_slips(random.Random(AT_SEED), AT_COUNT, {c["typed"] for c in cases})
     for name, rows in (("mistyped.jsonl", cases), ("valid.jsonl", controls)):
         with (HERE / name).open("w", encoding="utf-8", newline="\n") as out:
             for row in rows:

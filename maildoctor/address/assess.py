@@ -19,7 +19,7 @@ from maildoctor.findings import Finding, Lang, Verdict, make_finding, verdict_of
 if TYPE_CHECKING:  # dnspython is imported only when DNS is asked (not by --offline)
     from maildoctor.address.dnsprobe import DomainDNS
 
-__all__ = ["DNS_REASONS", "Diagnosis", "Facts", "assess"]
+__all__ = ["DNS_REASONS", "NO_MAIL", "Diagnosis", "Facts", "assess"]
 
 #: Why DNS could not conclude anything, as (ja, en) phrases for dns_unavailable.
 DNS_REASONS: dict[str, tuple[str, str]] = {
@@ -40,7 +40,11 @@ DNS_REASONS: dict[str, tuple[str, str]] = {
 
 
 #: DNS answers that mean the typed domain cannot take mail: a suggestion is then the fix.
-_NO_MAIL = frozenset({"nxdomain", "null_mx", "no_mail_server", "mx_unresolvable"})
+NO_MAIL = frozenset({"nxdomain", "null_mx", "no_mail_server", "mx_unresolvable"})
+#: DNS answers that mean mail for the domain has somewhere to go.
+_TAKES_MAIL = frozenset({"ok", "implicit_mx"})
+#: Typo rules whose suggestion is the input repaired, not another domain.
+_REPAIRS = frozenset({"repair", "at_sign"})
 
 #: How sure a typo suggestion is, from what DNS said of the typed domain: (ja, en) notes.
 TYPO_NOTES: dict[str, tuple[str, str]] = {
@@ -52,6 +56,33 @@ TYPO_NOTES: dict[str, tuple[str, str]] = {
         "ただし、このドメインにはメールサーバーがあります。人気のドメインに似たドメインは誤送信されたメールを受け取るために登録されていることがあるため、お客様に確認してください。",
         " That domain does have a mail server, though: look-alikes of popular domains are "
         "often registered to catch mistyped mail, so ask the customer.",
+    ),
+    "unchecked": ("", ""),
+}
+#: The same, for a typo of the domain of a repaired address (``gmial..com``): DNS was
+#: asked about the repaired domain, which the note names.
+REPAIRED_TYPO_NOTES: dict[str, tuple[str, str]] = {
+    "likely": (
+        "修正後のドメイン「{domain}」ではメールを受け取れないため、入力ミスと考えられます。",
+        " The repaired domain {domain} cannot receive mail, so this is most likely the fix.",
+    ),
+    "possible": (
+        "ただし、修正後のドメイン「{domain}」にはメールサーバーがあります。人気のドメインに似たドメインは誤送信されたメールを受け取るために登録されていることがあるため、お客様に確認してください。",
+        " The repaired domain {domain} does have a mail server, though: look-alikes of "
+        "popular domains are often registered to catch mistyped mail, so ask the customer.",
+    ),
+    "unchecked": ("", ""),
+}
+#: How sure a repair is (``docomo,ne.jp`` → ``docomo.ne.jp``): whether its domain takes mail.
+REPAIR_NOTES: dict[str, tuple[str, str]] = {
+    "likely": (
+        "修正後のドメイン「{domain}」はメールを受け取れます。",
+        " The repaired domain {domain} takes mail.",
+    ),
+    "doubtful": (
+        "ただし、修正後のドメイン「{domain}」もメールを受け取れないため、お客様に正しいアドレスを確認してください。",
+        " But the repaired domain {domain} cannot receive mail either: ask the customer "
+        "for the right address.",
     ),
     "unchecked": ("", ""),
 }
@@ -68,7 +99,11 @@ class Facts:
     disposable: bool = False
     role: bool = False
     dns: DomainDNS | None = None
-    """None when DNS was not asked (offline, invalid syntax, or an address literal)."""
+    """None when DNS was not asked (offline, an address literal, or input that no
+    repair makes an address). For input that cannot be written as typed, DNS of
+    the domain of the address meant (IME-folded or repaired)."""
+    unwritable: bool = False
+    """Even repaired, the input is no address (``taro@gmail``): as typed it cannot take mail."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -113,20 +148,34 @@ def assess(facts: Facts, lang: Lang = "ja") -> Diagnosis:
         base = suggestion or syntax.repaired or (parsed.normalized if parsed else address)
         local = base.rpartition("@")[0]
         suggestion = f"{local}@{typo.suggested}"
-        note_ja, note_en = TYPO_NOTES[likelihood]
-        found.append(
-            make_finding(
-                "typo_suspected",
-                lang,
-                domain=display(typo.domain),
-                suggested_domain=typo.suggested,
-                suggestion=suggestion,
-                rule=typo.rule,
-                likelihood=likelihood,
-                note_ja=note_ja,
-                note_en=note_en,
+        note_ja, note_en = _note(typo, likelihood, facts)
+        if typo.rule == "at_sign":
+            found.append(
+                make_finding(
+                    "extra_at_sign",
+                    lang,
+                    address=address,
+                    suggestion=suggestion,
+                    rule=typo.rule,
+                    likelihood=likelihood,
+                    note_ja=note_ja,
+                    note_en=note_en,
+                )
             )
-        )
+        else:
+            found.append(
+                make_finding(
+                    "typo_suspected",
+                    lang,
+                    domain=display(typo.domain),
+                    suggested_domain=typo.suggested,
+                    suggestion=suggestion,
+                    rule=typo.rule,
+                    likelihood=likelihood,
+                    note_ja=note_ja,
+                    note_en=note_en,
+                )
+            )
     if facts.dns is not None:
         found.extend(_dns_findings(facts.dns, lang))
     if facts.carrier is not None:
@@ -148,28 +197,46 @@ def assess(facts: Facts, lang: Lang = "ja") -> Diagnosis:
 
 
 def _judge_typo(facts: Facts) -> tuple[TypoSuggestion | None, str]:
-    """The typo to report and how likely it is (``likely``, ``possible``, ``unchecked``).
+    """The typo to report and how likely it is (``likely``, ``possible``,
+    ``doubtful``, ``unchecked``).
 
     The list of real domains decides whether to suggest; DNS decides how strongly.
-    A typed domain that cannot take mail (or an address that cannot be written)
-    makes the suggestion the likely fix; one with a working mail server keeps it a
-    question, since look-alikes of popular domains are registered to catch mail.
-    A weak suggestion (a short name, a country-only difference) is made only when
-    DNS says the typed domain takes no mail.
+    A typed domain that cannot take mail (or an address that no repair makes
+    valid) makes the suggestion the likely fix; one with a working mail server
+    keeps it a question, since look-alikes of popular domains are registered to
+    catch mail. A weak suggestion (a short name, a country-only difference) is
+    made only when DNS says the typed domain takes no mail. A repair of broken
+    input (``docomo,ne.jp``, ``taro@@docomo.ne.jp``) is judged by its own domain:
+    likely when that takes mail, doubtful when it does not either. No DNS answer
+    (offline, or a resolver that cannot be trusted) leaves it ``unchecked``.
     """
     typo = facts.typo
     if typo is None:
         return None, "unchecked"
-    # As typed, an address that no repair makes valid cannot take mail either.
-    unwritable = facts.syntax.problem is not None and facts.syntax.suggestion is None
-    dead = unwritable or (facts.dns is not None and facts.dns.status in _NO_MAIL)
+    status = facts.dns.status if facts.dns is not None else None
+    if typo.rule in _REPAIRS:
+        if status in _TAKES_MAIL:
+            return typo, "likely"
+        return typo, "doubtful" if status in NO_MAIL else "unchecked"
+    dead = facts.unwritable or status in NO_MAIL
     if typo.strength == "weak" and not dead:
         return None, "unchecked"
     if dead:
         return typo, "likely"
-    if facts.dns is not None and facts.dns.status in ("ok", "implicit_mx"):
+    if status in _TAKES_MAIL:
         return typo, "possible"
     return typo, "unchecked"
+
+
+def _note(typo: TypoSuggestion, likelihood: str, facts: Facts) -> tuple[str, str]:
+    """The (ja, en) sentence that says what DNS said, naming a repaired domain."""
+    if facts.dns is None or facts.syntax.parsed is not None:
+        notes = TYPO_NOTES
+    else:
+        notes = REPAIR_NOTES if typo.rule in _REPAIRS else REPAIRED_TYPO_NOTES
+    ja, en = notes[likelihood]
+    domain = facts.dns.domain if facts.dns is not None else ""
+    return ja.format(domain=domain), en.format(domain=domain)
 
 
 def _dns_findings(dns: DomainDNS, lang: Lang) -> list[Finding]:

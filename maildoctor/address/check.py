@@ -25,8 +25,9 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from disposable_email_domains import blocklist as _DISPOSABLE
 
-from maildoctor.address.assess import Diagnosis, Facts, assess
+from maildoctor.address.assess import NO_MAIL, Diagnosis, Facts, assess
 from maildoctor.address.domain_syntax import SyntaxProblem, check_domain
+from maildoctor.address.repair import fix_at_signs, fold_ime
 from maildoctor.address.syntax import ParsedAddress, SyntaxResult, check_syntax
 from maildoctor.address.typos import TypoSuggestion, distance, suggest_domain
 from maildoctor.carriers import Carrier, carrier_for_domain
@@ -69,13 +70,19 @@ class CheckResult:
     diagnosis: Diagnosis
     """Verdict, findings and suggestion."""
     carrier: Carrier | None
-    """The mobile carrier of the address (or of the address meant, for IME input)."""
+    """The mobile carrier of the address (or of the address meant, for input that
+    cannot be written as typed)."""
     mx: tuple[str, ...]
     """MX hosts in preference order (empty when DNS was not asked or had none)."""
     dns_checked: bool
     """Whether DNS was asked (False with --offline or for an unparseable address)."""
     dns_skipped: Literal["offline", "address_literal"] | None = None
-    """Why DNS was not asked about a parseable address, so reports can say so."""
+    """Why DNS was not asked about a parseable address (or the repaired form of one
+    that is not), so reports can say so."""
+    dns_domain: str | None = None
+    """The domain DNS was asked about: the address's own, or for input that cannot be
+    written as typed, the one of the address meant (``docomo.ne.jp`` for
+    ``taro@docomo,ne.jp``), whose answer ``mx`` and the DNS findings then give."""
     lang: Lang = "ja"
 
     @property
@@ -110,6 +117,7 @@ class CheckResult:
             "mx": list(self.mx),
             "dns_checked": self.dns_checked,
             "dns_skipped": self.dns_skipped,
+            "dns_domain": self.dns_domain,
         }
 
 
@@ -123,7 +131,13 @@ class _Static:
     disposable: bool
     role: bool
     dns_domain: str | None
-    """The domain to ask DNS about (None: nothing to ask)."""
+    """The domain to ask DNS about: the address's own or, for input that cannot be
+    written as typed, that of the address meant (None: nothing to ask)."""
+    fallback: TypoSuggestion | None = None
+    """The repair alone, for when DNS does not bear out a weak ``typo`` of it."""
+    fallback_carrier: Carrier | None = None
+    unwritable: bool = False
+    """Even repaired, the input is no address (``taro@gmail``): it cannot take mail."""
 
 
 @lru_cache(maxsize=65536)
@@ -144,36 +158,70 @@ def _domain_facts(domain: str) -> tuple[TypoSuggestion | None, Carrier | None, b
 
 
 def _typed_domain(raw: str) -> str:
-    """The part after the last @ (or ＠) as typed, for messages."""
-    cut = max(raw.rfind("@"), raw.rfind("\uff20"))
-    return raw[cut + 1 :].strip() if cut >= 0 else raw.strip()
+    """The domain as typed, for messages: after the last @ (or ＠), once a doubled @
+    or one at either end is set aside (``taro@docomo,ne.jp@`` typed ``docomo,ne.jp``)."""
+    text = fix_at_signs(raw.strip().replace("\uff20", "@"))
+    return text.rpartition("@")[2].strip()
 
 
-def _repaired_facts(syntax: SyntaxResult) -> tuple[TypoSuggestion | None, Carrier | None]:
-    """For an invalid address: the fix of its domain, from the IME-folded or repaired form."""
+def _only_at_signs(syntax: SyntaxResult) -> bool:
+    """A doubled @, or one at either end, is all that keeps the input from being an
+    address (``taro yamada@@docomo.ne.jp`` has another mistake, not ours to guess)."""
+    raw = syntax.address
+    base = fold_ime(raw) if syntax.ime_input else raw.replace("\uff20", "@")
+    fixed = fix_at_signs(base)
+    return fixed != base and check_syntax(fixed).valid
+
+
+def _repaired(syntax: SyntaxResult) -> _Static:
+    """An address that cannot be written as typed: the repair, the typo matcher on it,
+    and the domain for DNS to judge (repair, then match, then ask).
+
+    The domain asked about is the one of the address meant (IME-folded or
+    repaired), so DNS says how strongly to suggest as it does for a valid
+    address: a look-alike that takes no mail makes the typo the likely fix, a
+    repaired address whose domain takes mail makes the repair the likely fix.
+    """
+    none = _Static(
+        syntax=syntax, typo=None, carrier=None, disposable=False, role=False, dns_domain=None
+    )
     candidate = syntax.suggestion or syntax.repaired
     if candidate is None:
-        return None, None
+        return none
     domain = candidate.rpartition("@")[2]
     checked = check_domain(domain)
-    ascii_domain = domain if isinstance(checked, SyntaxProblem) else checked[0]
     if isinstance(checked, tuple) and checked[2]:
-        return None, None  # an address literal: nothing to match
+        return none  # an address literal: nothing to match or ask
+    ascii_domain = domain if isinstance(checked, SyntaxProblem) else checked[0]
     typo, carrier, _ = _domain_facts(ascii_domain)
-    typed = _typed_domain(syntax.address)
-    repaired_valid = syntax.suggestion is None and check_syntax(candidate).valid
-    if typo is not None and typo.strength == "weak" and repaired_valid:
-        typo = None  # a weak guess waits for DNS, which is not asked here: the repair stands
-    if typo is not None:
-        if syntax.suggestion is None:
-            carrier = carrier_for_domain(typo.suggested)
+    writable = syntax.suggestion is not None or check_syntax(candidate).valid
+    fallback: TypoSuggestion | None = None
+    if syntax.suggestion is None and writable:
+        # The repair alone makes it valid (gmail..com, docomo,ne.jp, taro@@docomo.ne.jp):
+        # the fix, unless DNS bears out a typo of the repaired domain.
+        typed = _typed_domain(syntax.address)
+        if ascii_domain != typed.lower():
+            fallback = TypoSuggestion(domain=typed, suggested=ascii_domain, rule="repair")
+        elif _only_at_signs(syntax):
+            fallback = TypoSuggestion(domain=typed, suggested=ascii_domain, rule="at_sign")
+        if typo is not None:
             typo = dataclasses.replace(typo, domain=typed)
-        return typo, carrier
-    if repaired_valid and not isinstance(checked, SyntaxProblem) and ascii_domain != typed.lower():
-        # The repair alone makes it valid (gmail..com, docomo,ne.jp): that is the fix.
-        fixed = TypoSuggestion(domain=typed, suggested=ascii_domain, rule="repair")
-        return fixed, carrier
-    return None, carrier
+    if typo is not None and syntax.suggestion is None:
+        typo_carrier = carrier_for_domain(typo.suggested)
+    else:
+        typo_carrier = carrier
+    asked = writable and (typo, fallback, syntax.suggestion) != (None, None, None)
+    return _Static(
+        syntax=syntax,
+        typo=typo or fallback,
+        carrier=typo_carrier if typo is not None else carrier,
+        disposable=False,
+        role=False,
+        dns_domain=ascii_domain if asked else None,
+        fallback=fallback if typo is not None else None,
+        fallback_carrier=carrier,
+        unwritable=not writable,
+    )
 
 
 def _static(raw: str) -> _Static:
@@ -191,41 +239,57 @@ def _static(raw: str) -> _Static:
             dns_domain=parsed.ascii_domain,
         )
     if parsed is None:
-        typo, carrier = _repaired_facts(syntax)
-        return _Static(
-            syntax=syntax, typo=typo, carrier=carrier, disposable=False, role=False, dns_domain=None
-        )
+        return _repaired(syntax)
     return _Static(
         syntax=syntax, typo=None, carrier=None, disposable=False, role=False, dns_domain=None
     )
 
 
 def _result(static: _Static, dns: DomainDNS | None, lang: Lang) -> CheckResult:
+    typo, carrier = static.typo, static.carrier
+    if (
+        static.fallback is not None
+        and typo is not None
+        and typo.strength == "weak"
+        and (dns is None or dns.status not in NO_MAIL)
+    ):
+        # A weak guess (aa..com -> au.com) stands only where DNS says the repaired
+        # domain takes no mail; otherwise the repair itself is the suggestion.
+        typo, carrier = static.fallback, static.fallback_carrier
     facts = Facts(
         syntax=static.syntax,
-        typo=static.typo,
-        carrier=static.carrier,
+        typo=typo,
+        carrier=carrier,
         disposable=static.disposable,
         role=static.role,
         dns=dns,
+        unwritable=static.unwritable,
     )
     parsed = static.syntax.parsed
     return CheckResult(
         address=static.syntax.address,
         normalized=parsed.normalized if parsed else None,
         diagnosis=assess(facts, lang),
-        carrier=static.carrier,
+        carrier=carrier,
         mx=dns.mx if dns is not None and dns.status != "null_mx" else (),
         dns_checked=dns is not None,
-        dns_skipped=(
-            None
-            if dns is not None or parsed is None
-            else "address_literal"
-            if parsed.domain_literal
-            else "offline"
-        ),
+        dns_skipped=_dns_skipped(static, dns),
+        dns_domain=dns.domain if dns is not None else None,
         lang=lang,
     )
+
+
+def _dns_skipped(
+    static: _Static, dns: DomainDNS | None
+) -> Literal["offline", "address_literal"] | None:
+    """Why DNS was not asked about a domain it could have been asked about."""
+    parsed = static.syntax.parsed
+    if dns is not None:
+        return None
+    if parsed is not None and parsed.domain_literal:
+        return "address_literal"
+    # A parseable address, or the repaired address of one that is not, went unasked.
+    return "offline" if parsed is not None or static.dns_domain is not None else None
 
 
 def check_offline(raw: str, *, lang: Lang = "ja") -> CheckResult:

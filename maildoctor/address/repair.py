@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-__all__ = ["fold_ime", "ime_input", "repair"]
+__all__ = ["fix_at_signs", "fold_ime", "ime_input", "repair"]
 
 _IME_CHARS = re.compile(r"[\uFF01-\uFF5E\u3000\u3001\u3002\uFF61\uFF64]")
 _IME_STOPS = str.maketrans({"\u3002": ".", "\uff61": ".", "\u3001": ".", "\uff64": "."})
@@ -25,6 +25,8 @@ _IME_STOPS = str.maketrans({"\u3002": ".", "\uff61": ".", "\u3001": ".", "\uff64
 _DASHES = "\u30fc\uff70\uff0d\u2010\u2011\u2012\u2013\u2014\u2015\u2212"
 _DASH_RE = re.compile(f"[{_DASHES}]")
 _AT_RE = re.compile("[@\uff20]")
+#: A doubled @ (a key pressed twice, or 「＠」 typed after the ASCII one by the IME).
+_AT_RUNS = re.compile("@{2,}")
 _SEPARATORS = re.compile(r"[,;]")
 _DOT_RUNS = re.compile(r"\.{2,}")
 
@@ -73,19 +75,25 @@ def fold_ime(raw: str) -> str:
     return "".join(ch for ch in folded if not ch.isspace())
 
 
+def fix_at_signs(text: str) -> str:
+    """``text`` with a doubled ``@`` made one and an ``@`` at either end dropped."""
+    return _AT_RUNS.sub("@", text).strip("@")
+
+
 def repair(raw: str) -> str | None:
     """The address with syntax-breaking slips undone, or None when there is no ``@`` to split at.
 
-    IME characters and white space are folded; in the domain, a comma or
-    semicolon becomes a dot, runs of dots become one, leading and trailing dots
-    go, and it is lower-cased; a doubled ``@`` becomes one. The result is not
-    checked: it may still be invalid (an ending left out), for the matcher to finish.
+    IME characters and white space are folded; a doubled ``@`` becomes one and an
+    ``@`` left at either end goes (``taro@@docomo.ne.jp``, ``taro@docomo.ne.jp@``);
+    in the domain, a comma or semicolon becomes a dot, runs of dots become one,
+    leading and trailing dots go, and it is lower-cased. The result is not
+    checked: it may still be invalid (an ending left out, two addresses run
+    together), for the matcher to finish.
     """
-    text = fold_ime(raw)
+    text = fix_at_signs(fold_ime(raw))
     if "@" not in text:
         return None
     local, _, domain = text.rpartition("@")
-    local = local.rstrip("@")
     domain = _DOT_RUNS.sub(".", _SEPARATORS.sub(".", domain.lower())).strip(".")
     if not local or not domain:
         return None

@@ -79,6 +79,8 @@ REPLY_TEMPLATE = "replies/check.txt.j2"
 _AGENT_ONLY_ADVICE = frozenset({"dns_unknown"})
 #: Advice the reply replaces with its own paragraph when it names the corrected address.
 _REREGISTER_ADVICE = frozenset({"reregister", "reregister_halfwidth"})
+#: Findings that put a corrected address to the customer ("did you mean ...?").
+_SUGGESTING = frozenset({"typo_suspected", "extra_at_sign"})
 #: What the reply always covers when nothing specific was found (the FAQ's first checks).
 _DEFAULT_REPLY_ADVICE = ("check_spam_folder", "allow_sender_domain")
 
@@ -103,7 +105,9 @@ def format_text(result: CheckResult, lang: Lang = "ja", *, advice: bool = True) 
     if result.carrier is not None:
         lines.append(f"  {words['carrier']}: {result.carrier.name(lang)} ({result.carrier.id})")
     if result.mx:
-        lines.append(f"  {words['mx']}: {', '.join(result.mx)}")
+        # For input that cannot be written as typed, DNS was asked about the address meant.
+        of = f" ({result.dns_domain})" if result.normalized is None and result.dns_domain else ""
+        lines.append(f"  {words['mx']}{of}: {', '.join(result.mx)}")
     if note := dns_note(result, lang):
         lines.append(f"  {note}")
     if not result.findings:
@@ -191,7 +195,9 @@ def reply_context(result: CheckResult) -> dict[str, Any]:
     advice_ids = [
         a for a in advice_for([f.advice for f in result.findings]) if a not in _AGENT_ONLY_ADVICE
     ]
-    if result.suggestion:
+    # A repair whose domain takes no mail either is not offered to the customer.
+    suggestion = None if _doubtful(result) else result.suggestion
+    if suggestion:
         advice_ids = [a for a in advice_ids if a not in _REREGISTER_ADVICE]
     if not advice_ids and result.verdict in (Verdict.OK, Verdict.UNKNOWN):
         advice_ids = list(_DEFAULT_REPLY_ADVICE)
@@ -201,15 +207,11 @@ def reply_context(result: CheckResult) -> dict[str, Any]:
         advice.append({"id": advice_id, "title": title, "body": body})
     return {
         "address": display(result.address),
-        "suggestion": result.suggestion,
+        "suggestion": suggestion,
         "fullwidth": "fullwidth_input" in codes
-        or (
-            "syntax_invalid" in codes
-            and result.suggestion is not None
-            and "typo_suspected" not in codes
-        ),
-        "typo": "typo_suspected" in codes,
-        "invalid": "syntax_invalid" in codes and result.suggestion is None,
+        or ("syntax_invalid" in codes and suggestion is not None and not codes & _SUGGESTING),
+        "typo": bool(codes & _SUGGESTING),
+        "invalid": "syntax_invalid" in codes and suggestion is None,
         "legacy": "legacy_carrier_address" in codes,
         "carrier": (
             {"id": result.carrier.id, "name": result.carrier.name_ja} if result.carrier else None
@@ -217,6 +219,13 @@ def reply_context(result: CheckResult) -> dict[str, Any]:
         "advice": advice,
         "verdict": str(result.verdict),
     }
+
+
+def _doubtful(result: CheckResult) -> bool:
+    return any(
+        f.code in _SUGGESTING and f.evidence.get("likelihood") == "doubtful"
+        for f in result.findings
+    )
 
 
 def format_reply(

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import csv
 import sys
 from collections import deque
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, NoReturn
+from typing import IO
 
 import click
 
 from maildoctor.address.check import CheckResult, check_many, exit_code
-from maildoctor.cli.check_input import InputError, Record, Table, read_table
+from maildoctor.cli.check_input import Record, read_input
 from maildoctor.cli.options import (
     address_dns_options,
     format_option,
@@ -22,9 +21,6 @@ from maildoctor.cli.options import (
     templates_option,
 )
 from maildoctor.findings import Lang
-
-#: Input files larger than this are refused (a member list of a million addresses is ~40 MB).
-MAX_INPUT_BYTES = 512 * 1024 * 1024
 
 
 class _Progress:
@@ -47,30 +43,6 @@ class _Progress:
     def close(self) -> None:
         if self.enabled and self.count >= 500:
             click.echo(self._line(), err=True)
-
-
-def _read_file(file_: IO[bytes]) -> Table:
-    """The --file input decoded, with one line on stderr saying how it was read."""
-    raw_name = getattr(file_, "name", "<stdin>")
-    name = "stdin" if raw_name in ("<stdin>", "-") else click.format_filename(raw_name)
-    data = file_.read(MAX_INPUT_BYTES + 1)
-    if len(data) > MAX_INPUT_BYTES:
-        _input_error(f"{name} is larger than {MAX_INPUT_BYTES // 2**20} MiB")
-    try:
-        table = read_table(data)
-    except (InputError, csv.Error) as e:
-        _input_error(f"{name}: {e}")
-    if table.header is not None:
-        shape = f"CSV, address column {table.header[table.column]!r}"
-    else:
-        shape = "one address a line"
-    click.echo(f"Reading {name} as {table.encoding} ({shape}).", err=True)
-    return table
-
-
-def _input_error(message: str) -> NoReturn:
-    click.echo(f"Error: {message}", err=True)
-    sys.exit(2)
 
 
 @click.command("check")
@@ -145,13 +117,9 @@ def command(
         # The probe holds no socket or loop: it can be made before the loop runs.
         probe = DNSProbe(resolver, canaries=canaries or DEFAULT_CANARIES, concurrency=concurrency)
     records: list[Record] = [Record(address=a) for a in addresses]
-    table = _read_file(file_) if file_ is not None else None
+    table = read_input(file_) if file_ is not None else None
     extra = table.extra_columns if table is not None else ()
     total = len(records) + (table.count() if table is not None else 0)
-    if table is not None and total == len(records):
-        stdin = getattr(file_, "name", "<stdin>") in ("<stdin>", "-")
-        where = "stdin" if stdin else "the file"
-        click.echo(f"No addresses to check: {where} is empty.", err=True)
     source = _chain(records, table.records() if table is not None else iter(()))
     pending: deque[Record] = deque()
 

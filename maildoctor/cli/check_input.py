@@ -1,4 +1,5 @@
-"""The input of ``check --file`` as users hand it over: member lists and CSV exports.
+"""The input of ``check --file`` and ``diagnose --file`` as users hand it over:
+member lists, ticket backlogs and CSV exports.
 
 A file is either a CSV whose first row names an address column (``address``,
 ``email``, ``メールアドレス``...; the other columns are kept and come back in the
@@ -11,15 +12,35 @@ Bytes are decoded as UTF-8 (with or without BOM), UTF-16 with a BOM, or CP932
 caller is told which. Only LF (or CRLF) ends a line: a lone CR is a character
 of the address it sits in (an address with a CR in it is invalid, and one line
 in gives one record out).
+
+:func:`read_input` is the commands' edge: it reads the file, says on stderr
+how it was read (or that it holds nothing), and exits 2 with one line when it
+cannot be read.
 """
 
 from __future__ import annotations
 
 import csv
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import IO, NoReturn
 
-__all__ = ["ADDRESS_COLUMNS", "InputError", "Record", "Table", "decode", "read_table"]
+import click
+
+__all__ = [
+    "ADDRESS_COLUMNS",
+    "MAX_INPUT_BYTES",
+    "InputError",
+    "Record",
+    "Table",
+    "decode",
+    "read_input",
+    "read_table",
+]
+
+#: Input files larger than this are refused (a member list of a million addresses is ~40 MB).
+MAX_INPUT_BYTES = 512 * 1024 * 1024
 
 #: Header names taken for the address column (compared lower-cased and trimmed).
 ADDRESS_COLUMNS = (
@@ -127,6 +148,38 @@ def read_table(data: bytes) -> Table:
             header = tuple(cell.strip() for cell in first)
             return Table(encoding=encoding, text=text, header=header, column=column)
     return Table(encoding=encoding, text=text, header=None, column=0)
+
+
+def read_input(file_: IO[bytes], *, verb: str = "check") -> Table:
+    """The --file input decoded, with one line on stderr saying how it was read.
+
+    An empty input is said on stderr too ("No addresses to {verb}: ..."); one
+    that is too large or not text exits 2 with one line, never a traceback.
+    """
+    raw_name = getattr(file_, "name", "<stdin>")
+    stdin = raw_name in ("<stdin>", "-")
+    name = "stdin" if stdin else click.format_filename(raw_name)
+    data = file_.read(MAX_INPUT_BYTES + 1)
+    if len(data) > MAX_INPUT_BYTES:
+        _input_error(f"{name} is larger than {MAX_INPUT_BYTES // 2**20} MiB")
+    try:
+        table = read_table(data)
+    except (InputError, csv.Error) as e:
+        _input_error(f"{name}: {e}")
+    if table.header is not None:
+        shape = f"CSV, address column {table.header[table.column]!r}"
+    else:
+        shape = "one address a line"
+    click.echo(f"Reading {name} as {table.encoding} ({shape}).", err=True)
+    if next(table.records(), None) is None:
+        where = "stdin" if stdin else "the file"
+        click.echo(f"No addresses to {verb}: {where} is empty.", err=True)
+    return table
+
+
+def _input_error(message: str) -> NoReturn:
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(2)
 
 
 def _lines(text: str) -> Iterator[str]:

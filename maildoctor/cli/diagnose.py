@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import csv
 import sqlite3
 import sys
 from collections.abc import AsyncIterator, Iterator
@@ -12,9 +11,9 @@ from typing import IO, Any
 
 import click
 
+from maildoctor.cli.check_input import Record, read_input
 from maildoctor.cli.options import (
     address_dns_options,
-    input_not_utf8,
     lang_option,
     reply_templates,
     templates_option,
@@ -25,44 +24,15 @@ from maildoctor.findings import Lang
 #: The harness for the delivery trial could not start (no verdict was reached).
 EXIT_COULD_NOT_RUN = 4
 
-_ADDRESS_COLUMNS = ("address", "email", "mail", "e-mail", "メールアドレス", "アドレス")
-
-
-def read_tickets(stream: IO[str]) -> Iterator[dict[str, str]]:
-    """Rows of a tickets CSV; the address is the column named like one, else the first.
-
-    A file without a header row (the first row is an address) works too. Each
-    row comes back with its columns kept, the address under ``"address"``.
-    """
-    rows = csv.reader(stream)
-    first = next(rows, None)
-    if first is None:
-        return
-    first = [cell.removeprefix("\ufeff") for cell in first]
-    names = [c.strip().lower() for c in first]
-    column = next((names.index(n) for n in _ADDRESS_COLUMNS if n in names), None)
-    if column is None:
-        header = [f"column{i + 1}" for i in range(len(first))]
-        column = 0
-        rows_iter: Any = [first, *rows]
-    else:
-        header = first
-        rows_iter = rows
-    for row in rows_iter:
-        if not row or not "".join(row).strip():
-            continue
-        cells = dict(zip(header, row, strict=False))
-        address = row[column] if column < len(row) else ""
-        yield {"address": address, **{k: v for k, v in cells.items() if k != header[column]}}
-
 
 @click.command("diagnose")
 @click.argument("address", required=False)
 @click.option(
     "--file",
     "file_",
-    type=click.File("r", encoding="utf-8-sig"),
-    help="A tickets CSV (one address a row, other columns kept); '-' for stdin.",
+    type=click.File("rb"),
+    help="A tickets CSV whose header names the address column (other columns are kept), "
+    "or one address a line; '-' for stdin. UTF-8, UTF-16 or CP932, as for check --file.",
 )
 @click.option(
     "--template",
@@ -87,7 +57,7 @@ def read_tickets(stream: IO[str]) -> Iterator[dict[str, str]]:
 @templates_option
 def command(
     address: str | None,
-    file_: IO[str] | None,
+    file_: IO[bytes] | None,
     template: str,
     lang: Lang,
     fmt: str,
@@ -132,8 +102,12 @@ def command(
             resolver = make_resolver(nameservers, dns_timeout)
         except DNSConfigError as e:
             raise click.BadParameter(str(e), param_hint="--nameserver") from None
-    rows: Iterator[dict[str, str]] = (
-        iter([{"address": address or ""}]) if file_ is None else read_tickets(file_)
+    # The same reader as check --file: encodings, the address column by name, a lone
+    # CR kept in its address, an empty input said on stderr.
+    rows: Iterator[Record] = (
+        iter([Record(address=address or "")])
+        if file_ is None
+        else read_input(file_, verb="diagnose").records()
     )
     show_progress = file_ is not None and sys.stderr.isatty()
 
@@ -147,9 +121,9 @@ def command(
         )
         return text if first else ("\n" + "=" * 72 + "\n\n" + text)
 
-    async def checked(probe: Any) -> AsyncIterator[tuple[dict[str, str], Any]]:
+    async def checked(probe: Any) -> AsyncIterator[tuple[Record, Any]]:
         for row in rows:
-            yield row, await check_address(row["address"], probe=probe, lang=lang)
+            yield row, await check_address(row.address, probe=probe, lang=lang)
 
     async def run() -> set[str]:
         probe = None
@@ -169,7 +143,7 @@ def command(
                     templates_dir=templates_dir,
                     lang=lang,
                 )
-                extra = {k: v for k, v in row.items() if k != "address"}
+                extra = dict(row.columns)
                 diagnosis = dg.conclude(
                     result, trial, lang=lang, templates_dir=templates_dir, extra=extra
                 )
@@ -187,8 +161,5 @@ def command(
     except (OSError, sqlite3.Error) as e:
         click.echo(f"Error: the delivery-trial harness could not start: {e}", err=True)
         sys.exit(EXIT_COULD_NOT_RUN)
-    try:
-        verdicts = asyncio.run(run())
-    except UnicodeDecodeError as e:
-        input_not_utf8(e)
+    verdicts = asyncio.run(run())
     sys.exit(exit_code(verdicts))  # type: ignore[arg-type]
