@@ -19,7 +19,12 @@ class Advice:
     title: dict[str, str]
     """By language: ``{"ja": ..., "en": ...}``."""
     text: dict[str, str]
-    """By language; may hold ``{carrier_steps}`` and ``{sender_domain}``."""
+    """By language; may hold ``{carrier_steps}``, ``{sender_domain}`` and ``{subject}``."""
+
+
+#: The subject advice names when the caller does not say which mail it is about
+#: (the FAQ's case: the provisional-registration mail, templates/README.md).
+DEFAULT_SUBJECT = "[Lentrance]仮登録完了のお知らせ"
 
 
 @cache
@@ -56,15 +61,26 @@ def carrier_steps(carrier: Carrier, lang: Lang) -> list[str]:
     return [f"{s.name(lang)}: {s.steps(lang)}" for s in ordered]
 
 
-def advice_text(advice_id: str, lang: Lang, carrier: Carrier | None = None) -> tuple[str, str]:
-    """The (title, body) of one piece of advice, with carrier steps filled in."""
+def advice_text(
+    advice_id: str,
+    lang: Lang,
+    carrier: Carrier | None = None,
+    *,
+    subject: str = DEFAULT_SUBJECT,
+) -> tuple[str, str]:
+    """The (title, body) of one piece of advice, with carrier steps filled in and
+    ``subject``, the subject of the mail the ticket is about."""
     entry = CATALOG[advice_id]
     if carrier is not None:
         intro = f"{carrier.name(lang)}の場合:" if lang == "ja" else f"For {carrier.name(lang)}:"
         steps = "\n".join([intro, *(f"- {s}" for s in carrier_steps(carrier, lang))])
     else:
         steps = ""
-    body = entry.text[lang].format(carrier_steps=steps, sender_domain=SENDER_DOMAIN).strip()
+    body = (
+        entry.text[lang]
+        .format(carrier_steps=steps, sender_domain=SENDER_DOMAIN, subject=subject)
+        .strip()
+    )
     return entry.title[lang], body
 
 

@@ -281,8 +281,9 @@ def test_send_signs_with_dkim_key(maildoctor_harness: HarnessFixture) -> None:
         ],
     )  # fmt: skip
     assert (result.exit_code, result.stderr) == (0, "")
-    assert (
-        result.stdout == "taro@softbank.ne.jp\t250 2.0.0 OK: stored as message 1, never relayed\n"
+    assert result.stdout == (
+        "taro@softbank.ne.jp\t250 2.0.0 OK: stored as message 1, never relayed"
+        "\tdelivered (rule default)\n"
     )
     [stored] = maildoctor_harness.messages()
     assert "d=lentrance.com" in str(stored.message["DKIM-Signature"]).replace(" ", "")
@@ -300,7 +301,7 @@ def test_send_unsigned_is_rejected_by_au_spoofing_filter(
         ["send", "provisional_registration", "--to", "taro@au.com", "--smtp", f"{host}:{port}"],
     )
     assert result.exit_code == 1
-    assert result.stdout == "taro@au.com\t550 User unknown\n"
+    assert result.stdout == "taro@au.com\t550 User unknown\trejected (rule spoofing)\n"
     [stored] = maildoctor_harness.messages()
     assert results(stored) == {"dkim": "none", "spf": "softfail", "dmarc": "none"}
 

@@ -32,7 +32,10 @@ def test_send_provisional_registration(harness: HarnessThread) -> None:
         main, ["send", "provisional_registration", "--to", "taro@docomo.ne.jp", *smtp_opt(harness)]
     )
     assert (result.exit_code, result.stderr) == (0, "")
-    assert result.stdout == "taro@docomo.ne.jp\t250 2.0.0 OK: stored as message 1, never relayed\n"
+    assert result.stdout == (
+        "taro@docomo.ne.jp\t250 2.0.0 OK: stored as message 1, never relayed"
+        "\tdelivered (rule default)\n"
+    )
     [stored] = harness.messages()
     assert stored.subject == "[Lentrance]仮登録完了のお知らせ"
 
@@ -55,16 +58,21 @@ def test_send_reports_a_carrier_rejection(harness: HarnessThread) -> None:
             *smtp_opt(harness),
         ],
     )
-    assert result.exit_code == 0  # the message was accepted for x@gmail.com
+    # One DATA reply (250) covers both; the harness says au's filter refused hanako.
+    assert result.exit_code == 1
     doc = json.loads(result.stdout)
-    assert [r["code"] for r in doc["replies"]] == [250, 250]
+    assert doc["harness"] is True
+    assert [(r["code"], r["outcome"], r["rule"]) for r in doc["replies"]] == [
+        (250, "rejected", "refuse_url"),
+        (250, "delivered", "default"),
+    ]
     assert harness.messages()[0].decision_for("hanako@au.com").decision.reply == "550 User unknown"
 
     result = CliRunner().invoke(
         main, ["send", "password_reset", "--to", "hanako@au.com", *smtp_opt(harness)]
     )
     assert result.exit_code == 1
-    assert result.stdout == "hanako@au.com\t550 User unknown\n"
+    assert result.stdout == "hanako@au.com\t550 User unknown\trejected (rule refuse_url)\n"
 
 
 def test_send_rcpt_refusal_exits_1(harness: HarnessThread) -> None:
@@ -143,7 +151,7 @@ def test_serve_port_in_use(tmp_path: Path, harness: HarnessThread) -> None:
     result = CliRunner().invoke(
         main, ["serve", "--smtp", f"{host}:{port}", "--no-http", "--db", str(tmp_path / "x.db")]
     )
-    assert result.exit_code == 1
+    assert result.exit_code == 4  # the harness cannot run here: README "Exit status"
     assert result.stderr.startswith("Error: Cannot listen:")
 
 

@@ -171,7 +171,7 @@ def test_templates_option_and_env_var_use_a_copy(
 ERRORS = [
     pytest.param(
         ["render", "password_reset", "--no-samples"],
-        1,
+        2,
         "Error: The template 'password_reset' uses the variable 'reset_url', but no value was "
         "given; pass it with --var reset_url=VALUE or in the --context file.\n",
         id="missing-variable",
@@ -179,7 +179,7 @@ ERRORS = [
     pytest.param(
         ["render", "registration_complete", "--charset", "iso-2022-jp", "--var",
          "customer_number=①23"],
-        1,
+        2,
         "Error: The character '①' (U+2460) in the text part (line 7) cannot be encoded in "
         "iso-2022-jp; replace it (for example with a JIS X 0208 equivalent) or send the "
         "message as utf-8.\n",
@@ -187,20 +187,20 @@ ERRORS = [
     ),
     pytest.param(
         ["render", "password_reset", "--to", "a@b.jp\r\nBcc: c@d.jp"],
-        1,
+        2,
         "Error: The recipient 'a@b.jp\\r\\nBcc: c@d.jp' contains a line break or control "
         "character; give one plain address.\n",
         id="recipient-crlf",
     ),
     pytest.param(
         ["render", "password_reset", "--var", "reset_url"],
-        1,
+        2,
         "Error: --var 'reset_url' is not of the form KEY=VALUE.\n",
         id="bad-var",
     ),
     pytest.param(
         ["render", "password_reset", "--context", "/nonexistent/ctx.json"],
-        1,
+        2,
         "Error: Cannot read the context file '/nonexistent/ctx.json': No such file or "
         "directory.\n",
         id="missing-context",
@@ -250,7 +250,7 @@ def test_bad_context_json(runner: CliRunner, tmp_path: Path) -> None:
     path = tmp_path / "ctx.json"
     path.write_text("{customer_number: 1}", "utf-8")
     result = runner.invoke(main, ["render", "registration_complete", "--context", str(path)])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert result.stderr.startswith(f"Error: The context file '{path}' is not valid JSON:")
 
 
@@ -288,7 +288,7 @@ def test_broken_template_toml_is_an_error_not_a_traceback(
     toml = templates_copy / "password_reset" / "template.toml"
     toml.write_text(toml.read_text(encoding="utf-8") + "subject = \n", encoding="utf-8")
     result = runner.invoke(main, ["render", "password_reset", "--templates", str(templates_copy)])
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # a template error (README "Exit status")
     assert result.stderr.startswith("Error: ")
     assert "template.toml' is not valid UTF-8 TOML" in result.stderr
     assert result.exception is None or isinstance(result.exception, SystemExit)

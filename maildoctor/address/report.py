@@ -16,7 +16,7 @@ from typing import Any
 
 from maildoctor.address.check import CheckResult
 from maildoctor.address.syntax import display
-from maildoctor.advice import advice_for, advice_text
+from maildoctor.advice import DEFAULT_SUBJECT, advice_for, advice_text
 from maildoctor.findings import Lang, Severity, Verdict
 
 __all__ = [
@@ -189,8 +189,9 @@ def _csv_line(values: Iterable[str]) -> str:
     return buffer.getvalue()
 
 
-def reply_context(result: CheckResult) -> dict[str, Any]:
-    """What the reply template gets: the address, the fix, and exactly the advice needed."""
+def reply_context(result: CheckResult, *, subject: str = DEFAULT_SUBJECT) -> dict[str, Any]:
+    """What the reply template gets: the address, the fix, exactly the advice needed, and
+    the subject of the mail the ticket is about."""
     codes = set(result.codes)
     advice_ids = [
         a for a in advice_for([f.advice for f in result.findings]) if a not in _AGENT_ONLY_ADVICE
@@ -203,7 +204,7 @@ def reply_context(result: CheckResult) -> dict[str, Any]:
         advice_ids = list(_DEFAULT_REPLY_ADVICE)
     advice = []
     for advice_id in advice_ids:
-        title, body = advice_text(advice_id, "ja", result.carrier)
+        title, body = advice_text(advice_id, "ja", result.carrier, subject=subject)
         advice.append({"id": advice_id, "title": title, "body": body})
     return {
         "address": display(result.address),
@@ -218,6 +219,7 @@ def reply_context(result: CheckResult) -> dict[str, Any]:
         ),
         "advice": advice,
         "verdict": str(result.verdict),
+        "subject": subject,
     }
 
 
@@ -233,13 +235,14 @@ def format_reply(
     templates_dir: Path | None = None,
     *,
     advice_order: Sequence[str] = (),
+    subject: str = DEFAULT_SUBJECT,
 ) -> str:
     """The Japanese reply draft to the customer for one result.
 
     ``advice_order`` puts those advice ids first, in that order (``diagnose``
     knows from its delivery trial which advice is most likely to help).
     """
-    context = reply_context(result)
+    context = reply_context(result, subject=subject)
     rank = {advice_id: i for i, advice_id in enumerate(advice_order)}
     context["advice"].sort(key=lambda item: rank.get(item["id"], len(rank)))
     return _render(REPLY_TEMPLATE, context, templates_dir)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -13,6 +12,7 @@ import click
 
 from maildoctor.cli.check_input import Record, read_input
 from maildoctor.cli.options import (
+    EXIT_COULD_NOT_RUN,
     address_dns_options,
     lang_option,
     reply_templates,
@@ -20,9 +20,6 @@ from maildoctor.cli.options import (
 )
 from maildoctor.diagnose.diagnosis import DEFAULT_TEMPLATE
 from maildoctor.findings import Lang
-
-#: The harness for the delivery trial could not start (no verdict was reached).
-EXIT_COULD_NOT_RUN = 4
 
 
 @click.command("diagnose")
@@ -51,7 +48,7 @@ EXIT_COULD_NOT_RUN = 4
 @address_dns_options
 @click.option(
     "--db",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=click.Path(path_type=Path),
     help="The harness database for the trial (default: the user's data directory).",
 )
 @templates_option
@@ -73,7 +70,8 @@ def command(
     Checks the address, delivers the notification to an in-process SMTP
     harness under each of the carrier's filter settings, and prints the advice
     in order of likelihood with a reply draft. Exit status as for check: 0 ok,
-    1 risky or undeliverable, 3 unknown (DNS could not tell), 2 usage error.
+    1 risky or undeliverable, 3 unknown (DNS could not tell), 2 usage error;
+    4 when the trial's harness failed (its database cannot be opened or written).
 
     \b
     Examples:
@@ -156,10 +154,17 @@ def command(
                 click.echo("", err=True)
         return verdicts
 
+    from maildoctor.harness.store import StoreError
+
     try:
         harness = dg.start_harness(db or dg.default_db())
-    except (OSError, sqlite3.Error) as e:
+    except (StoreError, OSError) as e:
         click.echo(f"Error: the delivery-trial harness could not start: {e}", err=True)
         sys.exit(EXIT_COULD_NOT_RUN)
-    verdicts = asyncio.run(run())
+    try:
+        verdicts = asyncio.run(run())
+    except dg.TrialFailed as e:
+        # A harness failure, not a carrier's decision: no verdict for this address.
+        click.echo(f"Error: the delivery trial failed: {e}", err=True)
+        sys.exit(EXIT_COULD_NOT_RUN)
     sys.exit(exit_code(verdicts))  # type: ignore[arg-type]

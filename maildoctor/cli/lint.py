@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from dataclasses import dataclass
 from email import message_from_bytes, policy
@@ -12,7 +13,7 @@ from typing import Any
 
 import click
 
-from maildoctor.cli.options import format_option, resolve_templates, templates_option
+from maildoctor.cli.options import InputError, format_option, resolve_templates, templates_option
 from maildoctor.findings import Severity
 from maildoctor.mail.lint import LintFinding, lint_finding, lint_message
 from maildoctor.mail.render import CHARSETS, catalog, load_template, render_message
@@ -69,6 +70,29 @@ def lint_templates(names: tuple[str, ...], folder: Path, charset: str) -> list[L
     return results
 
 
+#: A header field's first line (RFC 5322 2.2: printable ASCII name, then a colon).
+_FIELD = re.compile(rb"[\x21-\x39\x3b-\x7e]+[ \t]*:")
+
+
+def not_a_message(raw: bytes) -> str | None:
+    """Why ``raw`` is not an RFC 5322 message (None when it may be one).
+
+    The email parser takes anything, so a PDF or a picture would be linted as
+    a message whose header names are raw bytes: look at the first line and the
+    header section first.
+    """
+    if not raw.strip():
+        return "it is empty"
+    head = raw[: raw.find(b"\n\n") if b"\n\n" in raw else 65536].replace(b"\r\n", b"\n")
+    if raw.startswith(b"From "):  # an mbox "From " line before the header
+        head = head.partition(b"\n")[2]
+    if b"\x00" in head:
+        return "its header holds NUL bytes (a binary file?)"
+    if not _FIELD.match(head):
+        return "it does not start with a header field such as 'From:' (a binary file?)"
+    return None
+
+
 def lint_files(paths: tuple[str, ...]) -> list[Linted]:
     """Lint .eml files ('-' reads one message from stdin)."""
     results = []
@@ -77,6 +101,8 @@ def lint_files(paths: tuple[str, ...]) -> list[Linted]:
             raw = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
         except OSError as e:
             raise click.BadParameter(f"Cannot read {path!r}: {e.strerror}.") from e
+        if why := not_a_message(raw):
+            raise InputError(f"{path!r} is not an email message: {why}.")
         msg = message_from_bytes(raw, policy=policy.default)
         assert isinstance(msg, EmailMessage)
         results.append(
@@ -128,6 +154,8 @@ def command(
             raise click.UsageError(str(e)) from e
         except TemplatingError as e:
             raise click.ClickException(str(e)) from e
+        if not results:  # linting nothing must not pass a CI build
+            raise InputError(f"The templates folder {folder} holds no templates to lint.")
     findings = [f for r in results for f in r.findings]
     errors = sum(f.severity == Severity.ERROR for f in findings)
     warnings = len(findings) - errors

@@ -11,6 +11,17 @@ import click
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+#: A command could not do its work for a reason that is not the input's: the store
+#: or the harness failed (README "Exit status"). Never a finding about an address.
+EXIT_COULD_NOT_RUN = 4
+
+
+class InputError(click.ClickException):
+    """Bad input that is not an option's syntax (a template, a --var, a file): exit 2
+    as a usage error, on one line (click's UsageError adds the usage text)."""
+
+    exit_code = 2
+
 
 def _stack(*decorators: Callable[[F], F]) -> Callable[[F], F]:
     def apply(func: F) -> F:

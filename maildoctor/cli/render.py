@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from maildoctor.cli.options import format_option, resolve_templates, templates_option
+from maildoctor.cli.options import InputError, format_option, resolve_templates, templates_option
 from maildoctor.mail.lint import lint_message
 from maildoctor.mail.render import (
     BUILTIN_VARIABLES,
@@ -86,7 +86,13 @@ def templates_command(templates_dir: Path | None, fmt: str) -> None:
     try:
         templates = catalog(folder)
     except TemplatingError as e:
-        raise click.ClickException(str(e)) from e
+        raise InputError(str(e)) from e
+    if not templates:
+        raise InputError(
+            f"The templates folder {folder} holds no templates (a folder per template with "
+            "a template.toml, see templates/README.md). Check --templates or "
+            "MAILDOCTOR_TEMPLATES."
+        )
     if fmt == "json":
         document = {
             "templates_dir": str(folder),
@@ -187,7 +193,7 @@ def command(
     except UnknownTemplate as e:
         raise click.UsageError(str(e)) from e
     except TemplatingError as e:  # a broken template.toml: say so, no traceback
-        raise click.ClickException(str(e)) from e
+        raise InputError(str(e)) from e
     try:
         context: dict[str, Any] = {} if no_samples else dict(chosen.sample)
         if context_file:
@@ -202,8 +208,8 @@ def command(
             charset=charset,
         )
         msg = build_message(rendered, to=to, charset=charset)
-    except TemplatingError as e:
-        raise click.ClickException(str(e)) from e
+    except TemplatingError as e:  # a template, charset or --var error (README: exit 2)
+        raise InputError(str(e)) from e
 
     data: bytes
     if fmt == "eml":

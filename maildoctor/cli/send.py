@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import smtplib
 import ssl
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from email.message import EmailMessage
 from email.utils import getaddresses
 from pathlib import Path
@@ -13,12 +13,13 @@ from typing import Any
 
 import click
 
-from maildoctor.cli.options import resolve_templates, templates_option
+from maildoctor.cli.options import InputError, resolve_templates, templates_option
 from maildoctor.cli.render import parse_vars, read_context
 from maildoctor.cli.serve import parse_hostport
+from maildoctor.harness.protocol import EXTENSION
 from maildoctor.harness.server import is_loopback
 from maildoctor.mail.render import CHARSETS, load_template, render_message
-from maildoctor.mail.templating import TemplatingError, UnknownTemplate
+from maildoctor.mail.templating import TemplatingError
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -31,11 +32,62 @@ class RecipientReply:
     (0 when the server hung up without one)."""
     text: str
     stage: str
-    """``rcpt`` or ``data``."""
+    """``mail``, ``rcpt`` or ``data``."""
+    outcome: str | None = None
+    """What a maildoctor harness's simulated mailbox did (delivered, junk, filtered,
+    rejected); None when the server cannot tell (any other server)."""
+    rule: str | None = None
+    """The harness rule that decided (``refuse_url``, ``default``...)."""
 
     @property
     def accepted(self) -> bool:
-        return 200 <= self.code < 300
+        """The server took the message and its mailbox did not refuse it."""
+        return 200 <= self.code < 300 and self.outcome != "rejected"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Delivered:
+    """The replies of one SMTP transaction, and whether the server could say more."""
+
+    replies: list[RecipientReply]
+    harness: bool
+    """The server is a maildoctor harness (EHLO said XMAILDOCTOR): outcomes are known."""
+
+
+def parse_recipients(values: tuple[str, ...]) -> list[str]:
+    """Each address in the --to values (``'a@x.jp, b@y.jp'`` holds two); exit 2 on junk."""
+    from maildoctor.address.syntax import check_syntax
+
+    recipients: list[str] = []
+    for value in values:
+        addresses = [address for _, address in getaddresses([value])]
+        if not addresses:
+            raise click.BadParameter(f"{value!r} holds no address.", param_hint="--to")
+        for address in addresses:
+            checked = check_syntax(address)
+            if checked.problem is not None or not address:
+                why = checked.problem.reason_en if checked.problem else "empty"
+                raise click.BadParameter(
+                    f"{value!r} is not a list of addresses ({address!r}: {why}).",
+                    param_hint="--to",
+                )
+            recipients.append(address)
+    return recipients
+
+
+def _outcomes(smtp: smtplib.SMTP) -> dict[str, tuple[str, str]]:
+    """recipient (lower case) -> (outcome, rule), from the harness's XOUTCOME reply."""
+    try:
+        code, text = smtp.docmd("XOUTCOME")
+    except (smtplib.SMTPException, OSError):
+        return {}
+    if code != 250:
+        return {}
+    found: dict[str, tuple[str, str]] = {}
+    for line in _s(text).splitlines():
+        recipient, outcome, rule, *_ = [*line.split(" ", 3), "", "", ""]
+        found[recipient.lower()] = (outcome, rule)
+    return found
 
 
 def deliver(
@@ -50,8 +102,13 @@ def deliver(
     user: str | None = None,
     password: str | None = None,
     timeout: float = 30.0,
-) -> list[RecipientReply]:
-    """One SMTP transaction, keeping each recipient's reply (smtplib hides the DATA one)."""
+) -> Delivered:
+    """One SMTP transaction, keeping each recipient's reply (smtplib hides the DATA one).
+
+    A maildoctor harness is asked afterwards what each recipient's mailbox did: one
+    DATA reply cannot say that a message went to the spam folder, or that one of
+    several recipients refused it.
+    """
     with smtplib.SMTP(host, port, timeout=timeout) as smtp:
         smtp.ehlo()
         if starttls:
@@ -63,14 +120,18 @@ def deliver(
             smtp.ehlo()
         if user is not None:
             smtp.login(user, password or "")
+        harness = smtp.has_extn(EXTENSION.lower())
         data = msg if isinstance(msg, bytes) else wire_bytes(msg)
         options = ["SMTPUTF8"] if smtp.has_extn("smtputf8") and not data.isascii() else []
         code, text = smtp.mail(mail_from, options)
         if code >= 400:
-            return [
-                RecipientReply(recipient=r, code=code, text=_s(text), stage="mail")
-                for r in recipients
-            ]
+            return Delivered(
+                replies=[
+                    RecipientReply(recipient=r, code=code, text=_s(text), stage="mail")
+                    for r in recipients
+                ],
+                harness=harness,
+            )
         replies: dict[str, RecipientReply] = {}
         accepted: list[str] = []
         for rcpt in recipients:
@@ -81,11 +142,14 @@ def deliver(
             replies[rcpt] = RecipientReply(recipient=rcpt, code=code, text=_s(text), stage="rcpt")
             if code == 421:
                 # The server is closing the channel (RFC 5321 3.8): nobody gets the message.
-                return [
-                    replies.get(r)
-                    or RecipientReply(recipient=r, code=code, text=_s(text), stage="rcpt")
-                    for r in recipients
-                ]
+                return Delivered(
+                    replies=[
+                        replies.get(r)
+                        or RecipientReply(recipient=r, code=code, text=_s(text), stage="rcpt")
+                        for r in recipients
+                    ],
+                    harness=harness,
+                )
         if accepted:
             try:
                 code, reply = smtp.data(data)
@@ -96,9 +160,14 @@ def deliver(
                 code, said = 0, "the server closed the connection without a reply"
             for rcpt in accepted:
                 replies[rcpt] = RecipientReply(recipient=rcpt, code=code, text=said, stage="data")
+            if harness and code:
+                for rcpt, (outcome, rule) in _outcomes(smtp).items():
+                    for r in recipients:
+                        if r.lower() == rcpt and r in replies:
+                            replies[r] = replace(replies[r], outcome=outcome, rule=rule)
         else:
             smtp.rset()
-        return [replies[r] for r in recipients]
+        return Delivered(replies=[replies[r] for r in recipients], harness=harness)
 
 
 def wire_bytes(msg: EmailMessage) -> bytes:
@@ -207,9 +276,12 @@ def command(
 
     With --dkim-key and --dkim-selector the message is DKIM-signed first.
 
-    Prints the server's reply for each recipient; exits 1 when any was refused.
+    Prints the server's reply for each recipient and, from a maildoctor harness,
+    what its simulated mailbox did (delivered, junk, filtered, rejected) and the
+    rule; exits 1 when any was refused. --to 'a@x.jp, b@y.jp' sends to both.
     """
     host, port = parse_hostport(smtp, option="--smtp")
+    recipients = parse_recipients(to)
     if (dkim_key is None) != (dkim_selector is None):
         raise click.UsageError("--dkim-key and --dkim-selector go together: give both to sign.")
     if dkim_domain is not None and dkim_key is None:
@@ -217,7 +289,7 @@ def command(
     folder = resolve_templates(templates_dir)
     try:
         chosen = load_template(name, folder).variant(variant)
-    except UnknownTemplate as e:
+    except TemplatingError as e:
         raise click.UsageError(str(e)) from e
     try:
         context: dict[str, Any] = dict(chosen.sample)
@@ -232,8 +304,8 @@ def command(
             templates_dir=folder,
             charset=charset,
         )
-    except TemplatingError as e:
-        raise click.ClickException(str(e)) from e
+    except TemplatingError as e:  # a template, charset or --var error: usage (exit 2)
+        raise InputError(str(e)) from e
     from_address = next((a for _, a in getaddresses([str(msg["From"])]) if a), "")
     sender = mail_from or from_address
     data = wire_bytes(msg)
@@ -245,12 +317,12 @@ def command(
             domain=dkim_domain or from_address.rpartition("@")[2],
         )
     try:
-        replies = deliver(
+        delivered = deliver(
             data,
             host=host,
             port=port,
             mail_from=sender,
-            recipients=list(to),
+            recipients=recipients,
             starttls=starttls,
             verify=(not is_loopback(host)) if verify is None else verify,
             user=user,
@@ -272,14 +344,23 @@ def command(
             f"Cannot connect to the SMTP server at {host}:{port}: {e.strerror or e}. "
             "Is `maildoctor serve` running, or is --smtp wrong?"
         ) from e
+    replies = delivered.replies
     if fmt == "json":
         click.echo(
             json.dumps(
                 {
                     "template": name,
                     "message_id": str(msg["Message-ID"]),
+                    "harness": delivered.harness,
                     "replies": [
-                        {"recipient": r.recipient, "code": r.code, "text": r.text, "stage": r.stage}
+                        {
+                            "recipient": r.recipient,
+                            "code": r.code,
+                            "text": r.text,
+                            "stage": r.stage,
+                            "outcome": r.outcome,
+                            "rule": r.rule,
+                        }
                         for r in replies
                     ],
                 },
@@ -288,6 +369,14 @@ def command(
         )
     else:
         for r in replies:
-            click.echo(f"{r.recipient}\t{r.code} {r.text}")
+            decided = f"\t{r.outcome} (rule {r.rule})" if r.outcome else ""
+            click.echo(f"{r.recipient}\t{r.code} {r.text}{decided}")
+    if not delivered.harness and any(200 <= r.code < 300 for r in replies):
+        click.echo(
+            f"note: {host}:{port} is not a maildoctor harness: 250 means it accepted the "
+            "message; whether its filters deliver it, file it as spam or drop it cannot be "
+            "seen over SMTP.",
+            err=True,
+        )
     if not all(r.accepted for r in replies):
         raise SystemExit(1)

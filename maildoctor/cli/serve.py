@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 
+from maildoctor.cli.options import EXIT_COULD_NOT_RUN
 from maildoctor.cli.signup_options import signup_options, signup_web_fields
 from maildoctor.harness.faults import FaultError, FaultPlan, parse_faults
 from maildoctor.harness.profiles import ProfileBook, ProfileError, load_profiles
@@ -83,7 +84,7 @@ def _user(value: str) -> tuple[str, str]:
 @click.option("--no-http", is_flag=True, help="Run only the SMTP server.")
 @click.option(
     "--db",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=click.Path(path_type=Path),
     default=None,
     help="SQLite file (default: harness.sqlite3 in the user's data directory).",
 )
@@ -129,7 +130,13 @@ def _user(value: str) -> tuple[str, str]:
     "users",
     multiple=True,
     metavar="USER:PASSWORD",
-    help="Accept AUTH PLAIN/LOGIN for this account (repeatable).",
+    help="Require AUTH PLAIN/LOGIN with this account (repeatable): mail without it gets "
+    "530. Needs --starttls unless --auth-allow-insecure.",
+)
+@click.option(
+    "--auth-allow-insecure",
+    is_flag=True,
+    help="Accept AUTH over plain text, without STARTTLS (the password travels in clear).",
 )
 @click.option(
     "--auth-dns",
@@ -160,6 +167,7 @@ def command(
     max_recipients: int,
     starttls: bool,
     users: tuple[str, ...],
+    auth_allow_insecure: bool,
     auth_dns: tuple[str, ...],
     allow_remote: bool,
     **signup: Any,
@@ -204,6 +212,11 @@ def command(
         plan = FaultPlan(parse_faults(faults_spec) if faults_spec else (), seed=seed)
     except (ProfileError, FaultError) as e:
         raise click.UsageError(str(e)) from e
+    if users and not starttls and not auth_allow_insecure:
+        raise click.UsageError(
+            "--user needs --starttls: AUTH PLAIN/LOGIN sends the password in clear. "
+            "Add --auth-allow-insecure to accept it without TLS."
+        )
     config = HarnessConfig(
         db=db or default_db_path(),
         smtp_host=smtp_host,
@@ -214,6 +227,7 @@ def command(
         max_messages=max_messages,
         tls=starttls,
         users=dict(_user(u) for u in users),
+        auth_allow_insecure=auth_allow_insecure,
         auth_nameservers=parse_auth_dns(auth_dns),
     )
     with contextlib.suppress(KeyboardInterrupt):
@@ -221,16 +235,30 @@ def command(
         asyncio.run(_serve(Harness(config, profiles=book, faults=plan, web=web)))
 
 
+class CouldNotStart(click.ClickException):
+    """The harness cannot run here (its store, its ports, its DNS): exit 4, one line."""
+
+    exit_code = EXIT_COULD_NOT_RUN
+
+
 async def _serve(harness: Harness) -> None:
+    # Before anything is announced: a supervisor may stop us as soon as we listen.
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
     try:
         await harness.start()
+    except StoreError as e:
+        raise CouldNotStart(str(e)) from e
     except OSError as e:
-        raise click.ClickException(
+        raise CouldNotStart(
             f"Cannot listen: {e.strerror or e}. Is another server on that port? "
             "Pick others with --smtp HOST:PORT and --http HOST:PORT."
         ) from e
-    except (StoreError, AuthConfigError) as e:
-        raise click.ClickException(str(e)) from e
+    except AuthConfigError as e:
+        raise CouldNotStart(str(e)) from e
     host, port = harness.smtp_address
     click.echo(f"SMTP  {host}:{port}  (never relays)", err=True)
     if harness.http_url:
@@ -244,11 +272,6 @@ async def _serve(harness: Harness) -> None:
         click.echo(f"Auth  DKIM/SPF/DMARC verified with {where}", err=True)
     for fault in harness.faults.faults:
         click.echo(f"Fault {fault.name} at {fault.stage}: {fault.reply or 'drop/delay'}", err=True)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, stop.set)
     try:
         await stop.wait()
     finally:

@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from maildoctor.address.check import CheckResult
-from maildoctor.advice import advice_for
+from maildoctor.advice import DEFAULT_SUBJECT, advice_for
 from maildoctor.carriers import SENDER_DOMAIN, Carrier
+from maildoctor.diagnose.applies import cannot_receive, template_subject
 from maildoctor.findings import Lang
 
 DEFAULT_TEMPLATE = "provisional_registration"
@@ -31,6 +32,15 @@ _LIKELY_ORDER: dict[str, tuple[str, ...]] = {
     "filtered": ("allow_sender_domain", "carrier_settings", "check_spam_folder"),
     "none": ("check_spam_folder", "allow_sender_domain"),
 }
+
+
+class TrialFailed(Exception):
+    """The trial's own harness failed (its store, its SMTP server): no decision was seen.
+
+    Never reported as a carrier decision: ``maildoctor diagnose`` exits 4 with the cause.
+    """
+
+
 #: Advice that settles the case by itself comes before any mailbox setting.
 _ADDRESS_ADVICE = (
     "reregister_halfwidth",
@@ -97,6 +107,8 @@ class Trial:
     """Why the trial did not run (unusable address, template error), in the report's language."""
     recipient: str = ""
     template: str = DEFAULT_TEMPLATE
+    subject: str = DEFAULT_SUBJECT
+    """The subject of the mail the ticket is about (the rendered ``template``)."""
     message_id: str = ""
     """The Message-ID of the trial message (the same in every scenario)."""
     db: str = ""
@@ -109,6 +121,7 @@ class Trial:
             "skipped_reason": self.skipped_reason or None,
             "recipient": self.recipient or None,
             "template": self.template,
+            "subject": self.subject,
             "message_id": self.message_id or None,
             "db": self.db or None,
             "scenarios": [r.to_dict() for r in self.results],
@@ -195,11 +208,12 @@ def default_db() -> Path:
 
 def start_harness(db: Path) -> Any:
     """A started in-process harness (SMTP only, no web server) on a free loopback port;
-    use it as a context manager so that it stops."""
+    use it as a context manager so that it stops. Raises StoreError when ``db`` cannot
+    be opened or written."""
     from maildoctor.harness.server import run_in_thread
 
-    db.parent.mkdir(parents=True, exist_ok=True)
-    return run_in_thread(db, http_port=None)
+    # A failed write is reported by the trial itself (TrialFailed), not by the store's log.
+    return run_in_thread(db, http_port=None, store_failures=lambda line: None)
 
 
 def run_trial(
@@ -214,19 +228,35 @@ def run_trial(
     from maildoctor.mail.templating import TemplatingError
 
     recipient = result.normalized
+    subject = template_subject(template, templates_dir)
+    if why := cannot_receive(result, lang):
+        return Trial(
+            ran=False,
+            skipped_reason=why,
+            recipient=recipient or "",
+            template=template,
+            subject=subject,
+        )
     if recipient is None:
         why = (
             "アドレスを解釈できないため、配信テストは行っていません。"
             if lang == "ja"
             else "The address cannot be parsed, so no delivery was tried."
         )
-        return Trial(ran=False, skipped_reason=why, template=template)
+        return Trial(ran=False, skipped_reason=why, template=template, subject=subject)
     from maildoctor.mail.render import render_message
 
     try:
         message = render_message(template, to=recipient, templates_dir=templates_dir)
     except TemplatingError as e:
-        return Trial(ran=False, skipped_reason=str(e), recipient=recipient, template=template)
+        return Trial(
+            ran=False,
+            skipped_reason=str(e),
+            recipient=recipient,
+            template=template,
+            subject=subject,
+        )
+    subject = str(message["Subject"])
     sender = message["From"].addresses[0].addr_spec
 
     def deliver(scenario: Scenario, profile: Any, label: str) -> ScenarioResult:
@@ -250,6 +280,7 @@ def run_trial(
         ran=True,
         recipient=recipient,
         template=template,
+        subject=subject,
         message_id=str(message["Message-ID"]),
         db=str(running.store.path),
         results=tuple(results),
@@ -259,18 +290,29 @@ def run_trial(
 def _deliver(
     running: Any, scenario: Scenario, sender: str, recipient: str, raw: bytes
 ) -> ScenarioResult:
-    """One real SMTP transaction; the decision is read back from the store."""
+    """One real SMTP transaction; the decision is read back from the store.
+
+    Raises TrialFailed when the harness itself failed (it could not store the
+    message, or did not answer): that is no carrier's decision.
+    """
     host, port = running.smtp_address
-    with smtplib.SMTP(host, port, timeout=10) as client:
-        client.ehlo("maildoctor-diagnose")
-        client.mail(sender)
-        code, text = client.rcpt(recipient)
-        replies = [f"{code} {text.decode(errors='replace')}"]
-        if code < 400:
-            code, text = client.data(raw)
-            replies.append(f"{code} {text.decode(errors='replace')}")
-        else:
-            client.rset()
+    failures = running.store.failures
+    before = failures.failures
+    try:
+        with smtplib.SMTP(host, port, timeout=10) as client:
+            client.ehlo("maildoctor-diagnose")
+            client.mail(sender)
+            code, text = client.rcpt(recipient)
+            replies = [f"{code} {text.decode(errors='replace')}"]
+            if code < 400:
+                code, text = client.data(raw)
+                replies.append(f"{code} {text.decode(errors='replace')}")
+            else:
+                client.rset()
+    except (OSError, smtplib.SMTPException) as e:
+        raise TrialFailed(f"the trial harness at {host}:{port} did not answer: {e}") from e
+    if failures.failures > before:
+        raise TrialFailed(failures.last_error)
     stored = running.last()
     if stored is None or not stored.raw.endswith(raw):
         # Refused before DATA, or not stored (the newest message is another one):
@@ -333,7 +375,7 @@ def conclude(
     from maildoctor.address.report import format_reply
 
     advice = likely_advice(result, trial)
-    draft = format_reply(result, templates_dir, advice_order=advice)
+    draft = format_reply(result, templates_dir, advice_order=advice, subject=trial.subject)
     return DiagnoseResult(
         check=result,
         trial=trial,

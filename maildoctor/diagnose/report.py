@@ -154,7 +154,7 @@ def format_text(result: DiagnoseResult, lang: Lang = "ja") -> str:
         lines.append(f"  {words['skipped']}: {trial.skipped_reason}")
     lines += ["", words["todo"]]
     for number, advice_id in enumerate(result.advice, 1):
-        title, body = advice_text(advice_id, lang, check.carrier)
+        title, body = advice_text(advice_id, lang, check.carrier, subject=trial.subject)
         lines.append(f"  {number}. {title}")
         lines += [f"     {line}" for line in body.splitlines() if line.strip()]
     lines += ["", words["reply"], "  " + "-" * 60]
@@ -198,7 +198,7 @@ def format_markdown(result: DiagnoseResult, lang: Lang = "ja") -> str:
         lines.append(f"{words['skipped']}: {trial.skipped_reason}")
     lines += ["", f"### {words['todo']}", ""]
     for number, advice_id in enumerate(result.advice, 1):
-        title, body = advice_text(advice_id, lang, check.carrier)
+        title, body = advice_text(advice_id, lang, check.carrier, subject=trial.subject)
         lines.append(f"{number}. **{title}**  ")
         lines += [f"   {line}  " for line in body.splitlines() if line.strip()]
     lines += ["", f"### {words['reply']}", "", "```text", result.reply_draft.rstrip(), "```"]

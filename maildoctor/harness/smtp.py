@@ -1,10 +1,11 @@
 """The SMTP side: an aiosmtpd handler that applies profiles and faults, then stores.
 
 :class:`CaptureHandler` has only the hooks it needs (HELO/EHLO, MAIL, RCPT,
-DATA). :class:`HarnessSMTP` adds what aiosmtpd has no hook for: faults at
-connect and at the DATA command, and the per-message transcript. The server
-is created with ``loop.create_server`` so that port 0 works (aiosmtpd's
-threaded ``Controller`` cannot take it; aiosmtpd issue 388).
+DATA). What aiosmtpd has no hook for (faults at connect and at the DATA
+command, the transcript, bounded DATA, required AUTH) is in
+:mod:`maildoctor.harness.protocol`. The server is created with
+``loop.create_server`` so that port 0 works (aiosmtpd's threaded
+``Controller`` cannot take it; aiosmtpd issue 388).
 
 The harness never relays: a message is stored and that is all.
 """
@@ -12,32 +13,38 @@ The harness never relays: a message is stored and that is all.
 from __future__ import annotations
 
 import asyncio
-import datetime
-import ipaddress
 import ssl
 import sys
 import traceback
 from collections.abc import Mapping
-from dataclasses import dataclass
 from email import policy as email_policy
-from email.header import decode_header, make_header
 from email.message import Message
 from email.parser import BytesParser
-from pathlib import Path
-from typing import Any
 
-from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
+from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from maildoctor.harness.faults import Fault, FaultPlan, Stage
+from maildoctor.harness.headers import decode_field, header_end, headers_only
 from maildoctor.harness.policy import Decision, MessageFacts, Outcome, Profile, decide
 from maildoctor.harness.profiles import ProfileBook
+from maildoctor.harness.protocol import (
+    EXTENSION,
+    HarnessSMTP,
+    Limits,
+    drop,
+    session_key,
+    session_peer,
+)
 from maildoctor.harness.store import Delivery, NewMessage, Store
+from maildoctor.harness.tls import make_tls_context
+from maildoctor.harness.verify import AuthVerifier
 
 __all__ = [
     "AuthVerifier",
     "CaptureHandler",
     "HarnessSMTP",
     "Limits",
+    "headers_only",
     "make_tls_context",
     "start_smtp",
 ]
@@ -50,76 +57,6 @@ INTERNAL_ERROR = "451 4.3.0 Internal error, try again later"
 ERROR_RULE = "error"
 QUEUED = "250 2.0.0 OK: stored, never relayed"
 QUEUED_AS = "250 2.0.0 OK: stored as message {id}, never relayed"
-
-
-@dataclass(frozen=True, kw_only=True)
-class Limits:
-    """Size limits and the replies they give."""
-
-    max_message_size: int = 10 * 1024 * 1024
-    """Bytes of DATA; more gets 552 (advertised with EHLO SIZE)."""
-    max_recipients: int = 100
-    """RCPT TOs per message; more get 452 (RFC 5321 4.5.3.1.8 asks for at least 100)."""
-    line_length: int = 1001
-    """Bytes per line including CRLF and a dot-stuffing dot (RFC 5321 4.5.3.1.6)."""
-    timeout: float = 300.0
-    """Seconds of client silence before the server hangs up."""
-
-
-@dataclass(frozen=True, kw_only=True)
-class AuthVerifier:
-    """How the harness verifies DKIM, SPF and DMARC of each message (maildoctor.sender.auth)."""
-
-    resolver: Any
-    """A ``dns.resolver.Resolver`` for the configured nameservers."""
-    authserv_id: str = "maildoctor.harness"
-    """The harness's name in the ``Authentication-Results`` it adds (RFC 8601 2.5)."""
-
-    async def stamp(self, raw: bytes, *, peer: Any, mail_from: str, helo: str) -> bytes:
-        """``raw`` with forged headers claiming our id removed and our results on top.
-
-        DNS is blocking (dnspython, dkimpy, pyspf), so it runs in a worker thread; any
-        failure there is ``temperror`` (RFC 8601 2.7), never a lost message.
-        """
-        from maildoctor.sender.auth import (
-            authenticate,
-            remove_authentication_results,
-            stamp_authentication_results,
-        )
-
-        ip = str(peer[0]) if isinstance(peer, tuple) and peer else str(peer or "")
-        try:
-            results = await asyncio.to_thread(
-                authenticate,
-                raw,
-                ip=ip,
-                mail_from=mail_from,
-                helo=helo,
-                resolver=self.resolver,
-                authserv_id=self.authserv_id,
-            )
-            value = results.header
-        except Exception as e:  # a verifier bug or DNS trouble: unknown, not failed
-            why = f"{e.__class__.__name__}: {e}".replace("(", "[").replace(")", "]")
-            value = f"{self.authserv_id}; dkim=temperror ({why}); spf=temperror; dmarc=temperror"
-        return stamp_authentication_results(
-            remove_authentication_results(raw, self.authserv_id), value
-        )
-
-
-def _decode(value: str | None) -> str:
-    if not value:
-        return ""
-    # compat32 keeps raw 8-bit header bytes (SMTPUTF8 mail) as surrogate escapes.
-    value = str(value)
-    if value.isascii() and "=?" not in value:
-        return value
-    if any("\udc80" <= ch <= "\udcff" for ch in value):
-        value = value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-    try:
-        return str(make_header(decode_header(value)))
-    except (LookupError, UnicodeDecodeError, ValueError):
-        return value
 
 
 class CaptureHandler:
@@ -158,7 +95,7 @@ class CaptureHandler:
         if fault.delay:
             await asyncio.sleep(fault.delay)
         if fault.drop:
-            await _drop(server)
+            await drop(server)
         if fault.reply is None:
             return default
         if fault.code == 421 and server.transport is not None:
@@ -169,7 +106,7 @@ class CaptureHandler:
     async def handle_HELO(
         self, server: SMTP, session: Session, envelope: Envelope, hostname: str
     ) -> str:
-        fault = self.faults.pick(Stage.HELO, key=_key(session))
+        fault = self.faults.pick(Stage.HELO, key=session_key(session))
         reply = await self._fault_reply(server, fault, f"250 {server.hostname}")
         if reply.startswith("2"):
             session.host_name = hostname
@@ -183,11 +120,12 @@ class CaptureHandler:
         hostname: str,
         responses: list[str],
     ) -> list[str]:
-        fault = self.faults.pick(Stage.HELO, key=_key(session))
+        fault = self.faults.pick(Stage.HELO, key=session_key(session))
         if fault is None or fault.reply is None:
             await self._fault_reply(server, fault, "")
             session.host_name = hostname
-            return responses
+            # Tell maildoctor's own client that XOUTCOME works here.
+            return [*responses[:-1], f"250-{EXTENSION}", responses[-1]]
         return [await self._fault_reply(server, fault, "")]
 
     async def handle_MAIL(
@@ -198,7 +136,7 @@ class CaptureHandler:
         address: str,
         mail_options: list[str],
     ) -> str:
-        fault = self.faults.pick(Stage.MAIL, key=_key(session))
+        fault = self.faults.pick(Stage.MAIL, key=session_key(session))
         reply = await self._fault_reply(server, fault, "250 OK")
         if reply.startswith("2"):
             envelope.mail_from = address
@@ -215,7 +153,7 @@ class CaptureHandler:
     ) -> str:
         if len(envelope.rcpt_tos) >= self.limits.max_recipients:
             return TOO_MANY_RECIPIENTS
-        fault = self.faults.pick(Stage.RCPT, recipient=address, key=_key(session))
+        fault = self.faults.pick(Stage.RCPT, recipient=address, key=session_key(session))
         reply = await self._fault_reply(server, fault, "250 OK")
         if reply.startswith("2"):
             envelope.rcpt_tos.append(address)
@@ -238,7 +176,7 @@ class CaptureHandler:
                 raw, peer=session.peer, mail_from=mail_from, helo=session.host_name or ""
             )
             authserv_id = self.verifier.authserv_id
-        elif b"authentication-results" in raw[: _header_end(raw)].lower():
+        elif b"authentication-results" in raw[: header_end(raw)].lower():
             # Not verifying, but nothing may pass for our results either (RFC 8601 5).
             from maildoctor.sender.auth import remove_authentication_results
 
@@ -253,11 +191,12 @@ class CaptureHandler:
         )
         # DATA has one reply for the whole message, so the first after-DATA fault that
         # fires for any recipient answers it; the recipients it names get its decision.
+        key = session_key(session)
         fault = next(
             (
                 f
                 for rcpt in envelope.rcpt_tos
-                if (f := self.faults.pick(Stage.AFTER_DATA, recipient=rcpt, key=_key(session)))
+                if (f := self.faults.pick(Stage.AFTER_DATA, recipient=rcpt, key=key))
             ),
             None,
         )
@@ -293,11 +232,11 @@ class CaptureHandler:
                 f"C: <message, {received} bytes>",
                 f"S: {reply}",
             ),
-            peer=_peer(session),
+            peer=session_peer(session),
             helo=session.host_name or "",
             reply=reply,
-            subject=_decode(headers.get("Subject")),
-            from_header=_decode(headers.get("From")),
+            subject=decode_field(headers.get("Subject")),
+            from_header=decode_field(headers.get("From")),
             message_id=str(headers.get("Message-ID", "") or "").strip(),
         )
         if isinstance(server, HarnessSMTP):
@@ -305,7 +244,12 @@ class CaptureHandler:
         try:
             message_id = await self.store.add(record)
         except Exception:
+            # The store logs the cause (rate-limited); the sender keeps the message.
+            if isinstance(server, HarnessSMTP):
+                server.last_deliveries = None
             return STORE_FAILED
+        if isinstance(server, HarnessSMTP):
+            server.last_deliveries = tuple(deliveries)
         if fault is not None:
             return await self._fault_reply(server, fault, reply)
         return QUEUED_AS.format(id=message_id) if reply == QUEUED else reply
@@ -382,237 +326,6 @@ def _refused(envelope: Envelope) -> list[Delivery]:
     return refused
 
 
-def _key(session: Session) -> str:
-    key: str | None = getattr(session, "maildoctor_key", None)
-    if key is None:
-        key = f"{_peer(session)}#{id(session)}"
-        session.maildoctor_key = key  # type: ignore[attr-defined]
-    return key
-
-
-def _peer(session: Session) -> str:
-    peer = session.peer
-    if isinstance(peer, tuple) and len(peer) >= 2:
-        return f"{peer[0]}:{peer[1]}"
-    return str(peer or "")
-
-
-async def _drop(server: SMTP) -> None:
-    """Close the connection without a reply, then wait to be cancelled by aiosmtpd."""
-    if server.transport is not None:
-        server.transport.close()
-    await asyncio.sleep(3600)
-
-
-class HarnessSMTP(SMTP):
-    """aiosmtpd's SMTP with connect/DATA faults and a transcript of the conversation."""
-
-    def __init__(
-        self,
-        handler: CaptureHandler,
-        *,
-        limits: Limits,
-        tls_context: ssl.SSLContext | None = None,
-        users: Mapping[str, str] | None = None,
-        loop: asyncio.AbstractEventLoop | None = None,
-        hostname: str = "maildoctor.harness",
-    ) -> None:
-        self.line_length_limit = limits.line_length
-        self._transcript: list[str] = []
-        self._skip_push = False
-        self._users = dict(users or {})
-        super().__init__(
-            handler,
-            data_size_limit=limits.max_message_size,
-            enable_SMTPUTF8=True,
-            hostname=hostname,
-            ident="maildoctor harness (ESMTP, never relays)",
-            tls_context=tls_context,
-            timeout=limits.timeout,
-            # AUTH is offered only when there are accounts (over TLS when TLS is on).
-            auth_require_tls=tls_context is not None or not users,
-            authenticator=self._check_login,
-            loop=loop,
-        )
-        self._faults = handler.faults
-        self._store = handler.store
-        self._receiving = False
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        # STARTTLS makes a new session: the old one's fault counters are done with.
-        self._forget_faults()
-        super().connection_made(transport)
-
-    def connection_lost(self, error: Exception | None) -> None:
-        self._forget_faults()
-        super().connection_lost(error)
-
-    def _forget_faults(self) -> None:
-        key = getattr(self.session, "maildoctor_key", None) if self.session else None
-        if key is not None:
-            self._faults.forget(key)
-
-    def _check_login(
-        self, server: SMTP, session: Session, envelope: Envelope, mechanism: str, data: Any
-    ) -> AuthResult:
-        if isinstance(data, LoginPassword):
-            user = data.login.decode("utf-8", "replace")
-            password = data.password.decode("utf-8", "replace")
-            if self._users.get(user) == password and user in self._users:
-                return AuthResult(success=True, auth_data=user)
-        return AuthResult(success=False, handled=False)
-
-    def take_transcript(self) -> list[str]:
-        """The conversation since the last message (the greeting included for the first)."""
-        lines, self._transcript = self._transcript, []
-        self._skip_push = True  # the reply to this DATA is recorded by the handler
-        return lines
-
-    async def push(self, status: Any) -> None:
-        text = status.decode("utf-8", "replace") if isinstance(status, bytes) else str(status)
-        if self._skip_push:
-            self._skip_push = False
-        else:
-            self._transcript.append(f"S: {text}")
-        await super().push(status)
-
-    def _note(self, command: str, arg: str | None) -> None:
-        if command == "AUTH" and arg:
-            arg = arg.split(" ", 1)[0] + " ****"
-        self._transcript.append(f"C: {command} {arg}".rstrip() if arg else f"C: {command}")
-
-    async def _handle_client(self) -> None:
-        assert self.session is not None
-        fault = self._faults.pick(Stage.CONNECT, key=_key(self.session))
-        if fault is not None:
-            if fault.delay:
-                await asyncio.sleep(fault.delay)
-            if fault.drop or fault.reply:
-                if fault.reply and not fault.drop:
-                    await SMTP.push(self, fault.reply)
-                if self.transport is not None:
-                    self.transport.close()
-                return
-        await super()._handle_client()
-
-    async def smtp_HELO(self, hostname: str) -> None:
-        self._note("HELO", hostname)
-        await super().smtp_HELO(hostname)
-
-    async def smtp_EHLO(self, hostname: str) -> None:
-        self._note("EHLO", hostname)
-        await super().smtp_EHLO(hostname)
-
-    async def smtp_MAIL(self, arg: str | None) -> None:
-        self._note("MAIL", arg)
-        await super().smtp_MAIL(arg)
-
-    async def smtp_RCPT(self, arg: str | None) -> None:
-        self._note("RCPT", arg)
-        await super().smtp_RCPT(arg)
-
-    async def smtp_RSET(self, arg: str) -> None:
-        self._note("RSET", arg)
-        await super().smtp_RSET(arg)
-
-    async def smtp_NOOP(self, arg: str) -> None:
-        self._note("NOOP", arg)
-        await super().smtp_NOOP(arg)
-
-    async def smtp_QUIT(self, arg: str) -> None:
-        self._note("QUIT", arg)
-        await super().smtp_QUIT(arg)
-
-    async def smtp_STARTTLS(self, arg: str) -> None:
-        self._note("STARTTLS", arg)
-        await super().smtp_STARTTLS(arg)
-
-    async def smtp_AUTH(self, arg: str) -> None:
-        self._note("AUTH", arg)
-        await super().smtp_AUTH(arg)
-
-    async def smtp_DATA(self, arg: str) -> None:
-        self._note("DATA", arg)
-        assert self.session is not None and self.envelope is not None
-        if self.envelope.rcpt_tos and not arg and self.session.host_name:
-            fault = self._faults.pick(Stage.DATA, key=_key(self.session))
-            if fault is not None:
-                if fault.delay:
-                    await asyncio.sleep(fault.delay)
-                if fault.drop:
-                    await _drop(self)
-                if fault.reply:
-                    await self.push(fault.reply)
-                    if fault.code == 421 and self.transport is not None:
-                        self.transport.close()
-                    return
-        if not (self.envelope.rcpt_tos and self.session.host_name) or arg:
-            await super().smtp_DATA(arg)  # an error reply, nothing to store
-            return
-        self._receiving = True
-        self._store.incoming += 1
-        try:
-            await super().smtp_DATA(arg)
-        finally:
-            self.done_receiving()
-
-    def done_receiving(self) -> None:
-        """This connection's message is queued for the store (or will never be)."""
-        if self._receiving:
-            self._receiving = False
-            self._store.incoming -= 1
-
-
-def make_tls_context(directory: Path) -> ssl.SSLContext:
-    """A server TLS context with a self-signed certificate for localhost, made once."""
-    cert, key = directory / "harness-cert.pem", directory / "harness-key.pem"
-    if not (cert.exists() and key.exists()):
-        _write_self_signed(cert, key)
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(cert, key)
-    return context
-
-
-def _write_self_signed(cert_path: Path, key_path: Path) -> None:
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "maildoctor harness")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=3650))
-        .add_extension(
-            x509.SubjectAlternativeName(
-                [
-                    x509.DNSName("localhost"),
-                    x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
-                ]
-            ),
-            critical=False,
-        )
-        .sign(key, hashes.SHA256())
-    )
-    cert_path.parent.mkdir(parents=True, exist_ok=True)
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    key_path.chmod(0o600)
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-
-
 async def start_smtp(
     handler: CaptureHandler,
     *,
@@ -621,6 +334,7 @@ async def start_smtp(
     limits: Limits,
     tls_context: ssl.SSLContext | None = None,
     users: Mapping[str, str] | None = None,
+    auth_allow_insecure: bool = False,
     hostname: str = "maildoctor.harness",
 ) -> asyncio.Server:
     """Listen on host:port (0 for a free port) in the running loop."""
@@ -631,6 +345,7 @@ async def start_smtp(
             limits=limits,
             tls_context=tls_context,
             users=users,
+            auth_allow_insecure=auth_allow_insecure,
             loop=loop,
             hostname=hostname,
         ),
@@ -638,35 +353,3 @@ async def start_smtp(
         port=port,
         backlog=1024,
     )
-
-
-def _header_end(raw: bytes) -> int:
-    """Where the header section ends (the whole message when there is no body)."""
-    ends = [i for i in (raw.find(b"\r\n\r\n"), raw.find(b"\n\n")) if i >= 0]
-    return min(ends) if ends else len(raw)
-
-
-def headers_only(raw: bytes) -> Message:
-    """The header section as a compat32 Message, without running the email parser.
-
-    The store needs a few header fields of every message at full speed; the body
-    (possibly megabytes) is not looked at. Folded lines are unfolded as RFC 5322
-    2.2.3 says, 8-bit bytes kept as surrogate escapes as compat32 does.
-    """
-    head = raw[: _header_end(raw)]
-    msg = Message()
-    name: str | None = None
-    value: list[str] = []
-    for line in head.decode("ascii", "surrogateescape").splitlines():
-        if not line:
-            break
-        if line[0] in " \t" and name is not None:
-            value.append(line)
-            continue
-        if name is not None:
-            msg[name] = "\r\n".join(value).strip()
-        field_name, colon, rest = line.partition(":")
-        name, value = (field_name.strip(), [rest]) if colon else (None, [])
-    if name is not None:
-        msg[name] = "\r\n".join(value).strip()
-    return msg

@@ -23,14 +23,11 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from email import policy as email_policy
-from email.message import EmailMessage
-from email.parser import BytesParser
 from pathlib import Path
 from typing import Any
 
-from maildoctor.harness.policy import Decision, Outcome
+from maildoctor.harness.health import FailureLog, check_store, describe_error
+from maildoctor.harness.records import Delivery, NewMessage, StoredMessage, from_row
 
 __all__ = ["Delivery", "NewMessage", "Store", "StoreError", "StoredMessage", "default_db_path"]
 
@@ -70,125 +67,6 @@ def default_db_path() -> Path:
     return Path(platformdirs.user_data_dir("maildoctor", appauthor=False)) / "harness.sqlite3"
 
 
-@dataclass(frozen=True, kw_only=True)
-class Delivery:
-    """One recipient of a message and what its simulated mailbox did."""
-
-    recipient: str
-    """The RCPT TO address."""
-    decision: Decision
-    """Outcome, rule and SMTP reply."""
-    profile: str = ""
-    """The name of the profile that decided."""
-
-    @property
-    def outcome(self) -> Outcome:
-        return self.decision.outcome
-
-    @property
-    def rule(self) -> str:
-        return self.decision.rule
-
-    def to_dict(self) -> dict[str, object]:
-        return {"recipient": self.recipient, "profile": self.profile, **self.decision.to_dict()}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Delivery:
-        return cls(
-            recipient=data["recipient"],
-            profile=data.get("profile", ""),
-            decision=Decision(
-                outcome=Outcome(data["outcome"]),
-                rule=data["rule"],
-                reply_code=int(data["reply_code"]),
-                reply_text=data["reply_text"],
-                rule_name=data.get("rule_name", ""),
-            ),
-        )
-
-
-@dataclass(frozen=True, kw_only=True)
-class NewMessage:
-    """What the SMTP side hands the store at the end of DATA."""
-
-    mail_from: str
-    rcpt_tos: tuple[str, ...]
-    raw: bytes
-    deliveries: tuple[Delivery, ...]
-    transcript: tuple[str, ...] = ()
-    peer: str = ""
-    helo: str = ""
-    reply: str = ""
-    subject: str = ""
-    from_header: str = ""
-    message_id: str = ""
-    received_at: float = field(default_factory=time.time)
-
-
-@dataclass(frozen=True, kw_only=True)
-class StoredMessage:
-    """A captured message as stored: envelope, raw bytes, transcript, decisions."""
-
-    id: int
-    """The store's id (the API's ``{id}``)."""
-    received_at: float
-    """Unix time when DATA ended."""
-    mail_from: str
-    """The envelope sender (MAIL FROM)."""
-    rcpt_tos: tuple[str, ...]
-    """Every RCPT TO the server accepted, plus any refused by a fault."""
-    subject: str
-    """The decoded Subject header."""
-    from_header: str
-    """The decoded From header."""
-    message_id: str
-    """The Message-ID header, as sent."""
-    size: int
-    """Size of the raw message in bytes."""
-    peer: str
-    """The client's address."""
-    helo: str
-    """The name the client gave in HELO/EHLO."""
-    reply: str
-    """The reply the server gave to the message (``250 ...`` or the rejection)."""
-    deliveries: tuple[Delivery, ...]
-    """Each recipient's decision."""
-    transcript: tuple[str, ...] = ()
-    """The SMTP conversation, one line per command or reply (empty in summaries)."""
-    raw: bytes = b""
-    """The message as received (empty in summaries)."""
-
-    @property
-    def message(self) -> EmailMessage:
-        """The raw bytes parsed with the modern email policy."""
-        msg = BytesParser(policy=email_policy.default).parsebytes(self.raw)
-        assert isinstance(msg, EmailMessage)
-        return msg
-
-    def decision_for(self, recipient: str) -> Delivery:
-        """The delivery of one recipient (case-insensitive); KeyError if absent."""
-        for d in self.deliveries:
-            if d.recipient.lower() == recipient.lower():
-                return d
-        raise KeyError(recipient)
-
-    def summary(self) -> dict[str, object]:
-        return {
-            "id": self.id,
-            "received_at": self.received_at,
-            "mail_from": self.mail_from,
-            "rcpt_tos": list(self.rcpt_tos),
-            "subject": self.subject,
-            "from": self.from_header,
-            "message_id": self.message_id,
-            "size": self.size,
-            "peer": self.peer,
-            "helo": self.helo,
-            "reply": self.reply,
-            "decisions": [d.to_dict() for d in self.deliveries],
-        }
-
-
 def _settle(outcomes: list[tuple[_Waiter, Any, BaseException | None]]) -> None:
     """Set every waiter's result, waking each event loop once for the whole group."""
     per_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], Any, Any]]] = {}
@@ -220,29 +98,6 @@ def _resolve(items: list[tuple[asyncio.Future[Any], Any, BaseException | None]])
             fut.set_result(result)
 
 
-def _row(row: sqlite3.Row) -> StoredMessage:
-    keys = row.keys()
-    # One line per command or reply: SMTP lines never hold a line feed.
-    return StoredMessage(
-        id=row["id"],
-        received_at=row["received_at"],
-        mail_from=row["mail_from"],
-        rcpt_tos=tuple(json.loads(row["rcpt_tos"])),
-        subject=row["subject"],
-        from_header=row["from_header"],
-        message_id=row["message_id"],
-        size=row["size"],
-        peer=row["peer"],
-        helo=row["helo"],
-        reply=row["reply"],
-        deliveries=tuple(Delivery.from_dict(d) for d in json.loads(row["decisions"])),
-        transcript=tuple(row["transcript"].split("\n"))
-        if "transcript" in keys and row["transcript"]
-        else (),
-        raw=bytes(row["raw"]) if "raw" in keys else b"",
-    )
-
-
 # A job's waiter: a thread's Future, or an event loop and one of its futures (so that
 # one wake-up of the loop settles every message of a group commit).
 _Waiter = concurrent.futures.Future[Any] | tuple[asyncio.AbstractEventLoop, asyncio.Future[Any]]
@@ -260,8 +115,11 @@ class Store:
         max_messages: int = 1000,
         durable: bool = True,
         commit_delay: float = 0.002,
+        failure_log: FailureLog | None = None,
     ) -> None:
         self.path = Path(path)
+        self.failures = failure_log or FailureLog(self.path)
+        """Counts failed writes and tells stderr why, rate-limited."""
         self.commit_delay = commit_delay
         """Longest wait (seconds) for more messages before a commit, while some are coming."""
         self.incoming = 0
@@ -276,11 +134,15 @@ class Store:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             conn = self._connect()
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.executescript(SCHEMA)
-            conn.close()
-        except (OSError, sqlite3.Error) as e:
-            raise StoreError(f"Cannot open the message store {self.path}: {e}.") from e
+            try:
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.executescript(SCHEMA)
+                check_store(conn, self.path)
+            finally:
+                conn.close()
+        except Exception as e:
+            # Whatever the file is (a directory, text, damaged, read-only): one sentence.
+            raise StoreError(describe_error(self.path, e)) from e
         self._writer = threading.Thread(
             target=self._write_loop, name="maildoctor-store", daemon=True
         )
@@ -415,7 +277,9 @@ class Store:
             with contextlib.suppress(Exception):
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
-            error = StoreError(f"Cannot write to the message store {self.path}: {e}.")
+            error = StoreError(describe_error(self.path, e, writing=True))
+            adds = sum(kind == "add" for kind, _, _ in jobs)
+            self.failures.report(e, messages=max(adds, 1))
             _settle([(w, None, error) for _, _, w in jobs])
             return
         _settle([(w, r, None) for (_, _, w), r in zip(jobs, results, strict=True)])
@@ -443,20 +307,20 @@ class Store:
             f"SELECT {_SUMMARY_COLUMNS} FROM messages ORDER BY id DESC LIMIT ? OFFSET ?",
             (limit, offset),
         )
-        return [_row(r) for r in rows]
+        return [from_row(r) for r in rows]
 
     def all(self) -> list[StoredMessage]:
         """Every message in full, oldest first (what tests assert on)."""
-        return [_row(r) for r in self._read("SELECT * FROM messages ORDER BY id")]
+        return [from_row(r) for r in self._read("SELECT * FROM messages ORDER BY id")]
 
     def last(self) -> StoredMessage | None:
         """The newest message in full."""
         rows = self._read("SELECT * FROM messages ORDER BY id DESC LIMIT 1")
-        return _row(rows[0]) if rows else None
+        return from_row(rows[0]) if rows else None
 
     def get(self, message_id: int) -> StoredMessage | None:
         rows = self._read("SELECT * FROM messages WHERE id = ?", (message_id,))
-        return _row(rows[0]) if rows else None
+        return from_row(rows[0]) if rows else None
 
     def count(self) -> int:
         return int(self._read("SELECT COUNT(*) FROM messages")[0][0])

@@ -1,0 +1,56 @@
+"""Header fields of a captured message, read fast and decoded for display."""
+
+from __future__ import annotations
+
+from email.header import decode_header, make_header
+from email.message import Message
+
+__all__ = ["decode_field", "header_end", "headers_only"]
+
+
+def decode_field(value: str | None) -> str:
+    """A header value as text: RFC 2047 words decoded, raw 8-bit bytes read as UTF-8."""
+    if not value:
+        return ""
+    # compat32 keeps raw 8-bit header bytes (SMTPUTF8 mail) as surrogate escapes.
+    value = str(value)
+    if value.isascii() and "=?" not in value:
+        return value
+    if any("\udc80" <= ch <= "\udcff" for ch in value):
+        value = value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    try:
+        return str(make_header(decode_header(value)))
+    except (LookupError, UnicodeDecodeError, ValueError):
+        return value
+
+
+def header_end(raw: bytes) -> int:
+    """Where the header section ends (the whole message when there is no body)."""
+    ends = [i for i in (raw.find(b"\r\n\r\n"), raw.find(b"\n\n")) if i >= 0]
+    return min(ends) if ends else len(raw)
+
+
+def headers_only(raw: bytes) -> Message:
+    """The header section as a compat32 Message, without running the email parser.
+
+    The store needs a few header fields of every message at full speed; the body
+    (possibly megabytes) is not looked at. Folded lines are unfolded as RFC 5322
+    2.2.3 says, 8-bit bytes kept as surrogate escapes as compat32 does.
+    """
+    head = raw[: header_end(raw)]
+    msg = Message()
+    name: str | None = None
+    value: list[str] = []
+    for line in head.decode("ascii", "surrogateescape").splitlines():
+        if not line:
+            break
+        if line[0] in " \t" and name is not None:
+            value.append(line)
+            continue
+        if name is not None:
+            msg[name] = "\r\n".join(value).strip()
+        field_name, colon, rest = line.partition(":")
+        name, value = (field_name.strip(), [rest]) if colon else (None, [])
+    if name is not None:
+        msg[name] = "\r\n".join(value).strip()
+    return msg

@@ -1,0 +1,356 @@
+"""What the harness adds to aiosmtpd's SMTP protocol, apart from the capture handler.
+
+- faults at connect and at the DATA command (aiosmtpd has no hook there);
+- a transcript of each message's conversation, capped per session;
+- DATA read with memory bounded by the size limit whatever the client sends
+  (aiosmtpd 1.4.6 keeps every fragment of a line that never ends, and one
+  object per line: a 10 MB message of empty lines costs it hundreds of MB);
+- AUTH required when there are accounts, and never over plain text unless
+  asked for (Mailpit's rule, after RFC 4954 §4);
+- ``XOUTCOME``, a private-use command (RFC 5321 §4.1.5) that tells a client
+  what each recipient's simulated mailbox did with the last message, since
+  one DATA reply cannot (``maildoctor send`` asks it when EHLO says XMAILDOCTOR).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import ssl
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
+
+from maildoctor.harness.faults import Stage
+
+if TYPE_CHECKING:
+    from maildoctor.harness.smtp import CaptureHandler
+    from maildoctor.harness.store import Delivery
+
+__all__ = ["EXTENSION", "HarnessSMTP", "Limits", "session_key"]
+
+#: The EHLO keyword that says "this is a maildoctor harness; XOUTCOME works".
+EXTENSION = "XMAILDOCTOR"
+AUTH_REQUIRED = "530 5.7.0 Authentication required"
+LINE_TOO_LONG = "500 Line too long (see RFC5321 4.5.3.1.6)"
+TOO_MUCH_DATA = "552 5.3.4 Message too big for this server"
+NO_OUTCOME = "503 5.5.1 No message stored on this connection yet"
+
+#: Transcript lines kept per message: the first and the last this many, the
+#: middle counted (300,000 NOOPs must not become megabytes in the store).
+TRANSCRIPT_HEAD = 60
+TRANSCRIPT_TAIL = 60
+#: Characters kept of one transcript line (a command line is at most ~1 KB anyway).
+TRANSCRIPT_LINE = 600
+
+
+@dataclass(frozen=True, kw_only=True)
+class Limits:
+    """Size limits and the replies they give."""
+
+    max_message_size: int = 10 * 1024 * 1024
+    """Bytes of DATA; more gets 552 (advertised with EHLO SIZE)."""
+    max_recipients: int = 100
+    """RCPT TOs per message; more get 452 (RFC 5321 4.5.3.1.8 asks for at least 100)."""
+    line_length: int = 1001
+    """Bytes per line including CRLF and a dot-stuffing dot (RFC 5321 4.5.3.1.6)."""
+    timeout: float = 300.0
+    """Seconds of client silence before the server hangs up."""
+
+
+def session_key(session: Session) -> str:
+    """The key that fault counters of one connection live under."""
+    key: str | None = getattr(session, "maildoctor_key", None)
+    if key is None:
+        key = f"{session_peer(session)}#{id(session)}"
+        session.maildoctor_key = key  # type: ignore[attr-defined]
+    return key
+
+
+def session_peer(session: Session) -> str:
+    peer = session.peer
+    if isinstance(peer, tuple) and len(peer) >= 2:
+        return f"{peer[0]}:{peer[1]}"
+    return str(peer or "")
+
+
+async def drop(server: SMTP) -> None:
+    """Close the connection without a reply, then wait to be cancelled by aiosmtpd."""
+    if server.transport is not None:
+        server.transport.close()
+    await asyncio.sleep(3600)
+
+
+class _Transcript:
+    """The conversation since the last message, with its middle counted, not kept."""
+
+    def __init__(self) -> None:
+        self.head: list[str] = []
+        self.tail: collections.deque[str] = collections.deque(maxlen=TRANSCRIPT_TAIL)
+        self.dropped = 0
+
+    def add(self, line: str) -> None:
+        if len(line) > TRANSCRIPT_LINE:
+            line = f"{line[:TRANSCRIPT_LINE]}… ({len(line)} characters)"
+        if len(self.head) < TRANSCRIPT_HEAD:
+            self.head.append(line)
+            return
+        if len(self.tail) == TRANSCRIPT_TAIL:
+            self.dropped += 1
+        self.tail.append(line)
+
+    def lines(self) -> list[str]:
+        middle = [f"… {self.dropped} lines not kept …"] if self.dropped else []
+        return [*self.head, *middle, *self.tail]
+
+
+class HarnessSMTP(SMTP):
+    """aiosmtpd's SMTP with faults, a capped transcript, bounded DATA and required AUTH."""
+
+    def __init__(
+        self,
+        handler: CaptureHandler,
+        *,
+        limits: Limits,
+        tls_context: ssl.SSLContext | None = None,
+        users: Mapping[str, str] | None = None,
+        auth_allow_insecure: bool = False,
+        loop: asyncio.AbstractEventLoop | None = None,
+        hostname: str = "maildoctor.harness",
+    ) -> None:
+        self.line_length_limit = limits.line_length
+        self._transcript = _Transcript()
+        self._skip_push = False
+        self._users = dict(users or {})
+        self.last_deliveries: Sequence[Delivery] | None = None
+        """Each recipient's decision for the last message stored on this connection."""
+        super().__init__(
+            handler,
+            data_size_limit=limits.max_message_size,
+            enable_SMTPUTF8=True,
+            hostname=hostname,
+            ident="maildoctor harness (ESMTP, never relays)",
+            tls_context=tls_context,
+            timeout=limits.timeout,
+            # AUTH after STARTTLS only, unless plain text was asked for (and accounts exist).
+            auth_require_tls=not (self._users and auth_allow_insecure),
+            authenticator=self._check_login,
+            loop=loop,
+        )
+        self._faults = handler.faults
+        self._store = handler.store
+        self._receiving = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # STARTTLS makes a new session: the old one's fault counters are done with.
+        self._forget_faults()
+        super().connection_made(transport)
+
+    def connection_lost(self, error: Exception | None) -> None:
+        self._forget_faults()
+        super().connection_lost(error)
+
+    def _forget_faults(self) -> None:
+        key = getattr(self.session, "maildoctor_key", None) if self.session else None
+        if key is not None:
+            self._faults.forget(key)
+
+    # -- AUTH ------------------------------------------------------------------
+
+    def _check_login(
+        self, server: SMTP, session: Session, envelope: Envelope, mechanism: str, data: Any
+    ) -> AuthResult:
+        if isinstance(data, LoginPassword):
+            user = data.login.decode("utf-8", "replace")
+            password = data.password.decode("utf-8", "replace")
+            if self._users.get(user) == password and user in self._users:
+                return AuthResult(success=True, auth_data=user)
+        return AuthResult(success=False, handled=False)
+
+    async def check_auth_needed(self, caller_method: str) -> bool:
+        # aiosmtpd's auth_required warns when TLS is not required too; the rule is ours.
+        assert self.session is not None
+        if self._users and not self.session.authenticated:
+            await self.push(AUTH_REQUIRED)
+            return True
+        return False
+
+    # -- the transcript --------------------------------------------------------
+
+    def take_transcript(self) -> list[str]:
+        """The conversation since the last message (the greeting included for the first)."""
+        lines = self._transcript.lines()
+        self._transcript = _Transcript()
+        self._skip_push = True  # the reply to this DATA is recorded by the handler
+        return lines
+
+    async def push(self, status: Any) -> None:
+        text = status.decode("utf-8", "replace") if isinstance(status, bytes) else str(status)
+        if self._skip_push:
+            self._skip_push = False
+        else:
+            self._transcript.add(f"S: {text}")
+        await super().push(status)
+
+    def _note(self, command: str, arg: str | None) -> None:
+        if command == "AUTH" and arg:
+            arg = arg.split(" ", 1)[0] + " ****"
+        self._transcript.add(f"C: {command} {arg}".rstrip() if arg else f"C: {command}")
+
+    # -- faults at connect -----------------------------------------------------
+
+    async def _handle_client(self) -> None:
+        assert self.session is not None
+        fault = self._faults.pick(Stage.CONNECT, key=session_key(self.session))
+        if fault is not None:
+            if fault.delay:
+                await asyncio.sleep(fault.delay)
+            if fault.drop or fault.reply:
+                if fault.reply and not fault.drop:
+                    await SMTP.push(self, fault.reply)
+                if self.transport is not None:
+                    self.transport.close()
+                return
+        await super()._handle_client()
+
+    # -- commands (noted in the transcript) ------------------------------------
+
+    async def smtp_HELO(self, hostname: str) -> None:
+        self._note("HELO", hostname)
+        await super().smtp_HELO(hostname)
+
+    async def smtp_EHLO(self, hostname: str) -> None:
+        self._note("EHLO", hostname)
+        await super().smtp_EHLO(hostname)
+
+    async def smtp_MAIL(self, arg: str | None) -> None:
+        self._note("MAIL", arg)
+        await super().smtp_MAIL(arg)
+
+    async def smtp_RCPT(self, arg: str | None) -> None:
+        self._note("RCPT", arg)
+        await super().smtp_RCPT(arg)
+
+    async def smtp_RSET(self, arg: str) -> None:
+        self._note("RSET", arg)
+        await super().smtp_RSET(arg)
+
+    async def smtp_NOOP(self, arg: str) -> None:
+        self._note("NOOP", arg)
+        await super().smtp_NOOP(arg)
+
+    async def smtp_QUIT(self, arg: str) -> None:
+        self._note("QUIT", arg)
+        await super().smtp_QUIT(arg)
+
+    async def smtp_STARTTLS(self, arg: str) -> None:
+        self._note("STARTTLS", arg)
+        await super().smtp_STARTTLS(arg)
+
+    async def smtp_AUTH(self, arg: str) -> None:
+        self._note("AUTH", arg)
+        await super().smtp_AUTH(arg)
+
+    async def smtp_XOUTCOME(self, arg: str | None) -> None:
+        """Each recipient's outcome and rule for the last stored message, a line each."""
+        self._note("XOUTCOME", arg)
+        if arg:
+            await self.push("501 5.5.4 Syntax: XOUTCOME")
+            return
+        if not self.last_deliveries:
+            await self.push(NO_OUTCOME)
+            return
+        lines = [
+            f"{d.recipient} {d.outcome} {d.rule} {d.decision.reply}" for d in self.last_deliveries
+        ]
+        for line in lines[:-1]:
+            await self.push(f"250-{line}")
+        await self.push(f"250 {lines[-1]}")
+
+    # -- DATA ------------------------------------------------------------------
+
+    async def smtp_DATA(self, arg: str) -> None:
+        self._note("DATA", arg)
+        assert self.session is not None and self.envelope is not None
+        if self.envelope.rcpt_tos and not arg and self.session.host_name:
+            fault = self._faults.pick(Stage.DATA, key=session_key(self.session))
+            if fault is not None:
+                if fault.delay:
+                    await asyncio.sleep(fault.delay)
+                if fault.drop:
+                    await drop(self)
+                if fault.reply:
+                    await self.push(fault.reply)
+                    if fault.code == 421 and self.transport is not None:
+                        self.transport.close()
+                    return
+        if not (self.envelope.rcpt_tos and self.session.host_name) or arg:
+            await super().smtp_DATA(arg)  # an error reply, nothing to store
+            return
+        if await self.check_auth_needed("DATA"):
+            return
+        self._receiving = True
+        self._store.incoming += 1
+        try:
+            await self._receive_data()
+        finally:
+            self.done_receiving()
+
+    async def _receive_data(self) -> None:
+        """Read the message into one buffer that never outgrows the size limit.
+
+        Dot-stuffing is undone as lines arrive (RFC 5321 4.5.2). Past the size
+        limit, or on a line longer than the line limit, what follows is read and
+        dropped until the end of the data, and the reply comes then (RFC 5321
+        4.2.5): memory stays within the limit however the client sends.
+        """
+        await self.push("354 End data with <CR><LF>.<CR><LF>")
+        limit = self.data_size_limit or 0
+        body = bytearray()
+        size = line_size = 0
+        at_line_start = True
+        error: str | None = None
+        while self.transport is not None:
+            try:
+                chunk = await self._reader.readuntil(b"\r\n")
+            except asyncio.LimitOverrunError as e:
+                # No CRLF within the line limit: take what is there, keep nothing of it.
+                chunk = await self._reader.read(e.consumed)
+            if at_line_start and chunk == b".\r\n":
+                break
+            complete = chunk.endswith(b"\r\n")
+            size += len(chunk)
+            line_size += len(chunk)
+            if error is None and line_size > self.line_length_limit:
+                error = LINE_TOO_LONG
+            if error is None and limit and size > limit:
+                error = TOO_MUCH_DATA
+            if error is not None:
+                body.clear()
+            else:
+                body += chunk[1:] if at_line_start and chunk.startswith(b".") else chunk
+            at_line_start = complete
+            if complete:
+                line_size = 0
+        if self.transport is None:  # the client went away mid-message: nothing to answer
+            return
+        if error is not None:
+            await self.push(error)
+            self._set_post_data_state()
+            return
+        assert self.envelope is not None
+        content = bytes(body)
+        del body
+        self.envelope.content = content
+        self.envelope.original_content = content
+        status = await self._call_handler_hook("DATA")
+        self._set_post_data_state()
+        await self.push(status)
+
+    def done_receiving(self) -> None:
+        """This connection's message is queued for the store (or will never be)."""
+        if self._receiving:
+            self._receiving = False
+            self._store.incoming -= 1
