@@ -6,10 +6,17 @@ SQLite file, stopped after the test::
 
     def test_signup_mail(maildoctor_harness):
         maildoctor_harness.set_profile("taro@docomo.ne.jp", refuse_url=True)
-        my_service.send_signup_mail(smtp=maildoctor_harness.smtp_address, to="taro@docomo.ne.jp")
-        [sent] = maildoctor_harness.messages()
+        host, port = maildoctor_harness.smtp_address          # a (host, port) tuple
+        with smtplib.SMTP(host, port) as smtp:
+            smtp.send_message(render_message("provisional_registration", to="taro@docomo.ne.jp"))
+        [sent] = maildoctor_harness.wait_for(1)
         assert sent.message["Subject"] == "[Lentrance]仮登録完了のお知らせ"
         assert sent.decision_for("taro@docomo.ne.jp").outcome == "junk"
+
+A fault set with ``set_faults`` is what a real server does, so the code under
+test meets it: with ``greylist`` the first RCPT of each recipient gets 450, and a
+sender that does not try again raises ``smtplib.SMTPRecipientsRefused``. The
+README's CI section has a complete project that uses the fixture.
 
 Importing this module costs only pytest itself: the harness is imported when a
 test asks for the fixture. ``--maildoctor-web`` also starts the web UI (its URL

@@ -79,7 +79,16 @@ def test_broken_copy_via_env_var_and_json(
     assert only["source"] == "password_reset/default"
     assert only["template"] == "password_reset" and only["variant"] == "default"
     assert {f["code"] for f in only["findings"]} == {"html_script", "url_shortener", "links_differ"}
-    assert set(only["findings"][0]) == {"code", "severity", "message", "fix"}
+    assert set(only["findings"][0]) == {
+        "code",
+        "rule",
+        "severity",
+        "carrier",
+        "message",
+        "fix",
+        "source",
+        "allowed",
+    }
 
 
 def test_a_template_that_does_not_render_is_an_error(runner: CliRunner, tmp_path: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import sys
+import tempfile
 from dataclasses import dataclass
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -13,9 +14,10 @@ from typing import Any
 
 import click
 
+from maildoctor.cli.lint_project import find_lint_config, templates_at_revision
 from maildoctor.cli.options import InputError, format_option, resolve_templates, templates_option
 from maildoctor.findings import Severity
-from maildoctor.mail.lint import LintFinding, lint_finding, lint_message
+from maildoctor.mail.lint import LintFinding, allow_findings, lint_finding, lint_message
 from maildoctor.mail.render import CHARSETS, catalog, load_template, render_message
 from maildoctor.mail.templating import TemplatingError, UnknownTemplate
 
@@ -115,14 +117,61 @@ def format_text(results: list[Linted]) -> str:
     """One line per message, then its findings with what to fix."""
     lines = []
     for r in results:
-        errors = sum(f.severity == Severity.ERROR for f in r.findings)
-        warnings = len(r.findings) - errors
-        status = "ok" if not r.findings else f"{errors} error(s), {warnings} warning(s)"
-        lines.append(f"{r.source}: {status}")
+        active = [f for f in r.findings if not f.allowed]
+        errors = sum(f.severity == Severity.ERROR for f in active)
+        warnings = len(active) - errors
+        allowed = len(r.findings) - len(active)
+        status = "ok" if not active else f"{errors} error(s), {warnings} warning(s)"
+        lines.append(f"{r.source}: {status}" + (f" ({allowed} allowed)" if allowed else ""))
         for f in r.findings:
-            lines.append(f"  {f.severity}: {f.code}: {f.message}")
+            carrier = f" [{f.carrier}]" if f.carrier else ""
+            label = "allowed" if f.allowed else str(f.severity)
+            lines.append(f"  {label}: {f.code}{carrier}: {f.message}")
             lines.append(f"    fix: {f.fix}")
+            if f.source:
+                lines.append(f"    source: {f.source}")
     return "\n".join(lines) + "\n"
+
+
+def check_allow_entry(entry: str, where: str) -> None:
+    """A usage error for an allow entry that names no rule (or no carrier): a typo
+    there would otherwise allow nothing, silently."""
+    from maildoctor.carriers import CARRIERS
+    from maildoctor.mail.lint import RULES
+
+    rule, colon, carrier = entry.strip().lower().partition(":")
+    if rule not in RULES:
+        raise click.UsageError(
+            f"{where}: {entry!r} is not a lint rule; the rules are: {', '.join(sorted(RULES))}."
+        )
+    if colon and carrier not in CARRIERS:
+        raise click.UsageError(
+            f"{where}: {carrier!r} in {entry!r} is not a carrier; the carriers are: "
+            f"{', '.join(CARRIERS)}."
+        )
+
+
+def print_diff(folder: Path, revision: str, fmt: str = "text") -> None:
+    """Print what changed in every rendered template between ``revision`` and ``folder``
+    (json: ``{"base", "changed": [{"source", "status", "diff"}]}``, for a CI comment)."""
+    from maildoctor.mail.diff import diff_folders, format_diffs
+
+    with tempfile.TemporaryDirectory(prefix="maildoctor-diff-") as tmp:
+        base = templates_at_revision(folder, revision, Path(tmp))
+        try:
+            diffs = diff_folders(base, folder, base_label=revision, head_label="working tree")
+        except TemplatingError as e:
+            raise click.ClickException(str(e)) from e
+    if fmt == "json":
+        document = {
+            "base": revision,
+            "changed": [{"source": d.source, "status": d.status, "diff": d.diff} for d in diffs],
+        }
+        click.echo(json.dumps(document, ensure_ascii=False, indent=2))
+    else:
+        click.echo(format_diffs(diffs), nl=False)
+    changed = ", ".join(d.source for d in diffs) or "none"
+    click.echo(f"diff {revision}: {len(diffs)} template variant(s) changed: {changed}", err=True)
 
 
 @click.command("lint")
@@ -136,12 +185,45 @@ def format_text(results: list[Linted]) -> str:
     show_default=True,
     help="Charset to render the templates in.",
 )
+@click.option(
+    "--allow",
+    "allow",
+    multiple=True,
+    metavar="RULE[:CARRIER]",
+    help="Allow a rule on purpose (repeatable): shown, never fails. Also "
+    "[tool.maildoctor.lint] allow = [...] in pyproject.toml.",
+)
+@click.option(
+    "--diff",
+    "diff_base",
+    metavar="BASE",
+    default=None,
+    help="Print what changed in the rendered text and HTML of every template since the "
+    "git revision BASE, instead of linting.",
+)
 @templates_option
 def command(
-    items: tuple[str, ...], eml: bool, fmt: str, charset: str, templates_dir: Path | None
+    items: tuple[str, ...],
+    eml: bool,
+    fmt: str,
+    charset: str,
+    allow: tuple[str, ...],
+    diff_base: str | None,
+    templates_dir: Path | None,
 ) -> None:
     """Lint the templates named ITEMS (default: all, every variant), or with --eml the
-    message files ITEMS. Exits 1 when any error is found."""
+    message files ITEMS. Exits 1 when an error finding is not allowed."""
+    if diff_base is not None:
+        if eml or items:
+            raise click.UsageError("--diff compares every template; give no ITEMS or --eml.")
+        print_diff(resolve_templates(templates_dir), diff_base, fmt)
+        return
+    config = find_lint_config(Path.cwd())
+    for entry in config.allow:
+        check_allow_entry(entry, f"{config.path} [tool.maildoctor.lint] allow")
+    for entry in allow:
+        check_allow_entry(entry, "--allow")
+    allowed = (*config.allow, *allow)
     if eml:
         if not items:
             raise click.UsageError("--eml needs at least one message file.")
@@ -156,7 +238,16 @@ def command(
             raise click.ClickException(str(e)) from e
         if not results:  # linting nothing must not pass a CI build
             raise InputError(f"The templates folder {folder} holds no templates to lint.")
-    findings = [f for r in results for f in r.findings]
+    results = [
+        Linted(
+            source=r.source,
+            template=r.template,
+            variant=r.variant,
+            findings=allow_findings(r.findings, allowed),
+        )
+        for r in results
+    ]
+    findings = [f for r in results for f in r.findings if not f.allowed]
     errors = sum(f.severity == Severity.ERROR for f in findings)
     warnings = len(findings) - errors
     if fmt == "json":
@@ -164,12 +255,18 @@ def command(
             "results": [r.to_dict() for r in results],
             "errors": errors,
             "warnings": warnings,
+            "allowed": sum(f.allowed for r in results for f in r.findings),
+            "allow": list(allowed),
+            "config": str(config.path) if config.path else None,
         }
         click.echo(json.dumps(document, ensure_ascii=False, indent=2))
     else:
         click.echo(format_text(results), nl=False)
+    allowed_count = sum(f.allowed for r in results for f in r.findings)
     click.echo(
-        f"lint: {len(results)} message(s), {errors} error(s), {warnings} warning(s)", err=True
+        f"lint: {len(results)} message(s), {errors} error(s), {warnings} warning(s)"
+        + (f", {allowed_count} allowed" if allowed_count else ""),
+        err=True,
     )
     if errors:
         sys.exit(1)

@@ -2,317 +2,46 @@
 
 Pure: takes an :class:`~email.message.EmailMessage` (rendered from a template or
 parsed from a file the service really sent) and returns findings. Every rule's
-code, severity, message and fix live in one table, :data:`RULES`.
+code, severity, message and fix live in one table, :data:`RULES`
+(:mod:`maildoctor.mail.lint_rules`); the carriers' limits are data checked by
+:mod:`maildoctor.mail.limits`.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import replace
 from email.message import EmailMessage, Message
-from html.parser import HTMLParser
-from typing import Any
 from urllib.parse import urlsplit
 
 from maildoctor.carriers import SENDER_DOMAIN
 from maildoctor.findings import Severity
-from maildoctor.mail.render import CONTRACT_SUBJECTS, MAX_LINE_OCTETS
+from maildoctor.mail.catalog import CONTRACT_SUBJECTS
+from maildoctor.mail.htmlscan import links_of, scan_html, visible_text
+from maildoctor.mail.limits import check_carrier_limits
+from maildoctor.mail.lint_rules import RULES, SHORTENER_HOSTS, LintFinding, Rule, lint_finding
+from maildoctor.mail.mime import MAX_LINE_OCTETS
 
 __all__ = [
     "RULES",
     "SHORTENER_HOSTS",
     "LintFinding",
     "Rule",
+    "allow_findings",
     "links_of",
     "lint_finding",
     "lint_message",
     "summary",
 ]
 
-
-@dataclass(frozen=True, kw_only=True)
-class Rule:
-    """One lint rule: its severity and the wording of its finding."""
-
-    severity: Severity
-    message: str
-    """A sentence saying what is wrong, ``str.format``-ed with the finding's evidence."""
-    fix: str
-    """A sentence saying what to change, formatted the same way."""
-
-
-@dataclass(frozen=True, kw_only=True)
-class LintFinding:
-    """One problem found in a notification message."""
-
-    code: str
-    """A key of :data:`RULES`."""
-    severity: Severity
-    message: str
-    """What is wrong, in one sentence naming the value."""
-    fix: str
-    """What to change."""
-
-    def to_dict(self) -> dict[str, str]:
-        return {
-            "code": self.code,
-            "severity": str(self.severity),
-            "message": self.message,
-            "fix": self.fix,
-        }
-
-
-E, W = Severity.ERROR, Severity.WARNING
-
-#: Every lint rule, by code. Data, not code: wording changes happen here.
-RULES: dict[str, Rule] = {
-    "subject_mismatch": Rule(
-        severity=E,
-        message="The subject is {actual!r}, but the contract's subject for {template} is "
-        "{expected!r}.",
-        fix="Set subject = {expected!r} in {template}/template.toml: the FAQ tells customers "
-        "to look for exactly this subject.",
-    ),
-    "subject_unknown": Rule(
-        severity=W,
-        message="The subject {actual!r} is not one of the Lentrance notification subjects.",
-        fix="Use a subject from the contract table (maildoctor templates lists them), or lint "
-        "this message with the template it comes from.",
-    ),
-    "header_missing": Rule(
-        severity=E,
-        message="The message has no {header} header.",
-        fix="Add a {header} header; carriers reject or junk mail without it (SoftBank rejects "
-        "an empty From or Message-ID).",
-    ),
-    "from_domain": Rule(
-        severity=E,
-        message="The From address is {address!r}, not an address at " + SENDER_DOMAIN + ".",
-        fix="Send from no-reply@" + SENDER_DOMAIN + ": the FAQ tells customers to allow "
-        "mail from @" + SENDER_DOMAIN + " in their domain receive settings.",
-    ),
-    "message_id_domain": Rule(
-        severity=W,
-        message="The Message-ID {message_id!r} is not at " + SENDER_DOMAIN + ".",
-        fix="Generate Message-IDs at @" + SENDER_DOMAIN + " (email.utils.make_msgid(domain=...)).",
-    ),
-    "header_not_encoded": Rule(
-        severity=E,
-        message="The {header} header holds raw non-ASCII bytes.",
-        fix="Encode it as RFC 2047 encoded words (=?utf-8?b?...?= or =?iso-2022-jp?b?...?=); "
-        "carrier servers and old phones garble raw 8-bit headers.",
-    ),
-    "line_too_long": Rule(
-        severity=E,
-        message="Line {line} of the message is {length} octets long; RFC 5322 allows at most "
-        + str(MAX_LINE_OCTETS)
-        + ".",
-        fix="Fold the header, or send the part as base64 or quoted-printable so that every "
-        "line stays short; servers may break or reject longer lines.",
-    ),
-    "message_too_large": Rule(
-        severity=E,
-        message="The message is {size} bytes; carrier mail refuses messages over {limit} bytes.",
-        fix="Shrink the HTML (no embedded images, shorter CSS): SoftBank rejects messages over "
-        "1 MB.",
-    ),
-    "not_alternative": Rule(
-        severity=E,
-        message="The message is {content_type}, not multipart/alternative.",
-        fix="Send multipart/alternative with a text/plain part and a text/html part.",
-    ),
-    "part_missing": Rule(
-        severity=E,
-        message="The message has no {part} part.",
-        fix="Add the {part} part: phones that refuse HTML mail show the text part, and mail "
-        "apps show the HTML part.",
-    ),
-    "part_order": Rule(
-        severity=W,
-        message="The text/html part comes before the text/plain part.",
-        fix="Put text/plain first: RFC 2046 orders alternatives from plainest to richest, and "
-        "clients show the last one they understand.",
-    ),
-    "charset_missing": Rule(
-        severity=E,
-        message="The {part} part has non-ASCII text but no charset parameter.",
-        fix="Declare charset=utf-8 or charset=iso-2022-jp in its Content-Type.",
-    ),
-    "links_differ": Rule(
-        severity=E,
-        message="Links only in the {part} part: {links}.",
-        fix="Put the same links in both parts, so that a reader of either part can act on the "
-        "mail.",
-    ),
-    "link_not_https": Rule(
-        severity=E,
-        message="The link {url!r} in the {part} part is not an absolute https URL.",
-        fix="Write the full https://" + SENDER_DOMAIN + "/... URL; relative and http links "
-        "break in mail clients and look like phishing.",
-    ),
-    "link_foreign_domain": Rule(
-        severity=E,
-        message="The link {url!r} in the {part} part points to {host!r}, not to "
-        + SENDER_DOMAIN
-        + ".",
-        fix="Link only to " + SENDER_DOMAIN + " and its subdomains: carrier URL filters and "
-        "spam filters distrust links to other domains.",
-    ),
-    "url_shortener": Rule(
-        severity=E,
-        message="The link {url!r} in the {part} part uses the URL shortener {host!r}.",
-        fix="Use the full " + SENDER_DOMAIN + " URL: carrier filters refuse mail with shortened "
-        "URLs.",
-    ),
-    "link_missing": Rule(
-        severity=E,
-        message="The {template} mail has no one-time link to " + SENDER_DOMAIN + " (an https "
-        "URL carrying its token) for the customer to follow.",
-        fix="Put the one-time URL in both parts; the customer cannot go on without it.",
-    ),
-    "expiry_missing": Rule(
-        severity=E,
-        message="The {template} mail does not say until when its link is valid.",
-        fix="Add a line such as 「URLの有効期限は 2026年11月25日(水) 21:30 までです。」 to both "
-        "parts.",
-    ),
-    "customer_number_missing": Rule(
-        severity=E,
-        message="The registration_complete mail does not show the customer number (お客様番号).",
-        fix="Show 「お客様番号」 and the number in both parts: the FAQ tells customers to keep "
-        "this mail for enquiries.",
-    ),
-    "html_script": Rule(
-        severity=E,
-        message="The HTML part has {what}.",
-        fix="Remove it: mail clients strip scripts and spam filters score them as malicious.",
-    ),
-    "html_form": Rule(
-        severity=E,
-        message="The HTML part has a <{tag}> element.",
-        fix="Remove the form and link to the page on " + SENDER_DOMAIN + " instead; mail "
-        "clients disable forms.",
-    ),
-    "html_external_css": Rule(
-        severity=E,
-        message="The HTML part loads external CSS ({what}).",
-        fix="Put the CSS in the layout's <style> block, which css-inline turns into style "
-        "attributes; mail clients do not load stylesheets.",
-    ),
-    "html_style_block": Rule(
-        severity=W,
-        message="The HTML part still has a <style> block.",
-        fix="Inline the CSS (maildoctor render does it with css-inline); many clients, carrier "
-        "phones among them, drop <style>.",
-    ),
-    "img_without_alt": Rule(
-        severity=E,
-        message="The image {src!r} in the HTML part has no alt attribute.",
-        fix='Give every <img> an alt text (alt="" for decoration): most clients block images '
-        "until the reader allows them.",
-    ),
-    "render_failed": Rule(
-        severity=E,
-        message="The template could not be rendered: {error}",
-        fix="Fix the template or its sample data in template.toml.",
-    ),
-}
-
-#: Hosts of URL shortening services (carrier filters refuse mail linking to them).
-SHORTENER_HOSTS: frozenset[str] = frozenset(
-    {
-        "bit.ly", "bitly.com", "t.co", "tinyurl.com", "goo.gl", "ow.ly", "is.gd", "buff.ly",
-        "rebrand.ly", "cutt.ly", "shorturl.at", "t.ly", "x.gd", "v.gd", "amzn.to", "amzn.asia",
-        "lnkd.in", "db.tt", "qr.ae", "adf.ly", "bl.ink", "tiny.cc", "rb.gy", "s.id", "urx.red",
-        "x.co", "po.st", "soo.gd", "clck.ru", "u0u1.net", "00m.in", "ux.nu", "pst.cx", "lit.link",
-    }
-)  # fmt: skip
-
-#: SoftBank rejects messages over 1 MB (shared/data/carriers-jp.md section 4.2).
-MAX_MESSAGE_BYTES = 1_048_576
-
 #: Templates whose mail exists to carry a one-time link with an expiry.
 _LINK_TEMPLATES = frozenset({"provisional_registration", "password_reset"})
 
-_TEXT_URL = re.compile(r"(?:https?://|www\.)[^\s<>\"'()（）「」『』、。]+", re.IGNORECASE)
 _TOKEN_SEGMENT = re.compile(r"/[A-Za-z0-9_-]{16,}(?:/|$)")
 _EXPIRY = re.compile(r"有効期限.{0,60}?\d", re.DOTALL)
 _CUSTOMER_NUMBER = re.compile(r"お客様番号\W{0,12}[0-9A-Za-z][0-9A-Za-z-]{3,}")
-_CSS_IMPORT = re.compile(r"@import|url\(\s*['\"]?\s*(?:https?:)?//", re.IGNORECASE)
 _SUBJECT_TEMPLATE = {subject: name for name, subject in CONTRACT_SUBJECTS.items()}
-
-
-def lint_finding(code: str, **evidence: Any) -> LintFinding:
-    """The finding ``code`` of :data:`RULES`, its wording filled from ``evidence``."""
-    rule = RULES[code]
-    return LintFinding(
-        code=code,
-        severity=rule.severity,
-        message=rule.message.format(**evidence),
-        fix=rule.fix.format(**evidence),
-    )
-
-
-class _HTMLScan(HTMLParser):
-    """Collects what the HTML rules look at, in one pass."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.links: list[str] = []
-        self.scripts: list[str] = []
-        self.forms: list[str] = []
-        self.external_css: list[str] = []
-        self.style_blocks = 0
-        self.imgs_without_alt: list[str] = []
-        self._in_style = False
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        a = {k.lower(): (v or "") for k, v in attrs}
-        if tag == "a" and "href" in a:
-            self.links.append(a["href"].strip())
-        elif tag in ("script", "iframe", "object", "embed"):
-            self.scripts.append(f"a <{tag}> element")
-        elif tag in ("form", "input", "textarea", "select", "button"):
-            self.forms.append(tag)
-        elif tag == "link" and "stylesheet" in a.get("rel", "").lower():
-            self.external_css.append(f"<link href={a.get('href', '')!r}>")
-        elif tag == "style":
-            self.style_blocks += 1
-            self._in_style = True
-        elif tag == "img" and "alt" not in a:
-            self.imgs_without_alt.append(a.get("src", ""))
-        for name, value in a.items():
-            if name.startswith("on"):
-                self.scripts.append(f"an event handler attribute {name}=")
-            elif name in ("href", "src", "action") and value.lower().lstrip().startswith(
-                "javascript:"
-            ):
-                self.scripts.append(f"a javascript: URL in {name}=")
-            elif name == "style" and _CSS_IMPORT.search(value):
-                self.external_css.append(f"style={value[:60]!r}")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "style":
-            self._in_style = False
-
-    def handle_data(self, data: str) -> None:
-        if self._in_style and _CSS_IMPORT.search(data):
-            self.external_css.append("@import or url() in <style>")
-
-
-def _scan_html(html: str) -> _HTMLScan:
-    scan = _HTMLScan()
-    scan.feed(html)
-    scan.close()
-    return scan
-
-
-def links_of(text: str | None = None, html: str | None = None) -> list[str]:
-    """The links of a text part (URLs written out) or an HTML part (<a href>), in order."""
-    if html is not None:
-        return _scan_html(html).links
-    return [m.group(0).rstrip(".,;:!?") for m in _TEXT_URL.finditer(text or "")]
 
 
 def _is_sender_host(host: str) -> bool:
@@ -374,8 +103,6 @@ def _check_headers(msg: EmailMessage, raw: bytes) -> Iterable[LintFinding]:
 
 
 def _check_lines(raw: bytes) -> Iterable[LintFinding]:
-    if len(raw) > MAX_MESSAGE_BYTES:
-        yield lint_finding("message_too_large", size=len(raw), limit=MAX_MESSAGE_BYTES)
     for number, line in enumerate(raw.splitlines(), start=1):
         if len(line) > MAX_LINE_OCTETS:
             yield lint_finding("line_too_long", line=number, length=len(line))
@@ -422,8 +149,8 @@ def _check_structure(msg: EmailMessage) -> tuple[str | None, str | None, list[Li
     return texts[0], texts[1], found
 
 
-def _check_html(html: str) -> tuple[list[str], list[LintFinding]]:
-    scan = _scan_html(html)
+def _check_html(html: str) -> tuple[list[str], list[str], list[LintFinding]]:
+    scan = scan_html(html)
     found = [lint_finding("html_script", what=what) for what in dict.fromkeys(scan.scripts)]
     found += [lint_finding("html_form", tag=tag) for tag in dict.fromkeys(scan.forms)]
     found += [lint_finding("html_external_css", what=w) for w in dict.fromkeys(scan.external_css)]
@@ -432,7 +159,7 @@ def _check_html(html: str) -> tuple[list[str], list[LintFinding]]:
     found += [
         lint_finding("img_without_alt", src=src) for src in dict.fromkeys(scan.imgs_without_alt)
     ]
-    return scan.links, found
+    return scan.links, scan.images, found
 
 
 def _check_links(text_links: list[str], html_links: list[str]) -> Iterable[LintFinding]:
@@ -466,22 +193,6 @@ def _check_content(
         yield lint_finding("customer_number_missing")
 
 
-class _TextOf(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.chunks: list[str] = []
-
-    def handle_data(self, data: str) -> None:
-        self.chunks.append(data)
-
-
-def _visible_text(html: str) -> str:
-    parser = _TextOf()
-    parser.feed(html)
-    parser.close()
-    return "".join(parser.chunks)
-
-
 def lint_message(
     msg: EmailMessage, *, template: str | None = None, raw: bytes | None = None
 ) -> list[LintFinding]:
@@ -504,22 +215,42 @@ def lint_message(
     findings += structure
     text_links = links_of(text=text) if text is not None else []
     html_links: list[str] = []
+    images: list[str] = []
     if html is not None:
-        html_links, html_findings = _check_html(html)
+        html_links, images, html_findings = _check_html(html)
         findings += html_findings
     findings += _check_links(text_links, html_links)
     findings += _check_parity(text, html, text_links, html_links)
-    html_text = _visible_text(html) if html is not None else ""
+    html_text = visible_text(html) if html is not None else ""
     findings += _check_content(kind, text, html_text, text_links + html_links)
+    findings += check_carrier_limits(
+        raw=raw, subject=subject, text=text, links=text_links + html_links, images=images
+    )
     order = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
     return sorted(findings, key=lambda f: order[f.severity])
 
 
+def allow_findings(findings: Iterable[LintFinding], allow: Iterable[str]) -> list[LintFinding]:
+    """The findings with those the allow list names marked ``allowed``.
+
+    An entry is a rule id (``too_many_links``: every carrier) or ``RULE:CARRIER``
+    (``message_too_large:softbank``: that carrier's limit only).
+    """
+    entries = {entry.strip().lower() for entry in allow if entry.strip()}
+
+    def allowed(f: LintFinding) -> bool:
+        return f.code in entries or (f.carrier is not None and f"{f.code}:{f.carrier}" in entries)
+
+    return [replace(f, allowed=True) if allowed(f) else f for f in findings]
+
+
 def summary(results: Mapping[str, list[LintFinding]]) -> dict[str, int]:
-    """Counts of errors and warnings over several linted messages."""
+    """Counts of errors and warnings over several linted messages (allowed ones apart)."""
     all_findings = [f for found in results.values() for f in found]
+    active = [f for f in all_findings if not f.allowed]
     return {
         "messages": len(results),
-        "errors": sum(f.severity == Severity.ERROR for f in all_findings),
-        "warnings": sum(f.severity == Severity.WARNING for f in all_findings),
+        "errors": sum(f.severity == Severity.ERROR for f in active),
+        "warnings": sum(f.severity == Severity.WARNING for f in active),
+        "allowed": len(all_findings) - len(active),
     }

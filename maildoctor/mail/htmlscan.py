@@ -1,0 +1,92 @@
+"""What the lint rules read from an HTML part, in one pass of the stdlib parser."""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+
+__all__ = ["HTMLScan", "links_of", "scan_html", "visible_text"]
+
+_TEXT_URL = re.compile(r"(?:https?://|www\.)[^\s<>\"'()（）「」『』、。]+", re.IGNORECASE)
+_CSS_IMPORT = re.compile(r"@import|url\(\s*['\"]?\s*(?:https?:)?//", re.IGNORECASE)
+
+
+class HTMLScan(HTMLParser):
+    """Collects what the HTML rules look at, in one pass."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.links: list[str] = []
+        self.scripts: list[str] = []
+        self.forms: list[str] = []
+        self.external_css: list[str] = []
+        self.style_blocks = 0
+        self.imgs_without_alt: list[str] = []
+        self.images: list[str] = []
+        """The src of every <img>, in order."""
+        self._in_style = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k.lower(): (v or "") for k, v in attrs}
+        if tag == "a" and "href" in a:
+            self.links.append(a["href"].strip())
+        elif tag in ("script", "iframe", "object", "embed"):
+            self.scripts.append(f"a <{tag}> element")
+        elif tag in ("form", "input", "textarea", "select", "button"):
+            self.forms.append(tag)
+        elif tag == "link" and "stylesheet" in a.get("rel", "").lower():
+            self.external_css.append(f"<link href={a.get('href', '')!r}>")
+        elif tag == "style":
+            self.style_blocks += 1
+            self._in_style = True
+        elif tag == "img":
+            self.images.append(a.get("src", "").strip())
+            if "alt" not in a:
+                self.imgs_without_alt.append(a.get("src", ""))
+        for name, value in a.items():
+            if name.startswith("on"):
+                self.scripts.append(f"an event handler attribute {name}=")
+            elif name in ("href", "src", "action") and value.lower().lstrip().startswith(
+                "javascript:"
+            ):
+                self.scripts.append(f"a javascript: URL in {name}=")
+            elif name == "style" and _CSS_IMPORT.search(value):
+                self.external_css.append(f"style={value[:60]!r}")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "style":
+            self._in_style = False
+
+    def handle_data(self, data: str) -> None:
+        if self._in_style and _CSS_IMPORT.search(data):
+            self.external_css.append("@import or url() in <style>")
+
+
+def scan_html(html: str) -> HTMLScan:
+    scan = HTMLScan()
+    scan.feed(html)
+    scan.close()
+    return scan
+
+
+def links_of(text: str | None = None, html: str | None = None) -> list[str]:
+    """The links of a text part (URLs written out) or an HTML part (<a href>), in order."""
+    if html is not None:
+        return scan_html(html).links
+    return [m.group(0).rstrip(".,;:!?") for m in _TEXT_URL.finditer(text or "")]
+
+
+class _TextOf(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.chunks: list[str] = []
+
+    def handle_data(self, data: str) -> None:
+        self.chunks.append(data)
+
+
+def visible_text(html: str) -> str:
+    parser = _TextOf()
+    parser.feed(html)
+    parser.close()
+    return "".join(parser.chunks)
