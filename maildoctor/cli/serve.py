@@ -7,10 +7,12 @@ import contextlib
 import functools
 import signal
 from pathlib import Path
+from typing import Any
 
 import click
 
 from maildoctor.cli.options import EXIT_COULD_NOT_RUN
+from maildoctor.cli.signup_options import signup_options, signup_web_fields
 from maildoctor.diagnose.history import DEFAULT_MAX_ENTRIES, HistoryError
 from maildoctor.harness.faults import FaultError, FaultPlan, parse_faults
 from maildoctor.harness.profiles import ProfileBook, ProfileError, load_profiles
@@ -166,7 +168,8 @@ def _user(value: str) -> tuple[str, str]:
 @click.option(
     "--allow-remote",
     is_flag=True,
-    help="Allow binding a non-loopback address (anyone who can reach it can read the mail).",
+    help="Allow binding a non-loopback address. Other machines then get only the "
+    "sign-up check (with --public-check) until the desk's login lets them in.",
 )
 @click.option(
     "--desk-password",
@@ -196,6 +199,7 @@ def _user(value: str) -> tuple[str, str]:
     show_default=True,
     help="Diagnoses kept in the history, pruning the oldest (0 keeps all).",
 )
+@signup_options
 def command(
     smtp: str,
     http: str,
@@ -217,6 +221,7 @@ def command(
     desk_dns: tuple[str, ...],
     history_db: Path | None,
     history_max: int,
+    **signup: Any,
 ) -> None:
     """Run the SMTP capture server and its web UI. It never relays mail anywhere.
 
@@ -236,10 +241,24 @@ def command(
                     f"{option} {host} is not a loopback address: captured mail would be readable "
                     "from the network. Add --allow-remote if that is what you want."
                 )
+            served = (
+                "only the sign-up check (/api/check, its script and /signup-demo)"
+                if signup["public_check"]
+                else "nothing (add --public-check to serve the sign-up check)"
+            )
             click.echo(
-                f"warning: {option} listens on {host}; anyone who can reach it can read the mail.",
+                f"warning: {option} listens on {host}; anyone who can reach it can send mail "
+                "to the harness."
+                if option == "--smtp"
+                else f"warning: {option} listens on {host}; other machines are served {served}.",
                 err=True,
             )
+    if signup["public_check"] and not allow_remote:
+        click.echo(
+            "note: --public-check matters only with --allow-remote; on loopback the check "
+            "API is always served.",
+            err=True,
+        )
     try:
         book = load_profiles(profiles_file) if profiles_file else ProfileBook()
         plan = FaultPlan(parse_faults(faults_spec) if faults_spec else (), seed=seed)
@@ -276,6 +295,7 @@ def command(
         history_db=history_db,
         history_max=history_max,
         nameservers=_desk_dns(desk_dns),
+        **signup_web_fields(**signup),
     )
     with contextlib.suppress(KeyboardInterrupt):
         web = functools.partial(start_web, config=web_config)

@@ -129,6 +129,8 @@ class DeskService:
 
         probe = self._probe()
         result = await check_address(address, probe=probe, lang=lang)
+        # lentrance.com's published authentication decides the spoofing rows, as in
+        # `diagnose` (the same canary: untrusted DNS makes that row "unknown").
         sender_auth = await self._published_sender_auth(probe, lang)
         templates_dir = self.harness.config.templates_dir
         async with self._trial_lock:
