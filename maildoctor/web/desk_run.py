@@ -106,8 +106,14 @@ class DeskService:
     async def diagnose(self, address: str, ticket: Ticket, lang: Lang) -> dict[str, Any]:
         """The diagnose JSON plus what the page shows, stored in the history."""
         from maildoctor.address.check import check_address
+        from maildoctor.diagnose.spoofing import published_sender_auth
 
-        result = await check_address(address, probe=self._probe(), lang=lang)
+        probe = self._probe()
+        result = await check_address(address, probe=probe, lang=lang)
+        # lentrance.com's authentication decides the spoofing rows (issue 10, item 6).
+        sender_auth = await published_sender_auth(
+            probe, self.config.nameservers or (), timeout=self.config.dns_timeout, lang=lang
+        )
         templates_dir = self.harness.config.templates_dir
         async with self._trial_lock:
             target = _TrialTarget(self.harness, {})
@@ -120,6 +126,7 @@ class DeskService:
                     variant=ticket.variant,
                     templates_dir=templates_dir,
                     lang=lang,
+                    sender_auth=sender_auth,
                 )
             except Exception as e:  # the store or the SMTP side failed: no verdict
                 raise TrialFailed(f"The delivery trial could not run in the harness: {e}") from e
