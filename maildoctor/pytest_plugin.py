@@ -142,6 +142,8 @@ def maildoctor_auth_dns() -> tuple[str, ...] | None:
 
     Each stored message then starts with ``Authentication-Results: maildoctor.harness;
     dkim=... spf=... dmarc=...``, which the spoofing-filter profiles decide with.
+    The server must also answer the canaries (the root's NS and gmail.com's MX): a
+    resolver that does not is not believed, and every result is then ``temperror``.
     """
     return None
 

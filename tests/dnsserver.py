@@ -24,7 +24,9 @@ Answers:
   knows only the loaded zones, so it also answers for ``.`` or ``gmail.com``
   when a zone file holds them).
 
-Special names (each also covers its subdomains), configurable per instance:
+Special names (each also covers its subdomains, so ``"."`` covers every name: a
+resolver that never answers, or answers SERVFAIL to everything), configurable
+per instance:
 
 - ``timeout_names``: never answered (the client times out);
 - ``servfail_names``: SERVFAIL;
@@ -71,8 +73,8 @@ def _key(name: object) -> str:
 
 
 def _covers(names: frozenset[str], qname: str) -> bool:
-    """True when qname is one of names or a subdomain of one."""
-    return any(qname == n or qname.endswith("." + n) for n in names)
+    """True when qname is one of names or a subdomain of one (``.`` covers every name)."""
+    return "." in names or any(qname == n or qname.endswith("." + n) for n in names)
 
 
 class DNSTestServer:

@@ -44,8 +44,17 @@ def test_docomo_offline_trial_table_and_advice(tmp_path: Path) -> None:
         "defaults": ("delivered", "default"),
         "refuse_pc": ("junk", "refuse_pc"),
         "refuse_url": ("junk", "refuse_url"),
-        "spoofing": ("delivered", "default"),
+        # Offline, lentrance.com's authentication (which decides this row) is unknown.
+        "spoofing": ("unknown", "spoofing"),
         "receive_list": ("delivered", "receive_list"),
+    }
+    [spoofing] = [s for s in trial["scenarios"] if s["scenario"] == "spoofing"]
+    assert spoofing["authentication"] == {
+        "if_authenticated": "delivered",
+        "if_not_authenticated": "junk",
+        "sender_domain": "lentrance.com",
+        "published": "unknown",
+        "why": "DNSを照会していません(--offline)",
     }
     # docomo files filtered mail as junk since 2025: the spam folder comes first.
     assert data["advice"][:3] == ["check_spam_folder", "allow_sender_domain", "carrier_settings"]
@@ -61,9 +70,10 @@ def test_trial_messages_are_stored_with_their_scenario(tmp_path: Path) -> None:
     with sqlite3.connect(db) as conn:
         (count,) = conn.execute("select count(*) from messages").fetchone()
     blocked = [s for s in data["trial"]["scenarios"] if s["outcome"] != "delivered"]
-    # Five scenarios, plus one receive-list retry for each blocked one.
+    # Five scenarios, each with au's spoofing filter on (by default) tried authenticated
+    # and not (one more each), plus one receive-list retry for each one not delivered.
     assert len(ids) == 5
-    assert count == len(ids) + len(blocked)
+    assert count == 2 * len(ids) + len(blocked)
     rejected = [s for s in data["trial"]["scenarios"] if s["outcome"] == "rejected"]
     assert {s["scenario"] for s in rejected} == {"refuse_pc", "refuse_url"}
     # au's filter rejections read like an unknown user.

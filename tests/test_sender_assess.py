@@ -6,7 +6,8 @@ import base64
 
 import pytest
 
-from maildoctor.sender.domain_audit import SenderFacts, _dkim_key, _spf_fix, assess
+from maildoctor.sender.audit_facts import _dkim_key
+from maildoctor.sender.domain_audit import SenderFacts, _spf_fix, assess
 
 _ED25519 = "v=DKIM1; k=ed25519; p=" + base64.b64encode(bytes(range(32))).decode()
 

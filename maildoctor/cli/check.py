@@ -19,6 +19,7 @@ from maildoctor.cli.options import (
     lang_option,
     reply_templates,
     templates_option,
+    ticket_option,
 )
 from maildoctor.findings import Lang
 
@@ -63,6 +64,7 @@ class _Progress:
 )
 @lang_option
 @click.option("--reply", is_flag=True, help="Print a Japanese reply draft to the customer.")
+@ticket_option
 @address_dns_options
 @click.option(
     "--concurrency",
@@ -79,6 +81,7 @@ def command(
     bom: bool,
     lang: Lang,
     reply: bool,
+    ticket: str,
     nameservers: tuple[str, ...],
     dns_timeout: float,
     canaries: tuple[str, ...],
@@ -98,9 +101,12 @@ def command(
       maildoctor check --file members.csv --format csv > checked.csv
       maildoctor check --file members.txt --format jsonl --concurrency 50
       maildoctor check taro..yamada@docomo.ne.jp --offline --reply
+      maildoctor check taro@gmail.com --reply --ticket login_trouble
     """
     if not addresses and file_ is None:
         raise click.UsageError("Give at least one ADDRESS or --file PATH (use '-' for stdin).")
+    if ticket != "not_arrived" and not reply:
+        raise click.UsageError("--ticket chooses the reply draft: use it with --reply.")
     probe = None
     if not offline:  # dnspython is imported only when DNS is asked
         from maildoctor.address.dnsprobe import (
@@ -132,12 +138,14 @@ def command(
     progress = _Progress(enabled=file_ is not None and sys.stderr.isatty(), total=total)
     reply_renderer = None
     if reply:
-        from maildoctor.address.report import format_reply
+        from maildoctor.diagnose.reply import format_ticket_reply
+        from maildoctor.tickets import ticket as ticket_of
 
-        folder = reply_templates(templates_dir)
+        kind = ticket_of(ticket)
+        folder = reply_templates(templates_dir, kind.reply)
 
         def reply_renderer(result: CheckResult) -> str:
-            return format_reply(result, folder)
+            return format_ticket_reply(result, kind, folder)
 
     verdicts: set[str] = set()
     collected: list[CheckResult] = []

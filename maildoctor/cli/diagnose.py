@@ -17,6 +17,7 @@ from maildoctor.cli.options import (
     lang_option,
     reply_templates,
     templates_option,
+    ticket_option,
 )
 from maildoctor.diagnose.diagnosis import DEFAULT_TEMPLATE
 from maildoctor.findings import Lang
@@ -31,11 +32,12 @@ from maildoctor.findings import Lang
     help="A tickets CSV whose header names the address column (other columns are kept), "
     "or one address a line; '-' for stdin. UTF-8, UTF-16 or CP932, as for check --file.",
 )
+@ticket_option
 @click.option(
     "--template",
-    default=DEFAULT_TEMPLATE,
-    show_default=True,
-    help="The notification to render and deliver in the trial.",
+    default=None,
+    help="The notification to render and deliver in the trial "
+    f"(default: the one the ticket is about; {DEFAULT_TEMPLATE} for not_arrived).",
 )
 @lang_option
 @click.option(
@@ -55,7 +57,8 @@ from maildoctor.findings import Lang
 def command(
     address: str | None,
     file_: IO[bytes] | None,
-    template: str,
+    ticket: str,
+    template: str | None,
     lang: Lang,
     fmt: str,
     nameservers: tuple[str, ...],
@@ -78,16 +81,22 @@ def command(
       maildoctor diagnose taro@docomo.ne.jp
       maildoctor diagnose taro@gmial.com --format markdown
       maildoctor diagnose --file tickets.csv --format json > reports.jsonl
+      maildoctor diagnose taro@docomo.ne.jp --ticket customer_number
     """
     from maildoctor.address.check import check_address, exit_code
     from maildoctor.diagnose import diagnosis as dg
     from maildoctor.diagnose import report as fmt_
+    from maildoctor.diagnose.spoofing import published_sender_auth
     from maildoctor.mail.render import load_template
     from maildoctor.mail.templating import TemplatingError
+    from maildoctor.tickets import ticket as ticket_of
 
+    kind = ticket_of(ticket)
+    variant = kind.variant if template is None else None
+    template = template or kind.template
     if (address is None) == (file_ is None):
         raise click.UsageError("Give one ADDRESS or --file PATH (not both).")
-    templates_dir = reply_templates(templates_dir)
+    templates_dir = reply_templates(templates_dir, kind.reply)
     try:
         load_template(template, templates_dir)
     except TemplatingError as e:
@@ -129,6 +138,10 @@ def command(
             from maildoctor.address.dnsprobe import DEFAULT_CANARIES, DNSProbe
 
             probe = DNSProbe(resolver, canaries=canaries or DEFAULT_CANARIES)
+        # lentrance.com's authentication decides the spoofing rows (item 6, issue 10).
+        sender_auth = await published_sender_auth(
+            probe, nameservers, timeout=dns_timeout, lang=lang
+        )
         verdicts: set[str] = set()
         with harness as running:
             count = 0
@@ -140,10 +153,12 @@ def command(
                     template=template,
                     templates_dir=templates_dir,
                     lang=lang,
+                    sender_auth=sender_auth,
+                    variant=variant,
                 )
                 extra = dict(row.columns)
                 diagnosis = dg.conclude(
-                    result, trial, lang=lang, templates_dir=templates_dir, extra=extra
+                    result, trial, lang=lang, templates_dir=templates_dir, extra=extra, ticket=kind
                 )
                 click.echo(render(diagnosis, count == 0), nl=False)
                 verdicts.add(result.verdict)

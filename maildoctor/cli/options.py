@@ -36,6 +36,21 @@ lang_option = click.option(
     "--lang", type=click.Choice(["ja", "en"]), default="ja", show_default=True, help="Language."
 )
 
+
+def _ticket_choices() -> list[str]:
+    from maildoctor.tickets import ticket_ids
+
+    return list(ticket_ids())
+
+
+ticket_option = click.option(
+    "--ticket",
+    type=click.Choice(_ticket_choices()),
+    default="not_arrived",
+    show_default=True,
+    help="What the customer's ticket says (the advice and the reply draft answer it).",
+)
+
 templates_option = click.option(
     "--templates",
     "templates_dir",
@@ -57,7 +72,7 @@ def resolve_templates(path: Path | None) -> Path:
         raise click.UsageError(str(e)) from e
 
 
-def reply_templates(path: Path | None) -> Path:
+def reply_templates(path: Path | None, name: str | None = None) -> Path:
     """The templates folder for reply drafts, checked now: a missing folder or reply
     template is a usage error before any work starts, not a traceback after it."""
     import jinja2
@@ -65,18 +80,19 @@ def reply_templates(path: Path | None) -> Path:
     from maildoctor.address.report import REPLY_TEMPLATE
     from maildoctor.mail.templating import environment
 
+    name = name or REPLY_TEMPLATE
     folder = resolve_templates(path)
     try:
-        environment(folder).get_template(REPLY_TEMPLATE)
+        environment(folder).get_template(name)
     except jinja2.TemplateNotFound:
         raise click.BadParameter(
-            f"The templates folder {str(folder)!r} has no {REPLY_TEMPLATE}; "
+            f"The templates folder {str(folder)!r} has no {name}; "
             "copy it from maildoctor's templates/ or drop --templates.",
             param_hint="--templates",
         ) from None
     except jinja2.TemplateError as e:
         raise click.BadParameter(
-            f"{REPLY_TEMPLATE} in {str(folder)!r} is broken: {e}", param_hint="--templates"
+            f"{name} in {str(folder)!r} is broken: {e}", param_hint="--templates"
         ) from None
     return folder
 
@@ -118,17 +134,18 @@ dns_timeout_option = click.option(
     help="Seconds to wait for a DNS answer.",
 )
 
+dns_canary_option = click.option(
+    "--dns-canary",
+    "canaries",
+    multiple=True,
+    metavar="NAME",
+    help="Name that must resolve before NXDOMAIN is trusted (replaces '.' NS and gmail.com MX).",
+)
+
 #: What ``check`` and ``diagnose`` take to reach DNS (the contract's options).
 address_dns_options = _stack(
     nameserver_option,
     dns_timeout_option,
-    click.option(
-        "--dns-canary",
-        "canaries",
-        multiple=True,
-        metavar="NAME",
-        help="Name that must resolve before NXDOMAIN is trusted "
-        "(replaces '.' NS and gmail.com MX).",
-    ),
+    dns_canary_option,
     click.option("--offline", is_flag=True, help="No DNS at all: static checks only."),
 )

@@ -10,10 +10,17 @@ from typing import Any
 import click
 
 from maildoctor.address.dnsprobe import parse_nameserver
-from maildoctor.cli.options import dns_timeout_option, format_option, lang_option, nameserver_option
+from maildoctor.cli.options import (
+    dns_canary_option,
+    dns_timeout_option,
+    format_option,
+    lang_option,
+    nameserver_option,
+)
 from maildoctor.findings import Lang, Severity
 from maildoctor.sender.auth import make_resolver
 from maildoctor.sender.domain_audit import SPF_LOOKUP_LIMIT, SenderAudit, audit
+from maildoctor.sender.trust import DEFAULT_CANARIES, canary_failure
 
 _LABELS: dict[str, dict[str, str]] = {
     "domain": {"ja": "送信ドメイン", "en": "Sending domain"},
@@ -24,6 +31,11 @@ _LABELS: dict[str, dict[str, str]] = {
     "requirements": {"ja": "受信側の要件", "en": "Receivers' requirements"},
     "none": {"ja": "(なし)", "en": "(none)"},
     "unknown": {"ja": "(不明: DNS応答なし)", "en": "(unknown: no DNS answer)"},
+    "untrusted": {"ja": "(不明: DNSが信頼できません)", "en": "(unknown: DNS not trusted)"},
+    "dns_untrusted": {
+        "ja": "DNSが使えないか信頼できないため、すべてのレコードは不明です",
+        "en": "DNS is unavailable or not trusted, so every record is unknown",
+    },
     "not_checked": {"ja": "(未確認)", "en": "(not checked)"},
     "no_findings": {"ja": "問題は見つかりませんでした。", "en": "No problems found."},
     "lookups": {"ja": "DNS参照", "en": "DNS lookups"},
@@ -58,11 +70,14 @@ def format_text(result: SenderAudit, lang: Lang, *, selector: str | None) -> str
         extras.append(f"{_l('selector', lang)} {selector}")
     if extras:
         head += " (" + ", ".join(extras) + ")"
-    lines = [head, "", f"{_l('records', lang)}:"]
+    lines = [head, ""]
+    if result.untrusted is not None:
+        lines += [f"{_l('dns_untrusted', lang)} ({result.untrusted}).", ""]
+    lines.append(f"{_l('records', lang)}:")
 
     def show(value: Any) -> str:
         if value is None:
-            return _l("unknown", lang)
+            return _l("unknown" if result.untrusted is None else "untrusted", lang)
         if isinstance(value, list):
             return ", ".join(value) if value else _l("none", lang)
         return str(value)
@@ -77,7 +92,7 @@ def format_text(result: SenderAudit, lang: Lang, *, selector: str | None) -> str
     lines.append(f"  SPF ({r['spf_domain']}): {spf}" + (f"  [{'; '.join(notes)}]" if notes else ""))
     dkim = r.get("dkim")
     if dkim is None:
-        lines.append(f"  DKIM: {_l('not_checked', lang)}")
+        lines.append(f"  DKIM: {_l('not_checked', lang) if not selector else show(None)}")
     else:
         value = dkim["record"] if dkim["record"] is not None else _l("none", lang)
         if len(value) > 60:
@@ -113,6 +128,7 @@ def audit_dict(result: SenderAudit, *, selector: str | None) -> dict[str, Any]:
         "requirements": [{"id": q.id, "title": q.title, "met": q.met} for q in result.requirements],
         "checks": dict(result.checks),
         "records": dict(result.records),
+        "dns_untrusted": result.untrusted,
     }
 
 
@@ -120,7 +136,7 @@ def _exit_code(result: SenderAudit) -> int:
     severities = {f.severity for f in result.findings}
     if severities & {Severity.ERROR, Severity.WARNING}:
         return 1
-    if any(f.code == "sender_dns_unavailable" for f in result.findings):
+    if any(f.code in ("sender_dns_unavailable", "sender_dns_untrusted") for f in result.findings):
         return 3
     return 0
 
@@ -136,6 +152,7 @@ def _exit_code(result: SenderAudit) -> int:
 )
 @nameserver_option
 @dns_timeout_option
+@dns_canary_option
 @format_option("text", "json")
 @lang_option
 def command(
@@ -145,14 +162,18 @@ def command(
     mail_from: str | None,
     nameservers: tuple[str, ...],
     dns_timeout: float,
+    canaries: tuple[str, ...],
     fmt: str,
     lang: Lang,
 ) -> None:
     """Audit a sending domain: MX, SPF (for --ip), DKIM (--selector), DMARC, reverse DNS,
     and what Gmail/Yahoo and the Japanese carriers' spoofing filters require.
 
-    Each finding names the DNS record to change and how. Exit status: 0 nothing to
-    fix, 1 errors or warnings, 3 DNS did not answer (and nothing worse), 2 usage error.
+    Each finding names the DNS record to change and how. Before trusting DNS, the
+    canaries must resolve (as for check: '.' NS and gmail.com MX, or --dns-canary):
+    a resolver that fails them (a sinkhole, no network, timeouts, SERVFAIL) makes
+    every record unknown, never missing. Exit status: 0 nothing to fix, 1 errors or
+    warnings, 3 DNS did not answer or is not trusted (and nothing worse), 2 usage error.
     """
     domain = domain.strip().rstrip(".").lower()
     if not _DOMAIN_RE.match(domain):
@@ -174,6 +195,13 @@ def command(
         except ValueError as e:
             raise click.BadParameter(str(e), param_hint="--nameserver") from None
     resolver = make_resolver(servers, timeout=dns_timeout)
+    untrusted = canary_failure(servers, timeout=dns_timeout, canaries=canaries or DEFAULT_CANARIES)
+    if untrusted is not None:
+        click.echo(
+            f"maildoctor: DNS is unavailable or not trusted ({untrusted}); "
+            "every record of the domain is reported as unknown.",
+            err=True,
+        )
     result = audit(
         domain,
         resolver=resolver,
@@ -181,6 +209,7 @@ def command(
         selector=selector,
         mail_from_domain=mail_from_domain,
         lang=lang,
+        untrusted=untrusted,
     )
     if fmt == "json":
         click.echo(json.dumps(audit_dict(result, selector=selector), ensure_ascii=False, indent=2))

@@ -13,11 +13,13 @@ import click
 
 from maildoctor.cli.options import EXIT_COULD_NOT_RUN
 from maildoctor.cli.signup_options import signup_options, signup_web_fields
+from maildoctor.diagnose.history import DEFAULT_MAX_ENTRIES, HistoryError
 from maildoctor.harness.faults import FaultError, FaultPlan, parse_faults
 from maildoctor.harness.profiles import ProfileBook, ProfileError, load_profiles
 from maildoctor.harness.server import AuthConfigError, Harness, HarnessConfig, is_loopback
 from maildoctor.harness.smtp import Limits
 from maildoctor.harness.store import StoreError, default_db_path
+from maildoctor.web.access import hash_password
 from maildoctor.web.app import start_web
 from maildoctor.web.config import WebConfig
 
@@ -62,6 +64,26 @@ def parse_auth_dns(values: tuple[str, ...]) -> tuple[str, ...] | None:
         except DNSConfigError as e:
             raise click.BadParameter(str(e), param_hint="--auth-dns") from e
     return tuple(v.strip() for v in values)
+
+
+def _desk_dns(values: tuple[str, ...]) -> tuple[str, ...] | None:
+    """``--desk-dns`` values -> WebConfig.nameservers (same words as --auth-dns)."""
+    try:
+        return parse_auth_dns(values)
+    except click.BadParameter as e:
+        raise click.BadParameter(e.message, param_hint="--desk-dns") from None
+
+
+def _remote_view(password: bool, public_check: bool) -> str:
+    """What other machines get from the web app, said when it listens beyond loopback."""
+    parts = []
+    if password:
+        parts.append("the desk and the API after the --desk-password login")
+    if public_check:
+        parts.append("the sign-up check (/api/check, its script, /signup-demo) without login")
+    return " and ".join(parts) or (
+        "nothing: set --desk-password for the desk, --public-check for the sign-up check"
+    )
 
 
 def _user(value: str) -> tuple[str, str]:
@@ -148,10 +170,46 @@ def _user(value: str) -> tuple[str, str]:
     "on the stored copy, which the carriers' spoofing filters read. 'off' verifies nothing.",
 )
 @click.option(
+    "--auth-dns-canary",
+    "auth_canaries",
+    multiple=True,
+    metavar="NAME",
+    help="Name the --auth-dns server must resolve before its answers are believed "
+    "(repeatable; replaces '.' NS and gmail.com MX, as check's --dns-canary).",
+)
+@click.option(
     "--allow-remote",
     is_flag=True,
     help="Allow binding a non-loopback address. Other machines then get only the "
     "sign-up check (with --public-check) until the desk's login lets them in.",
+)
+@click.option(
+    "--desk-password",
+    envvar="MAILDOCTOR_DESK_PASSWORD",
+    metavar="PASSWORD",
+    help="The login of the desk and the API for other machines, with --allow-remote "
+    "(default: $MAILDOCTOR_DESK_PASSWORD). Kept in memory only as an scrypt hash.",
+)
+@click.option(
+    "--desk-dns",
+    "desk_dns",
+    multiple=True,
+    metavar="IP[:PORT]|system|off",
+    help="DNS for the desk's address checks (repeatable). Default: the system resolver; "
+    "'off' checks without DNS.",
+)
+@click.option(
+    "--history-db",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="The desk's history of diagnoses (default: desk-history.sqlite3 beside --db).",
+)
+@click.option(
+    "--history-max",
+    type=click.IntRange(min=0),
+    default=DEFAULT_MAX_ENTRIES,
+    show_default=True,
+    help="Diagnoses kept in the history, pruning the oldest (0 keeps all).",
 )
 @signup_options
 def command(
@@ -169,7 +227,12 @@ def command(
     users: tuple[str, ...],
     auth_allow_insecure: bool,
     auth_dns: tuple[str, ...],
+    auth_canaries: tuple[str, ...],
     allow_remote: bool,
+    desk_password: str | None,
+    desk_dns: tuple[str, ...],
+    history_db: Path | None,
+    history_max: int,
     **signup: Any,
 ) -> None:
     """Run the SMTP capture server and its web UI. It never relays mail anywhere.
@@ -178,6 +241,8 @@ def command(
     faults injected): delivered, junk, filtered or rejected, with the rule.
     Each message's DKIM, SPF and DMARC are verified (--auth-dns) and recorded in
     an Authentication-Results header that the spoofing filters decide with.
+    The support desk is at /desk; with --allow-remote it and the API need the
+    --desk-password login.
     """
     smtp_host, smtp_port = parse_hostport(smtp, option="--smtp")
     http_host, http_port = parse_hostport(http, option="--http")
@@ -188,16 +253,12 @@ def command(
                     f"{option} {host} is not a loopback address: captured mail would be readable "
                     "from the network. Add --allow-remote if that is what you want."
                 )
-            served = (
-                "only the sign-up check (/api/check, its script and /signup-demo)"
-                if signup["public_check"]
-                else "nothing (add --public-check to serve the sign-up check)"
-            )
             click.echo(
                 f"warning: {option} listens on {host}; anyone who can reach it can send mail "
                 "to the harness."
                 if option == "--smtp"
-                else f"warning: {option} listens on {host}; other machines are served {served}.",
+                else f"warning: {option} listens on {host}; other machines get "
+                f"{_remote_view(bool(desk_password), signup['public_check'])}.",
                 err=True,
             )
     if signup["public_check"] and not allow_remote:
@@ -206,7 +267,6 @@ def command(
             "API is always served.",
             err=True,
         )
-    web_config = WebConfig(allow_remote=allow_remote, **signup_web_fields(**signup))
     try:
         book = load_profiles(profiles_file) if profiles_file else ProfileBook()
         plan = FaultPlan(parse_faults(faults_spec) if faults_spec else (), seed=seed)
@@ -229,6 +289,15 @@ def command(
         users=dict(_user(u) for u in users),
         auth_allow_insecure=auth_allow_insecure,
         auth_nameservers=parse_auth_dns(auth_dns),
+        auth_canaries=tuple(auth_canaries) or HarnessConfig.auth_canaries,
+    )
+    web_config = WebConfig(
+        allow_remote=allow_remote,
+        password_hash=hash_password(desk_password) if allow_remote and desk_password else None,
+        history_db=history_db,
+        history_max=history_max,
+        nameservers=_desk_dns(desk_dns),
+        **signup_web_fields(**signup),
     )
     with contextlib.suppress(KeyboardInterrupt):
         web = functools.partial(start_web, config=web_config)
@@ -257,12 +326,13 @@ async def _serve(harness: Harness) -> None:
             f"Cannot listen: {e.strerror or e}. Is another server on that port? "
             "Pick others with --smtp HOST:PORT and --http HOST:PORT."
         ) from e
-    except AuthConfigError as e:
+    except (AuthConfigError, HistoryError) as e:
         raise CouldNotStart(str(e)) from e
     host, port = harness.smtp_address
     click.echo(f"SMTP  {host}:{port}  (never relays)", err=True)
     if harness.http_url:
         click.echo(f"Web   {harness.http_url}/", err=True)
+        click.echo(f"Desk  {harness.http_url}/desk", err=True)
     click.echo(f"DB    {harness.config.db}", err=True)
     dns = harness.config.auth_nameservers
     if dns is None:
@@ -270,6 +340,13 @@ async def _serve(harness: Harness) -> None:
     else:
         where = ", ".join(dns) if dns else "the system resolver"
         click.echo(f"Auth  DKIM/SPF/DMARC verified with {where}", err=True)
+        failure = await harness.auth_canary_failure()
+        if failure is not None:
+            click.echo(
+                f"warning: the DNS for DKIM/SPF/DMARC fails the canary check ({failure}): "
+                "results are temperror and the spoofing filters do not decide until it answers.",
+                err=True,
+            )
     for fault in harness.faults.faults:
         click.echo(f"Fault {fault.name} at {fault.stage}: {fault.reply or 'drop/delay'}", err=True)
     try:

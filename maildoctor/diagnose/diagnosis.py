@@ -17,7 +17,9 @@ from maildoctor.address.check import CheckResult
 from maildoctor.advice import DEFAULT_SUBJECT, advice_for
 from maildoctor.carriers import SENDER_DOMAIN, Carrier
 from maildoctor.diagnose.applies import cannot_receive, template_subject
-from maildoctor.findings import Lang
+from maildoctor.diagnose.spoofing import SenderAuth, SpoofingCheck, auth_header, trial_row
+from maildoctor.findings import Lang, Verdict
+from maildoctor.tickets import DEFAULT_TICKET, Ticket
 
 DEFAULT_TEMPLATE = "provisional_registration"
 SCENARIO_HEADER = "X-Maildoctor-Scenario"
@@ -79,6 +81,10 @@ class ScenarioResult:
     """For a blocked scenario: whether the same settings plus lentrance.com on the
     receive list let the message through (tried, not assumed: carriers differ in
     which filters the list overrides). None when not blocked or no list exists."""
+    spoofing: SpoofingCheck | None = None
+    """For a scenario whose spoofing filter is on and decides it: the outcome with and
+    without lentrance.com's mail authenticated, and which applies today (``outcome``
+    is that one, or ``unknown``). See ``maildoctor.diagnose.spoofing``."""
 
     @property
     def arrives(self) -> bool:
@@ -95,6 +101,7 @@ class ScenarioResult:
             "smtp_replies": list(self.smtp_replies),
             "stored_id": self.stored_id,
             "rescued_by_receive_list": self.rescued_by_receive_list,
+            "authentication": self.spoofing.to_dict() if self.spoofing else None,
         }
 
 
@@ -140,9 +147,12 @@ class DiagnoseResult:
     lang: Lang = "ja"
     extra: dict[str, str] = field(default_factory=dict)
     """Other columns of the input row (``--file tickets.csv``)."""
+    ticket: str = DEFAULT_TICKET
+    """The ticket type (data/tickets.toml) the advice and the draft answer."""
 
     def to_dict(self) -> dict[str, Any]:
         out = {
+            "ticket": self.ticket,
             "check": self.check.to_dict(),
             "trial": self.trial.to_dict(),
             "advice": list(self.advice),
@@ -223,8 +233,14 @@ def run_trial(
     template: str = DEFAULT_TEMPLATE,
     templates_dir: Path | None = None,
     lang: Lang = "ja",
+    sender_auth: SenderAuth | None = None,
+    variant: str | None = None,
 ) -> Trial:
-    """Render ``template`` for the address and deliver it once per scenario."""
+    """Render ``template`` for the address and deliver it once per scenario.
+
+    ``sender_auth`` (lentrance.com's published authentication) says which of the
+    spoofing scenario's two trials applies; without it that row is ``unknown``.
+    """
     from maildoctor.mail.templating import TemplatingError
 
     recipient = result.normalized
@@ -247,7 +263,9 @@ def run_trial(
     from maildoctor.mail.render import render_message
 
     try:
-        message = render_message(template, to=recipient, templates_dir=templates_dir)
+        message = render_message(
+            template, to=recipient, variant=variant, templates_dir=templates_dir
+        )
     except TemplatingError as e:
         return Trial(
             ran=False,
@@ -259,20 +277,27 @@ def run_trial(
     subject = str(message["Subject"])
     sender = message["From"].addresses[0].addr_spec
 
-    def deliver(scenario: Scenario, profile: Any, label: str) -> ScenarioResult:
+    def deliver(scenario: Scenario, profile: Any, label: str, auth: bytes = b"") -> ScenarioResult:
         running.set_profile(recipient, profile)
         del message[SCENARIO_HEADER]
         message[SCENARIO_HEADER] = label
-        raw = message.as_bytes(policy=message.policy.clone(linesep="\r\n"))
+        raw = auth + message.as_bytes(policy=message.policy.clone(linesep="\r\n"))
         return _deliver(running, scenario, sender, recipient, raw)
 
     results = []
     has_list = result.carrier is not None and result.carrier.setting("receive_list") is not None
     for scenario, profile in scenarios_for(result.carrier, lang):
-        outcome = deliver(scenario, profile, scenario.id)
-        if not outcome.arrives and has_list and scenario.id != "receive_list":
+        auth = b""
+        if profile.spoofing:  # on by default at au and SoftBank, not only in its own row
+            carrier = result.carrier.id if result.carrier is not None else None
+            outcome = trial_row(deliver, scenario, profile, carrier, sender_auth, lang)
+            passes = outcome.spoofing is not None and outcome.spoofing.published == "pass"
+            auth = auth_header(passes=passes)
+        else:
+            outcome = deliver(scenario, profile, scenario.id)
+        if outcome.outcome != "delivered" and has_list and scenario.id != "receive_list":
             listed = profile.with_settings(receive_list=(SENDER_DOMAIN,))
-            retry = deliver(scenario, listed, f"{scenario.id}+receive_list")
+            retry = deliver(scenario, listed, f"{scenario.id}+receive_list", auth)
             outcome = replace(outcome, rescued_by_receive_list=retry.arrives)
         results.append(outcome)
     running.clear_profiles()
@@ -339,13 +364,25 @@ def _deliver(
 # -- advice ------------------------------------------------------------------
 
 
-def likely_advice(result: CheckResult, trial: Trial) -> list[str]:
+def likely_advice(result: CheckResult, trial: Trial, ticket: Ticket | None = None) -> list[str]:
     """The FAQ advice that applies, most likely first.
 
     A wrong address settles the case by itself, so its advice leads; then the
     mailbox advice in the order the carrier's behaviour makes likely; then
-    anything else the findings asked for.
+    anything else the findings asked for. A ticket other than "did not arrive"
+    puts its own FAQ answer first (:func:`maildoctor.diagnose.reply.ticket_advice`).
     """
+    mail = _mail_advice(result, trial)
+    if ticket is None:
+        return mail
+    from maildoctor.diagnose.reply import ticket_advice
+
+    blocked = trial.ran and any(not r.arrives for r in trial.results)
+    doubt = blocked or result.verdict in (Verdict.RISKY, Verdict.UNDELIVERABLE)
+    return ticket_advice(ticket, mail, mail_in_doubt=doubt)
+
+
+def _mail_advice(result: CheckResult, trial: Trial) -> list[str]:
     wanted = advice_for([f.advice for f in result.findings])
     blocked = any(not r.arrives for r in trial.results)
     carrier = result.carrier
@@ -370,13 +407,29 @@ def conclude(
     lang: Lang = "ja",
     templates_dir: Path | None = None,
     extra: dict[str, str] | None = None,
+    ticket: Ticket | None = None,
+    reply_lang: Lang = "ja",
 ) -> DiagnoseResult:
-    """The diagnosis of a checked address whose trial has run (or was skipped)."""
-    from maildoctor.address.report import format_reply
+    """The diagnosis of a checked address whose trial has run (or was skipped).
 
-    advice = likely_advice(result, trial)
-    draft = format_reply(result, templates_dir, advice_order=advice, subject=trial.subject)
+    The reply draft is Japanese (the customers are); ``reply_lang="en"`` for the desk
+    switched to English. Every sentence names the trial's mail (``trial.subject``).
+    """
+    from maildoctor.diagnose.reply import format_ticket_reply
+    from maildoctor.tickets import ticket as ticket_of
+
+    kind = ticket or ticket_of(DEFAULT_TICKET)
+    advice = likely_advice(result, trial, kind)
+    draft = format_ticket_reply(
+        result,
+        kind,
+        templates_dir,
+        advice_order=advice,
+        lang=reply_lang,
+        subject=trial.subject,
+    )
     return DiagnoseResult(
+        ticket=kind.id,
         check=result,
         trial=trial,
         advice=tuple(advice),

@@ -6,28 +6,20 @@ deny_list). :class:`MessageFacts` are what those filters look at, computed
 from the envelope and the parsed message. :func:`decide` applies the rules in
 the carrier's order and returns a :class:`Decision`: the outcome, the rule
 that made it, and the SMTP reply a real server would send.
-
-The harness is never a carrier's own MTA, so "mail from a phone" is simulated:
-a message counts as phone mail when its header From is a carrier address and
-its envelope sender is in the same domain. Spoofing is simulated the way the
-carriers' filters see it (SPF/DKIM/DMARC of the header From domain): a header
-From that is not aligned with the envelope sender, or an ``Authentication-Results``
-header that reports an SPF, DKIM or DMARC failure, unless that header also
-authenticates the From domain (DMARC pass, or a DKIM pass by that domain). When
-the harness verifies mail itself it prepends its own header and trusts only that.
+What the filters look at (:class:`MessageFacts`) lives in ``message_facts``.
+A spoofing filter never decides on an authentication it could not check
+(``temperror``): the mail goes on to the next rule, and when it is delivered
+the decision's rule is ``spoofing_unchecked``, which says so.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from email.message import Message
-from email.utils import getaddresses
 from enum import StrEnum
 
-from maildoctor.carriers import CARRIERS, Carrier, carrier_for_domain
-from maildoctor.sender.domains import aligned
+from maildoctor.carriers import CARRIERS, Carrier
+from maildoctor.harness.message_facts import MessageFacts, address_domain
 
 __all__ = [
     "DEFAULT_REJECT_REPLY",
@@ -52,8 +44,11 @@ class Outcome(StrEnum):
 
 
 #: Rule names a decision can carry (besides ``fault:<name>`` from fault injection).
+#: ``spoofing_unchecked``: delivered, but the spoofing filter could not check the
+#: authentication (temperror), so the mail passed it unexamined.
 RULES = (
     "default",
+    "spoofing_unchecked",
     "receive_list",
     "spoofing",
     "refuse_url",
@@ -245,152 +240,10 @@ class Decision:
         }
 
 
-_URL = re.compile(r"(?i)\b(?:https?://|www\.)[^\s<>\"']+")
-# Authentication-Results (RFC 8601) words that make the header From unauthenticated...
-_AUTH_FAIL = re.compile(
-    r"(?i)\b(?:spf\s*=\s*(?:fail|softfail|permerror)|(?:dkim|dmarc)\s*=\s*(?:fail|permerror))\b"
-)
-# ...and the ones that authenticate it: DMARC pass, or a DKIM pass by the From domain.
-_DMARC_PASS = re.compile(r"(?i)\bdmarc\s*=\s*pass\b")
-_DKIM_PASS_D = re.compile(r"(?i)\bdkim\s*=\s*pass\b[^;]*?\bheader\.d\s*=\s*\"?([A-Za-z0-9.-]+)")
-_AR_COMMENT = re.compile(r"\((?:[^()\\]|\\.)*\)")
-
-
-def _auth_results(values: list[str], authserv_id: str | None) -> tuple[str, ...]:
-    """The Authentication-Results values to trust, comments removed.
-
-    With ``authserv_id`` only that verifier's (RFC 8601 5: a receiver trusts its own);
-    without it every one (the harness does not verify, the sender's headers decide).
-    """
-    out = []
-    for value in values:
-        text = _AR_COMMENT.sub(" ", value)
-        if authserv_id is not None:
-            own = text.split(";", 1)[0].strip().split(" ", 1)[0]
-            if own.lower() != authserv_id.lower():
-                continue
-        out.append(text)
-    return tuple(out)
-
-
-@dataclass(frozen=True, kw_only=True)
-class MessageFacts:
-    """What the carrier filters look at in one message."""
-
-    envelope_from: str
-    """The MAIL FROM address (may be empty for bounces)."""
-    header_from: str
-    """The address in the From header, or empty."""
-    has_url: bool
-    """Whether a text or HTML part holds a URL."""
-    auth_failed: bool = False
-    """Whether an Authentication-Results header reports an SPF, DKIM or DMARC failure."""
-    auth_passed: bool = False
-    """Whether an Authentication-Results header authenticates the From domain (DMARC
-    pass, or a DKIM pass whose ``header.d`` is the From domain's); it outweighs failures."""
-
-    @property
-    def header_from_domain(self) -> str:
-        return _domain(self.header_from)
-
-    @property
-    def envelope_domain(self) -> str:
-        return _domain(self.envelope_from)
-
-    @property
-    def aligned(self) -> bool:
-        """Header From and envelope sender share an organizational domain (DMARC relaxed)."""
-        return aligned(self.header_from_domain, self.envelope_domain)
-
-    @property
-    def spoofed(self) -> bool:
-        """What a spoofing filter refuses: unauthenticated, and failing or unaligned."""
-        return not self.auth_passed and (self.auth_failed or not self.aligned)
-
-    @property
-    def from_phone(self) -> bool:
-        """Simulated phone mail: a carrier From address, sent from that domain."""
-        domain = self.header_from_domain
-        return bool(domain) and carrier_for_domain(domain) is not None and self.aligned
-
-    @classmethod
-    def from_message(
-        cls,
-        message: Message,
-        envelope_from: str,
-        *,
-        find_urls: bool = True,
-        authserv_id: str | None = None,
-    ) -> MessageFacts:
-        """Facts from a parsed message and its envelope sender.
-
-        ``find_urls=False`` skips decoding the bodies (``has_url`` is then False):
-        the harness does that when no recipient's profile refuses URL mail.
-        ``authserv_id`` trusts only the Authentication-Results of that verifier
-        (the harness's own, when it verifies); None trusts every one.
-        """
-        header_from = _first_address([str(v) for v in message.get_all("From", [])])
-        values = [str(v) for v in message.get_all("Authentication-Results", [])]
-        auth = " ; ".join(_auth_results(values, authserv_id)) if values else ""
-        from_domain = _domain(header_from)
-        return cls(
-            envelope_from=envelope_from,
-            header_from=header_from,
-            has_url=find_urls and _has_url(message),
-            auth_failed=bool(_AUTH_FAIL.search(auth)),
-            auth_passed=bool(auth)
-            and (
-                bool(_DMARC_PASS.search(auth))
-                or any(
-                    aligned(d.group(1).lower().rstrip("."), from_domain)
-                    for d in _DKIM_PASS_D.finditer(auth)
-                )
-            ),
-        )
-
-
-_SIMPLE_FROM = re.compile(
-    r"^[^\"(),]*<([^<>\s]+@[^<>\s]+)>\s*$|^\s*([^\s<>\"(),]+@[^\s<>\"(),]+)\s*$"
-)
-
-
-def _first_address(values: list[str]) -> str:
-    """The first address of From headers; a regex for the common forms (it runs per
-    message in the harness), the email package's full parser for the rest."""
-    for value in values:
-        simple = _SIMPLE_FROM.match(value)
-        if simple:
-            return simple.group(1) or simple.group(2)
-        found = next((addr for _, addr in getaddresses([value]) if addr), "")
-        if found:
-            return found
-    return ""
-
-
-def _has_url(message: Message) -> bool:
-    for part in message.walk():
-        if part.is_multipart() or part.get_content_maintype() != "text":
-            continue
-        payload = part.get_payload(decode=True)
-        if not isinstance(payload, bytes):
-            continue
-        try:
-            text = payload.decode(part.get_content_charset() or "utf-8", "replace")
-        except LookupError:
-            text = payload.decode("latin-1")
-        if _URL.search(text):
-            return True
-    return False
-
-
-def _domain(address: str) -> str:
-    return address.rpartition("@")[2].lower().rstrip(".") if "@" in address else ""
-
-
 def _listed(entries: tuple[str, ...], facts: MessageFacts) -> bool:
     """Carrier lists match a full address or a domain by suffix (後方一致)."""
     for sender in {facts.header_from.lower(), facts.envelope_from.lower()} - {""}:
-        domain = _domain(sender)
+        domain = address_domain(sender)
         for entry in entries:
             entry = entry.lstrip("@")
             if "@" in entry:
@@ -419,12 +272,23 @@ def _fires(rule: str, profile: Profile, facts: MessageFacts) -> bool:
 
 
 def decide(profile: Profile, facts: MessageFacts) -> Decision:
-    """The decision of ``profile``'s filters on a message with ``facts``."""
+    """The decision of ``profile``'s filters on a message with ``facts``.
+
+    A spoofing filter that meets an unchecked authentication (temperror) passes the
+    mail on without deciding; if it is then delivered, the rule says so
+    (``spoofing_unchecked``) rather than ``default`` or ``receive_list``.
+    """
+    unchecked = False
     for rule in profile.rule_order:
+        if rule == "spoofing" and profile.spoofing and facts.unchecked:
+            unchecked = True
+            continue
         if not _fires(rule, profile, facts):
             continue
         name = profile.setting_names.get("receive_list" if rule == "receive_only" else rule, "")
         if rule == "receive_list":
+            if unchecked:
+                return _unchecked(profile)
             return Decision(
                 outcome=Outcome.DELIVERED,
                 rule=rule,
@@ -442,6 +306,18 @@ def decide(profile: Profile, facts: MessageFacts) -> Decision:
             reply_text=text,
             rule_name=name,
         )
+    if unchecked:
+        return _unchecked(profile)
     return Decision(
         outcome=Outcome.DELIVERED, rule="default", reply_code=OK_REPLY[0], reply_text=OK_REPLY[1]
+    )
+
+
+def _unchecked(profile: Profile) -> Decision:
+    return Decision(
+        outcome=Outcome.DELIVERED,
+        rule="spoofing_unchecked",
+        reply_code=OK_REPLY[0],
+        reply_text=OK_REPLY[1],
+        rule_name=profile.setting_names.get("spoofing", ""),
     )

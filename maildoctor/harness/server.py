@@ -98,6 +98,10 @@ class HarnessConfig:
     auth_timeout: float = 3.0
     """Seconds a verification DNS lookup may take; after one goes unanswered the
     message's other lookups give up at once (results: temperror)."""
+    auth_canaries: tuple[str, ...] = (".", "gmail.com")
+    """Names that DNS must resolve before the verification believes it (the root NS
+    and gmail.com MX, as ``check``); while it does not, every result is temperror
+    and the spoofing filters do not decide."""
 
 
 class AuthConfigError(ValueError):
@@ -114,19 +118,25 @@ def _check_accounts(cfg: HarnessConfig) -> None:
         )
 
 
-def _verifier(cfg: HarnessConfig) -> AuthVerifier | None:
+def _verifier(cfg: HarnessConfig) -> tuple[AuthVerifier, Any] | None:
+    """The verifier and its canary gate (``maildoctor.sender.trust.CanaryGate``)."""
     if cfg.auth_nameservers is None:
         return None
     # Imported only when verifying: dkimpy, pyspf and dnspython are not needed otherwise.
     import dns.exception
 
     from maildoctor.sender.auth import make_resolver
+    from maildoctor.sender.trust import CanaryGate, TrustedResolver
 
     try:
         resolver = make_resolver(cfg.auth_nameservers, timeout=cfg.auth_timeout)
     except (ValueError, dns.exception.DNSException) as e:
         raise AuthConfigError(f"Cannot verify mail with that DNS: {e}") from e
-    return AuthVerifier(resolver=resolver, authserv_id=cfg.authserv_id)
+    # A sinkhole's NXDOMAIN for a DKIM key would read as dkim=permerror, and the
+    # spoofing filters would refuse signed mail: believe DNS only past the canaries.
+    gate = CanaryGate(cfg.auth_nameservers, timeout=cfg.auth_timeout, canaries=cfg.auth_canaries)
+    verifier = AuthVerifier(resolver=TrustedResolver(resolver, gate), authserv_id=cfg.authserv_id)
+    return verifier, gate
 
 
 class Harness:
@@ -149,12 +159,14 @@ class Harness:
         self._http: Any = None
         self.smtp_address: tuple[str, int] = (config.smtp_host, config.smtp_port)
         self.http_url: str | None = None
+        self._auth_gate: Any = None
 
     async def start(self) -> None:
         cfg = self.config
         # What cannot leak comes first; from the store on, a failure stops what started.
         _check_accounts(cfg)
-        verifier = _verifier(cfg)
+        verifying = _verifier(cfg)
+        verifier, self._auth_gate = verifying if verifying else (None, None)
         tls = make_tls_context(cfg.db.parent) if cfg.tls else None
         try:
             self.store = Store(
@@ -190,6 +202,14 @@ class Harness:
         except BaseException:
             await self.stop()
             raise
+
+    async def auth_canary_failure(self) -> str | None:
+        """What the verification DNS's canary check found wrong (None: trusted, or
+        not verifying). Checked now if no recent verdict is kept."""
+        if self._auth_gate is None:
+            return None
+        failure: str | None = await asyncio.to_thread(self._auth_gate.failure)
+        return failure
 
     async def stop(self) -> None:
         if self._http is not None:

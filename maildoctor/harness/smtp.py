@@ -178,7 +178,7 @@ class CaptureHandler:
             authserv_id = self.verifier.authserv_id
         elif b"authentication-results" in raw[: header_end(raw)].lower():
             # Not verifying, but nothing may pass for our results either (RFC 8601 5).
-            from maildoctor.sender.auth import remove_authentication_results
+            from maildoctor.sender.auth_results import remove_authentication_results
 
             raw = remove_authentication_results(raw, self.authserv_id)
         headers = headers_only(raw)

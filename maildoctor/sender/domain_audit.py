@@ -1,42 +1,38 @@
 """Sending-domain audit: the causes of non-delivery that no customer setting can fix.
 
-``gather`` asks DNS (through the resolver it is given) for what a receiver would
-look at: MX, SPF (and pyspf's verdict for a sending IP), the DKIM selector's key,
-DMARC, and the sending IP's reverse DNS. ``assess`` is pure: it turns those facts
-into findings (codes and messages in ``data/findings.toml``, each naming the DNS
-record to change and how) and into the requirement checklist of Gmail/Yahoo and
-the Japanese carriers' spoofing filters (``data/sender_rules.toml``).
+``gather`` (in ``audit_facts``) asks DNS for what a receiver would look at.
+``assess`` is pure: it turns those facts into findings (codes and messages in
+``data/findings.toml``, each naming the DNS record to change and how) and into
+the requirement checklist of Gmail/Yahoo and the Japanese carriers' spoofing
+filters (``data/sender_rules.toml``).
 
 A lookup that times out or fails is *unknown*, reported as ``dns_unavailable``,
-never as a missing record.
+never as a missing record; a resolver that fails the canary check makes every
+record unknown (``sender_dns_untrusted``).
 """
 
 from __future__ import annotations
 
-import base64
-import ipaddress
 import re
 import tomllib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import cache, partial
+from functools import cache
 from importlib import resources
 from typing import Any, Literal
 
 import dns.resolver
-import dns.reversename
 
 from maildoctor.findings import Finding, Lang, Severity, make_finding
-from maildoctor.sender.auth import (
-    DnsUnavailable,
-    SpfResult,
-    aligned,
-    check_spf,
-    org_domain,
-    parse_tags,
-    resolve_records,
-    txt_strings,
+from maildoctor.sender.audit_facts import (
+    SPF_LOOKUP_LIMIT,
+    DkimKey,
+    SenderFacts,
+    count_spf_lookups,
+    gather,
 )
+from maildoctor.sender.dmarc_check import parse_tags
+from maildoctor.sender.domains import aligned
 
 __all__ = [
     "SPF_LOOKUP_LIMIT",
@@ -49,67 +45,10 @@ __all__ = [
     "count_spf_lookups",
     "gather",
     "parse_tags",
+    "requirement_for_carrier",
 ]
 
 Check = Literal["spf", "dkim", "dmarc", "enforced", "aligned", "ptr"]
-
-#: RFC 7208 4.6.4: terms that cost a DNS lookup
-_LOOKUP_TERMS = re.compile(r"^[+\-~?]?(include|a|mx|ptr|exists)(?:[:/]|$)|^redirect=", re.I)
-#: RFC 7208 4.6.4: more DNS-querying terms than this is a permerror
-SPF_LOOKUP_LIMIT = 10
-
-
-# --- facts (what DNS said) --------------------------------------------------------
-
-
-@dataclass(frozen=True, kw_only=True)
-class DkimKey:
-    """The DKIM key record at ``selector._domainkey.domain``."""
-
-    name: str
-    """The record's DNS name."""
-    record: str | None
-    """The TXT record, ``None`` when there is none."""
-    bits: int | None
-    """Key size in bits when the key could be read."""
-    error: str
-    """Why the key could not be read (``""`` when it could)."""
-    revoked: bool
-    """``p=`` is empty (RFC 6376 3.6.1)."""
-    algorithm: str = "rsa"
-    """The ``k=`` key type, lower-cased: ``rsa`` or ``ed25519`` (RFC 8463)."""
-
-
-@dataclass(frozen=True, kw_only=True)
-class SenderFacts:
-    """What DNS says about a sending domain (``None`` = not asked, or not answered)."""
-
-    domain: str
-    """The From domain audited."""
-    ip: str | None
-    """The sending IP checked, if any."""
-    mail_from_domain: str
-    """The envelope sender's domain (the From domain unless given)."""
-    mx: tuple[str, ...] | None
-    """MX hosts in preference order."""
-    spf_records: tuple[str, ...] | None
-    """The ``v=spf1`` TXT records of the envelope sender's domain."""
-    spf_lookups: int | None
-    """DNS lookups the SPF record needs, counted through includes and redirects."""
-    spf_eval: SpfResult | None
-    """pyspf's verdict for ``ip`` (when an IP was given)."""
-    dkim: DkimKey | None
-    """The selector's key (when a selector was given)."""
-    dmarc_records: tuple[str, ...] | None
-    """The ``v=DMARC1`` records found for the domain (or its organizational domain)."""
-    dmarc_name: str
-    """Where the DMARC record was looked up last."""
-    ptr_names: tuple[str, ...] | None
-    """PTR names of ``ip``."""
-    ptr_confirmed: tuple[str, ...] | None
-    """Those PTR names whose A/AAAA records include ``ip``."""
-    unavailable: tuple[str, ...] = ()
-    """Lookups that DNS did not answer (``name TYPE: reason``)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -121,6 +60,8 @@ class Requirement:
     """In the report's language."""
     met: bool | None
     """``None`` when a check it needs could not be made (no --ip, no --selector, DNS)."""
+    checks: tuple[str, ...] = ()
+    """The checks it is made of (``SenderAudit.checks`` keys)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -135,7 +76,9 @@ class SenderAudit:
     checks: Mapping[str, bool | None]
     """The checks the requirements are made of (spf, dkim, dmarc, enforced, aligned, ptr)."""
     records: Mapping[str, Any] = field(default_factory=dict)
-    """The DNS records the findings rest on."""
+    """The DNS records the findings rest on (``None``: unknown)."""
+    untrusted: str | None = None
+    """Why DNS was not trusted (the canary check failed); every record is then unknown."""
 
 
 # --- pure helpers -----------------------------------------------------------------
@@ -151,157 +94,6 @@ def _all_qualifier(record: str) -> str | None:
 
 def _has_redirect(record: str) -> bool:
     return any(t.lower().startswith("redirect=") for t in record.split()[1:])
-
-
-def count_spf_lookups(domain: str, fetch: Callable[[str], Sequence[str]], _depth: int = 0) -> int:
-    """DNS lookups ``domain``'s SPF costs (RFC 7208 4.6.4), following include/redirect.
-
-    ``fetch(name)`` returns the TXT strings at name. Stops counting past 30.
-    """
-    records = [r for r in fetch(domain) if r.lower().startswith("v=spf1")]
-    if len(records) != 1 or _depth > 10:
-        return 0
-    total = 0
-    for term in records[0].split()[1:]:
-        if not _LOOKUP_TERMS.match(term):
-            continue
-        total += 1
-        lower = term.lower().lstrip("+-~?")
-        target = ""
-        if lower.startswith("include:"):
-            target = term.split(":", 1)[1]
-        elif lower.startswith("redirect="):
-            target = term.split("=", 1)[1]
-        if target and "%" not in target and total <= 30:
-            total += count_spf_lookups(target, fetch, _depth + 1)
-    return total
-
-
-def _dkim_key(name: str, records: Sequence[str]) -> DkimKey:
-    from cryptography.hazmat.primitives.asymmetric import rsa
-    from cryptography.hazmat.primitives.serialization import load_der_public_key
-
-    if not records:
-        return DkimKey(name=name, record=None, bits=None, error="", revoked=False)
-    record = records[0]
-    tags = parse_tags(record)
-    if "p" not in tags:
-        return DkimKey(name=name, record=record, bits=None, error="no p= tag", revoked=False)
-    if tags["p"] == "":
-        return DkimKey(name=name, record=record, bits=None, error="", revoked=True)
-    kind = tags.get("k", "rsa").lower()
-    try:
-        der = base64.b64decode(tags["p"], validate=True)
-        if kind == "ed25519":
-            bits = 256 if len(der) == 32 else None
-            if bits is None:
-                raise ValueError("an ed25519 key is 32 bytes")
-            return DkimKey(
-                name=name, record=record, bits=bits, error="", revoked=False, algorithm=kind
-            )
-        key = load_der_public_key(der)
-    except (ValueError, TypeError) as e:
-        return DkimKey(name=name, record=record, bits=None, error=str(e)[:80], revoked=False)
-    if not isinstance(key, rsa.RSAPublicKey):
-        return DkimKey(name=name, record=record, bits=None, error="not an RSA key", revoked=False)
-    return DkimKey(name=name, record=record, bits=key.key_size, error="", revoked=False)
-
-
-# --- gathering (I/O) ----------------------------------------------------------------
-
-
-def gather(
-    domain: str,
-    *,
-    resolver: dns.resolver.Resolver,
-    ip: str | None = None,
-    selector: str | None = None,
-    mail_from_domain: str | None = None,
-) -> SenderFacts:
-    """Ask ``resolver`` everything the audit needs about ``domain``."""
-    domain = domain.lower().rstrip(".")
-    envelope = (mail_from_domain or domain).lower().rstrip(".")
-    unavailable: list[str] = []
-
-    def ask(fn: Callable[[], Any]) -> Any:
-        try:
-            return fn()
-        except DnsUnavailable as e:
-            unavailable.append(str(e))
-            return None
-
-    def fetch(name: str) -> list[str]:
-        return ask(lambda: txt_strings(resolver, name)) or []
-
-    mx_records = ask(lambda: resolve_records(resolver, domain, "MX"))
-    mx = (
-        tuple(r.exchange.to_text(True) for r in sorted(mx_records, key=lambda r: r.preference))
-        if mx_records is not None
-        else None
-    )
-    spf_txt = ask(lambda: txt_strings(resolver, envelope))
-    spf_records = (
-        tuple(r for r in spf_txt if r.lower().startswith("v=spf1")) if spf_txt is not None else None
-    )
-    lookups = count_spf_lookups(envelope, fetch) if spf_records and len(spf_records) == 1 else None
-    spf_eval = (
-        check_spf(ip, f"postmaster@{envelope}", envelope, resolver=resolver)
-        if ip and spf_records
-        else None
-    )
-
-    dkim = None
-    if selector:
-        name = f"{selector}._domainkey.{domain}"
-        key_txt = ask(lambda: txt_strings(resolver, name))
-        dkim = _dkim_key(name, key_txt) if key_txt is not None else None
-
-    dmarc_name = f"_dmarc.{domain}"
-    dmarc_txt = ask(lambda: txt_strings(resolver, dmarc_name))
-    dmarc = (
-        tuple(r for r in dmarc_txt if r.lower().startswith("v=dmarc1"))
-        if dmarc_txt is not None
-        else None
-    )
-    org = org_domain(domain)
-    if dmarc == () and org != domain:  # RFC 7489 6.6.3: fall back to the organizational domain
-        dmarc_name = f"_dmarc.{org}"
-        org_txt = ask(lambda: txt_strings(resolver, dmarc_name))
-        dmarc = (
-            tuple(r for r in org_txt if r.lower().startswith("v=dmarc1"))
-            if org_txt is not None
-            else None
-        )
-
-    ptr_names = ptr_confirmed = None
-    if ip:
-        reverse = dns.reversename.from_address(ip).to_text()
-        answers = ask(lambda: resolve_records(resolver, reverse, "PTR"))
-        if answers is not None:
-            ptr_names = tuple(a.target.to_text(True) for a in answers)
-            confirmed = []
-            rdtype = "AAAA" if ipaddress.ip_address(ip).version == 6 else "A"
-            for name in ptr_names:
-                addrs = ask(partial(resolve_records, resolver, name, rdtype)) or []
-                if any(ipaddress.ip_address(a.address) == ipaddress.ip_address(ip) for a in addrs):
-                    confirmed.append(name)
-            ptr_confirmed = tuple(confirmed)
-
-    return SenderFacts(
-        domain=domain,
-        ip=ip,
-        mail_from_domain=envelope,
-        mx=mx,
-        spf_records=spf_records,
-        spf_lookups=lookups,
-        spf_eval=spf_eval,
-        dkim=dkim,
-        dmarc_records=dmarc,
-        dmarc_name=dmarc_name,
-        ptr_names=ptr_names,
-        ptr_confirmed=ptr_confirmed,
-        unavailable=tuple(unavailable),
-    )
 
 
 # --- assessing (pure) ---------------------------------------------------------------
@@ -341,6 +133,8 @@ def assess(facts: SenderFacts, lang: Lang = "ja") -> SenderAudit:
     def add(code: str, **evidence: Any) -> None:
         found.append(make_finding(code, lang, **evidence))
 
+    if facts.untrusted is not None:
+        add("sender_dns_untrusted", what=facts.untrusted)
     for what in facts.unavailable:
         add("sender_dns_unavailable", what=what)
 
@@ -392,7 +186,7 @@ def assess(facts: SenderFacts, lang: Lang = "ja") -> SenderAudit:
     # DKIM
     key = facts.dkim
     if key is None:
-        if not any("_domainkey" in what for what in facts.unavailable):
+        if facts.untrusted is None and not any("_domainkey" in w for w in facts.unavailable):
             add("dkim_no_selector")
         checks["dkim"] = None
     elif key.record is None:
@@ -484,6 +278,7 @@ def assess(facts: SenderFacts, lang: Lang = "ja") -> SenderAudit:
         findings=tuple(found),
         requirements=tuple(_requirements(checks, lang)),
         checks=checks,
+        untrusted=facts.untrusted,
         records={
             "mx": list(facts.mx) if facts.mx is not None else None,
             "spf": list(facts.spf_records) if facts.spf_records is not None else None,
@@ -514,7 +309,8 @@ def _requirements(checks: Mapping[str, bool | None], lang: Lang) -> list[Require
             met = None
         else:
             met = True
-        out.append(Requirement(id=rule["id"], title=rule[f"title_{lang}"], met=met))
+        names = (*rule.get("all_of", []), *rule.get("any_of", []))
+        out.append(Requirement(id=rule["id"], title=rule[f"title_{lang}"], met=met, checks=names))
     return out
 
 
@@ -526,9 +322,26 @@ def audit(
     selector: str | None = None,
     mail_from_domain: str | None = None,
     lang: Lang = "ja",
+    untrusted: str | None = None,
 ) -> SenderAudit:
-    """``gather`` then ``assess``: the whole audit of one sending domain."""
+    """``gather`` then ``assess``: the whole audit of one sending domain.
+
+    ``untrusted``: what the resolver's canary check found wrong (see
+    ``maildoctor.sender.trust``); every record is then unknown, none is asked.
+    """
     facts = gather(
-        domain, resolver=resolver, ip=ip, selector=selector, mail_from_domain=mail_from_domain
+        domain,
+        resolver=resolver,
+        ip=ip,
+        selector=selector,
+        mail_from_domain=mail_from_domain,
+        untrusted=untrusted,
     )
     return assess(facts, lang)
+
+
+def requirement_for_carrier(audit: SenderAudit, carrier_id: str) -> Requirement | None:
+    """The requirement of ``carrier_id``'s spoofing filter (``carriers`` in
+    sender_rules.toml), as ``audit`` found it; None when the data names no rule for it."""
+    ids = {rule["id"] for rule in _rules() if carrier_id in rule.get("carriers", ())}
+    return next((r for r in audit.requirements if r.id in ids), None)

@@ -1,4 +1,4 @@
-"""What the web app needs beyond the harness: who may use it and from where.
+"""What the web app needs beyond the harness: who may use it, from where, and the desk's setup.
 
 The harness knows no HTTP; ``maildoctor serve`` builds one :class:`WebConfig` from
 its options and hands it to :func:`maildoctor.web.app.start_web`.
@@ -7,8 +7,11 @@ its options and hands it to :func:`maildoctor.web.app.start_web`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from aiohttp import web
+
+from maildoctor.diagnose.history import DEFAULT_MAX_ENTRIES
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -19,14 +22,25 @@ class WebConfig:
     """Listening beyond loopback: the desk and the API then require the desk's login."""
     cors_origins: tuple[str, ...] = ()
     """Origins allowed to call the check API from a browser (none: CORS off)."""
+    password_hash: str | None = None
+    """The desk's login, hashed (:func:`maildoctor.web.access.hash_password`); required
+    with ``allow_remote``. The password itself is never kept."""
     public_paths: frozenset[str] = frozenset()
     """Paths served without the login even with ``allow_remote`` (``--public-check``
     adds the sign-up check's, ``maildoctor.web.signup.PUBLIC_PATHS``)."""
+    history_db: Path | None = None
+    """The desk's history file (None: ``desk-history.sqlite3`` beside the harness's DB)."""
+    history_max: int = DEFAULT_MAX_ENTRIES
+    """Diagnoses kept in the history; the oldest are pruned beyond it (0 keeps all)."""
+    nameservers: tuple[str, ...] | None = ()
+    """DNS for the desk's address checks: ``()`` the system resolver, else these
+    ``IP[:PORT]`` servers; None checks without DNS (offline)."""
+    dns_timeout: float = 5.0
     canaries: tuple[str, ...] = ()
     """Names that must resolve before an NXDOMAIN is trusted (empty: the defaults)."""
     check_nameservers: tuple[str, ...] | None = ()
-    """DNS the check API asks: ``()`` the system resolver, else these ``IP[:PORT]``
-    servers; None asks no DNS (static checks only)."""
+    """DNS the sign-up check API asks: ``()`` the system resolver, else these
+    ``IP[:PORT]`` servers; None asks no DNS (static checks only)."""
     check_dns_timeout: float = 1.5
     """Seconds the check API waits for DNS before answering "unknown" (never a block)."""
     check_rate: float = 60.0

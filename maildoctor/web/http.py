@@ -8,17 +8,19 @@ from typing import Any
 
 from aiohttp import web
 
-#: The UI page: only its own scripts and styles, frames only from itself.
+#: The UI page: only its own scripts and styles, frames only from itself, framed by none.
 UI_CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "connect-src 'self'; frame-src 'self'; base-uri 'none'; form-action 'none'"
+    "connect-src 'self'; frame-src 'self'; base-uri 'none'; form-action 'none'; "
+    "frame-ancestors 'none'"
 )
 #: A stored message as received: never run or rendered as a page.
 RAW_CSP = "sandbox; default-src 'none'"
-#: A mail's HTML: a sandboxed unique origin, no scripts, nothing from the network.
+#: A mail's HTML: a sandboxed unique origin, no scripts, nothing from the network; only
+#: the app's own page may frame it (the message view, the template gallery).
 MAIL_CSP = (
     "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
-    "font-src data:; base-uri 'none'; form-action 'none'"
+    "font-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'self'"
 )
 
 
@@ -29,6 +31,10 @@ def json_response(data: Any, status: int = 200) -> web.Response:
         content_type="application/json",
         charset="utf-8",
     )
+
+
+#: The largest request body any JSON twin takes (an upload of a tickets CSV included).
+MAX_BODY = 5 * 1024 * 1024
 
 
 def error_response(status: int, message: str) -> web.Response:
@@ -67,3 +73,45 @@ def host_allowed(host_header: str | None, configured: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+async def read_body(request: web.Request, *, limit: int = MAX_BODY) -> bytes | web.Response:
+    """The request's body, or the contract's JSON error: 413 beyond ``limit``."""
+    most = f"{limit // (1024 * 1024)} MB" if limit >= 1024 * 1024 else f"{limit // 1024} KB"
+    too_big = error_response(413, f"The request body is larger than {most}; send less.")
+    if request.content_length is not None and request.content_length > limit:
+        return too_big
+    chunks = []
+    size = 0
+    async for chunk in request.content.iter_chunked(65536):
+        size += len(chunk)
+        if size > limit:
+            return too_big
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def read_json_object(
+    request: web.Request, *, limit: int = 64 * 1024
+) -> dict[str, Any] | web.Response:
+    """A JSON object body, or a JSON error: 415 for another content type, 413 too big,
+    400 for what is not one JSON object."""
+    if request.content_type != "application/json":
+        return error_response(
+            415,
+            f"Send JSON with 'Content-Type: application/json', not {request.content_type!r}.",
+        )
+    body = await read_body(request, limit=limit)
+    if isinstance(body, web.Response):
+        return body
+    try:
+        data = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as e:
+        return error_response(400, f"The body is not valid UTF-8 JSON: {e}.")
+    try:  # JSON may escape lone surrogates (\ud800), which no UTF-8 text can hold
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return error_response(400, "The body holds an invalid character (a lone surrogate).")
+    if not isinstance(data, dict):
+        return error_response(400, 'The body must be one JSON object, such as {"address": ...}.')
+    return data

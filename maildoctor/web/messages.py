@@ -1,9 +1,12 @@
 """The harness's message pages and API: the list, one message, raw, HTML, live events.
 
-Contract API: ``GET /api/messages`` (a JSON list, newest first),
+Contract API: ``GET /api/messages`` (a JSON list, newest first; ``?q=`` keeps the
+messages whose subject, addresses, outcome or rule contain every word),
 ``GET /api/messages/{id}`` (headers, parts, decisions, lint findings, and
 ``authentication``: the harness's DKIM/SPF/DMARC results, null when it did not verify),
-``GET /api/messages/{id}/raw`` (the bytes as received), ``DELETE /api/messages``.
+``GET /api/messages/{id}/raw`` (the bytes as received), ``DELETE /api/messages``,
+``DELETE /api/messages/{id}``. ``/messages/{id}`` is the page with that message open
+(the deep link a diagnosis' evidence points at).
 Also: ``/api/messages/{id}/html`` (a mail's HTML for the sandboxed iframe) and
 ``/api/events`` (server-sent events so the list updates without reload).
 """
@@ -12,11 +15,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from maildoctor.harness.search import delete_message, search_messages
+from maildoctor.harness.store import StoreError
 from maildoctor.web.http import (
     RAW_CSP,
     UI_CSP,
@@ -78,11 +84,37 @@ def add_routes(app: web.Application, harness: Harness) -> None:
             offset = max(int(request.query.get("offset", "0")), 0)
         except ValueError:
             return error_response(400, "limit and offset must be whole numbers.")
-        rows = await asyncio.to_thread(store.recent, limit=limit, offset=offset)
-        total = await asyncio.to_thread(store.count)
+        query = request.query.get("q", "").strip()
+        if len(query) > 500:
+            return error_response(400, "The search text is longer than 500 characters.")
+        try:
+            if query:
+                rows, total = await asyncio.to_thread(
+                    search_messages, store, query, limit=limit, offset=offset
+                )
+            else:
+                rows = await asyncio.to_thread(store.recent, limit=limit, offset=offset)
+                total = await asyncio.to_thread(store.count)
+        except (StoreError, sqlite3.Error) as e:
+            return error_response(503, f"The message store cannot be read: {e}")
         resp = json_response([m.summary() for m in rows])
         resp.headers["X-Total-Count"] = str(total)
         return resp
+
+    async def delete_one(request: web.Request) -> web.Response:
+        mid = get_id(request)
+        if isinstance(mid, web.Response):
+            return mid
+        try:
+            deleted = await asyncio.to_thread(delete_message, store, mid)
+        except StoreError as e:
+            return error_response(503, str(e))
+        if not deleted:
+            return error_response(
+                404, f"There is no message {mid} (it may have been deleted or pruned)."
+            )
+        on_store("deleted", [mid])
+        return json_response({"deleted": 1, "id": mid})
 
     async def get_message(request: web.Request) -> web.Response:
         stored = await load(request)
@@ -148,10 +180,12 @@ def add_routes(app: web.Application, harness: Harness) -> None:
             q.put_nowait(None)
 
     app.router.add_get("/", index)
+    app.router.add_get("/messages/{id}", index)
     app.router.add_static("/static/", STATIC)
     app.router.add_get("/api/messages", list_messages)
     app.router.add_delete("/api/messages", delete_all)
     app.router.add_get("/api/messages/{id}", get_message)
+    app.router.add_delete("/api/messages/{id}", delete_one)
     app.router.add_get("/api/messages/{id}/raw", get_raw)
     app.router.add_get("/api/messages/{id}/html", get_html)
     app.router.add_get("/api/events", events)

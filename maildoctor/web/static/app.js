@@ -1,28 +1,60 @@
 // maildoctor harness UI. Mail content is only ever put in the page with
 // textContent, and a mail's HTML only in <iframe sandbox> served under a CSP
-// sandbox: nothing a mail contains can run.
+// sandbox: nothing a mail contains can run. Helpers ($, el, api) are in common.js.
 "use strict";
 
-const $ = (id) => document.getElementById(id);
+const WORDS = {
+  ja: {
+    doc_title: "maildoctor ハーネス", title: "maildoctor ハーネス", tab_messages: "メッセージ",
+    tab_templates: "テンプレート", tab_desk: "サポートデスク", delete_all: "すべて削除",
+    search_placeholder: "件名・宛先・結果・ルールを検索",
+    empty: "メッセージはまだありません。SMTPポートにメールを送ると、ここに表示されます。",
+    no_match: "検索に一致するメッセージはありません。", link: "このメッセージへのリンク", delete: "削除",
+    pane_text: "本文", pane_headers: "ヘッダー", pane_raw: "ソース", pane_decisions: "配信結果",
+    pane_lint: "チェック", download_raw: "ソースをダウンロード", no_subject: "(件名なし)",
+    no_text: "(テキストパートがありません)", size: "サイズ", bytes: "バイト", reply: "応答",
+    recipient: "宛先", outcome: "結果", rule: "ルール", setting: "設定", smtp_reply: "SMTP応答", profile: "プロファイル",
+    lint_unavailable: "チェックは利用できません", no_findings: "問題は見つかりませんでした",
+    not_verified: "認証は検証していません(--auth-dns で有効にします)",
+    confirm_all: "保存されているメッセージをすべて削除しますか?", confirm_one: "このメッセージを削除しますか?",
+    templates_failed: "テンプレートを読み込めませんでした: ",
+    delivered: "受信箱", junk: "迷惑メール", filtered: "破棄", rejected: "拒否",
+    not_found: "このメッセージはありません(削除されたか、保存件数の上限で消えた可能性があります)。",
+  },
+  en: {
+    doc_title: "maildoctor harness", title: "maildoctor harness", tab_messages: "Messages",
+    tab_templates: "Templates", tab_desk: "Support desk", delete_all: "Delete all",
+    search_placeholder: "Search subject, address, outcome, rule",
+    empty: "No messages yet. Send mail to the SMTP port and it appears here.",
+    no_match: "No message matches the search.", link: "Link to this message", delete: "Delete",
+    pane_text: "Text", pane_headers: "Headers", pane_raw: "Raw", pane_decisions: "Decisions",
+    pane_lint: "Lint", download_raw: "download raw", no_subject: "(no subject)",
+    no_text: "(no text part)", size: "Size", bytes: "bytes", reply: "Reply",
+    recipient: "Recipient", outcome: "Outcome", rule: "Rule", setting: "Setting", smtp_reply: "SMTP reply", profile: "Profile",
+    lint_unavailable: "lint is not available", no_findings: "no findings",
+    not_verified: "not verified (start the harness with --auth-dns)",
+    confirm_all: "Delete every stored message?", confirm_one: "Delete this message?",
+    templates_failed: "The templates could not be loaded: ",
+    delivered: "delivered", junk: "junk", filtered: "filtered", rejected: "rejected",
+    not_found: "This message is not here (deleted, or pruned beyond the stored maximum).",
+  },
+};
+
+let lang = currentLang();
 let selectedId = null;
+let current = null;
+const t = (key) => WORDS[lang][key] || key;
 
-function el(tag, text, cls) {
-  const e = document.createElement(tag);
-  if (text !== undefined && text !== null) e.textContent = String(text);
-  if (cls) e.className = cls;
-  return e;
-}
-
-async function getJSON(url, options) {
-  const r = await fetch(url, options);
-  if (!r.ok) throw new Error(url + ": " + r.status);
-  return r.json();
+function badge(outcome) {
+  const b = el("span", t(outcome), "badge " + outcome);
+  b.dataset.outcome = outcome;
+  return b;
 }
 
 function badges(decisions) {
-  const span = el("span");
+  const span = el("span", null, "badges");
   for (const d of decisions || []) {
-    const b = el("span", d.outcome, "badge " + d.outcome);
+    const b = badge(d.outcome);
     b.title = d.recipient + ": " + d.rule + (d.rule_name ? " (" + d.rule_name + ")" : "") + " — " + d.reply;
     span.append(b);
   }
@@ -30,27 +62,27 @@ function badges(decisions) {
 }
 
 async function refreshList() {
-  const messages = await getJSON("/api/messages?limit=500");
-  const body = $("message-list");
-  body.replaceChildren();
+  const q = $("search").value.trim();
+  const messages = await api("/api/messages?limit=500" + (q ? "&q=" + encodeURIComponent(q) : ""));
+  const list = $("message-list");
+  list.replaceChildren();
   for (const m of messages) {
-    const tr = el("tr", null, "msg-row");
-    tr.dataset.id = m.id;
-    if (m.id === selectedId) tr.classList.add("selected");
-    tr.append(
-      el("td", new Date(m.received_at * 1000).toLocaleTimeString()),
-      el("td", m.from || m.mail_from),
-      el("td", m.rcpt_tos.join(", ")),
-      el("td", m.subject, "subject"),
+    const li = el("li", null, "msg-row");
+    li.dataset.id = m.id;
+    li.tabIndex = 0;
+    if (m.id === selectedId) li.classList.add("selected");
+    li.append(
+      el("span", m.subject || t("no_subject"), "subject"),
+      badges(m.decisions),
+      el("span", formatTime(m.received_at, lang) + " · " + (m.from || m.mail_from) + " → " + m.rcpt_tos.join(", "), "meta"),
     );
-    const td = el("td");
-    td.append(badges(m.decisions));
-    tr.append(td);
-    tr.addEventListener("click", () => openMessage(m.id));
-    body.append(tr);
+    li.addEventListener("click", () => openMessage(m.id));
+    li.addEventListener("keydown", (e) => { if (e.key === "Enter") openMessage(m.id); });
+    list.append(li);
   }
   $("count").textContent = messages.length ? "(" + messages.length + ")" : "";
   $("empty").hidden = messages.length > 0;
+  $("empty").textContent = q ? t("no_match") : t("empty");
 }
 
 function showPane(name) {
@@ -65,15 +97,33 @@ async function openMessage(id) {
   for (const r of document.querySelectorAll(".msg-row")) {
     r.classList.toggle("selected", Number(r.dataset.id) === id);
   }
-  const m = await getJSON("/api/messages/" + id);
+  if (location.pathname !== "/messages/" + id) history.replaceState(null, "", "/messages/" + id + location.search);
   $("detail").hidden = false;
-  $("detail-subject").textContent = m.subject || "(no subject)";
+  let m;
+  try {
+    m = await api("/api/messages/" + id);
+  } catch (e) {
+    $("detail-error").hidden = false;
+    $("detail-error").textContent = e.status === 404 ? t("not_found") + " (" + e.message + ")" : e.message;
+    $("detail-body").hidden = true;
+    return;
+  }
+  $("detail-error").hidden = true;
+  $("detail-body").hidden = false;
+  current = m;
+  renderMessage(m);
+}
+
+function renderMessage(m) {
+  const id = m.id;
+  $("detail-subject").textContent = m.subject || t("no_subject");
+  $("detail-link").href = "/messages/" + id;
   const meta = $("detail-meta");
   meta.replaceChildren();
   const rows = [["From", m.from], ["MAIL FROM", m.mail_from], ["RCPT TO", m.rcpt_tos.join(", ")],
-    ["Message-ID", m.message_id], ["Size", m.size + " bytes"], ["Reply", m.reply], ["Id", m.id]];
+    ["Message-ID", m.message_id], [t("size"), m.size + " " + t("bytes")], [t("reply"), m.reply], ["Id", m.id]];
   for (const [k, v] of rows) meta.append(el("dt", k), el("dd", v));
-  $("detail-text").textContent = m.text === null ? "(no text part)" : m.text;
+  $("detail-text").textContent = m.text === null ? t("no_text") : m.text;
   $("html-frame").src = m.html ? "/api/messages/" + id + "/html" : "about:blank";
   const headers = $("detail-headers");
   headers.replaceChildren();
@@ -88,19 +138,19 @@ async function openMessage(id) {
   const dec = $("detail-decisions");
   dec.replaceChildren();
   const head = el("tr");
-  for (const h of ["Recipient", "Outcome", "Rule", "Setting", "SMTP reply", "Profile"]) head.append(el("th", h));
+  for (const h of ["recipient", "outcome", "rule", "setting", "smtp_reply", "profile"]) head.append(el("th", t(h)));
   dec.append(head);
   for (const d of m.decisions) {
     const tr = el("tr", null, "decision");
     const oc = el("td");
-    oc.append(el("span", d.outcome, "badge " + d.outcome));
+    oc.append(badge(d.outcome));
     tr.append(el("td", d.recipient), oc, el("td", d.rule, "rule"), el("td", d.rule_name), el("td", d.reply), el("td", d.profile));
     dec.append(tr);
   }
   const lint = $("detail-lint");
   lint.replaceChildren();
-  if (m.lint === null) lint.append(el("li", "lint is not available"));
-  else if (!m.lint.length) lint.append(el("li", "no findings"));
+  if (m.lint === null) lint.append(el("li", t("lint_unavailable")));
+  else if (!m.lint.length) lint.append(el("li", t("no_findings")));
   else for (const f of m.lint) {
     const li = el("li", null, "sev-" + f.severity);
     li.append(el("strong", f.code + " "), el("span", f.message));
@@ -120,7 +170,7 @@ function showAuthentication(auth) {
   }
   box.replaceChildren();
   if (!auth) {
-    box.append(el("span", "not verified (start the harness with --auth-dns)"));
+    box.append(el("span", t("not_verified")));
     return;
   }
   box.title = auth.header;
@@ -134,37 +184,46 @@ function showAuthentication(auth) {
   }
 }
 
+async function deleteOne() {
+  if (selectedId === null || !confirm(t("confirm_one"))) return;
+  await api("/api/messages/" + selectedId, { method: "DELETE" });
+  selectedId = null;
+  $("detail").hidden = true;
+  history.replaceState(null, "", "/" + location.search);
+  refreshList();
+}
+
 async function loadGallery() {
   const gallery = $("gallery");
   gallery.replaceChildren();
   let templates;
   try {
-    templates = await getJSON("/api/templates");
+    templates = await api("/api/templates");
   } catch (e) {
-    gallery.append(el("p", "The templates could not be loaded: " + e.message));
+    gallery.append(el("p", t("templates_failed") + e.message));
     return;
   }
-  for (const t of templates) {
-    for (const v of t.variants) {
+  for (const tp of templates) {
+    for (const v of tp.variants) {
       const card = el("div", null, "card");
       const q = "?variant=" + encodeURIComponent(v.name);
-      card.append(el("h3", t.name + (t.variants.length > 1 ? " / " + v.name : "")));
+      card.append(el("h3", tp.name + (tp.variants.length > 1 ? " / " + v.name : "")));
       const subj = el("p", "", "template-subject");
       card.append(subj);
       const frame = document.createElement("iframe");
       frame.setAttribute("sandbox", "");
-      frame.title = t.name;
-      frame.src = "/api/templates/" + encodeURIComponent(t.name) + "/html" + q;
+      frame.title = tp.name;
+      frame.src = "/api/templates/" + encodeURIComponent(tp.name) + "/html" + q;
       card.append(frame);
       const text = el("pre", "");
       const lint = el("ul");
       card.append(el("h4", "text/plain"), text, el("h4", "lint"), lint);
       gallery.append(card);
-      getJSON("/api/templates/" + encodeURIComponent(t.name) + q).then((r) => {
+      api("/api/templates/" + encodeURIComponent(tp.name) + q).then((r) => {
         subj.textContent = r.subject;
         text.textContent = r.text;
         for (const f of r.lint || []) lint.append(el("li", f.code + ": " + f.message, "sev-" + f.severity));
-        if (r.lint && !r.lint.length) lint.append(el("li", "no findings"));
+        if (r.lint && !r.lint.length) lint.append(el("li", t("no_findings")));
       }).catch((e) => { subj.textContent = e.message; });
     }
   }
@@ -186,19 +245,42 @@ function connectEvents() {
 }
 
 document.addEventListener("DOMContentLoaded", () => {
+  applyI18n(WORDS, lang);
   for (const b of document.querySelectorAll("#detail-tabs button")) {
     b.addEventListener("click", () => showPane(b.dataset.pane));
   }
   $("tab-messages").addEventListener("click", () => showView("messages"));
   $("tab-templates").addEventListener("click", () => showView("templates"));
+  $("lang-switch").addEventListener("click", () => {
+    lang = lang === "ja" ? "en" : "ja";
+    saveLang(lang);
+    applyI18n(WORDS, lang);
+    refreshList();
+    if (current && !$("detail").hidden) renderMessage(current);
+  });
+  let timer = null;
+  const search = () => {
+    // The search is in the address bar too, so that a filtered list can be shared.
+    const q = $("search").value.trim();
+    history.replaceState(null, "", location.pathname + (q ? "?q=" + encodeURIComponent(q) : ""));
+    refreshList();
+  };
+  $("search").addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(search, 200); });
+  $("search-form").addEventListener("submit", (e) => { e.preventDefault(); search(); });
+  $("delete-one").addEventListener("click", deleteOne);
   $("delete-all").addEventListener("click", async () => {
-    if (!confirm("Delete every stored message?")) return;
-    await fetch("/api/messages", { method: "DELETE" });
+    if (!confirm(t("confirm_all"))) return;
+    await api("/api/messages", { method: "DELETE" });
     selectedId = null;
     $("detail").hidden = true;
+    history.replaceState(null, "", "/");
     refreshList();
   });
+  const q = new URLSearchParams(location.search).get("q");
+  if (q) $("search").value = q;
+  const m = location.pathname.match(/^\/messages\/(\d+)$/);
   refreshList();
+  if (m) openMessage(Number(m[1]));
   connectEvents();
   // Events are the fast path; a slow poll covers a dropped event stream.
   setInterval(refreshList, 10000);

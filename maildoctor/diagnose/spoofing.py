@@ -1,0 +1,237 @@
+"""The spoofing-filter row of the delivery trial: what decides it, and which way
+lentrance.com's mail goes as its DNS is published today.
+
+A carrier's なりすまし拒否 judges the sender's authentication, not the customer's
+settings: mail from lentrance.com passes when it passes SPF or DKIM with DMARC
+alignment, and is refused (or filed) when not. The trial message is neither
+signed nor sent from lentrance.com's servers, so the trial tries both: once
+with an ``Authentication-Results`` header that authenticates lentrance.com and
+once with one that fails it (the harness's filters read such headers when it
+does not verify itself). Which of the two applies comes from the sender audit
+of lentrance.com (``maildoctor.sender.domain_audit``) and the carrier's rule
+in ``data/sender_rules.toml``; when DNS is offline, silent or untrusted (the
+canary check of ``check``), it is "unknown", never a guess.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any, Literal
+
+from maildoctor.carriers import SENDER_DOMAIN
+from maildoctor.findings import Lang
+
+if TYPE_CHECKING:  # dnspython, pyspf and dkimpy load only when the audit runs
+    from maildoctor.sender.domain_audit import SenderAudit
+
+__all__ = [
+    "AUTHSERV_ID",
+    "Published",
+    "SenderAuth",
+    "SpoofingCheck",
+    "auth_header",
+    "published_sender_auth",
+    "trial_row",
+]
+
+Published = Literal["pass", "fail", "unknown"]
+
+#: The verifier named in the trial's simulated Authentication-Results (not the
+#: harness's own id, which the harness strips from incoming mail, RFC 8601 5).
+AUTHSERV_ID = "maildoctor.diagnose"
+
+#: Checks that decide a spoofing filter with no rule of its own in sender_rules.toml:
+#: SPF or DKIM aligned with the From domain, and a DMARC record to align against.
+_GENERIC = ("aligned", "dmarc")
+_CHECK_NAMES = {"spf": "SPF", "dkim": "DKIM", "dmarc": "DMARC", "aligned": "DMARC alignment"}
+
+
+def auth_header(passes: bool, domain: str = SENDER_DOMAIN) -> bytes:
+    """The header line the trial message carries for one hypothesis (CRLF-ended)."""
+    if passes:
+        value = (
+            f"{AUTHSERV_ID}; spf=pass smtp.mailfrom={domain}; dkim=pass header.d={domain}; "
+            f"dmarc=pass header.from={domain}"
+        )
+    else:
+        value = f"{AUTHSERV_ID}; spf=fail smtp.mailfrom={domain}; dkim=none; dmarc=fail"
+        value += f" header.from={domain}"
+    return f"Authentication-Results: {value}\r\n".encode("ascii")
+
+
+@dataclass(frozen=True, kw_only=True)
+class SenderAuth:
+    """lentrance.com's sender authentication as published today."""
+
+    audit: SenderAudit | None
+    """The sender audit (None when DNS was not asked: ``--offline``)."""
+    reason: str = ""
+    """Why nothing can be said, when the audit is missing or DNS was not trusted."""
+
+    def for_carrier(self, carrier_id: str | None, lang: Lang) -> tuple[Published, str]:
+        """Whether lentrance.com's mail passes ``carrier_id``'s spoofing filter, and why."""
+        if self.audit is None or self.audit.untrusted is not None:
+            return "unknown", self.reason or (self.audit.untrusted if self.audit else "") or ""
+        from maildoctor.sender.domain_audit import requirement_for_carrier
+
+        requirement = requirement_for_carrier(self.audit, carrier_id) if carrier_id else None
+        if requirement is not None:
+            names = list(requirement.checks)
+            met = requirement.met
+        else:
+            names = list(_GENERIC)
+            values = [self.audit.checks.get(n) for n in names]
+            met = False if False in values else (None if None in values else True)
+        words = {True: "OK", False: "NG", None: "不明" if lang == "ja" else "unknown"}
+        why = ", ".join(
+            f"{_CHECK_NAMES.get(n, n)} {words[self.audit.checks.get(n)]}" for n in names
+        )
+        status: Published = "pass" if met else ("fail" if met is False else "unknown")
+        return status, why
+
+
+async def published_sender_auth(
+    probe: Any, nameservers: Sequence[str], *, timeout: float, lang: Lang = "ja"
+) -> SenderAuth:
+    """The sender audit of lentrance.com, believed only when ``probe``'s resolver
+    passed the canary check (the same check, and cache, as the address checks).
+
+    ``probe`` is the run's ``DNSProbe``, or None offline.
+    """
+    if probe is None:
+        why = (
+            "DNSを照会していません(--offline)" if lang == "ja" else "DNS was not asked (--offline)"
+        )
+        return SenderAuth(audit=None, reason=why)
+    from maildoctor.sender.auth import make_resolver
+    from maildoctor.sender.domain_audit import audit
+
+    failure = await probe.canary_failure()
+    resolver = make_resolver(list(nameservers), timeout=timeout)
+    result = await asyncio.to_thread(
+        audit, SENDER_DOMAIN, resolver=resolver, lang=lang, untrusted=failure
+    )
+    if failure is not None:
+        why = f"DNSが信頼できません: {failure}" if lang == "ja" else f"DNS not trusted: {failure}"
+        return SenderAuth(audit=result, reason=why)
+    return SenderAuth(audit=result)
+
+
+@dataclass(frozen=True, kw_only=True)
+class SpoofingCheck:
+    """The spoofing row's two trials and which one applies to lentrance.com today."""
+
+    if_authenticated: str
+    """The outcome when lentrance.com's mail passes SPF/DKIM with DMARC alignment."""
+    if_not: str
+    """The outcome when it does not."""
+    reply_if_authenticated: str
+    reply_if_not: str
+    published: Published
+    """Which applies as lentrance.com is published today (``unknown``: DNS cannot tell)."""
+    why: str
+    """The sender-audit checks behind ``published``, or why it is unknown."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "if_authenticated": self.if_authenticated,
+            "if_not_authenticated": self.if_not,
+            "sender_domain": SENDER_DOMAIN,
+            "published": self.published,
+            "why": self.why,
+        }
+
+
+def trial_row(
+    deliver: Callable[..., Any],
+    scenario: Any,
+    profile: Any,
+    carrier_id: str | None,
+    sender_auth: SenderAuth | None,
+    lang: Lang,
+) -> Any:
+    """The ``ScenarioResult`` of a scenario whose spoofing filter is on: delivered with
+    lentrance.com authenticated and not, reporting the one that applies today.
+
+    ``deliver(scenario, profile, label, auth_header)`` makes one real delivery.
+    """
+    passed = deliver(scenario, profile, f"{scenario.id}+authenticated", auth_header(passes=True))
+    failed = deliver(
+        scenario, profile, f"{scenario.id}+not_authenticated", auth_header(passes=False)
+    )
+    published: Published = "unknown"
+    if sender_auth is None:
+        why = "送信ドメインを確認していません" if lang == "ja" else "the sender was not audited"
+    else:
+        published, why = sender_auth.for_carrier(carrier_id, lang)
+    if passed.outcome == failed.outcome:
+        # Another setting decides either way (SoftBank's PC-mail block, say): the
+        # authentication does not matter for this row, so it is not "unknown".
+        return replace(failed if published == "fail" else passed, spoofing=None)
+    check = SpoofingCheck(
+        if_authenticated=passed.outcome,
+        if_not=failed.outcome,
+        reply_if_authenticated=passed.smtp_replies[-1],
+        reply_if_not=failed.smtp_replies[-1],
+        published=published,
+        why=why,
+    )
+    chosen = passed if published == "pass" else failed
+    outcome = chosen.outcome if published != "unknown" else "unknown"
+    return replace(chosen, outcome=outcome, spoofing=check)
+
+
+_NOTE: dict[str, dict[str, str]] = {
+    "ja": {
+        "note": (
+            "{setting}は送信元の認証で決まります: {domain}のメールがSPF/DKIMで認証されDMARCの"
+            "整合がとれていれば「{ok}」、そうでなければ「{ng}」。現在の{domain}の公開設定では{now}"
+            "({why})。"
+        ),
+        "pass": "認証されます",
+        "fail": "認証されません",
+        "unknown": "どちらか不明です",
+        "cell": "{outcome}(認証OK: {ok} / NG: {ng})",
+    },
+    "en": {
+        "note": (
+            "The {setting} decides on the sender's authentication: mail from {domain} that "
+            "passes SPF/DKIM with DMARC alignment: {ok}; mail that does not: {ng}. As {domain} "
+            "is published today, its mail {now} ({why})."
+        ),
+        "pass": "passes",
+        "fail": "does not pass",
+        "unknown": "may or may not pass: unknown",
+        "cell": "{outcome} (authenticated: {ok} / not: {ng})",
+    },
+}
+
+
+def outcome_cell(check: SpoofingCheck, outcome: str, labels: dict[str, str], lang: Lang) -> str:
+    """The trial table's outcome cell of the spoofing row: what applies, and both cases."""
+    return _NOTE[lang]["cell"].format(
+        outcome=labels[outcome], ok=labels[check.if_authenticated], ng=labels[check.if_not]
+    )
+
+
+def reply_cell(check: SpoofingCheck) -> str:
+    """The SMTP reply cell: the one that applies, both when that is unknown."""
+    ok, ng = (r.split(":")[0] for r in (check.reply_if_authenticated, check.reply_if_not))
+    if check.published == "unknown":
+        return ok if ok == ng else f"{ok} / {ng}"
+    return ok if check.published == "pass" else ng
+
+
+def note(check: SpoofingCheck, setting: str, labels: dict[str, str], lang: Lang) -> str:
+    """One sentence under the trial table: what decides the spoofing row, and which applies."""
+    words = _NOTE[lang]
+    return words["note"].format(
+        setting=setting,
+        domain=SENDER_DOMAIN,
+        ok=labels[check.if_authenticated],
+        ng=labels[check.if_not],
+        now=words[check.published],
+        why=check.why,
+    )

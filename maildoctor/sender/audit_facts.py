@@ -1,0 +1,259 @@
+"""What DNS says about a sending domain: the facts the sender audit assesses.
+
+``gather`` asks the resolver it is given for what a receiver would look at: MX,
+SPF (and pyspf's verdict for a sending IP), the DKIM selector's key, DMARC, and
+the sending IP's reverse DNS. A lookup that times out or fails is recorded in
+``unavailable`` and its fact is ``None`` (unknown), never an empty (missing)
+record. When the resolver failed the canary check (``maildoctor.sender.trust``)
+nothing is asked at all: every fact is unknown and ``untrusted`` says why.
+"""
+
+from __future__ import annotations
+
+import base64
+import ipaddress
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+import dns.resolver
+import dns.reversename
+
+from maildoctor.sender.dmarc_check import parse_tags
+from maildoctor.sender.domains import org_domain
+from maildoctor.sender.resolver import DnsUnavailable, resolve_records, txt_strings
+from maildoctor.sender.spf_check import SpfResult, check_spf
+
+__all__ = [
+    "SPF_LOOKUP_LIMIT",
+    "DkimKey",
+    "SenderFacts",
+    "count_spf_lookups",
+    "gather",
+]
+
+#: RFC 7208 4.6.4: terms that cost a DNS lookup
+_LOOKUP_TERMS = re.compile(r"^[+\-~?]?(include|a|mx|ptr|exists)(?:[:/]|$)|^redirect=", re.I)
+#: RFC 7208 4.6.4: more DNS-querying terms than this is a permerror
+SPF_LOOKUP_LIMIT = 10
+
+
+# --- facts (what DNS said) --------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class DkimKey:
+    """The DKIM key record at ``selector._domainkey.domain``."""
+
+    name: str
+    """The record's DNS name."""
+    record: str | None
+    """The TXT record, ``None`` when there is none."""
+    bits: int | None
+    """Key size in bits when the key could be read."""
+    error: str
+    """Why the key could not be read (``""`` when it could)."""
+    revoked: bool
+    """``p=`` is empty (RFC 6376 3.6.1)."""
+    algorithm: str = "rsa"
+    """The ``k=`` key type, lower-cased: ``rsa`` or ``ed25519`` (RFC 8463)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class SenderFacts:
+    """What DNS says about a sending domain (``None`` = not asked, or not answered)."""
+
+    domain: str
+    """The From domain audited."""
+    ip: str | None
+    """The sending IP checked, if any."""
+    mail_from_domain: str
+    """The envelope sender's domain (the From domain unless given)."""
+    mx: tuple[str, ...] | None
+    """MX hosts in preference order."""
+    spf_records: tuple[str, ...] | None
+    """The ``v=spf1`` TXT records of the envelope sender's domain."""
+    spf_lookups: int | None
+    """DNS lookups the SPF record needs, counted through includes and redirects."""
+    spf_eval: SpfResult | None
+    """pyspf's verdict for ``ip`` (when an IP was given)."""
+    dkim: DkimKey | None
+    """The selector's key (when a selector was given)."""
+    dmarc_records: tuple[str, ...] | None
+    """The ``v=DMARC1`` records found for the domain (or its organizational domain)."""
+    dmarc_name: str
+    """Where the DMARC record was looked up last."""
+    ptr_names: tuple[str, ...] | None
+    """PTR names of ``ip``."""
+    ptr_confirmed: tuple[str, ...] | None
+    """Those PTR names whose A/AAAA records include ``ip``."""
+    unavailable: tuple[str, ...] = ()
+    """Lookups that DNS did not answer (``name TYPE: reason``)."""
+    untrusted: str | None = None
+    """Why the resolver is not trusted (the canary check failed: ``. NS: NXDOMAIN``...);
+    then nothing was asked and every fact is ``None``."""
+
+
+def count_spf_lookups(domain: str, fetch: Callable[[str], Sequence[str]], _depth: int = 0) -> int:
+    """DNS lookups ``domain``'s SPF costs (RFC 7208 4.6.4), following include/redirect.
+
+    ``fetch(name)`` returns the TXT strings at name. Stops counting past 30.
+    """
+    records = [r for r in fetch(domain) if r.lower().startswith("v=spf1")]
+    if len(records) != 1 or _depth > 10:
+        return 0
+    total = 0
+    for term in records[0].split()[1:]:
+        if not _LOOKUP_TERMS.match(term):
+            continue
+        total += 1
+        lower = term.lower().lstrip("+-~?")
+        target = ""
+        if lower.startswith("include:"):
+            target = term.split(":", 1)[1]
+        elif lower.startswith("redirect="):
+            target = term.split("=", 1)[1]
+        if target and "%" not in target and total <= 30:
+            total += count_spf_lookups(target, fetch, _depth + 1)
+    return total
+
+
+def _dkim_key(name: str, records: Sequence[str]) -> DkimKey:
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.hazmat.primitives.serialization import load_der_public_key
+
+    if not records:
+        return DkimKey(name=name, record=None, bits=None, error="", revoked=False)
+    record = records[0]
+    tags = parse_tags(record)
+    if "p" not in tags:
+        return DkimKey(name=name, record=record, bits=None, error="no p= tag", revoked=False)
+    if tags["p"] == "":
+        return DkimKey(name=name, record=record, bits=None, error="", revoked=True)
+    kind = tags.get("k", "rsa").lower()
+    try:
+        der = base64.b64decode(tags["p"], validate=True)
+        if kind == "ed25519":
+            bits = 256 if len(der) == 32 else None
+            if bits is None:
+                raise ValueError("an ed25519 key is 32 bytes")
+            return DkimKey(
+                name=name, record=record, bits=bits, error="", revoked=False, algorithm=kind
+            )
+        key = load_der_public_key(der)
+    except (ValueError, TypeError) as e:
+        return DkimKey(name=name, record=record, bits=None, error=str(e)[:80], revoked=False)
+    if not isinstance(key, rsa.RSAPublicKey):
+        return DkimKey(name=name, record=record, bits=None, error="not an RSA key", revoked=False)
+    return DkimKey(name=name, record=record, bits=key.key_size, error="", revoked=False)
+
+
+# --- gathering (I/O) ----------------------------------------------------------------
+
+
+def gather(
+    domain: str,
+    *,
+    resolver: dns.resolver.Resolver,
+    ip: str | None = None,
+    selector: str | None = None,
+    mail_from_domain: str | None = None,
+    untrusted: str | None = None,
+) -> SenderFacts:
+    """Ask ``resolver`` everything the audit needs about ``domain``.
+
+    ``untrusted``: why the resolver failed the canary check; nothing is asked, since
+    a sinkhole's NXDOMAIN would read as "no SPF", "no DMARC", "no MX".
+    """
+    domain = domain.lower().rstrip(".")
+    envelope = (mail_from_domain or domain).lower().rstrip(".")
+    if untrusted is not None:
+        return SenderFacts(
+            domain=domain, ip=ip, mail_from_domain=envelope, mx=None, spf_records=None,
+            spf_lookups=None, spf_eval=None, dkim=None, dmarc_records=None,
+            dmarc_name=f"_dmarc.{domain}", ptr_names=None, ptr_confirmed=None,
+            untrusted=untrusted,
+        )  # fmt: skip
+    unavailable: list[str] = []
+
+    def ask(fn: Callable[[], Any]) -> Any:
+        try:
+            return fn()
+        except DnsUnavailable as e:
+            unavailable.append(str(e))
+            return None
+
+    def fetch(name: str) -> list[str]:
+        return ask(lambda: txt_strings(resolver, name)) or []
+
+    mx_records = ask(lambda: resolve_records(resolver, domain, "MX"))
+    mx = (
+        tuple(r.exchange.to_text(True) for r in sorted(mx_records, key=lambda r: r.preference))
+        if mx_records is not None
+        else None
+    )
+    spf_txt = ask(lambda: txt_strings(resolver, envelope))
+    spf_records = (
+        tuple(r for r in spf_txt if r.lower().startswith("v=spf1")) if spf_txt is not None else None
+    )
+    lookups = count_spf_lookups(envelope, fetch) if spf_records and len(spf_records) == 1 else None
+    spf_eval = (
+        check_spf(ip, f"postmaster@{envelope}", envelope, resolver=resolver)
+        if ip and spf_records
+        else None
+    )
+
+    dkim = None
+    if selector:
+        name = f"{selector}._domainkey.{domain}"
+        key_txt = ask(lambda: txt_strings(resolver, name))
+        dkim = _dkim_key(name, key_txt) if key_txt is not None else None
+
+    dmarc_name = f"_dmarc.{domain}"
+    dmarc_txt = ask(lambda: txt_strings(resolver, dmarc_name))
+    dmarc = (
+        tuple(r for r in dmarc_txt if r.lower().startswith("v=dmarc1"))
+        if dmarc_txt is not None
+        else None
+    )
+    org = org_domain(domain)
+    if dmarc == () and org != domain:  # RFC 7489 6.6.3: fall back to the organizational domain
+        dmarc_name = f"_dmarc.{org}"
+        org_txt = ask(lambda: txt_strings(resolver, dmarc_name))
+        dmarc = (
+            tuple(r for r in org_txt if r.lower().startswith("v=dmarc1"))
+            if org_txt is not None
+            else None
+        )
+
+    ptr_names = ptr_confirmed = None
+    if ip:
+        reverse = dns.reversename.from_address(ip).to_text()
+        answers = ask(lambda: resolve_records(resolver, reverse, "PTR"))
+        if answers is not None:
+            ptr_names = tuple(a.target.to_text(True) for a in answers)
+            confirmed = []
+            rdtype = "AAAA" if ipaddress.ip_address(ip).version == 6 else "A"
+            for name in ptr_names:
+                addrs = ask(partial(resolve_records, resolver, name, rdtype)) or []
+                if any(ipaddress.ip_address(a.address) == ipaddress.ip_address(ip) for a in addrs):
+                    confirmed.append(name)
+            ptr_confirmed = tuple(confirmed)
+
+    return SenderFacts(
+        domain=domain,
+        ip=ip,
+        mail_from_domain=envelope,
+        mx=mx,
+        spf_records=spf_records,
+        spf_lookups=lookups,
+        spf_eval=spf_eval,
+        dkim=dkim,
+        dmarc_records=dmarc,
+        dmarc_name=dmarc_name,
+        ptr_names=ptr_names,
+        ptr_confirmed=ptr_confirmed,
+        unavailable=tuple(unavailable),
+    )

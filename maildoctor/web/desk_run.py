@@ -1,0 +1,157 @@
+"""The desk's diagnosis: check the address, run the trial in the serve harness, store it.
+
+The trial delivers into the harness this app serves, so every evidence link of a
+diagnosis opens the very message in the harness view. Trials run one at a time
+(each one sets a profile for its recipient and reads back the newest message to
+it), and a recipient's own profile, if ``--profiles`` gave one, is put back after.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from maildoctor.diagnose.diagnosis import conclude, run_trial
+from maildoctor.diagnose.history import History
+from maildoctor.diagnose.reply import advice_items, ticket_subject
+from maildoctor.diagnose.report import OUTCOME_LABELS, trial_lesson
+from maildoctor.findings import Lang
+from maildoctor.tickets import Ticket
+from maildoctor.web.config import WebConfig
+
+if TYPE_CHECKING:
+    from maildoctor.harness.policy import Profile
+    from maildoctor.harness.server import Harness
+    from maildoctor.harness.store import Store, StoredMessage
+
+__all__ = ["DeskService", "TrialFailed", "message_url"]
+
+
+class TrialFailed(Exception):
+    """The harness could not take the trial (store or SMTP failure): no verdict."""
+
+
+def message_url(message_id: int) -> str:
+    """The harness view's deep link to one stored message."""
+    return f"/messages/{message_id}"
+
+
+@dataclass
+class _TrialTarget:
+    """What :func:`run_trial` needs of a harness, over the serve harness."""
+
+    harness: Harness
+    saved: dict[str, Profile | None]
+    recipient: str = ""
+
+    @property
+    def smtp_address(self) -> tuple[str, int]:
+        host, port = self.harness.smtp_address
+        if host in ("0.0.0.0", ""):
+            host = "127.0.0.1"
+        elif host == "::":
+            host = "::1"
+        return host, port
+
+    @property
+    def store(self) -> Store:
+        assert self.harness.store is not None
+        return self.harness.store
+
+    def set_profile(self, pattern: str, profile: Profile) -> None:
+        if pattern not in self.saved:
+            self.saved[pattern] = self.harness.profiles.entries().get(pattern)
+        self.recipient = pattern
+        self.harness.set_profile(pattern, profile)
+
+    def clear_profiles(self) -> None:
+        """Put back what the recipients had (not clear the whole book: it is the server's)."""
+        for pattern, previous in self.saved.items():
+            if previous is None:
+                self.harness.profiles.remove(pattern)
+            else:
+                self.harness.set_profile(pattern, previous)
+        self.saved.clear()
+
+    def last(self) -> StoredMessage | None:
+        """The newest message to the trial's recipient (other mail may arrive meanwhile)."""
+        for summary in self.store.recent(limit=200):  # summaries only: cheap
+            if self.recipient in summary.rcpt_tos:
+                return self.store.get(summary.id)
+        return None
+
+
+class DeskService:
+    """One app's diagnoses: the DNS setup, the trial lock, the history."""
+
+    def __init__(self, harness: Harness, config: WebConfig) -> None:
+        self.harness = harness
+        self.config = config
+        db = config.history_db or harness.config.db.with_name("desk-history.sqlite3")
+        self.history = History(Path(db), max_entries=config.history_max)
+        self._trial_lock = asyncio.Lock()
+
+    def _probe(self) -> Any:
+        """A DNS probe for one diagnosis (None: offline). Each request gets its own, so
+        that a long-running server never serves a stale answer from a cache."""
+        if self.config.nameservers is None:
+            return None
+        from maildoctor.address.dnsprobe import DEFAULT_CANARIES, DNSProbe, make_resolver
+
+        resolver = make_resolver(self.config.nameservers, self.config.dns_timeout)
+        return DNSProbe(resolver, canaries=self.config.canaries or DEFAULT_CANARIES)
+
+    async def diagnose(self, address: str, ticket: Ticket, lang: Lang) -> dict[str, Any]:
+        """The diagnose JSON plus what the page shows, stored in the history."""
+        from maildoctor.address.check import check_address
+
+        result = await check_address(address, probe=self._probe(), lang=lang)
+        templates_dir = self.harness.config.templates_dir
+        async with self._trial_lock:
+            target = _TrialTarget(self.harness, {})
+            try:
+                trial = await asyncio.to_thread(
+                    run_trial,
+                    result,
+                    target,
+                    template=ticket.template,
+                    variant=ticket.variant,
+                    templates_dir=templates_dir,
+                    lang=lang,
+                )
+            except Exception as e:  # the store or the SMTP side failed: no verdict
+                raise TrialFailed(f"The delivery trial could not run in the harness: {e}") from e
+            finally:
+                target.clear_profiles()
+        refused = [
+            r for r in trial.results if r.stored_id is None and r.smtp_replies[-1][:1] == "4"
+        ]
+        if refused:
+            raise TrialFailed(
+                "The harness refused the trial message with a temporary error "
+                f"({refused[0].smtp_replies[-1]}); is its store writable?"
+            )
+        diagnosis = conclude(
+            result, trial, lang=lang, templates_dir=templates_dir, ticket=ticket, reply_lang=lang
+        )
+        data = diagnosis.to_dict()
+        data["web"] = None  # the CLI's "open it with serve" hint: here the links are below
+        data["lang"] = lang
+        data["ticket_label"] = ticket.name(lang)
+        subject = ticket_subject(ticket, templates_dir)
+        data["advice_details"] = advice_items(result, diagnosis.advice, lang, subject)
+        data["trial_rows"] = [
+            {
+                **r.to_dict(),
+                "outcome_label": OUTCOME_LABELS[lang][r.outcome],
+                "evidence_url": message_url(r.stored_id) if r.stored_id is not None else None,
+            }
+            for r in trial.results
+        ]
+        data["lesson"] = trial_lesson(diagnosis, lang) if trial.ran else None
+        entry_id = await asyncio.to_thread(self.history.add, data, lang=lang)
+        data["history_id"] = entry_id
+        data["permalink"] = f"/desk/history/{entry_id}"
+        return data
