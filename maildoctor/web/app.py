@@ -3,8 +3,8 @@
 ``messages`` (the harness's list and message views), ``templates_gallery`` (the
 template previews), ``desk`` (the support desk and ``/api/diagnose``), ``history``
 (the desk's stored diagnoses), ``signup`` (the sign-up check API, its script and demo
-form); each module registers its own routes. Who may use
-them is decided in one place, :mod:`maildoctor.web.access`. A mail's HTML is only
+form); each module registers its own routes. Who may use them is decided in one
+place, :mod:`maildoctor.web.access`. A mail's HTML is only
 ever served with ``Content-Security-Policy: sandbox; default-src 'none'`` and shown
 in an ``<iframe sandbox>``: no script in a mail runs, no remote resource loads.
 """
@@ -95,8 +95,10 @@ async def start_web(
 def run_in_thread(db: Path, *, web_config: WebConfig | None = None, **kwargs: Any) -> HarnessThread:
     """:func:`maildoctor.harness.server.run_in_thread` with the web UI and API on.
 
-    Pass ``http_port=None`` for a harness without them; ``web_config`` for the desk's
-    options (login, DNS, history).
+    ``web_config`` sets what ``maildoctor serve``'s web options set (the desk's login,
+    DNS and history; the check API's CORS, DNS and rate limit). Pass
+    ``http_port=None`` for a harness without them.
     """
-    starter = functools.partial(start_web, config=web_config) if web_config else start_web
-    return harness_server.run_in_thread(db, web=starter, **kwargs)
+    return harness_server.run_in_thread(
+        db, web=functools.partial(start_web, config=web_config), **kwargs
+    )

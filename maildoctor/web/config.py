@@ -39,8 +39,8 @@ class WebConfig:
     canaries: tuple[str, ...] = ()
     """Names that must resolve before an NXDOMAIN is trusted (empty: the defaults)."""
     check_nameservers: tuple[str, ...] | None = ()
-    """DNS the sign-up check API asks: ``()`` the system resolver, else these
-    ``IP[:PORT]`` servers; None asks no DNS (static checks only)."""
+    """DNS the check API asks: ``()`` the system resolver, else these ``IP[:PORT]``
+    servers; None asks no DNS (static checks only)."""
     check_dns_timeout: float = 1.5
     """Seconds the check API waits for DNS before answering "unknown" (never a block)."""
     check_rate: float = 60.0

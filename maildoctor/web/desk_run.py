@@ -17,6 +17,7 @@ from maildoctor.diagnose.diagnosis import conclude, run_trial
 from maildoctor.diagnose.history import History
 from maildoctor.diagnose.reply import advice_items, ticket_subject
 from maildoctor.diagnose.report import OUTCOME_LABELS, trial_lesson
+from maildoctor.diagnose.spoofing import published_sender_auth
 from maildoctor.findings import Lang
 from maildoctor.tickets import Ticket
 from maildoctor.web.config import WebConfig
@@ -107,7 +108,13 @@ class DeskService:
         """The diagnose JSON plus what the page shows, stored in the history."""
         from maildoctor.address.check import check_address
 
-        result = await check_address(address, probe=self._probe(), lang=lang)
+        probe = self._probe()
+        result = await check_address(address, probe=probe, lang=lang)
+        # lentrance.com's published authentication decides the spoofing rows, as in
+        # `diagnose` (the same canary: untrusted DNS makes that row "unknown").
+        sender_auth = await published_sender_auth(
+            probe, self.config.nameservers or (), timeout=self.config.dns_timeout, lang=lang
+        )
         templates_dir = self.harness.config.templates_dir
         async with self._trial_lock:
             target = _TrialTarget(self.harness, {})
@@ -120,6 +127,7 @@ class DeskService:
                     variant=ticket.variant,
                     templates_dir=templates_dir,
                     lang=lang,
+                    sender_auth=sender_auth,
                 )
             except Exception as e:  # the store or the SMTP side failed: no verdict
                 raise TrialFailed(f"The delivery trial could not run in the harness: {e}") from e
