@@ -31,6 +31,7 @@ _EXPORTS: dict[str, str] = {
     "check_offline": "maildoctor.address.check",
     "check_one": "maildoctor.address.check",
     "DNSProbe": "maildoctor.address.dnsprobe",
+    "CachedProbe": "maildoctor.address.dnscache",
     "make_resolver": "maildoctor.address.dnsprobe",
     # templates
     "render_message": "maildoctor.mail.render",

@@ -77,7 +77,10 @@ def test_diagnose_a_docomo_address(desk: HarnessThread) -> None:
         assert status == 200
         message = json.loads(body)
         assert message["rcpt_tos"] == ["taro@docomo.ne.jp"]
-        assert message["decisions"][0]["outcome"] == row["outcome"]
+        # A spoofing row whose authentication is unknown links the unauthenticated trial.
+        auth = row["authentication"]
+        expected = auth["if_not_authenticated"] if row["outcome"] == "unknown" else row["outcome"]
+        assert message["decisions"][0]["outcome"] == expected
         status, headers, _ = call(desk, "GET", row["evidence_url"])
         assert status == 200 and headers["Content-Type"].startswith("text/html")
     # The history has it, with a permalink.

@@ -34,6 +34,7 @@ from maildoctor.carriers import Carrier, carrier_for_domain
 from maildoctor.findings import Finding, Lang, Verdict
 
 if TYPE_CHECKING:  # dnspython loads only when DNS is asked (not for --offline)
+    from maildoctor.address.dnscache import CachedProbe
     from maildoctor.address.dnsprobe import DNSProbe, DomainDNS
 
 __all__ = [
@@ -297,9 +298,14 @@ def check_offline(raw: str, *, lang: Lang = "ja") -> CheckResult:
 
 
 async def check_address(
-    raw: str, *, probe: DNSProbe | None = None, lang: Lang = "ja"
+    raw: str, *, probe: DNSProbe | CachedProbe | None = None, lang: Lang = "ja"
 ) -> CheckResult:
-    """Check one address; DNS through ``probe`` unless it is None (offline)."""
+    """Check one address; DNS through ``probe`` unless it is None (offline).
+
+    A server checking one address per request keeps one
+    :class:`~maildoctor.address.dnscache.CachedProbe` for its lifetime (answers
+    within a deadline, cached per domain); a batch script passes a ``DNSProbe``.
+    """
     static = _static(raw)
     dns = None
     if probe is not None and static.dns_domain is not None:
@@ -310,7 +316,7 @@ async def check_address(
 async def check_many(
     addresses: Iterable[str],
     *,
-    probe: DNSProbe | None = None,
+    probe: DNSProbe | CachedProbe | None = None,
     lang: Lang = "ja",
     window: int = 5000,
 ) -> AsyncIterator[CheckResult]:

@@ -217,6 +217,17 @@ class DNSProbe:
             self._domains[key] = task
         return task
 
+    def forget(self, domain: str) -> None:
+        """Drop the memo of ``domain`` (a finished lookup), so the next lookup asks again.
+
+        For long-lived callers that keep their own TTL cache
+        (:class:`maildoctor.address.dnscache.CachedProbe`).
+        """
+        key = domain.lower().rstrip(".")
+        task = self._domains.get(key)
+        if task is not None and task.done():
+            del self._domains[key]
+
     # -- internals -----------------------------------------------------------
 
     async def _query(self, name: str, rdtype: str) -> _Answer:

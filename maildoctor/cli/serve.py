@@ -7,10 +7,12 @@ import contextlib
 import functools
 import signal
 from pathlib import Path
+from typing import Any
 
 import click
 
 from maildoctor.cli.options import EXIT_COULD_NOT_RUN
+from maildoctor.cli.signup_options import signup_options, signup_web_fields
 from maildoctor.diagnose.history import DEFAULT_MAX_ENTRIES, HistoryError
 from maildoctor.harness.faults import FaultError, FaultPlan, parse_faults
 from maildoctor.harness.profiles import ProfileBook, ProfileError, load_profiles
@@ -70,6 +72,18 @@ def _desk_dns(values: tuple[str, ...]) -> tuple[str, ...] | None:
         return parse_auth_dns(values)
     except click.BadParameter as e:
         raise click.BadParameter(e.message, param_hint="--desk-dns") from None
+
+
+def _remote_view(password: bool, public_check: bool) -> str:
+    """What other machines get from the web app, said when it listens beyond loopback."""
+    parts = []
+    if password:
+        parts.append("the desk and the API after the --desk-password login")
+    if public_check:
+        parts.append("the sign-up check (/api/check, its script, /signup-demo) without login")
+    return " and ".join(parts) or (
+        "nothing: set --desk-password for the desk, --public-check for the sign-up check"
+    )
 
 
 def _user(value: str) -> tuple[str, str]:
@@ -166,7 +180,8 @@ def _user(value: str) -> tuple[str, str]:
 @click.option(
     "--allow-remote",
     is_flag=True,
-    help="Allow binding a non-loopback address (anyone who can reach it can read the mail).",
+    help="Allow binding a non-loopback address. Other machines then get only the "
+    "sign-up check (with --public-check) until the desk's login lets them in.",
 )
 @click.option(
     "--desk-password",
@@ -196,6 +211,7 @@ def _user(value: str) -> tuple[str, str]:
     show_default=True,
     help="Diagnoses kept in the history, pruning the oldest (0 keeps all).",
 )
+@signup_options
 def command(
     smtp: str,
     http: str,
@@ -217,6 +233,7 @@ def command(
     desk_dns: tuple[str, ...],
     history_db: Path | None,
     history_max: int,
+    **signup: Any,
 ) -> None:
     """Run the SMTP capture server and its web UI. It never relays mail anywhere.
 
@@ -237,9 +254,19 @@ def command(
                     "from the network. Add --allow-remote if that is what you want."
                 )
             click.echo(
-                f"warning: {option} listens on {host}; anyone who can reach it can read the mail.",
+                f"warning: {option} listens on {host}; anyone who can reach it can send mail "
+                "to the harness."
+                if option == "--smtp"
+                else f"warning: {option} listens on {host}; other machines get "
+                f"{_remote_view(bool(desk_password), signup['public_check'])}.",
                 err=True,
             )
+    if signup["public_check"] and not allow_remote:
+        click.echo(
+            "note: --public-check matters only with --allow-remote; on loopback the check "
+            "API is always served.",
+            err=True,
+        )
     try:
         book = load_profiles(profiles_file) if profiles_file else ProfileBook()
         plan = FaultPlan(parse_faults(faults_spec) if faults_spec else (), seed=seed)
@@ -264,18 +291,13 @@ def command(
         auth_nameservers=parse_auth_dns(auth_dns),
         auth_canaries=tuple(auth_canaries) or HarnessConfig.auth_canaries,
     )
-    if allow_remote and not no_http and not desk_password:
-        click.echo(
-            "note: no --desk-password: other machines get no desk and no API (only the public "
-            "paths); set one to let them log in.",
-            err=True,
-        )
     web_config = WebConfig(
         allow_remote=allow_remote,
         password_hash=hash_password(desk_password) if allow_remote and desk_password else None,
         history_db=history_db,
         history_max=history_max,
         nameservers=_desk_dns(desk_dns),
+        **signup_web_fields(**signup),
     )
     with contextlib.suppress(KeyboardInterrupt):
         web = functools.partial(start_web, config=web_config)

@@ -2,8 +2,9 @@
 
 ``messages`` (the harness's list and message views), ``templates_gallery`` (the
 template previews), ``desk`` (the support desk and ``/api/diagnose``), ``history``
-(the desk's stored diagnoses); each module registers its own routes. Who may use
-them is decided in one place, :mod:`maildoctor.web.access`. A mail's HTML is only
+(the desk's stored diagnoses), ``signup`` (the sign-up check API, its script and demo
+form); each module registers its own routes. Who may use them is decided in one
+place, :mod:`maildoctor.web.access`. A mail's HTML is only
 ever served with ``Content-Security-Policy: sandbox; default-src 'none'`` and shown
 in an ``<iframe sandbox>``: no script in a mail runs, no remote resource loads.
 """
@@ -19,9 +20,9 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from maildoctor.harness import server as harness_server
-from maildoctor.web import desk, history, messages, templates_gallery
+from maildoctor.web import desk, history, messages, signup, templates_gallery
 from maildoctor.web.access import Access
-from maildoctor.web.config import WebConfig
+from maildoctor.web.config import WEB_CONFIG, WebConfig
 from maildoctor.web.desk_run import DeskService
 from maildoctor.web.http import MAX_BODY, error_response
 
@@ -31,9 +32,6 @@ if TYPE_CHECKING:
 __all__ = ["WEB_CONFIG", "make_app", "run_in_thread", "start_web"]
 
 log = logging.getLogger(__name__)
-
-#: The app's :class:`WebConfig`, for page modules that need it.
-WEB_CONFIG = web.AppKey("web_config", WebConfig)
 
 
 def make_app(harness: Harness, config: WebConfig | None = None) -> web.Application:
@@ -61,10 +59,17 @@ def make_app(harness: Harness, config: WebConfig | None = None) -> web.Applicati
         return response
 
     # client_max_size: the largest upload (a tickets CSV); read_body enforces each route's own.
-    app = web.Application(middlewares=[access.middleware, json_errors], client_max_size=MAX_BODY)
+    app = web.Application(
+        middlewares=[access.middleware, json_errors],
+        client_max_size=MAX_BODY,
+        # A 10 KB query (an essay pasted into the address field) reaches the check API,
+        # which answers with a JSON error, instead of aiohttp's plain-text 400 at 8 KB.
+        handler_args={"max_line_size": 32 * 1024},
+    )
     app[WEB_CONFIG] = config
     assert harness.store is not None
     access.add_routes(app)
+    signup.add_routes(app, harness)  # before messages: its /static/ files get their headers
     messages.add_routes(app, harness)
     templates_gallery.add_routes(app, harness)
     service = DeskService(harness, config)
@@ -90,8 +95,10 @@ async def start_web(
 def run_in_thread(db: Path, *, web_config: WebConfig | None = None, **kwargs: Any) -> HarnessThread:
     """:func:`maildoctor.harness.server.run_in_thread` with the web UI and API on.
 
-    Pass ``http_port=None`` for a harness without them; ``web_config`` for the desk's
-    options (login, DNS, history).
+    ``web_config`` sets what ``maildoctor serve``'s web options set (the desk's login,
+    DNS and history; the check API's CORS, DNS and rate limit). Pass
+    ``http_port=None`` for a harness without them.
     """
-    starter = functools.partial(start_web, config=web_config) if web_config else start_web
-    return harness_server.run_in_thread(db, web=starter, **kwargs)
+    return harness_server.run_in_thread(
+        db, web=functools.partial(start_web, config=web_config), **kwargs
+    )

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from aiohttp import web
+
 from maildoctor.diagnose.history import DEFAULT_MAX_ENTRIES
 
 
@@ -25,7 +27,7 @@ class WebConfig:
     with ``allow_remote``. The password itself is never kept."""
     public_paths: frozenset[str] = frozenset()
     """Paths served without the login even with ``allow_remote`` (``--public-check``
-    adds the sign-up check's: ``/api/check``, ``/static/signup-check.js``, ``/signup-demo``)."""
+    adds the sign-up check's, ``maildoctor.web.signup.PUBLIC_PATHS``)."""
     history_db: Path | None = None
     """The desk's history file (None: ``desk-history.sqlite3`` beside the harness's DB)."""
     history_max: int = DEFAULT_MAX_ENTRIES
@@ -36,3 +38,16 @@ class WebConfig:
     dns_timeout: float = 5.0
     canaries: tuple[str, ...] = ()
     """Names that must resolve before an NXDOMAIN is trusted (empty: the defaults)."""
+    check_nameservers: tuple[str, ...] | None = ()
+    """DNS the check API asks: ``()`` the system resolver, else these ``IP[:PORT]``
+    servers; None asks no DNS (static checks only)."""
+    check_dns_timeout: float = 1.5
+    """Seconds the check API waits for DNS before answering "unknown" (never a block)."""
+    check_rate: float = 60.0
+    """Check API requests per minute per client address (a burst of as many); 0: no limit."""
+    check_cache_ttl: float = 600.0
+    """Seconds a domain's DNS answer is reused across requests."""
+
+
+#: The app's :class:`WebConfig`, for page modules that need it.
+WEB_CONFIG = web.AppKey("web_config", WebConfig)

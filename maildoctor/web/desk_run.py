@@ -17,6 +17,7 @@ from maildoctor.diagnose.diagnosis import conclude, run_trial
 from maildoctor.diagnose.history import History
 from maildoctor.diagnose.reply import advice_items, ticket_subject
 from maildoctor.diagnose.report import OUTCOME_LABELS, trial_lesson
+from maildoctor.diagnose.spoofing import published_sender_auth
 from maildoctor.findings import Lang
 from maildoctor.tickets import Ticket
 from maildoctor.web.config import WebConfig
@@ -106,11 +107,11 @@ class DeskService:
     async def diagnose(self, address: str, ticket: Ticket, lang: Lang) -> dict[str, Any]:
         """The diagnose JSON plus what the page shows, stored in the history."""
         from maildoctor.address.check import check_address
-        from maildoctor.diagnose.spoofing import published_sender_auth
 
         probe = self._probe()
         result = await check_address(address, probe=probe, lang=lang)
-        # lentrance.com's authentication decides the spoofing rows (issue 10, item 6).
+        # lentrance.com's published authentication decides the spoofing rows, as in
+        # `diagnose` (the same canary: untrusted DNS makes that row "unknown").
         sender_auth = await published_sender_auth(
             probe, self.config.nameservers or (), timeout=self.config.dns_timeout, lang=lang
         )
