@@ -358,3 +358,78 @@ def test_diagnose_spoofing_rows_follow_lentrance_dns(
     # SoftBank's spoofing filter is on by default: the defaults row depends on it too.
     assert rows["defaults"]["outcome"] == defaults
     assert rows["defaults"]["authentication"]["published"] == published
+
+
+@pytest.mark.parametrize("published", ["pass", "fail"])
+def test_spoofing_rows_in_a_verifying_harness(
+    tmp_path: Path, sinkhole: DNSTestServer, published: str
+) -> None:
+    """The desk runs the trial in serve's harness, which verifies mail itself: the
+    simulated header is trusted for the trial's mailbox, so the rows still follow
+    lentrance.com's published authentication (not this machine's, nor the sinkhole's)."""
+    import asyncio
+
+    from maildoctor.address.check import check_address
+    from maildoctor.diagnose.diagnosis import run_trial
+    from maildoctor.harness.server import run_in_thread
+
+    auth = _audit(SPF, DMARC if published == "pass" else ())
+    result = asyncio.run(check_address("taro@softbank.ne.jp", probe=None, lang="en"))
+    with run_in_thread(
+        tmp_path / "h.sqlite3", http_port=None, auth_nameservers=(sinkhole.nameserver,)
+    ) as running:
+        trial = run_trial(result, running, lang="en", sender_auth=auth)
+        stored = running.last()
+    rows = {r.scenario.id: r for r in trial.results}
+    expected = "delivered" if published == "pass" else "filtered"
+    assert (rows["defaults"].outcome, rows["spoofing"].outcome) == (expected, expected)
+    assert rows["spoofing"].spoofing is not None
+    assert rows["spoofing"].spoofing.published == published
+    # The harness did verify (against the sinkhole: temperror), and said so first.
+    assert stored is not None
+    assert stored.raw.startswith(b"Authentication-Results: maildoctor.harness;")
+
+
+def test_only_the_trial_mailbox_trusts_the_simulated_header(tmp_path: Path) -> None:
+    from maildoctor.diagnose.spoofing import AUTHSERV_ID
+    from maildoctor.harness.server import run_in_thread
+
+    with (
+        DNSTestServer.from_files(ZONES_DIR / "sender.zone") as dns,
+        run_in_thread(
+            tmp_path / "h.sqlite3", http_port=None, auth_nameservers=(dns.nameserver,)
+        ) as running,
+    ):
+        trusting = Profile.for_carrier("softbank").with_settings(
+            trusted_authserv_ids=(AUTHSERV_ID,)
+        )
+        running.set_profile("taro@softbank.ne.jp", trusting)
+        raw = auth_header(passes=True) + (
+            b"From: Lentrance <no-reply@lentrance.com>\r\nSubject: x\r\n\r\nx\r\n"
+        )
+        import smtplib
+
+        with smtplib.SMTP(*running.smtp_address, timeout=10) as smtp:
+            smtp.sendmail(
+                "no-reply@lentrance.com", ["taro@softbank.ne.jp", "jiro@softbank.ne.jp"], raw
+            )
+        stored = running.last()
+    assert stored is not None
+    # 127.0.0.1 is not in lentrance.com's SPF: the harness's own result is softfail.
+    assert stored.decision_for("taro@softbank.ne.jp").outcome is Outcome.DELIVERED
+    assert stored.decision_for("jiro@softbank.ne.jp").outcome is Outcome.FILTERED
+
+
+def test_dmarc_is_temperror_when_dkim_could_not_be_checked(sender_dns: DNSTestServer) -> None:
+    """RFC 7489: the DKIM result DNS could not give may have been the aligned pass."""
+    from maildoctor.sender.auth import DkimResult, SpfResult, check_dmarc
+
+    dkim = DkimResult(result="temperror", domain="good.example", selector="s", reason="DNS")
+    spf = SpfResult(
+        result="fail", ip="127.0.0.1", domain="good.example", mail_from="b@good.example",
+        helo="x", explanation="", lookups=0,
+    )  # fmt: skip
+    resolver = make_resolver([sender_dns.nameserver])
+    assert check_dmarc("good.example", dkim=dkim, spf=spf, resolver=resolver).result == "temperror"
+    known = DkimResult(result="fail", domain="good.example", selector="s", reason="bad")
+    assert check_dmarc("good.example", dkim=known, spf=spf, resolver=resolver).result == "fail"

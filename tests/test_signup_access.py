@@ -1,4 +1,5 @@
-"""--allow-remote: other machines get the public check paths (with --public-check) and nothing else.
+"""--allow-remote: other machines get the public check paths (with --public-check) without
+the desk's login (web/access.py), and the rest only after it (or not at all without a password).
 
 A request's peer address is what the guard decides on. Tests only talk to
 127.0.0.1, so a first middleware (test-only) sets ``request.remote`` from a
@@ -69,9 +70,9 @@ async def status_of(
         headers["Host"] = host
     async with (
         aiohttp.ClientSession() as session,
-        session.get(base + path, headers=headers) as response,
+        session.get(base + path, headers=headers, allow_redirects=False) as response,
     ):
-        if response.status != 200:
+        if response.status in (401, 403):
             data = await response.json()
             assert data["error"].endswith(".")
         return response.status
@@ -114,3 +115,19 @@ async def test_loopback_only_server_serves_everything_locally(serve: Serve) -> N
     for path in PUBLIC + PRIVATE:
         assert await status_of(base, path) == 200, path
     assert await status_of(base, "/signup-demo", host="evil.example") == 403
+
+
+@pytest.mark.asyncio
+async def test_with_the_desk_login_the_public_paths_need_none(serve: Serve) -> None:
+    from maildoctor.web.access import hash_password
+
+    base = await serve(
+        allow_remote=True,
+        password_hash=hash_password("s3cret"),
+        public_paths=frozenset(PUBLIC_PATHS),
+    )
+    for path in PUBLIC:
+        assert await status_of(base, path, REMOTE) == 200, path
+    assert await status_of(base, "/api/messages", REMOTE) == 401
+    assert await status_of(base, "/api/messages") == 401  # this machine logs in too
+    assert await status_of(base, "/", REMOTE) == 303  # to /login

@@ -74,6 +74,18 @@ def _desk_dns(values: tuple[str, ...]) -> tuple[str, ...] | None:
         raise click.BadParameter(e.message, param_hint="--desk-dns") from None
 
 
+def _remote_view(password: bool, public_check: bool) -> str:
+    """What other machines get from the web app, said when it listens beyond loopback."""
+    parts = []
+    if password:
+        parts.append("the desk and the API after the --desk-password login")
+    if public_check:
+        parts.append("the sign-up check (/api/check, its script, /signup-demo) without login")
+    return " and ".join(parts) or (
+        "nothing: set --desk-password for the desk, --public-check for the sign-up check"
+    )
+
+
 def _user(value: str) -> tuple[str, str]:
     user, sep, password = value.partition(":")
     if not sep or not user:
@@ -241,16 +253,12 @@ def command(
                     f"{option} {host} is not a loopback address: captured mail would be readable "
                     "from the network. Add --allow-remote if that is what you want."
                 )
-            served = (
-                "only the sign-up check (/api/check, its script and /signup-demo)"
-                if signup["public_check"]
-                else "nothing (add --public-check to serve the sign-up check)"
-            )
             click.echo(
                 f"warning: {option} listens on {host}; anyone who can reach it can send mail "
                 "to the harness."
                 if option == "--smtp"
-                else f"warning: {option} listens on {host}; other machines are served {served}.",
+                else f"warning: {option} listens on {host}; other machines get "
+                f"{_remote_view(bool(desk_password), signup['public_check'])}.",
                 err=True,
             )
     if signup["public_check"] and not allow_remote:
@@ -283,12 +291,6 @@ def command(
         auth_nameservers=parse_auth_dns(auth_dns),
         auth_canaries=tuple(auth_canaries) or HarnessConfig.auth_canaries,
     )
-    if allow_remote and not no_http and not desk_password:
-        click.echo(
-            "note: no --desk-password: other machines get no desk and no API (only the public "
-            "paths); set one to let them log in.",
-            err=True,
-        )
     web_config = WebConfig(
         allow_remote=allow_remote,
         password_hash=hash_password(desk_password) if allow_remote and desk_password else None,

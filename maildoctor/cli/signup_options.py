@@ -100,8 +100,8 @@ signup_options = _stack(
         "canaries",
         multiple=True,
         metavar="NAME",
-        help="Name that must resolve before NXDOMAIN is trusted "
-        "(replaces '.' NS and gmail.com MX).",
+        help="Name that must resolve before the check API and the desk trust an NXDOMAIN "
+        "(repeatable; replaces '.' NS and gmail.com MX).",
     ),
     click.option(
         "--check-dns-timeout",

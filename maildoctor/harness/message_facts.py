@@ -17,6 +17,7 @@ filter does not decide on it.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from email.message import Message
 from email.utils import getaddresses
@@ -33,24 +34,31 @@ _AUTH_FAIL = re.compile(
 )
 # ...the ones that leave it unknown: DNS could not be asked (RFC 8601 2.7.1)...
 _AUTH_UNKNOWN = re.compile(r"(?i)\b(?:spf|dkim|dmarc)\s*=\s*temperror\b")
+# ...unless a DMARC verdict was reached anyway (a trusted verifier's dmarc=fail decides).
+_DMARC_FAIL = re.compile(r"(?i)\bdmarc\s*=\s*fail\b")
 # ...and the ones that authenticate it: DMARC pass, or a DKIM pass by the From domain.
 _DMARC_PASS = re.compile(r"(?i)\bdmarc\s*=\s*pass\b")
 _DKIM_PASS_D = re.compile(r"(?i)\bdkim\s*=\s*pass\b[^;]*?\bheader\.d\s*=\s*\"?([A-Za-z0-9.-]+)")
 _AR_COMMENT = re.compile(r"\((?:[^()\\]|\\.)*\)")
 
 
-def _auth_results(values: list[str], authserv_id: str | None) -> tuple[str, ...]:
+def _auth_results(values: list[str], authserv_id: str | Sequence[str] | None) -> tuple[str, ...]:
     """The Authentication-Results values to trust, comments removed.
 
-    With ``authserv_id`` only that verifier's (RFC 8601 5: a receiver trusts its own);
-    without it every one (the harness does not verify, the sender's headers decide).
+    With ``authserv_id`` only that verifier's, or those verifiers' (RFC 8601 5: a
+    receiver trusts its own, and those of its own domain it chooses to); without it
+    every one (the harness does not verify, the sender's headers decide).
     """
+    trusted = None
+    if authserv_id is not None:
+        ids = (authserv_id,) if isinstance(authserv_id, str) else tuple(authserv_id)
+        trusted = {i.lower() for i in ids}
     out = []
     for value in values:
         text = _AR_COMMENT.sub(" ", value)
-        if authserv_id is not None:
+        if trusted is not None:
             own = text.split(";", 1)[0].strip().split(" ", 1)[0]
-            if own.lower() != authserv_id.lower():
+            if own.lower() not in trusted:
                 continue
         out.append(text)
     return tuple(out)
@@ -73,7 +81,8 @@ class MessageFacts:
     pass, or a DKIM pass whose ``header.d`` is the From domain's); it outweighs failures."""
     auth_unknown: bool = False
     """Whether an Authentication-Results header reports a ``temperror`` (DNS was
-    unavailable or not trusted): the authentication could not be checked."""
+    unavailable or not trusted) and no DMARC ``fail``: the authentication could not
+    be checked."""
 
     @property
     def header_from_domain(self) -> str:
@@ -115,13 +124,13 @@ class MessageFacts:
         envelope_from: str,
         *,
         find_urls: bool = True,
-        authserv_id: str | None = None,
+        authserv_id: str | Sequence[str] | None = None,
     ) -> MessageFacts:
         """Facts from a parsed message and its envelope sender.
 
         ``find_urls=False`` skips decoding the bodies (``has_url`` is then False):
         the harness does that when no recipient's profile refuses URL mail.
-        ``authserv_id`` trusts only the Authentication-Results of that verifier
+        ``authserv_id`` trusts only the Authentication-Results of that verifier (or those)
         (the harness's own, when it verifies); None trusts every one.
         """
         header_from = _first_address([str(v) for v in message.get_all("From", [])])
@@ -133,7 +142,7 @@ class MessageFacts:
             header_from=header_from,
             has_url=find_urls and _has_url(message),
             auth_failed=bool(_AUTH_FAIL.search(auth)),
-            auth_unknown=bool(_AUTH_UNKNOWN.search(auth)),
+            auth_unknown=bool(_AUTH_UNKNOWN.search(auth)) and not _DMARC_FAIL.search(auth),
             auth_passed=bool(auth)
             and (
                 bool(_DMARC_PASS.search(auth))

@@ -100,6 +100,10 @@ class Profile:
     """The SMTP reply of a rejection (au: ``550 User unknown``)."""
     rule_order: tuple[str, ...] = _ALLOW_FIRST
     """The order in which rules are checked; the first that matches decides."""
+    trusted_authserv_ids: tuple[str, ...] = ()
+    """Verifiers whose Authentication-Results this mailbox trusts besides the harness's
+    own (RFC 8601 5: those of its own domain). ``diagnose`` names its simulated one, so
+    that a verifying harness's spoofing filters also try the sender authenticated."""
     setting_names: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
     """Rule kind -> the carrier's own name for the setting (shown in the UI)."""
 

@@ -266,17 +266,29 @@ def _decisions(
 ) -> dict[str, Decision]:
     """Each recipient's decision; a failure (a bad profile, a parser bug) is rule ``error``."""
     wanted = [r for r in recipients if fault is None or not fault.applies_to(r)]
+    known: dict[tuple[str, ...], MessageFacts] = {}
+
+    def facts_for(profile: Profile) -> MessageFacts:
+        """The facts as this mailbox sees them (the verifiers it trusts), computed once."""
+        extra = profile.trusted_authserv_ids if authserv_id is not None else ()
+        if extra not in known:
+            known[extra] = MessageFacts.from_message(
+                parsed or headers,
+                mail_from,
+                find_urls=parsed is not None,
+                authserv_id=(authserv_id, *extra) if authserv_id is not None else None,
+            )
+        return known[extra]
+
     try:
-        facts = MessageFacts.from_message(
-            parsed or headers, mail_from, find_urls=parsed is not None, authserv_id=authserv_id
-        )
+        facts_for(Profile())
     except Exception as e:
         _log_error(e)
         return {r: _error_decision() for r in wanted}
     decisions: dict[str, Decision] = {}
     for rcpt in wanted:
         try:
-            decisions[rcpt] = decide(profiles[rcpt], facts)
+            decisions[rcpt] = decide(profiles[rcpt], facts_for(profiles[rcpt]))
         except Exception as e:
             _log_error(e)
             decisions[rcpt] = _error_decision()

@@ -97,6 +97,16 @@ def check_dmarc(
         and aligned(spf.domain, domain, tags.get("aspf", "r"))
     ):
         return DmarcResult(result="pass", domain=domain, policy=policy, reason="aligned SPF pass")
+    unchecked = [r for r in (dkim, spf) if r is not None and r.result == "temperror"]
+    if unchecked:
+        # RFC 7489 6.6.2: a DKIM or SPF result DNS could not give may have been the
+        # aligned pass, so DMARC cannot fail the message: unknown.
+        return DmarcResult(
+            result="temperror",
+            domain=domain,
+            policy=policy,
+            reason="no aligned pass, and DKIM or SPF could not be checked",
+        )
     return DmarcResult(
         result="fail", domain=domain, policy=policy, reason="no aligned DKIM or SPF pass"
     )
