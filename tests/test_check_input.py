@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from maildoctor.cli.check_input import InputError, decode, read_table
+from maildoctor.address.intake import InputError, decode, read_table
 
 
 @pytest.mark.parametrize(
@@ -59,4 +59,17 @@ def test_a_lone_cr_stays_inside_a_csv_field() -> None:
     assert [(r.address, r.columns["n"]) for r in table.records()] == [
         ("a@x.jp\rb@y.jp", "1"),
         ("c@z.jp", "2"),
+    ]
+
+
+def test_excel_unicode_text_is_tab_separated() -> None:
+    """Excel's "Unicode text" is UTF-16 with tabs: its header names the column too."""
+    table = read_table("名前\tメールアドレス\r\n山田\ttaro@docomo.ne.jp\r\n".encode("utf-16"))
+    assert (table.encoding, table.header, table.delimiter) == (
+        "UTF-16",
+        ("名前", "メールアドレス"),
+        "\t",
+    )
+    assert [(r.address, r.columns) for r in table.records()] == [
+        ("taro@docomo.ne.jp", {"名前": "山田"})
     ]

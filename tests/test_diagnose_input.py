@@ -1,4 +1,4 @@
-"""``diagnose --file`` reads tickets with check --file's reader (maildoctor/cli/check_input.py).
+"""``diagnose --file`` reads tickets with check --file's reader (maildoctor/address/intake.py).
 
 What support exports from a ticket system or Excel: UTF-8 with or without a BOM,
 CP932, a CSV whose header names the address column (other columns kept), or one

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from maildoctor.address.intake import UploadError, decode_upload, find_addresses, read_list
 from maildoctor.advice import CATALOG
 from maildoctor.cli import main
 from maildoctor.diagnose.history import History
-from maildoctor.diagnose.intake import UploadError, decode_upload, find_addresses, read_list
 from maildoctor.mail.render import catalog
 from maildoctor.tickets import TICKETS, UnknownTicket, ticket
 

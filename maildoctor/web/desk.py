@@ -10,13 +10,14 @@ list, or in an uploaded CSV in UTF-8 or CP932: what the batch runs through
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from maildoctor.address.intake import UploadError, decode_upload, find_addresses, read_list
 from maildoctor.diagnose.history import HistoryError
-from maildoctor.diagnose.intake import UploadError, decode_upload, find_addresses, read_list
 from maildoctor.tickets import TICKETS, UnknownTicket, ticket
 from maildoctor.web.desk_run import DeskService, TrialFailed
 from maildoctor.web.http import (
@@ -83,7 +84,10 @@ def add_routes(app: web.Application, harness: Harness, service: DeskService) -> 
             try:
                 text, encoding = decode_upload(body)
             except UploadError as e:
-                return error_response(400, str(e))
+                at = f" (byte {e.byte})" if e.byte is not None else ""
+                return error_response(
+                    400, f"The file is neither UTF-8 nor Shift_JIS (CP932) text{at}."
+                )
         else:
             return error_response(
                 415,
@@ -95,7 +99,10 @@ def add_routes(app: web.Application, harness: Harness, service: DeskService) -> 
         if mode == "text":
             rows = [{"address": a} for a in find_addresses(text)]
         else:
-            rows = [r for r in read_list(text) if r["address"].strip()]
+            try:
+                rows = [r for r in read_list(text) if r["address"].strip()]
+            except csv.Error as e:
+                return error_response(400, f"The list cannot be read as CSV: {e}.")
         if len(rows) > MAX_ROWS:
             return error_response(413, f"{len(rows)} rows is more than {MAX_ROWS}; split the list.")
         return json_response({"encoding": encoding, "count": len(rows), "rows": rows})
