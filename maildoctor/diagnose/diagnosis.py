@@ -3,13 +3,14 @@
 The flow: check the address (pure checks plus DNS at the edge), render the
 notification for it, deliver that message over real SMTP to an in-process
 harness once per filter scenario of the address's carrier, and order the FAQ
-advice by what the trial showed. Formatting lives in ``diagnose_report``.
+advice by what the trial showed. The result dataclasses live in
+``maildoctor.diagnose.results`` (re-exported here); formatting in ``report``.
 """
 
 from __future__ import annotations
 
 import smtplib
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,15 @@ from maildoctor.address.check import CheckResult
 from maildoctor.advice import DEFAULT_SUBJECT, advice_for
 from maildoctor.carriers import SENDER_DOMAIN, Carrier
 from maildoctor.diagnose.applies import cannot_receive, template_subject
+from maildoctor.diagnose.results import (
+    DEFAULT_TEMPLATE,
+    DiagnoseResult,
+    Scenario,
+    ScenarioResult,
+    Trial,
+    TrialFailed,
+    web_command,
+)
 from maildoctor.diagnose.spoofing import (
     AUTHSERV_ID,
     SenderAuth,
@@ -27,7 +37,25 @@ from maildoctor.diagnose.spoofing import (
 from maildoctor.findings import Lang, Verdict
 from maildoctor.tickets import DEFAULT_TICKET, Ticket
 
-DEFAULT_TEMPLATE = "provisional_registration"
+__all__ = [
+    "DEFAULT_SUBJECT",
+    "DEFAULT_TEMPLATE",
+    "SCENARIO_HEADER",
+    "DiagnoseResult",
+    "Scenario",
+    "ScenarioResult",
+    "SpoofingCheck",
+    "Trial",
+    "TrialFailed",
+    "conclude",
+    "default_db",
+    "likely_advice",
+    "run_trial",
+    "scenarios_for",
+    "start_harness",
+    "web_command",
+]
+
 SCENARIO_HEADER = "X-Maildoctor-Scenario"
 """Added to each trial message so that the web UI shows which scenario it was."""
 
@@ -41,14 +69,6 @@ _LIKELY_ORDER: dict[str, tuple[str, ...]] = {
     "none": ("check_spam_folder", "allow_sender_domain"),
 }
 
-
-class TrialFailed(Exception):
-    """The trial's own harness failed (its store, its SMTP server): no decision was seen.
-
-    Never reported as a carrier decision: ``maildoctor diagnose`` exits 4 with the cause.
-    """
-
-
 #: Advice that settles the case by itself comes before any mailbox setting.
 _ADDRESS_ADVICE = (
     "reregister_halfwidth",
@@ -56,125 +76,6 @@ _ADDRESS_ADVICE = (
     "legacy_address",
     "use_other_address",
 )
-
-
-@dataclass(frozen=True, kw_only=True)
-class Scenario:
-    """One combination of the recipient's filter settings that the trial tries."""
-
-    id: str
-    """defaults, refuse_pc, refuse_url, spoofing, receive_list (or ``mailbox`` for non-carrier)."""
-    label: str
-    """In the report's language, with the carrier's own setting names."""
-
-
-@dataclass(frozen=True, kw_only=True)
-class ScenarioResult:
-    """What the harness did with the trial message under one scenario."""
-
-    scenario: Scenario
-    outcome: str
-    """delivered, junk, filtered or rejected."""
-    rule: str
-    """The rule that decided (a filter kind, ``receive_list``, ``default``...)."""
-    rule_name: str
-    """The carrier's own name for that rule, when there is one."""
-    smtp_replies: tuple[str, ...]
-    """The server's replies to RCPT TO and to the end of DATA."""
-    stored_id: int | None
-    """The harness's id for the message (None when it was refused at RCPT)."""
-    rescued_by_receive_list: bool | None = None
-    """For a blocked scenario: whether the same settings plus lentrance.com on the
-    receive list let the message through (tried, not assumed: carriers differ in
-    which filters the list overrides). None when not blocked or no list exists."""
-    spoofing: SpoofingCheck | None = None
-    """For a scenario whose spoofing filter is on and decides it: the outcome with and
-    without lentrance.com's mail authenticated, and which applies today (``outcome``
-    is that one, or ``unknown``). See ``maildoctor.diagnose.spoofing``."""
-
-    @property
-    def arrives(self) -> bool:
-        """Whether the customer sees it in the inbox."""
-        return self.outcome == "delivered"
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "scenario": self.scenario.id,
-            "label": self.scenario.label,
-            "outcome": self.outcome,
-            "rule": self.rule,
-            "rule_name": self.rule_name,
-            "smtp_replies": list(self.smtp_replies),
-            "stored_id": self.stored_id,
-            "rescued_by_receive_list": self.rescued_by_receive_list,
-            "authentication": self.spoofing.to_dict() if self.spoofing else None,
-        }
-
-
-@dataclass(frozen=True, kw_only=True)
-class Trial:
-    """The delivery trial: the rendered notification sent to the harness per scenario."""
-
-    ran: bool
-    skipped_reason: str = ""
-    """Why the trial did not run (unusable address, template error), in the report's language."""
-    recipient: str = ""
-    template: str = DEFAULT_TEMPLATE
-    subject: str = DEFAULT_SUBJECT
-    """The subject of the mail the ticket is about (the rendered ``template``)."""
-    message_id: str = ""
-    """The Message-ID of the trial message (the same in every scenario)."""
-    db: str = ""
-    """The harness's SQLite file that holds the trial messages."""
-    results: tuple[ScenarioResult, ...] = ()
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "ran": self.ran,
-            "skipped_reason": self.skipped_reason or None,
-            "recipient": self.recipient or None,
-            "template": self.template,
-            "subject": self.subject,
-            "message_id": self.message_id or None,
-            "db": self.db or None,
-            "scenarios": [r.to_dict() for r in self.results],
-        }
-
-
-@dataclass(frozen=True, kw_only=True)
-class DiagnoseResult:
-    """One diagnosis: the check, the trial, and the advice in order of likelihood."""
-
-    check: CheckResult
-    trial: Trial
-    advice: tuple[str, ...]
-    """Advice ids, most likely to help first."""
-    reply_draft: str
-    lang: Lang = "ja"
-    extra: dict[str, str] = field(default_factory=dict)
-    """Other columns of the input row (``--file tickets.csv``)."""
-    ticket: str = DEFAULT_TICKET
-    """The ticket type (data/tickets.toml) the advice and the draft answer."""
-
-    def to_dict(self) -> dict[str, Any]:
-        out = {
-            "ticket": self.ticket,
-            "check": self.check.to_dict(),
-            "trial": self.trial.to_dict(),
-            "advice": list(self.advice),
-            "reply_draft": self.reply_draft,
-            "web": web_command(self.trial),
-        }
-        if self.extra:
-            out["row"] = dict(self.extra)
-        return out
-
-
-def web_command(trial: Trial) -> str | None:
-    """The command that opens the trial messages in the harness's web UI."""
-    if not trial.ran:
-        return None
-    return f"maildoctor serve --db {trial.db}  # then open http://127.0.0.1:8025/"
 
 
 # -- scenarios ---------------------------------------------------------------

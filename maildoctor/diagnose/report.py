@@ -13,7 +13,7 @@ from maildoctor.address.syntax import display
 from maildoctor.advice import advice_text
 from maildoctor.carriers import SENDER_DOMAIN
 from maildoctor.diagnose import spoofing
-from maildoctor.diagnose.diagnosis import DiagnoseResult, ScenarioResult, web_command
+from maildoctor.diagnose.results import DiagnoseResult, ScenarioResult, web_command
 from maildoctor.findings import Lang
 from maildoctor.tickets import DEFAULT_TICKET, ticket
 
