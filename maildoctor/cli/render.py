@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -136,6 +137,18 @@ def read_context(path: str) -> dict[str, Any]:
     return data
 
 
+def template_context(
+    sample: Mapping[str, Any] | None, context_file: str | None, variables: tuple[str, ...]
+) -> dict[str, Any]:
+    """The variables a render uses: the template's ``sample`` (None: none), then the
+    ``--context`` file, then ``--var`` pairs, each overriding the one before."""
+    context: dict[str, Any] = dict(sample) if sample is not None else {}
+    if context_file:
+        context.update(read_context(context_file))
+    context.update(parse_vars(variables))
+    return context
+
+
 @click.command("render")
 @click.argument("name")
 @click.option("--to", default=SAMPLE_RECIPIENT, show_default=True, help="Recipient address.")
@@ -195,10 +208,8 @@ def command(
     except TemplatingError as e:  # a broken template.toml: say so, no traceback
         raise InputError(str(e)) from e
     try:
-        context: dict[str, Any] = {} if no_samples else dict(chosen.sample)
-        if context_file:
-            context.update(read_context(context_file))
-        context.update(parse_vars(variables))
+        sample = None if no_samples else chosen.sample
+        context = template_context(sample, context_file, variables)
         rendered = render_parts(
             name,
             to=to,

@@ -9,12 +9,11 @@ from dataclasses import dataclass, replace
 from email.message import EmailMessage
 from email.utils import getaddresses
 from pathlib import Path
-from typing import Any
 
 import click
 
 from maildoctor.cli.options import InputError, resolve_templates, templates_option
-from maildoctor.cli.render import parse_vars, read_context
+from maildoctor.cli.render import template_context
 from maildoctor.cli.serve import parse_hostport
 from maildoctor.harness.protocol import EXTENSION
 from maildoctor.harness.server import is_loopback
@@ -292,10 +291,7 @@ def command(
     except TemplatingError as e:
         raise click.UsageError(str(e)) from e
     try:
-        context: dict[str, Any] = dict(chosen.sample)
-        if context_file:
-            context.update(read_context(context_file))
-        context.update(parse_vars(variables))
+        context = template_context(chosen.sample, context_file, variables)
         msg = render_message(
             name,
             to=", ".join(to),
