@@ -43,7 +43,7 @@ const WORDS = {
 let lang = currentLang();
 let selectedId = null;
 let current = null;
-const t = (key) => WORDS[lang][key] || key;
+const t = (key) => translate(WORDS, lang, key);
 
 function badge(outcome) {
   const b = el("span", t(outcome), "badge " + outcome);

@@ -55,6 +55,13 @@ function saveLang(lang) {
   try { localStorage.setItem(LANG_KEY, lang); } catch (e) { /* private mode: this page only */ }
 }
 
+// The word `key` of `dict[lang]` (the key itself when missing), with {name} filled from `vars`.
+function translate(dict, lang, key, vars) {
+  let s = dict[lang][key] || key;
+  for (const [k, v] of Object.entries(vars || {})) s = s.replace("{" + k + "}", v);
+  return s;
+}
+
 // Put the words of `dict[lang]` into every [data-i18n] / [data-i18n-placeholder] element.
 function applyI18n(dict, lang) {
   const words = dict[lang];

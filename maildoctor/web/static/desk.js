@@ -73,11 +73,7 @@ let shown = null;        // the diagnosis on screen, re-rendered when the langua
 let shownStoredAt = null;
 let renders = 0;         // counted on #result (data-renders) so a test can wait for the next one
 
-const t = (key, vars) => {
-  let s = WORDS[lang][key] || key;
-  for (const [k, v] of Object.entries(vars || {})) s = s.replace("{" + k + "}", v);
-  return s;
-};
+const t = (key, vars) => translate(WORDS, lang, key, vars);
 
 function fillTickets() {
   for (const id of ["ticket", "batch-ticket"]) {
