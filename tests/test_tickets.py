@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from maildoctor.address.intake import UploadError, decode_upload, find_addresses, read_list
 from maildoctor.advice import CATALOG
 from maildoctor.cli import main
-from maildoctor.diagnose.history import History
+from maildoctor.diagnose.history import History, HistoryError
 from maildoctor.mail.render import catalog
 from maildoctor.tickets import TICKETS, UnknownTicket, ticket
 
@@ -245,3 +245,16 @@ def test_history_newest_first_search_and_retention(tmp_path: Path) -> None:
     assert full is not None and full.result == entry("e@docomo.ne.jp")
     assert full.draft == "draft for e@docomo.ne.jp"
     assert full.advice == ("check_spam_folder",)
+
+
+def test_a_broken_history_file_is_one_line_per_operation(tmp_path: Path) -> None:
+    with pytest.raises(HistoryError, match=r"^Cannot open the desk history .*isdir"):
+        (tmp_path / "isdir").mkdir()
+        History(tmp_path / "isdir")
+    path = tmp_path / "d.sqlite3"
+    history = History(path)
+    path.write_bytes(b"not a database" * 100)
+    with pytest.raises(HistoryError, match=r"^Cannot read the desk history .*not a database"):
+        history.search()
+    with pytest.raises(HistoryError, match=r"^Cannot write to the desk history .*not a database"):
+        history.add(entry("a@x.jp"), lang="ja")

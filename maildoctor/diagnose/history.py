@@ -13,6 +13,8 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -113,11 +115,11 @@ class History:
         self.max_entries = max_entries
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            with self._connect() as conn:
-                conn.execute("PRAGMA journal_mode=WAL")
-                conn.executescript(SCHEMA)
-        except (OSError, sqlite3.Error) as e:
+        except OSError as e:
             raise HistoryError(f"Cannot open the desk history {self.path}: {e}.") from e
+        with self._session("open") as conn:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.executescript(SCHEMA)
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
@@ -125,15 +127,22 @@ class History:
         conn.execute("PRAGMA busy_timeout=30000")
         return conn
 
-    def _query(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+    @contextmanager
+    def _session(self, doing: str) -> Iterator[sqlite3.Connection]:
+        """A short-lived connection, closed after; a SQLite error is one HistoryError line
+        ("Cannot {doing} the desk history ...")."""
         try:
             conn = self._connect()
             try:
-                return conn.execute(sql, params).fetchall()
+                yield conn
             finally:
                 conn.close()
         except sqlite3.Error as e:
-            raise HistoryError(f"Cannot read the desk history {self.path}: {e}.") from e
+            raise HistoryError(f"Cannot {doing} the desk history {self.path}: {e}.") from e
+
+    def _query(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+        with self._session("read") as conn:
+            return conn.execute(sql, params).fetchall()
 
     def add(self, diagnosis: dict[str, Any], *, lang: str, created_at: float | None = None) -> int:
         """Store one diagnosis (``DiagnoseResult.to_dict()``); returns its id."""
@@ -149,26 +158,20 @@ class History:
             lang,
             json.dumps(diagnosis, ensure_ascii=False),
         )
-        try:
-            conn = self._connect()
-            try:
-                conn.execute("BEGIN IMMEDIATE")
-                cur = conn.execute(
-                    "INSERT INTO diagnoses (created_at, address, normalized, ticket, verdict,"
-                    " advice, draft, lang, result) VALUES (?,?,?,?,?,?,?,?,?)",
-                    values,
+        with self._session("write to") as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            cur = conn.execute(
+                "INSERT INTO diagnoses (created_at, address, normalized, ticket, verdict,"
+                " advice, draft, lang, result) VALUES (?,?,?,?,?,?,?,?,?)",
+                values,
+            )
+            if self.max_entries > 0:
+                conn.execute(
+                    "DELETE FROM diagnoses WHERE id <= (SELECT id FROM diagnoses"
+                    " ORDER BY id DESC LIMIT 1 OFFSET ?)",
+                    (self.max_entries,),
                 )
-                if self.max_entries > 0:
-                    conn.execute(
-                        "DELETE FROM diagnoses WHERE id <= (SELECT id FROM diagnoses"
-                        " ORDER BY id DESC LIMIT 1 OFFSET ?)",
-                        (self.max_entries,),
-                    )
-                conn.execute("COMMIT")
-            finally:
-                conn.close()
-        except sqlite3.Error as e:
-            raise HistoryError(f"Cannot write to the desk history {self.path}: {e}.") from e
+            conn.execute("COMMIT")
         assert cur.lastrowid is not None
         return cur.lastrowid
 
