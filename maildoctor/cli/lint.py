@@ -15,10 +15,16 @@ from typing import Any
 import click
 
 from maildoctor.cli.lint_project import find_lint_config, templates_at_revision
-from maildoctor.cli.options import InputError, format_option, resolve_templates, templates_option
+from maildoctor.cli.options import (
+    InputError,
+    charset_option,
+    format_option,
+    resolve_templates,
+    templates_option,
+)
 from maildoctor.findings import Severity
 from maildoctor.mail.lint import LintFinding, allow_findings, lint_finding, lint_message
-from maildoctor.mail.render import CHARSETS, catalog, load_template, render_message
+from maildoctor.mail.render import catalog, load_template, render_message
 from maildoctor.mail.templating import TemplatingError, UnknownTemplate
 
 #: The recipient the templates are rendered for when linted.
@@ -178,13 +184,7 @@ def print_diff(folder: Path, revision: str, fmt: str = "text") -> None:
 @click.argument("items", nargs=-1)
 @click.option("--eml", is_flag=True, help="ITEMS are message files (.eml) the service sent.")
 @format_option("text", "json")
-@click.option(
-    "--charset",
-    type=click.Choice(CHARSETS),
-    default="utf-8",
-    show_default=True,
-    help="Charset to render the templates in.",
-)
+@charset_option("Charset to render the templates in.")
 @click.option(
     "--allow",
     "allow",

@@ -117,6 +117,19 @@ def format_option(*choices: str, help: str = "Output format.") -> Callable[[F], 
     )
 
 
+def charset_option(help: str | None = None) -> Callable[[F], F]:
+    """``--charset``: the charsets a notification can be rendered in, UTF-8 by default."""
+    from maildoctor.mail.mime import CHARSETS
+
+    return click.option(
+        "--charset",
+        type=click.Choice(CHARSETS),
+        default="utf-8",
+        show_default=True,
+        help=help,
+    )
+
+
 nameserver_option = click.option(
     "--nameserver",
     "nameservers",

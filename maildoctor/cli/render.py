@@ -11,11 +11,16 @@ from typing import Any
 
 import click
 
-from maildoctor.cli.options import InputError, format_option, resolve_templates, templates_option
+from maildoctor.cli.options import (
+    InputError,
+    charset_option,
+    format_option,
+    resolve_templates,
+    templates_option,
+)
 from maildoctor.mail.lint import lint_message
 from maildoctor.mail.render import (
     BUILTIN_VARIABLES,
-    CHARSETS,
     TemplateInfo,
     build_message,
     catalog,
@@ -174,13 +179,7 @@ def template_context(
     help="eml: the MIME message; text/html: one part; json: headers, parts and lint findings.",
 )
 @click.option("--out", type=click.Path(dir_okay=False, writable=True), help="Write to a file.")
-@click.option(
-    "--charset",
-    type=click.Choice(CHARSETS),
-    default="utf-8",
-    show_default=True,
-    help="iso-2022-jp for old phones.",
-)
+@charset_option("iso-2022-jp for old phones.")
 @templates_option
 def command(
     name: str,

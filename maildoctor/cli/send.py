@@ -12,12 +12,12 @@ from pathlib import Path
 
 import click
 
-from maildoctor.cli.options import InputError, resolve_templates, templates_option
+from maildoctor.cli.options import InputError, charset_option, resolve_templates, templates_option
 from maildoctor.cli.render import template_context
 from maildoctor.cli.serve import parse_hostport
 from maildoctor.harness.protocol import EXTENSION
 from maildoctor.harness.server import is_loopback
-from maildoctor.mail.render import CHARSETS, load_template, render_message
+from maildoctor.mail.render import load_template, render_message
 from maildoctor.mail.templating import TemplatingError
 
 
@@ -215,7 +215,7 @@ def _s(text: bytes | str) -> str:
 @click.option(
     "--context", "context_file", metavar="FILE", default=None, help="JSON/TOML variables."
 )
-@click.option("--charset", type=click.Choice(CHARSETS), default="utf-8", show_default=True)
+@charset_option()
 @click.option(
     "--from", "mail_from", default=None, help="Envelope sender (default: the From header)."
 )
