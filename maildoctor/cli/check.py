@@ -18,6 +18,7 @@ from maildoctor.cli.options import (
     format_option,
     lang_option,
     reply_templates,
+    resolver_for,
     templates_option,
     ticket_option,
 )
@@ -109,17 +110,9 @@ def command(
         raise click.UsageError("--ticket chooses the reply draft: use it with --reply.")
     probe = None
     if not offline:  # dnspython is imported only when DNS is asked
-        from maildoctor.address.dnsprobe import (
-            DEFAULT_CANARIES,
-            DNSConfigError,
-            DNSProbe,
-            make_resolver,
-        )
+        from maildoctor.address.dnsprobe import DEFAULT_CANARIES, DNSProbe
 
-        try:
-            resolver = make_resolver(nameservers, dns_timeout)
-        except DNSConfigError as e:
-            raise click.BadParameter(str(e), param_hint="--nameserver") from None
+        resolver = resolver_for(nameservers, dns_timeout)
         # The probe holds no socket or loop: it can be made before the loop runs.
         probe = DNSProbe(resolver, canaries=canaries or DEFAULT_CANARIES, concurrency=concurrency)
     records: list[Record] = [Record(address=a) for a in addresses]

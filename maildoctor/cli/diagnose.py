@@ -16,6 +16,7 @@ from maildoctor.cli.options import (
     address_dns_options,
     lang_option,
     reply_templates,
+    resolver_for,
     templates_option,
     ticket_option,
 )
@@ -103,12 +104,7 @@ def command(
         raise click.BadParameter(str(e), param_hint="--template") from None
     resolver = None
     if not offline:
-        from maildoctor.address.dnsprobe import DNSConfigError, make_resolver
-
-        try:
-            resolver = make_resolver(nameservers, dns_timeout)
-        except DNSConfigError as e:
-            raise click.BadParameter(str(e), param_hint="--nameserver") from None
+        resolver = resolver_for(nameservers, dns_timeout)
     # The same reader as check --file: encodings, the address column by name, a lone
     # CR kept in its address, an empty input said on stderr.
     rows: Iterator[Record] = (

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
@@ -128,6 +128,17 @@ def charset_option(help: str | None = None) -> Callable[[F], F]:
         show_default=True,
         help=help,
     )
+
+
+def resolver_for(nameservers: Sequence[str], timeout: float) -> Any:
+    """The DNS resolver for ``--nameserver`` values (none: the system's); a bad value
+    is a usage error naming the option (exit 2), never a traceback."""
+    from maildoctor.address.dnsprobe import DNSConfigError, make_resolver
+
+    try:
+        return make_resolver(nameservers, timeout)
+    except DNSConfigError as e:
+        raise click.BadParameter(str(e), param_hint="--nameserver") from None
 
 
 nameserver_option = click.option(
