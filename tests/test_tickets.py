@@ -207,6 +207,10 @@ def test_decode_upload_utf8_bom_and_cp932() -> None:
     assert read_list(tsv) == [{"address": "taro@docomo.ne.jp", "名前": "山田"}]
     with pytest.raises(UploadError):
         decode_upload(b"\x81\x20\xff\xfe")
+    # Strict like check --file (one reader): no U+FFFD after a BOM, no binary as text.
+    for broken in (b"\xef\xbb\xbfa@x.jp\xff", b"a@x.jp\x00"):
+        with pytest.raises(UploadError):
+            decode_upload(broken)
 
 
 def test_read_list_csv_keeps_columns_and_plain_lists() -> None:
