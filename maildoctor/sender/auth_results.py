@@ -27,6 +27,15 @@ def _ptext(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+def _comment(text: str) -> str:
+    """``text`` as an RFC 8601 comment that every reader can parse: on one line, with no
+    parenthesis, backslash or ``;`` (readers split the results at ``;`` first)."""
+    text = " ".join(text.split())
+    for bad, good in (("(", "["), (")", "]"), ("\\", "/"), (";", ",")):
+        text = text.replace(bad, good)
+    return f"({text})"
+
+
 def authentication_results(
     authserv_id: str,
     *,
@@ -43,7 +52,7 @@ def authentication_results(
     if dkim is not None:
         item = f"dkim={dkim.result}"
         if dkim.reason and dkim.result != "pass":
-            item += f" ({dkim.reason.replace('(', '[').replace(')', ']').replace(';', ',')})"
+            item += f" {_comment(dkim.reason)}"
         if dkim.domain:
             item += f" header.d={_ptext(dkim.domain)}"
         if dkim.selector:
@@ -61,7 +70,7 @@ def authentication_results(
     if dmarc is not None:
         item = f"dmarc={dmarc.result}"
         if dmarc.policy:
-            item += f" (p={dmarc.policy})"
+            item += f" {_comment(f'p={dmarc.policy}')}"
         if dmarc.domain:
             item += f" header.from={_ptext(dmarc.domain)}"
         parts.append(item)
