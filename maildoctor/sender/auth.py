@@ -92,6 +92,17 @@ class AuthResults:
     """The ``Authentication-Results`` value (without the field name)."""
 
 
+def _recorded(
+    dkim: DkimResult, spf: SpfResult, dmarc: DmarcResult, authserv_id: str
+) -> AuthResults:
+    return AuthResults(
+        dkim=dkim,
+        spf=spf,
+        dmarc=dmarc,
+        header=authentication_results(authserv_id, dkim=dkim, spf=spf, dmarc=dmarc),
+    )
+
+
 def authenticate(
     raw: bytes,
     *,
@@ -113,14 +124,7 @@ def authenticate(
     dmarc_result = check_dmarc(
         header_from_domain(raw), dkim=dkim_result, spf=spf_result, resolver=resolver
     )
-    return AuthResults(
-        dkim=dkim_result,
-        spf=spf_result,
-        dmarc=dmarc_result,
-        header=authentication_results(
-            authserv_id, dkim=dkim_result, spf=spf_result, dmarc=dmarc_result
-        ),
-    )
+    return _recorded(dkim_result, spf_result, dmarc_result, authserv_id)
 
 
 def temperror_results(reason: str, *, authserv_id: str = "maildoctor") -> AuthResults:
@@ -132,11 +136,4 @@ def temperror_results(reason: str, *, authserv_id: str = "maildoctor") -> AuthRe
         result="temperror", ip="", domain="", mail_from="", helo="", explanation=reason, lookups=0
     )
     dmarc_result = DmarcResult(result="temperror", domain="", policy="", reason=reason)
-    return AuthResults(
-        dkim=dkim_result,
-        spf=spf_result,
-        dmarc=dmarc_result,
-        header=authentication_results(
-            authserv_id, dkim=dkim_result, spf=spf_result, dmarc=dmarc_result
-        ),
-    )
+    return _recorded(dkim_result, spf_result, dmarc_result, authserv_id)
