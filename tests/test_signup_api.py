@@ -96,6 +96,15 @@ def test_comma_for_a_dot_is_repaired(api: HarnessThread) -> None:
     assert data["carrier_note"]["carrier"] == "docomo"
 
 
+def test_a_repair_to_a_domain_that_takes_no_mail_is_not_offered(api: HarnessThread) -> None:
+    """「もしかして taro@lentrnce.com」 would send the customer to a domain that does not exist."""
+    data = check(api, "taro@lentrnce,com")
+    assert data["suggestion"] == "taro@lentrnce.com"  # the check JSON still holds the repair
+    assert not data["message"].startswith("もしかして")
+    assert data["message"] == data["findings"][0]["message"]  # the syntax error instead
+    assert data["block"] is True
+
+
 def test_typo_of_a_domain_that_does_not_exist(api: HarnessThread) -> None:
     data = check(api, "taro@gmial.com", lang="en")
     assert data["message"] == "Did you mean taro@gmail.com?"

@@ -133,8 +133,15 @@ def form_message(result: CheckResult, lang: Lang) -> str:
     """One line for the form: the suggestion first, then the worst finding; "" if all is well.
 
     DNS doubt says nothing: the form should not worry a customer about our resolver.
+    A repair whose domain takes no mail either (likelihood ``doubtful``) is not offered:
+    "did you mean" a domain that does not exist would send the customer nowhere.
     """
-    if result.suggestion:
+    doubtful = any(
+        f.evidence.get("likelihood") == "doubtful"
+        and f.evidence.get("suggestion") == result.suggestion
+        for f in result.findings
+    )
+    if result.suggestion and not doubtful:
         return _DID_YOU_MEAN[lang].format(suggestion=result.suggestion)
     for severity in (Severity.ERROR, Severity.WARNING):
         for finding in result.findings:

@@ -105,8 +105,7 @@
           line.appendChild(fixButton(suggestion));
           line.appendChild(document.createTextNode(message.slice(at + suggestion.length)));
         } else {
-          line.textContent = message;
-          if (suggestion) { line.appendChild(document.createTextNode(" ")); line.appendChild(fixButton(suggestion)); }
+          line.textContent = message; // no "did you mean" in it: the API does not offer the fix
         }
         box.appendChild(line);
       }
