@@ -196,10 +196,12 @@ def test_spoofing_filters_decide_with_the_harness_results(
 
 def test_without_verification_nothing_is_added(tmp_path: Path) -> None:
     with run_in_thread(tmp_path / "h.sqlite3") as h:
-        send(h, signed(), mail_from="bounce@lentrance.com")
+        # Sign once: the signature's t= is the current second, so a second call may differ.
+        message = signed()
+        send(h, message, mail_from="bounce@lentrance.com")
         stored = h.last()
         assert stored is not None
-        assert stored.raw == signed()
+        assert stored.raw == message
         assert api(h, stored)["authentication"] is None
 
 
@@ -243,6 +245,35 @@ def test_dns_down_is_temperror_and_the_message_is_kept(tmp_path: Path) -> None:
         # Unknown is not failed: the spoofing filter does not decide, and says so.
         decision = stored.decision_for("taro@softbank.ne.jp")
         assert (decision.outcome, decision.rule) == (Outcome.DELIVERED, "spoofing_unchecked")
+
+
+def test_a_verifier_exception_is_a_parseable_temperror(
+    harness: HarnessThread, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A verifier bug whose message holds what would break the header: ";" (readers split
+    # results there first), parentheses, a backslash and a line break.
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("no key; retry (later) in C:\\dns\nsecond line")
+
+    monkeypatch.setattr("maildoctor.sender.auth.authenticate", broken)
+    harness.set_profile("taro@softbank.ne.jp", Profile.for_carrier("softbank"))
+    reply = send(harness, signed(), mail_from="bounce@lentrance.com")
+    stored = harness.last()
+    assert stored is not None
+    assert reply == f"250 2.0.0 OK: stored as message {stored.id}, never relayed"
+    assert results(stored) == {"dkim": "temperror", "spf": "temperror", "dmarc": "temperror"}
+    [ours] = stored.message.get_all("Authentication-Results")
+    _, methods = parse_authentication_results(str(ours))
+    assert methods["dkim"]["reason"] == "RuntimeError: no key, retry [later] in C:/dns second line"
+    decision = stored.decision_for("taro@softbank.ne.jp")
+    assert (decision.outcome, decision.rule) == (Outcome.DELIVERED, "spoofing_unchecked")
+    auth = api(harness, stored)["authentication"]
+    assert isinstance(auth, dict)
+    assert {m: auth[m] for m in ("dkim", "spf", "dmarc")} == {
+        "dkim": {"result": "temperror", "reason": methods["dkim"]["reason"]},
+        "spf": {"result": "temperror", "reason": ""},
+        "dmarc": {"result": "temperror", "reason": ""},
+    }
 
 
 def store_writers() -> int:

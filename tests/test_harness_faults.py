@@ -72,10 +72,22 @@ def test_parse_faults(spec: str, expected: list[Fault]) -> None:
         ("slow", "Unknown fault 'slow': use a preset (greylist, mailbox_full, user_unknown,"),
         ("rcpt=55 no", "Fault 'rcpt=55 no': the reply must start with a 3-digit SMTP code."),
         ("rcpt=550 x,p=2", "Fault 'rcpt=550 x,p=2': 'p=2' has a bad value."),
+        ("mail,delay=nan", "Fault 'mail,delay=nan': 'delay=nan' has a bad value."),
+        ("mail,delay=inf", "Fault 'mail,delay=inf': 'delay=inf' has a bad value."),
+        ("rcpt=550 x,times=0", "Fault 'rcpt=550 x,times=0': 'times=0' has a bad value."),
         ("rcpt=550 x,colour=red", "unknown option 'colour=red'; options are p=, delay=,"),
         ("mail", "Fault 'mail' does nothing: give a reply code, drop, or delay=."),
     ],
-    ids=["unknown", "bad-code", "bad-p", "bad-option", "no-effect"],
+    ids=[
+        "unknown",
+        "bad-code",
+        "bad-p",
+        "nan-delay",
+        "endless-delay",
+        "bad-times",
+        "bad-option",
+        "no-effect",
+    ],
 )
 def test_parse_fault_errors(spec: str, message: str) -> None:
     with pytest.raises(FaultError) as err:

@@ -346,7 +346,11 @@ def test_an_internal_error_is_a_private_451(
 
 def new_message(subject: str = "s", rcpt_tos: tuple[str, ...] = ("a@x.jp",)) -> NewMessage:
     return NewMessage(
-        mail_from="no-reply@lentrance.com", rcpt_tos=rcpt_tos, raw=b"x", deliveries=()
+        mail_from="no-reply@lentrance.com",
+        rcpt_tos=rcpt_tos,
+        raw=b"x",
+        deliveries=(),
+        subject=subject,
     )
 
 
@@ -377,3 +381,25 @@ def test_store_writer_survives_a_failing_listener_and_a_bad_message(tmp_path: Pa
     with pytest.raises(StoreError, match="is closed"):
         store.delete_all()
     store.close()  # twice is fine
+
+
+def test_store_search_and_delete_one(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.sqlite3")
+    try:
+        a = asyncio.run(store.add(new_message("100% off", ("taro@docomo.ne.jp",))))
+        b = asyncio.run(store.add(new_message("1000 off, come back", ("hanako@gmail.com",))))
+        c = asyncio.run(store.add(new_message("welcome_back", ("taro@gmail.com",))))
+        assert [m.id for m in store.search("off")[0]] == [b, a]  # newest first
+        # LIKE's wildcards are taken literally: "%" and "_" match only themselves.
+        assert [m.id for m in store.search("100%")[0]] == [a]
+        assert [m.id for m in store.search("e_b")[0]] == [c]
+        # Every word must match, each in any field.
+        assert [m.id for m in store.search("taro GMAIL")[0]] == [c]
+        rows, total = store.search("o", limit=1, offset=1)
+        assert ([m.id for m in rows], total) == ([b], 3)
+        assert rows[0].raw == b""  # summaries only
+        assert store.delete(b) is True
+        assert store.delete(b) is False
+        assert [m.id for m in store.search("off")[0]] == [a]
+    finally:
+        store.close()

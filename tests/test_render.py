@@ -352,6 +352,9 @@ def test_unknown_names_are_clear_errors(name: str, variant: str | None, message:
 def test_bad_charset_is_a_clear_error() -> None:
     with pytest.raises(ContextError, match="'shift_jis' is not supported"):
         render_message("password_reset", to="a@b.jp", charset="shift_jis")
+    # The parts alone too: the templates would otherwise declare a charset never used.
+    with pytest.raises(ContextError, match="'shift_jis' is not supported"):
+        render_parts("password_reset", to="a@b.jp", charset="shift_jis")
 
 
 def test_jinja_syntax_error_names_file_and_line(templates_copy: Path) -> None:

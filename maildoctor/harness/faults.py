@@ -24,6 +24,7 @@ recipient address or domain.
 
 from __future__ import annotations
 
+import math
 import random
 import threading
 from collections.abc import Iterable
@@ -186,27 +187,29 @@ class FaultPlan:
         return None
 
 
+#: Numeric options: the Fault field each sets, its type and its allowed range.
+_NUMBERS: dict[str, tuple[str, type[float] | type[int], float, float]] = {
+    "p": ("probability", float, 0.0, 1.0),
+    "probability": ("probability", float, 0.0, 1.0),
+    "delay": ("delay", float, 0.0, math.inf),
+    "times": ("times", int, 1, math.inf),
+}
+
+
 def _parse_option(fault: Fault, option: str, item: str) -> Fault:
     key, eq, value = option.partition("=")
     key = key.strip().lower()
     try:
         if key == "drop" and not eq:
             return replace(fault, drop=True)
-        if key in ("p", "probability"):
-            p = float(value)
-            if not 0.0 <= p <= 1.0:
+        if key in _NUMBERS:
+            name, kind, low, high = _NUMBERS[key]
+            number = kind(value)
+            # isfinite: NaN and infinity (a delay that never ends) are bad values too.
+            if not (math.isfinite(number) and low <= number <= high):
                 raise ValueError
-            return replace(fault, probability=p)
-        if key == "delay":
-            d = float(value)
-            if d < 0:
-                raise ValueError
-            return replace(fault, delay=d)
-        if key == "times":
-            n = int(value)
-            if n < 1:
-                raise ValueError
-            return replace(fault, times=n)
+            changes: dict[str, Any] = {name: number}
+            return replace(fault, **changes)
         if key == "to" and value.strip():
             return replace(fault, to=value.strip())
     except ValueError:

@@ -55,6 +55,16 @@ _SUMMARY_COLUMNS = (
     " reply, decisions"
 )
 
+#: What :meth:`Store.search` looks in (``decisions`` holds each recipient's outcome,
+#: rule, carrier rule name and reply as JSON).
+_SEARCHED = ("subject", "mail_from", "rcpt_tos", "from_header", "decisions")
+
+
+def _like(text: str) -> str:
+    """``text`` as a LIKE pattern matching it anywhere, its wildcards taken literally."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
 
 class StoreError(Exception):
     """The database could not be opened or written."""
@@ -324,3 +334,42 @@ class Store:
 
     def count(self) -> int:
         return int(self._read("SELECT COUNT(*) FROM messages")[0][0])
+
+    def search(
+        self, query: str, *, limit: int = 100, offset: int = 0
+    ) -> tuple[list[StoredMessage], int]:
+        """Summaries of the messages matching every word of ``query``, newest first, and how
+        many match in all. Each word matches part of any searched field (case-insensitive
+        for ASCII): the subject, the envelope and header addresses, and each recipient's
+        decision (outcome, rule, the carrier's rule name, the reply)."""
+        clauses = []
+        params: list[str | int] = []
+        for word in query.split():
+            clauses.append("(" + " OR ".join(f"{f} LIKE ? ESCAPE '\\'" for f in _SEARCHED) + ")")
+            params += [_like(word)] * len(_SEARCHED)
+        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+        try:
+            total = int(self._read(f"SELECT COUNT(*) FROM messages{where}", params)[0][0])
+            rows = self._read(
+                f"SELECT {_SUMMARY_COLUMNS} FROM messages{where} ORDER BY id DESC LIMIT ? OFFSET ?",
+                [*params, limit, offset],
+            )
+        except sqlite3.Error as e:
+            raise StoreError(f"Cannot read the message store {self.path}: {e}.") from e
+        return [from_row(r) for r in rows], total
+
+    def delete(self, message_id: int) -> bool:
+        """Delete one message; False when there was none with that id.
+
+        One statement on its own connection rather than a writer job: SQLite's locking
+        (WAL, busy timeout) serialises it with the writer, whose group commit stays as is,
+        and no listener is told (the caller knows which message went)."""
+        try:
+            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            try:
+                deleted = conn.execute("DELETE FROM messages WHERE id = ?", (message_id,)).rowcount
+            finally:
+                conn.close()
+        except sqlite3.Error as e:
+            raise StoreError(f"Cannot delete from the message store {self.path}: {e}.") from e
+        return deleted > 0

@@ -28,6 +28,7 @@ class AuthVerifier:
             authenticate,
             remove_authentication_results,
             stamp_authentication_results,
+            temperror_results,
         )
 
         ip = str(peer[0]) if isinstance(peer, tuple) and peer else str(peer or "")
@@ -43,8 +44,8 @@ class AuthVerifier:
             )
             value = results.header
         except Exception as e:  # a verifier bug or DNS trouble: unknown, not failed
-            why = f"{e.__class__.__name__}: {e}".replace("(", "[").replace(")", "]")
-            value = f"{self.authserv_id}; dkim=temperror ({why}); spf=temperror; dmarc=temperror"
+            why = f"{e.__class__.__name__}: {e}"
+            value = temperror_results(why, authserv_id=self.authserv_id).header
         return stamp_authentication_results(
             remove_authentication_results(raw, self.authserv_id), value
         )

@@ -36,10 +36,18 @@ __all__ = [
     "Rendered",
     "build_message",
     "one_line",
+    "require_charset",
 ]
 
 Charset = Literal["utf-8", "iso-2022-jp"]
 CHARSETS: tuple[Charset, ...] = ("utf-8", "iso-2022-jp")
+
+
+def require_charset(charset: str) -> None:
+    """Raise :class:`ContextError` (one line for the user) unless ``charset`` is one of
+    :data:`CHARSETS`: before rendering (templates see it) and before MIME encoding."""
+    if charset not in CHARSETS:
+        raise ContextError(f"The charset {charset!r} is not supported; use utf-8 or iso-2022-jp.")
 
 
 #: Every notification comes from the domain the FAQ tells customers to allow.
@@ -170,8 +178,7 @@ def build_message(
     LF line ends (a file for Unix tools), ask for them:
     ``msg.as_bytes(policy=msg.policy.clone(linesep="\\n"))``.
     """
-    if charset not in CHARSETS:
-        raise ContextError(f"The charset {charset!r} is not supported; use utf-8 or iso-2022-jp.")
+    require_charset(charset)
     text, html = rendered.text, rendered.html
     if charset == "iso-2022-jp":
         check_charset(rendered.subject, charset, "subject")

@@ -41,9 +41,9 @@ from maildoctor.mail.mime import (
     Rendered,
     build_message,
     one_line,
+    require_charset,
 )
 from maildoctor.mail.templating import (
-    ContextError,
     MissingVariable,
     TemplatingError,
     environment,
@@ -141,6 +141,7 @@ def render_parts(
     ``context`` None renders the variant's sample data; a mapping is used as it
     is, so a variable it lacks is a :class:`MissingVariable` error.
     """
+    require_charset(charset)
     folder = folder_of(templates_dir)
     info = load_template(name, folder)
     chosen = info.variant(variant)
@@ -184,8 +185,6 @@ def render_message(
     user) for an unknown template or variant, a missing variable, a bad
     recipient, or a character the charset cannot encode.
     """
-    if charset not in CHARSETS:
-        raise ContextError(f"The charset {charset!r} is not supported; use utf-8 or iso-2022-jp.")
     rendered = render_parts(
         name, to=to, context=context, variant=variant, templates_dir=templates_dir, charset=charset
     )

@@ -188,16 +188,18 @@ def gather(
     def fetch(name: str) -> list[str]:
         return ask(lambda: txt_strings(resolver, name)) or []
 
+    def records(name: str, version: str) -> tuple[str, ...] | None:
+        """The TXT strings at ``name`` that start with ``version`` (None: no answer)."""
+        txt = ask(lambda: txt_strings(resolver, name))
+        return None if txt is None else tuple(r for r in txt if r.lower().startswith(version))
+
     mx_records = ask(lambda: resolve_records(resolver, domain, "MX"))
     mx = (
         tuple(r.exchange.to_text(True) for r in sorted(mx_records, key=lambda r: r.preference))
         if mx_records is not None
         else None
     )
-    spf_txt = ask(lambda: txt_strings(resolver, envelope))
-    spf_records = (
-        tuple(r for r in spf_txt if r.lower().startswith("v=spf1")) if spf_txt is not None else None
-    )
+    spf_records = records(envelope, "v=spf1")
     lookups = count_spf_lookups(envelope, fetch) if spf_records and len(spf_records) == 1 else None
     spf_eval = (
         check_spf(ip, f"postmaster@{envelope}", envelope, resolver=resolver)
@@ -212,21 +214,11 @@ def gather(
         dkim = _dkim_key(name, key_txt) if key_txt is not None else None
 
     dmarc_name = f"_dmarc.{domain}"
-    dmarc_txt = ask(lambda: txt_strings(resolver, dmarc_name))
-    dmarc = (
-        tuple(r for r in dmarc_txt if r.lower().startswith("v=dmarc1"))
-        if dmarc_txt is not None
-        else None
-    )
+    dmarc = records(dmarc_name, "v=dmarc1")
     org = org_domain(domain)
     if dmarc == () and org != domain:  # RFC 7489 6.6.3: fall back to the organizational domain
         dmarc_name = f"_dmarc.{org}"
-        org_txt = ask(lambda: txt_strings(resolver, dmarc_name))
-        dmarc = (
-            tuple(r for r in org_txt if r.lower().startswith("v=dmarc1"))
-            if org_txt is not None
-            else None
-        )
+        dmarc = records(dmarc_name, "v=dmarc1")
 
     ptr_names = ptr_confirmed = None
     if ip:

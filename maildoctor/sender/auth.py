@@ -74,6 +74,7 @@ __all__ = [
     "remove_authentication_results",
     "resolve_records",
     "stamp_authentication_results",
+    "temperror_results",
     "txt_lookup",
     "txt_strings",
     "verify_dkim",
@@ -89,6 +90,17 @@ class AuthResults:
     dmarc: DmarcResult
     header: str
     """The ``Authentication-Results`` value (without the field name)."""
+
+
+def _recorded(
+    dkim: DkimResult, spf: SpfResult, dmarc: DmarcResult, authserv_id: str
+) -> AuthResults:
+    return AuthResults(
+        dkim=dkim,
+        spf=spf,
+        dmarc=dmarc,
+        header=authentication_results(authserv_id, dkim=dkim, spf=spf, dmarc=dmarc),
+    )
 
 
 def authenticate(
@@ -112,11 +124,16 @@ def authenticate(
     dmarc_result = check_dmarc(
         header_from_domain(raw), dkim=dkim_result, spf=spf_result, resolver=resolver
     )
-    return AuthResults(
-        dkim=dkim_result,
-        spf=spf_result,
-        dmarc=dmarc_result,
-        header=authentication_results(
-            authserv_id, dkim=dkim_result, spf=spf_result, dmarc=dmarc_result
-        ),
+    return _recorded(dkim_result, spf_result, dmarc_result, authserv_id)
+
+
+def temperror_results(reason: str, *, authserv_id: str = "maildoctor") -> AuthResults:
+    """DKIM, SPF and DMARC all ``temperror`` (RFC 8601 2.7): verification could not run
+    (a verifier bug, DNS trouble), so the result is unknown, never failed. ``reason``
+    goes into the header as a comment, written by the same writer as real results."""
+    dkim_result = DkimResult(result="temperror", domain="", selector="", reason=reason)
+    spf_result = SpfResult(
+        result="temperror", ip="", domain="", mail_from="", helo="", explanation=reason, lookups=0
     )
+    dmarc_result = DmarcResult(result="temperror", domain="", policy="", reason=reason)
+    return _recorded(dkim_result, spf_result, dmarc_result, authserv_id)

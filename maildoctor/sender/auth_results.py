@@ -27,6 +27,25 @@ def _ptext(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+def _comment(text: str) -> str:
+    """``text`` as an RFC 8601 comment that every reader can parse: on one line, with no
+    parenthesis, backslash or ``;`` (readers split the results at ``;`` first)."""
+    text = " ".join(text.split())
+    for bad, good in (("(", "["), (")", "]"), ("\\", "/"), (";", ",")):
+        text = text.replace(bad, good)
+    return f"({text})"
+
+
+def _resinfo(method: str, result: str, comment: str, props: dict[str, str]) -> str:
+    """One ``method=result (comment) ptype.property=value ...`` (RFC 8601 2.2), leaving
+    out an empty comment and the properties without a value."""
+    words = [f"{method}={result}"]
+    if comment:
+        words.append(_comment(comment))
+    words += [f"{prop}={_ptext(value)}" for prop, value in props.items() if value]
+    return " ".join(words)
+
+
 def authentication_results(
     authserv_id: str,
     *,
@@ -41,30 +60,15 @@ def authentication_results(
     """
     parts = [authserv_id]
     if dkim is not None:
-        item = f"dkim={dkim.result}"
-        if dkim.reason and dkim.result != "pass":
-            item += f" ({dkim.reason.replace('(', '[').replace(')', ']').replace(';', ',')})"
-        if dkim.domain:
-            item += f" header.d={_ptext(dkim.domain)}"
-        if dkim.selector:
-            item += f" header.s={_ptext(dkim.selector)}"
-        if dkim.signature_b:
-            item += f" header.b={_ptext(dkim.signature_b)}"
-        parts.append(item)
+        reason = dkim.reason if dkim.result != "pass" else ""
+        props = {"header.d": dkim.domain, "header.s": dkim.selector, "header.b": dkim.signature_b}
+        parts.append(_resinfo("dkim", dkim.result, reason, props))
     if spf is not None:
-        item = f"spf={spf.result}"
-        if spf.mail_from:
-            item += f" smtp.mailfrom={_ptext(spf.mail_from)}"
-        if spf.helo:
-            item += f" smtp.helo={_ptext(spf.helo)}"
-        parts.append(item)
+        props = {"smtp.mailfrom": spf.mail_from, "smtp.helo": spf.helo}
+        parts.append(_resinfo("spf", spf.result, "", props))
     if dmarc is not None:
-        item = f"dmarc={dmarc.result}"
-        if dmarc.policy:
-            item += f" (p={dmarc.policy})"
-        if dmarc.domain:
-            item += f" header.from={_ptext(dmarc.domain)}"
-        parts.append(item)
+        policy = f"p={dmarc.policy}" if dmarc.policy else ""
+        parts.append(_resinfo("dmarc", dmarc.result, policy, {"header.from": dmarc.domain}))
     if len(parts) == 1:
         parts.append("none")
     return "; ".join(parts)
