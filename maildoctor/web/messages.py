@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from maildoctor.harness.search import delete_message, search_messages
 from maildoctor.harness.store import StoreError
 from maildoctor.web.http import (
     RAW_CSP,
@@ -90,7 +89,7 @@ def add_routes(app: web.Application, harness: Harness) -> None:
         try:
             if query:
                 rows, total = await asyncio.to_thread(
-                    search_messages, store, query, limit=limit, offset=offset
+                    store.search, query, limit=limit, offset=offset
                 )
             else:
                 rows = await asyncio.to_thread(store.recent, limit=limit, offset=offset)
@@ -106,7 +105,7 @@ def add_routes(app: web.Application, harness: Harness) -> None:
         if isinstance(mid, web.Response):
             return mid
         try:
-            deleted = await asyncio.to_thread(delete_message, store, mid)
+            deleted = await asyncio.to_thread(store.delete, mid)
         except StoreError as e:
             return error_response(503, str(e))
         if not deleted:
