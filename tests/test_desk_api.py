@@ -373,6 +373,12 @@ def test_browser_login_session_and_csrf(remote: HarnessThread) -> None:
         opener=opener,
     )
     assert status == 303 and headers["Location"] == "/desk"  # no open redirect
+    # A tab (or newline) that URL parsers drop cannot turn "/\t/evil" into "//evil".
+    for sneaky in (b"/%09/evil.example/", b"/%0a/evil.example/", b"/%0d%0a/evil.example/"):
+        status, headers, _ = call(
+            remote, "POST", "/login", b"password=correct+horse&next=" + sneaky, form
+        )
+        assert status == 303 and headers["Location"] == "/desk", sneaky
     cookies = {c.name: c for c in jar}
     assert cookies["maildoctor_session"].has_nonstandard_attr("HttpOnly")
     csrf = cookies["maildoctor_csrf"].value

@@ -279,8 +279,16 @@ class Access:
 
 
 def _safe_next(target: str) -> str:
-    """Only a path on this server (no ``//evil``, no scheme): open redirects are refused."""
-    if not target.startswith("/") or target.startswith("//") or "\\" in target:
+    """Only a path on this server (no ``//evil``, no scheme): open redirects are refused.
+
+    Whitespace and control characters are refused too: URL parsers (yarl, browsers)
+    drop a tab or newline, so ``/\t/evil`` would become ``//evil``."""
+    if (
+        not target.startswith("/")
+        or target.startswith("//")
+        or "\\" in target
+        or any(c.isspace() or not c.isprintable() for c in target)
+    ):
         return "/desk"
     return target
 
