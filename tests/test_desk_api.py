@@ -195,6 +195,14 @@ def test_a_10_mb_body_is_413_not_500(desk: HarnessThread) -> None:
         assert "larger than" in json.loads(raw)["error"]
 
 
+def test_json_nested_too_deeply_is_400_not_500(desk: HarnessThread) -> None:
+    deep = b"[" * 50_000
+    for path in ("/api/diagnose", "/api/addresses"):
+        status, _, raw = call(desk, "POST", path, deep, {"Content-Type": "application/json"})
+        assert status == 400, path
+        assert "nested too deeply" in json.loads(raw)["error"]
+
+
 def test_unknown_api_paths_and_methods_are_json(desk: HarnessThread) -> None:
     for method, path, status in [
         ("GET", "/api/nothing", 404),
@@ -202,6 +210,9 @@ def test_unknown_api_paths_and_methods_are_json(desk: HarnessThread) -> None:
         ("GET", "/api/diagnoses/abc", 400),
         ("GET", "/api/diagnoses/999", 404),
         ("GET", "/api/diagnoses?limit=x", 400),
+        # Beyond SQLite's INTEGER: a 400, not an OverflowError's 500.
+        ("GET", "/api/diagnoses/99999999999999999999", 400),
+        ("GET", "/api/diagnoses?offset=99999999999999999999", 400),
     ]:
         got, _, raw = call(desk, method, path)
         assert got == status, path

@@ -160,8 +160,18 @@ def test_html_is_served_under_a_sandbox_csp(harness: HarnessThread) -> None:
         ("/api/messages/999", 404, "There is no message 999 (it may have been deleted or pruned)."),
         ("/api/messages/abc", 400, "Message ids are numbers, not 'abc'."),
         ("/api/messages?limit=x", 400, "limit and offset must be whole numbers."),
+        (
+            "/api/messages/99999999999999999999",
+            400,
+            "Message ids are numbers, not '99999999999999999999'.",
+        ),
+        (
+            "/api/messages?offset=99999999999999999999",
+            400,
+            "offset must be at most 9223372036854775807.",
+        ),
     ],
-    ids=["missing", "bad-id", "bad-limit"],
+    ids=["missing", "bad-id", "bad-limit", "id-beyond-sqlite", "offset-beyond-sqlite"],
 )
 def test_errors_are_json(harness: HarnessThread, path: str, status: int, error: str) -> None:
     got, headers, body = get(harness, path)

@@ -14,7 +14,7 @@ from typing import Any
 from aiohttp import web
 
 from maildoctor.diagnose.history import History, HistoryError
-from maildoctor.web.http import error_response, json_response
+from maildoctor.web.http import error_response, json_response, page_params, path_id
 
 
 def permalink(entry_id: int) -> str:
@@ -25,11 +25,10 @@ def add_routes(app: web.Application, history: History) -> None:
     """Register ``/api/diagnoses`` and ``/api/diagnoses/{id}``."""
 
     async def list_entries(request: web.Request) -> web.Response:
-        try:
-            limit = max(min(int(request.query.get("limit", "50")), 1000), 1)
-            offset = max(int(request.query.get("offset", "0")), 0)
-        except ValueError:
-            return error_response(400, "limit and offset must be whole numbers.")
+        page = page_params(request, limit=50, most=1000)
+        if isinstance(page, web.Response):
+            return page
+        limit, offset = page
         query = request.query.get("q", "")
         if len(query) > 500:
             return error_response(400, "The search text is longer than 500 characters.")
@@ -46,12 +45,9 @@ def add_routes(app: web.Application, history: History) -> None:
         return resp
 
     async def get_entry(request: web.Request) -> web.Response:
-        try:
-            entry_id = int(request.match_info["id"])
-        except ValueError:
-            return error_response(
-                400, f"History ids are numbers, not {request.match_info['id']!r}."
-            )
+        entry_id = path_id(request, "History")
+        if isinstance(entry_id, web.Response):
+            return entry_id
         try:
             entry = await asyncio.to_thread(history.get, entry_id)
         except HistoryError as e:

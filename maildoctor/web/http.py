@@ -75,6 +75,34 @@ def host_allowed(host_header: str | None, configured: str) -> bool:
     return True
 
 
+#: SQLite's INTEGER range: a larger id or offset is refused, not an OverflowError.
+_SQLITE_INT_MAX = 2**63 - 1
+
+
+def path_id(request: web.Request, what: str) -> int | web.Response:
+    """The ``{id}`` of a URL as a number, or a 400 naming ``what`` ("Message", "History")."""
+    raw = request.match_info["id"]
+    try:
+        value = int(raw)
+    except ValueError:
+        value = _SQLITE_INT_MAX + 1
+    if abs(value) > _SQLITE_INT_MAX:
+        return error_response(400, f"{what} ids are numbers, not {raw!r}.")
+    return value
+
+
+def page_params(request: web.Request, *, limit: int, most: int) -> tuple[int, int] | web.Response:
+    """``?limit=`` (``limit`` by default, clamped to 1..``most``) and ``?offset=``, or a 400."""
+    try:
+        wanted = max(min(int(request.query.get("limit", str(limit))), most), 1)
+        offset = int(request.query.get("offset", "0"))
+    except ValueError:
+        return error_response(400, "limit and offset must be whole numbers.")
+    if offset > _SQLITE_INT_MAX:
+        return error_response(400, f"offset must be at most {_SQLITE_INT_MAX}.")
+    return wanted, max(offset, 0)
+
+
 async def read_body(request: web.Request, *, limit: int = MAX_BODY) -> bytes | web.Response:
     """The request's body, or the contract's JSON error: 413 beyond ``limit``."""
     most = f"{limit // (1024 * 1024)} MB" if limit >= 1024 * 1024 else f"{limit // 1024} KB"
@@ -108,6 +136,8 @@ async def read_json_object(
         data = json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as e:
         return error_response(400, f"The body is not valid UTF-8 JSON: {e}.")
+    except RecursionError:
+        return error_response(400, "The body's JSON is nested too deeply.")
     try:  # JSON may escape lone surrogates (\ud800), which no UTF-8 text can hold
         json.dumps(data, ensure_ascii=False).encode("utf-8")
     except UnicodeEncodeError:

@@ -28,6 +28,8 @@ from maildoctor.web.http import (
     error_response,
     json_response,
     mail_html_response,
+    page_params,
+    path_id,
 )
 from maildoctor.web.message_view import html_of, message_detail
 
@@ -55,16 +57,8 @@ def add_routes(app: web.Application, harness: Harness) -> None:
     assert store is not None
     store.subscribe(on_store)
 
-    def get_id(request: web.Request) -> int | web.Response:
-        try:
-            return int(request.match_info["id"])
-        except ValueError:
-            return error_response(
-                400, f"Message ids are numbers, not {request.match_info['id']!r}."
-            )
-
     async def load(request: web.Request) -> Any:
-        mid = get_id(request)
+        mid = path_id(request, "Message")
         if isinstance(mid, web.Response):
             return mid
         stored = await asyncio.to_thread(store.get, mid)
@@ -78,11 +72,10 @@ def add_routes(app: web.Application, harness: Harness) -> None:
         return web.FileResponse(STATIC / "index.html", headers={"Content-Security-Policy": UI_CSP})
 
     async def list_messages(request: web.Request) -> web.Response:
-        try:
-            limit = max(min(int(request.query.get("limit", "200")), 5000), 1)
-            offset = max(int(request.query.get("offset", "0")), 0)
-        except ValueError:
-            return error_response(400, "limit and offset must be whole numbers.")
+        page = page_params(request, limit=200, most=5000)
+        if isinstance(page, web.Response):
+            return page
+        limit, offset = page
         query = request.query.get("q", "").strip()
         if len(query) > 500:
             return error_response(400, "The search text is longer than 500 characters.")
@@ -101,7 +94,7 @@ def add_routes(app: web.Application, harness: Harness) -> None:
         return resp
 
     async def delete_one(request: web.Request) -> web.Response:
-        mid = get_id(request)
+        mid = path_id(request, "Message")
         if isinstance(mid, web.Response):
             return mid
         try:
