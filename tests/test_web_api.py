@@ -272,3 +272,16 @@ def test_a_broken_template_is_422_not_404(tmp_path: Path) -> None:
         status, _, body = get(h, "/api/templates/password_reset/html")
         assert status == 422
         assert get(h, "/api/templates/nosuch")[0] == 404
+
+
+def test_an_unreadable_store_is_503_not_500(tmp_path: Path) -> None:
+    """The database file gone under the server: every read says so in one JSON line."""
+    with run_in_thread(tmp_path / "h.sqlite3") as h:
+        send(h, _utf8_message())
+        for leftover in tmp_path.glob("h.sqlite3*"):
+            leftover.unlink()
+        for path in ("/api/messages", "/api/messages/1", "/api/messages/1/raw"):
+            status, headers, body = get(h, path)
+            assert status == 503, path
+            assert headers["Content-Type"].startswith("application/json")
+            assert "The message store cannot be read" in json.loads(body)["error"]

@@ -39,6 +39,11 @@ if TYPE_CHECKING:
 STATIC = Path(__file__).parent / "static"
 
 
+def _unreadable(e: Exception) -> web.Response:
+    """A store failure is the harness's (503), never a 500 or an empty answer."""
+    return error_response(503, f"The message store cannot be read: {e}")
+
+
 def add_routes(app: web.Application, harness: Harness) -> None:
     """Register the message pages and API for one harness."""
     listeners: set[asyncio.Queue[str | None]] = set()
@@ -61,7 +66,10 @@ def add_routes(app: web.Application, harness: Harness) -> None:
         mid = path_id(request, "Message")
         if isinstance(mid, web.Response):
             return mid
-        stored = await asyncio.to_thread(store.get, mid)
+        try:
+            stored = await asyncio.to_thread(store.get, mid)
+        except (StoreError, sqlite3.Error) as e:
+            return _unreadable(e)
         if stored is None:
             return error_response(
                 404, f"There is no message {mid} (it may have been deleted or pruned)."
@@ -88,7 +96,7 @@ def add_routes(app: web.Application, harness: Harness) -> None:
                 rows = await asyncio.to_thread(store.recent, limit=limit, offset=offset)
                 total = await asyncio.to_thread(store.count)
         except (StoreError, sqlite3.Error) as e:
-            return error_response(503, f"The message store cannot be read: {e}")
+            return _unreadable(e)
         resp = json_response([m.summary() for m in rows])
         resp.headers["X-Total-Count"] = str(total)
         return resp
@@ -141,7 +149,11 @@ def add_routes(app: web.Application, harness: Harness) -> None:
         return mail_html_response(html)
 
     async def delete_all(request: web.Request) -> web.Response:
-        return json_response({"deleted": await asyncio.to_thread(store.delete_all)})
+        try:
+            deleted = await asyncio.to_thread(store.delete_all)
+        except (StoreError, sqlite3.Error) as e:
+            return error_response(503, f"The message store cannot be written: {e}")
+        return json_response({"deleted": deleted})
 
     async def events(request: web.Request) -> web.StreamResponse:
         resp = web.StreamResponse(
