@@ -227,6 +227,29 @@ def test_bad_input_is_a_clear_json_error(
     assert data["error"].endswith(".")
 
 
+def test_a_body_that_arrives_in_pieces_is_read_whole(api: HarnessThread) -> None:
+    """A POST whose body comes in two TCP writes (a slow phone line) is not cut short."""
+    import socket
+
+    body = json.dumps({"address": "taro@docomo.ne.jp", "pad": " " * 8000}).encode()
+    url = urllib.parse.urlsplit(api.http_url or "")
+    with socket.create_connection((url.hostname or "", url.port or 0), timeout=10) as sock:
+        sock.sendall(
+            b"POST /api/check HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+            b"Content-Type: application/json\r\n"
+            + f"Content-Length: {len(body)}\r\n\r\n".encode()
+            + body[:100]
+        )
+        time.sleep(0.3)
+        sock.sendall(body[100:])
+        reply = b""
+        while chunk := sock.recv(65536):
+            reply += chunk
+    head, _, payload = reply.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200"), reply[:300]
+    assert json.loads(payload)["carrier"]["id"] == "docomo"
+
+
 def test_cors_is_off_by_default(api: HarnessThread) -> None:
     status, headers, data = call(
         api, "GET", "/api/check?address=a@b.jp", headers={"Origin": "https://lentrance.com"}

@@ -36,7 +36,7 @@ from maildoctor.address.check import CheckResult, check_address
 from maildoctor.advice import advice_text, carrier_steps
 from maildoctor.findings import Lang, Severity, Verdict
 from maildoctor.web.config import WEB_CONFIG, WebConfig
-from maildoctor.web.http import error_response, json_response
+from maildoctor.web.http import error_response, json_response, read_body
 from maildoctor.web.ratelimit import RateLimiter, client_key
 
 if TYPE_CHECKING:
@@ -282,10 +282,8 @@ class _CheckAPI:
                 f"Send JSON (Content-Type: application/json), not {request.content_type!r}, "
                 f"{_USAGE}.",
             )
-        if (request.content_length or 0) > MAX_BODY_BYTES:
-            raise BadInput(413, f"The body is larger than {MAX_BODY_BYTES:,} bytes.")
-        raw = await request.content.read(MAX_BODY_BYTES + 1)
-        if len(raw) > MAX_BODY_BYTES:
+        raw = await read_body(request, limit=MAX_BODY_BYTES)
+        if isinstance(raw, web.Response):
             raise BadInput(413, f"The body is larger than {MAX_BODY_BYTES:,} bytes.")
         try:
             data = json.loads(raw.decode("utf-8"))
