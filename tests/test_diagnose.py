@@ -265,3 +265,21 @@ def test_a_line_break_in_the_address_never_reaches_the_report(tmp_path: Path) ->
     assert code == 1
     assert "a\\u000ab@example.com" in out
     assert "\na\n" not in out and "\nb@example.com" not in out
+
+
+@pytest.mark.parametrize("fault", ["rcpt=451 4.3.0 Try later", "greylist"])
+def test_a_temporary_error_from_the_harness_is_no_carrier_decision(
+    tmp_path: Path, fault: str
+) -> None:
+    """A 4xx from the trial harness (a fault, an internal error) fails the trial
+    (exit 4 in the CLI), never a row saying the carrier refused the mail."""
+    import asyncio
+
+    from maildoctor.address.check import check_address
+    from maildoctor.diagnose.diagnosis import TrialFailed, run_trial, start_harness
+
+    result = asyncio.run(check_address("taro@docomo.ne.jp", probe=None))
+    with start_harness(tmp_path / "h.sqlite3") as running:
+        running.set_faults(fault)
+        with pytest.raises(TrialFailed, match="temporary error"):
+            run_trial(result, running)

@@ -227,7 +227,9 @@ def _deliver(
     """One real SMTP transaction; the decision is read back from the store.
 
     Raises TrialFailed when the harness itself failed (it could not store the
-    message, or did not answer): that is no carrier's decision.
+    message, did not answer, or answered with a temporary error: a carrier's filter
+    refuses with 5xx, so a 4xx is a fault set on the harness or its own failure):
+    that is no carrier's decision.
     """
     host, port = running.smtp_address
     failures = running.store.failures
@@ -251,6 +253,11 @@ def _deliver(
     if stored is None or not stored.raw.endswith(raw):
         # Refused before DATA, or not stored (the newest message is another one):
         # the SMTP replies are the evidence. (endswith: a verifying harness adds a header.)
+        if replies[-1].startswith("4"):
+            raise TrialFailed(
+                f"the trial harness at {host}:{port} answered with a temporary error "
+                f"({replies[-1]}); a fault set on it, or its store cannot be written"
+            )
         return ScenarioResult(
             scenario=scenario,
             outcome="rejected",

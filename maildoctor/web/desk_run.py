@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from maildoctor.diagnose.diagnosis import conclude, run_trial
+from maildoctor.diagnose.diagnosis import TrialFailed, conclude, run_trial
 from maildoctor.diagnose.history import History
 from maildoctor.diagnose.reply import advice_items, ticket_subject
 from maildoctor.diagnose.report import spoofing_notes, trial_lesson, trial_rows
@@ -31,10 +31,6 @@ __all__ = ["SENDER_AUTH_TTL", "DeskService", "TrialFailed", "message_url"]
 
 #: Seconds lentrance.com's published SPF/DKIM/DMARC is reused across diagnoses.
 SENDER_AUTH_TTL = 600.0
-
-
-class TrialFailed(Exception):
-    """The harness could not take the trial (store or SMTP failure): no verdict."""
 
 
 def message_url(message_id: int) -> str:
@@ -150,14 +146,6 @@ class DeskService:
                 raise TrialFailed(f"The delivery trial could not run in the harness: {e}") from e
             finally:
                 target.clear_profiles()
-        refused = [
-            r for r in trial.results if r.stored_id is None and r.smtp_replies[-1][:1] == "4"
-        ]
-        if refused:
-            raise TrialFailed(
-                "The harness refused the trial message with a temporary error "
-                f"({refused[0].smtp_replies[-1]}); is its store writable?"
-            )
         diagnosis = conclude(
             result, trial, lang=lang, templates_dir=templates_dir, ticket=ticket, reply_lang=lang
         )
