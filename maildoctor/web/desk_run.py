@@ -21,6 +21,7 @@ from maildoctor.diagnose.report import spoofing_notes, trial_lesson, trial_rows
 from maildoctor.findings import Lang
 from maildoctor.tickets import Ticket
 from maildoctor.web.config import WebConfig
+from maildoctor.web.history import permalink
 
 if TYPE_CHECKING:
     from maildoctor.harness.policy import Profile
@@ -172,5 +173,5 @@ class DeskService:
             data["lesson"] = None
         entry_id = await asyncio.to_thread(self.history.add, data, lang=lang)
         data["history_id"] = entry_id
-        data["permalink"] = f"/desk/history/{entry_id}"
+        data["permalink"] = permalink(entry_id)
         return data
