@@ -272,6 +272,15 @@ def test_a_broken_template_is_422_not_404(tmp_path: Path) -> None:
         status, _, body = get(h, "/api/templates/password_reset/html")
         assert status == 422
         assert get(h, "/api/templates/nosuch")[0] == 404
+        # The gallery's list names the broken template the same way, not a 500.
+        (templates / "password_reset" / "template.toml").write_text("subject = [", "utf-8")
+        status, _, body = get(h, "/api/templates")
+        assert status == 422, body
+        assert "password_reset" in json.loads(body)["error"]
+        shutil.rmtree(templates)
+        status, _, body = get(h, "/api/templates")
+        assert status == 503, body
+        assert "could not be read" in json.loads(body)["error"]
 
 
 def test_an_unreadable_store_is_503_not_500(tmp_path: Path) -> None:

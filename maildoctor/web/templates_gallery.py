@@ -20,10 +20,14 @@ def add_routes(app: web.Application, harness: Harness) -> None:
     """Register ``/api/templates``, one template's sample and its HTML."""
 
     async def templates(request: web.Request) -> web.Response:
+        from maildoctor.mail.templating import TemplatingError
+
         try:
             data = await asyncio.to_thread(_catalog, harness.config.templates_dir)
-        except Exception as e:
-            return error_response(500, f"The templates could not be read: {e}")
+        except TemplatingError as e:  # a broken template: say why, as for one template
+            return error_response(422, str(e))
+        except OSError as e:
+            return error_response(503, f"The templates folder could not be read: {e}.")
         return json_response(data)
 
     async def _sample(name: str, variant: str | None) -> EmailMessage | web.Response:
