@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from maildoctor.harness.store import like_pattern
+
 __all__ = ["DEFAULT_MAX_ENTRIES", "History", "HistoryEntry", "HistoryError"]
 
 DEFAULT_MAX_ENTRIES = 10000
@@ -99,12 +101,6 @@ def _entry(row: sqlite3.Row, *, full: bool = False) -> HistoryEntry:
         lang=row["lang"],
         result=json.loads(row["result"]) if full else None,
     )
-
-
-def _like(text: str) -> str:
-    """A LIKE pattern that matches ``text`` anywhere, with % and _ taken literally."""
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
 
 
 class History:
@@ -193,7 +189,7 @@ class History:
         text = query.strip().lower()
         if not text:
             return "", ()
-        pattern = _like(text)
+        pattern = like_pattern(text)
         return (
             " WHERE lower(address) LIKE ? ESCAPE '\\' OR normalized LIKE ? ESCAPE '\\'",
             (pattern, pattern),

@@ -29,7 +29,15 @@ from typing import Any
 from maildoctor.harness.health import FailureLog, check_store, describe_error
 from maildoctor.harness.records import Delivery, NewMessage, StoredMessage, from_row
 
-__all__ = ["Delivery", "NewMessage", "Store", "StoreError", "StoredMessage", "default_db_path"]
+__all__ = [
+    "Delivery",
+    "NewMessage",
+    "Store",
+    "StoreError",
+    "StoredMessage",
+    "default_db_path",
+    "like_pattern",
+]
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS messages (
@@ -60,7 +68,7 @@ _SUMMARY_COLUMNS = (
 _SEARCHED = ("subject", "mail_from", "rcpt_tos", "from_header", "decisions")
 
 
-def _like(text: str) -> str:
+def like_pattern(text: str) -> str:
     """``text`` as a LIKE pattern matching it anywhere, its wildcards taken literally."""
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
@@ -346,7 +354,7 @@ class Store:
         params: list[str | int] = []
         for word in query.split():
             clauses.append("(" + " OR ".join(f"{f} LIKE ? ESCAPE '\\'" for f in _SEARCHED) + ")")
-            params += [_like(word)] * len(_SEARCHED)
+            params += [like_pattern(word)] * len(_SEARCHED)
         where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
         try:
             total = int(self._read(f"SELECT COUNT(*) FROM messages{where}", params)[0][0])
