@@ -10,6 +10,7 @@ import json
 import shutil
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -283,3 +284,28 @@ def test_a_temporary_error_from_the_harness_is_no_carrier_decision(
         running.set_faults(fault)
         with pytest.raises(TrialFailed, match="temporary error"):
             run_trial(result, running)
+
+
+def test_a_message_accepted_but_not_stored_is_no_carrier_decision(tmp_path: Path) -> None:
+    """250 from the harness with no stored message is the harness's failure, not 'rejected'."""
+    import asyncio
+
+    from maildoctor.address.check import check_address
+    from maildoctor.diagnose.diagnosis import TrialFailed, run_trial, start_harness
+
+    class Forgetful:  # the real harness, whose store never has the message
+        def __init__(self, running: Any) -> None:
+            self.running = running
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self.running, name)
+
+        def last(self) -> None:
+            return None
+
+    result = asyncio.run(check_address("taro@gmail.com", probe=None))
+    with (
+        start_harness(tmp_path / "h.sqlite3") as running,
+        pytest.raises(TrialFailed, match="not in its store"),
+    ):
+        run_trial(result, Forgetful(running))

@@ -228,7 +228,8 @@ def _deliver(
 
     Raises TrialFailed when the harness itself failed (it could not store the
     message, did not answer, or answered with a temporary error: a carrier's filter
-    refuses with 5xx, so a 4xx is a fault set on the harness or its own failure):
+    refuses with 5xx, so a 4xx is a fault set on the harness or its own failure; or
+    it accepted the message and did not store it):
     that is no carrier's decision.
     """
     host, port = running.smtp_address
@@ -257,6 +258,11 @@ def _deliver(
             raise TrialFailed(
                 f"the trial harness at {host}:{port} answered with a temporary error "
                 f"({replies[-1]}); a fault set on it, or its store cannot be written"
+            )
+        if replies[-1].startswith("2"):
+            raise TrialFailed(
+                f"the trial harness at {host}:{port} accepted the message ({replies[-1]}) "
+                "but it is not in its store"
             )
         return ScenarioResult(
             scenario=scenario,
