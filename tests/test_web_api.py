@@ -294,3 +294,23 @@ def test_an_unreadable_store_is_503_not_500(tmp_path: Path) -> None:
             assert status == 503, path
             assert headers["Content-Type"].startswith("application/json")
             assert "The message store cannot be read" in json.loads(body)["error"]
+
+
+def test_an_events_client_that_stops_reading_holds_bounded_memory() -> None:
+    import asyncio
+
+    from maildoctor.web.messages import MAX_PENDING_EVENTS, offer
+
+    async def run() -> tuple[int, int]:
+        stalled: asyncio.Queue[str | None] = asyncio.Queue()
+        reading: asyncio.Queue[str | None] = asyncio.Queue()
+        read = 0
+        for n in range(10 * MAX_PENDING_EVENTS):
+            offer({stalled, reading}, f'{{"kind": "added", "ids": [{n}]}}')
+            reading.get_nowait()
+            read += 1
+        return stalled.qsize(), read
+
+    stalled, read = asyncio.run(run())
+    assert stalled == MAX_PENDING_EVENTS
+    assert read == 10 * MAX_PENDING_EVENTS  # a client that keeps up misses nothing

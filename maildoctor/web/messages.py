@@ -39,6 +39,19 @@ if TYPE_CHECKING:
 STATIC = Path(__file__).parent / "static"
 
 
+#: Events waiting for one ``/api/events`` client. One that stops reading gets no more
+#: until it catches up (memory stays bounded); the page refetches the whole list on
+#: any event, so the next one it reads brings it up to date.
+MAX_PENDING_EVENTS = 100
+
+
+def offer(listeners: set[asyncio.Queue[str | None]], event: str) -> None:
+    """Queue ``event`` for every listener that has room for it."""
+    for q in listeners:
+        if q.qsize() < MAX_PENDING_EVENTS:
+            q.put_nowait(event)
+
+
 def _unreadable(e: Exception) -> web.Response:
     """A store failure is the harness's (503), never a 500 or an empty answer."""
     return error_response(503, f"The message store cannot be read: {e}")
@@ -52,11 +65,7 @@ def add_routes(app: web.Application, harness: Harness) -> None:
     def on_store(kind: str, ids: Any) -> None:  # called from the store's writer thread
         event = json.dumps({"kind": kind, "ids": list(ids)})
 
-        def fan_out() -> None:
-            for q in listeners:
-                q.put_nowait(event)
-
-        loop.call_soon_threadsafe(fan_out)
+        loop.call_soon_threadsafe(offer, listeners, event)
 
     store = harness.store
     assert store is not None
