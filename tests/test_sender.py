@@ -136,3 +136,19 @@ def test_parse_tags() -> None:
     assert parse_tags("v=DMARC1; p=none; rua=mailto:a@b.example ;") == {
         "v": "DMARC1", "p": "none", "rua": "mailto:a@b.example",
     }  # fmt: skip
+
+
+def test_unanswered_forward_lookup_of_the_ptr_name_is_unknown_not_a_mismatch() -> None:
+    # 198.51.100.8's PTR names unrelated-host.example, whose A lookup here times out:
+    # whether the name resolves back is unknown, so no ptr_mismatch is claimed.
+    with DNSTestServer.from_files(
+        ZONES_DIR / "sender.zone", timeout_names=["unrelated-host.example."]
+    ) as server:
+        slow = make_resolver([server.nameserver], timeout=0.5)
+        result = audit("lentrance.com", resolver=slow, ip="198.51.100.8", lang="en")
+    codes = [f.code for f in result.findings]
+    assert "ptr_mismatch" not in codes
+    assert "sender_dns_unavailable" in codes
+    assert result.checks["ptr"] is None
+    assert result.records["ptr"] == ["unrelated-host.example"]
+    assert result.records["ptr_confirmed"] is None

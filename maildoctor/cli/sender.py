@@ -105,7 +105,8 @@ def format_text(result: SenderAudit, lang: Lang, *, selector: str | None) -> str
         text = show(ptr)
         if ptr:
             ok = r.get("ptr_confirmed")
-            text += f" ({_l('confirmed' if ok else 'unconfirmed', lang)})"
+            state = "unknown" if ok is None else "confirmed" if ok else "unconfirmed"
+            text += f" ({_l(state, lang)})"
         lines.append(f"  {_l('reverse', lang)} {r['ip']}: {text}")
     lines += ["", f"{_l('findings', lang)}:"]
     if not result.findings:

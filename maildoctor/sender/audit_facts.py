@@ -88,7 +88,8 @@ class SenderFacts:
     ptr_names: tuple[str, ...] | None
     """PTR names of ``ip``."""
     ptr_confirmed: tuple[str, ...] | None
-    """Those PTR names whose A/AAAA records include ``ip``."""
+    """Those PTR names whose A/AAAA records include ``ip`` (None when none did and
+    some forward lookup went unanswered)."""
     unavailable: tuple[str, ...] = ()
     """Lookups that DNS did not answer (``name TYPE: reason``)."""
     untrusted: str | None = None
@@ -227,12 +228,18 @@ def gather(
         if answers is not None:
             ptr_names = tuple(a.target.to_text(True) for a in answers)
             confirmed = []
+            unanswered = False
             rdtype = "AAAA" if ipaddress.ip_address(ip).version == 6 else "A"
             for name in ptr_names:
-                addrs = ask(partial(resolve_records, resolver, name, rdtype)) or []
-                if any(ipaddress.ip_address(a.address) == ipaddress.ip_address(ip) for a in addrs):
+                addrs = ask(partial(resolve_records, resolver, name, rdtype))
+                unanswered = unanswered or addrs is None
+                if any(
+                    ipaddress.ip_address(a.address) == ipaddress.ip_address(ip) for a in addrs or []
+                ):
                     confirmed.append(name)
-            ptr_confirmed = tuple(confirmed)
+            # A PTR name whose forward lookup went unanswered may be the one that
+            # resolves back: with none confirmed, that is unknown, not a mismatch.
+            ptr_confirmed = None if unanswered and not confirmed else tuple(confirmed)
 
     return SenderFacts(
         domain=domain,
