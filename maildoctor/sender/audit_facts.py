@@ -76,7 +76,8 @@ class SenderFacts:
     spf_records: tuple[str, ...] | None
     """The ``v=spf1`` TXT records of the envelope sender's domain."""
     spf_lookups: int | None
-    """DNS lookups the SPF record needs, counted through includes and redirects."""
+    """DNS lookups the SPF record needs, counted through includes and redirects
+    (None when an unanswered include leaves it unknown whether it is within the limit)."""
     spf_eval: SpfResult | None
     """pyspf's verdict for ``ip`` (when an IP was given)."""
     dkim: DkimKey | None
@@ -201,7 +202,14 @@ def gather(
         else None
     )
     spf_records = records(envelope, "v=spf1")
-    lookups = count_spf_lookups(envelope, fetch) if spf_records and len(spf_records) == 1 else None
+    lookups = None
+    if spf_records and len(spf_records) == 1:
+        asked = len(unavailable)
+        lookups = count_spf_lookups(envelope, fetch)
+        if len(unavailable) > asked and lookups <= SPF_LOOKUP_LIMIT:
+            # An include went unanswered: the count is a lower bound, which proves
+            # "too many" but not "within the limit".
+            lookups = None
     spf_eval = (
         check_spf(ip, f"postmaster@{envelope}", envelope, resolver=resolver)
         if ip and spf_records
