@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from maildoctor.address.dnsprobe import parse_nameserver
+from maildoctor.address.report import SEVERITY_LABELS
 from maildoctor.cli.options import (
     dns_canary_option,
     dns_timeout_option,
@@ -43,10 +44,6 @@ _LABELS: dict[str, dict[str, str]] = {
     "confirmed": {"ja": "正引き一致", "en": "forward-confirmed"},
     "unconfirmed": {"ja": "正引き不一致", "en": "does not resolve back"},
     "reverse": {"ja": "逆引き", "en": "Reverse DNS of"},
-}
-_SEVERITY = {
-    "ja": {Severity.ERROR: "エラー", Severity.WARNING: "警告", Severity.INFO: "情報"},
-    "en": {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "info"},
 }
 _MET = {True: "OK", False: "NG", None: "??"}
 
@@ -112,7 +109,7 @@ def format_text(result: SenderAudit, lang: Lang, *, selector: str | None) -> str
     if not result.findings:
         lines.append(f"  {_l('no_findings', lang)}")
     for f in result.findings:
-        lines.append(f"  [{_SEVERITY[lang][f.severity]}] {f.code}: {f.message}")
+        lines.append(f"  [{SEVERITY_LABELS[lang][f.severity]}] {f.code}: {f.message}")
     lines += ["", f"{_l('requirements', lang)}:"]
     for req in result.requirements:
         lines.append(f"  [{_MET[req.met]}] {req.title}")
