@@ -9,7 +9,6 @@ from typing import Any
 
 import click
 
-from maildoctor.address.dnsprobe import parse_nameserver
 from maildoctor.address.report import SEVERITY_LABELS
 from maildoctor.cli.options import (
     dns_canary_option,
@@ -187,12 +186,10 @@ def command(
     if selector is not None and not re.fullmatch(r"[A-Za-z0-9_\-.]{1,63}", selector):
         raise click.BadParameter(f"{selector!r} is not a DKIM selector", param_hint="--selector")
     servers = [s for value in nameservers for s in value.split()]
-    for value in servers:
-        try:
-            parse_nameserver(value)
-        except ValueError as e:
-            raise click.BadParameter(str(e), param_hint="--nameserver") from None
-    resolver = make_resolver(servers, timeout=dns_timeout)
+    try:
+        resolver = make_resolver(servers, timeout=dns_timeout)
+    except ValueError as e:  # DNSConfigError from parse_nameserver: one line, exit 2
+        raise click.BadParameter(str(e), param_hint="--nameserver") from None
     untrusted = canary_failure(servers, timeout=dns_timeout, canaries=canaries or DEFAULT_CANARIES)
     if untrusted is not None:
         click.echo(
