@@ -52,7 +52,7 @@ def test_contract_subjects_are_one_table() -> None:
         "password_reset": "[Lentrance]パスワード再設定のお知らせ",
         "withdrawal_complete": "[Lentrance]退会手続き完了のお知らせ",
     }
-    assert DEFAULT_SUBJECT == CONTRACT_SUBJECTS["provisional_registration"]
+    assert CONTRACT_SUBJECTS["provisional_registration"] == DEFAULT_SUBJECT
 
 
 def test_unknown_ticket_names_the_known_ones() -> None:
