@@ -9,6 +9,7 @@ from importlib import resources
 
 from maildoctor.carriers import SENDER_DOMAIN, Carrier
 from maildoctor.findings import Lang
+from maildoctor.tickets import CONTRACT_SUBJECTS, DEFAULT_TICKET, TICKETS
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -22,9 +23,9 @@ class Advice:
     """By language; may hold ``{carrier_steps}``, ``{sender_domain}`` and ``{subject}``."""
 
 
-#: The subject advice names when the caller does not say which mail it is about
-#: (the FAQ's case: the provisional-registration mail, templates/README.md).
-DEFAULT_SUBJECT = "[Lentrance]仮登録完了のお知らせ"
+#: The subject advice names when the caller does not say which mail it is about:
+#: that of the default ticket's mail (the FAQ's case, the provisional registration).
+DEFAULT_SUBJECT = CONTRACT_SUBJECTS[TICKETS[DEFAULT_TICKET].template]
 
 
 @cache

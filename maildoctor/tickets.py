@@ -11,10 +11,19 @@ import tomllib
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from typing import Any
 
 from maildoctor.findings import Lang
 
-__all__ = ["DEFAULT_TICKET", "TICKETS", "Ticket", "UnknownTicket", "ticket", "ticket_ids"]
+__all__ = [
+    "CONTRACT_SUBJECTS",
+    "DEFAULT_TICKET",
+    "TICKETS",
+    "Ticket",
+    "UnknownTicket",
+    "ticket",
+    "ticket_ids",
+]
 
 DEFAULT_TICKET = "not_arrived"
 
@@ -34,7 +43,8 @@ class Ticket:
     says: dict[str, str]
     """What the customer says, by language."""
     template: str
-    """The notification mail the ticket is about: the one the delivery trial sends."""
+    """The notification mail the ticket is about: the one the delivery trial sends
+    (a key of :data:`CONTRACT_SUBJECTS`)."""
     variant: str | None
     """That template's variant (``sso`` for sign-up with another service's ID)."""
     reply: str
@@ -49,9 +59,16 @@ class Ticket:
         return self.label[lang]
 
 
+def _data(name: str) -> dict[str, Any]:
+    return tomllib.loads(resources.files("maildoctor").joinpath("data", name).read_text("utf-8"))
+
+
+#: The contract's notification mails and their exact subjects (``data/subjects.toml``).
+CONTRACT_SUBJECTS: dict[str, str] = _data("subjects.toml")
+
+
 @cache
 def _table() -> dict[str, Ticket]:
-    text = resources.files("maildoctor").joinpath("data/tickets.toml").read_text("utf-8")
     return {
         ticket_id: Ticket(
             id=ticket_id,
@@ -63,7 +80,7 @@ def _table() -> dict[str, Ticket]:
             advice=tuple(row["advice"]),
             mailbox_advice=bool(row["mailbox_advice"]),
         )
-        for ticket_id, row in tomllib.loads(text).items()
+        for ticket_id, row in _data("tickets.toml").items()
     }
 
 

@@ -102,3 +102,16 @@ def test_lentrances_own_mail_is_not_a_bounce(tmp_path: Path) -> None:
     assert err == (
         f"{mail}: not a bounce (no delivery status report and no delivery-failure text).\n"
     )
+
+
+def test_reply_templates_folder_without_or_with_a_broken_bounce_template(tmp_path: Path) -> None:
+    # Checked before any bounce is read, by the same helper as check and diagnose.
+    code, out, err = _run("--reply", "--templates", str(tmp_path), str(DATA / "postfix-63.eml"))
+    assert code == 2 and out == ""
+    assert "--templates" in err and "replies/bounce.txt.j2" in err
+    assert "Traceback" not in err
+    (tmp_path / "replies").mkdir()
+    (tmp_path / "replies" / "bounce.txt.j2").write_text("{% if %}", encoding="utf-8")
+    code, out, err = _run("--reply", "--templates", str(tmp_path), str(DATA / "postfix-63.eml"))
+    assert code == 2 and out == ""
+    assert "is broken" in err and "Traceback" not in err

@@ -52,3 +52,17 @@ def test_exchange_2003_layout_is_a_bounce() -> None:
 def test_auto_submitted_on_a_real_bounce_is_not_a_vacation_reply() -> None:
     found = explain((DATA / "bounces-more" / "x6-02.eml").read_bytes())
     assert [(e.kind, e.reason) for e in found] == [("bounce", "userunknown")]
+
+
+def test_a_resolver_failure_is_never_a_missing_domain() -> None:
+    # Postfix's words when the MX lookup failed (SERVFAIL/timeout), not NXDOMAIN.
+    again = (
+        "Host or domain name not found. Name service error for name=example.jp "
+        "type=MX: Host not found, try again"
+    )
+    temp = Facts(diagnostic=again, status="4.4.3", diagnostic_type="X-Postfix")
+    assert decide(temp) == "networkerror"
+    assert decide(Facts(diagnostic=again, status="4.4.3")) == "networkerror"
+    # NXDOMAIN stays a missing domain.
+    gone = again.removesuffix(", try again")
+    assert decide(Facts(diagnostic=gone, status="5.4.4")) == "hostunknown"

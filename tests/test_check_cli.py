@@ -310,3 +310,18 @@ def test_the_report_says_why_dns_was_not_asked(
     assert note in run(address, "--lang", "en", *args).stdout
     data = json.loads(run(address, "--format", "json", *args).stdout)
     assert data["dns_skipped"] == skipped
+
+
+@pytest.mark.parametrize("command", ["check", "diagnose"])
+def test_a_csv_field_over_the_csv_limit_is_one_line_before_any_output(
+    tmp_path: Path, command: str
+) -> None:
+    # Python's csv module refuses a field over 128 KiB; row 3 has one, past the header.
+    path = tmp_path / "huge.csv"
+    path.write_text('address,note\ntaro@example.jp,x\nhanako@example.jp,"' + "a" * 200_000 + '"\n')
+    result = CliRunner().invoke(main, [command, "--file", str(path), "--offline"])
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert "field larger than field limit" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in result.stderr

@@ -136,3 +136,34 @@ def test_parse_tags() -> None:
     assert parse_tags("v=DMARC1; p=none; rua=mailto:a@b.example ;") == {
         "v": "DMARC1", "p": "none", "rua": "mailto:a@b.example",
     }  # fmt: skip
+
+
+def test_unanswered_forward_lookup_of_the_ptr_name_is_unknown_not_a_mismatch() -> None:
+    # 198.51.100.8's PTR names unrelated-host.example, whose A lookup here times out:
+    # whether the name resolves back is unknown, so no ptr_mismatch is claimed.
+    with DNSTestServer.from_files(
+        ZONES_DIR / "sender.zone", timeout_names=["unrelated-host.example."]
+    ) as server:
+        slow = make_resolver([server.nameserver], timeout=0.5)
+        result = audit("lentrance.com", resolver=slow, ip="198.51.100.8", lang="en")
+    codes = [f.code for f in result.findings]
+    assert "ptr_mismatch" not in codes
+    assert "sender_dns_unavailable" in codes
+    assert result.checks["ptr"] is None
+    assert result.records["ptr"] == ["unrelated-host.example"]
+    assert result.records["ptr_confirmed"] is None
+
+
+def test_unanswered_include_leaves_the_spf_lookup_count_unknown() -> None:
+    # The include's own record could hold ten more lookups: 1 is only a lower bound.
+    zone = """$ORIGIN nested.example.
+@    IN TXT "v=spf1 include:big.nested.example -all"
+@    IN MX 10 mx.nested.example.
+mx   IN A 192.0.2.30
+"""
+    with DNSTestServer(zone, timeout_names=["big.nested.example."]) as server:
+        slow = make_resolver([server.nameserver], timeout=0.5)
+        result = audit("nested.example", resolver=slow, lang="en")
+    assert result.records["spf"] == ["v=spf1 include:big.nested.example -all"]
+    assert result.records["spf_lookups"] is None
+    assert "sender_dns_unavailable" in [f.code for f in result.findings]

@@ -9,11 +9,11 @@ import pytest
 from click.testing import CliRunner
 
 from maildoctor.address.intake import UploadError, decode_upload, find_addresses, read_list
-from maildoctor.advice import CATALOG
+from maildoctor.advice import CATALOG, DEFAULT_SUBJECT
 from maildoctor.cli import main
 from maildoctor.diagnose.history import History, HistoryError
 from maildoctor.mail.render import catalog
-from maildoctor.tickets import TICKETS, UnknownTicket, ticket
+from maildoctor.tickets import CONTRACT_SUBJECTS, TICKETS, UnknownTicket, ticket
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 CONTRACT_IDS = [
@@ -36,11 +36,23 @@ def test_each_type_points_at_real_data(ticket_id: str) -> None:
     kind = TICKETS[ticket_id]
     assert all(a in CATALOG for a in kind.advice)
     info = catalog(None)[kind.template]
+    assert info.subject == CONTRACT_SUBJECTS[kind.template]
     if kind.variant is not None:
         assert kind.variant in {v.name for v in info.variants}
     assert (TEMPLATES / kind.reply).is_file()
     assert (TEMPLATES / kind.reply.replace("replies/", "replies/en/")).is_file()
     assert kind.label["ja"] and kind.label["en"] and kind.says["ja"] and kind.says["en"]
+
+
+def test_contract_subjects_are_one_table() -> None:
+    # shared/DESIGN.md "Notification templates"; advice's default names the FAQ's mail.
+    assert CONTRACT_SUBJECTS == {
+        "provisional_registration": "[Lentrance]仮登録完了のお知らせ",
+        "registration_complete": "[Lentrance]会員登録完了のお知らせ",
+        "password_reset": "[Lentrance]パスワード再設定のお知らせ",
+        "withdrawal_complete": "[Lentrance]退会手続き完了のお知らせ",
+    }
+    assert CONTRACT_SUBJECTS["provisional_registration"] == DEFAULT_SUBJECT
 
 
 def test_unknown_ticket_names_the_known_ones() -> None:

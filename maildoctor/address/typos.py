@@ -13,13 +13,13 @@ which endings exist. The rules, in the order they are tried, say how sure we are
    ``yahoo.cok``): the target whose ending is nearest to the one typed;
 6. an ending no registry has (``.con``, ``.co.ip``) after any name;
 7. a letter slip (insertion, deletion, substitution, transposition), within
-   one edit for names up to five letters and two for longer ones, when
+   one edit for names up to six letters and two for longer ones, when
    exactly one popular domain is that close.
 
 Each suggestion is ``strong`` or ``weak``. Weak ones rest on too little to be
 said without DNS: a slip of a name of two or three letters (every short
 ``.com`` is somebody's, and ``kcn``, ``dcn``, ``tcn.ne.jp`` are cable ISPs one
-key from ``ocn``) or four in ``.com``, or an ending that differs only in the
+key from ``ocn``) or four in ``.com`` or ``.net``, or an ending that differs only in the
 country (``yahoo.ie``, ``hotmail.co.th`` are real).
 :mod:`maildoctor.address.assess` shows a weak one only when DNS says the typed
 domain cannot receive mail. Ties abstain: a wrong guess costs the customer more

@@ -175,9 +175,11 @@ def _true(reason: str, f: Facts, text: str) -> bool:
             return matches("rejected", text)
         return False
     if reason == "hostunknown":
-        if by_status == "hostunknown":
-            return not matches("networkerror", text)
-        return matches("hostunknown", text)
+        # Sisimai guards only its status branch; a resolver failure ("Host not found,
+        # try again") must never read as "the domain does not exist", whatever the status.
+        if matches("networkerror", text):
+            return False
+        return by_status == "hostunknown" or matches("hostunknown", text)
     if reason == "mesgtoobig":
         if by_status == "mesgtoobig":
             return True

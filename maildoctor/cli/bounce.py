@@ -17,8 +17,8 @@ import click
 from maildoctor.bounce import Explanation, NotABounce, explain
 from maildoctor.bounce.batch import summarize, suppression_list
 from maildoctor.bounce.inputs import Message, expand, messages
-from maildoctor.bounce.report import explanation_dict, format_reply, format_text
-from maildoctor.cli.options import format_option, lang_option, resolve_templates, templates_option
+from maildoctor.bounce.report import REPLY_TEMPLATE, explanation_dict, format_reply, format_text
+from maildoctor.cli.options import format_option, lang_option, reply_templates, templates_option
 from maildoctor.findings import Lang
 
 _NOT_A_BOUNCE = {
@@ -168,7 +168,8 @@ def command(
       maildoctor bounce bounces.mbox --format csv --suppress suppress.csv
       maildoctor bounce bounce.eml --reply
     """
-    folder = _reply_folder(templates_dir) if reply else None
+    # The reply template is checked before any work: missing or broken is a usage error.
+    folder = reply_templates(templates_dir, REPLY_TEMPLATE) if reply else None
     files = expand(sources)
     if not files:
         click.echo(_NO_FILES[lang].format(sources=" ".join(sources)), err=True)
@@ -235,25 +236,6 @@ def command(
         _write_suppression(suppress_file, keep, soft_limit, soft_days, lang)
     if failed:
         raise SystemExit(1)
-
-
-def _reply_folder(path: Path | None) -> Path:
-    """The templates folder, checked before any work: no bounce reply template is a usage error."""
-    import jinja2
-
-    from maildoctor.bounce.report import REPLY_TEMPLATE
-    from maildoctor.mail.templating import environment
-
-    folder = resolve_templates(path)
-    try:
-        environment(folder).get_template(REPLY_TEMPLATE)
-    except jinja2.TemplateError as e:
-        raise click.BadParameter(
-            f"{REPLY_TEMPLATE} in {str(folder)!r} is missing or broken ({type(e).__name__}); "
-            "copy it from maildoctor's templates/ or drop --templates.",
-            param_hint="--templates",
-        ) from None
-    return folder
 
 
 _NO_FILES = {

@@ -118,7 +118,6 @@ def command(
     records: list[Record] = [Record(address=a) for a in addresses]
     table = read_input(file_) if file_ is not None else None
     extra = table.extra_columns if table is not None else ()
-    total = len(records) + (table.count() if table is not None else 0)
     source = _chain(records, table.records() if table is not None else iter(()))
     pending: deque[Record] = deque()
 
@@ -128,7 +127,10 @@ def command(
             pending.append(record)
             yield record.address
 
-    progress = _Progress(enabled=file_ is not None and sys.stderr.isatty(), total=total)
+    show_progress = file_ is not None and sys.stderr.isatty()
+    # The total costs one more pass over the file: only a terminal shows it.
+    total = len(records) + table.count() if show_progress and table is not None else None
+    progress = _Progress(enabled=show_progress, total=total)
     reply_renderer = None
     if reply:
         from maildoctor.diagnose.reply import format_ticket_reply

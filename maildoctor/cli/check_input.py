@@ -28,7 +28,8 @@ def read_input(file_: IO[bytes], *, verb: str = "check") -> Table:
     """The --file input decoded, with one line on stderr saying how it was read.
 
     An empty input is said on stderr too ("No addresses to {verb}: ..."); one
-    that is too large or not text exits 2 with one line, never a traceback.
+    that is too large, not text or not readable CSV exits 2 with one line, never
+    a traceback.
     """
     raw_name = getattr(file_, "name", "<stdin>")
     stdin = raw_name in ("<stdin>", "-")
@@ -38,6 +39,9 @@ def read_input(file_: IO[bytes], *, verb: str = "check") -> Table:
         _input_error(f"{name} is larger than {MAX_INPUT_BYTES // 2**20} MiB")
     try:
         table = read_table(data)
+        # One pass over every row now: a row the csv module refuses (a field over its
+        # 128 KiB limit) is this one line and exit 2, not a traceback mid-output.
+        empty = table.count() == 0
     except (InputError, csv.Error) as e:
         _input_error(f"{name}: {e}")
     if table.header is not None:
@@ -45,7 +49,7 @@ def read_input(file_: IO[bytes], *, verb: str = "check") -> Table:
     else:
         shape = "one address a line"
     click.echo(f"Reading {name} as {table.encoding} ({shape}).", err=True)
-    if next(table.records(), None) is None:
+    if empty:
         where = "stdin" if stdin else "the file"
         click.echo(f"No addresses to {verb}: {where} is empty.", err=True)
     return table

@@ -22,8 +22,13 @@ from maildoctor.cli.options import (
     resolve_templates,
     templates_option,
 )
-from maildoctor.findings import Severity
-from maildoctor.mail.lint import LintFinding, allow_findings, lint_finding, lint_message
+from maildoctor.mail.lint import (
+    LintFinding,
+    allow_findings,
+    lint_finding,
+    lint_message,
+    summary,
+)
 from maildoctor.mail.render import catalog, load_template, render_message
 from maildoctor.mail.templating import TemplatingError, UnknownTemplate
 
@@ -123,11 +128,9 @@ def format_text(results: list[Linted]) -> str:
     """One line per message, then its findings with what to fix."""
     lines = []
     for r in results:
-        active = [f for f in r.findings if not f.allowed]
-        errors = sum(f.severity == Severity.ERROR for f in active)
-        warnings = len(active) - errors
-        allowed = len(r.findings) - len(active)
-        status = "ok" if not active else f"{errors} error(s), {warnings} warning(s)"
+        counts = summary([r.findings])
+        errors, warnings, allowed = counts["errors"], counts["warnings"], counts["allowed"]
+        status = "ok" if errors + warnings == 0 else f"{errors} error(s), {warnings} warning(s)"
         lines.append(f"{r.source}: {status}" + (f" ({allowed} allowed)" if allowed else ""))
         for f in r.findings:
             carrier = f" [{f.carrier}]" if f.carrier else ""
@@ -247,25 +250,23 @@ def command(
         )
         for r in results
     ]
-    findings = [f for r in results for f in r.findings if not f.allowed]
-    errors = sum(f.severity == Severity.ERROR for f in findings)
-    warnings = len(findings) - errors
+    counts = summary(r.findings for r in results)
+    errors = counts["errors"]
     if fmt == "json":
         document = {
             "results": [r.to_dict() for r in results],
             "errors": errors,
-            "warnings": warnings,
-            "allowed": sum(f.allowed for r in results for f in r.findings),
+            "warnings": counts["warnings"],
+            "allowed": counts["allowed"],
             "allow": list(allowed),
             "config": str(config.path) if config.path else None,
         }
         click.echo(json.dumps(document, ensure_ascii=False, indent=2))
     else:
         click.echo(format_text(results), nl=False)
-    allowed_count = sum(f.allowed for r in results for f in r.findings)
     click.echo(
-        f"lint: {len(results)} message(s), {errors} error(s), {warnings} warning(s)"
-        + (f", {allowed_count} allowed" if allowed_count else ""),
+        f"lint: {counts['messages']} message(s), {errors} error(s), {counts['warnings']} "
+        "warning(s)" + (f", {counts['allowed']} allowed" if counts["allowed"] else ""),
         err=True,
     )
     if errors:

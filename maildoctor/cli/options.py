@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import Any, TypeVar
 
 import click
 
@@ -95,14 +94,6 @@ def reply_templates(path: Path | None, name: str | None = None) -> Path:
             f"{name} in {str(folder)!r} is broken: {e}", param_hint="--templates"
         ) from None
     return folder
-
-
-def input_not_utf8(error: UnicodeDecodeError) -> NoReturn:
-    """Exit 2 with a clear line for an input file that is not UTF-8."""
-    click.echo(
-        f"Error: the input is not UTF-8 text ({error.reason} at byte {error.start}).", err=True
-    )
-    sys.exit(2)
 
 
 def format_option(*choices: str, help: str = "Output format.") -> Callable[[F], F]:

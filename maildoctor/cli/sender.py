@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from maildoctor.address.dnsprobe import parse_nameserver
+from maildoctor.address.report import SEVERITY_LABELS
 from maildoctor.cli.options import (
     dns_canary_option,
     dns_timeout_option,
@@ -43,10 +43,6 @@ _LABELS: dict[str, dict[str, str]] = {
     "confirmed": {"ja": "正引き一致", "en": "forward-confirmed"},
     "unconfirmed": {"ja": "正引き不一致", "en": "does not resolve back"},
     "reverse": {"ja": "逆引き", "en": "Reverse DNS of"},
-}
-_SEVERITY = {
-    "ja": {Severity.ERROR: "エラー", Severity.WARNING: "警告", Severity.INFO: "情報"},
-    "en": {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "info"},
 }
 _MET = {True: "OK", False: "NG", None: "??"}
 
@@ -105,13 +101,14 @@ def format_text(result: SenderAudit, lang: Lang, *, selector: str | None) -> str
         text = show(ptr)
         if ptr:
             ok = r.get("ptr_confirmed")
-            text += f" ({_l('confirmed' if ok else 'unconfirmed', lang)})"
+            state = "unknown" if ok is None else "confirmed" if ok else "unconfirmed"
+            text += f" ({_l(state, lang)})"
         lines.append(f"  {_l('reverse', lang)} {r['ip']}: {text}")
     lines += ["", f"{_l('findings', lang)}:"]
     if not result.findings:
         lines.append(f"  {_l('no_findings', lang)}")
     for f in result.findings:
-        lines.append(f"  [{_SEVERITY[lang][f.severity]}] {f.code}: {f.message}")
+        lines.append(f"  [{SEVERITY_LABELS[lang][f.severity]}] {f.code}: {f.message}")
     lines += ["", f"{_l('requirements', lang)}:"]
     for req in result.requirements:
         lines.append(f"  [{_MET[req.met]}] {req.title}")
@@ -189,12 +186,10 @@ def command(
     if selector is not None and not re.fullmatch(r"[A-Za-z0-9_\-.]{1,63}", selector):
         raise click.BadParameter(f"{selector!r} is not a DKIM selector", param_hint="--selector")
     servers = [s for value in nameservers for s in value.split()]
-    for value in servers:
-        try:
-            parse_nameserver(value)
-        except ValueError as e:
-            raise click.BadParameter(str(e), param_hint="--nameserver") from None
-    resolver = make_resolver(servers, timeout=dns_timeout)
+    try:
+        resolver = make_resolver(servers, timeout=dns_timeout)
+    except ValueError as e:  # DNSConfigError from parse_nameserver: one line, exit 2
+        raise click.BadParameter(str(e), param_hint="--nameserver") from None
     untrusted = canary_failure(servers, timeout=dns_timeout, canaries=canaries or DEFAULT_CANARIES)
     if untrusted is not None:
         click.echo(

@@ -44,8 +44,12 @@ def parse_hostport(value: str, *, option: str, default_host: str = "127.0.0.1") 
     return host or default_host, int(port_text)
 
 
-def parse_auth_dns(values: tuple[str, ...]) -> tuple[str, ...] | None:
-    """``--auth-dns`` values -> HarnessConfig.auth_nameservers (none given: the system's)."""
+def parse_auth_dns(values: tuple[str, ...], option: str = "--auth-dns") -> tuple[str, ...] | None:
+    """The words of ``--auth-dns`` (and ``--desk-dns``, ``--check-dns``): nameservers as
+    IP[:PORT], ``system`` (none given: the system's, ``()``) or ``off`` (None).
+
+    A bad value is a usage error naming ``option``.
+    """
     from maildoctor.address.dnsprobe import DNSConfigError, parse_nameserver
 
     words = {v.strip().lower() for v in values}
@@ -56,22 +60,14 @@ def parse_auth_dns(values: tuple[str, ...]) -> tuple[str, ...] | None:
     if words & {"system", "off"}:
         raise click.BadParameter(
             "'system' and 'off' stand alone; otherwise give nameservers as IP[:PORT].",
-            param_hint="--auth-dns",
+            param_hint=option,
         )
     for value in values:
         try:
             parse_nameserver(value)
         except DNSConfigError as e:
-            raise click.BadParameter(str(e), param_hint="--auth-dns") from e
+            raise click.BadParameter(str(e), param_hint=option) from None
     return tuple(v.strip() for v in values)
-
-
-def _desk_dns(values: tuple[str, ...]) -> tuple[str, ...] | None:
-    """``--desk-dns`` values -> WebConfig.nameservers (same words as --auth-dns)."""
-    try:
-        return parse_auth_dns(values)
-    except click.BadParameter as e:
-        raise click.BadParameter(e.message, param_hint="--desk-dns") from None
 
 
 def _remote_view(password: bool, public_check: bool) -> str:
@@ -296,7 +292,7 @@ def command(
         password_hash=hash_password(desk_password) if allow_remote and desk_password else None,
         history_db=history_db,
         history_max=history_max,
-        nameservers=_desk_dns(desk_dns),
+        nameservers=parse_auth_dns(desk_dns, "--desk-dns"),
         **signup_web_fields(**signup),
     )
     with contextlib.suppress(KeyboardInterrupt):

@@ -47,16 +47,6 @@ def parse_origins(values: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(origins)
 
 
-def _check_dns(values: tuple[str, ...]) -> tuple[str, ...] | None:
-    """``--check-dns`` values -> WebConfig.check_nameservers (the words of --auth-dns)."""
-    from maildoctor.cli.serve import parse_auth_dns
-
-    try:
-        return parse_auth_dns(values)
-    except click.BadParameter as e:
-        raise click.BadParameter(e.message, param_hint="--check-dns") from None
-
-
 def _rate(ctx: click.Context, param: click.Parameter, value: str) -> float:
     try:
         return parse_rate(value)
@@ -123,11 +113,13 @@ def signup_web_fields(
     check_dns_timeout: float,
 ) -> dict[str, Any]:
     """The WebConfig fields of the ``@signup_options`` values."""
+    from maildoctor.cli.serve import parse_auth_dns  # serve imports this module
+
     return {
         "public_paths": frozenset(PUBLIC_PATHS) if public_check else frozenset(),
         "cors_origins": parse_origins(cors_origins),
         "check_rate": check_rate,
-        "check_nameservers": _check_dns(check_dns),
+        "check_nameservers": parse_auth_dns(check_dns, "--check-dns"),
         "canaries": tuple(c.strip() for c in canaries if c.strip()),
         "check_dns_timeout": check_dns_timeout,
     }

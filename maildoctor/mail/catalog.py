@@ -23,6 +23,7 @@ from maildoctor.mail.templating import (
     UnknownTemplate,
     templates_dir,
 )
+from maildoctor.tickets import CONTRACT_SUBJECTS  # data/subjects.toml; lint holds templates to it
 
 __all__ = [
     "CONTRACT_SUBJECTS",
@@ -33,16 +34,6 @@ __all__ = [
     "sample_context",
     "site_facts",
 ]
-
-#: The contract's notification mails and their exact subjects (shared/DESIGN.md).
-#: Customers and the FAQ look for these subjects; lint compares against this table,
-#: not against the (editable) template.toml.
-CONTRACT_SUBJECTS: dict[str, str] = {
-    "provisional_registration": "[Lentrance]仮登録完了のお知らせ",
-    "registration_complete": "[Lentrance]会員登録完了のお知らせ",
-    "password_reset": "[Lentrance]パスワード再設定のお知らせ",
-    "withdrawal_complete": "[Lentrance]退会手続き完了のお知らせ",
-}
 
 _META = "template.toml"
 _SITE = "_site.toml"

@@ -10,7 +10,7 @@ code, severity, message and fix live in one table, :data:`RULES`
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from email.message import EmailMessage, Message
 from urllib.parse import urlsplit
@@ -244,12 +244,14 @@ def allow_findings(findings: Iterable[LintFinding], allow: Iterable[str]) -> lis
     return [replace(f, allowed=True) if allowed(f) else f for f in findings]
 
 
-def summary(results: Mapping[str, list[LintFinding]]) -> dict[str, int]:
-    """Counts of errors and warnings over several linted messages (allowed ones apart)."""
-    all_findings = [f for found in results.values() for f in found]
+def summary(results: Iterable[Sequence[LintFinding]]) -> dict[str, int]:
+    """Counts of errors and warnings over several linted messages (one findings
+    sequence each), allowed ones apart."""
+    per_message = list(results)
+    all_findings = [f for found in per_message for f in found]
     active = [f for f in all_findings if not f.allowed]
     return {
-        "messages": len(results),
+        "messages": len(per_message),
         "errors": sum(f.severity == Severity.ERROR for f in active),
         "warnings": sum(f.severity == Severity.WARNING for f in active),
         "allowed": len(all_findings) - len(active),

@@ -76,7 +76,8 @@ class SenderFacts:
     spf_records: tuple[str, ...] | None
     """The ``v=spf1`` TXT records of the envelope sender's domain."""
     spf_lookups: int | None
-    """DNS lookups the SPF record needs, counted through includes and redirects."""
+    """DNS lookups the SPF record needs, counted through includes and redirects
+    (None when an unanswered include leaves it unknown whether it is within the limit)."""
     spf_eval: SpfResult | None
     """pyspf's verdict for ``ip`` (when an IP was given)."""
     dkim: DkimKey | None
@@ -88,7 +89,8 @@ class SenderFacts:
     ptr_names: tuple[str, ...] | None
     """PTR names of ``ip``."""
     ptr_confirmed: tuple[str, ...] | None
-    """Those PTR names whose A/AAAA records include ``ip``."""
+    """Those PTR names whose A/AAAA records include ``ip`` (None when none did and
+    some forward lookup went unanswered)."""
     unavailable: tuple[str, ...] = ()
     """Lookups that DNS did not answer (``name TYPE: reason``)."""
     untrusted: str | None = None
@@ -200,7 +202,14 @@ def gather(
         else None
     )
     spf_records = records(envelope, "v=spf1")
-    lookups = count_spf_lookups(envelope, fetch) if spf_records and len(spf_records) == 1 else None
+    lookups = None
+    if spf_records and len(spf_records) == 1:
+        asked = len(unavailable)
+        lookups = count_spf_lookups(envelope, fetch)
+        if len(unavailable) > asked and lookups <= SPF_LOOKUP_LIMIT:
+            # An include went unanswered: the count is a lower bound, which proves
+            # "too many" but not "within the limit".
+            lookups = None
     spf_eval = (
         check_spf(ip, f"postmaster@{envelope}", envelope, resolver=resolver)
         if ip and spf_records
@@ -227,12 +236,18 @@ def gather(
         if answers is not None:
             ptr_names = tuple(a.target.to_text(True) for a in answers)
             confirmed = []
+            unanswered = False
             rdtype = "AAAA" if ipaddress.ip_address(ip).version == 6 else "A"
             for name in ptr_names:
-                addrs = ask(partial(resolve_records, resolver, name, rdtype)) or []
-                if any(ipaddress.ip_address(a.address) == ipaddress.ip_address(ip) for a in addrs):
+                addrs = ask(partial(resolve_records, resolver, name, rdtype))
+                unanswered = unanswered or addrs is None
+                if any(
+                    ipaddress.ip_address(a.address) == ipaddress.ip_address(ip) for a in addrs or []
+                ):
                     confirmed.append(name)
-            ptr_confirmed = tuple(confirmed)
+            # A PTR name whose forward lookup went unanswered may be the one that
+            # resolves back: with none confirmed, that is unknown, not a mismatch.
+            ptr_confirmed = None if unanswered and not confirmed else tuple(confirmed)
 
     return SenderFacts(
         domain=domain,

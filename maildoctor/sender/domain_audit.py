@@ -265,6 +265,8 @@ def assess(facts: SenderFacts, lang: Lang = "ja") -> SenderAudit:
     elif not facts.ptr_names:
         add("ptr_missing", ip=facts.ip, domain=d)
         checks["ptr"] = False
+    elif facts.ptr_confirmed is None:  # a forward lookup went unanswered: unknown
+        checks["ptr"] = None
     elif not facts.ptr_confirmed:
         add("ptr_mismatch", ip=facts.ip, ptr=facts.ptr_names[0], domain=d)
         checks["ptr"] = False
