@@ -84,6 +84,8 @@ CASES: dict[tuple[str, int], Case] = {
     ("send", 0): lambda e: ["send", "password_reset", "--to", "taro@gmail.com", "--smtp", e.smtp],
     ("send", 1): lambda e: ["send", "password_reset", "--to", "ghost@au.com", "--smtp", e.smtp],
     ("send", 2): lambda e: ["send", "password_reset", "--to", "bad addr", "--smtp", e.smtp],
+    # port 1 on loopback: nothing listens there, the connection is refused
+    ("send", 4): lambda e: ["send", "password_reset", "--to", "a@b.jp", "--smtp", "127.0.0.1:1"],
     ("serve", 2): lambda e: ["serve", "--user", "ci:pw", "--no-http"],
     ("serve", 4): lambda e: ["serve", "--smtp", "127.0.0.1:0", "--db", "/proc/x.sqlite3"],
     ("bounce", 0): lambda e: ["bounce", str(BOUNCES / "amazonses-01.eml")],

@@ -90,7 +90,7 @@ def test_send_with_starttls_and_auth(tmp_path: Path) -> None:
         ok = CliRunner().invoke(main, [*args, "--user", "u", "--password", "p"])
         assert ok.exit_code == 0, ok.output
         bad = CliRunner().invoke(main, [*args, "--user", "u", "--password", "wrong"])
-        assert bad.exit_code == 1
+        assert bad.exit_code == 4  # nothing was sent: not a recipient refusal
         assert bad.stderr.startswith("Error: The server refused the login for 'u': 535")
         assert len(h.messages()) == 1
 
@@ -111,7 +111,7 @@ def free_port() -> int:
         ),
         (
             ["send", "password_reset", "--to", "a@b.jp", "--smtp", "127.0.0.1:{free}"],
-            1,
+            4,
             "Error: Cannot connect to the SMTP server at 127.0.0.1:{free}",
         ),
         (

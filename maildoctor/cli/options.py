@@ -15,6 +15,13 @@ F = TypeVar("F", bound=Callable[..., Any])
 EXIT_COULD_NOT_RUN = 4
 
 
+class CouldNotRun(click.ClickException):
+    """The command could not do its job here (a store, a port, an SMTP server it cannot
+    reach): exit 4, one line, never a finding about the customer's address."""
+
+    exit_code = EXIT_COULD_NOT_RUN
+
+
 class InputError(click.ClickException):
     """Bad input that is not an option's syntax (a template, a --var, a file): exit 2
     as a usage error, on one line (click's UsageError adds the usage text)."""

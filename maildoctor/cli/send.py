@@ -12,7 +12,13 @@ from pathlib import Path
 
 import click
 
-from maildoctor.cli.options import InputError, charset_option, resolve_templates, templates_option
+from maildoctor.cli.options import (
+    CouldNotRun,
+    InputError,
+    charset_option,
+    resolve_templates,
+    templates_option,
+)
 from maildoctor.cli.render import template_context
 from maildoctor.cli.serve import parse_hostport
 from maildoctor.harness.protocol import EXTENSION
@@ -326,17 +332,15 @@ def command(
             timeout=timeout,
         )
     except smtplib.SMTPAuthenticationError as e:
-        raise click.ClickException(
+        raise CouldNotRun(
             f"The server refused the login for {user!r}: {e.smtp_code} {_s(e.smtp_error)}."
         ) from e
     except smtplib.SMTPNotSupportedError as e:
-        raise click.ClickException(
-            f"The server at {host}:{port} does not support that: {e}."
-        ) from e
+        raise CouldNotRun(f"The server at {host}:{port} does not support that: {e}.") from e
     except (smtplib.SMTPException, ssl.SSLError) as e:
-        raise click.ClickException(f"The SMTP conversation with {host}:{port} failed: {e}.") from e
+        raise CouldNotRun(f"The SMTP conversation with {host}:{port} failed: {e}.") from e
     except OSError as e:
-        raise click.ClickException(
+        raise CouldNotRun(
             f"Cannot connect to the SMTP server at {host}:{port}: {e.strerror or e}. "
             "Is `maildoctor serve` running, or is --smtp wrong?"
         ) from e

@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from maildoctor.cli.options import EXIT_COULD_NOT_RUN
+from maildoctor.cli.options import CouldNotRun
 from maildoctor.cli.signup_options import signup_options, signup_web_fields
 from maildoctor.diagnose.history import DEFAULT_MAX_ENTRIES, HistoryError
 from maildoctor.harness.faults import FaultError, FaultPlan, parse_faults
@@ -300,12 +300,6 @@ def command(
         asyncio.run(_serve(Harness(config, profiles=book, faults=plan, web=web)))
 
 
-class CouldNotStart(click.ClickException):
-    """The harness cannot run here (its store, its ports, its DNS): exit 4, one line."""
-
-    exit_code = EXIT_COULD_NOT_RUN
-
-
 async def _serve(harness: Harness) -> None:
     # Before anything is announced: a supervisor may stop us as soon as we listen.
     stop = asyncio.Event()
@@ -316,14 +310,14 @@ async def _serve(harness: Harness) -> None:
     try:
         await harness.start()
     except StoreError as e:
-        raise CouldNotStart(str(e)) from e
+        raise CouldNotRun(str(e)) from e
     except OSError as e:
-        raise CouldNotStart(
+        raise CouldNotRun(
             f"Cannot listen: {e.strerror or e}. Is another server on that port? "
             "Pick others with --smtp HOST:PORT and --http HOST:PORT."
         ) from e
     except (AuthConfigError, HistoryError) as e:
-        raise CouldNotStart(str(e)) from e
+        raise CouldNotRun(str(e)) from e
     host, port = harness.smtp_address
     click.echo(f"SMTP  {host}:{port}  (never relays)", err=True)
     if harness.http_url:
