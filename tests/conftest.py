@@ -1,8 +1,11 @@
-"""Shared fixtures: a real DNS server on loopback serving tests/data/zones/test.zone."""
+"""Shared fixtures: a real DNS server on loopback serving tests/data/zones/test.zone, and
+Debian's Chromium (through Playwright) for the browser tests, one per test module."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -20,3 +23,35 @@ def dns_server() -> Iterator[DNSTestServer]:
 def nameserver(dns_server: DNSTestServer) -> str:
     """The fixture server as ``"127.0.0.1:PORT"`` (what ``--nameserver`` takes)."""
     return dns_server.nameserver
+
+
+#: Debian's Chromium; Playwright never downloads a browser here (.ci/run installs it).
+CHROMIUM = Path("/usr/bin/chromium")
+#: Without the background-networking flags Chromium keeps dialling out of a closed network.
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+#: Screenshots the browser tests save (git-ignored): look at them before calling a page done.
+SCREENSHOTS = Path(__file__).parent / "screenshots"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """A headless Chromium for one test module, always closed."""
+    from playwright.sync_api import sync_playwright
+
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (.ci/run does).")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield b
+        finally:
+            b.close()

@@ -20,11 +20,10 @@ from playwright.sync_api import expect
 from maildoctor.harness.server import HarnessThread
 from maildoctor.web.app import run_in_thread
 from maildoctor.web.config import WebConfig
-from tests.test_web_browser import browser  # noqa: F401  (the shared Chromium fixture)
+from tests.conftest import SCREENSHOTS as SHOTS
 
 pytestmark = pytest.mark.browser
 
-SHOTS = Path(__file__).parent / "screenshots"
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
 
@@ -37,7 +36,7 @@ def desk(tmp_path: Path, nameserver: str) -> Iterator[HarnessThread]:
 
 
 @pytest.fixture
-def page_at(browser: Any) -> Iterator[Any]:  # noqa: F811
+def page_at(browser: Any) -> Iterator[Any]:
     """A new page at a given viewport; collects script errors, which fail the test."""
     opened: list[tuple[Any, Any, list[str]]] = []
 

@@ -12,30 +12,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from maildoctor.harness.server import HarnessThread
 from maildoctor.web.app import run_in_thread
 from maildoctor.web.config import WebConfig
+from tests.conftest import SCREENSHOTS
 from tests.dnsserver import DNSTestServer
-from tests.test_web_browser import ARGS, CHROMIUM
 
 pytestmark = pytest.mark.browser
 
-SCREENSHOTS = Path(__file__).parent / "screenshots"
 FULLWIDTH = "ｔａｒｏ＠ｄｏｃｏｍｏ．ｎｅ．ｊｐ"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (.ci/run does).")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 class OtherSite:
