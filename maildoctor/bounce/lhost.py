@@ -68,6 +68,28 @@ def find_segments(text: str, recipients: list[str]) -> dict[str, str]:
 
 _SENDMAIL_LINE = re.compile(r"[245]\d\d <[^>\s]+@[^>\s]+>\.\.\. ")
 
+#: Layouts that say why once, in a block of its own away from the recipient lines; the
+#: block is then every named recipient's reason. Marker pairs from the Lhost modules.
+_ERROR_BLOCKS = re.compile(
+    r"^(?:Error message below:"  # Sisimai::Lhost::ApacheJames, until "Message details:"
+    r"|-{3,}server message"  # Sisimai::Lhost::mFILTER, until "-------SMTP command"
+    r"|[ \t]*Technical details:)[ \t]*\n"  # Sisimai::Lhost::X3
+    r"(?P<words>.*?)(?=^Message details:|^-{3,}(?!server)|^={10,}|\Z)",
+    re.M | re.S,
+)
+#: m-FILTER names the command alone on the line after its marker
+_MFILTER_COMMAND = re.compile(r"^-{3,}SMTP command[ \t]*\n\s*([A-Z]{4})\b", re.M)
+
+
+def error_block(text: str) -> str:
+    """The reason a layout gives once for all recipients, ``""`` when it has none."""
+    m = _ERROR_BLOCKS.search(text)
+    if not m or not m.group("words").strip():
+        return ""
+    words = m.group("words").strip()
+    cmd = _MFILTER_COMMAND.search(text)
+    return f"{words}\nSMTP command: {cmd.group(1)}" if cmd else words
+
 
 def mta_of(msg: Message, text: str, subject: str, sender: str) -> str:
     from maildoctor.bounce.patterns import detect_mta
@@ -122,7 +144,8 @@ FAILURE_WORDS = re.compile(
     r"|delivery (?:status notification|has failed|failed|to the following)"
     r"|returned mail|mail delivery (?:failed|system|subsystem)|failure notice|not be delivered"
     r"|permanent(?:ly)? (?:error|fatal|failure)|delivery failure|rejected|bounce|non[- ]?delivery"
-    r"|mail system error|mail failure|malformed|エラー|届きませんでした|送信できませんでした|配信",
+    r"|mail system error|mail failure|malformed|did not reach|had delivery errors"
+    r"|unable to deliver|trouble delivering|error sending your mail|エラー|届きませんでした|送信できませんでした|配信",
     re.I,
 )
 

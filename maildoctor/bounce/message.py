@@ -19,9 +19,10 @@ ADDR_RE = re.compile(r"(?<![A-Za-z0-9!#$%&'*+/=?^_`{|}~.\-])" + ADDR)
 STATUS_RE = re.compile(r"(?<![\d.])([245]\.\d{1,3}\.\d{1,3})(?![\d.])")
 _REPLY_RE = re.compile(r"(?<![\d.#\-])([245][0-5]\d)(?:[ \-]|$)", re.M)
 _COMMAND_RE = re.compile(
-    r"(?:in reply to (?:end of )?|>>> ?|after |at )"
+    # "SMTP command:" (m-FILTER), "SMTP:RCPT" (X3), "Error following RCPT" (X6)
+    r"(?:in reply to (?:end of )?|>>> ?|after |at |SMTP command: |^SMTP:|error following )"
     r"(RCPT TO|MAIL FROM|DATA|HELO|EHLO|RCPT|MAIL|STARTTLS|end of data)",
-    re.I,
+    re.I | re.M,
 )
 
 #: lines after which a text bounce quotes the original message (cut there)
@@ -38,6 +39,8 @@ _ORIGINAL_MARKERS = re.compile(
     r"|[ \t]*(?:-+ )?Original message headers:?"
     r"|[ \t]*\*+ Original message header"
     r"|Original (?:mail|message) (?:as )?follows"  # fml, IMail
+    r"|-{3,}original mail info"  # Sisimai::Lhost::mFILTER
+    r"|The attachment contains the original mail headers"  # Sisimai::Lhost::X6
     r"|[ \t]*Received: from )",
     re.I | re.M,
 )

@@ -25,6 +25,7 @@ from maildoctor.bounce.arf import complained_recipients, is_feedback
 from maildoctor.bounce.dsn import dsn_recipients, dsn_text
 from maildoctor.bounce.lhost import (
     FAILURE_WORDS,
+    error_block,
     find_candidates,
     find_segments,
     looks_like_failure,
@@ -185,6 +186,9 @@ def parse_bounce(raw: bytes) -> ParsedBounce:
     if not candidates and original_to:
         candidates = find_candidates(original_to, own)
     segments = find_segments(text, candidates)
+    block = error_block(text)
+    if block:  # one reason for all, written apart from the recipients (James, m-FILTER, X3)
+        segments = {r: seg if block in seg else f"{seg}\n{block}" for r, seg in segments.items()}
     if not candidates:
         recipients.append(recipient_from_text("", text))
     for r in candidates:

@@ -1,0 +1,119 @@
+"""Plain-text layouts named after Sisimai's Lhost modules (ApacheJames, mFILTER,
+X1, X2, X3, X6, Exchange2003): each message here is written from the module's
+markers, not copied from Sisimai's samples (those stay unseen, for evaluation)."""
+
+from __future__ import annotations
+
+import pytest
+
+from maildoctor.bounce import explain, parse_bounces
+
+
+def _mail(headers: str, body: str) -> bytes:
+    head = "Date: Mon, 2 Nov 2026 10:00:00 +0900\nTo: shop@sender.example\n" + headers
+    return (head.strip() + "\nMIME-Version: 1.0\nContent-Type: text/plain\n\n" + body).encode()
+
+
+JAMES = _mail(
+    "From: postmaster@mx.sender.example\nSubject: [BOUNCE]\n"
+    "Message-ID: <1234.5678.JavaMail.root@mx.sender.example>",
+    "Hi. This is the James mail server at mx.sender.example.\n"
+    "I'm afraid I wasn't able to deliver your message to the following addresses.\n\n"
+    "Failed recipient(s):\nreader@books.example\n\n"
+    "Error message below:\n550 - Requested action not taken: no such user here\n\n"
+    "Message details:\n  Subject: Your order\n  MAIL FROM: shop@sender.example\n"
+    "  RCPT TO: reader@books.example\n",
+)
+
+MFILTER = _mail(
+    "From: mailer-daemon@gw.sender.example\nSubject: failure notice\nX-Mailer: m-FILTER",
+    "このメールは「m-FILTER」が自動的に生成して送信しています。\n\n"
+    "以下のメールアドレスへの送信に失敗しました。\nreader@books.example\n\n"
+    "-------server message\n550 5.1.1 unknown user <reader@books.example>\n\n"
+    "-------SMTP command\nRCPT\n\n-------original message\nTo: reader@books.example\n",
+)
+
+X1 = _mail(
+    'From: "Mail Deliver System" <postmaster@mx.sender.example>\n'
+    "Subject: Returned Mail: User unknown",
+    "The original message was received at Mon, 2 Nov 2026 09:59:00 +0900\n"
+    "from shop@sender.example\n\n---The following addresses had delivery errors---\n\n"
+    "reader@books.example [User unknown]\n",
+)
+
+X2 = _mail(
+    "From: MAILER-DAEMON@mx.sender.example\nSubject: Delivery failure",
+    "Message from books.example.\n"
+    "Unable to deliver message to the following address(es).\n\n"
+    "<reader@books.example>:\n"
+    "This user doesn't have a books.example account (reader@books.example) [0]\n\n"
+    "--- Original message follows.\n",
+)
+
+X3 = _mail(
+    'From: "Mail Delivery System" <postmaster@mx.sender.example>\n'
+    "Subject: Delivery status notification",
+    "=" * 60 + "\n      This is an automatically generated Delivery Status Notification.\n\n"
+    "Delivery to the following recipients failed permanently:\n\n"
+    "  * reader@books.example\n\n" + "=" * 60 + "\n"
+    "                        Technical details:\n\n"
+    "SMTP:RCPT host 192.0.2.8: 550 5.1.1 <reader@books.example>... User unknown\n\n"
+    + "=" * 60
+    + "\n",
+)
+
+X6 = _mail(
+    "From: mailer@sender.example\nSubject: There was an error sending your mail",
+    "We had trouble delivering your message. Full details follow:\n\n"
+    "Subject: 'Your order'\n\n1 error(s):\n\n"
+    "SMTP Server <mx.books.example> rejected recipient <reader@books.example> "
+    "(Error following RCPT command). It responded as follows: [550 5.1.1 User unknown]\n\n"
+    "The attachment contains the original mail headers\n",
+)
+
+EXCHANGE2003 = _mail(
+    "From: System Administrator <postmaster@corp.sender.example>\nSubject: Undeliverable: order",
+    "Your message\n\n  To:      reader@books.example\n  Subject: order\n\n"
+    "did not reach the following recipient(s):\n\n"
+    "reader@books.example on Mon, 2 Nov 2026 10:00:00 +0900\n"
+    "    The recipient name is not recognized\n"
+    "    MSEXCH:IMS:SenderCorp:HQ:MAIL01 0 (000C05A6) Unknown Recipient\n",
+)
+
+
+# "User unknown" with no status code and no SMTP command named is *filtered* (the
+# rule Sisimai::Reason::Filtered applies; see maildoctor/bounce/reasons.py): James,
+# X1 and X2 name neither, so that is what Sisimai reports for them too.
+@pytest.mark.parametrize(
+    ("raw", "mta", "command", "reason"),
+    [
+        (JAMES, "Apache James", "", "filtered"),
+        (MFILTER, "m-FILTER", "RCPT", "userunknown"),
+        (X1, "Unknown MTA X1", "", "filtered"),
+        (X2, "Unknown MTA X2", "", "filtered"),
+        (X3, "Unknown MTA X3", "RCPT", "userunknown"),
+        (X6, "Unknown MTA X6", "RCPT", "userunknown"),
+        (EXCHANGE2003, "Exchange 2003", "", "userunknown"),
+    ],
+    ids=["ApacheJames", "mFILTER", "X1", "X2", "X3", "X6", "Exchange2003"],
+)
+def test_layout_names_writer_recipient_and_reason(
+    raw: bytes, mta: str, command: str, reason: str
+) -> None:
+    (parsed,) = parse_bounces(raw)
+    assert parsed.mta == mta
+    (found,) = explain(raw)
+    assert found.recipient == "reader@books.example"
+    assert found.reason == reason, found.diagnostic
+    if command:
+        assert parsed.recipients[0].command == command
+
+
+def test_reason_given_once_apart_from_recipients_reaches_each_of_them() -> None:
+    """James writes one "Error message below:" for all; both recipients carry it."""
+    raw = JAMES.replace(
+        b"reader@books.example\n\nError", b"reader@books.example\nother@books.example\n\nError"
+    )
+    found = explain(raw)
+    assert [e.recipient for e in found] == ["reader@books.example", "other@books.example"]
+    assert all("no such user here" in e.diagnostic for e in found)
