@@ -117,3 +117,22 @@ def test_reason_given_once_apart_from_recipients_reaches_each_of_them() -> None:
     found = explain(raw)
     assert [e.recipient for e in found] == ["reader@books.example", "other@books.example"]
     assert all("no such user here" in e.diagnostic for e in found)
+
+
+def _postfix(host: str, reply: str) -> bytes:
+    return _mail(
+        "From: MAILER-DAEMON@mx.sender.example (Mail Delivery System)\n"
+        "Subject: Undelivered Mail Returned to Sender",
+        "This is the mail system at host mx.sender.example.\n\n"
+        f"<reader@corp.example>: host {host}[192.0.2.1] said: {reply} "
+        "(in reply to end of DATA command)\n",
+    )
+
+
+def test_mimecast_words_mean_what_mimecast_documents() -> None:
+    """Sisimai::Rhost::Mimecast: Mimecast's own reply texts, read only from its hosts."""
+    said = "550 Local CT IP Reputation - (Reject) https://community.mimecast.com/"
+    (found,) = explain(_postfix("eu-smtp-inbound-1.mimecast.com", said))
+    assert (found.reason, found.decided_by) == ("badreputation", "rhost:Mimecast")
+    (elsewhere,) = explain(_postfix("mx.corp.example", said))
+    assert elsewhere.decided_by != "rhost:Mimecast"
