@@ -1,5 +1,5 @@
 """Plain-text layouts named after Sisimai's Lhost modules (ApacheJames, mFILTER,
-X1, X2, X3, X6, Exchange2003): each message here is written from the module's
+X1, X2, X3, X6, Exchange2003, Notes, OpenSMTPD) and Sisimai::Rhost::Mimecast: each message here is written from the module's
 markers, not copied from Sisimai's samples (those stay unseen, for evaluation)."""
 
 from __future__ import annotations
@@ -80,6 +80,22 @@ EXCHANGE2003 = _mail(
     "    MSEXCH:IMS:SenderCorp:HQ:MAIL01 0 (000C05A6) Unknown Recipient\n",
 )
 
+NOTES = _mail(
+    "From: Postmaster@notes.books.example\nSubject: Undeliverable message",
+    "------- Failure Reasons  --------\n\n"
+    "User not listed in public Name & Address Book\nreader@books.example\n\n"
+    "------- Returned Message --------\nTo: reader@books.example\n",
+)
+
+OPENSMTPD = _mail(
+    "From: MAILER-DAEMON@mx.sender.example\nSubject: Delivery status notification: error",
+    "Hi!\n\nThis is the MAILER-DAEMON, please DO NOT REPLY to this email.\n\n"
+    "An error has occurred while attempting to deliver a message for\n"
+    "the following list of recipients:\n\n"
+    "reader@books.example: 550 5.2.2 <reader@books.example>... Mailbox Full\n\n"
+    "    Below is a copy of the original message:\n\nTo: reader@books.example\n",
+)
+
 
 # "User unknown" with no status code and no SMTP command named is *filtered* (the
 # rule Sisimai::Reason::Filtered applies; see maildoctor/bounce/reasons.py): James,
@@ -94,8 +110,10 @@ EXCHANGE2003 = _mail(
         (X3, "Unknown MTA X3", "RCPT", "userunknown"),
         (X6, "Unknown MTA X6", "RCPT", "userunknown"),
         (EXCHANGE2003, "Exchange 2003", "", "userunknown"),
+        (NOTES, "IBM Notes", "", "userunknown"),
+        (OPENSMTPD, "OpenSMTPD", "", "mailboxfull"),
     ],
-    ids=["ApacheJames", "mFILTER", "X1", "X2", "X3", "X6", "Exchange2003"],
+    ids=["ApacheJames", "mFILTER", "X1", "X2", "X3", "X6", "Exchange2003", "Notes", "OpenSMTPD"],
 )
 def test_layout_names_writer_recipient_and_reason(
     raw: bytes, mta: str, command: str, reason: str
@@ -105,6 +123,7 @@ def test_layout_names_writer_recipient_and_reason(
     (found,) = explain(raw)
     assert found.recipient == "reader@books.example"
     assert found.reason == reason, found.diagnostic
+    assert "original message" not in found.diagnostic.lower()  # the quoted copy is cut off
     if command:
         assert parsed.recipients[0].command == command
 

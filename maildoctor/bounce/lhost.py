@@ -73,7 +73,8 @@ _SENDMAIL_LINE = re.compile(r"[245]\d\d <[^>\s]+@[^>\s]+>\.\.\. ")
 _ERROR_BLOCKS = re.compile(
     r"^(?:Error message below:"  # Sisimai::Lhost::ApacheJames, until "Message details:"
     r"|-{3,}server message"  # Sisimai::Lhost::mFILTER, until "-------SMTP command"
-    r"|[ \t]*Technical details:)[ \t]*\n"  # Sisimai::Lhost::X3
+    r"|[ \t]*Technical details:"  # Sisimai::Lhost::X3
+    r"|-{3,} Failure Reasons +-{3,})[ \t]*\n"  # Sisimai::Lhost::Notes: reason, then address
     r"(?P<words>.*?)(?=^Message details:|^-{3,}(?!server)|^={10,}|\Z)",
     re.M | re.S,
 )

@@ -41,6 +41,7 @@ _ORIGINAL_MARKERS = re.compile(
     r"|Original (?:mail|message) (?:as )?follows"  # fml, IMail
     r"|-{3,}original mail info"  # Sisimai::Lhost::mFILTER
     r"|The attachment contains the original mail headers"  # Sisimai::Lhost::X6
+    r"|[ \t]*Below is a copy of the original message:"  # Sisimai::Lhost::OpenSMTPD
     r"|[ \t]*Received: from )",
     re.I | re.M,
 )
