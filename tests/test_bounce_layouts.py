@@ -1,6 +1,8 @@
 """Plain-text layouts named after Sisimai's Lhost modules (ApacheJames, mFILTER,
-X1, X2, X3, X6, Exchange2003, Notes, OpenSMTPD) and Sisimai::Rhost::Mimecast: each message here is written from the module's
-markers, not copied from Sisimai's samples (those stay unseen, for evaluation)."""
+X1, X2, X3, X6, Exchange2003, Notes, OpenSMTPD) and Sisimai::Rhost::Mimecast.
+
+Each message here is written from the module's markers, not copied from Sisimai's
+samples (those stay unseen, for evaluation)."""
 
 from __future__ import annotations
 

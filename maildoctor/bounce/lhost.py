@@ -146,7 +146,8 @@ FAILURE_WORDS = re.compile(
     r"|returned mail|mail delivery (?:failed|system|subsystem)|failure notice|not be delivered"
     r"|permanent(?:ly)? (?:error|fatal|failure)|delivery failure|rejected|bounce|non[- ]?delivery"
     r"|mail system error|mail failure|malformed|did not reach|had delivery errors"
-    r"|unable to deliver|trouble delivering|error sending your mail|エラー|届きませんでした|送信できませんでした|配信",
+    r"|unable to deliver|trouble delivering|error sending your mail"
+    r"|エラー|届きませんでした|送信できませんでした|配信",
     re.I,
 )
 
