@@ -1,5 +1,5 @@
 """Plain-text layouts named after Sisimai's Lhost modules (ApacheJames, mFILTER,
-X1, X2, X3, X6, Exchange2003, Notes, OpenSMTPD) and Sisimai::Rhost::Mimecast.
+X1, X2, X3, X4, X6, Exchange2003, Notes, OpenSMTPD) and Sisimai::Rhost::Mimecast.
 
 Each message here is written from the module's markers, not copied from Sisimai's
 samples (those stay unseen, for evaluation)."""
@@ -99,6 +99,16 @@ OPENSMTPD = _mail(
 )
 
 
+X4 = _mail(
+    "Received: (qmail 4321 invoked for bounce); 2 Nov 2026 01:00:00 -0000\n"
+    "From: MAILER-DAEMON@mx.sender.example\nSubject: Permanent Delivery Failure",
+    "Unfortunately, your mail was not delivered to the following address:\n\n"
+    "<reader@books.example>:\n192.0.2.7 does not like recipient.\n"
+    "Remote host said: 550 5.1.1 <reader@books.example>... User Unknown\n"
+    "Giving up on 192.0.2.7.\n\n--- Below this line is a copy of the message.\n",
+)
+
+
 # "User unknown" with no status code and no SMTP command named is *filtered* (the
 # rule Sisimai::Reason::Filtered applies; see maildoctor/bounce/reasons.py): James,
 # X1 and X2 name neither, so that is what Sisimai reports for them too.
@@ -114,8 +124,20 @@ OPENSMTPD = _mail(
         (EXCHANGE2003, "Exchange 2003", "", "userunknown"),
         (NOTES, "IBM Notes", "", "userunknown"),
         (OPENSMTPD, "OpenSMTPD", "", "mailboxfull"),
+        (X4, "qmail clone", "RCPT", "userunknown"),
     ],
-    ids=["ApacheJames", "mFILTER", "X1", "X2", "X3", "X6", "Exchange2003", "Notes", "OpenSMTPD"],
+    ids=[
+        "ApacheJames",
+        "mFILTER",
+        "X1",
+        "X2",
+        "X3",
+        "X6",
+        "Exchange2003",
+        "Notes",
+        "OpenSMTPD",
+        "X4",
+    ],
 )
 def test_layout_names_writer_recipient_and_reason(
     raw: bytes, mta: str, command: str, reason: str
