@@ -14,7 +14,11 @@ from typing import Any
 from maildoctor.harness.policy import Decision, Outcome
 from maildoctor.mail.decode import decode_header
 
-__all__ = ["Delivery", "NewMessage", "StoredMessage", "from_row"]
+__all__ = ["TRIAL_HELO", "Delivery", "NewMessage", "StoredMessage", "from_row"]
+
+#: The HELO name of the delivery trials (``diagnose`` and the desk): the developer's
+#: list hides these unless asked (``tag:trial``, or ``trials=True``).
+TRIAL_HELO = "maildoctor-diagnose"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -131,6 +135,7 @@ class StoredMessage:
             "size": self.size,
             "peer": self.peer,
             "helo": self.helo,
+            "trial": self.helo == TRIAL_HELO,
             "reply": self.reply,
             "decisions": [d.to_dict() for d in self.deliveries],
         }

@@ -28,7 +28,13 @@ from typing import Any
 
 from maildoctor.harness.health import FailureLog, check_store, describe_error
 from maildoctor.harness.query import Term, parse_query, time_bound
-from maildoctor.harness.records import Delivery, NewMessage, StoredMessage, from_row
+from maildoctor.harness.records import (
+    TRIAL_HELO,
+    Delivery,
+    NewMessage,
+    StoredMessage,
+    from_row,
+)
 
 __all__ = [
     "TRIAL_HELO",
@@ -67,10 +73,6 @@ CREATE TABLE IF NOT EXISTS message_text (
 #: ``message_text`` holds each message's decoded text for searching bodies. It is filled
 #: by the first search that needs it (not as mail arrives: the SMTP side stays as fast),
 #: and rows of deleted messages are dropped then.
-
-#: The HELO name of the delivery trials (``diagnose`` and the desk): the developer's
-#: list hides these unless asked (``tag:trial``, or ``trials=True``).
-TRIAL_HELO = "maildoctor-diagnose"
 
 _SUMMARY_COLUMNS = (
     "id, received_at, mail_from, rcpt_tos, subject, from_header, message_id, size, peer, helo,"
