@@ -167,3 +167,45 @@ def test_the_readme_serve_example_shows_what_serve_and_send_print(tmp_path: Path
         args = [*send.split()[1:], "--smtp", f"{host}:{port}"]
         result = CliRunner().invoke(main, args)
     assert result.stdout.strip() == shown
+
+
+# -- sender on a domain that does not exist -----------------------------------
+
+
+@pytest.fixture(scope="module")
+def sender_ns() -> Any:
+    from tests.dnsserver import ZONES_DIR, DNSTestServer
+
+    with DNSTestServer.from_files(
+        ZONES_DIR / "sender.zone", timeout_names=["slow.example."]
+    ) as server:
+        yield server.nameserver
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+def test_sender_on_a_domain_that_does_not_exist_says_so(sender_ns: str, lang: str) -> None:
+    args = ["sender", "lentranse.com", "--nameserver", sender_ns, "--lang", lang]
+    text = CliRunner().invoke(main, args)
+    assert text.exit_code == 1  # as for any finding
+    data = json.loads(CliRunner().invoke(main, [*args, "--format", "json"]).stdout)
+    assert [f["code"] for f in data["findings"]] == ["sender_domain_not_found"]
+    assert data["records"]["exists"] is False
+    findings = text.stdout.split("\n\n")[2]
+    assert "NXDOMAIN" in findings
+    # no "add a record" advice for a domain that has nowhere to add one
+    assert "追加してください" not in text.stdout and "add the" not in text.stdout
+
+
+def test_sender_timeout_is_unknown_not_a_missing_domain(sender_ns: str) -> None:
+    args = ["sender", "slow.example", "--nameserver", sender_ns, "--dns-timeout", "0.5"]
+    data = json.loads(CliRunner().invoke(main, [*args, "--format", "json"]).stdout)
+    assert "sender_domain_not_found" not in [f["code"] for f in data["findings"]]
+
+
+def test_sender_english_fix_text_is_english(sender_ns: str) -> None:
+    args = ["sender", "nospf.example", "--nameserver", sender_ns, "--lang", "en"]
+    out = CliRunner().invoke(main, args).stdout
+    assert '"v=spf1 ip4:<sending IP> -all"' in out
+    assert "送信" not in out
+    out = CliRunner().invoke(main, [*args[:-1], "ja"]).stdout
+    assert "「v=spf1 ip4:<送信IP> -all」" in out
