@@ -1,8 +1,10 @@
 """The support desk page and its JSON twins: diagnose one address, find addresses.
 
 ``GET /desk`` (the page; Japanese first, English one switch away), ``POST
-/api/diagnose`` (``{"address", "ticket", "lang"}`` → the diagnose JSON plus the reply
-draft, the advice texts, evidence links and the history id), ``GET /api/tickets``
+/api/diagnose`` (``{"address", "ticket", "lang", "agent", "ticket_id", "replace"}`` →
+the diagnose JSON plus the reply draft, the advice texts, evidence links, the
+summary's ``verdict_state``/``verdict_label``/``cause`` and the history id; ``replace``
+redoes a stored diagnosis, in another language, under the same id), ``GET /api/tickets``
 (the ticket types), ``POST /api/addresses`` (the addresses in a pasted ticket text or
 list, or in an uploaded CSV in UTF-8 or CP932: what the batch runs through
 ``/api/diagnose`` one by one, so that the page can show its progress).
@@ -17,9 +19,9 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from maildoctor.address.intake import UploadError, decode_upload, find_addresses, read_list
-from maildoctor.diagnose.history import HistoryError
+from maildoctor.diagnose.history import MAX_TEAM_FIELD, HistoryError
 from maildoctor.tickets import TICKETS, UnknownTicket, ticket
-from maildoctor.web.desk_run import DeskService, TrialFailed
+from maildoctor.web.desk_run import DeskService, Team, TrialFailed
 from maildoctor.web.http import (
     UI_CSP,
     error_response,
@@ -60,8 +62,11 @@ def add_routes(app: web.Application, harness: Harness, service: DeskService) -> 
         if isinstance(parsed, web.Response):
             return parsed
         address, kind, lang = parsed
+        team = _team_input(data)
+        if isinstance(team, web.Response):
+            return team
         try:
-            result = await service.diagnose(address, kind, lang)
+            result = await service.diagnose(address, kind, lang, team=team)
         except TrialFailed as e:
             return error_response(503, str(e))
         except HistoryError as e:
@@ -112,6 +117,22 @@ def add_routes(app: web.Application, harness: Harness, service: DeskService) -> 
     app.router.add_get("/api/tickets", tickets)
     app.router.add_post("/api/diagnose", diagnose)
     app.router.add_post("/api/addresses", addresses)
+
+
+def _team_input(data: dict[str, Any]) -> Team | web.Response:
+    """The agent's name, the ticket's id and the entry a re-diagnosis replaces."""
+    texts = {}
+    for name in ("agent", "ticket_id"):
+        value = data.get(name, "")
+        if not isinstance(value, str):
+            return error_response(400, f'"{name}" is free text (a string).')
+        if len(value) > MAX_TEAM_FIELD:
+            return error_response(400, f'"{name}" is longer than {MAX_TEAM_FIELD} characters.')
+        texts[name] = value.strip()
+    replace = data.get("replace")
+    if replace is not None and (type(replace) is not int or replace < 1):
+        return error_response(400, '"replace" is the history id of the diagnosis it redoes.')
+    return Team(agent=texts["agent"], ticket_id=texts["ticket_id"], replace=replace)
 
 
 def _diagnose_input(data: dict[str, Any]) -> tuple[str, Any, Any] | web.Response:
