@@ -106,8 +106,9 @@ def summary(result: CheckResult, data: dict[str, Any], lang: Lang) -> dict[str, 
 
     An "ok" without DNS (``--desk-dns off``, an address literal) is shown as unknown,
     with the sentence the CLI prints for it: nothing said the domain exists.
-    The cause is the first of: that DNS sentence, the gravest finding's message, the
-    trial's lesson, the first advice's title.
+    The cause is the first of: for an unknown verdict, that DNS sentence or the finding
+    that DNS could not be asked; the gravest finding's message; the trial's lesson; the
+    first advice's title.
     """
     state = result.verdict
     note = dns_note(result, lang)
@@ -116,8 +117,9 @@ def summary(result: CheckResult, data: dict[str, Any], lang: Lang) -> dict[str, 
     grave = [f for f in result.findings if f.severity is not Severity.INFO]
     grave.sort(key=lambda f: f.severity is not Severity.ERROR)
     advice = data.get("advice_details") or []
-    if state is Verdict.UNKNOWN and note:
-        cause = note
+    dns = next((f for f in result.findings if "dns_unknown" in f.advice), None)
+    if state is Verdict.UNKNOWN and (note or dns):
+        cause = note or (dns.message if dns else "")
     elif grave:
         cause = grave[0].message
     elif data.get("lesson"):

@@ -24,7 +24,7 @@ const WORDS = {
     clear: "条件をクリア", json_twin: "JSONで見る", history_search: "アドレス・担当者・チケット番号で検索",
     trial_simulated: "この表の結果と応答は、ハーネスが各受信設定を真似て返したものです(実際のキャリアの応答ではありません)。",
     simulated_reply: "ハーネスが「{setting}」の拒否を真似た応答です。アドレスが存在しないという意味ではありません。",
-    trial_counts: "{n} 設定中 {bad} 設定で届かない・迷惑メール", trial_all_ok: "{n} 設定すべてで届く",
+    trial_counts: "{n} 設定中 {bad} 設定で受信箱に届かない(または不明)", trial_all_ok: "{n} 設定すべてで届く",
     relang: "{lang}で診断し直しています…", stored_lang: "保存時の言語: {lang}", lang_ja: "日本語", lang_en: "英語",
     details: "詳細(サーバーの英語の説明)", err_400: "入力を確認してください。", err_401: "ログインが必要です。",
     err_403: "この操作は許可されていません。ページを再読み込みしてください。", err_415: "この形式のデータは受け付けられません。",
@@ -65,7 +65,7 @@ const WORDS = {
     clear: "Clear", json_twin: "as JSON", history_search: "Search address, agent or ticket id",
     trial_simulated: "The outcomes and replies in this table are the harness imitating each setting (not the carrier's own replies).",
     simulated_reply: "The harness's imitation of the refusal by \u201c{setting}\u201d; it does not mean the address does not exist.",
-    trial_counts: "not delivered or junk under {bad} of {n} settings", trial_all_ok: "delivered under all {n} settings",
+    trial_counts: "not in the inbox (or unknown) under {bad} of {n} settings", trial_all_ok: "delivered under all {n} settings",
     relang: "Diagnosing again in {lang}…", stored_lang: "stored in {lang}", lang_ja: "Japanese", lang_en: "English",
     details: "details", err_400: "Check the input.", err_401: "Log in first.",
     err_403: "Not allowed: reload the page.", err_415: "This kind of data is not accepted.",
@@ -120,7 +120,7 @@ function showView(name, push, focus) {
     $("tab-" + v).tabIndex = v === name ? 0 : -1;
     if (v === name && focus) $("tab-" + v).focus();
   }
-  if (name === "history") loadHistory();
+  if (name === "history") { fillFilters(); loadHistory(); }
   if (push) history.replaceState(null, "", name === "single" ? "/desk" : "/desk#" + name);
 }
 
