@@ -51,7 +51,8 @@ class QuietLog:
         max_kinds: int = 256,
     ) -> None:
         self.interval = interval
-        self._write = write or (lambda line: print(line, file=sys.stderr, flush=True))
+        stream = sys.stderr  # the operator's, as at start (not a later redirection's)
+        self._write = write or (lambda line: print(line, file=stream, flush=True))
         self._clock = clock
         self._lock = threading.Lock()
         self._said: OrderedDict[str, float] = OrderedDict()
