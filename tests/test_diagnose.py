@@ -72,9 +72,10 @@ def test_trial_messages_are_stored_with_their_scenario(tmp_path: Path) -> None:
         (count,) = conn.execute("select count(*) from messages").fetchone()
     blocked = [s for s in data["trial"]["scenarios"] if s["outcome"] != "delivered"]
     # Five scenarios, each with au's spoofing filter on (by default) tried authenticated
-    # and not (one more each), plus one receive-list retry for each one not delivered.
+    # and not (one more each), plus a receive-list retry for each one not delivered,
+    # tried the same two ways (so that an unknown retry stays unknown).
     assert len(ids) == 5
-    assert count == 2 * len(ids) + len(blocked)
+    assert count == 2 * len(ids) + 2 * len(blocked)
     rejected = [s for s in data["trial"]["scenarios"] if s["outcome"] == "rejected"]
     assert {s["scenario"] for s in rejected} == {"refuse_pc", "refuse_url"}
     # au's filter rejections read like an unknown user.
