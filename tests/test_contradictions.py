@@ -104,3 +104,108 @@ def test_likely_typo_says_the_address_is_in_doubt_first(tmp_path: Path, lang: st
         assert "if the address is right: arrives (inbox)" in row
         assert summary.startswith("First, the address itself is in doubt")
     assert data["advice"][0] == "reregister"
+
+
+# -- a ["*"] table adds to the carrier profiles, it does not replace them -----
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+def _readme_block(after: str, lang: str) -> str:
+    """The first ``lang`` fenced block of README.md after the line holding ``after``."""
+    from tests.readme_blocks import parse_blocks
+
+    text = README.read_text("utf-8")
+    line = text[: text.index(after)].count("\n") + 1
+    return next(b.text for b in parse_blocks(text) if b.line > line and b.lang == lang)
+
+
+def test_a_wildcard_table_adds_to_the_carrier_profiles(tmp_path: Path) -> None:
+    from maildoctor.harness.profiles import ProfileBook, load_profiles
+
+    path = tmp_path / "profiles.toml"
+    path.write_text(_readme_block("A profiles file sets them per address or domain", "toml"))
+    book, builtin = load_profiles(path), ProfileBook()
+    for address in ("a@softbank.ne.jp", "a@i.softbank.jp", "b@au.com", "c@docomo.ne.jp"):
+        with_file, without = book.lookup(address), builtin.lookup(address)
+        assert with_file.carrier == without.carrier is not None, address
+        for key in ("refuse_pc", "refuse_url", "spoofing", "filtered_outcome", "rule_order"):
+            assert getattr(with_file, key) == getattr(without, key), (address, key)
+        assert with_file.deny_list == ("spam.example",), address
+    assert book.lookup("x@example.org").deny_list == ("spam.example",)
+    assert builtin.lookup("x@example.org").deny_list == ()
+    # ...unless it says so: carrier = "none" makes every mailbox open plus its keys.
+    path.write_text('["*"]\ncarrier = "none"\ndeny_list = ["spam.example"]\n')
+    assert load_profiles(path).lookup("a@softbank.ne.jp").carrier is None
+
+
+def test_a_wildcard_key_a_carrier_does_not_offer_leaves_that_carrier_as_built_in(
+    tmp_path: Path,
+) -> None:
+    from maildoctor.harness.profiles import ProfileBook, load_profiles
+
+    path = tmp_path / "profiles.toml"
+    path.write_text('["*"]\ndeny_list = ["spam.example"]\n')
+    ymobile = load_profiles(path).lookup("a@yahoo.ne.jp")
+    assert ymobile.carrier == "ymobile"
+    assert ymobile.deny_list == ()  # Y!mobile offers no deny list
+    assert ymobile.refuse_pc == ProfileBook().lookup("a@yahoo.ne.jp").refuse_pc
+
+
+def test_the_readme_serve_example_shows_what_serve_and_send_print(tmp_path: Path) -> None:
+    """README's `serve --profiles profiles.toml` then `send` block cannot run in the
+    README test (serve stays running): run it here, with the README's profiles file."""
+    from tests.serveproc import ServeProcess
+
+    block = _readme_block("## The SMTP harness", "console").splitlines()
+    assert block[0] == "maildoctor serve --profiles profiles.toml            # in one terminal"
+    send, shown = block[1], block[2]
+    profiles = tmp_path / "profiles.toml"
+    profiles.write_text(_readme_block("A profiles file sets them per address or domain", "toml"))
+    with ServeProcess("--profiles", str(profiles), "--db", str(tmp_path / "h.sqlite3")) as serve:
+        host, port = serve.smtp_address
+        args = [*send.split()[1:], "--smtp", f"{host}:{port}"]
+        result = CliRunner().invoke(main, args)
+    assert result.stdout.strip() == shown
+
+
+# -- sender on a domain that does not exist -----------------------------------
+
+
+@pytest.fixture(scope="module")
+def sender_ns() -> Any:
+    from tests.dnsserver import ZONES_DIR, DNSTestServer
+
+    with DNSTestServer.from_files(
+        ZONES_DIR / "sender.zone", timeout_names=["slow.example."]
+    ) as server:
+        yield server.nameserver
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+def test_sender_on_a_domain_that_does_not_exist_says_so(sender_ns: str, lang: str) -> None:
+    args = ["sender", "lentranse.com", "--nameserver", sender_ns, "--lang", lang]
+    text = CliRunner().invoke(main, args)
+    assert text.exit_code == 1  # as for any finding
+    data = json.loads(CliRunner().invoke(main, [*args, "--format", "json"]).stdout)
+    assert [f["code"] for f in data["findings"]] == ["sender_domain_not_found"]
+    assert data["records"]["exists"] is False
+    findings = text.stdout.split("\n\n")[2]
+    assert "NXDOMAIN" in findings
+    # no "add a record" advice for a domain that has nowhere to add one
+    assert "追加してください" not in text.stdout and "add the" not in text.stdout
+
+
+def test_sender_timeout_is_unknown_not_a_missing_domain(sender_ns: str) -> None:
+    args = ["sender", "slow.example", "--nameserver", sender_ns, "--dns-timeout", "0.5"]
+    data = json.loads(CliRunner().invoke(main, [*args, "--format", "json"]).stdout)
+    assert "sender_domain_not_found" not in [f["code"] for f in data["findings"]]
+
+
+def test_sender_english_fix_text_is_english(sender_ns: str) -> None:
+    args = ["sender", "nospf.example", "--nameserver", sender_ns, "--lang", "en"]
+    out = CliRunner().invoke(main, args).stdout
+    assert '"v=spf1 ip4:<sending IP> -all"' in out
+    assert "送信" not in out
+    out = CliRunner().invoke(main, [*args[:-1], "ja"]).stdout
+    assert "「v=spf1 ip4:<送信IP> -all」" in out
