@@ -1,7 +1,7 @@
 """A private Postfix instance on loopback, for tests that need what a real MTA writes.
 
 Debian's ``postfix`` runs as its own instance: its ``config_directory``,
-``queue_directory`` and ``data_directory`` under a test's temporary folder, its
+``queue_directory`` and ``data_directory`` in a fresh folder of its own, its
 SMTP server on ``127.0.0.1`` at a free high port, and every message relayed to
 one next hop (``relayhost = [127.0.0.1]:PORT``, typically the maildoctor
 harness). Its log goes to a plain file (``maillog_file``), so a test reads what
@@ -24,8 +24,8 @@ from __future__ import annotations
 import os
 import shutil
 import socket
-import stat
 import subprocess
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -91,10 +91,15 @@ class PostfixInstance:
         timeout: float = 30.0,
     ) -> None:
         self.base = base
-        self.config_dir = base / "etc"
-        self.queue_dir = base / "spool"
-        self.data_dir = base / "data"
-        self.log_path = base / "log" / "postfix.log"
+        # pytest keeps its temp root private (0700) and resets it when another run starts,
+        # so the daemons (running as mail_owner) get their own folder in /tmp instead;
+        # stop() copies the log into ``base`` and removes it.
+        self.runtime = Path(tempfile.mkdtemp(prefix="maildoctor-postfix-"))
+        self.runtime.chmod(0o755)
+        self.config_dir = self.runtime / "etc"
+        self.queue_dir = self.runtime / "spool"
+        self.data_dir = self.runtime / "data"
+        self.log_path = self.runtime / "log" / "postfix.log"
         self.relay = relay
         self.port = free_port()
         self.hostname = hostname
@@ -126,7 +131,7 @@ class PostfixInstance:
             "biff": "no",
             "append_dot_mydomain": "no",
             "maillog_file": str(self.log_path),
-            "maillog_file_prefixes": str(base),
+            "maillog_file_prefixes": str(self.runtime),
             "syslog_name": "postfix",
             # Short lives: a deferred message expires after its first retry.
             "maximal_queue_lifetime": "2s",
@@ -155,13 +160,9 @@ class PostfixInstance:
         )
 
     def start(self) -> PostfixInstance:
+        self.base.mkdir(parents=True, exist_ok=True)
         for d in (self.config_dir, self.queue_dir, self.data_dir, self.log_path.parent):
             d.mkdir(parents=True, exist_ok=True)
-        # The daemons run as mail_owner and reach the queue through its full path.
-        for d in (self.base, *self.base.parents):
-            mode = stat.S_IMODE(d.stat().st_mode)
-            if mode & 0o011 != 0o011:
-                d.chmod(mode | 0o011)
         shutil.chown(self.data_dir, user="postfix")  # master.lock is written as mail_owner
         main_cf = "".join(f"{k} = {v}\n" for k, v in self.settings.items())
         (self.config_dir / "main.cf").write_text(main_cf)
@@ -215,6 +216,7 @@ class PostfixInstance:
         return done.returncode == 0 and not done.stdout.strip()
 
     def stop(self) -> None:
+        """Stop Postfix; its log moves to ``base/postfix.log`` (``log_path`` follows)."""
         if self.started:
             done = self._postfix("stop")
             if done.returncode != 0:
@@ -227,11 +229,12 @@ class PostfixInstance:
                 os.kill(pid, 9)
             except (ValueError, IndexError, ProcessLookupError):
                 pass
-
-    def remove(self) -> None:
-        """Stop and delete the instance's folders (the log is deleted too)."""
-        self.stop()
-        shutil.rmtree(self.base, ignore_errors=True)
+        if self.runtime.exists():
+            kept = self.base / "postfix.log"
+            if self.log_path.exists():
+                shutil.copyfile(self.log_path, kept)
+                self.log_path = kept
+            shutil.rmtree(self.runtime, ignore_errors=True)
 
     def __enter__(self) -> PostfixInstance:
         return self.start()

@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from maildoctor.mail.decode import body_text, decode_header
 from maildoctor.web.http import error_response, json_response, mail_html_response
-from maildoctor.web.message_view import body_text, header_value, lint_json
+from maildoctor.web.message_view import lint_json
 
 if TYPE_CHECKING:
     from maildoctor.harness.server import Harness
@@ -50,9 +51,9 @@ def add_routes(app: web.Application, harness: Harness) -> None:
             {
                 "name": name,
                 "variant": variant,
-                "subject": header_value(msg["Subject"]),
-                "from": header_value(msg["From"]),
-                "to": header_value(msg["To"]),
+                "subject": decode_header(msg["Subject"]),
+                "from": decode_header(msg["From"]),
+                "to": decode_header(msg["To"]),
                 "text": body_text(msg, "plain"),
                 "lint": lint_json(msg),
             }
