@@ -35,6 +35,7 @@ from maildoctor.diagnose.spoofing import (
     trial_row,
 )
 from maildoctor.findings import Lang, Verdict
+from maildoctor.harness.store import TRIAL_HELO
 from maildoctor.tickets import DEFAULT_TICKET, Ticket
 
 __all__ = [
@@ -234,7 +235,7 @@ def _deliver(
     before = failures.failures
     try:
         with smtplib.SMTP(host, port, timeout=10) as client:
-            client.ehlo("maildoctor-diagnose")
+            client.ehlo(TRIAL_HELO)  # what the harness list hides by default
             client.mail(sender)
             code, text = client.rcpt(recipient)
             replies = [f"{code} {text.decode(errors='replace')}"]
