@@ -44,9 +44,10 @@ from maildoctor.findings import Lang
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["text", "json", "markdown"]),
+    type=click.Choice(["text", "json", "jsonl", "markdown"]),
     default="text",
     show_default=True,
+    help="json: one JSON document (an array with --file), jsonl: one JSON object a line.",
 )
 @address_dns_options
 @click.option(
@@ -81,7 +82,7 @@ def command(
     Examples:
       maildoctor diagnose taro@docomo.ne.jp
       maildoctor diagnose taro@gmial.com --format markdown
-      maildoctor diagnose --file tickets.csv --format json > reports.jsonl
+      maildoctor diagnose --file tickets.csv --format jsonl > reports.jsonl
       maildoctor diagnose taro@docomo.ne.jp --ticket customer_number
     """
     from maildoctor.address.check import check_address, exit_code
@@ -97,6 +98,8 @@ def command(
     template = template or kind.template
     if (address is None) == (file_ is None):
         raise click.UsageError("Give one ADDRESS or --file PATH (not both).")
+    if address is not None and not address.strip():
+        raise click.BadParameter("the address is empty; give the customer's address.")
     templates_dir = reply_templates(templates_dir, kind.reply)
     try:
         load_template(template, templates_dir)
@@ -115,8 +118,13 @@ def command(
     show_progress = file_ is not None and sys.stderr.isatty()
 
     def render(result: dg.DiagnoseResult, first: bool) -> str:
-        if fmt == "json":
-            return fmt_.format_json(result) if file_ is None else fmt_.format_jsonl(result)
+        if fmt == "jsonl":
+            return fmt_.format_jsonl(result)
+        if fmt == "json" and file_ is None:
+            return fmt_.format_json(result)
+        if fmt == "json":  # an array, written as the rows come (a batch can be long)
+            item = "\n".join("  " + line for line in fmt_.format_json(result).splitlines())
+            return ("[\n" if first else ",\n") + item
         text = (
             fmt_.format_markdown(result, lang)
             if fmt == "markdown"
@@ -125,7 +133,10 @@ def command(
         return text if first else ("\n" + "=" * 72 + "\n\n" + text)
 
     async def checked(probe: Any) -> AsyncIterator[tuple[Record, Any]]:
-        for row in rows:
+        for number, row in enumerate(rows, 1):
+            if not row.address.strip():  # a blank cell is no address: skipped, said why
+                click.echo(f"Skipped row {number}: no address.", err=True)
+                continue
             yield row, await check_address(row.address, probe=probe, lang=lang)
 
     async def run() -> set[str]:
@@ -163,6 +174,8 @@ def command(
                     click.echo(f"\rdiagnosed {count}", err=True, nl=False)
             if show_progress:
                 click.echo("", err=True)
+            if fmt == "json" and file_ is not None:
+                click.echo("\n]" if count else "[]")
         return verdicts
 
     from maildoctor.harness.store import StoreError

@@ -19,6 +19,7 @@ from maildoctor.advice import DEFAULT_SUBJECT, advice_for
 from maildoctor.carriers import SENDER_DOMAIN, Carrier
 from maildoctor.diagnose.applies import cannot_receive, template_subject
 from maildoctor.diagnose.results import (
+    ADDRESS_ADVICE,
     DEFAULT_TEMPLATE,
     DiagnoseResult,
     Scenario,
@@ -31,10 +32,10 @@ from maildoctor.diagnose.spoofing import (
     AUTHSERV_ID,
     SenderAuth,
     SpoofingCheck,
-    auth_header,
     trial_row,
 )
 from maildoctor.findings import Lang, Verdict
+from maildoctor.harness.store import TRIAL_HELO
 from maildoctor.tickets import DEFAULT_TICKET, Ticket
 
 __all__ = [
@@ -70,12 +71,7 @@ _LIKELY_ORDER: dict[str, tuple[str, ...]] = {
 }
 
 #: Advice that settles the case by itself comes before any mailbox setting.
-_ADDRESS_ADVICE = (
-    "reregister_halfwidth",
-    "reregister",
-    "legacy_address",
-    "use_other_address",
-)
+_ADDRESS_ADVICE = ADDRESS_ADVICE
 
 
 # -- scenarios ---------------------------------------------------------------
@@ -195,19 +191,21 @@ def run_trial(
 
     results = []
     has_list = result.carrier is not None and result.carrier.setting("receive_list") is not None
-    for scenario, profile in scenarios_for(result.carrier, lang):
-        auth = b""
+    carrier = result.carrier.id if result.carrier is not None else None
+
+    def attempt(scenario: Scenario, profile: Any) -> ScenarioResult:
         if profile.spoofing:  # on by default at au and SoftBank, not only in its own row
-            carrier = result.carrier.id if result.carrier is not None else None
-            outcome = trial_row(deliver, scenario, profile, carrier, sender_auth, lang)
-            passes = outcome.spoofing is not None and outcome.spoofing.published == "pass"
-            auth = auth_header(passes=passes)
-        else:
-            outcome = deliver(scenario, profile, scenario.id)
+            return trial_row(deliver, scenario, profile, carrier, sender_auth, lang)
+        return deliver(scenario, profile, scenario.id)
+
+    for scenario, profile in scenarios_for(result.carrier, lang):
+        outcome = attempt(scenario, profile)
         if outcome.outcome != "delivered" and has_list and scenario.id != "receive_list":
+            # Tried the same way as the row (both authentications when the spoofing
+            # filter is on), so that an unknown stays unknown rather than "not fixed".
             listed = profile.with_settings(receive_list=(SENDER_DOMAIN,))
-            retry = deliver(scenario, listed, f"{scenario.id}+receive_list", auth)
-            outcome = replace(outcome, rescued_by_receive_list=retry.arrives)
+            retry = attempt(replace(scenario, id=f"{scenario.id}+receive_list"), listed)
+            outcome = replace(outcome, receive_list_retry=retry.outcome)
         results.append(outcome)
     running.clear_profiles()
     return Trial(
@@ -237,7 +235,7 @@ def _deliver(
     before = failures.failures
     try:
         with smtplib.SMTP(host, port, timeout=10) as client:
-            client.ehlo("maildoctor-diagnose")
+            client.ehlo(TRIAL_HELO)  # what the harness list hides by default
             client.mail(sender)
             code, text = client.rcpt(recipient)
             replies = [f"{code} {text.decode(errors='replace')}"]
