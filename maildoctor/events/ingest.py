@@ -113,6 +113,8 @@ class _Writer:
 
     def done(self, source: str) -> SourceReport:
         self.commit()
+        if self.report.error and not self.report.events:
+            return self.report  # nothing was read from it: not a source searched
         self.store.note_source(
             source, self.report.origin, self.report.first, self.report.last, self.report.events
         )
@@ -152,8 +154,11 @@ def _postfix(stream: BinaryIO, writer: _Writer, parser: PostfixParser) -> None:
     report.unreadable += c.unreadable
     if c.years_from:
         _note_once(report, f"syslog dates carry no year: the year is taken from {c.years_from}")
-    if c.postfix == 0:
-        _note_once(report, "no Postfix lines in it")
+    if c.postfix == 0 and c.lines:
+        report.error = (
+            "no Postfix log line in it (nor JSON events, a bounce or a harness store): "
+            "not a delivery-record source"
+        )
 
 
 def _json(data: bytes, writer: _Writer) -> None:
