@@ -14,6 +14,7 @@ from maildoctor.cli.check_input import Record, read_input
 from maildoctor.cli.options import (
     EXIT_COULD_NOT_RUN,
     address_dns_options,
+    events_db_option,
     lang_option,
     reply_templates,
     resolver_for,
@@ -56,6 +57,14 @@ from maildoctor.findings import Lang
     help="The harness database for the trial (default: the user's data directory).",
 )
 @templates_option
+@events_db_option
+@click.option(
+    "--events-days",
+    type=click.IntRange(min=0),
+    default=90,
+    show_default=True,
+    help="How far back the delivery records are searched (0: all kept).",
+)
 def command(
     address: str | None,
     file_: IO[bytes] | None,
@@ -68,6 +77,8 @@ def command(
     canaries: tuple[str, ...],
     offline: bool,
     db: Path | None,
+    events_db: Path | None,
+    events_days: int,
     templates_dir: Path | None,
 ) -> None:
     """Diagnose why mail to ADDRESS did not arrive, and what the customer should do.
@@ -88,6 +99,7 @@ def command(
     from maildoctor.address.check import check_address, exit_code
     from maildoctor.diagnose import diagnosis as dg
     from maildoctor.diagnose import report as fmt_
+    from maildoctor.diagnose.delivery import delivery_for
     from maildoctor.diagnose.spoofing import published_sender_auth
     from maildoctor.mail.render import load_template
     from maildoctor.mail.templating import TemplatingError
@@ -164,8 +176,17 @@ def command(
                     variant=variant,
                 )
                 extra = dict(row.columns)
+                delivery = await asyncio.to_thread(
+                    delivery_for, result.address, events_db, days=events_days
+                )
                 diagnosis = dg.conclude(
-                    result, trial, lang=lang, templates_dir=templates_dir, extra=extra, ticket=kind
+                    result,
+                    trial,
+                    lang=lang,
+                    templates_dir=templates_dir,
+                    extra=extra,
+                    ticket=kind,
+                    delivery=delivery,
                 )
                 click.echo(render(diagnosis, count == 0), nl=False)
                 verdicts.add(result.verdict)

@@ -113,6 +113,8 @@ class _Writer:
 
     def done(self, source: str) -> SourceReport:
         self.commit()
+        if self.report.error and not self.report.events:
+            return self.report  # nothing was read from it: not a source searched
         self.store.note_source(
             source, self.report.origin, self.report.first, self.report.last, self.report.events
         )
