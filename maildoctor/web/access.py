@@ -36,7 +36,8 @@ from aiohttp import web
 
 from maildoctor.harness.server import is_loopback
 from maildoctor.web.config import WebConfig
-from maildoctor.web.http import error_response, host_allowed
+from maildoctor.web.events import TOKEN_PATHS
+from maildoctor.web.http import error_response, host_allowed, read_form
 
 __all__ = [
     "CSRF_HEADER",
@@ -121,7 +122,10 @@ class Access:
     @web.middleware
     async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         path = request.path
-        public = self.is_public(path)
+        # POST /api/events carries its own token (web/events.py): webhooks cannot log in.
+        public = self.is_public(path) or (
+            request.method == "POST" and bool(self.config.events_token) and path in TOKEN_PATHS
+        )
         # Public paths hold nothing to steal by DNS rebinding and are reached by the
         # site's own name; with a login, a rebound name gets no session cookie.
         if (
@@ -256,8 +260,10 @@ class Access:
     async def _login(self, request: web.Request) -> web.StreamResponse:
         if not self.login_required:
             raise web.HTTPSeeOther("/desk")
-        form = await request.post()
-        password = str(form.get("password", ""))
+        form = await read_form(request)
+        if isinstance(form, web.Response):
+            return form
+        password = form.get("password", "")
         nxt = _safe_next(str(form.get("next", "/desk")))
         if not await self.check_password(password):
             return await self._login_page(request, "パスワードが違います。 / Wrong password.")

@@ -174,10 +174,9 @@ function render(d, storedAt, storedId) {
   // The CLI's DNS sentence, when it is not already the cause above.
   $("dns-note").hidden = !d.dns_note || d.dns_note === d.cause;
   $("dns-note").textContent = d.dns_note || "";
-  const delivery = $("delivery");
-  delivery.replaceChildren();
-  delivery.hidden = !(d.delivery && typeof renderDelivery === "function");
-  if (!delivery.hidden) renderDelivery(delivery, d.delivery, lang); // eslint-disable-line no-undef
+  // Our own delivery record, in the summary (desk-delivery.js's renderDelivery, issue 18).
+  if (typeof renderDelivery === "function") renderDelivery($("delivery"), d.delivery);
+  else $("delivery").hidden = true;
   $("draft").value = d.reply_draft;
   $("copied").textContent = "";
   const facts = $("r-facts");
