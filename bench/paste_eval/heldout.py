@@ -9,16 +9,48 @@ texts, other surnames and sentence shapes. Each case: the pasted ``text``, the
 ``name`` as written (None when the text gives none).
 """
 
+# ruff: noqa: E501  (tables of test phrases: one per line reads best)
 from __future__ import annotations
 
 import random
 from typing import Any
 
-SURNAMES = ["小川", "石井", "森田", "岡本", "村上", "藤田", "西村", "長谷川", "近藤", "坂本", "遠藤", "青木"]
+SURNAMES = [
+    "小川",
+    "石井",
+    "森田",
+    "岡本",
+    "村上",
+    "藤田",
+    "西村",
+    "長谷川",
+    "近藤",
+    "坂本",
+    "遠藤",
+    "青木",
+]
 GIVEN = ["裕子", "健太", "美咲", "大輔", "陽子", "翔", "恵", "拓也"]
 LATIN = [("Emily", "Clark"), ("Ken", "Watanabe"), ("Sofia", "Rossi"), ("Liam", "Chen")]
-LOCALS = ["ogawa.y", "k-ishii", "misaki_0312", "dai.morita", "yoko77", "sho.murakami", "megu-fjt", "taku.n"]
-DOMAINS = ["ezweb.ne.jp", "softbank.ne.jp", "icloud.com", "yahoo.co.jp", "outlook.jp", "au.com", "i.softbank.jp", "nifty.com"]
+LOCALS = [
+    "ogawa.y",
+    "k-ishii",
+    "misaki_0312",
+    "dai.morita",
+    "yoko77",
+    "sho.murakami",
+    "megu-fjt",
+    "taku.n",
+]
+DOMAINS = [
+    "ezweb.ne.jp",
+    "softbank.ne.jp",
+    "icloud.com",
+    "yahoo.co.jp",
+    "outlook.jp",
+    "au.com",
+    "i.softbank.jp",
+    "nifty.com",
+]
 
 TYPE_PHRASES: dict[str, list[str]] = {
     "not_arrived": [
@@ -55,8 +87,12 @@ TYPE_PHRASES: dict[str, list[str]] = {
 }
 EN_PHRASES: dict[str, list[str]] = {
     "not_arrived": ["I signed up but the confirmation email never came."],
-    "already_registered": ["The sign-up page tells me this email is already registered, but I never joined."],
-    "reregister_after_withdrawal": ["I deleted my account last year and want to sign up again with the same email."],
+    "already_registered": [
+        "The sign-up page tells me this email is already registered, but I never joined."
+    ],
+    "reregister_after_withdrawal": [
+        "I deleted my account last year and want to sign up again with the same email."
+    ],
     "login_trouble": ["I can't log in anymore, the password is not accepted."],
     "customer_number": ["Where can I find my customer number?"],
     "sso_registration": ["I registered using Sign in with Apple and now I'm stuck."],
@@ -115,8 +151,8 @@ def _prose(rng: random.Random, kind: str, i: int) -> dict[str, Any]:
     address = f"{rng.choice(LOCALS)}@{rng.choice(DOMAINS)}"
     written = _slip(rng, address) if i % 4 == 3 else address
     named = i % 5 not in (1, 3)
-    before, after, name = ("", "", None) if not named else _name_intro(
-        rng, rng.choice(SURNAMES), rng.choice(GIVEN)
+    before, after, name = (
+        ("", "", None) if not named else _name_intro(rng, rng.choice(SURNAMES), rng.choice(GIVEN))
     )
     body = rng.choice(TYPE_PHRASES[kind])
     text = before + body + _embed(rng, written) + "よろしくお願いします。" + after
@@ -158,7 +194,13 @@ def _outlook_forward(rng: random.Random, kind: str, i: int) -> dict[str, Any]:
         "件名: 問い合わせ\n\n"
         f"{note}\n\n{surname}"
     )
-    return {"text": text, "address": address, "type": kind, "name": f"{surname} {given}", "kind": "forwarded"}
+    return {
+        "text": text,
+        "address": address,
+        "type": kind,
+        "name": f"{surname} {given}",
+        "kind": "forwarded",
+    }
 
 
 def _desk_export(rng: random.Random, kind: str) -> dict[str, Any]:
@@ -172,7 +214,13 @@ def _desk_export(rng: random.Random, kind: str) -> dict[str, Any]:
         "Date: Tue, 01 Dec 2026 08:15:00 +0900\n\n"
         f"{rng.choice(EN_PHRASES[kind])}\n\nThanks,\n{first}"
     )
-    return {"text": text, "address": address, "type": kind, "name": f"{first} {last}", "kind": "forwarded"}
+    return {
+        "text": text,
+        "address": address,
+        "type": kind,
+        "name": f"{first} {last}",
+        "kind": "forwarded",
+    }
 
 
 def _bounce(rng: random.Random, i: int) -> dict[str, Any]:
@@ -224,5 +272,13 @@ def cases() -> list[dict[str, Any]]:
         address = f"{rng.choice(LOCALS)}@{rng.choice(DOMAINS)}"
         first, last = LATIN[i % len(LATIN)]
         text = f"Hello, this is {first} {last}. {EN_PHRASES[kind][0]} My email: {address}"
-        out.append({"text": text, "address": address, "type": kind, "name": f"{first} {last}", "kind": "prose"})
+        out.append(
+            {
+                "text": text,
+                "address": address,
+                "type": kind,
+                "name": f"{first} {last}",
+                "kind": "prose",
+            }
+        )
     return out

@@ -10,11 +10,33 @@ from __future__ import annotations
 import random
 from typing import Any
 
-SURNAMES = ["山田", "佐藤", "鈴木", "高橋", "田中", "伊藤", "渡辺", "中村", "小林", "加藤", "吉田", "山口"]
+SURNAMES = [
+    "山田",
+    "佐藤",
+    "鈴木",
+    "高橋",
+    "田中",
+    "伊藤",
+    "渡辺",
+    "中村",
+    "小林",
+    "加藤",
+    "吉田",
+    "山口",
+]
 GIVEN = ["太郎", "花子", "一郎", "直美", "誠", "由美", "健", "彩"]
 LATIN = [("John", "Smith"), ("Anna", "Muller"), ("Mei", "Lin")]
 LOCALS = ["taro", "hanako.s", "ichiro-t", "naomi_88", "makoto.k", "yumi1225", "ken.w", "aya-n"]
-DOMAINS = ["docomo.ne.jp", "gmail.com", "ybb.ne.jp", "hotmail.co.jp", "me.com", "biglobe.ne.jp", "so-net.ne.jp", "ocn.ne.jp"]
+DOMAINS = [
+    "docomo.ne.jp",
+    "gmail.com",
+    "ybb.ne.jp",
+    "hotmail.co.jp",
+    "me.com",
+    "biglobe.ne.jp",
+    "so-net.ne.jp",
+    "ocn.ne.jp",
+]
 
 TYPE_PHRASES: dict[str, list[str]] = {
     "not_arrived": [
@@ -80,7 +102,10 @@ def _prose(rng: random.Random, kind: str, i: int) -> dict[str, Any]:
     shape = i % 4
     body = rng.choice(TYPE_PHRASES[kind])
     if shape == 0:
-        text, name = f"{surname}{given}です。登録したアドレスは{written}です。{body}", surname + given
+        text, name = (
+            f"{surname}{given}です。登録したアドレスは{written}です。{body}",
+            surname + given,
+        )
     elif shape == 1:
         text, name = f"{body}アドレスは{written}です。", None
     elif shape == 2:
@@ -121,7 +146,13 @@ def _gmail_forward(rng: random.Random, kind: str, i: int) -> dict[str, Any]:
         "Date: Mon, 30 Nov 2026 12:00:00 +0900\n\n"
         f"{body}"
     )
-    return {"text": text, "address": address, "type": kind, "name": surname + given, "kind": "forwarded"}
+    return {
+        "text": text,
+        "address": address,
+        "type": kind,
+        "name": surname + given,
+        "kind": "forwarded",
+    }
 
 
 def _form_export(rng: random.Random, kind: str) -> dict[str, Any]:
@@ -133,7 +164,13 @@ def _form_export(rng: random.Random, kind: str) -> dict[str, Any]:
         f"メールアドレス：{address}\n"
         f"お問い合わせ内容：{rng.choice(TYPE_PHRASES[kind])}"
     )
-    return {"text": text, "address": address, "type": kind, "name": f"{surname} {given}", "kind": "prose"}
+    return {
+        "text": text,
+        "address": address,
+        "type": kind,
+        "name": f"{surname} {given}",
+        "kind": "prose",
+    }
 
 
 def _bounce(rng: random.Random, i: int) -> dict[str, Any]:
@@ -179,5 +216,13 @@ def cases() -> list[dict[str, Any]]:
         address = f"{rng.choice(LOCALS)}@{rng.choice(DOMAINS)}"
         first, last = LATIN[i % len(LATIN)]
         text = f"My name is {first} {last}. {EN_PHRASES[kind][0]} Address: {address}"
-        out.append({"text": text, "address": address, "type": kind, "name": f"{first} {last}", "kind": "prose"})
+        out.append(
+            {
+                "text": text,
+                "address": address,
+                "type": kind,
+                "name": f"{first} {last}",
+                "kind": "prose",
+            }
+        )
     return out
