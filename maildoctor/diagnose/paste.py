@@ -42,14 +42,27 @@ from email.header import decode_header, make_header
 from email.utils import parseaddr
 from functools import cache
 from importlib import resources
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from maildoctor.address.intake import scan_addresses
 from maildoctor.address.repair import repair
 from maildoctor.findings import Lang
 from maildoctor.tickets import DEFAULT_TICKET, TICKETS
 
-__all__ = ["MAX_PASTE", "Candidate", "MailHeaders", "Paste", "read_paste", "salutation"]
+if TYPE_CHECKING:
+    from maildoctor.diagnose.results import DiagnoseResult
+
+__all__ = [
+    "MAX_PASTE",
+    "Candidate",
+    "MailHeaders",
+    "Paste",
+    "answer",
+    "intake_lines",
+    "read_paste",
+    "salutation",
+]
 
 #: The longest text read, in characters: a long forwarded thread or bounce fits.
 MAX_PASTE = 100_000
@@ -147,10 +160,67 @@ def salutation(family_name: str | None, lang: Lang) -> str:
     return str(words[f"default_{lang}"])
 
 
+def answer(
+    paste: Paste, diagnosis: DiagnoseResult, lang: Lang, templates_dir: Path | None = None
+) -> DiagnoseResult:
+    """The diagnosis of the paste's address, answered as the paste asks: the draft greets
+    the customer by name (「山田様」) and, for a pasted bounce, answers from the bounce
+    (:func:`maildoctor.bounce.report.format_reply`, the ``bounce --reply`` draft); the
+    ``intake`` object goes with the result.
+
+    The hook between the paste reader and whatever diagnosed the address: the CLI
+    and the desk call it on the diagnosis they got, and change nothing else.
+    """
+    draft = diagnosis.reply_draft
+    if paste.bounce and lang == "ja":
+        from maildoctor.bounce.report import format_reply
+
+        draft = format_reply(paste.bounce[0], templates_dir)
+    default = salutation(None, lang)
+    if draft.startswith(default + "\n"):
+        draft = paste.salutation(lang) + draft[len(default) :]
+    return replace(diagnosis, reply_draft=draft, intake=paste.to_dict(lang))
+
+
+def intake_lines(paste: Paste, lang: Lang, ticket: str | None = None) -> str:
+    """What was read in the paste, for the text and markdown reports (before the report).
+
+    ``ticket``: the type diagnosed (the agent's choice), when not the paste's guess.
+    """
+    words = _words()["report"]
+    used = ticket or paste.ticket_type
+    ticket_label = TICKETS[used].name(lang)
+    guessed = ""
+    if used == paste.ticket_type and paste.ticket_type_guessed:
+        guessed = words[f"guessed_{lang}"]
+    lines = [
+        str(words[f"address_{lang}"]).format(
+            address=paste.address, because=paste.chosen_because(lang)
+        ),
+        str(words[f"salutation_{lang}"]).format(salutation=paste.salutation(lang)),
+        str(words[f"ticket_{lang}"]).format(ticket=ticket_label, guessed=guessed),
+    ]
+    others = [c.address for c in paste.candidates if c.address != paste.address]
+    if others:
+        lines.append(str(words[f"others_{lang}"]).format(others=", ".join(others)))
+    if paste.bounce:
+        from maildoctor.bounce.report import summary
+
+        e = paste.bounce[0]
+        lines.append(
+            str(words[f"bounce_{lang}"]).format(summary=summary(e.reason, lang, e.carrier))
+        )
+    return "\n".join(lines) + "\n\n"
+
+
 def read_paste(text: str) -> Paste:
     """Read what an agent pasted (at most :data:`MAX_PASTE` characters are read)."""
     text = text[:MAX_PASTE].replace("\r\n", "\n").replace("\r", "\n").strip()
     candidates = _candidates(text)
+    if not candidates and _AT_TOKEN.fullmatch(text):
+        # One word with an at sign the scanner does not take (``taro@gmail``,
+        # ``@docomo.ne.jp``): the address the agent means, for the check to judge.
+        candidates = (Candidate(address=text, normalized=repair(text) or text.lower()),)
     mail, mail_parties = _headers(text)
     ticket_type, cues = _ticket_type(_own_words(text, mail))
     base = Paste(
@@ -212,8 +282,16 @@ def _candidates(text: str) -> tuple[Candidate, ...]:
     return tuple(out.values())
 
 
+#: One word holding an at sign: no white space, no kana, kanji or Japanese punctuation
+#: (Japanese prose has no spaces: 「アドレスはtaro@gmailです」 is a sentence, not a word).
+_NOT_IN_WORD = "\\s\u3000-\u30ff\u4e00-\u9fff"
+_AT_TOKEN = re.compile(f"[^{_NOT_IN_WORD}@\uff20]*[@\uff20][^{_NOT_IN_WORD}]*")
+
+
 def _is_bare(text: str) -> bool:
     """The text is one address (maybe in brackets or with stray spaces), no prose."""
+    if _AT_TOKEN.fullmatch(text):
+        return True
     found = scan_addresses(text, slips=True)
     if len(found) != 1:
         return False
@@ -529,7 +607,7 @@ def _plausible(name: str, words: dict[str, Any]) -> bool:
         return False
     if _JA_NAME_RE.fullmatch(name):
         # Kana after a kanji family name must be a given name, not a verb's ending.
-        return not re.search("[\u3041-\u3096]{3,}", name)
+        return not any(ending in compact for ending in words["not_name_kana"])
     return bool(_LATIN_NAME.fullmatch(name)) or (name[:1].isupper() and " " in name)
 
 
@@ -555,6 +633,12 @@ def _family(name: str) -> str:
 _SMTP_CODE = re.compile(r"(?<![\d.])(?:[45]\.\d{1,3}\.\d{1,3}|[45][0-5]\d)(?![\d.])")
 
 
+#: An enhanced status code (RFC 3463): ``5.1.1``.
+_STATUS_CODE = re.compile(r"(?<![\d.])[245]\.\d{1,3}\.\d{1,3}(?![\d.])")
+#: The explainer's reasons when nothing in the text decided one.
+_UNDECIDED = frozenset({"onhold", "undefined"})
+
+
 def _bounce(text: str) -> tuple[Any, ...]:
     """The bounce explainer's reading of a pasted DSN, or () when it is not one."""
     if _SMTP_CODE.search(text) is None:
@@ -570,4 +654,10 @@ def _bounce(text: str) -> tuple[Any, ...]:
         return ()
     except Exception:  # a parser bug on a paste must not stop the diagnosis
         return ()
-    return tuple(e for e in found if e.recipient and e.kind == "bounce")
+    failed = tuple(e for e in found if e.recipient and e.kind == "bounce")
+    # The explainer reads any text handed to it as a bounce; prose that merely mentions
+    # an error code ("550エラーになります") leaves it undecided. A pasted DSN either
+    # carries an enhanced status code (RFC 3463) or words the explainer recognised.
+    if _STATUS_CODE.search(text) or any(e.reason not in _UNDECIDED for e in failed):
+        return failed
+    return ()

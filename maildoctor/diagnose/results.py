@@ -133,6 +133,9 @@ class DiagnoseResult:
     """Other columns of the input row (``--file tickets.csv``)."""
     ticket: str = DEFAULT_TICKET
     """The ticket type (data/tickets.toml) the advice and the draft answer."""
+    intake: dict[str, Any] | None = None
+    """What the paste reader read when the input was pasted text
+    (:meth:`maildoctor.diagnose.paste.Paste.to_dict`)."""
 
     def to_dict(self) -> dict[str, Any]:
         out = {
@@ -145,6 +148,8 @@ class DiagnoseResult:
         }
         if self.extra:
             out["row"] = dict(self.extra)
+        if self.intake is not None:
+            out["intake"] = self.intake
         return out
 
 

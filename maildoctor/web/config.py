@@ -47,6 +47,9 @@ class WebConfig:
     """Check API requests per minute per client address (a burst of as many); 0: no limit."""
     check_cache_ttl: float = 600.0
     """Seconds a domain's DNS answer is reused across requests."""
+    desk_budget: float = 30.0
+    """Seconds a desk request (a diagnosis, a list read) may take before it is answered
+    503/504 with a JSON error; a diagnosis still finishes and lands in the history."""
 
 
 #: The app's :class:`WebConfig`, for page modules that need it.

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from maildoctor.diagnose.diagnosis import TrialFailed, conclude, run_trial
 from maildoctor.diagnose.history import History
+from maildoctor.diagnose.paste import Paste, answer
 from maildoctor.diagnose.reply import advice_items, ticket_subject
 from maildoctor.diagnose.report import spoofing_notes, trial_lesson, trial_rows
 from maildoctor.findings import Lang
@@ -120,8 +121,14 @@ class DeskService:
         self._sender_auth[lang] = (time.monotonic(), auth)
         return auth
 
-    async def diagnose(self, address: str, ticket: Ticket, lang: Lang) -> dict[str, Any]:
-        """The diagnose JSON plus what the page shows, stored in the history."""
+    async def diagnose(
+        self, address: str, ticket: Ticket, lang: Lang, paste: Paste | None = None
+    ) -> dict[str, Any]:
+        """The diagnose JSON plus what the page shows, stored in the history.
+
+        ``paste``: what the agent pasted, read (:func:`maildoctor.diagnose.paste.read_paste`);
+        its ``intake`` goes with the result and the draft greets the customer by name.
+        """
         from maildoctor.address.check import check_address
 
         probe = self._probe()
@@ -147,31 +154,47 @@ class DeskService:
                 raise TrialFailed(f"The delivery trial could not run in the harness: {e}") from e
             finally:
                 target.clear_profiles()
-        diagnosis = conclude(
-            result, trial, lang=lang, templates_dir=templates_dir, ticket=ticket, reply_lang=lang
-        )
-        data = diagnosis.to_dict()
-        data["web"] = None  # the CLI's "open it with serve" hint: here the links are below
-        data["lang"] = lang
-        data["ticket_label"] = ticket.name(lang)
-        subject = ticket_subject(ticket, templates_dir)
-        data["advice_details"] = advice_items(result, diagnosis.advice, lang, subject)
-        # The report's own cells: a spoofing row reads "unknown (auth OK: ... / NG: ...)".
-        cells = trial_rows(diagnosis, lang)
-        data["trial_rows"] = [
-            {
-                **r.to_dict(),
-                "outcome_label": cell[1],
-                "evidence_url": message_url(r.stored_id) if r.stored_id is not None else None,
-            }
-            for r, cell in zip(trial.results, cells, strict=True)
-        ]
-        if trial.ran:
-            sentences = [*spoofing_notes(diagnosis, lang), trial_lesson(diagnosis, lang)]
-            data["lesson"] = (" " if lang == "en" else "").join(sentences)
-        else:
-            data["lesson"] = None
+        data = await asyncio.to_thread(_conclude, result, trial, ticket, lang, templates_dir, paste)
         entry_id = await asyncio.to_thread(self.history.add, data, lang=lang)
         data["history_id"] = entry_id
         data["permalink"] = permalink(entry_id)
         return data
+
+
+def _conclude(
+    result: Any,
+    trial: Any,
+    ticket: Ticket,
+    lang: Lang,
+    templates_dir: Path | None,
+    paste: Paste | None,
+) -> dict[str, Any]:
+    """The diagnosis and what the page shows of it: template rendering and the draft,
+    CPU work run in a thread, off the event loop."""
+    diagnosis = conclude(
+        result, trial, lang=lang, templates_dir=templates_dir, ticket=ticket, reply_lang=lang
+    )
+    if paste is not None:
+        diagnosis = answer(paste, diagnosis, lang, templates_dir)
+    data = diagnosis.to_dict()
+    data["web"] = None  # the CLI's "open it with serve" hint: here the links are below
+    data["lang"] = lang
+    data["ticket_label"] = ticket.name(lang)
+    subject = ticket_subject(ticket, templates_dir)
+    data["advice_details"] = advice_items(result, diagnosis.advice, lang, subject)
+    # The report's own cells: a spoofing row reads "unknown (auth OK: ... / NG: ...)".
+    cells = trial_rows(diagnosis, lang)
+    data["trial_rows"] = [
+        {
+            **r.to_dict(),
+            "outcome_label": cell[1],
+            "evidence_url": message_url(r.stored_id) if r.stored_id is not None else None,
+        }
+        for r, cell in zip(trial.results, cells, strict=True)
+    ]
+    if trial.ran:
+        sentences = [*spoofing_notes(diagnosis, lang), trial_lesson(diagnosis, lang)]
+        data["lesson"] = (" " if lang == "en" else "").join(sentences)
+    else:
+        data["lesson"] = None
+    return data
