@@ -55,3 +55,27 @@ def browser() -> Iterator[Any]:
             yield b
         finally:
             b.close()
+
+
+@pytest.fixture
+def postfix_relay(tmp_path: Path) -> Iterator[Any]:
+    """Start private Postfix instances relaying to (host, port): ``start(relay, **main_cf)``.
+
+    Each instance lives under ``tmp_path`` and is stopped when the test ends.
+    """
+    from tests.postfixproc import PostfixInstance, available
+
+    if not available():
+        pytest.fail("A private Postfix needs Debian's postfix and root (.ci/run installs it).")
+    started: list[PostfixInstance] = []
+
+    def start(relay: tuple[str, int], **settings: str) -> PostfixInstance:
+        mta = PostfixInstance(tmp_path / f"postfix{len(started)}", relay=relay, settings=settings)
+        started.append(mta.start())
+        return mta
+
+    try:
+        yield start
+    finally:
+        for mta in started:
+            mta.stop()

@@ -179,3 +179,59 @@ def test_mimecast_words_mean_what_mimecast_documents() -> None:
     assert (found.reason, found.decided_by) == ("badreputation", "rhost:Mimecast")
     (elsewhere,) = explain(_postfix("mx.corp.example", said))
     assert elsewhere.decided_by != "rhost:Mimecast"
+
+
+def test_help_desk_address_in_the_notice_is_not_a_recipient() -> None:
+    """An ISP's Postfix notice names its help desk ("please contact <support@...>") twice;
+    only the address with the remote server's words failed."""
+    raw = _mail(
+        "From: MAILER-DAEMON@mx.sender.example (Mail Delivery System)\n"
+        "Subject: Undelivered Mail Returned to Sender",
+        "This is the Postfix program at host mx.sender.example.\n\n"
+        "For further assistance, please contact <help@isp.example>\n\n"
+        "Japanese text here, then again: <help@isp.example>\n\n"
+        "<reader@books.example>: host mx.books.example[192.0.2.1] said: 550 5.1.1 "
+        "<reader@books.example>: User unknown (in reply to RCPT TO command)\n",
+    )
+    assert [(e.recipient, e.reason) for e in explain(raw)] == [
+        ("reader@books.example", "userunknown")
+    ]
+
+
+def test_reason_written_once_above_the_recipient_line_decides() -> None:
+    """Sisimai::Lhost::EZweb: au's notice says "The user(s) account is disabled." above
+    "<addr>: 550 user unknown"; the mailbox is suspended (soft), not unknown."""
+    raw = _mail(
+        "From: Mail Delivery Subsystem <MAILER-DAEMON@ezweb.ne.jp>\n"
+        "Subject: Mail System Error - Returned Mail\n"
+        "Received: from mx.sender.example by lsean.ezweb.ne.jp (EZweb Mail) with SMTP",
+        "The user(s) account is disabled.\n\n\n"
+        "<reader@ezweb.ne.jp>: 550 user unknown (in reply to RCPT TO command)\n",
+    )
+    (found,) = explain(raw)
+    assert (found.reason, found.hard_bounce) == ("suspend", False)
+
+
+@pytest.mark.parametrize(
+    ("code", "reason", "hard"),
+    [("RCP-P1", "userunknown", True), ("RCP-P2", "filtered", False), ("RCP-T4", "suspend", False)],
+)
+def test_facebook_response_codes(code: str, reason: str, hard: bool) -> None:
+    """Sisimai::Lhost::Facebook: the code in the reply, from Facebook's published list."""
+    raw = _mail(
+        "From: Facebook <mailer-daemon@mx.facebook.com>\n"
+        "Subject: Sorry, your message could not be delivered",
+        "This message was created automatically by Facebook.\n\n"
+        f"<reader@facebook.com>: 550 5.1.1 {code} "
+        "http://postmaster.facebook.com/response_codes#rcp Refused\n",
+    )
+    (found,) = explain(raw)
+    assert (found.reason, found.hard_bounce) == (reason, hard)
+
+
+@pytest.mark.parametrize(("reply", "hard"), [("421 4.3.2", False), ("554 5.3.2", True)])
+def test_host_not_accepting_mail_is_hard_only_when_permanent(reply: str, hard: bool) -> None:
+    """Sisimai::SMTP::Failure->is_hardbounce: notaccept is hard for 5xx, soft for 4xx."""
+    raw = _postfix("mx.corp.example", f"{reply} System not accepting network messages")
+    (found,) = explain(raw)
+    assert (found.reason, found.hard_bounce) == ("notaccept", hard)

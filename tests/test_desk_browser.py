@@ -271,7 +271,8 @@ def test_evidence_link_opens_the_message(desk: HarnessThread, page_at: Any) -> N
     message.on("dialog", lambda d: d.accept())
     message.click("#delete-one")
     expect(message.locator("#detail")).to_be_hidden()
-    expect(message).to_have_url(f"{desk.http_url}/?q=refuse_pc")
+    # The trials the evidence link opened stay shown (the list hides them by default).
+    expect(message).to_have_url(f"{desk.http_url}/?q=refuse_pc&trials=1")
     message.fill("#search", "")
     expect(message.locator(".msg-row")).to_have_count(total - 1)
     assert message.locator(f".msg-row[data-id='{href.split('/')[-1]}']").count() == 0
@@ -287,7 +288,7 @@ def test_harness_list_fits_and_templates_tab(desk: HarnessThread, page_at: Any) 
         diagnose(page, address)
     for width in (1280, 1400):
         page = page_at({"width": width, "height": 900})
-        page.goto(f"{desk.http_url}/")
+        page.goto(f"{desk.http_url}/?trials=1")  # the desk's trials: hidden by default
         expect(page.locator(".msg-row")).not_to_have_count(0)
         expect(page.locator("#tab-templates")).to_have_text("テンプレート")
         row = page.locator(".msg-row").first
@@ -309,7 +310,7 @@ def test_harness_list_fits_and_templates_tab(desk: HarnessThread, page_at: Any) 
     expect(page.locator(".card").first).to_be_visible()
     shot(page, "harness-templates")
     phone = page_at(PHONE)
-    phone.goto(f"{desk.http_url}/")
+    phone.goto(f"{desk.http_url}/?trials=1")
     expect(phone.locator(".msg-row")).not_to_have_count(0)
     no_horizontal_scroll(phone)
     shot(phone, "harness-list")
@@ -340,7 +341,7 @@ def test_login_then_the_desk_works_with_its_csrf_token(
         expect(page).to_have_url(f"{h.http_url}/desk")
         diagnose(page, "taro@docomo.ne.jp")  # a POST: carries X-CSRF-Token from the cookie
         expect(page.locator("#verdict")).to_have_text("注意")
-        page.goto(f"{h.http_url}/")
+        page.goto(f"{h.http_url}/?trials=1")
         expect(page.locator(".msg-row")).not_to_have_count(0)
         page.click("#lang-switch")
         expect(page.locator("#tab-templates")).to_have_text("Templates")

@@ -96,12 +96,12 @@ BODY_CASES = [
     (
         "password_reset",
         body_end('<img src="https://lentrance.com/l.png">'),
-        {"img_without_alt", "remote_image"},
+        {"img_without_alt", "remote_image", "image_without_size"},
         "img",
     ),
     (
         "password_reset",
-        body_end('<img src="https://lentrance.com/l.png" alt="">'),
+        body_end('<img src="https://lentrance.com/l.png" alt="" width="120" height="40">'),
         {"remote_image"},
         "img-alt",
     ),
@@ -307,6 +307,7 @@ def test_subject_mismatch_wording() -> None:
         "rule": "subject_mismatch",
         "carrier": None,
         "source": None,
+        "feature": None,
         "allowed": False,
     }
 
@@ -342,4 +343,11 @@ def test_every_rule_is_exercised() -> None:
     exercised |= {c for *_, x in RAW_CASES for c in x}
     exercised |= {"url_shortener", "render_failed", "charset_missing"}
     exercised |= {"too_many_links", "not_jis_x0208"}  # tests/test_lint_limits.py
+    exercised |= {  # tests/test_lint_links.py
+        "link_text_mismatch", "tracking_parameter", "token_not_unique",
+        "token_placeholder_missing", "image_too_large", "image_without_size",
+    }  # fmt: skip
+    exercised |= {"link_refused", "link_unreachable"}  # tests/test_linkcheck.py
+    exercised |= {"client_unsupported"}  # tests/test_caniemail.py
+    exercised |= {"spam_score"}  # tests/test_spamd.py
     assert set(RULES) == exercised

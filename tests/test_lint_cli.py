@@ -49,7 +49,10 @@ def test_shipped_templates_pass(runner: CliRunner, charset: str) -> None:
     result = runner.invoke(main, ["lint", "--charset", charset])
     assert result.exit_code == 0, result.output
     assert result.stdout == "".join(f"{source}: ok\n" for source in SHIPPED)
-    assert result.stderr == "lint: 5 message(s), 0 error(s), 0 warning(s)\n"
+    assert (
+        result.stderr
+        == "lint: 5 message(s), 0 error(s), 0 warning(s); spam score not run (no --spamd)\n"
+    )
 
 
 def test_broken_copy_fails(runner: CliRunner, broken: Path) -> None:
@@ -64,7 +67,10 @@ def test_broken_copy_fails(runner: CliRunner, broken: Path) -> None:
     )
     assert "  error: links_differ: Links only in the text/html part: https://bit.ly/x." in lines
     assert "provisional_registration/email: ok" in lines
-    assert result.stderr == "lint: 5 message(s), 3 error(s), 0 warning(s)\n"
+    assert (
+        result.stderr
+        == "lint: 5 message(s), 3 error(s), 0 warning(s); spam score not run (no --spamd)\n"
+    )
 
 
 def test_broken_copy_via_env_var_and_json(
@@ -87,6 +93,7 @@ def test_broken_copy_via_env_var_and_json(
         "message",
         "fix",
         "source",
+        "feature",
         "allowed",
     }
 

@@ -7,7 +7,7 @@ import base64
 import pytest
 
 from maildoctor.sender.audit_facts import _dkim_key
-from maildoctor.sender.domain_audit import SenderFacts, _spf_fix, assess
+from maildoctor.sender.domain_audit import SenderFacts, assess
 
 _ED25519 = "v=DKIM1; k=ed25519; p=" + base64.b64encode(bytes(range(32))).decode()
 
@@ -62,11 +62,13 @@ def test_ed25519_key_of_wrong_length_is_invalid() -> None:
     [
         pytest.param("192.0.2.25", "v=spf1 ip4:192.0.2.25 -all", id="ipv4"),
         pytest.param("2001:db8::1", "v=spf1 ip6:2001:db8::1 -all", id="ipv6"),
-        pytest.param(None, "v=spf1 ip4:<送信IP / sending IP> -all", id="no-ip"),
+        pytest.param(None, "v=spf1 ip4:<sending IP> -all", id="no-ip"),
     ],
 )
 def test_spf_fix_uses_the_mechanism_of_the_address_family(ip: str | None, fix: str) -> None:
-    assert _spf_fix(ip) == fix
+    result = assess(_facts(ip=ip, spf_records=(), spf_eval=None), "en")
+    spf = next(f for f in result.findings if f.code == "spf_missing")
+    assert f'"{fix}"' in spf.message
 
 
 def test_missing_spf_for_ipv6_sender_advises_ip6() -> None:

@@ -134,11 +134,16 @@ def _with_columns(result: CheckResult, columns: Mapping[str, str] | None) -> dic
 
 
 def format_json(
-    results: list[CheckResult], columns: Sequence[Mapping[str, str]] | None = None
+    results: list[CheckResult],
+    columns: Sequence[Mapping[str, str]] | None = None,
+    *,
+    array: bool | None = None,
 ) -> str:
-    """One object for one address, an array for several (indented, UTF-8)."""
+    """One object for one address, an array for several or when ``array`` (a --file
+    input is always an array); indented, UTF-8."""
     rows = [_with_columns(r, columns[i] if columns else None) for i, r in enumerate(results)]
-    data: Any = rows[0] if len(rows) == 1 else rows
+    one = len(rows) == 1 if array is None else not array
+    data: Any = rows[0] if one else rows
     return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
 
 

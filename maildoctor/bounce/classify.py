@@ -132,6 +132,10 @@ def _classify(
     lhost = lhost_of(bounce.mta)
     headers = bounce.headers if lhost else ""
     preset = r.reason_hint or (lhost_reason(lhost, r.diagnostic, headers=headers) if lhost else "")
+    if lhost and bounce.text and (not preset or preset in RETRY):
+        # The MTA may write its reason once, apart from the recipients (au's EZweb:
+        # "The user(s) account is disabled." above "<addr>: 550 user unknown").
+        preset = lhost_reason(lhost, bounce.text) or preset
     # As Sisimai::Fact does: what the bounce's writer decided stands, unless it is a
     # reason the words should confirm; then the receiving provider's reading comes first.
     if not preset or preset in RETRY:
@@ -149,6 +153,17 @@ def _classify(
     if preset and reason == preset:
         return reason, f"lhost:{lhost}"
     return reason, "sisimai-rules"
+
+
+def _hard(hard: bool, reason: str, r: BounceRecipient) -> bool:
+    """Whether the failure is permanent (Sisimai::SMTP::Failure->is_hardbounce): a host
+    that takes no mail (``notaccept``) is hard only when its code is not temporary (4xx)."""
+    if reason != "notaccept":
+        return hard
+    code = r.status or r.reply_code
+    if code:
+        return not code.startswith("4")
+    return not re.search(r" temporar| persistent", r.diagnostic, re.I)
 
 
 def classify(bounce: ParsedBounce) -> tuple[Explanation, ...]:
@@ -169,7 +184,7 @@ def classify(bounce: ParsedBounce) -> tuple[Explanation, ...]:
             Explanation(
                 recipient=r.recipient,
                 reason=reason,
-                hard_bounce=rule.hard,
+                hard_bounce=_hard(rule.hard, reason, r),
                 status=r.status,
                 reply_code=r.reply_code,
                 diagnostic=r.diagnostic,

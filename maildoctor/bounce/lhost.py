@@ -15,9 +15,10 @@ def find_candidates(text: str, exclude: set[str]) -> list[str]:
     """The addresses a text bounce names as failed, in order of appearance."""
     seen: list[str] = []
     quoted_to: list[str] = []
+    helpdesk: set[str] = set()
     for m in ADDR_RE.finditer(text):
         addr = m.group(0).strip(".").lower()
-        if addr in exclude or NOT_RECIPIENT.match(addr) or addr in seen:
+        if addr in exclude or NOT_RECIPIENT.match(addr) or addr in seen or addr in helpdesk:
             continue
         if "/" in addr.split("@", 1)[0]:
             continue  # a file path that ends in an address (a delivery program's words)
@@ -26,6 +27,9 @@ def find_candidates(text: str, exclude: set[str]) -> list[str]:
             continue
         before = text[max(0, m.start() - 40) : m.start()].lower()
         if re.search(r"(message-id|id|from|by|envelope-from|sender)[:=\s<]*$", before):
+            continue
+        if re.search(r"contact[:\s<]*$", before):
+            helpdesk.add(addr)  # "please contact <support@isp>": the ISP's help desk, every mention
             continue
         # Only the first address of a line names a recipient; later ones on the
         # same line are the server quoting something ("a@x <b@y>: malformed address").

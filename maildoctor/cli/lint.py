@@ -6,7 +6,8 @@ import json
 import re
 import sys
 import tempfile
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
@@ -16,6 +17,7 @@ import click
 
 from maildoctor.cli.lint_project import find_lint_config, templates_at_revision
 from maildoctor.cli.options import (
+    CouldNotRun,
     InputError,
     charset_option,
     format_option,
@@ -27,6 +29,7 @@ from maildoctor.mail.lint import (
     allow_findings,
     lint_finding,
     lint_message,
+    one_time_url,
     summary,
 )
 from maildoctor.mail.render import catalog, load_template, render_message
@@ -45,6 +48,9 @@ class Linted:
     template: str | None
     variant: str | None
     findings: list[LintFinding]
+    extra: dict[str, Any] = field(default_factory=dict)
+    """What the optional checks report besides findings: ``spam`` (spamd's score and
+    rules, or why it did not run), ``links`` (each link opened), ``clients`` (caniemail)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -52,10 +58,29 @@ class Linted:
             "template": self.template,
             "variant": self.variant,
             "findings": [f.to_dict() for f in self.findings],
+            **self.extra,
         }
 
 
-def lint_templates(names: tuple[str, ...], folder: Path, charset: str) -> list[Linted]:
+#: An optional check: the message and its bytes in, (findings, report under a key) out.
+Extra = Callable[[EmailMessage, bytes], tuple[list[LintFinding], dict[str, Any]]]
+
+
+def _run_extras(
+    extras: tuple[Extra, ...], msg: EmailMessage, raw: bytes
+) -> tuple[list[LintFinding], dict[str, Any]]:
+    findings: list[LintFinding] = []
+    report: dict[str, Any] = {}
+    for extra in extras:
+        found, part = extra(msg, raw)
+        findings += found
+        report.update(part)
+    return findings, report
+
+
+def lint_templates(
+    names: tuple[str, ...], folder: Path, charset: str, extras: tuple[Extra, ...] = ()
+) -> list[Linted]:
     """Render every variant of each template with its sample data and lint it."""
     infos = [load_template(n, folder) for n in names] if names else list(catalog(folder).values())
     results = []
@@ -69,15 +94,21 @@ def lint_templates(names: tuple[str, ...], folder: Path, charset: str) -> list[L
                     templates_dir=folder,
                     charset=charset,
                 )
-                findings = lint_message(msg, template=info.name)
+                raw = msg.as_bytes()
+                findings = lint_message(
+                    msg, template=info.name, raw=raw, token_url=one_time_url(dict(variant.sample))
+                )
+                found, report = _run_extras(extras, msg, raw)
+                findings += found
             except TemplatingError as e:
-                findings = [lint_finding("render_failed", error=e)]
+                findings, report = [lint_finding("render_failed", error=e)], {}
             results.append(
                 Linted(
                     source=f"{info.name}/{variant.name}",
                     template=info.name,
                     variant=variant.name,
                     findings=findings,
+                    extra=report,
                 )
             )
     return results
@@ -106,7 +137,7 @@ def not_a_message(raw: bytes) -> str | None:
     return None
 
 
-def lint_files(paths: tuple[str, ...]) -> list[Linted]:
+def lint_files(paths: tuple[str, ...], extras: tuple[Extra, ...] = ()) -> list[Linted]:
     """Lint .eml files ('-' reads one message from stdin)."""
     results = []
     for path in paths:
@@ -118,8 +149,15 @@ def lint_files(paths: tuple[str, ...]) -> list[Linted]:
             raise InputError(f"{path!r} is not an email message: {why}.")
         msg = message_from_bytes(raw, policy=policy.default)
         assert isinstance(msg, EmailMessage)
+        found, report = _run_extras(extras, msg, raw)
         results.append(
-            Linted(source=path, template=None, variant=None, findings=lint_message(msg, raw=raw))
+            Linted(
+                source=path,
+                template=None,
+                variant=None,
+                findings=lint_message(msg, raw=raw) + found,
+                extra=report,
+            )
         )
     return results
 
@@ -139,7 +177,34 @@ def format_text(results: list[Linted]) -> str:
             lines.append(f"    fix: {f.fix}")
             if f.source:
                 lines.append(f"    source: {f.source}")
+        lines += _format_extra(r.extra)
     return "\n".join(lines) + "\n"
+
+
+def _format_extra(extra: dict[str, Any]) -> list[str]:
+    lines: list[str] = []
+    spam = extra.get("spam")
+    if spam and spam["ran"]:
+        verdict = "spam" if spam["is_spam"] else "not spam"
+        lines.append(
+            f"  spamd {spam['server']}: {spam['score']:.1f} points of {spam['required']:.1f} "
+            f"({verdict})"
+        )
+        lines += [f"    {r['points']:+5.1f} {r['name']}: {r['description']}" for r in spam["rules"]]
+    elif spam:
+        lines.append(f"  spamd: did not run: {spam['why']}")
+    for link in extra.get("links", []):
+        state = link["status"] if link["status"] is not None else (link["refused"] or link["error"])
+        lines.append(f"  link {link['url']}: {state}")
+    clients = extra.get("clients")
+    if clients:
+        watched = [f for f in clients["families"] if f["family"] in clients["watched"]]
+        scores = ", ".join(f"{f['name']} {f['score']}" for f in watched)
+        lines.append(
+            f"  clients: {scores} (all {len(clients['families'])} families: {clients['score']}; "
+            f"{clients['data_version']})"
+        )
+    return lines
 
 
 def check_allow_entry(entry: str, where: str) -> None:
@@ -153,6 +218,15 @@ def check_allow_entry(entry: str, where: str) -> None:
         raise click.UsageError(
             f"{where}: {entry!r} is not a lint rule; the rules are: {', '.join(sorted(RULES))}."
         )
+    if colon and rule == "client_unsupported":
+        from maildoctor.mail.caniemail import feature_titles
+
+        if carrier not in feature_titles():
+            raise click.UsageError(
+                f"{where}: {carrier!r} in {entry!r} is not a caniemail feature (such as "
+                "css-border-radius; lint --clients ... names them)."
+            )
+        return
     if colon and carrier not in CARRIERS:
         raise click.UsageError(
             f"{where}: {carrier!r} in {entry!r} is not a carrier; the carriers are: "
@@ -204,6 +278,35 @@ def print_diff(folder: Path, revision: str, fmt: str = "text") -> None:
     help="Print what changed in the rendered text and HTML of every template since the "
     "git revision BASE, instead of linting.",
 )
+@click.option(
+    "--clients",
+    "clients",
+    default=None,
+    metavar="FAMILY,...",
+    help="Check the HTML against caniemail's data and report client_unsupported for these "
+    "client families (gmail,apple-mail,outlook,yahoo,...; 'all' for every one). Also "
+    "[tool.maildoctor.lint] clients = [...].",
+)
+@click.option(
+    "--check-links",
+    is_flag=True,
+    help="Open every link (HEAD, then GET); loopback, private and link-local addresses are "
+    "refused, never contacted.",
+)
+@click.option(
+    "--link-timeout",
+    type=click.FloatRange(min=0.1, max=120),
+    default=10.0,
+    show_default=True,
+    help="Seconds for each link with --check-links.",
+)
+@click.option(
+    "--spamd",
+    "spamd",
+    default=None,
+    metavar="HOST:PORT",
+    help="Score each message with SpamAssassin's spamd there and list the rules that fired.",
+)
 @templates_option
 def command(
     items: tuple[str, ...],
@@ -212,6 +315,10 @@ def command(
     charset: str,
     allow: tuple[str, ...],
     diff_base: str | None,
+    clients: str | None,
+    check_links: bool,
+    link_timeout: float,
+    spamd: str | None,
     templates_dir: Path | None,
 ) -> None:
     """Lint the templates named ITEMS (default: all, every variant), or with --eml the
@@ -227,29 +334,23 @@ def command(
     for entry in allow:
         check_allow_entry(entry, "--allow")
     allowed = (*config.allow, *allow)
+    families = _families(clients if clients is not None else ",".join(config.clients))
+    extras = _extras(families, check_links, link_timeout, spamd)
     if eml:
         if not items:
             raise click.UsageError("--eml needs at least one message file.")
-        results = lint_files(items)
+        results = lint_files(items, extras)
     else:
         folder = resolve_templates(templates_dir)
         try:
-            results = lint_templates(items, folder, charset)
+            results = lint_templates(items, folder, charset, extras)
         except UnknownTemplate as e:
             raise click.UsageError(str(e)) from e
         except TemplatingError as e:
             raise click.ClickException(str(e)) from e
         if not results:  # linting nothing must not pass a CI build
             raise InputError(f"The templates folder {folder} holds no templates to lint.")
-    results = [
-        Linted(
-            source=r.source,
-            template=r.template,
-            variant=r.variant,
-            findings=allow_findings(r.findings, allowed),
-        )
-        for r in results
-    ]
+    results = [replace(r, findings=allow_findings(r.findings, allowed)) for r in results]
     counts = summary(r.findings for r in results)
     errors = counts["errors"]
     if fmt == "json":
@@ -260,14 +361,94 @@ def command(
             "allowed": counts["allowed"],
             "allow": list(allowed),
             "config": str(config.path) if config.path else None,
+            "spam": None if spamd else {"ran": False, "why": "no --spamd HOST:PORT given"},
         }
         click.echo(json.dumps(document, ensure_ascii=False, indent=2))
     else:
         click.echo(format_text(results), nl=False)
     click.echo(
         f"lint: {counts['messages']} message(s), {errors} error(s), {counts['warnings']} "
-        "warning(s)" + (f", {counts['allowed']} allowed" if counts["allowed"] else ""),
+        "warning(s)"
+        + (f", {counts['allowed']} allowed" if counts["allowed"] else "")
+        + ("; spam score not run (no --spamd)" if spamd is None else ""),
         err=True,
     )
+    not_run = [r.source for r in results if not r.extra.get("spam", {}).get("ran", True)]
+    if spamd is not None and not_run:
+        why = results[0].extra["spam"]["why"] if results else ""
+        raise CouldNotRun(f"The spam score did not run for {', '.join(not_run)}: {why}.")
     if errors:
         sys.exit(1)
+
+
+def _families(value: str) -> tuple[str, ...]:
+    """The --clients list, checked against caniemail's families."""
+    if not value.strip():
+        return ()
+    from maildoctor.mail.caniemail import family_names
+
+    known = family_names()
+    names = [n.strip().lower() for n in value.split(",") if n.strip()]
+    if names == ["all"]:
+        return tuple(known)
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise click.UsageError(
+            f"--clients: {', '.join(unknown)} is not a caniemail client family; they are: "
+            f"{', '.join(known)}."
+        )
+    return tuple(names)
+
+
+def _extras(
+    families: tuple[str, ...], check_links: bool, link_timeout: float, spamd: str | None
+) -> tuple[Extra, ...]:
+    """The optional checks the options ask for, each a function of one message."""
+    extras: list[Extra] = []
+    if families:
+        from maildoctor.mail.caniemail import client_support, support_findings
+
+        def clients_extra(
+            msg: EmailMessage, raw: bytes
+        ) -> tuple[list[LintFinding], dict[str, Any]]:
+            part = msg.get_body(("html",))
+            if part is None:
+                return [], {}
+            report = client_support(part.get_content())
+            document = {**report.to_dict(), "watched": list(families)}
+            return support_findings(report, families), {"clients": document}
+
+        extras.append(clients_extra)
+    if check_links:
+        from maildoctor.mail.htmlscan import links_of
+        from maildoctor.mail.linkcheck import check_links as open_links
+        from maildoctor.mail.linkcheck import link_findings
+
+        def links_extra(msg: EmailMessage, raw: bytes) -> tuple[list[LintFinding], dict[str, Any]]:
+            urls: list[str] = []
+            for kind in ("plain", "html"):
+                part = msg.get_body((kind,))
+                if part is not None:
+                    content = part.get_content()
+                    urls += links_of(html=content) if kind == "html" else links_of(text=content)
+            results = open_links(urls, timeout=link_timeout)
+            return link_findings(results), {"links": [r.to_dict() for r in results]}
+
+        extras.append(links_extra)
+    if spamd is not None:
+        from maildoctor.mail.spamd import SpamdError, parse_address, score
+
+        try:
+            host, port = parse_address(spamd)
+        except ValueError as e:
+            raise click.BadParameter(str(e), param_hint="--spamd") from e
+
+        def spam_extra(msg: EmailMessage, raw: bytes) -> tuple[list[LintFinding], dict[str, Any]]:
+            try:
+                result = score(raw, host, port)
+            except SpamdError as e:
+                return [], {"spam": {"ran": False, "why": str(e)}}
+            return result.findings(), {"spam": result.to_dict()}
+
+        extras.append(spam_extra)
+    return tuple(extras)

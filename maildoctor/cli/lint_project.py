@@ -6,6 +6,7 @@
 
       [tool.maildoctor.lint]
       allow = ["too_many_links", "message_too_large:softbank"]
+      clients = ["gmail", "apple-mail", "outlook", "yahoo"]   # caniemail families
 
 - A git revision's copy of the templates folder, for ``--diff BASE``
   (``git archive``, extracted into a temporary folder).
@@ -31,6 +32,8 @@ class LintConfig:
 
     allow: tuple[str, ...] = ()
     """Rule ids (``RULE`` or ``RULE:CARRIER``) allowed on purpose."""
+    clients: tuple[str, ...] = ()
+    """caniemail client families to check the HTML for (``lint --clients``)."""
     path: Path | None = None
     """The pyproject.toml they come from, None when there is none."""
 
@@ -54,7 +57,13 @@ def find_lint_config(start: Path) -> LintConfig:
                 f"{path}: [tool.maildoctor.lint] allow must be a list of rule ids, such as "
                 'allow = ["too_many_links"].'
             )
-        return LintConfig(allow=tuple(allow), path=path)
+        clients = table.get("clients", []) if isinstance(table, dict) else None
+        if not isinstance(clients, list) or not all(isinstance(c, str) for c in clients):
+            raise click.UsageError(
+                f"{path}: [tool.maildoctor.lint] clients must be a list of client families, "
+                'such as clients = ["gmail", "outlook"].'
+            )
+        return LintConfig(allow=tuple(allow), clients=tuple(clients), path=path)
     return LintConfig()
 
 

@@ -18,7 +18,9 @@ from maildoctor.address.check import CheckResult
 from maildoctor.advice import DEFAULT_SUBJECT, advice_for
 from maildoctor.carriers import SENDER_DOMAIN, Carrier
 from maildoctor.diagnose.applies import cannot_receive, template_subject
+from maildoctor.diagnose.delivery import Delivery, delivery_draft, rank_advice
 from maildoctor.diagnose.results import (
+    ADDRESS_ADVICE,
     DEFAULT_TEMPLATE,
     DiagnoseResult,
     Scenario,
@@ -31,10 +33,10 @@ from maildoctor.diagnose.spoofing import (
     AUTHSERV_ID,
     SenderAuth,
     SpoofingCheck,
-    auth_header,
     trial_row,
 )
 from maildoctor.findings import Lang, Verdict
+from maildoctor.harness.store import TRIAL_HELO
 from maildoctor.tickets import DEFAULT_TICKET, Ticket
 
 __all__ = [
@@ -70,12 +72,7 @@ _LIKELY_ORDER: dict[str, tuple[str, ...]] = {
 }
 
 #: Advice that settles the case by itself comes before any mailbox setting.
-_ADDRESS_ADVICE = (
-    "reregister_halfwidth",
-    "reregister",
-    "legacy_address",
-    "use_other_address",
-)
+_ADDRESS_ADVICE = ADDRESS_ADVICE
 
 
 # -- scenarios ---------------------------------------------------------------
@@ -195,19 +192,21 @@ def run_trial(
 
     results = []
     has_list = result.carrier is not None and result.carrier.setting("receive_list") is not None
-    for scenario, profile in scenarios_for(result.carrier, lang):
-        auth = b""
+    carrier = result.carrier.id if result.carrier is not None else None
+
+    def attempt(scenario: Scenario, profile: Any) -> ScenarioResult:
         if profile.spoofing:  # on by default at au and SoftBank, not only in its own row
-            carrier = result.carrier.id if result.carrier is not None else None
-            outcome = trial_row(deliver, scenario, profile, carrier, sender_auth, lang)
-            passes = outcome.spoofing is not None and outcome.spoofing.published == "pass"
-            auth = auth_header(passes=passes)
-        else:
-            outcome = deliver(scenario, profile, scenario.id)
+            return trial_row(deliver, scenario, profile, carrier, sender_auth, lang)
+        return deliver(scenario, profile, scenario.id)
+
+    for scenario, profile in scenarios_for(result.carrier, lang):
+        outcome = attempt(scenario, profile)
         if outcome.outcome != "delivered" and has_list and scenario.id != "receive_list":
+            # Tried the same way as the row (both authentications when the spoofing
+            # filter is on), so that an unknown stays unknown rather than "not fixed".
             listed = profile.with_settings(receive_list=(SENDER_DOMAIN,))
-            retry = deliver(scenario, listed, f"{scenario.id}+receive_list", auth)
-            outcome = replace(outcome, rescued_by_receive_list=retry.arrives)
+            retry = attempt(replace(scenario, id=f"{scenario.id}+receive_list"), listed)
+            outcome = replace(outcome, receive_list_retry=retry.outcome)
         results.append(outcome)
     running.clear_profiles()
     return Trial(
@@ -237,7 +236,7 @@ def _deliver(
     before = failures.failures
     try:
         with smtplib.SMTP(host, port, timeout=10) as client:
-            client.ehlo("maildoctor-diagnose")
+            client.ehlo(TRIAL_HELO)  # what the harness list hides by default
             client.mail(sender)
             code, text = client.rcpt(recipient)
             replies = [f"{code} {text.decode(errors='replace')}"]
@@ -331,6 +330,7 @@ def conclude(
     extra: dict[str, str] | None = None,
     ticket: Ticket | None = None,
     reply_lang: Lang = "ja",
+    delivery: Delivery | None = None,
 ) -> DiagnoseResult:
     """The diagnosis of a checked address whose trial has run (or was skipped).
 
@@ -341,8 +341,12 @@ def conclude(
     from maildoctor.tickets import ticket as ticket_of
 
     kind = ticket or ticket_of(DEFAULT_TICKET)
-    advice = likely_advice(result, trial, kind)
-    draft = format_ticket_reply(
+    # Our own delivery records first (diagnose/delivery.py): evidence before inference.
+    advice = rank_advice(delivery, likely_advice(result, trial, kind))
+    own = kind.id == DEFAULT_TICKET and delivery_draft(
+        delivery, result.address, templates_dir, reply_lang
+    )
+    draft = own or format_ticket_reply(
         result,
         kind,
         templates_dir,
@@ -358,4 +362,5 @@ def conclude(
         reply_draft=draft,
         lang=lang,
         extra=dict(extra or {}),
+        delivery=delivery,
     )

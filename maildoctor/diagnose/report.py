@@ -13,89 +13,20 @@ from maildoctor.address.syntax import display
 from maildoctor.advice import advice_text
 from maildoctor.carriers import SENDER_DOMAIN
 from maildoctor.diagnose import spoofing
+from maildoctor.diagnose.delivery import delivery_lines
 from maildoctor.diagnose.results import DiagnoseResult, ScenarioResult, web_command
 from maildoctor.findings import Lang
 from maildoctor.tickets import DEFAULT_TICKET, ticket
+from maildoctor.words import words
 
-_WORDS: dict[Lang, dict[str, str]] = {
-    "ja": {
-        "title": "maildoctor 診断",
-        "ticket": "問い合わせの種類",
-        "verdict": "判定",
-        "suggestion": "修正候補",
-        "carrier": "キャリア",
-        "address": "1. アドレスの確認",
-        "trial": "2. 配信テスト",
-        "todo": "3. 対処方法(可能性の高い順)",
-        "reply": "4. 返信文案(チケットに貼り付けてください)",
-        "evidence": "5. 証拠",
-        "setting": "受信設定",
-        "outcome": "結果",
-        "rule": "判定したルール",
-        "smtp": "SMTP応答",
-        "skipped": "配信テストは行っていません",
-        "unknown": "未確認",
-        "db": "ハーネスのDB",
-        "open": "Web UIで開く",
-        "links": "各設定のメッセージ(serve の起動後に開けます)",
-        "lesson_pass": "テストではどの設定でも届きました(メール自体に問題は見つかりません)。",
-        "lesson_block": "届かない設定があります: {names}。",
-        "lesson_unknown": "{names}で届くかどうかは上の説明のとおり不明です。",
-        "lesson_pass_unknown": (
-            "{names}以外の設定では届きました({names}は上の説明のとおり不明です)。"
-        ),
-        "lesson_rescued": "{setting}に{sender}を登録すると届きます({names})。",
-        "lesson_not_rescued": (
-            "{setting}に登録しても届きません({names}): その設定自体を変更してください。"
-        ),
-    },
-    "en": {
-        "title": "maildoctor diagnosis",
-        "ticket": "ticket",
-        "verdict": "verdict",
-        "suggestion": "suggestion",
-        "carrier": "carrier",
-        "address": "1. The address",
-        "trial": "2. Delivery trial",
-        "todo": "3. What to do (most likely first)",
-        "reply": "4. Reply draft to the customer (Japanese, paste into the ticket)",
-        "evidence": "5. Evidence",
-        "setting": "settings",
-        "outcome": "outcome",
-        "rule": "rule",
-        "smtp": "SMTP reply",
-        "skipped": "No delivery trial",
-        "unknown": "unknown",
-        "db": "harness database",
-        "open": "open in the web UI",
-        "links": "each setting's message (opens once serve runs)",
-        "lesson_pass": "Every setting tried let the trial message through: the mail is fine.",
-        "lesson_block": "Some settings stop it: {names}.",
-        "lesson_unknown": "Whether it arrives with {names} is unknown, as explained above.",
-        "lesson_pass_unknown": (
-            "Every other setting let it through ({names}: unknown, as explained above)."
-        ),
-        "lesson_rescued": "Adding {sender} to the {setting} lets it through ({names}).",
-        "lesson_not_rescued": "The {setting} does not help ({names}): change that setting itself.",
-    },
-}
 
-OUTCOME_LABELS: dict[Lang, dict[str, str]] = {
-    "ja": {
-        "delivered": "届く(受信箱)",
-        "junk": "迷惑メールフォルダに入る",
-        "filtered": "届かない(破棄)",
-        "rejected": "届かない(拒否)",
-        "unknown": "不明",
-    },
-    "en": {
-        "delivered": "arrives (inbox)",
-        "junk": "spam folder",
-        "filtered": "dropped silently",
-        "rejected": "refused",
-        "unknown": "unknown",
-    },
-}
+def _words(lang: Lang) -> dict[str, str]:
+    return words("diagnose_report", lang)
+
+
+def outcome_labels(lang: Lang) -> dict[str, str]:
+    """What each trial outcome means to the customer (delivered, junk, ..., unknown)."""
+    return words("outcome", lang)
 
 
 def _reply(r: ScenarioResult) -> str:
@@ -104,19 +35,36 @@ def _reply(r: ScenarioResult) -> str:
 
 
 def trial_rows(result: DiagnoseResult, lang: Lang) -> list[tuple[str, str, str, str]]:
-    """(settings, outcome, deciding rule, SMTP reply) per scenario."""
-    labels = OUTCOME_LABELS[lang]
+    """(settings, outcome, deciding rule, SMTP reply) per scenario.
+
+    When the address itself is in doubt (a likely typo), each outcome says first that
+    it holds only for a mailbox that exists: the trial shows what a setting does to
+    mail that reaches the mailbox, not that this address receives it.
+    """
+    labels = outcome_labels(lang)
+    doubt = _words(lang)["if_address_right"] if result.address_in_doubt else "{outcome}"
     return [
-        (r.scenario.label, labels[r.outcome], r.rule, _reply(r))
+        (r.scenario.label, doubt.format(outcome=labels[r.outcome]), r.rule, _reply(r))
         if r.spoofing is None
         else (
             r.scenario.label,
-            spoofing.outcome_cell(r.spoofing, r.outcome, labels, lang),
+            doubt.format(outcome=spoofing.outcome_cell(r.spoofing, r.outcome, labels, lang)),
             r.rule,
             spoofing.reply_cell(r.spoofing),
         )
         for r in result.trial.results
     ]
+
+
+def receive_list_note(result: DiagnoseResult, row: ScenarioResult, lang: Lang) -> str | None:
+    """What the receive-list retry of one row showed, in a few words (None: not retried).
+
+    An unknown retry (the spoofing filter decides it) is its own state, never "does not help".
+    """
+    if row.receive_list_retry is None:
+        return None
+    key = {True: "rescued", False: "not_rescued", None: "rescue_unknown"}
+    return _words(lang)[key[row.rescued_by_receive_list]]
 
 
 def spoofing_notes(result: DiagnoseResult, lang: Lang) -> list[str]:
@@ -128,41 +76,53 @@ def spoofing_notes(result: DiagnoseResult, lang: Lang) -> list[str]:
     carrier = result.check.carrier
     setting = carrier.setting("spoofing") if carrier is not None else None
     name = setting.name(lang) if setting is not None else "spoofing filter"
-    return [spoofing.note(checks[0], name, OUTCOME_LABELS[lang], lang)]
+    return [spoofing.note(checks[0], name, outcome_labels(lang), lang)]
 
 
 def trial_lesson(result: DiagnoseResult, lang: Lang) -> str:
-    """Which settings stop the mail, and which of them the receive list was seen to fix."""
-    words = _WORDS[lang]
-    blocked = [r for r in result.trial.results if not r.arrives and r.outcome != "unknown"]
-    unknown = [r for r in result.trial.results if r.outcome == "unknown"]
-    join = "、".join if lang == "ja" else ", ".join
+    """Which settings stop the mail, and which of them the receive list was seen to fix.
+
+    A doubtful address is said first; an unknown outcome, or an unknown receive-list
+    retry, is said to be unknown (never counted as blocked or as not fixed).
+    """
+    words = _words(lang)
+
+    def names(rows: Sequence[ScenarioResult]) -> str:
+        return words["list_sep"].join(r.scenario.label for r in rows)
+
+    results = result.trial.results
+    lines = []
+    if result.address_in_doubt:
+        suggestion = result.check.suggestion
+        if suggestion:
+            lines.append(words["lesson_address_doubt"].format(suggestion=suggestion))
+        else:
+            lines.append(words["lesson_address_doubt_plain"])
+    blocked = [r for r in results if not r.arrives and r.outcome != "unknown"]
+    unknown = [r for r in results if r.outcome == "unknown"]
     if not blocked:
         if not unknown:
-            return words["lesson_pass"]
-        return words["lesson_pass_unknown"].format(names=join(r.scenario.label for r in unknown))
-    lines = [words["lesson_block"].format(names=join(r.scenario.label for r in blocked))]
+            lines.append(words["lesson_pass"])
+        else:
+            lines.append(words["lesson_pass_unknown"].format(names=names(unknown)))
+        return words["sentence_sep"].join(lines)
+    lines.append(words["lesson_block"].format(names=names(blocked)))
     if unknown:
-        lines.append(words["lesson_unknown"].format(names=join(r.scenario.label for r in unknown)))
+        lines.append(words["lesson_unknown"].format(names=names(unknown)))
     carrier = result.check.carrier
     allow = carrier.setting("receive_list") if carrier is not None else None
-    rescued = [r for r in blocked if r.rescued_by_receive_list]
-    not_rescued = [r for r in blocked if r.rescued_by_receive_list is False]
-    if allow is not None and rescued:
-        lines.append(
-            words["lesson_rescued"].format(
-                setting=allow.name(lang),
-                sender=SENDER_DOMAIN,
-                names=join(r.scenario.label for r in rescued),
-            )
-        )
-    if allow is not None and not_rescued:
-        lines.append(
-            words["lesson_not_rescued"].format(
-                setting=allow.name(lang), names=join(r.scenario.label for r in not_rescued)
-            )
-        )
-    return " ".join(lines) if lang == "en" else "".join(lines)
+    if allow is not None:
+        setting = allow.name(lang)
+        by_state = {
+            "lesson_rescued": [r for r in blocked if r.rescued_by_receive_list is True],
+            "lesson_not_rescued": [r for r in blocked if r.rescued_by_receive_list is False],
+            "lesson_rescue_unknown": [r for r in blocked if r.receive_list_retry == "unknown"],
+        }
+        for key, rows in by_state.items():
+            if rows:
+                text = words[key].format(setting=setting, sender=SENDER_DOMAIN, names=names(rows))
+                lines.append(text)
+    return words["sentence_sep"].join(lines)
 
 
 def _table(rows: Sequence[tuple[str, ...]], header: tuple[str, ...]) -> list[str]:
@@ -181,12 +141,14 @@ def _table(rows: Sequence[tuple[str, ...]], header: tuple[str, ...]) -> list[str
 
 def format_text(result: DiagnoseResult, lang: Lang = "ja") -> str:
     """The one-screen report for a support agent."""
-    words = _WORDS[lang]
+    words = _words(lang)
     check, trial = result.check, result.trial
     address = display(check.address)
     lines = [f"{words['title']}: {address}", "", words["address"]]
     if result.ticket != DEFAULT_TICKET:
         lines[2:2] = [f"{words['ticket']}: {ticket(result.ticket).name(lang)}", ""]
+    if result.delivery is not None:  # the record first: evidence before inference
+        lines[2:2] = delivery_lines(result.delivery, lang)
     lines += ["  " + line for line in report.format_text(check, lang, advice=False).splitlines()]
     lines += ["", f"{words['trial']}: {trial.template} → {trial.recipient or address}"]
     if trial.ran:
@@ -225,12 +187,14 @@ def message_links(results: Sequence[ScenarioResult]) -> list[tuple[ScenarioResul
 
 def format_markdown(result: DiagnoseResult, lang: Lang = "ja") -> str:
     """The same report as markdown, ready to paste into a ticket system."""
-    words = _WORDS[lang]
+    words = _words(lang)
     check, trial = result.check, result.trial
     verdict = report.VERDICT_LABELS[lang][check.verdict]
     lines = [f"## {words['title']}: `{display(check.address)}`", ""]
     if result.ticket != DEFAULT_TICKET:
         lines += [f"**{words['ticket']}**: {ticket(result.ticket).name(lang)}", ""]
+    if result.delivery is not None:
+        lines += delivery_lines(result.delivery, lang, markdown=True)
     lines += [f"### {words['address']}", ""]
     lines.append(f"- **{words['verdict']}**: {verdict} (`{check.verdict}`)")
     if check.suggestion:

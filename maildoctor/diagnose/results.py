@@ -12,11 +12,13 @@ from typing import Any
 
 from maildoctor.address.check import CheckResult
 from maildoctor.advice import DEFAULT_SUBJECT
+from maildoctor.diagnose.delivery import Delivery
 from maildoctor.diagnose.spoofing import SpoofingCheck
 from maildoctor.findings import Lang
 from maildoctor.tickets import DEFAULT_TICKET
 
 __all__ = [
+    "ADDRESS_ADVICE",
     "DEFAULT_TEMPLATE",
     "DiagnoseResult",
     "Scenario",
@@ -27,6 +29,16 @@ __all__ = [
 ]
 
 DEFAULT_TEMPLATE = "provisional_registration"
+
+#: Advice that settles the case by itself (the address is wrong or cannot receive):
+#: it comes before any mailbox setting, and a finding asking for it puts the address
+#: itself in doubt.
+ADDRESS_ADVICE = (
+    "reregister_halfwidth",
+    "reregister",
+    "legacy_address",
+    "use_other_address",
+)
 
 
 class TrialFailed(Exception):
@@ -61,10 +73,11 @@ class ScenarioResult:
     """The server's replies to RCPT TO and to the end of DATA."""
     stored_id: int | None
     """The harness's id for the message (None when it was refused at RCPT)."""
-    rescued_by_receive_list: bool | None = None
-    """For a blocked scenario: whether the same settings plus lentrance.com on the
-    receive list let the message through (tried, not assumed: carriers differ in
-    which filters the list overrides). None when not blocked or no list exists."""
+    receive_list_retry: str | None = None
+    """For a scenario not delivered: the outcome of the same settings plus lentrance.com
+    on the receive list (tried, not assumed: carriers differ in which filters the list
+    overrides). ``unknown`` when the spoofing filter decides the retry too; None when
+    not retried (delivered, or the carrier has no receive list)."""
     spoofing: SpoofingCheck | None = None
     """For a scenario whose spoofing filter is on and decides it: the outcome with and
     without lentrance.com's mail authenticated, and which applies today (``outcome``
@@ -74,6 +87,14 @@ class ScenarioResult:
     def arrives(self) -> bool:
         """Whether the customer sees it in the inbox."""
         return self.outcome == "delivered"
+
+    @property
+    def rescued_by_receive_list(self) -> bool | None:
+        """Whether the receive list was seen to let it through: None when not retried
+        or when the retry's own outcome is unknown (unknown is not "not fixed")."""
+        if self.receive_list_retry in (None, "unknown"):
+            return None
+        return self.receive_list_retry == "delivered"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -85,6 +106,7 @@ class ScenarioResult:
             "smtp_replies": list(self.smtp_replies),
             "stored_id": self.stored_id,
             "rescued_by_receive_list": self.rescued_by_receive_list,
+            "receive_list_retry": self.receive_list_retry,
             "authentication": self.spoofing.to_dict() if self.spoofing else None,
         }
 
@@ -133,9 +155,17 @@ class DiagnoseResult:
     """Other columns of the input row (``--file tickets.csv``)."""
     ticket: str = DEFAULT_TICKET
     """The ticket type (data/tickets.toml) the advice and the draft answer."""
+    delivery: Delivery | None = None
+    """Our own delivery records for the address (diagnose/delivery.py); None: not looked up."""
     intake: dict[str, Any] | None = None
     """What the paste reader read when the input was pasted text
     (:meth:`maildoctor.diagnose.paste.Paste.to_dict`)."""
+
+    @property
+    def address_in_doubt(self) -> bool:
+        """Whether a finding doubts the address itself (a likely typo, a legacy or
+        unusable address): then the trial says only what a mailbox that exists would do."""
+        return any(a in ADDRESS_ADVICE for f in self.check.findings for a in f.advice)
 
     def to_dict(self) -> dict[str, Any]:
         out = {
@@ -148,6 +178,8 @@ class DiagnoseResult:
         }
         if self.extra:
             out["row"] = dict(self.extra)
+        if self.delivery is not None:
+            out["delivery"] = self.delivery.to_dict(self.lang)
         if self.intake is not None:
             out["intake"] = self.intake
         return out

@@ -2,26 +2,13 @@
 
 from __future__ import annotations
 
-from email.header import decode_header, make_header
 from email.message import Message
 
+# The one decoder with the Japanese fallbacks; the SMTP side decodes Subject and From
+# with it as each message is stored.
+from maildoctor.mail.decode import decode_header as decode_field
+
 __all__ = ["decode_field", "header_end", "headers_only"]
-
-
-def decode_field(value: str | None) -> str:
-    """A header value as text: RFC 2047 words decoded, raw 8-bit bytes read as UTF-8."""
-    if not value:
-        return ""
-    # compat32 keeps raw 8-bit header bytes (SMTPUTF8 mail) as surrogate escapes.
-    value = str(value)
-    if value.isascii() and "=?" not in value:
-        return value
-    if any("\udc80" <= ch <= "\udcff" for ch in value):
-        value = value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-    try:
-        return str(make_header(decode_header(value)))
-    except (LookupError, UnicodeDecodeError, ValueError):
-        return value
 
 
 def header_end(raw: bytes) -> int:

@@ -20,6 +20,11 @@ A profiles file overrides that per address or per domain::
     deny_list = ["spam.example"]
 
 The most specific entry wins: address, then the longest domain, then ``*``.
+A ``*`` table adds its keys to each recipient's built-in profile (a SoftBank
+address keeps SoftBank's filters and gains the deny list; a carrier without such a
+setting, Y!mobile has no deny list, keeps its own); it replaces them only
+when it says so, with ``carrier = "none"`` (an open mailbox plus its keys) or
+another carrier id.
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from maildoctor.carriers import carrier_for_domain
+from maildoctor.carriers import CARRIERS, carrier_for_domain
 from maildoctor.harness.policy import Outcome, Profile, UnsupportedSetting
 
 __all__ = ["ProfileBook", "ProfileError", "load_profiles", "parse_profile"]
@@ -49,6 +54,16 @@ _KEYS = {
     "reply",
 }
 
+#: Table keys that are a carrier's mailbox setting, and the setting each one needs.
+_SETTINGS = {
+    "refuse_pc": "refuse_pc",
+    "refuse_url": "refuse_url",
+    "spoofing": "spoofing",
+    "receive_list": "receive_list",
+    "receive_only": "receive_list",
+    "deny_list": "deny_list",
+}
+
 
 class ProfileError(ValueError):
     """A profiles file or profile table could not be understood."""
@@ -60,8 +75,25 @@ class ProfileBook:
     def __init__(self, entries: Mapping[str, Profile] | None = None) -> None:
         self._lock = threading.Lock()
         self._entries: dict[str, Profile] = {}
+        self._added: dict[str | None, Profile] | None = None
+        """Built-in profile plus a ``*`` table, by carrier id (see :meth:`add_to_builtin`)."""
         for pattern, profile in (entries or {}).items():
             self.set(pattern, profile)
+
+    def add_to_builtin(self, table: Mapping[str, Any]) -> None:
+        """Give everyone without an entry their built-in profile plus ``table``'s keys
+        (a ``*`` table that names no carrier). A carrier gets only the settings its
+        mailboxes offer (Y!mobile has no deny list); built now, so errors show at load."""
+        built: dict[str | None, Profile] = {None: parse_profile("*", {"carrier": "none", **table})}
+        for carrier in CARRIERS.values():
+            offered = {
+                k: v
+                for k, v in table.items()
+                if k not in _SETTINGS or carrier.setting(_SETTINGS[k]) is not None
+            }
+            built[carrier.id] = parse_profile("*", {"carrier": carrier.id, **offered})
+        with self._lock:
+            self._added = built
 
     def set(self, pattern: str, profile: Profile) -> None:
         """Give ``pattern`` (an address, a domain, or ``*``) this profile."""
@@ -75,6 +107,7 @@ class ProfileBook:
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+            self._added = None
 
     def entries(self) -> dict[str, Profile]:
         with self._lock:
@@ -94,7 +127,11 @@ class ProfileBook:
                     return found
             if "*" in self._entries:
                 return self._entries["*"]
-        return _builtin(domain)
+            added = self._added
+        if added is None:
+            return _builtin(domain)
+        carrier = carrier_for_domain(domain) if domain else None
+        return added[carrier.id if carrier else None]
 
 
 @functools.lru_cache(maxsize=1024)
@@ -204,5 +241,8 @@ def load_profiles(path: Path) -> ProfileBook:
                 f"In {path}, [{dotted}] was read as nested tables (TOML splits bare keys "
                 f'at dots): quote it, ["{dotted}"].'
             )
-        book.set(pattern, parse_profile(pattern, table))
+        if pattern == "*" and "carrier" not in table:
+            book.add_to_builtin(table)
+        else:
+            book.set(pattern, parse_profile(pattern, table))
     return book

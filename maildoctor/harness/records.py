@@ -12,8 +12,13 @@ from email.parser import BytesParser
 from typing import Any
 
 from maildoctor.harness.policy import Decision, Outcome
+from maildoctor.mail.decode import decode_header
 
-__all__ = ["Delivery", "NewMessage", "StoredMessage", "from_row"]
+__all__ = ["TRIAL_HELO", "Delivery", "NewMessage", "StoredMessage", "from_row"]
+
+#: The HELO name of the delivery trials (``diagnose`` and the desk): the developer's
+#: list hides these unless asked (``tag:trial``, or ``trials=True``).
+TRIAL_HELO = "maildoctor-diagnose"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -130,6 +135,7 @@ class StoredMessage:
             "size": self.size,
             "peer": self.peer,
             "helo": self.helo,
+            "trial": self.helo == TRIAL_HELO,
             "reply": self.reply,
             "decisions": [d.to_dict() for d in self.deliveries],
         }
@@ -144,8 +150,11 @@ def from_row(row: sqlite3.Row) -> StoredMessage:
         received_at=row["received_at"],
         mail_from=row["mail_from"],
         rcpt_tos=tuple(json.loads(row["rcpt_tos"])),
-        subject=row["subject"],
-        from_header=row["from_header"],
+        # Rows stored before the Japanese fallbacks may hold raw MIME words: decode them.
+        subject=decode_header(row["subject"]) if "=?" in row["subject"] else row["subject"],
+        from_header=decode_header(row["from_header"])
+        if "=?" in row["from_header"]
+        else row["from_header"],
         message_id=row["message_id"],
         size=row["size"],
         peer=row["peer"],

@@ -26,10 +26,24 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from maildoctor.harness.health import FailureLog, check_store, describe_error
-from maildoctor.harness.records import Delivery, NewMessage, StoredMessage, from_row
+from maildoctor.harness.health import (
+    FailureLog,
+    StoreProblem,
+    check_store,
+    describe_error,
+    quick_check,
+)
+from maildoctor.harness.query import Term, parse_query, time_bound
+from maildoctor.harness.records import (
+    TRIAL_HELO,
+    Delivery,
+    NewMessage,
+    StoredMessage,
+    from_row,
+)
 
 __all__ = [
+    "TRIAL_HELO",
     "Delivery",
     "NewMessage",
     "Store",
@@ -56,22 +70,77 @@ CREATE TABLE IF NOT EXISTS messages (
     decisions TEXT NOT NULL,
     raw BLOB NOT NULL
 );
+CREATE TABLE IF NOT EXISTS message_text (
+    id INTEGER PRIMARY KEY,
+    body TEXT NOT NULL,
+    attachments INTEGER NOT NULL
+);
 """
+#: ``message_text`` holds each message's decoded text for searching bodies. It is filled
+#: by the first search that needs it (not as mail arrives: the SMTP side stays as fast),
+#: and rows of deleted messages are dropped then.
 
 _SUMMARY_COLUMNS = (
     "id, received_at, mail_from, rcpt_tos, subject, from_header, message_id, size, peer, helo,"
     " reply, decisions"
 )
+_SUMMARY_IN_M = ", ".join(f"m.{c.strip()}" for c in _SUMMARY_COLUMNS.split(","))
 
-#: What :meth:`Store.search` looks in (``decisions`` holds each recipient's outcome,
-#: rule, carrier rule name and reply as JSON).
-_SEARCHED = ("subject", "mail_from", "rcpt_tos", "from_header", "decisions")
+#: What a plain word of :meth:`Store.search` looks in (``decisions`` holds each
+#: recipient's outcome, rule, carrier rule name and reply as JSON; ``t.body`` the text).
+_SEARCHED = (
+    "m.subject",
+    "m.mail_from",
+    "m.rcpt_tos",
+    "m.from_header",
+    "m.decisions",
+    "m.message_id",
+    "t.body",
+)
+#: Each ``field:`` of the query language and the columns it matches.
+_FIELD_COLUMNS = {
+    "to": ("m.rcpt_tos",),
+    "from": ("m.mail_from", "m.from_header"),
+    "subject": ("m.subject",),
+}
+_RULE_MATCH = (
+    "EXISTS (SELECT 1 FROM json_each(m.decisions) d WHERE"
+    " json_extract(d.value, '$.rule') LIKE ? ESCAPE '\\'"
+    " OR json_extract(d.value, '$.rule_name') LIKE ? ESCAPE '\\')"
+)
+_FILL_BATCH = 100
 
 
 def like_pattern(text: str) -> str:
     """``text`` as a LIKE pattern matching it anywhere, its wildcards taken literally."""
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
+
+
+def _clause(term: Term) -> tuple[str, list[str | int | float]]:
+    """One term as an SQL condition (without its negation) and its parameters."""
+    if term.field == "":
+        pattern = like_pattern(term.value)
+        return (
+            "(" + " OR ".join(f"{c} LIKE ? ESCAPE '\\'" for c in _SEARCHED) + ")",
+            [pattern] * len(_SEARCHED),
+        )
+    if term.field in _FIELD_COLUMNS:
+        columns = _FIELD_COLUMNS[term.field]
+        pattern = like_pattern(term.value)
+        return (
+            "(" + " OR ".join(f"{c} LIKE ? ESCAPE '\\'" for c in columns) + ")",
+            [pattern] * len(columns),
+        )
+    if term.field == "rule":
+        return _RULE_MATCH, [like_pattern(term.value)] * 2
+    if term.field == "before":
+        return "m.received_at < ?", [time_bound(term.value)]
+    if term.field == "after":
+        return "m.received_at >= ?", [time_bound(term.value)]
+    if term.field == "has":
+        return "coalesce(t.attachments, 0) = 1", []
+    return "m.helo = ?", [TRIAL_HELO]  # tag:trial
 
 
 class StoreError(Exception):
@@ -312,12 +381,24 @@ class Store:
     # -- reading ---------------------------------------------------------------
 
     def _read(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
-        conn = sqlite3.connect(self.path, timeout=30)
         try:
-            conn.row_factory = sqlite3.Row
-            return conn.execute(sql, params).fetchall()
-        finally:
-            conn.close()
+            conn = sqlite3.connect(self.path, timeout=30)
+            try:
+                conn.row_factory = sqlite3.Row
+                return conn.execute(sql, params).fetchall()
+            finally:
+                conn.close()
+        except sqlite3.DatabaseError as e:
+            # Damage found while serving is told once, with the advice given at start.
+            self.failures.damaged(e)
+            raise
+
+    def check(self) -> None:
+        """``PRAGMA quick_check`` now (a schedule calls it): damage is told once on stderr."""
+        try:
+            quick_check(self.path)
+        except (StoreProblem, sqlite3.Error) as e:
+            self.failures.damaged(e)
 
     def recent(self, *, limit: int = 100, offset: int = 0) -> list[StoredMessage]:
         """Summaries (no raw bytes, no transcript), newest first."""
@@ -344,27 +425,64 @@ class Store:
         return int(self._read("SELECT COUNT(*) FROM messages")[0][0])
 
     def search(
-        self, query: str, *, limit: int = 100, offset: int = 0
+        self, query: str = "", *, limit: int = 100, offset: int = 0, trials: bool = True
     ) -> tuple[list[StoredMessage], int]:
-        """Summaries of the messages matching every word of ``query``, newest first, and how
-        many match in all. Each word matches part of any searched field (case-insensitive
-        for ASCII): the subject, the envelope and header addresses, and each recipient's
-        decision (outcome, rule, the carrier's rule name, the reply)."""
-        clauses = []
-        params: list[str | int] = []
-        for word in query.split():
-            clauses.append("(" + " OR ".join(f"{f} LIKE ? ESCAPE '\\'" for f in _SEARCHED) + ")")
-            params += [like_pattern(word)] * len(_SEARCHED)
+        """Summaries of the messages matching ``query`` (the language of
+        :mod:`maildoctor.harness.query`), newest first, and how many match in all.
+        ``trials=False`` leaves out the delivery trials unless the query asks for
+        ``tag:trial``. Raises QueryError for a query that cannot be searched."""
+        terms = parse_query(query)
+        if not trials and not any(t.field == "tag" for t in terms):
+            terms.append(Term("tag", "trial", negated=True))
+        clauses: list[str] = []
+        params: list[str | int | float] = []
+        for term in terms:
+            clause, values = _clause(term)
+            clauses.append(f"NOT ({clause})" if term.negated else clause)
+            params += values
         where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+        needs_text = any(t.field in ("", "has") for t in terms)
+        join = " LEFT JOIN message_text t ON t.id = m.id" if needs_text else ""
         try:
-            total = int(self._read(f"SELECT COUNT(*) FROM messages{where}", params)[0][0])
+            if needs_text:
+                self._fill_text()
+            total = int(self._read(f"SELECT COUNT(*) FROM messages m{join}{where}", params)[0][0])
             rows = self._read(
-                f"SELECT {_SUMMARY_COLUMNS} FROM messages{where} ORDER BY id DESC LIMIT ? OFFSET ?",
+                f"SELECT {_SUMMARY_IN_M} FROM messages m{join}{where}"
+                " ORDER BY m.id DESC LIMIT ? OFFSET ?",
                 [*params, limit, offset],
             )
         except sqlite3.Error as e:
             raise StoreError(f"Cannot read the message store {self.path}: {e}.") from e
         return [from_row(r) for r in rows], total
+
+    def _fill_text(self) -> None:
+        """Decode the text of every message not yet in ``message_text`` (in batches, off
+        the writer thread: SQLite serialises the two), and drop deleted messages' rows."""
+        from email import policy as email_policy
+        from email.parser import BytesParser
+
+        from maildoctor.mail.decode import has_attachment, searchable_text
+
+        parser = BytesParser(policy=email_policy.compat32)
+        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        try:
+            conn.execute("DELETE FROM message_text WHERE id NOT IN (SELECT id FROM messages)")
+            while True:
+                rows = conn.execute(
+                    "SELECT m.id, m.raw FROM messages m WHERE NOT EXISTS"
+                    " (SELECT 1 FROM message_text t WHERE t.id = m.id) LIMIT ?",
+                    (_FILL_BATCH,),
+                ).fetchall()
+                if not rows:
+                    return
+                values = []
+                for mid, raw in rows:
+                    msg = parser.parsebytes(bytes(raw))
+                    values.append((mid, searchable_text(msg), int(has_attachment(msg))))
+                conn.executemany("INSERT OR IGNORE INTO message_text VALUES (?,?,?)", values)
+        finally:
+            conn.close()
 
     def delete(self, message_id: int) -> bool:
         """Delete one message; False when there was none with that id.

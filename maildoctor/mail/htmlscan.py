@@ -24,12 +24,18 @@ class HTMLScan(HTMLParser):
         self.imgs_without_alt: list[str] = []
         self.images: list[str] = []
         """The src of every <img>, in order."""
+        self.anchors: list[tuple[str, str]] = []
+        """(href, visible text) of every <a href>, in order."""
+        self.imgs_without_size: list[str] = []
+        """The src of every <img> lacking a width or a height attribute."""
         self._in_style = False
+        self._anchor: list[str] | None = None
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         a = {k.lower(): (v or "") for k, v in attrs}
         if tag == "a" and "href" in a:
             self.links.append(a["href"].strip())
+            self._anchor = []
         elif tag in ("script", "iframe", "object", "embed"):
             self.scripts.append(f"a <{tag}> element")
         elif tag in ("form", "input", "textarea", "select", "button"):
@@ -43,6 +49,8 @@ class HTMLScan(HTMLParser):
             self.images.append(a.get("src", "").strip())
             if "alt" not in a:
                 self.imgs_without_alt.append(a.get("src", ""))
+            if not (a.get("width", "").strip() and a.get("height", "").strip()):
+                self.imgs_without_size.append(a.get("src", ""))
         for name, value in a.items():
             if name.startswith("on"):
                 self.scripts.append(f"an event handler attribute {name}=")
@@ -56,8 +64,13 @@ class HTMLScan(HTMLParser):
     def handle_endtag(self, tag: str) -> None:
         if tag == "style":
             self._in_style = False
+        elif tag == "a" and self._anchor is not None:
+            self.anchors.append((self.links[-1], " ".join("".join(self._anchor).split())))
+            self._anchor = None
 
     def handle_data(self, data: str) -> None:
+        if self._anchor is not None:
+            self._anchor.append(data)
         if self._in_style and _CSS_IMPORT.search(data):
             self.external_css.append("@import or url() in <style>")
 

@@ -13,14 +13,21 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from email.message import EmailMessage, Message
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from maildoctor.carriers import SENDER_DOMAIN
 from maildoctor.findings import Severity
 from maildoctor.mail.catalog import CONTRACT_SUBJECTS
 from maildoctor.mail.htmlscan import links_of, scan_html, visible_text
 from maildoctor.mail.limits import check_carrier_limits
-from maildoctor.mail.lint_rules import RULES, SHORTENER_HOSTS, LintFinding, Rule, lint_finding
+from maildoctor.mail.lint_rules import (
+    RULES,
+    SHORTENER_HOSTS,
+    TRACKING_PARAMETERS,
+    LintFinding,
+    Rule,
+    lint_finding,
+)
 from maildoctor.mail.mime import MAX_LINE_OCTETS
 
 __all__ = [
@@ -32,6 +39,7 @@ __all__ = [
     "links_of",
     "lint_finding",
     "lint_message",
+    "one_time_url",
     "summary",
 ]
 
@@ -39,6 +47,10 @@ __all__ = [
 _LINK_TEMPLATES = frozenset({"provisional_registration", "password_reset"})
 
 _TOKEN_SEGMENT = re.compile(r"/[A-Za-z0-9_-]{16,}(?:/|$)")
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{16,}")
+#: A URL or a host name written out in a link's text.
+_SHOWN_URL = re.compile(r"https?://[^\s<>\"']+|(?:[a-z0-9-]+\.)+[a-z]{2,}(?=[/\s:]|$)", re.I)
+MAX_IMAGE_BYTES = 1024 * 1024
 _EXPIRY = re.compile(r"有効期限.{0,60}?\d", re.DOTALL)
 _CUSTOMER_NUMBER = re.compile(r"お客様番号\W{0,12}[0-9A-Za-z][0-9A-Za-z-]{3,}")
 _SUBJECT_TEMPLATE = {subject: name for name, subject in CONTRACT_SUBJECTS.items()}
@@ -54,6 +66,88 @@ def _is_one_time_link(url: str) -> bool:
     if parts.scheme.lower() != "https" or not _is_sender_host((parts.hostname or "").lower()):
         return False
     return bool(parts.query) or bool(_TOKEN_SEGMENT.search(parts.path))
+
+
+def _tokens(url: str) -> set[str]:
+    """The token-like values a one-time link carries (long query values, long segments)."""
+    parts = urlsplit(url)
+    found = {v for _, v in parse_qsl(parts.query) if _TOKEN.fullmatch(v)}
+    found |= {seg for seg in parts.path.split("/") if _TOKEN.fullmatch(seg)}
+    return found
+
+
+def one_time_url(values: dict[str, object]) -> tuple[str, str] | None:
+    """(variable, URL) of the one-time link among a template's sample values, if any."""
+    for name, value in values.items():
+        if isinstance(value, str) and _is_one_time_link(value) and _tokens(value):
+            return name, value
+    return None
+
+
+def _host(url: str) -> str:
+    host = (urlsplit(url if "//" in url else "//" + url).hostname or "").lower().rstrip(".")
+    return host.removeprefix("www.")
+
+
+def _check_anchor(href: str, text: str) -> Iterable[LintFinding]:
+    """A link whose text shows another URL or host than it opens (phishing-shaped)."""
+    m = _SHOWN_URL.search(text)
+    if m is None or href.lower().startswith("mailto:"):
+        return
+    shown = m.group(0).rstrip(".,;:!?")
+    if shown.lower().startswith(("http://", "https://")):
+        differs = shown.rstrip("/") != href.strip().rstrip("/")
+    else:
+        differs = _host(shown) != _host(href)
+    if differs:
+        yield lint_finding("link_text_mismatch", shown=shown, url=href)
+
+
+def _check_tracking(url: str, part: str) -> Iterable[LintFinding]:
+    names = [k for k, _ in parse_qsl(urlsplit(url).query, keep_blank_values=True)]
+    tracked = [k for k in names if k.lower().startswith("utm_") or k.lower() in TRACKING_PARAMETERS]
+    if tracked:
+        yield lint_finding("tracking_parameter", url=url, part=part, params=", ".join(tracked))
+
+
+def _check_tokens(
+    links: list[str], token_url: tuple[str, str] | None, parts: dict[str, list[str]]
+) -> Iterable[LintFinding]:
+    tokens = sorted({t for url in links if _is_one_time_link(url) for t in _tokens(url)})
+    if len(tokens) > 1:
+        yield lint_finding("token_not_unique", count=len(tokens), tokens=", ".join(tokens))
+    if token_url is not None:
+        variable, url = token_url
+        for part, part_links in parts.items():
+            if url not in part_links:
+                yield lint_finding("token_placeholder_missing", variable=variable, part=part)
+
+
+def _image_size(src: str, msg: EmailMessage) -> int | None:
+    """Bytes of an image carried in the mail (a data: URI or a cid: part), None otherwise."""
+    if src.lower().startswith("data:"):
+        data = src.partition(",")[2]
+        if ";base64" in src[:80].lower():
+            return len("".join(data.split()).rstrip("=")) * 3 // 4
+        return len(data)
+    if src.lower().startswith("cid:"):
+        wanted = "<" + src[4:].strip("<>") + ">"
+        for part in msg.walk():
+            if str(part.get("Content-ID", "")).strip() == wanted:
+                payload = part.get_payload(decode=True)
+                return len(payload) if isinstance(payload, bytes) else None
+    return None
+
+
+def _check_images(
+    msg: EmailMessage, images: list[str], unsized: list[str]
+) -> Iterable[LintFinding]:
+    for src in dict.fromkeys(images):
+        size = _image_size(src, msg)
+        if size is not None and size > MAX_IMAGE_BYTES:
+            yield lint_finding("image_too_large", src=src[:60], size=size)
+    for src in dict.fromkeys(unsized):
+        yield lint_finding("image_without_size", src=src[:60])
 
 
 def _check_link(url: str, part: str) -> Iterable[LintFinding]:
@@ -149,7 +243,7 @@ def _check_structure(msg: EmailMessage) -> tuple[str | None, str | None, list[Li
     return texts[0], texts[1], found
 
 
-def _check_html(html: str) -> tuple[list[str], list[str], list[LintFinding]]:
+def _check_html(html: str, msg: EmailMessage) -> tuple[list[str], list[str], list[LintFinding]]:
     scan = scan_html(html)
     found = [lint_finding("html_script", what=what) for what in dict.fromkeys(scan.scripts)]
     found += [lint_finding("html_form", tag=tag) for tag in dict.fromkeys(scan.forms)]
@@ -159,6 +253,8 @@ def _check_html(html: str) -> tuple[list[str], list[str], list[LintFinding]]:
     found += [
         lint_finding("img_without_alt", src=src) for src in dict.fromkeys(scan.imgs_without_alt)
     ]
+    found += [f for href, text in scan.anchors for f in _check_anchor(href, text)]
+    found += _check_images(msg, scan.images, scan.imgs_without_size)
     return scan.links, scan.images, found
 
 
@@ -166,6 +262,7 @@ def _check_links(text_links: list[str], html_links: list[str]) -> Iterable[LintF
     for part, links in (("text/plain", text_links), ("text/html", html_links)):
         for url in dict.fromkeys(links):
             yield from _check_link(url, part)
+            yield from _check_tracking(url, part)
 
 
 def _check_parity(
@@ -194,14 +291,20 @@ def _check_content(
 
 
 def lint_message(
-    msg: EmailMessage, *, template: str | None = None, raw: bytes | None = None
+    msg: EmailMessage,
+    *,
+    template: str | None = None,
+    raw: bytes | None = None,
+    token_url: tuple[str, str] | None = None,
 ) -> list[LintFinding]:
     """Every problem found in one notification message, errors first.
 
     ``template`` names the notification the message should be (its subject and
     content rules); without it the template is recognised by its subject.
     ``raw`` is the message as sent, when available (a parsed message re-serialised
-    may fold long header lines that the original did not).
+    may fold long header lines that the original did not). ``token_url`` is the
+    (variable, one-time URL) the template was rendered with (:func:`one_time_url`):
+    both parts must show it.
     """
     if raw is None:
         raw = msg.as_bytes()
@@ -217,12 +320,14 @@ def lint_message(
     html_links: list[str] = []
     images: list[str] = []
     if html is not None:
-        html_links, images, html_findings = _check_html(html)
+        html_links, images, html_findings = _check_html(html, msg)
         findings += html_findings
     findings += _check_links(text_links, html_links)
     findings += _check_parity(text, html, text_links, html_links)
     html_text = visible_text(html) if html is not None else ""
     findings += _check_content(kind, text, html_text, text_links + html_links)
+    parts = {"text/plain": text_links} | ({"text/html": html_links} if html is not None else {})
+    findings += _check_tokens(text_links + html_links, token_url, parts)
     findings += check_carrier_limits(
         raw=raw, subject=subject, text=text, links=text_links + html_links, images=images
     )
@@ -234,12 +339,14 @@ def allow_findings(findings: Iterable[LintFinding], allow: Iterable[str]) -> lis
     """The findings with those the allow list names marked ``allowed``.
 
     An entry is a rule id (``too_many_links``: every carrier) or ``RULE:CARRIER``
-    (``message_too_large:softbank``: that carrier's limit only).
+    (``message_too_large:softbank``: that carrier's limit only) or, for
+    ``client_unsupported``, ``RULE:FEATURE`` (``client_unsupported:css-border-radius``).
     """
     entries = {entry.strip().lower() for entry in allow if entry.strip()}
 
     def allowed(f: LintFinding) -> bool:
-        return f.code in entries or (f.carrier is not None and f"{f.code}:{f.carrier}" in entries)
+        qualifiers = (f.carrier, f.feature)
+        return f.code in entries or any(f"{f.code}:{q}" in entries for q in qualifiers if q)
 
     return [replace(f, allowed=True) if allowed(f) else f for f in findings]
 

@@ -14,7 +14,14 @@ from maildoctor.carriers import SENDER_DOMAIN
 from maildoctor.findings import Severity
 from maildoctor.mail.mime import MAX_LINE_OCTETS
 
-__all__ = ["RULES", "SHORTENER_HOSTS", "LintFinding", "Rule", "lint_finding"]
+__all__ = [
+    "RULES",
+    "SHORTENER_HOSTS",
+    "TRACKING_PARAMETERS",
+    "LintFinding",
+    "Rule",
+    "lint_finding",
+]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -43,6 +50,8 @@ class LintFinding:
     """The carrier (contract id) whose limit the mail breaks; None for rules of the mail itself."""
     source: str | None = None
     """Where the carrier's limit is documented (the sources of ``data/lint_limits.toml``)."""
+    feature: str | None = None
+    """The caniemail feature (``client_unsupported``): ``--allow client_unsupported:FEATURE``."""
     allowed: bool = False
     """Allowed on purpose (``--allow`` or ``[tool.maildoctor.lint]``): shown, never fails."""
 
@@ -55,6 +64,7 @@ class LintFinding:
             "message": self.message,
             "fix": self.fix,
             "source": self.source,
+            "feature": self.feature,
             "allowed": self.allowed,
         }
 
@@ -234,12 +244,84 @@ RULES: dict[str, Rule] = {
         fix='Give every <img> an alt text (alt="" for decoration): most clients block images '
         "until the reader allows them.",
     ),
+    "link_text_mismatch": Rule(
+        severity=E,
+        message="A link in the text/html part shows {shown!r} but goes to {url!r}.",
+        fix="Show the address the link really opens, or plain words: a link whose text names "
+        "another URL or host is the shape of phishing, and filters score it so.",
+    ),
+    "tracking_parameter": Rule(
+        severity=W,
+        message="The link {url!r} in the {part} part carries tracking parameters ({params}).",
+        fix="Leave them out of notification mail: they lengthen the URL a customer may have "
+        "to copy by hand, and spam filters read tracked links as advertising.",
+    ),
+    "token_not_unique": Rule(
+        severity=E,
+        message="The one-time links of the mail carry {count} different tokens ({tokens}).",
+        fix="Write the one-time URL from its one variable everywhere it appears: a customer "
+        "who follows the other link reaches an invalid-link page.",
+    ),
+    "token_placeholder_missing": Rule(
+        severity=E,
+        message="The one-time URL given to the template as {variable} does not appear in the "
+        "{part} part.",
+        fix="Write {{{{ {variable} }}}} in the {part} part: a hard-coded or missing URL sends "
+        "every customer to the same page, or to none.",
+    ),
+    "image_too_large": Rule(
+        severity=E,
+        message="The image {src!r} is {size} bytes, over 1 MiB (1,048,576 bytes).",
+        fix="Shrink it well below 1 MiB: SoftBank's i.softbank.jp bounced messages over "
+        "1,048,576 bytes, and phones on mobile data load it slowly.",
+    ),
+    "image_without_size": Rule(
+        severity=W,
+        message="The image {src!r} has no width and height attributes.",
+        fix='Give it width="..." height="..." attributes: Outlook draws images at their file '
+        "size without them, and the layout jumps while images are blocked or loading.",
+    ),
+    "client_unsupported": Rule(
+        severity=W,
+        message="{title} ({example}) is not supported by {where} ({version}).",
+        fix="See {url} and look at the mail without it; if that is acceptable, allow it: "
+        "--allow client_unsupported:{slug}.",
+    ),
+    "link_unreachable": Rule(
+        severity=E,
+        message="The link {url!r} could not be opened: {why}.",
+        fix="Fix the URL or the page before sending: the customer cannot act on a broken link.",
+    ),
+    "link_refused": Rule(
+        severity=E,
+        message="The link {url!r} was not opened: {host!r} is {address}, a {kind} address "
+        "--check-links never contacts.",
+        fix="Link to the public " + SENDER_DOMAIN + " page: customers cannot reach a {kind} "
+        "address either.",
+    ),
+    "spam_score": Rule(
+        severity=E,
+        message="SpamAssassin (spamd) scores the message {score} points, at or over its "
+        "threshold of {required}: {rules}.",
+        fix="Fix what the rules with the most points name; a message scored as spam goes to "
+        "the junk folder or is refused.",
+    ),
     "render_failed": Rule(
         severity=E,
         message="The template could not be rendered: {error}",
         fix="Fix the template or its sample data in template.toml.",
     ),
 }
+
+#: Query parameters that track a click rather than carry what the page needs.
+TRACKING_PARAMETERS: frozenset[str] = frozenset(
+    {
+        "fbclid", "gclid", "dclid", "gbraid", "wbraid", "msclkid", "yclid", "twclid", "igshid",
+        "mc_cid", "mc_eid", "_hsenc", "_hsmi", "mkt_tok", "vero_id", "oly_enc_id", "oly_anon_id",
+        "_ke", "trk", "sc_cid", "s_cid", "ncid",
+    }
+)  # fmt: skip
+"""Besides these, every parameter named ``utm_*``."""
 
 #: Hosts of URL shortening services (carrier filters refuse mail linking to them).
 SHORTENER_HOSTS: frozenset[str] = frozenset(
@@ -253,7 +335,12 @@ SHORTENER_HOSTS: frozenset[str] = frozenset(
 
 
 def lint_finding(
-    code: str, *, carrier: str | None = None, source: str | None = None, **evidence: Any
+    code: str,
+    *,
+    carrier: str | None = None,
+    source: str | None = None,
+    feature: str | None = None,
+    **evidence: Any,
 ) -> LintFinding:
     """The finding ``code`` of :data:`RULES`, its wording filled from ``evidence``."""
     rule = RULES[code]
@@ -264,4 +351,5 @@ def lint_finding(
         fix=rule.fix.format(**evidence),
         carrier=carrier,
         source=source,
+        feature=feature,
     )

@@ -23,7 +23,7 @@ import dns.reversename
 
 from maildoctor.sender.dmarc_check import parse_tags
 from maildoctor.sender.domains import org_domain
-from maildoctor.sender.resolver import DnsUnavailable, resolve_records, txt_strings
+from maildoctor.sender.resolver import DnsUnavailable, name_exists, resolve_records, txt_strings
 from maildoctor.sender.spf_check import SpfResult, check_spf
 
 __all__ = [
@@ -96,6 +96,9 @@ class SenderFacts:
     untrusted: str | None = None
     """Why the resolver is not trusted (the canary check failed: ``. NS: NXDOMAIN``...);
     then nothing was asked and every fact is ``None``."""
+    exists: bool | None = True
+    """False when DNS (trusted) answers NXDOMAIN for the domain: nothing else was asked;
+    None when that question went unanswered."""
 
 
 def count_spf_lookups(domain: str, fetch: Callable[[str], Sequence[str]], _depth: int = 0) -> int:
@@ -195,6 +198,13 @@ def gather(
         txt = ask(lambda: txt_strings(resolver, name))
         return None if txt is None else tuple(r for r in txt if r.lower().startswith(version))
 
+    exists = ask(lambda: name_exists(resolver, domain))
+    if exists is False:  # NXDOMAIN from a trusted resolver: no record can be asked for
+        return SenderFacts(
+            domain=domain, ip=ip, mail_from_domain=envelope, mx=(), spf_records=(),
+            spf_lookups=None, spf_eval=None, dkim=None, dmarc_records=(),
+            dmarc_name=f"_dmarc.{domain}", ptr_names=None, ptr_confirmed=None, exists=False,
+        )  # fmt: skip
     mx_records = ask(lambda: resolve_records(resolver, domain, "MX"))
     mx = (
         tuple(r.exchange.to_text(True) for r in sorted(mx_records, key=lambda r: r.preference))
@@ -263,4 +273,5 @@ def gather(
         ptr_names=ptr_names,
         ptr_confirmed=ptr_confirmed,
         unavailable=tuple(unavailable),
+        exists=exists,
     )

@@ -33,6 +33,7 @@ from maildoctor.sender.audit_facts import (
 )
 from maildoctor.sender.dmarc_check import parse_tags
 from maildoctor.sender.domains import aligned
+from maildoctor.words import words
 
 __all__ = [
     "SPF_LOOKUP_LIMIT",
@@ -115,10 +116,10 @@ def _rsa_bits() -> tuple[int, int]:
     return int(limits["min_bits"]), int(limits["recommended_bits"])
 
 
-def _spf_fix(ip: str | None) -> str:
+def _spf_fix(ip: str | None, lang: Lang) -> str:
     """The SPF record to publish for ``ip``: ``ip6:`` for IPv6 (``ip4:`` would be invalid)."""
     if not ip:
-        return "v=spf1 ip4:<送信IP / sending IP> -all"
+        return f"v=spf1 ip4:<{words('sender_audit', lang)['ip_placeholder']}> -all"
     mechanism = "ip6" if ":" in ip else "ip4"  # only IPv6 addresses contain a colon
     return f"v=spf1 {mechanism}:{ip} -all"
 
@@ -133,6 +134,10 @@ def assess(facts: SenderFacts, lang: Lang = "ja") -> SenderAudit:
     def add(code: str, **evidence: Any) -> None:
         found.append(make_finding(code, lang, **evidence))
 
+    if facts.exists is False:
+        # Not "add the records": a domain that does not exist has none to add to.
+        add("sender_domain_not_found", domain=d)
+        return _nonexistent(facts, found, lang)
     if facts.untrusted is not None:
         add("sender_dns_untrusted", what=facts.untrusted)
     for what in facts.unavailable:
@@ -146,7 +151,7 @@ def assess(facts: SenderFacts, lang: Lang = "ja") -> SenderAudit:
     if facts.spf_records is None:
         spf_ok = None
     elif not facts.spf_records:
-        add("spf_missing", domain=env, fix=_spf_fix(facts.ip))
+        add("spf_missing", domain=env, fix=_spf_fix(facts.ip, lang))
         spf_ok = False
     elif len(facts.spf_records) > 1:
         add("spf_multiple", domain=env, count=len(facts.spf_records))
@@ -295,6 +300,34 @@ def assess(facts: SenderFacts, lang: Lang = "ja") -> SenderAudit:
             "ptr_confirmed": (
                 list(facts.ptr_confirmed) if facts.ptr_confirmed is not None else None
             ),
+        },
+    )
+
+
+def _nonexistent(facts: SenderFacts, found: list[Finding], lang: Lang) -> SenderAudit:
+    """The audit of a domain DNS says does not exist: that one finding, every check failed."""
+    checks: dict[str, bool | None] = dict.fromkeys(
+        ("spf", "dkim", "dmarc", "enforced", "aligned"), False
+    )
+    checks["ptr"] = None
+    return SenderAudit(
+        domain=facts.domain,
+        findings=tuple(found),
+        requirements=tuple(_requirements(checks, lang)),
+        checks=checks,
+        records={
+            "exists": False,
+            "mx": [],
+            "spf": [],
+            "spf_domain": facts.mail_from_domain,
+            "spf_lookups": None,
+            "spf_result": None,
+            "dkim": None,
+            "dmarc": [],
+            "dmarc_name": facts.dmarc_name,
+            "ip": facts.ip,
+            "ptr": None,
+            "ptr_confirmed": None,
         },
     )
 

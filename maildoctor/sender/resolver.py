@@ -71,6 +71,20 @@ def resolve_records(resolver: dns.resolver.Resolver, name: str, rdtype: str) -> 
         raise DnsUnavailable(f"{name} {rdtype}: {e}") from e
 
 
+def name_exists(resolver: dns.resolver.Resolver, name: str) -> bool:
+    """Whether ``name`` exists in DNS: False only for NXDOMAIN (a name with no records of
+    its own but names below it exists). Raises DnsUnavailable when there is no answer."""
+    try:
+        resolver.resolve(name, "SOA", raise_on_no_answer=False, search=False)
+    except dns.resolver.NXDOMAIN:
+        return False
+    except (dns.exception.Timeout, dns.resolver.NoNameservers, dns.resolver.LifetimeTimeout) as e:
+        raise DnsUnavailable(f"{name} SOA: {e.__class__.__name__}") from e
+    except dns.exception.DNSException as e:
+        raise DnsUnavailable(f"{name} SOA: {e}") from e
+    return True
+
+
 def txt_strings(resolver: dns.resolver.Resolver, name: str) -> list[str]:
     """Each TXT record at ``name``, its strings joined (RFC 7208 3.3, RFC 6376 3.6.2.2)."""
     return [

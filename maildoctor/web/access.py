@@ -36,7 +36,7 @@ from aiohttp import web
 
 from maildoctor.harness.server import is_loopback
 from maildoctor.web.config import WebConfig
-from maildoctor.web.http import error_response, host_allowed
+from maildoctor.web.http import error_response, host_allowed, read_form
 
 __all__ = [
     "CSRF_HEADER",
@@ -256,8 +256,10 @@ class Access:
     async def _login(self, request: web.Request) -> web.StreamResponse:
         if not self.login_required:
             raise web.HTTPSeeOther("/desk")
-        form = await request.post()
-        password = str(form.get("password", ""))
+        form = await read_form(request)
+        if isinstance(form, web.Response):
+            return form
+        password = form.get("password", "")
         nxt = _safe_next(str(form.get("next", "/desk")))
         if not await self.check_password(password):
             return await self._login_page(request, "パスワードが違います。 / Wrong password.")

@@ -18,7 +18,12 @@ from maildoctor.diagnose.diagnosis import TrialFailed, conclude, run_trial
 from maildoctor.diagnose.history import History
 from maildoctor.diagnose.paste import Paste, answer
 from maildoctor.diagnose.reply import advice_items, ticket_subject
-from maildoctor.diagnose.report import spoofing_notes, trial_lesson, trial_rows
+from maildoctor.diagnose.report import (
+    receive_list_note,
+    spoofing_notes,
+    trial_lesson,
+    trial_rows,
+)
 from maildoctor.findings import Lang
 from maildoctor.tickets import Ticket
 from maildoctor.web.config import WebConfig
@@ -188,6 +193,7 @@ def _conclude(
         {
             **r.to_dict(),
             "outcome_label": cell[1],
+            "receive_list_label": receive_list_note(diagnosis, r, lang),
             "evidence_url": message_url(r.stored_id) if r.stored_id is not None else None,
         }
         for r, cell in zip(trial.results, cells, strict=True)

@@ -11,42 +11,7 @@ from email.parser import BytesParser
 from typing import Any
 
 from maildoctor.harness.smtp import headers_only
-
-# Python codec names for the charsets Japanese mail declares. Shift_JIS mail is in
-# practice Windows-31J (NEC specials such as ①), so decode it as cp932.
-_CODEC = {
-    "shift_jis": "cp932",
-    "shift-jis": "cp932",
-    "sjis": "cp932",
-    "x-sjis": "cp932",
-    "windows-31j": "cp932",
-    "iso-2022-jp": "iso2022_jp_ext",
-    "csiso2022jp": "iso2022_jp_ext",
-    "euc-jp": "euc_jis_2004",
-}
-_FALLBACKS = ("utf-8", "cp932", "euc_jis_2004", "iso2022_jp_ext")
-
-
-def decode_text(data: bytes, charset: str | None) -> str:
-    """Bytes of a text part as str, whatever Japanese charset it is (or claims to be)."""
-    tried = []
-    if charset:
-        tried.append(_CODEC.get(charset.lower(), charset))
-    tried += [c for c in _FALLBACKS if c not in tried]
-    for codec in tried:
-        try:
-            return data.decode(codec)
-        except (LookupError, UnicodeDecodeError):
-            continue
-    return data.decode(tried[0] if tried else "utf-8", "replace")
-
-
-def header_value(value: Any) -> str:
-    text = str(value)
-    if any("\udc80" <= ch <= "\udcff" for ch in text):
-        # Raw 8-bit header bytes (not RFC 2047): guess the charset like a body's.
-        return decode_text(text.encode("utf-8", "surrogateescape"), None)
-    return text
+from maildoctor.mail.decode import body_text, decode_bytes, decode_header
 
 
 def _parts(msg: Message) -> list[dict[str, Any]]:
@@ -65,15 +30,6 @@ def _parts(msg: Message) -> list[dict[str, Any]]:
             }
         )
     return out
-
-
-def body_text(msg: Message, subtype: str) -> str | None:
-    for part in msg.walk():
-        if part.get_content_type() == f"text/{subtype}" and not part.get_filename():
-            payload = part.get_payload(decode=True)
-            if isinstance(payload, bytes):
-                return decode_text(payload, part.get_content_charset())
-    return None
 
 
 def lint_json(msg: EmailMessage) -> list[dict[str, Any]] | None:
@@ -119,25 +75,21 @@ def authentication(raw: bytes, authserv_id: str) -> dict[str, Any] | None:
 def message_detail(stored: Any, authserv_id: str = "maildoctor.harness") -> dict[str, Any]:
     """The ``GET /api/messages/{id}`` object for a stored message."""
     msg = BytesParser(policy=email_policy.default).parsebytes(stored.raw)
-    # raw_items gives each occurrence of a header; decode each one itself.
-    headers = []
-    for name, value in msg.raw_items():
-        try:
-            parsed = email_policy.default.header_fetch_parse(name, value)
-            shown = header_value(parsed)
-        except Exception:
-            shown = header_value(value)
-        headers.append([name, shown])
+    # raw_items gives each occurrence of a header as sent; decode each one ourselves
+    # (the email package's own decoding refuses CP932's ① in a Shift_JIS word).
+    headers = [[name, decode_header(value)] for name, value in msg.raw_items()]
     assert isinstance(msg, EmailMessage)
     return {
         **stored.summary(),
+        "subject": decode_header(stored.subject),
+        "from": decode_header(stored.from_header),
         "headers": headers,
         "text": body_text(msg, "plain"),
         "html": body_text(msg, "html") is not None,
         "parts": _parts(msg),
         "transcript": list(stored.transcript),
         "lint": lint_json(msg),
-        "raw_text": decode_text(stored.raw, "utf-8"),
+        "raw_text": decode_bytes(stored.raw, "utf-8"),
         "authentication": authentication(stored.raw, authserv_id),
     }
 

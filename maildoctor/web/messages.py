@@ -1,7 +1,9 @@
 """The harness's message pages and API: the list, one message, raw, HTML, live events.
 
-Contract API: ``GET /api/messages`` (a JSON list, newest first; ``?q=`` keeps the
-messages whose subject, addresses, outcome or rule contain every word),
+Contract API: ``GET /api/messages`` (a JSON list, newest first, ``X-Total-Count`` the
+true total for paging with ``limit``/``offset``; ``?q=`` is a search in the language of
+:mod:`maildoctor.harness.query`, over the subject, addresses, decisions and body text;
+``?trials=0`` hides the delivery trials of the desk and ``diagnose``),
 ``GET /api/messages/{id}`` (headers, parts, decisions, lint findings, and
 ``authentication``: the harness's DKIM/SPF/DMARC results, null when it did not verify),
 ``GET /api/messages/{id}/raw`` (the bytes as received), ``DELETE /api/messages``,
@@ -21,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from maildoctor.harness.query import QueryError
 from maildoctor.harness.store import StoreError
 from maildoctor.web.http import (
     RAW_CSP,
@@ -96,14 +99,17 @@ def add_routes(app: web.Application, harness: Harness) -> None:
         query = request.query.get("q", "").strip()
         if len(query) > 500:
             return error_response(400, "The search text is longer than 500 characters.")
+        trials = request.query.get("trials", "1")
+        if trials not in ("0", "1"):
+            return error_response(
+                400, f'"trials" is 0 (hide the desk\'s trials) or 1, not {trials!r}.'
+            )
         try:
-            if query:
-                rows, total = await asyncio.to_thread(
-                    store.search, query, limit=limit, offset=offset
-                )
-            else:
-                rows = await asyncio.to_thread(store.recent, limit=limit, offset=offset)
-                total = await asyncio.to_thread(store.count)
+            rows, total = await asyncio.to_thread(
+                store.search, query, limit=limit, offset=offset, trials=trials == "1"
+            )
+        except QueryError as e:
+            return error_response(400, str(e))
         except (StoreError, sqlite3.Error) as e:
             return _unreadable(e)
         resp = json_response([m.summary() for m in rows])

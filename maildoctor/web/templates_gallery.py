@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from maildoctor.mail.decode import body_text, decode_header
 from maildoctor.web.http import error_response, json_response, mail_html_response
-from maildoctor.web.message_view import body_text, header_value, lint_json
+from maildoctor.web.message_view import lint_json
 
 if TYPE_CHECKING:
     from maildoctor.harness.server import Harness
@@ -33,6 +34,9 @@ def add_routes(app: web.Application, harness: Harness) -> None:
     async def _sample(name: str, variant: str | None) -> EmailMessage | web.Response:
         from maildoctor.mail.templating import TemplatingError, UnknownTemplate
 
+        if not (name.isprintable() and (variant or "").isprintable()) or "/" in name:
+            # A NUL or a control character names no file: not a template (was a 500).
+            return error_response(404, f"There is no template named {name!r}.")
         try:
             return await asyncio.to_thread(_render_sample, harness, name, variant)
         except UnknownTemplate as e:
@@ -50,9 +54,9 @@ def add_routes(app: web.Application, harness: Harness) -> None:
             {
                 "name": name,
                 "variant": variant,
-                "subject": header_value(msg["Subject"]),
-                "from": header_value(msg["From"]),
-                "to": header_value(msg["To"]),
+                "subject": decode_header(msg["Subject"]),
+                "from": decode_header(msg["From"]),
+                "to": decode_header(msg["To"]),
                 "text": body_text(msg, "plain"),
                 "lint": lint_json(msg),
             }

@@ -7,7 +7,10 @@ const WORDS = {
   ja: {
     doc_title: "maildoctor ハーネス", title: "maildoctor ハーネス", tab_messages: "メッセージ",
     tab_templates: "テンプレート", tab_desk: "サポートデスク", delete_all: "すべて削除",
-    search_placeholder: "件名・宛先・結果・ルールを検索",
+    search_placeholder: "件名・宛先・本文を検索 (to: subject: rule: after: -除外 …)",
+    show_trials: "デスクの配信テストも表示", prev: "前へ", next: "次へ", back: "← 一覧に戻る",
+    page_info: "{from}–{to} 件目 / 全 {total} 件", keys_help: "j / k または ↑ / ↓ で移動、Enter で開く",
+    search_failed: "検索できません: ",
     empty: "メッセージはまだありません。SMTPポートにメールを送ると、ここに表示されます。",
     no_match: "検索に一致するメッセージはありません。", link: "このメッセージへのリンク", delete: "削除",
     pane_text: "本文", pane_headers: "ヘッダー", pane_raw: "ソース", pane_decisions: "配信結果",
@@ -24,7 +27,10 @@ const WORDS = {
   en: {
     doc_title: "maildoctor harness", title: "maildoctor harness", tab_messages: "Messages",
     tab_templates: "Templates", tab_desk: "Support desk", delete_all: "Delete all",
-    search_placeholder: "Search subject, address, outcome, rule",
+    search_placeholder: "Search subject, address, body (to: subject: rule: after: -not …)",
+    show_trials: "Show the desk's delivery trials", prev: "Previous", next: "Next", back: "← Back to the list",
+    page_info: "{from}–{to} of {total}", keys_help: "j / k or ↑ / ↓ to move, Enter to open",
+    search_failed: "Cannot search: ",
     empty: "No messages yet. Send mail to the SMTP port and it appears here.",
     no_match: "No message matches the search.", link: "Link to this message", delete: "Delete",
     pane_text: "Text", pane_headers: "Headers", pane_raw: "Raw", pane_decisions: "Decisions",
@@ -43,7 +49,10 @@ const WORDS = {
 let lang = currentLang();
 let selectedId = null;
 let current = null;
-const t = (key) => translate(WORDS, lang, key);
+let offset = 0;          // the list's page: messages skipped (newest first)
+let total = 0;
+const PAGE = 100;
+const t = (key, vars) => translate(WORDS, lang, key, vars);
 
 function badge(outcome) {
   const b = el("span", t(outcome), "badge " + outcome);
@@ -61,44 +70,133 @@ function badges(decisions) {
   return span;
 }
 
-async function refreshList() {
+// The list's query as the address bar keeps it (a filtered list can be shared).
+function listQuery() {
+  const params = new URLSearchParams();
   const q = $("search").value.trim();
-  const messages = await api("/api/messages?limit=500" + (q ? "&q=" + encodeURIComponent(q) : ""));
+  if (q) params.set("q", q);
+  if ($("show-trials").checked) params.set("trials", "1");
+  if (offset) params.set("offset", String(offset));
+  return params;
+}
+
+async function refreshList() {
+  const params = listQuery();
+  params.set("limit", String(PAGE));
+  params.set("offset", String(offset));
+  if (!params.has("trials")) params.set("trials", "0");
+  const r = await fetch("/api/messages?" + params.toString());
+  if (r.status === 401) {
+    location.href = "/login?next=" + encodeURIComponent(location.pathname + location.search);
+    return;
+  }
+  let messages = null;
+  try { messages = await r.json(); } catch (e) { messages = null; }
+  const q = $("search").value.trim();
+  if (!r.ok) {
+    $("search-error").hidden = false;
+    $("search-error").textContent = t("search_failed") + ((messages && messages.error) || "HTTP " + r.status);
+    return;
+  }
+  $("search-error").hidden = true;
+  total = Number(r.headers.get("X-Total-Count") || messages.length);
+  if (offset && offset >= total) { offset = Math.max(0, Math.floor((total - 1) / PAGE) * PAGE); return refreshList(); }
   const list = $("message-list");
+  const focused = document.activeElement && document.activeElement.classList.contains("msg-row")
+    ? Number(document.activeElement.dataset.id) : null;
   list.replaceChildren();
   for (const m of messages) {
     const li = el("li", null, "msg-row");
     li.dataset.id = m.id;
-    li.tabIndex = 0;
+    li.id = "msg-" + m.id;
+    li.setAttribute("role", "option");
+    li.setAttribute("aria-selected", String(m.id === selectedId));
+    li.tabIndex = -1;
     if (m.id === selectedId) li.classList.add("selected");
+    if (m.trial) li.classList.add("trial");
     li.append(
       el("span", m.subject || t("no_subject"), "subject"),
       badges(m.decisions),
       el("span", formatTime(m.received_at, lang) + " · " + (m.from || m.mail_from) + " → " + m.rcpt_tos.join(", "), "meta"),
     );
-    li.addEventListener("click", () => openMessage(m.id));
-    li.addEventListener("keydown", (e) => { if (e.key === "Enter") openMessage(m.id); });
+    li.addEventListener("click", () => openMessage(m.id, true));
     list.append(li);
   }
-  $("count").textContent = messages.length ? "(" + messages.length + ")" : "";
+  // One row is in the tab order (the selected one, else the first): a roving tabindex.
+  const rows = [...list.children];
+  const active = rows.find((x) => Number(x.dataset.id) === (focused || selectedId)) || rows[0];
+  if (active) active.tabIndex = 0;
+  if (focused && active && Number(active.dataset.id) === focused) active.focus();
+  $("count").textContent = "(" + total + ")";
+  $("page-info").textContent = total
+    ? t("page_info", { from: offset + 1, to: offset + messages.length, total }) : "";
+  $("page-prev").disabled = offset === 0;
+  $("page-next").disabled = offset + messages.length >= total;
   $("empty").hidden = messages.length > 0;
   $("empty").textContent = q ? t("no_match") : t("empty");
+  $("keys-help").hidden = messages.length === 0;
 }
 
-function showPane(name) {
-  for (const b of document.querySelectorAll("#detail-tabs button")) {
-    b.classList.toggle("active", b.dataset.pane === name);
+// j/k and the arrows move between rows, Home/End to the ends, Enter or Space opens.
+function listKeys(e) {
+  const rows = [...$("message-list").children];
+  const i = rows.indexOf(document.activeElement);
+  if (i < 0) return;
+  const to = { j: i + 1, ArrowDown: i + 1, k: i - 1, ArrowUp: i - 1, Home: 0, End: rows.length - 1 }[e.key];
+  if (to !== undefined) {
+    e.preventDefault();
+    const next = rows[Math.max(0, Math.min(rows.length - 1, to))];
+    rows[i].tabIndex = -1;
+    next.tabIndex = 0;
+    next.focus();
+    next.scrollIntoView({ block: "nearest" });
+  } else if (e.key === "Enter" || e.key === " ") {
+    e.preventDefault();
+    openMessage(Number(rows[i].dataset.id), false);
+  }
+}
+
+function updateAddress(path) {
+  const params = listQuery();
+  const search = params.toString();
+  history.replaceState(null, "", path + (search ? "?" + search : ""));
+}
+
+function showPane(name, focus) {
+  for (const b of document.querySelectorAll("#detail-tabs [role=tab]")) {
+    const on = b.dataset.pane === name;
+    b.classList.toggle("active", on);
+    b.setAttribute("aria-selected", String(on));
+    b.tabIndex = on ? 0 : -1;
+    if (on && focus) b.focus();
   }
   for (const p of document.querySelectorAll(".pane")) p.hidden = p.id !== "pane-" + name;
 }
 
-async function openMessage(id) {
+// Arrow keys (and Home/End) move between the tabs of a tablist, as WAI-ARIA's tabs do.
+function tabKeys(e, tabs, select) {
+  const i = tabs.indexOf(document.activeElement);
+  if (i < 0) return;
+  const to = { ArrowRight: i + 1, ArrowLeft: i - 1, Home: 0, End: tabs.length - 1 }[e.key];
+  if (to === undefined) return;
+  e.preventDefault();
+  select(tabs[(to + tabs.length) % tabs.length]);
+}
+
+// fromPointer: a tap or click (on a phone the message is below the list: bring it into view).
+async function openMessage(id, fromPointer) {
   selectedId = id;
   for (const r of document.querySelectorAll(".msg-row")) {
-    r.classList.toggle("selected", Number(r.dataset.id) === id);
+    const on = Number(r.dataset.id) === id;
+    r.classList.toggle("selected", on);
+    r.setAttribute("aria-selected", String(on));
   }
-  if (location.pathname !== "/messages/" + id) history.replaceState(null, "", "/messages/" + id + location.search);
+  updateAddress("/messages/" + id);
   $("detail").hidden = false;
+  if (window.matchMedia("(max-width: 800px)").matches) {
+    $("detail").scrollIntoView({ block: "start" });
+    if (fromPointer) $("detail").focus({ preventScroll: true });
+  }
   let m;
   try {
     m = await api("/api/messages/" + id);
@@ -110,6 +208,12 @@ async function openMessage(id) {
   }
   $("detail-error").hidden = true;
   $("detail-body").hidden = false;
+  if (m.trial && !$("show-trials").checked) {
+    // A desk's evidence link opens a trial: show the trials so that it is in the list.
+    $("show-trials").checked = true;
+    updateAddress("/messages/" + id);
+    refreshList();
+  }
   current = m;
   renderMessage(m);
 }
@@ -189,7 +293,7 @@ async function deleteOne() {
   await api("/api/messages/" + selectedId, { method: "DELETE" });
   selectedId = null;
   $("detail").hidden = true;
-  history.replaceState(null, "", "/" + location.search);
+  updateAddress("/");
   refreshList();
 }
 
@@ -229,11 +333,16 @@ async function loadGallery() {
   }
 }
 
-function showView(name) {
+function showView(name, focus) {
   $("messages-view").hidden = name !== "messages";
   $("templates-view").hidden = name !== "templates";
-  $("tab-messages").classList.toggle("active", name === "messages");
-  $("tab-templates").classList.toggle("active", name === "templates");
+  for (const v of ["messages", "templates"]) {
+    const tab = $("tab-" + v);
+    tab.classList.toggle("active", name === v);
+    tab.setAttribute("aria-selected", String(name === v));
+    tab.tabIndex = name === v ? 0 : -1;
+    if (name === v && focus) tab.focus();
+  }
   if (name === "templates") loadGallery();
 }
 
@@ -246,11 +355,23 @@ function connectEvents() {
 
 document.addEventListener("DOMContentLoaded", () => {
   applyI18n(WORDS, lang);
-  for (const b of document.querySelectorAll("#detail-tabs button")) {
-    b.addEventListener("click", () => showPane(b.dataset.pane));
-  }
+  $("message-list").setAttribute("aria-label", t("tab_messages"));
+  const paneTabs = [...document.querySelectorAll("#detail-tabs [role=tab]")];
+  for (const b of paneTabs) b.addEventListener("click", () => showPane(b.dataset.pane));
+  $("detail-tabs").addEventListener("keydown", (e) => tabKeys(e, paneTabs, (b) => showPane(b.dataset.pane, true)));
+  const viewTabs = [$("tab-messages"), $("tab-templates")];
   $("tab-messages").addEventListener("click", () => showView("messages"));
   $("tab-templates").addEventListener("click", () => showView("templates"));
+  $("views").addEventListener("keydown", (e) => tabKeys(e, viewTabs, (b) => showView(b.id.replace("tab-", ""), true)));
+  $("message-list").addEventListener("keydown", listKeys);
+  $("show-trials").addEventListener("change", () => { offset = 0; updateAddress(location.pathname); refreshList(); });
+  $("page-prev").addEventListener("click", () => { offset = Math.max(0, offset - PAGE); updateAddress(location.pathname); refreshList(); });
+  $("page-next").addEventListener("click", () => { offset += PAGE; updateAddress(location.pathname); refreshList(); });
+  $("back-to-list").addEventListener("click", () => {
+    const row = document.querySelector(".msg-row.selected") || $("message-list").firstElementChild;
+    $("list").scrollIntoView({ block: "start" });
+    if (row) { row.tabIndex = 0; row.focus(); }
+  });
   $("lang-switch").addEventListener("click", () => {
     lang = lang === "ja" ? "en" : "ja";
     saveLang(lang);
@@ -261,8 +382,8 @@ document.addEventListener("DOMContentLoaded", () => {
   let timer = null;
   const search = () => {
     // The search is in the address bar too, so that a filtered list can be shared.
-    const q = $("search").value.trim();
-    history.replaceState(null, "", location.pathname + (q ? "?q=" + encodeURIComponent(q) : ""));
+    offset = 0;
+    updateAddress(location.pathname);
     refreshList();
   };
   $("search").addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(search, 200); });
@@ -272,15 +393,18 @@ document.addEventListener("DOMContentLoaded", () => {
     if (!confirm(t("confirm_all"))) return;
     await api("/api/messages", { method: "DELETE" });
     selectedId = null;
+    offset = 0;
     $("detail").hidden = true;
-    history.replaceState(null, "", "/");
+    updateAddress("/");
     refreshList();
   });
-  const q = new URLSearchParams(location.search).get("q");
-  if (q) $("search").value = q;
+  const params = new URLSearchParams(location.search);
+  if (params.get("q")) $("search").value = params.get("q");
+  $("show-trials").checked = params.get("trials") === "1";
+  offset = Math.max(0, Number(params.get("offset")) || 0);
   const m = location.pathname.match(/^\/messages\/(\d+)$/);
   refreshList();
-  if (m) openMessage(Number(m[1]));
+  if (m) openMessage(Number(m[1]), false);
   connectEvents();
   // Events are the fast path; a slow poll covers a dropped event stream.
   setInterval(refreshList, 10000);

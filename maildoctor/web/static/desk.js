@@ -25,8 +25,7 @@ const WORDS = {
     trial_to: "送信したメール: ", carrier: "キャリア", mx: "メールサーバー(MX)", suggestion: "修正候補",
     stored_at: "保存された診断({time})", total: "{n} 件", progress: "{done} / {total} 件",
     batch_empty: "診断するアドレスがありません。", batch_stopped: "中止しました({done} / {total} 件)",
-    batch_done: "完了しました({total} 件)", open: "開く", rescued: "受信リストに登録すると届く",
-    not_rescued: "受信リストに登録しても届かない", error_row: "エラー",
+    batch_done: "完了しました({total} 件)", open: "開く", error_row: "エラー",
     verdict_ok: "問題なし", verdict_risky: "注意", verdict_undeliverable: "配信不可", verdict_unknown: "不明(DNS未確認)",
     sev_error: "エラー", sev_warning: "警告", sev_info: "情報", file_read: "{name}: {n} 件({enc})",
     err_404: "見つかりません(削除されたか、保存期間を過ぎた可能性があります)。",
@@ -56,8 +55,7 @@ const WORDS = {
     trial_to: "Mail sent: ", carrier: "Carrier", mx: "Mail servers (MX)", suggestion: "Suggestion",
     stored_at: "A stored diagnosis ({time})", total: "{n} found", progress: "{done} / {total}",
     batch_empty: "There is no address to diagnose.", batch_stopped: "Stopped ({done} / {total})",
-    batch_done: "Done ({total})", open: "open", rescued: "arrives with lentrance.com on the receive list",
-    not_rescued: "the receive list does not help", error_row: "error",
+    batch_done: "Done ({total})", open: "open", error_row: "error",
     verdict_ok: "ok", verdict_risky: "risky", verdict_undeliverable: "undeliverable", verdict_unknown: "unknown (DNS)",
     sev_error: "error", sev_warning: "warning", sev_info: "info", file_read: "{name}: {n} rows ({enc})",
     err_404: "Not found (deleted, or past the retention limit).",
@@ -154,9 +152,7 @@ function render(d, storedAt) {
     const tr = el("tr");
     const oc = el("td");
     oc.append(el("span", r.outcome_label, "badge " + r.outcome));
-    if (r.rescued_by_receive_list !== null && r.rescued_by_receive_list !== undefined) {
-      oc.append(el("div", t(r.rescued_by_receive_list ? "rescued" : "not_rescued"), "small"));
-    }
+    if (r.receive_list_label) oc.append(el("div", r.receive_list_label, "small"));
     const ev = el("td");
     if (r.evidence_url) {
       const a = el("a", t("open_message") + " #" + r.stored_id, "evidence");

@@ -1,0 +1,25 @@
+"""One form per address, so records from every source meet (the checker's normalisation)."""
+
+from __future__ import annotations
+
+import functools
+
+from maildoctor.address.syntax import check_syntax
+
+__all__ = ["address_key"]
+
+
+@functools.lru_cache(maxsize=65536)
+def address_key(raw: str) -> str:
+    """``Taro@Docomo.NE.JP`` -> ``taro@docomo.ne.jp``; IDN domains in A-labels.
+
+    The domain goes through the checker's normalisation (lower case, IDNA). The local
+    part is folded to lower case too: bounces and ESPs lower-case it, and no Japanese
+    carrier or webmail treats case as a different mailbox. An unparseable address is
+    kept stripped and lower-cased, so it still finds itself.
+    """
+    text = raw.strip().strip("<>").strip()
+    parsed = check_syntax(text).parsed
+    if parsed is None:
+        return text.lower()
+    return f"{parsed.local.lower()}@{parsed.ascii_domain}"
