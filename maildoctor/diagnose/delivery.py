@@ -232,7 +232,7 @@ def _explanation(e: Event) -> Any:
 def delivery_lines(delivery: Delivery, lang: Lang, *, markdown: bool = False) -> list[str]:
     """The 配信記録 block that opens the text (or markdown) report; nothing when no
     records were ever ingested (the JSON still says ``not_searched``)."""
-    if delivery.record is None and not delivery.error:
+    if delivery.verdict == "not_searched" and not delivery.error:
         return []
     w = words("delivery", lang)
     heading = f"### {w['heading']}" if markdown else w["heading"]

@@ -58,6 +58,10 @@ class WebConfig:
     tls_key: Path | None = None
     tls_self_signed: bool = False
     """HTTPS with a self-signed pair made beside the database (for trials)."""
+    events_db: Path | None = None
+    """The delivery-records store (None: ``events.sqlite3`` beside the harness's DB)."""
+    events_token: str | None = None
+    """The token that opens ``POST /api/events`` to webhooks (None: the route is off)."""
     session_key_file: Path | None = None
     """Where the key that signs desk sessions is kept, so that they survive a restart
     (None: ``desk-session.key`` beside the harness's database)."""

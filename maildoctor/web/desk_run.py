@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from maildoctor.diagnose.delivery import delivery_for
 from maildoctor.diagnose.diagnosis import TrialFailed, conclude, run_trial
 from maildoctor.diagnose.history import History
 from maildoctor.diagnose.paste import Paste, answer
@@ -27,6 +28,7 @@ from maildoctor.diagnose.report import (
 from maildoctor.findings import Lang
 from maildoctor.tickets import Ticket
 from maildoctor.web.config import WebConfig
+from maildoctor.web.events import events_db
 from maildoctor.web.history import permalink
 
 if TYPE_CHECKING:
@@ -159,7 +161,13 @@ class DeskService:
                 raise TrialFailed(f"The delivery trial could not run in the harness: {e}") from e
             finally:
                 target.clear_profiles()
-        data = await asyncio.to_thread(_conclude, result, trial, ticket, lang, templates_dir, paste)
+        # Our own delivery records first (diagnose/delivery.py), read off the event loop.
+        delivery = await asyncio.to_thread(
+            delivery_for, result.address, events_db(self.config, self.harness)
+        )
+        data = await asyncio.to_thread(
+            _conclude, result, trial, ticket, lang, templates_dir, paste, delivery
+        )
         entry_id = await asyncio.to_thread(self.history.add, data, lang=lang)
         data["history_id"] = entry_id
         data["permalink"] = permalink(entry_id)
@@ -173,11 +181,18 @@ def _conclude(
     lang: Lang,
     templates_dir: Path | None,
     paste: Paste | None,
+    delivery: Any = None,
 ) -> dict[str, Any]:
     """The diagnosis and what the page shows of it: template rendering and the draft,
     CPU work run in a thread, off the event loop."""
     diagnosis = conclude(
-        result, trial, lang=lang, templates_dir=templates_dir, ticket=ticket, reply_lang=lang
+        result,
+        trial,
+        lang=lang,
+        templates_dir=templates_dir,
+        ticket=ticket,
+        reply_lang=lang,
+        delivery=delivery,
     )
     if paste is not None:
         diagnosis = answer(paste, diagnosis, lang, templates_dir)
