@@ -262,3 +262,48 @@ def test_json_is_one_document_and_jsonl_one_object_a_line(
 def _stable(data: dict[str, Any]) -> dict[str, Any]:
     """A diagnosis without what differs between two runs (the trial's ids, the row)."""
     return {k: v for k, v in data.items() if k not in ("trial", "web", "row")}
+
+
+# -- drafts never say one instruction twice -----------------------------------
+
+REGISTER_AGAIN = "■メールアドレスを確認して再度登録する"
+
+
+def _draft(address: str, *args: str, db: Path) -> str:
+    data = diagnose_json(address, "--offline", *args, db=db)
+    return str(data["reply_draft"])
+
+
+def _no_line_twice(draft: str) -> None:
+    lines = [line.strip() for line in draft.splitlines() if line.strip()]
+    assert len(lines) == len(set(lines)), draft
+
+
+@pytest.mark.parametrize("address", ["no-at-sign", "taro@@docomo.ne.jp", "a b@gmail.com"])
+def test_a_syntax_error_draft_asks_to_register_again_once(tmp_path: Path, address: str) -> None:
+    draft = _draft(address, db=tmp_path / "h.sqlite3")
+    _no_line_twice(draft)
+    # The opening paragraph asks to register again: the list does not repeat it.
+    assert draft.count("再度手続き") == 1, draft
+    assert REGISTER_AGAIN not in draft
+
+
+@pytest.mark.parametrize("ticket", ["not_arrived", "customer_number", "login_trouble"])
+@pytest.mark.parametrize("lang", ["ja", "en"])
+def test_a_fullwidth_address_is_not_told_to_register_again_twice(
+    tmp_path: Path, ticket: str, lang: str
+) -> None:
+    args = ("--ticket", ticket, "--lang", lang)
+    data = diagnose_json(
+        "ｔａｒｏ＠ｄｏｃｏｍｏ．ｎｅ．ｊｐ", "--offline", *args, db=tmp_path / "h"
+    )
+    assert not {"reregister", "reregister_halfwidth"} <= set(data["advice"])
+    _no_line_twice(data["reply_draft"])
+
+
+def test_a_userunknown_bounce_draft_asks_to_register_again_once() -> None:
+    bounce = Path(__file__).parent / "data" / "bounces" / "amazonses-05.eml"
+    result = CliRunner().invoke(main, ["bounce", str(bounce), "--reply"])
+    assert "アドレスが存在しない" in result.stdout  # userunknown: the "gone" opening
+    assert REGISTER_AGAIN not in result.stdout
+    _no_line_twice(result.stdout)

@@ -203,7 +203,8 @@ def reply_context(result: CheckResult, *, subject: str = DEFAULT_SUBJECT) -> dic
     ]
     # A repair whose domain takes no mail either is not offered to the customer.
     suggestion = None if _doubtful(result) else result.suggestion
-    if suggestion:
+    if suggestion or "syntax_invalid" in codes:
+        # The draft's opening paragraph already asks to register again: not twice.
         advice_ids = [a for a in advice_ids if a not in _REREGISTER_ADVICE]
     if not advice_ids and result.verdict in (Verdict.OK, Verdict.UNKNOWN):
         advice_ids = list(_DEFAULT_REPLY_ADVICE)
