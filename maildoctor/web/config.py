@@ -65,6 +65,9 @@ class WebConfig:
     session_key_file: Path | None = None
     """Where the key that signs desk sessions is kept, so that they survive a restart
     (None: ``desk-session.key`` beside the harness's database)."""
+    desk_budget: float = 30.0
+    """Seconds a desk request (a diagnosis, a list read) may take before it is answered
+    504 with a JSON error; a diagnosis still finishes and lands in the history."""
 
     @property
     def tls(self) -> bool:
