@@ -209,3 +209,101 @@ def test_sender_english_fix_text_is_english(sender_ns: str) -> None:
     assert "送信" not in out
     out = CliRunner().invoke(main, [*args[:-1], "ja"]).stdout
     assert "「v=spf1 ip4:<送信IP> -all」" in out
+
+
+# -- empty input: a usage error, or a skipped row --------------------------------
+
+
+@pytest.mark.parametrize("address", ["", "  "])
+def test_diagnose_without_an_address_is_a_usage_error(tmp_path: Path, address: str) -> None:
+    result = CliRunner().invoke(main, ["diagnose", address, "--offline", "--db", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "the address is empty" in result.stderr
+    assert result.stdout == ""  # no draft quoting 「」
+
+
+def test_diagnose_file_skips_blank_address_cells(tmp_path: Path) -> None:
+    tickets = tmp_path / "tickets.csv"
+    tickets.write_text("address,name\na@gmail.com,A\n,B\n   ,C\nb@gmail.com,D\n")
+    args = ["diagnose", "--file", str(tickets), "--offline", "--format", "jsonl"]
+    result = CliRunner().invoke(main, [*args, "--db", str(tmp_path / "h.sqlite3")])
+    assert result.exit_code == 0
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["row"]["name"] for r in rows] == ["A", "D"]
+    assert "Skipped row 2: no address." in result.stderr
+    assert "Skipped row 3: no address." in result.stderr
+
+
+# -- one meaning per format name: json is one document, jsonl one object a line --
+
+
+@pytest.mark.parametrize("command", ["check", "diagnose"])
+@pytest.mark.parametrize("rows", [1, 2])
+def test_json_is_one_document_and_jsonl_one_object_a_line(
+    tmp_path: Path, command: str, rows: int
+) -> None:
+    members = tmp_path / "members.csv"
+    members.write_text("address\n" + "".join(f"u{i}@gmail.com\n" for i in range(rows)))
+    base = [command, "--file", str(members), "--offline"]
+    if command == "diagnose":
+        base += ["--db", str(tmp_path / "h.sqlite3")]
+    as_json = CliRunner().invoke(main, [*base, "--format", "json"])
+    document = json.loads(as_json.stdout)
+    assert isinstance(document, list) and len(document) == rows
+    as_jsonl = CliRunner().invoke(main, [*base, "--format", "jsonl"])
+    lines = as_jsonl.stdout.splitlines()
+    assert len(lines) == rows
+    assert [_stable(json.loads(line)) for line in lines] == [_stable(d) for d in document]
+    # One address on the command line: one object.
+    one = CliRunner().invoke(main, [*base[:1], "u0@gmail.com", *base[3:], "--format", "json"])
+    assert _stable(json.loads(one.stdout)) == _stable(document[0])
+
+
+def _stable(data: dict[str, Any]) -> dict[str, Any]:
+    """A diagnosis without what differs between two runs (the trial's ids, the row)."""
+    return {k: v for k, v in data.items() if k not in ("trial", "web", "row")}
+
+
+# -- drafts never say one instruction twice -----------------------------------
+
+REGISTER_AGAIN = "■メールアドレスを確認して再度登録する"
+
+
+def _draft(address: str, *args: str, db: Path) -> str:
+    data = diagnose_json(address, "--offline", *args, db=db)
+    return str(data["reply_draft"])
+
+
+def _no_line_twice(draft: str) -> None:
+    lines = [line.strip() for line in draft.splitlines() if line.strip()]
+    assert len(lines) == len(set(lines)), draft
+
+
+@pytest.mark.parametrize("address", ["no-at-sign", "taro@@docomo.ne.jp", "a b@gmail.com"])
+def test_a_syntax_error_draft_asks_to_register_again_once(tmp_path: Path, address: str) -> None:
+    draft = _draft(address, db=tmp_path / "h.sqlite3")
+    _no_line_twice(draft)
+    # The opening paragraph asks to register again: the list does not repeat it.
+    assert draft.count("再度手続き") == 1, draft
+    assert REGISTER_AGAIN not in draft
+
+
+@pytest.mark.parametrize("ticket", ["not_arrived", "customer_number", "login_trouble"])
+@pytest.mark.parametrize("lang", ["ja", "en"])
+def test_a_fullwidth_address_is_not_told_to_register_again_twice(
+    tmp_path: Path, ticket: str, lang: str
+) -> None:
+    args = ("--ticket", ticket, "--lang", lang)
+    data = diagnose_json(
+        "ｔａｒｏ＠ｄｏｃｏｍｏ．ｎｅ．ｊｐ", "--offline", *args, db=tmp_path / "h"
+    )
+    assert not {"reregister", "reregister_halfwidth"} <= set(data["advice"])
+    _no_line_twice(data["reply_draft"])
+
+
+def test_a_userunknown_bounce_draft_asks_to_register_again_once() -> None:
+    bounce = Path(__file__).parent / "data" / "bounces" / "amazonses-05.eml"
+    result = CliRunner().invoke(main, ["bounce", str(bounce), "--reply"])
+    assert "アドレスが存在しない" in result.stdout  # userunknown: the "gone" opening
+    assert REGISTER_AGAIN not in result.stdout
+    _no_line_twice(result.stdout)

@@ -136,13 +136,12 @@ def test_untrustworthy_dns_says_unknown_never_not_found(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "address",
     [
-        "",
         "no-at-sign",
         "a\r\nBcc: evil@example.com",
         "taro@@docomo.ne.jp",
         "x" * 400 + "@gmail.com",
     ],
-    ids=["empty", "no-at", "crlf", "double-at", "too-long"],
+    ids=["no-at", "crlf", "double-at", "too-long"],
 )
 def test_unusable_address_is_a_finding_and_no_trial(tmp_path: Path, address: str) -> None:
     code, data = diagnose_json(address, "--offline", db=tmp_path / "h")
@@ -172,7 +171,7 @@ def test_tickets_csv_keeps_other_columns(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     code, out, _ = run("--file", str(tickets), "--offline", "--format", "json", db=tmp_path / "h")
-    rows = [json.loads(line) for line in out.splitlines()]
+    rows = json.loads(out)
     assert [r["check"]["address"] for r in rows] == [
         "taro@docomo.ne.jp",
         "taro@gmial.com",

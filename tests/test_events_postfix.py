@@ -16,8 +16,9 @@ from typing import Any
 
 import pytest
 
-from maildoctor.events import EventStore, suppression
+from maildoctor.events import EventStore
 from maildoctor.events.ingest import ingest_source
+from maildoctor.events.timeline import suppression
 from maildoctor.harness.profiles import parse_profile
 from maildoctor.harness.server import run_in_thread
 from maildoctor.mail.render import render_message

@@ -134,11 +134,16 @@ def _with_columns(result: CheckResult, columns: Mapping[str, str] | None) -> dic
 
 
 def format_json(
-    results: list[CheckResult], columns: Sequence[Mapping[str, str]] | None = None
+    results: list[CheckResult],
+    columns: Sequence[Mapping[str, str]] | None = None,
+    *,
+    array: bool | None = None,
 ) -> str:
-    """One object for one address, an array for several (indented, UTF-8)."""
+    """One object for one address, an array for several or when ``array`` (a --file
+    input is always an array); indented, UTF-8."""
     rows = [_with_columns(r, columns[i] if columns else None) for i, r in enumerate(results)]
-    data: Any = rows[0] if len(rows) == 1 else rows
+    one = len(rows) == 1 if array is None else not array
+    data: Any = rows[0] if one else rows
     return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
 
 
@@ -198,7 +203,8 @@ def reply_context(result: CheckResult, *, subject: str = DEFAULT_SUBJECT) -> dic
     ]
     # A repair whose domain takes no mail either is not offered to the customer.
     suggestion = None if _doubtful(result) else result.suggestion
-    if suggestion:
+    if suggestion or "syntax_invalid" in codes:
+        # The draft's opening paragraph already asks to register again: not twice.
         advice_ids = [a for a in advice_ids if a not in _REREGISTER_ADVICE]
     if not advice_ids and result.verdict in (Verdict.OK, Verdict.UNKNOWN):
         advice_ids = list(_DEFAULT_REPLY_ADVICE)

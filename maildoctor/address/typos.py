@@ -145,10 +145,21 @@ def _suggest(domain: str, table: DomainTable) -> TypoSuggestion | None:
     if domain in table.explicit:
         return found(table.explicit[domain], "explicit")
     parts = _parts(table)
+    jp = _jp_shape(domain, table)
+    if jp is not None:
+        return found(jp.suggested, jp.rule, jp.strength)
     flat = domain.replace(".", "")
     dots = [t for t, _, _ in parts if t.replace(".", "") == flat]
     if dots:
         return found(dots[0], "dots")
+    if "-" in domain:
+        # A hyphen where a dot belongs (the IME's long-vowel mark folds to one:
+        # gmailーcom, docomo-ne-jp): sure when the typed domain cannot exist as is.
+        dashed = domain.replace(".", "-")
+        for t, _, _ in parts:
+            if t.replace(".", "-") == dashed:
+                sure = "." not in domain or public_suffix(domain) is None
+                return found(t, "dots", "strong" if sure else "weak")
     cut = [t for t, _, _ in parts if t.startswith(domain + ".")]
     if "." not in domain:
         return found(cut[0], "ending_missing") if cut else None
@@ -176,14 +187,85 @@ def _suggest(domain: str, table: DomainTable) -> TypoSuggestion | None:
         # A made-up ending is wrong whatever the name; fix it only for a plain
         # name (mail.company.cmo may be a host name, not a slip).
         return found(fixed, "suffix") if "." not in name else None
-    same_name = [(t, t_end) for t, t_name, t_end in parts if t_name == name]
+    core = table.core_targets or len(parts)
+    unreal_ending = not real_ending(ending, table)
+    same_name = [
+        (t, t_end)
+        for i, (t, t_name, t_end) in enumerate(parts)
+        if t_name == name and (i < core or unreal_ending or _isp_types(ending, t, table))
+    ]
     if same_name:
         rank = {t: i for i, (t, _) in enumerate(same_name)}
         best = min(same_name, key=lambda te: (distance(ending, te[1], 9), rank[te[0]]))[0]
         country = _country_only(ending, table) and not _key_slip(ending, same_name[0][1])
-        weak = country or (len(name) <= 3 and real_ending(ending, table))
+        # A short name under one of the one-key slips of its ending (au.co, me.cm, mac.om)
+        # is a slip: the target is a big mail domain, the typed one is known to no one.
+        slip = ending in table.confusable
+        weak = country or (len(name) <= 3 and real_ending(ending, table) and not slip)
         return found(best, "confused_suffix", "weak" if weak else "strong")
-    return _letter_slip(domain, ending, table, parts)
+    return _letter_slip(domain, ending, table, parts) or _subdomain_slip(domain, table)
+
+
+#: JPRS's organisation types: the only two-letter second levels under .jp
+#: (a general-use .jp name has three letters or more; prefectures are long names).
+_JP_TYPES = ("ac", "ad", "co", "ed", "go", "gr", "lg", "ne", "or")
+
+
+def _isp_types(ending: str, target: str, table: DomainTable) -> bool:
+    """An ISP's ne.jp typed as or.jp, or the other way (JPRS: one organisation, one type;
+    a campus holds both NAME.jp and NAME.ac.jp, so not for campuses)."""
+    return (
+        target not in table.campus
+        and ending in ("ne.jp", "or.jp")
+        and target.endswith((".ne.jp", ".or.jp"))
+    )
+
+
+def _jp_shape(domain: str, table: DomainTable) -> TypoSuggestion | None:
+    """Shapes JPRS's rules say cannot exist: a popular ``.com`` with ``.jp`` added
+    (gmail.com.jp: there is no com.jp type), and a second level of one or two letters
+    that is no organisation type (docomo.n.jp, ocn.ns.jp): the type one edit away."""
+    labels = domain.split(".")
+    if len(labels) < 3 or labels[-1] != "jp":
+        return None
+    head, second = ".".join(labels[:-2]), labels[-2]
+    if second in ("com", "net") and f"{head}.{second}" in table.targets:
+        return TypoSuggestion(domain=domain, suggested=f"{head}.{second}", rule="suffix")
+    if len(second) > 3 or second in _JP_TYPES:
+        return None
+    near = [t for t in _JP_TYPES if distance(second, t, 1) == 1]
+    known = [t for t in near if is_known(f"{head}.{t}.jp", table)]
+    # Three letters may be a general-use .jp name (nee.jp): only towards a known domain.
+    choice = known if known or len(second) == 3 else near
+    if len(choice) != 1:
+        return None
+    fixed = f"{head}.{choice[0]}.jp"
+    if is_known(fixed, table):
+        return TypoSuggestion(domain=domain, suggested=fixed, rule="suffix")
+    deeper = _suggest(fixed, table)
+    if deeper is not None:
+        return TypoSuggestion(
+            domain=domain, suggested=deeper.suggested, rule=deeper.rule, strength=deeper.strength
+        )
+    return TypoSuggestion(domain=domain, suggested=fixed, rule="suffix")
+
+
+def _subdomain_slip(domain: str, table: DomainTable) -> TypoSuggestion | None:
+    """A slip in the registered part of a mailbox subdomain (beach.ocn.ne.jo,
+    st.kyotou-u.ac.jp): the part after the first label corrected to a domain whose
+    subdomains are mailboxes (an ISP's or a campus's)."""
+    first, _, rest = domain.partition(".")
+    if rest.count(".") < 1:
+        return None
+    sub = _suggest(rest, table)
+    if sub is None:
+        return None
+    mailbox_parent = sub.suggested in table.campus or sub.suggested in table.parents
+    if not mailbox_parent:
+        return None
+    return TypoSuggestion(
+        domain=domain, suggested=f"{first}.{sub.suggested}", rule=sub.rule, strength=sub.strength
+    )
 
 
 def _letter_slip(

@@ -151,10 +151,14 @@ def command(
     async def run() -> set[str]:
         async for result in check_many(addresses_of(source), probe=probe, lang=lang):
             emit(result, pending.popleft())
-        if collected:
+        if fmt == "json" and not reply:
             from maildoctor.address.report import format_json
 
-            click.echo(format_json(collected, collected_columns if extra else None), nl=False)
+            # One object for one address given as an argument; an array for --file
+            # (even of one row, or none) or several: one meaning per format name.
+            array = file_ is not None or len(collected) != 1
+            columns = collected_columns if extra else None
+            click.echo(format_json(collected, columns, array=array), nl=False)
         return verdicts
 
     def emit(result: CheckResult, record: Record) -> None:

@@ -14,6 +14,7 @@ from maildoctor.cli.check_input import Record, read_input
 from maildoctor.cli.options import (
     EXIT_COULD_NOT_RUN,
     address_dns_options,
+    events_db_option,
     lang_option,
     reply_templates,
     resolver_for,
@@ -44,9 +45,10 @@ from maildoctor.findings import Lang
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["text", "json", "markdown"]),
+    type=click.Choice(["text", "json", "jsonl", "markdown"]),
     default="text",
     show_default=True,
+    help="json: one JSON document (an array with --file), jsonl: one JSON object a line.",
 )
 @address_dns_options
 @click.option(
@@ -55,6 +57,14 @@ from maildoctor.findings import Lang
     help="The harness database for the trial (default: the user's data directory).",
 )
 @templates_option
+@events_db_option
+@click.option(
+    "--events-days",
+    type=click.IntRange(min=0),
+    default=90,
+    show_default=True,
+    help="How far back the delivery records are searched (0: all kept).",
+)
 def command(
     address: str | None,
     file_: IO[bytes] | None,
@@ -67,6 +77,8 @@ def command(
     canaries: tuple[str, ...],
     offline: bool,
     db: Path | None,
+    events_db: Path | None,
+    events_days: int,
     templates_dir: Path | None,
 ) -> None:
     """Diagnose why mail to ADDRESS did not arrive, and what the customer should do.
@@ -81,12 +93,13 @@ def command(
     Examples:
       maildoctor diagnose taro@docomo.ne.jp
       maildoctor diagnose taro@gmial.com --format markdown
-      maildoctor diagnose --file tickets.csv --format json > reports.jsonl
+      maildoctor diagnose --file tickets.csv --format jsonl > reports.jsonl
       maildoctor diagnose taro@docomo.ne.jp --ticket customer_number
     """
     from maildoctor.address.check import check_address, exit_code
     from maildoctor.diagnose import diagnosis as dg
     from maildoctor.diagnose import report as fmt_
+    from maildoctor.diagnose.delivery import delivery_for
     from maildoctor.diagnose.spoofing import published_sender_auth
     from maildoctor.mail.render import load_template
     from maildoctor.mail.templating import TemplatingError
@@ -97,6 +110,8 @@ def command(
     template = template or kind.template
     if (address is None) == (file_ is None):
         raise click.UsageError("Give one ADDRESS or --file PATH (not both).")
+    if address is not None and not address.strip():
+        raise click.BadParameter("the address is empty; give the customer's address.")
     templates_dir = reply_templates(templates_dir, kind.reply)
     try:
         load_template(template, templates_dir)
@@ -115,8 +130,13 @@ def command(
     show_progress = file_ is not None and sys.stderr.isatty()
 
     def render(result: dg.DiagnoseResult, first: bool) -> str:
-        if fmt == "json":
-            return fmt_.format_json(result) if file_ is None else fmt_.format_jsonl(result)
+        if fmt == "jsonl":
+            return fmt_.format_jsonl(result)
+        if fmt == "json" and file_ is None:
+            return fmt_.format_json(result)
+        if fmt == "json":  # an array, written as the rows come (a batch can be long)
+            item = "\n".join("  " + line for line in fmt_.format_json(result).splitlines())
+            return ("[\n" if first else ",\n") + item
         text = (
             fmt_.format_markdown(result, lang)
             if fmt == "markdown"
@@ -125,7 +145,10 @@ def command(
         return text if first else ("\n" + "=" * 72 + "\n\n" + text)
 
     async def checked(probe: Any) -> AsyncIterator[tuple[Record, Any]]:
-        for row in rows:
+        for number, row in enumerate(rows, 1):
+            if not row.address.strip():  # a blank cell is no address: skipped, said why
+                click.echo(f"Skipped row {number}: no address.", err=True)
+                continue
             yield row, await check_address(row.address, probe=probe, lang=lang)
 
     async def run() -> set[str]:
@@ -153,8 +176,17 @@ def command(
                     variant=variant,
                 )
                 extra = dict(row.columns)
+                delivery = await asyncio.to_thread(
+                    delivery_for, result.address, events_db, days=events_days
+                )
                 diagnosis = dg.conclude(
-                    result, trial, lang=lang, templates_dir=templates_dir, extra=extra, ticket=kind
+                    result,
+                    trial,
+                    lang=lang,
+                    templates_dir=templates_dir,
+                    extra=extra,
+                    ticket=kind,
+                    delivery=delivery,
                 )
                 click.echo(render(diagnosis, count == 0), nl=False)
                 verdicts.add(result.verdict)
@@ -163,6 +195,8 @@ def command(
                     click.echo(f"\rdiagnosed {count}", err=True, nl=False)
             if show_progress:
                 click.echo("", err=True)
+            if fmt == "json" and file_ is not None:
+                click.echo("\n]" if count else "[]")
         return verdicts
 
     from maildoctor.harness.store import StoreError

@@ -171,3 +171,15 @@ address_dns_options = _stack(
     dns_canary_option,
     click.option("--offline", is_flag=True, help="No DNS at all: static checks only."),
 )
+
+
+events_db_option = click.option(
+    "--events-db",
+    "events_db",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar="MAILDOCTOR_EVENTS_DB",
+    default=None,
+    metavar="FILE",
+    help="The delivery-records store (default: $MAILDOCTOR_EVENTS_DB, else events.sqlite3 "
+    "beside the desk's history).",
+)

@@ -12,6 +12,7 @@ from typing import Any
 
 import click
 
+<<<<<<< HEAD
 from maildoctor.cli.options import CouldNotRun
 from maildoctor.cli.serve_guard import (
     argv_password_warnings,
@@ -19,6 +20,9 @@ from maildoctor.cli.serve_guard import (
     guard_settings,
     start_lines,
 )
+=======
+from maildoctor.cli.options import CouldNotRun, events_db_option
+>>>>>>> main
 from maildoctor.cli.signup_options import signup_options, signup_web_fields
 from maildoctor.diagnose.history import DEFAULT_MAX_ENTRIES, HistoryError
 from maildoctor.harness.faults import FaultError, FaultPlan, parse_faults
@@ -214,6 +218,14 @@ def _user(value: str) -> tuple[str, str]:
     show_default=True,
     help="Diagnoses kept in the history, pruning the oldest (0 keeps all).",
 )
+@events_db_option
+@click.option(
+    "--events-token",
+    envvar="MAILDOCTOR_EVENTS_TOKEN",
+    metavar="TOKEN",
+    help="Open POST /api/events to webhooks (SES/SNS, SendGrid) that send this token "
+    "(default: $MAILDOCTOR_EVENTS_TOKEN; without it the route is off).",
+)
 @signup_options
 @guard_options
 def command(
@@ -237,6 +249,8 @@ def command(
     desk_dns: tuple[str, ...],
     history_db: Path | None,
     history_max: int,
+    events_db: Path | None,
+    events_token: str | None,
     **signup: Any,
 ) -> None:
     """Run the SMTP capture server and its web UI. It never relays mail anywhere.
@@ -311,6 +325,8 @@ def command(
         password_hash=hash_password(desk_password) if allow_remote and desk_password else None,
         history_db=history_db,
         history_max=history_max,
+        events_db=events_db,
+        events_token=events_token or None,
         nameservers=parse_auth_dns(desk_dns, "--desk-dns"),
         **guard.web,
         **signup_web_fields(**signup),

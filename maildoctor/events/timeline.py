@@ -11,10 +11,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from maildoctor.bounce import Explanation
-from maildoctor.bounce.batch import suppression_list
 from maildoctor.events.model import Event
+
+if TYPE_CHECKING:
+    from maildoctor.bounce import Explanation
 
 __all__ = ["Suppression", "suppression"]
 
@@ -41,6 +43,8 @@ class Suppression:
 
 
 def _explanation(e: Event) -> Explanation:
+    from maildoctor.bounce import Explanation
+
     return Explanation(
         recipient=e.address,
         reason=e.reason or "undefined",
@@ -85,6 +89,11 @@ def suppression(
                 source=found[0].source,
             )
     bounces = [e for e in live if e.status in _BOUNCES]
+    if not bounces:
+        return None
+    # Imported here: a diagnosis reading a clean timeline does not pay for the bounce parser.
+    from maildoctor.bounce.batch import suppression_list
+
     rows = suppression_list(
         [_explanation(e) for e in bounces], soft_limit=soft_limit, soft_days=soft_days
     )

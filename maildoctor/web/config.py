@@ -58,6 +58,10 @@ class WebConfig:
     tls_key: Path | None = None
     tls_self_signed: bool = False
     """HTTPS with a self-signed pair made beside the database (for trials)."""
+    events_db: Path | None = None
+    """The delivery-records store (None: ``events.sqlite3`` beside the harness's DB)."""
+    events_token: str | None = None
+    """The token that opens ``POST /api/events`` to webhooks (None: the route is off)."""
     login_pause: float = 0.25
     """Seconds a wrong desk password waits before its answer after one failure of the
     client or the account, doubling with each further one (up to 8 s)."""

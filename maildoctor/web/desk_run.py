@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from maildoctor.diagnose.delivery import delivery_for
 from maildoctor.diagnose.diagnosis import TrialFailed, conclude, run_trial
 from maildoctor.diagnose.history import History
 from maildoctor.diagnose.reply import advice_items, ticket_subject
@@ -26,6 +27,7 @@ from maildoctor.diagnose.report import (
 from maildoctor.findings import Lang
 from maildoctor.tickets import Ticket
 from maildoctor.web.config import WebConfig
+from maildoctor.web.events import events_db
 from maildoctor.web.history import permalink
 
 if TYPE_CHECKING:
@@ -152,8 +154,18 @@ class DeskService:
                 raise TrialFailed(f"The delivery trial could not run in the harness: {e}") from e
             finally:
                 target.clear_profiles()
+        # Our own delivery records first (diagnose/delivery.py), read off the event loop.
+        delivery = await asyncio.to_thread(
+            delivery_for, result.address, events_db(self.config, self.harness)
+        )
         diagnosis = conclude(
-            result, trial, lang=lang, templates_dir=templates_dir, ticket=ticket, reply_lang=lang
+            result,
+            trial,
+            lang=lang,
+            templates_dir=templates_dir,
+            ticket=ticket,
+            reply_lang=lang,
+            delivery=delivery,
         )
         data = diagnosis.to_dict()
         data["web"] = None  # the CLI's "open it with serve" hint: here the links are below
