@@ -12,17 +12,13 @@ from typing import Any
 
 import click
 
-<<<<<<< HEAD
-from maildoctor.cli.options import CouldNotRun
+from maildoctor.cli.options import CouldNotRun, events_db_option
 from maildoctor.cli.serve_guard import (
     argv_password_warnings,
     guard_options,
     guard_settings,
     start_lines,
 )
-=======
-from maildoctor.cli.options import CouldNotRun, events_db_option
->>>>>>> main
 from maildoctor.cli.signup_options import signup_options, signup_web_fields
 from maildoctor.diagnose.history import DEFAULT_MAX_ENTRIES, HistoryError
 from maildoctor.harness.faults import FaultError, FaultPlan, parse_faults
