@@ -72,6 +72,9 @@ class WebConfig:
     sessions_db: Path | None = None
     """The desk's login sessions, kept so that they survive a restart (None:
     ``desk-sessions.sqlite3`` beside the harness's database)."""
+    desk_budget: float = 30.0
+    """Seconds a desk request (a diagnosis, a list read) may take before it is answered
+    504 with a JSON error; a diagnosis still finishes and lands in the history."""
 
     @property
     def tls(self) -> bool:
