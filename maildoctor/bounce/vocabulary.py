@@ -107,19 +107,32 @@ def _entry_fits(entry: _RhostEntry, status: str, text: str) -> bool:
     return words in text
 
 
-def _host_is(host: str, pattern: str) -> bool:
-    if pattern.startswith("."):
-        return host.endswith(pattern)
-    return host == pattern or host.endswith("." + pattern)
+@cache
+def _rhost_hosts() -> tuple[
+    tuple[str, frozenset[str], tuple[str, ...], dict[str, tuple[_RhostEntry, ...]]], ...
+]:
+    """Each provider's host patterns as exact names and suffixes: ``.apple.com`` is any
+    host under it, ``icloud.com`` the name itself and any host under it."""
+    return tuple(
+        (
+            name,
+            frozenset(p for p in patterns if not p.startswith(".")),
+            tuple(p if p.startswith(".") else "." + p for p in patterns),
+            table,
+        )
+        for name, (patterns, table) in _data().rhost.items()
+    )
 
 
 def rhost_reason(remote: str, domain: str, words: str, status: str = "") -> tuple[str, str]:
     """(provider, reason) when the refusing host or the recipient's domain is a provider
     whose own words (and status) ``words`` hold (Sisimai::Rhost::*), else ``("", "")``."""
     hosts = [h.rstrip(".").lower() for h in (remote, domain) if h]
+    if not hosts:
+        return "", ""
     text = words.lower()
-    for name, (patterns, table) in _data().rhost.items():
-        if not any(_host_is(h, p) for h in hosts for p in patterns):
+    for name, exact, suffixes, table in _rhost_hosts():
+        if not any(h in exact or h.endswith(suffixes) for h in hosts):
             continue
         for reason, entries in table.items():
             if any(_entry_fits(e, status, text) for e in entries):
