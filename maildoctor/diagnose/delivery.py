@@ -99,8 +99,14 @@ class Delivery:
         record = self.record
         return {
             "verdict": self.verdict,
+            "heading": words("delivery", lang)["heading"],
             "summary": self.summary(lang),
-            "records": [e.to_dict() for e in record.events] if record else [],
+            "searched_text": self.searched_text(lang),
+            "records": [
+                {**e.to_dict(), "label": status_label(e.status, lang)} for e in record.events
+            ]
+            if record
+            else [],
             "suppressed": record.to_dict()["suppressed"] if record else None,
             "searched": record.searched.to_dict() if record else None,
             "error": self.error or None,
