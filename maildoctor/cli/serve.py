@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from maildoctor.cli.options import CouldNotRun
+from maildoctor.cli.options import CouldNotRun, resolve_templates, templates_option
 from maildoctor.cli.signup_options import signup_options, signup_web_fields
 from maildoctor.diagnose.history import DEFAULT_MAX_ENTRIES, HistoryError
 from maildoctor.harness.faults import FaultError, FaultPlan, parse_faults
@@ -207,6 +207,7 @@ def _user(value: str) -> tuple[str, str]:
     show_default=True,
     help="Diagnoses kept in the history, pruning the oldest (0 keeps all).",
 )
+@templates_option
 @signup_options
 def command(
     smtp: str,
@@ -229,6 +230,7 @@ def command(
     desk_dns: tuple[str, ...],
     history_db: Path | None,
     history_max: int,
+    templates_dir: Path | None,
     **signup: Any,
 ) -> None:
     """Run the SMTP capture server and its web UI. It never relays mail anywhere.
@@ -286,6 +288,7 @@ def command(
         auth_allow_insecure=auth_allow_insecure,
         auth_nameservers=parse_auth_dns(auth_dns),
         auth_canaries=tuple(auth_canaries) or HarnessConfig.auth_canaries,
+        templates_dir=resolve_templates(templates_dir),  # the desk's trials, the gallery
     )
     web_config = WebConfig(
         allow_remote=allow_remote,
