@@ -133,12 +133,22 @@ def codes(text: str) -> tuple[str, str]:
     return (status.group(1) if status else "", reply.group(1) if reply else "")
 
 
+#: qmail-remote's words for the command that failed (Sisimai::Lhost::qmail $commandset)
+_QMAIL_COMMANDS = (
+    ("does not like recipient", "RCPT"),
+    ("but sender was rejected", "MAIL"),
+    ("but my name was rejected", "EHLO"),
+    ("but greeting failed", "CONN"),
+    ("failed on data command", "DATA"),
+    ("failed after i sent the message", "DATA"),
+)
+
+
 def smtp_command(text: str) -> str:
     lower = text.lower()
-    if "does not like recipient" in lower:
-        return "RCPT"  # qmail-remote's words for a refused RCPT TO
-    if "sender was rejected" in lower:
-        return "MAIL"  # ... and for a refused MAIL FROM
+    for words, command in _QMAIL_COMMANDS:
+        if words in lower:
+            return command
     m = _COMMAND_RE.search(text)
     if not m:
         return ""
