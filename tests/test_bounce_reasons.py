@@ -66,3 +66,16 @@ def test_a_resolver_failure_is_never_a_missing_domain() -> None:
     # NXDOMAIN stays a missing domain.
     gone = again.removesuffix(", try again")
     assert decide(Facts(diagnostic=gone, status="5.4.4")) == "hostunknown"
+
+
+def test_a_generic_temporary_status_of_a_delayed_mail_is_expired() -> None:
+    """Sisimai::SMTP::Status leaves 4.3.0, 4.4.0, 4.5.0 and 4.7.0 unnamed: a delayed mail
+    with one of them and no words is expired, not a network error."""
+    for status in ("4.4.0", "4.5.0"):
+        assert decide(Facts(diagnostic="", status=status, action="delayed")) == "expired"
+
+
+def test_access_denied_at_mail_from_is_a_rejected_sender() -> None:
+    """Sisimai::Reason::Rejected: "access denied (in reply to mail from command)"."""
+    facts = Facts(diagnostic="550 5.7.1 Access denied", status="5.7.1", command="MAIL")
+    assert decide(facts) == "rejected"

@@ -168,7 +168,10 @@ def _true(reason: str, f: Facts, text: str) -> bool:
         if status_says == "rejected":
             return True
         if f.command == "MAIL":
-            return matches("rejected", text)
+            # Sisimai's words may name the command, as Postfix writes it after the reply
+            return matches("rejected", text) or matches(
+                "rejected", text + " (in reply to mail from command)"
+            )
         if f.command == "DATA":
             return status_says != "userunknown" and matches("rejected", text)
         if status_says in ("onhold", "undefined", "securityerror", "systemerror"):

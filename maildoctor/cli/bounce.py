@@ -3,8 +3,6 @@ Maildir, mbox, ``-``), summarise them, and write a suppression list."""
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import sys
 from collections.abc import Iterator
@@ -20,6 +18,7 @@ from maildoctor.bounce.inputs import Message, expand, messages
 from maildoctor.bounce.report import REPLY_TEMPLATE, explanation_dict, format_reply, format_text
 from maildoctor.cli.options import format_option, lang_option, reply_templates, templates_option
 from maildoctor.findings import Lang
+from maildoctor.spreadsheet import csv_line
 
 _NOT_A_BOUNCE = {
     "ja": {
@@ -71,9 +70,7 @@ _CSV_FIELDS = (
 
 
 def _csv_line(values: list[object]) -> str:
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerow(values)
-    return buffer.getvalue()
+    return csv_line(values)
 
 
 def _explain_each(
@@ -276,15 +273,7 @@ def _row(fmt: str, record: dict[str, Any]) -> str:
         return json.dumps(record, ensure_ascii=False) + "\n"
     carrier = record["carrier"]["id"] if record.get("carrier") else ""
     flat = {**record, "carrier": carrier, "error": ""}
-    return _csv_line([_cell(flat.get(k)) for k in _CSV_FIELDS])
-
-
-def _cell(value: object) -> object:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return value
+    return _csv_line([flat.get(k) for k in _CSV_FIELDS])
 
 
 _SUMMARY_TITLES = {
@@ -327,7 +316,11 @@ def _print_summary(out: Any, fmt: str, data: dict[str, Any], lang: Lang) -> None
     out.write("\n".join(lines) + "\n")
 
 
-_SUPPRESS_FIELDS = ("address", "reason", "hard", "first_seen", "last_seen", "count", "decided_by")
+#: the last three say why: the rule that read the deciding bounce, its status, its words
+_SUPPRESS_FIELDS = (
+    "address", "reason", "hard", "first_seen", "last_seen", "count", "decided_by",
+    "rule", "status", "words",
+)  # fmt: skip
 _WROTE = {
     "ja": "{file}: 配信停止リストに {n} 件のアドレスを書き出しました。",
     "en": "{file}: wrote {n} addresses to the suppression list.",
@@ -350,6 +343,9 @@ def _write_suppression(
                     r.last_seen.isoformat() if r.last_seen else "",
                     r.count,
                     r.decided_by,
+                    r.rule,
+                    r.status,
+                    r.words,
                 ]
             )
         )

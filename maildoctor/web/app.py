@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from maildoctor.harness import server as harness_server
-from maildoctor.web import desk, history, messages, signup, templates_gallery
+from maildoctor.web import desk, events, history, messages, signup, templates_gallery
 from maildoctor.web.access import Access
 from maildoctor.web.config import WEB_CONFIG, WebConfig
 from maildoctor.web.desk_run import DeskService
@@ -43,7 +43,12 @@ log = logging.getLogger(__name__)
 def make_app(harness: Harness, config: WebConfig | None = None) -> web.Application:
     """The aiohttp application for one harness."""
     config = config or WebConfig()
-    access = Access(config, harness.config.http_host)
+    access = Access(
+        config,
+        harness.config.http_host,
+        sessions_path=config.sessions_db or harness.config.db.parent / "desk-sessions.sqlite3",
+        log=harness.log,
+    )
 
     @web.middleware
     async def json_errors(request: web.Request, handler: Any) -> web.StreamResponse:
@@ -92,6 +97,7 @@ def make_app(harness: Harness, config: WebConfig | None = None) -> web.Applicati
     service = DeskService(harness, config)
     desk.add_routes(app, harness, service)
     history.add_routes(app, service.history)
+    events.add_routes(app, harness, config)
     return app
 
 
