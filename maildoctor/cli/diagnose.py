@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import click
+from click.core import ParameterSource
 
 from maildoctor.cli.check_input import Record, read_input
 from maildoctor.cli.options import (
@@ -23,11 +24,12 @@ from maildoctor.cli.options import (
 )
 from maildoctor.cli.probe_options import probe_json, probe_options, probe_settings, probe_text
 from maildoctor.diagnose.diagnosis import DEFAULT_TEMPLATE
+from maildoctor.diagnose.paste import MAX_PASTE, Paste, answer, intake_lines, read_paste
 from maildoctor.findings import Lang
 
 
 @click.command("diagnose")
-@click.argument("address", required=False)
+@click.argument("address", required=False, metavar="ADDRESS_OR_TEXT")
 @click.option(
     "--file",
     "file_",
@@ -67,7 +69,9 @@ from maildoctor.findings import Lang
     help="How far back the delivery records are searched (0: all kept).",
 )
 @probe_options
+@click.pass_context
 def command(
+    ctx: click.Context,
     address: str | None,
     file_: IO[bytes] | None,
     ticket: str,
@@ -89,6 +93,12 @@ def command(
 ) -> None:
     """Diagnose why mail to ADDRESS did not arrive, and what the customer should do.
 
+    ADDRESS_OR_TEXT may be what the customer wrote, pasted as it is (or '-' to read
+    it from stdin): Japanese prose around the address, a forwarded mail or ticket
+    export with its headers, or the text of a bounce. The address, the customer's
+    name (the draft greets them by it) and, without --ticket, the ticket type are
+    read from it (maildoctor.diagnose.paste.read_paste; JSON output adds "intake").
+
     Checks the address, delivers the notification to an in-process SMTP
     harness under each of the carrier's filter settings, and prints the advice
     in order of likelihood with a reply draft. Exit status as for check: 0 ok,
@@ -101,6 +111,8 @@ def command(
       maildoctor diagnose taro@gmial.com --format markdown
       maildoctor diagnose --file tickets.csv --format jsonl > reports.jsonl
       maildoctor diagnose taro@docomo.ne.jp --ticket customer_number
+      maildoctor diagnose "山田です。登録したアドレスはtaro@docomo.ne.jpです。届きません"
+      pbpaste | maildoctor diagnose -
 
     --probe (off by default) also asks the address's mail server whether it takes
     the address, as check --probe does (RCPT TO only, never DATA).
@@ -114,6 +126,15 @@ def command(
     from maildoctor.mail.templating import TemplatingError
     from maildoctor.tickets import ticket as ticket_of
 
+    paste = None
+    if address is not None and file_ is None:
+        paste = _read_pasted(address)
+        if paste is not None:
+            address = paste.address
+            if ctx.get_parameter_source("ticket") is ParameterSource.DEFAULT:
+                ticket = paste.ticket_type
+        elif address == "-":
+            raise click.UsageError("No email address was found in the text on stdin.")
     kind = ticket_of(ticket)
     variant = kind.variant if template is None else None
     template = template or kind.template
@@ -207,6 +228,10 @@ def command(
                     ticket=kind,
                     delivery=delivery,
                 )
+                if paste is not None:
+                    diagnosis = answer(paste, diagnosis, lang, templates_dir)
+                    if fmt != "json":
+                        click.echo(intake_lines(paste, lang, kind.id), nl=False)
                 probed = None
                 if settings is not None:
                     from maildoctor.probe import ProbeSettings, probe_address
@@ -243,3 +268,27 @@ def command(
         click.echo(f"Error: the delivery trial failed: {e}", err=True)
         sys.exit(EXIT_COULD_NOT_RUN)
     sys.exit(exit_code(verdicts))  # type: ignore[arg-type]
+
+
+def _read_pasted(argument: str) -> Paste | None:
+    """The paste reader's reading of ADDRESS_OR_TEXT ('-': stdin, in any encoding
+    check --file reads), or None when it is one address or holds none: that is
+    diagnosed as given, so that the check says what is wrong with it."""
+    from maildoctor.address.intake import InputError, decode_bytes
+
+    text = argument
+    if argument == "-":
+        data = sys.stdin.buffer.read(MAX_PASTE * 4 + 1)
+        try:
+            text = decode_bytes(data).text
+        except InputError as e:
+            raise click.UsageError(f"stdin: {e}") from None
+    if len(text) > MAX_PASTE:
+        raise click.UsageError(
+            f"The text is {len(text)} characters long, more than {MAX_PASTE}; "
+            "paste only the customer's message."
+        )
+    paste = read_paste(text)
+    if paste.address is None or (paste.kind == "address" and argument != "-"):
+        return None
+    return paste

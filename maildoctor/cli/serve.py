@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from maildoctor.cli.options import CouldNotRun
+from maildoctor.cli.options import CouldNotRun, events_db_option
 from maildoctor.cli.signup_options import signup_options, signup_web_fields
 from maildoctor.diagnose.history import DEFAULT_MAX_ENTRIES, HistoryError
 from maildoctor.harness.faults import FaultError, FaultPlan, parse_faults
@@ -207,6 +207,14 @@ def _user(value: str) -> tuple[str, str]:
     show_default=True,
     help="Diagnoses kept in the history, pruning the oldest (0 keeps all).",
 )
+@events_db_option
+@click.option(
+    "--events-token",
+    envvar="MAILDOCTOR_EVENTS_TOKEN",
+    metavar="TOKEN",
+    help="Open POST /api/events to webhooks (SES/SNS, SendGrid) that send this token "
+    "(default: $MAILDOCTOR_EVENTS_TOKEN; without it the route is off).",
+)
 @signup_options
 def command(
     smtp: str,
@@ -229,6 +237,8 @@ def command(
     desk_dns: tuple[str, ...],
     history_db: Path | None,
     history_max: int,
+    events_db: Path | None,
+    events_token: str | None,
     **signup: Any,
 ) -> None:
     """Run the SMTP capture server and its web UI. It never relays mail anywhere.
@@ -292,6 +302,8 @@ def command(
         password_hash=hash_password(desk_password) if allow_remote and desk_password else None,
         history_db=history_db,
         history_max=history_max,
+        events_db=events_db,
+        events_token=events_token or None,
         nameservers=parse_auth_dns(desk_dns, "--desk-dns"),
         **signup_web_fields(**signup),
     )

@@ -99,8 +99,14 @@ class Delivery:
         record = self.record
         return {
             "verdict": self.verdict,
+            "heading": words("delivery", lang)["heading"],
             "summary": self.summary(lang),
-            "records": [e.to_dict() for e in record.events] if record else [],
+            "searched_text": self.searched_text(lang),
+            "records": [
+                {**e.to_dict(), "label": status_label(e.status, lang)} for e in record.events
+            ]
+            if record
+            else [],
             "suppressed": record.to_dict()["suppressed"] if record else None,
             "searched": record.searched.to_dict() if record else None,
             "error": self.error or None,
@@ -232,7 +238,7 @@ def _explanation(e: Event) -> Any:
 def delivery_lines(delivery: Delivery, lang: Lang, *, markdown: bool = False) -> list[str]:
     """The 配信記録 block that opens the text (or markdown) report; nothing when no
     records were ever ingested (the JSON still says ``not_searched``)."""
-    if delivery.record is None and not delivery.error:
+    if delivery.verdict == "not_searched" and not delivery.error:
         return []
     w = words("delivery", lang)
     heading = f"### {w['heading']}" if markdown else w["heading"]

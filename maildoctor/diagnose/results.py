@@ -157,6 +157,9 @@ class DiagnoseResult:
     """The ticket type (data/tickets.toml) the advice and the draft answer."""
     delivery: Delivery | None = None
     """Our own delivery records for the address (diagnose/delivery.py); None: not looked up."""
+    intake: dict[str, Any] | None = None
+    """What the paste reader read when the input was pasted text
+    (:meth:`maildoctor.diagnose.paste.Paste.to_dict`)."""
 
     @property
     def address_in_doubt(self) -> bool:
@@ -177,6 +180,8 @@ class DiagnoseResult:
             out["row"] = dict(self.extra)
         if self.delivery is not None:
             out["delivery"] = self.delivery.to_dict(self.lang)
+        if self.intake is not None:
+            out["intake"] = self.intake
         return out
 
 

@@ -24,13 +24,14 @@ from pathlib import Path
 from typing import BinaryIO
 
 from maildoctor.events.address import address_key
-from maildoctor.events.esp import UnknownShape, events_from_json
+from maildoctor.events.esp import events_from_body
 from maildoctor.events.model import Event
 from maildoctor.events.postfix import PostfixParser
 from maildoctor.events.reply import read_reply
 from maildoctor.events.store import EventStore
+from maildoctor.harness.records import TRIAL_HELO, StoredMessage
 
-__all__ = ["MAX_LINE", "SourceReport", "follow", "ingest_source"]
+__all__ = ["MAX_LINE", "SourceReport", "follow", "harness_events", "ingest_source"]
 
 #: Longest line read (a longer one is skipped and counted).
 MAX_LINE = 64 * 1024
@@ -164,30 +165,13 @@ def _postfix(stream: BinaryIO, writer: _Writer, parser: PostfixParser) -> None:
 def _json(data: bytes, writer: _Writer) -> None:
     report = writer.report
     report.kind = "json"
-    text = data.decode("utf-8", "replace")
-    try:
-        whole = json.loads(text)
-    except ValueError:
-        whole = None
-        values: Iterable[tuple[int, str]] = enumerate(text.splitlines(), 1)
-    else:
-        values = ()
-        report.read = 1
-        try:
-            writer.put(events_from_json(whole, origin=report.origin))
-        except UnknownShape as e:
-            report.unreadable += 1
-            report.error = str(e)
-    for number, line in values:
-        if not line.strip():
-            continue
-        report.read += 1
-        try:
-            writer.put(events_from_json(json.loads(line), origin=report.origin))
-        except ValueError as e:
-            report.unreadable += 1
-            why = str(e) if isinstance(e, UnknownShape) else "not JSON"
-            _note_once(report, f"line {number}: {why}: skipped")
+    parsed = events_from_body(data, origin=report.origin)
+    writer.put(parsed.events)
+    report.read, report.unreadable = parsed.read, parsed.bad
+    if parsed.read == 1 and parsed.bad:
+        report.error = parsed.errors[0]
+    for error in parsed.errors:
+        _note_once(report, f"{error}: skipped")
 
 
 def _bounces(path: str, writer: _Writer) -> None:
@@ -236,20 +220,24 @@ def _bounces(path: str, writer: _Writer) -> None:
 
 
 def _harness(path: str, writer: _Writer) -> None:
-    """The harness's own deliveries: every recipient of every stored message."""
+    """The harness's own deliveries: every recipient of every stored message but the
+    delivery trials (``diagnose``'s simulated mail never reached the customer)."""
     report = writer.report
     report.kind = "harness"
     try:
         db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         rows = db.execute(
-            "SELECT received_at, message_id, subject, decisions FROM messages ORDER BY id"
+            "SELECT received_at, message_id, subject, helo, decisions FROM messages ORDER BY id"
         ).fetchall()
         db.close()
     except sqlite3.Error as e:
         report.error = f"not a maildoctor harness store ({e})"
         return
-    for received_at, message_id, subject, decisions in rows:
+    for received_at, message_id, subject, helo, decisions in rows:
         report.read += 1
+        if helo == TRIAL_HELO:
+            report.skipped += 1
+            continue
         try:
             deliveries = json.loads(decisions)
         except ValueError:
@@ -257,7 +245,20 @@ def _harness(path: str, writer: _Writer) -> None:
             continue
         when = datetime.fromtimestamp(received_at, UTC)
         for d in deliveries if isinstance(deliveries, list) else ():
-            writer.put(_harness_event(d, when, message_id, subject, report.origin))
+            if isinstance(d, dict):
+                writer.put(_harness_event(d, when, message_id, subject, report.origin))
+
+
+def harness_events(message: StoredMessage, origin: str) -> list[Event]:
+    """The records of one message the running harness stored (none for a trial)."""
+    if message.helo == TRIAL_HELO:
+        return []
+    when = datetime.fromtimestamp(message.received_at, UTC)
+    return [
+        e
+        for d in message.deliveries
+        for e in _harness_event(d.to_dict(), when, message.message_id, message.subject, origin)
+    ]
 
 
 def _harness_event(

@@ -36,6 +36,7 @@ from aiohttp import web
 
 from maildoctor.harness.server import is_loopback
 from maildoctor.web.config import WebConfig
+from maildoctor.web.events import TOKEN_PATHS
 from maildoctor.web.http import error_response, host_allowed, read_form
 
 __all__ = [
@@ -121,7 +122,10 @@ class Access:
     @web.middleware
     async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         path = request.path
-        public = self.is_public(path)
+        # POST /api/events carries its own token (web/events.py): webhooks cannot log in.
+        public = self.is_public(path) or (
+            request.method == "POST" and bool(self.config.events_token) and path in TOKEN_PATHS
+        )
         # Public paths hold nothing to steal by DNS rebinding and are reached by the
         # site's own name; with a login, a rebound name gets no session cookie.
         if (

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from maildoctor.harness import server as harness_server
-from maildoctor.web import desk, history, messages, signup, templates_gallery
+from maildoctor.web import desk, events, history, messages, signup, templates_gallery
 from maildoctor.web.access import Access
 from maildoctor.web.config import WEB_CONFIG, WebConfig
 from maildoctor.web.desk_run import DeskService
@@ -92,6 +92,7 @@ def make_app(harness: Harness, config: WebConfig | None = None) -> web.Applicati
     service = DeskService(harness, config)
     desk.add_routes(app, harness, service)
     history.add_routes(app, service.history)
+    events.add_routes(app, harness, config)
     return app
 
 

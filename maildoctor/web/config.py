@@ -58,9 +58,16 @@ class WebConfig:
     tls_key: Path | None = None
     tls_self_signed: bool = False
     """HTTPS with a self-signed pair made beside the database (for trials)."""
+    events_db: Path | None = None
+    """The delivery-records store (None: ``events.sqlite3`` beside the harness's DB)."""
+    events_token: str | None = None
+    """The token that opens ``POST /api/events`` to webhooks (None: the route is off)."""
     session_key_file: Path | None = None
     """Where the key that signs desk sessions is kept, so that they survive a restart
     (None: ``desk-session.key`` beside the harness's database)."""
+    desk_budget: float = 30.0
+    """Seconds a desk request (a diagnosis, a list read) may take before it is answered
+    504 with a JSON error; a diagnosis still finishes and lands in the history."""
 
     @property
     def tls(self) -> bool:

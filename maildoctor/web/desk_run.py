@@ -14,8 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from maildoctor.diagnose.delivery import delivery_for
 from maildoctor.diagnose.diagnosis import TrialFailed, conclude, run_trial
 from maildoctor.diagnose.history import History
+from maildoctor.diagnose.paste import Paste, answer
 from maildoctor.diagnose.reply import advice_items, ticket_subject
 from maildoctor.diagnose.report import (
     receive_list_note,
@@ -26,6 +28,7 @@ from maildoctor.diagnose.report import (
 from maildoctor.findings import Lang
 from maildoctor.tickets import Ticket
 from maildoctor.web.config import WebConfig
+from maildoctor.web.events import events_db
 from maildoctor.web.history import permalink
 
 if TYPE_CHECKING:
@@ -125,8 +128,14 @@ class DeskService:
         self._sender_auth[lang] = (time.monotonic(), auth)
         return auth
 
-    async def diagnose(self, address: str, ticket: Ticket, lang: Lang) -> dict[str, Any]:
-        """The diagnose JSON plus what the page shows, stored in the history."""
+    async def diagnose(
+        self, address: str, ticket: Ticket, lang: Lang, paste: Paste | None = None
+    ) -> dict[str, Any]:
+        """The diagnose JSON plus what the page shows, stored in the history.
+
+        ``paste``: what the agent pasted, read (:func:`maildoctor.diagnose.paste.read_paste`);
+        its ``intake`` goes with the result and the draft greets the customer by name.
+        """
         from maildoctor.address.check import check_address
 
         probe = self._probe()
@@ -152,32 +161,61 @@ class DeskService:
                 raise TrialFailed(f"The delivery trial could not run in the harness: {e}") from e
             finally:
                 target.clear_profiles()
-        diagnosis = conclude(
-            result, trial, lang=lang, templates_dir=templates_dir, ticket=ticket, reply_lang=lang
+        # Our own delivery records first (diagnose/delivery.py), read off the event loop.
+        delivery = await asyncio.to_thread(
+            delivery_for, result.address, events_db(self.config, self.harness)
         )
-        data = diagnosis.to_dict()
-        data["web"] = None  # the CLI's "open it with serve" hint: here the links are below
-        data["lang"] = lang
-        data["ticket_label"] = ticket.name(lang)
-        subject = ticket_subject(ticket, templates_dir)
-        data["advice_details"] = advice_items(result, diagnosis.advice, lang, subject)
-        # The report's own cells: a spoofing row reads "unknown (auth OK: ... / NG: ...)".
-        cells = trial_rows(diagnosis, lang)
-        data["trial_rows"] = [
-            {
-                **r.to_dict(),
-                "outcome_label": cell[1],
-                "receive_list_label": receive_list_note(diagnosis, r, lang),
-                "evidence_url": message_url(r.stored_id) if r.stored_id is not None else None,
-            }
-            for r, cell in zip(trial.results, cells, strict=True)
-        ]
-        if trial.ran:
-            sentences = [*spoofing_notes(diagnosis, lang), trial_lesson(diagnosis, lang)]
-            data["lesson"] = (" " if lang == "en" else "").join(sentences)
-        else:
-            data["lesson"] = None
+        data = await asyncio.to_thread(
+            _conclude, result, trial, ticket, lang, templates_dir, paste, delivery
+        )
         entry_id = await asyncio.to_thread(self.history.add, data, lang=lang)
         data["history_id"] = entry_id
         data["permalink"] = permalink(entry_id)
         return data
+
+
+def _conclude(
+    result: Any,
+    trial: Any,
+    ticket: Ticket,
+    lang: Lang,
+    templates_dir: Path | None,
+    paste: Paste | None,
+    delivery: Any = None,
+) -> dict[str, Any]:
+    """The diagnosis and what the page shows of it: template rendering and the draft,
+    CPU work run in a thread, off the event loop."""
+    diagnosis = conclude(
+        result,
+        trial,
+        lang=lang,
+        templates_dir=templates_dir,
+        ticket=ticket,
+        reply_lang=lang,
+        delivery=delivery,
+    )
+    if paste is not None:
+        diagnosis = answer(paste, diagnosis, lang, templates_dir)
+    data = diagnosis.to_dict()
+    data["web"] = None  # the CLI's "open it with serve" hint: here the links are below
+    data["lang"] = lang
+    data["ticket_label"] = ticket.name(lang)
+    subject = ticket_subject(ticket, templates_dir)
+    data["advice_details"] = advice_items(result, diagnosis.advice, lang, subject)
+    # The report's own cells: a spoofing row reads "unknown (auth OK: ... / NG: ...)".
+    cells = trial_rows(diagnosis, lang)
+    data["trial_rows"] = [
+        {
+            **r.to_dict(),
+            "outcome_label": cell[1],
+            "receive_list_label": receive_list_note(diagnosis, r, lang),
+            "evidence_url": message_url(r.stored_id) if r.stored_id is not None else None,
+        }
+        for r, cell in zip(trial.results, cells, strict=True)
+    ]
+    if trial.ran:
+        sentences = [*spoofing_notes(diagnosis, lang), trial_lesson(diagnosis, lang)]
+        data["lesson"] = (" " if lang == "en" else "").join(sentences)
+    else:
+        data["lesson"] = None
+    return data

@@ -120,6 +120,7 @@ function render(d, storedAt) {
   $("result").dataset.renders = String(++renders);
   $("stored-note").hidden = !storedAt;
   if (storedAt) $("stored-note").textContent = t("stored_at", { time: formatTime(storedAt, lang) });
+  renderDelivery($("delivery"), d.delivery);  // desk-delivery.js: the record first
   $("verdict").replaceWith(Object.assign(verdictBadge(check.verdict), { id: "verdict" }));
   $("r-address").textContent = check.address;
   const tk = tickets.find((x) => x.id === d.ticket);
