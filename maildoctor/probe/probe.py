@@ -146,10 +146,11 @@ def _tls_refusal(reply: Reply) -> bool:
 def judge(address: str, talk: Conversation, lang: Lang = "ja") -> ProbeResult:
     """The verdict for one conversation (pure apart from the classifier's tables)."""
     base: dict[str, Any] = {"address": address, "host": talk.host}
-    if talk.stage in ("connect", "starttls", "network") and talk.error:
-        reason = "tls_required" if talk.stage == "starttls" else "port_blocked"
-        if reason == "port_blocked" and talk.stage == "network":
-            reason = "session_refused"
+    if talk.stage == "connect" and talk.error:  # no connection: nothing was asked
+        text = _reason_text("port_blocked", lang, detail=f"{talk.host}: {talk.error}")
+        return ProbeResult(address=address, outcome="unknown", reason="port_blocked", text=text)
+    if talk.stage in ("starttls", "network") and talk.error:
+        reason = "tls_required" if talk.stage == "starttls" else "session_refused"
         text = _reason_text(reason, lang, detail=talk.error)
         return ProbeResult(outcome="unknown", reason=reason, text=text, **base)
     if talk.refusal is not None:
