@@ -8,6 +8,7 @@ child (SIGTERM, then SIGKILL) when the ``with`` block ends.
 from __future__ import annotations
 
 import os
+import resource
 import select
 import signal
 import subprocess
@@ -30,10 +31,12 @@ def rss_kib(pid: int, field: str = "VmRSS") -> int:
 class ServeProcess:
     """A started ``maildoctor serve --smtp 127.0.0.1:0 --no-http`` with extra options."""
 
-    def __init__(self, *args: str, timeout: float = 20.0) -> None:
+    def __init__(self, *args: str, timeout: float = 20.0, nofile: int | None = None) -> None:
         self.args = [sys.executable, "-m", "maildoctor", "serve", "--smtp", "127.0.0.1:0"]
         self.args += ["--no-http", *args]
         self.timeout = timeout
+        self.nofile = nofile
+        """RLIMIT_NOFILE of the child (None: inherited), as ``prlimit --nofile`` sets it."""
         self.proc: subprocess.Popen[bytes] | None = None
         self.smtp_address: tuple[str, int] = ("127.0.0.1", 0)
         self.banner: list[str] = []
@@ -41,8 +44,18 @@ class ServeProcess:
 
     def start(self) -> ServeProcess:
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        nofile = self.nofile
+
+        def limit() -> None:
+            if nofile is not None:
+                resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
+
         self.proc = subprocess.Popen(
-            self.args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env
+            self.args,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            env=env,
+            preexec_fn=limit if nofile is not None else None,
         )
         assert self.proc.stderr is not None
         deadline = time.monotonic() + self.timeout

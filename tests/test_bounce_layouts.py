@@ -235,3 +235,35 @@ def test_host_not_accepting_mail_is_hard_only_when_permanent(reply: str, hard: b
     raw = _postfix("mx.corp.example", f"{reply} System not accepting network messages")
     (found,) = explain(raw)
     assert (found.reason, found.hard_bounce) == ("notaccept", hard)
+
+
+@pytest.mark.parametrize(
+    ("host", "reply", "reason", "hard"),
+    [
+        # Sisimai::Rhost::FrancePTT: Orange's and La Poste's codes decide
+        (
+            "smtp-in.orange.fr",
+            "552 5.1.1 Boite du destinataire pleine. OFR_417",
+            "mailboxfull",
+            False,
+        ),
+        ("smtpz4.laposte.net", "550 5.5.0 Compte bloque. LPN007_426", "suspend", False),
+        ("smtpz4.laposte.net", "550 5.1.1 Invalid recipient. LPN007_416", "userunknown", True),
+        # Sisimai::Rhost::Google: the account exists but is disabled (soft, not unknown)
+        (
+            "gmail-smtp-in.l.google.com",
+            "550 5.2.1 The email account that you tried to reach is disabled.",
+            "suspend",
+            False,
+        ),
+        # Sisimai::Rhost::Spectrum and ::GoDaddy: the provider's own numbers
+        ("mx.charter.net", "554 5.7.1 AUP#1260 network problem", "networkerror", False),
+        ("smtp.secureserver.net", "552 5.7.0 IB212 content rejected", "spamdetected", False),
+        # Sisimai::Rhost::Tencent
+        ("mx3.qq.com", "550 Mailbox unavailable: is a deactivated mailbox", "suspend", False),
+    ],
+)
+def test_provider_tables_decide(host: str, reply: str, reason: str, hard: bool) -> None:
+    (found,) = explain(_postfix(host, reply))
+    assert (found.reason, found.hard_bounce) == (reason, hard), found.decided_by
+    assert found.decided_by.startswith("rhost:")

@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 
 from maildoctor.bounce.parse import BounceRecipient, ParsedBounce
 from maildoctor.bounce.patterns import CarrierRule, lhost_of, tables
@@ -79,10 +80,21 @@ def _carrier_id(recipient: str) -> str:
 
 def _rhost(r: BounceRecipient) -> CarrierRule | None:
     hosts = [h for h in (r.remote_mta.rstrip(".").lower(), _domain(r.recipient)) if h]
-    for rule in tables().carriers:
-        if any(p.search(h) for p in rule.hosts for h in hosts):
+    if not hosts:
+        return None
+    for rule, either in _carrier_hosts():
+        if any(either.search(h) for h in hosts):
             return rule
     return None
+
+
+@cache
+def _carrier_hosts() -> tuple[tuple[CarrierRule, re.Pattern[str]], ...]:
+    """Each carrier rule with its host patterns as one (any of them matches)."""
+    return tuple(
+        (rule, re.compile("|".join(f"(?:{p.pattern})" for p in rule.hosts), re.I | re.M))
+        for rule in tables().carriers
+    )
 
 
 def _rhost_reason(rule: CarrierRule, r: BounceRecipient, when: datetime | None) -> str:

@@ -327,7 +327,11 @@ def _print_summary(out: Any, fmt: str, data: dict[str, Any], lang: Lang) -> None
     out.write("\n".join(lines) + "\n")
 
 
-_SUPPRESS_FIELDS = ("address", "reason", "hard", "first_seen", "last_seen", "count", "decided_by")
+#: the last three say why: the rule that read the deciding bounce, its status, its words
+_SUPPRESS_FIELDS = (
+    "address", "reason", "hard", "first_seen", "last_seen", "count", "decided_by",
+    "rule", "status", "words",
+)  # fmt: skip
 _WROTE = {
     "ja": "{file}: 配信停止リストに {n} 件のアドレスを書き出しました。",
     "en": "{file}: wrote {n} addresses to the suppression list.",
@@ -350,6 +354,9 @@ def _write_suppression(
                     r.last_seen.isoformat() if r.last_seen else "",
                     r.count,
                     r.decided_by,
+                    r.rule,
+                    r.status,
+                    r.words,
                 ]
             )
         )

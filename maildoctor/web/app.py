@@ -43,7 +43,12 @@ log = logging.getLogger(__name__)
 def make_app(harness: Harness, config: WebConfig | None = None) -> web.Application:
     """The aiohttp application for one harness."""
     config = config or WebConfig()
-    access = Access(config, harness.config.http_host)
+    access = Access(
+        config,
+        harness.config.http_host,
+        sessions_path=config.sessions_db or harness.config.db.parent / "desk-sessions.sqlite3",
+        log=harness.log,
+    )
 
     @web.middleware
     async def json_errors(request: web.Request, handler: Any) -> web.StreamResponse:

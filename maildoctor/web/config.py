@@ -62,9 +62,16 @@ class WebConfig:
     """The delivery-records store (None: ``events.sqlite3`` beside the harness's DB)."""
     events_token: str | None = None
     """The token that opens ``POST /api/events`` to webhooks (None: the route is off)."""
-    session_key_file: Path | None = None
-    """Where the key that signs desk sessions is kept, so that they survive a restart
-    (None: ``desk-session.key`` beside the harness's database)."""
+    login_pause: float = 0.25
+    """Seconds a wrong desk password waits before its answer after one failure of the
+    client or the account, doubling with each further one (up to 8 s)."""
+    login_lock_after: int = 10
+    """Wrong passwords from one client address that lock it out (0: never)."""
+    login_lock_seconds: float = 300.0
+    """How long a locked-out client address is refused without a check."""
+    sessions_db: Path | None = None
+    """The desk's login sessions, kept so that they survive a restart (None:
+    ``desk-sessions.sqlite3`` beside the harness's database)."""
     desk_budget: float = 30.0
     """Seconds a desk request (a diagnosis, a list read) may take before it is answered
     504 with a JSON error; a diagnosis still finishes and lands in the history."""
