@@ -3,8 +3,6 @@ Maildir, mbox, ``-``), summarise them, and write a suppression list."""
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import sys
 from collections.abc import Iterator
@@ -20,6 +18,7 @@ from maildoctor.bounce.inputs import Message, expand, messages
 from maildoctor.bounce.report import REPLY_TEMPLATE, explanation_dict, format_reply, format_text
 from maildoctor.cli.options import format_option, lang_option, reply_templates, templates_option
 from maildoctor.findings import Lang
+from maildoctor.spreadsheet import csv_line
 
 _NOT_A_BOUNCE = {
     "ja": {
@@ -71,9 +70,7 @@ _CSV_FIELDS = (
 
 
 def _csv_line(values: list[object]) -> str:
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerow(values)
-    return buffer.getvalue()
+    return csv_line(values)
 
 
 def _explain_each(
@@ -276,15 +273,7 @@ def _row(fmt: str, record: dict[str, Any]) -> str:
         return json.dumps(record, ensure_ascii=False) + "\n"
     carrier = record["carrier"]["id"] if record.get("carrier") else ""
     flat = {**record, "carrier": carrier, "error": ""}
-    return _csv_line([_cell(flat.get(k)) for k in _CSV_FIELDS])
-
-
-def _cell(value: object) -> object:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return value
+    return _csv_line([flat.get(k) for k in _CSV_FIELDS])
 
 
 _SUMMARY_TITLES = {

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import json
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from pathlib import Path
@@ -26,9 +27,16 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from maildoctor.address.intake import UploadError, decode_upload, find_addresses, read_list
+from maildoctor.address.intake import (
+    UploadError,
+    decode_upload,
+    find_addresses,
+    read_list,
+    read_text,
+)
 from maildoctor.diagnose.history import HistoryError
 from maildoctor.diagnose.paste import MAX_PASTE, read_paste
+from maildoctor.spreadsheet import csv_text, unique_names
 from maildoctor.tickets import TICKETS, Ticket, UnknownTicket, ticket
 from maildoctor.web.desk_run import DeskService, TrialFailed
 from maildoctor.web.http import (
@@ -49,6 +57,8 @@ MAX_ADDRESS = 1000
 MAX_ROWS = 5000
 #: The largest ``/api/diagnose`` body: :data:`MAX_PASTE` characters, JSON-escaped.
 MAX_DIAGNOSE_BODY = 1024 * 1024
+#: The largest ``/api/csv`` body: a full batch with its reply drafts.
+MAX_CSV_BODY = 64 * 1024 * 1024
 
 DESK = web.AppKey("desk", DeskService)
 
@@ -138,32 +148,71 @@ def add_routes(app: web.Application, harness: Harness, service: DeskService) -> 
                 f"not {request.content_type!r}.",
             )
         mode = request.query.get("mode", "list")
-        rows = await within_budget(asyncio.to_thread(_rows, text, mode), "Reading the list")
-        if isinstance(rows, web.Response):
-            return rows
+        found = await within_budget(asyncio.to_thread(_rows, text, mode), "Reading the list")
+        if isinstance(found, web.Response):
+            return found
+        rows = found["rows"]
         if len(rows) > MAX_ROWS:
             return error_response(413, f"{len(rows)} rows is more than {MAX_ROWS}; split the list.")
-        return json_response({"encoding": encoding, "count": len(rows), "rows": rows})
+        return json_response({"encoding": encoding, "count": len(rows), **found})
+
+    async def batch_csv(request: web.Request) -> web.Response:
+        body = await read_body(request, limit=MAX_CSV_BODY)
+        if isinstance(body, web.Response):
+            return body
+        made = await within_budget(asyncio.to_thread(_batch_csv, body), "Writing the CSV")
+        return made if isinstance(made, web.Response) else json_response({"csv": made})
 
     app.router.add_get("/desk", page)
     app.router.add_get("/desk/history/{id}", page)
     app.router.add_get("/api/tickets", tickets)
     app.router.add_post("/api/diagnose", diagnose)
     app.router.add_post("/api/addresses", addresses)
+    app.router.add_post("/api/csv", batch_csv)
 
 
 def _forget(tasks: set[asyncio.Task[Any]]) -> Callable[[asyncio.Task[Any]], None]:
     return tasks.discard
 
 
-def _rows(text: str, mode: str) -> list[dict[str, Any]] | web.Response:
-    """The rows of a pasted list or text (run in a thread: a big upload is CPU work)."""
+def _rows(text: str, mode: str) -> dict[str, Any] | web.Response:
+    """The rows of a pasted list or text (run in a thread: a big upload is CPU work), and
+    the input's own columns: ``columns`` (its header as given, null for a plain list)
+    and ``address_column`` (the header's name for the address, whose value is each
+    row's ``address``), so that the batch CSV gives back the input's columns as they were."""
     if mode == "text":
-        return [{"address": a} for a in find_addresses(text)]
+        return {"rows": [{"address": a} for a in find_addresses(text)], "columns": None}
     try:
-        return [r for r in read_list(text) if r["address"].strip()]
+        rows = [r for r in read_list(text) if r["address"].strip()]
+        table = read_text(text)
     except csv.Error as e:
         return error_response(400, f"The list cannot be read as CSV: {e}.")
+    if table.header is None:
+        return {"rows": rows, "columns": None}
+    columns = list(table.header)
+    return {"rows": rows, "columns": columns, "address_column": columns[table.column]}
+
+
+def _batch_csv(body: bytes) -> str | web.Response:
+    """The batch download: ``{"header": [...], "rows": [[...], ...]}`` as CSV for Excel
+    (UTF-8 with a BOM, CRLF lines), every cell formula-safe, the header's names made
+    unique (the input's ``ticket`` column and the result's)."""
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError):
+        return error_response(400, "The body is not valid UTF-8 JSON.")
+    header = data.get("header") if isinstance(data, dict) else None
+    rows = data.get("rows") if isinstance(data, dict) else None
+    if not isinstance(header, list) or not isinstance(rows, list):
+        return error_response(400, 'Send {"header": [names], "rows": [[cells], ...]}.')
+    if len(rows) > MAX_ROWS:
+        return error_response(413, f"{len(rows)} rows is more than {MAX_ROWS}; split the list.")
+    cells = (str, int, float, bool, type(None))
+    if not all(isinstance(n, str) for n in header) or not all(
+        isinstance(r, list) and all(isinstance(c, cells) for c in r) for r in rows
+    ):
+        return error_response(400, "Each name and cell must be a string, a number or null.")
+    return "\ufeff" + csv_text(unique_names(header), rows, crlf=True)
 
 
 def diagnose_request(data: dict[str, Any]) -> tuple[str, Ticket | None, Any, str] | str:
