@@ -288,3 +288,19 @@ def test_qmail_refused_at_helo_is_blocked() -> None:
     )
     (found,) = explain(raw)
     assert found.reason == "blocked"
+
+
+def test_dragonfly_names_the_refused_command() -> None:
+    """Sisimai::Lhost::DragonFly: "did not like our RCPT TO:" is a refusal at RCPT, so
+    "User unknown" there is an unknown user, not a content filter."""
+    raw = _mail(
+        "From: MAILER-DAEMON@df.sender.example\nSubject: Mail delivery failed",
+        "This is the DragonFly Mail Agent v0.13 at df.sender.example.\n\n"
+        "There was an error delivering your mail to <reader@books.example>.\n\n"
+        "mx.books.example [192.0.2.25] did not like our RCPT TO:\n"
+        "550 5.2.1 <reader@books.example>: Recipient address rejected: User unknown\n",
+    )
+    (parsed,) = parse_bounces(raw)
+    assert parsed.recipients[0].command == "RCPT"
+    (found,) = explain(raw)
+    assert found.reason == "userunknown"

@@ -19,7 +19,8 @@ STATUS_RE = re.compile(r"(?<![\d.])([245]\.\d{1,3}\.\d{1,3})(?![\d.])")
 _REPLY_RE = re.compile(r"(?<![\d.#\-])([245][0-5]\d)(?:[ \-]|$)", re.M)
 _COMMAND_RE = re.compile(
     # "SMTP command:" (m-FILTER), "SMTP:RCPT" (X3), "Error following RCPT" (X6)
-    r"(?:in reply to (?:end of )?|>>> ?|after |at |SMTP command: |^SMTP:|error following )"
+    r"(?:in reply to (?:end of )?|>>> ?|after |at |SMTP command: |^SMTP:|error following "
+    r"|did not like our )"  # the last: Sisimai::Lhost::DragonFly
     r"(RCPT TO|MAIL FROM|DATA|HELO|EHLO|RCPT|MAIL|STARTTLS|end of data)",
     re.I | re.M,
 )

@@ -11,7 +11,14 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 from importlib import resources
 
-__all__ = ["lhost_command_reason", "lhost_reason", "matches", "rhost_reason", "status_reason"]
+__all__ = [
+    "dsn_field_reason",
+    "lhost_command_reason",
+    "lhost_reason",
+    "matches",
+    "rhost_reason",
+    "status_reason",
+]
 
 
 @dataclass(frozen=True)
@@ -48,6 +55,7 @@ class _Data:
     bullets: dict[str, tuple[int, str]]
     codes: dict[str, _Codes]
     commands: dict[str, dict[str, str]]
+    fields: dict[str, dict[str, str]]
 
 
 @dataclass(frozen=True)
@@ -131,7 +139,13 @@ def _data() -> _Data:
         name: {str(k).upper(): str(v) for k, v in table.items()}
         for name, table in raw.get("lhost_commands", {}).items()
     }
-    return _Data(vocabulary, status, lhost, headers, rhost, states, bullets, codes, commands)
+    fields = {
+        name.lower(): {str(k).lower(): str(v) for k, v in table.items()}
+        for name, table in raw.get("dsn_fields", {}).items()
+    }
+    return _Data(
+        vocabulary, status, lhost, headers, rhost, states, bullets, codes, commands, fields
+    )
 
 
 #: (status or status prefix, low, high, words): see [rhost_messages] in the data file
@@ -209,6 +223,16 @@ def status_reason(status: str) -> str:
 
 _BULLET = re.compile(r"^ ?\* ?\S", re.M)
 _STATE = re.compile(r"\(state (\d+)\)\.?\s*$")
+
+
+def dsn_field_reason(block: dict[str, str]) -> str:
+    """The reason a DSN recipient block's own category field gives (PowerMTA's
+    ``X-PowerMTA-BounceCategory: bad-mailbox``), ``""`` if none."""
+    for name, table in _data().fields.items():
+        value = block.get(name, "").strip().lower()
+        if value in table:
+            return table[value]
+    return ""
 
 
 def lhost_command_reason(lhosts: str, command: str) -> str:
