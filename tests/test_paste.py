@@ -39,6 +39,12 @@ def test_the_address_in_what_was_pasted(text: str, address: str, kind: str) -> N
     assert paste.kind == kind
 
 
+def test_an_address_missing_its_ending_when_nothing_else_is_there() -> None:
+    assert read_paste("アドレスはtaro@gmailです。届きません").address == "taro@gmail"
+    assert read_paste("taro@gmail と a@docomo.ne.jp").address == "a@docomo.ne.jp"
+    assert read_paste("アドレスはわかりません").address is None
+
+
 def test_ime_slips_are_undone_for_the_candidates() -> None:
     paste = read_paste("アドレスはtaro@gmail、comです")
     assert paste.candidates[0].normalized == "taro@gmail.com"

@@ -221,6 +221,10 @@ def read_paste(text: str) -> Paste:
         # One word with an at sign the scanner does not take (``taro@gmail``,
         # ``@docomo.ne.jp``): the address the agent means, for the check to judge.
         candidates = (Candidate(address=text, normalized=repair(text) or text.lower()),)
+    if not candidates:
+        # Prose with an address whose ending was left out (「taro@gmailです」): the
+        # check's typo matcher finishes it.
+        candidates = _candidates(text, labels=1)
     mail, mail_parties = _headers(text)
     ticket_type, cues = _ticket_type(_own_words(text, mail))
     base = Paste(
@@ -271,10 +275,10 @@ def read_paste(text: str) -> Paste:
 # -- addresses -----------------------------------------------------------------
 
 
-def _candidates(text: str) -> tuple[Candidate, ...]:
+def _candidates(text: str, labels: int = 2) -> tuple[Candidate, ...]:
     ours = tuple(_words()["address"]["ours"])
     out: dict[str, Candidate] = {}
-    for found in scan_addresses(text, slips=True):
+    for found in scan_addresses(text, slips=True, labels=labels):
         normalized = repair(found.text) or found.text.lower()
         domain = normalized.rpartition("@")[2]
         mine = any(domain == d or domain.endswith("." + d) for d in ours)
