@@ -11,7 +11,14 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 from importlib import resources
 
-__all__ = ["lhost_reason", "matches", "rhost_reason", "status_reason"]
+__all__ = [
+    "dsn_field_reason",
+    "lhost_command_reason",
+    "lhost_reason",
+    "matches",
+    "rhost_reason",
+    "status_reason",
+]
 
 
 @dataclass(frozen=True)
@@ -47,6 +54,8 @@ class _Data:
     states: dict[str, dict[str, str]]
     bullets: dict[str, tuple[int, str]]
     codes: dict[str, _Codes]
+    commands: dict[str, dict[str, str]]
+    fields: dict[str, dict[str, str]]
 
 
 @dataclass(frozen=True)
@@ -126,7 +135,17 @@ def _data() -> _Data:
         name: (int(rule["count"]), str(rule["reason"]))
         for name, rule in raw.get("lhost_bullets", {}).items()
     }
-    return _Data(vocabulary, status, lhost, headers, rhost, states, bullets, codes)
+    commands = {
+        name: {str(k).upper(): str(v) for k, v in table.items()}
+        for name, table in raw.get("lhost_commands", {}).items()
+    }
+    fields = {
+        name.lower(): {str(k).lower(): str(v) for k, v in table.items()}
+        for name, table in raw.get("dsn_fields", {}).items()
+    }
+    return _Data(
+        vocabulary, status, lhost, headers, rhost, states, bullets, codes, commands, fields
+    )
 
 
 #: (status or status prefix, low, high, words): see [rhost_messages] in the data file
@@ -204,6 +223,26 @@ def status_reason(status: str) -> str:
 
 _BULLET = re.compile(r"^ ?\* ?\S", re.M)
 _STATE = re.compile(r"\(state (\d+)\)\.?\s*$")
+
+
+def dsn_field_reason(block: dict[str, str]) -> str:
+    """The reason a DSN recipient block's own category field gives (PowerMTA's
+    ``X-PowerMTA-BounceCategory: bad-mailbox``), ``""`` if none."""
+    for name, table in _data().fields.items():
+        value = block.get(name, "").strip().lower()
+        if value in table:
+            return table[value]
+    return ""
+
+
+def lhost_command_reason(lhosts: str, command: str) -> str:
+    """What a refusal at ``command`` means in bounces written by ``lhosts`` (qmail: a
+    refused HELO is ``blocked``), ``""`` if nothing."""
+    table = _data().commands
+    for name in lhosts.split():
+        if command and command in table.get(name, {}):
+            return table[name][command]
+    return ""
 
 
 def lhost_reason(lhosts: str, *texts: str, headers: str = "") -> str:
