@@ -102,7 +102,8 @@ CASES: dict[tuple[str, int], Case] = {
         "sender", "slow.example", "--nameserver", e.sender_ns, "--dns-timeout", "0.3",
     ],
     ("events", 0): lambda e: [
-        "events", "ingest", "--events-db", str(e.tmp / "ev.sqlite3"), str(EVENTS / "ses-events.jsonl"),
+        "events", "ingest", "--events-db", str(e.tmp / "ev.sqlite3"),
+        str(EVENTS / "ses-events.jsonl"),
     ],
     ("events", 1): lambda e: [
         "events", "ingest", "--events-db", str(e.tmp / "ev.sqlite3"), str(e.tmp / "missing.log"),
