@@ -116,3 +116,17 @@ def test_a_damaged_store_is_said_not_hidden(tmp_path: Path) -> None:
     assert "not an SQLite database" in doc["delivery"]["error"]
     _, out = diagnose(tmp_path, "taro@docomo.ne.jp", broken)
     assert "not an SQLite database" in out.split("1. ")[0]
+
+
+def test_the_english_draft_follows_the_record_too(events_db: Path) -> None:
+    from maildoctor.diagnose.delivery import delivery_draft, delivery_for
+
+    hard = delivery_for("hanako@example.jp", events_db, days=0)
+    assert hard.verdict == "bounced_hard"
+    draft = delivery_draft(hard, "hanako@example.jp", None, "en")
+    assert draft is not None and "with an address that can receive mail" in draft
+    nothing = delivery_for("nobody@docomo.ne.jp", events_db, days=0)
+    draft = delivery_draft(nothing, "nobody@docomo.ne.jp", None, "en")
+    assert draft is not None and "not caused by your settings" in draft
+    accepted = delivery_for("accept@docomo.ne.jp", events_db, days=0)
+    assert delivery_draft(accepted, "accept@docomo.ne.jp", None, "en") is None  # the rules' own
