@@ -30,6 +30,7 @@ __all__ = ["VERDICTS", "Delivery", "delivery_draft", "delivery_for", "rank_advic
 #: What the records settle (``delivery.verdict`` in JSON).
 VERDICTS = (
     "accepted",
+    "queued",
     "bounced_hard",
     "bounced_soft",
     "delayed",
@@ -138,7 +139,7 @@ def verdict_of(record: AddressRecord) -> str:
         return "bounced_soft"
     if e.status in ("deferred", "expired"):
         return "delayed"
-    return "no_record"  # only queued: handed over, nothing came back yet
+    return "queued"  # handed to the sender (SES Send, SendGrid processed), no answer yet
 
 
 def delivery_for(
