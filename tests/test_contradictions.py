@@ -385,3 +385,39 @@ def test_serve_takes_templates(tmp_path: Path) -> None:
     missing = CliRunner().invoke(main, ["serve", "--templates", str(tmp_path / "nope")])
     assert missing.exit_code == 2
     assert "does not exist" in missing.stderr
+
+
+# -- the same bounce given twice counts once --------------------------------------
+
+BOUNCES = Path(__file__).parent / "data" / "bounces"
+
+
+def test_the_same_bounce_in_a_folder_and_an_mbox_counts_once(tmp_path: Path) -> None:
+    import csv
+    import mailbox
+    import shutil
+
+    folder = tmp_path / "Maildir" / "cur"
+    folder.mkdir(parents=True)
+    box = mailbox.mbox(str(tmp_path / "bounces.mbox"))
+    for name in ("amazonses-05.eml", "exim-01.eml"):
+        shutil.copy(BOUNCES / name, folder / name)
+        box.add((BOUNCES / name).read_bytes())
+    box.close()
+    sources = [str(tmp_path / "Maildir"), str(tmp_path / "bounces.mbox")]
+    once = CliRunner().invoke(
+        main, ["bounce", str(tmp_path / "Maildir"), "--summary", "--format", "json"]
+    )
+    twice = CliRunner().invoke(
+        main, ["bounce", *sources, "--summary", "--format", "json", "--lang", "en"]
+    )
+    assert twice.exit_code == 0, twice.output
+    assert json.loads(twice.stdout) == json.loads(once.stdout)
+    assert sum(json.loads(twice.stdout)["by_kind"].values()) == 2
+    assert twice.stderr.count("counted once") == 2
+    suppress = tmp_path / "suppress.csv"
+    CliRunner().invoke(main, ["bounce", *sources, "--suppress", str(suppress), "--format", "csv"])
+    rows = list(csv.DictReader(suppress.read_text("utf-8-sig").splitlines()))
+    addresses = [r["address"] for r in rows]
+    assert len(addresses) == len(set(addresses)) >= 1
+    assert [r["count"] for r in rows] == ["1"] * len(rows)
