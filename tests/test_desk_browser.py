@@ -89,7 +89,7 @@ def test_diagnose_docomo_and_copy_the_draft(
     expect(page.locator("h1")).to_have_text("maildoctor サポートデスク")
     expect(page.locator("#ticket option")).to_have_count(6)
     diagnose(page, "taro@docomo.ne.jp")
-    expect(page.locator("#verdict")).to_have_text("注意")
+    expect(page.locator("#verdict")).to_have_text("注意(届かない可能性があります)")
     expect(page.locator("#r-address")).to_have_text("taro@docomo.ne.jp")
     rows = page.locator("#trial tbody tr")
     expect(rows).to_have_count(5)
@@ -254,6 +254,7 @@ def test_evidence_link_opens_the_message(desk: HarnessThread, page_at: Any) -> N
     page = page_at()
     page.goto(f"{desk.http_url}/desk")
     diagnose(page, "hanako@au.com")
+    page.click("#sec-trial > summary")  # the trial table folds under the answer
     link = page.locator("#trial tbody tr").nth(1).locator("a.evidence")
     href = link.get_attribute("href")
     assert href is not None and href.startswith("/messages/")
@@ -352,7 +353,7 @@ def test_login_then_the_desk_works_with_its_csrf_token(
         page.click("button[type=submit]")
         expect(page).to_have_url(f"{h.http_url}/desk")
         diagnose(page, "taro@docomo.ne.jp")  # a POST: carries X-CSRF-Token from the cookie
-        expect(page.locator("#verdict")).to_have_text("注意")
+        expect(page.locator("#verdict")).to_have_text("注意(届かない可能性があります)")
         page.goto(f"{h.http_url}/?trials=1")
         expect(page.locator(".msg-row")).not_to_have_count(0)
         page.click("#lang-switch")

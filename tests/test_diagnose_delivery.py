@@ -57,7 +57,7 @@ def test_accepted_mail_puts_the_mailbox_first(tmp_path: Path, events_db: Path) -
     assert delivery["records"][0]["status"] == "sent"
     assert delivery["records"][0]["message_id"] == "m0@lentrance.test"
     searched = delivery["searched"]
-    assert {s["source"] for s in searched["sources"]} == {"postfix", "json"}
+    assert {s["source"] for s in searched["sources"]} == {"postfix", "ses", "sendgrid"}
     assert searched["since"] and searched["until"]
     assert doc["advice"][:3] == ["check_spam_folder", "carrier_settings", "allow_sender_domain"]
 
@@ -89,7 +89,7 @@ def test_an_esp_drop_is_suppression_since_then(tmp_path: Path, events_db: Path) 
 def test_no_record_escalates_and_blames_nobody(tmp_path: Path, events_db: Path) -> None:
     _, out = diagnose(tmp_path, "nobody@docomo.ne.jp", events_db)
     head = out.split("1. ")[0]
-    assert ESCALATE in head and "検索: json ×2, postfix ×1" in head
+    assert ESCALATE in head and "検索: postfix ×1, sendgrid ×1, ses ×1" in head
     doc = as_json(tmp_path, "nobody@docomo.ne.jp", events_db)
     assert doc["delivery"]["verdict"] == "no_record" and doc["delivery"]["records"] == []
     assert not {"check_spam_folder", "carrier_settings", "allow_sender_domain"} & set(doc["advice"])

@@ -145,11 +145,16 @@ _QMAIL_COMMANDS = (
 )
 
 
+_COMMAND_WORDS = ("rcpt", "mail", "data", "helo", "ehlo", "starttls")
+
+
 def smtp_command(text: str) -> str:
     lower = text.lower()
     for words, command in _QMAIL_COMMANDS:
         if words in lower:
             return command
+    if not any(w in lower for w in _COMMAND_WORDS):
+        return ""  # no command named: skip the (slower) scan
     m = _COMMAND_RE.search(text)
     if not m:
         return ""

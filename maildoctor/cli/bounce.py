@@ -4,6 +4,7 @@ Maildir, mbox, ``-``), summarise them, and write a suppression list."""
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Iterator
 from contextlib import nullcontext
@@ -19,6 +20,7 @@ from maildoctor.bounce.report import REPLY_TEMPLATE, explanation_dict, format_re
 from maildoctor.cli.options import format_option, lang_option, reply_templates, templates_option
 from maildoctor.findings import Lang
 from maildoctor.spreadsheet import csv_line
+from maildoctor.words import words
 
 _NOT_A_BOUNCE = {
     "ja": {
@@ -73,11 +75,38 @@ def _csv_line(values: list[object]) -> str:
     return csv_line(values)
 
 
+#: A bounce's own Message-ID (in its header block, before the first blank line).
+_MESSAGE_ID = re.compile(rb"^Message-ID:[ \t]*(?:\r?\n[ \t]+)?(<[^>\r\n]{1,998}>)", re.I | re.M)
+#: How much of a message is searched for its header block.
+_HEADER_BYTES = 64 * 1024
+
+
+def message_id(raw: bytes) -> str | None:
+    """The bounce's Message-ID, or None when its header block has none."""
+    head = raw[:_HEADER_BYTES]
+    end = re.search(rb"\r?\n\r?\n", head)
+    found = _MESSAGE_ID.search(head[: end.start()] if end else head)
+    return found.group(1).decode("ascii", "replace") if found else None
+
+
 def _explain_each(
     files: list[str], lang: Lang, problems: list[str]
 ) -> Iterator[tuple[int, str, tuple[Explanation, ...] | None, str]]:
-    """(file index, name, explanations or None, error code) per message; never raises."""
+    """(file index, name, explanations or None, error code) per message; never raises.
+
+    The same bounce given twice (a Maildir and an mbox of it) is explained once: a
+    message whose Message-ID was seen is skipped and said, so that it counts once in
+    --summary and the suppression list.
+    """
+    seen: dict[str, str] = {}
     for index, message in messages(files):
+        key = message_id(message.raw) if not message.error else None
+        if key is not None and key in seen:
+            said = words("bounce_cli", lang)["duplicate"]
+            problems.append(said.format(file=message.name, first=seen[key], message_id=key))
+            continue
+        if key is not None:
+            seen[key] = message.name
         found, code, line = _explain_one(message, lang)
         if line:
             problems.append(line)

@@ -2,7 +2,10 @@
 
 ``GET /desk`` (the page; Japanese first, English one switch away), ``POST
 /api/diagnose`` (``{"text" or "address", "ticket", "lang"}`` → the diagnose JSON plus
-the reply draft, the advice texts, evidence links, the history id and ``intake``:
+the reply draft, the advice texts, evidence links, the history id, the summary's
+``verdict_state``/``verdict_label``/``cause`` (with ``"agent"``, ``"ticket_id"`` kept in
+the history and ``"replace"``: the history id a re-diagnosis in the other language
+redoes) and ``intake``:
 what :func:`maildoctor.diagnose.paste.read_paste` read in the pasted text, see
 :func:`diagnose_request`), ``GET /api/tickets``
 (the ticket types), ``POST /api/addresses`` (the addresses in a pasted ticket text or
@@ -34,11 +37,11 @@ from maildoctor.address.intake import (
     read_list,
     read_text,
 )
-from maildoctor.diagnose.history import HistoryError
+from maildoctor.diagnose.history import MAX_TEAM_FIELD, HistoryError
 from maildoctor.diagnose.paste import MAX_PASTE, read_paste
 from maildoctor.spreadsheet import csv_text, unique_names
 from maildoctor.tickets import TICKETS, Ticket, UnknownTicket, ticket
-from maildoctor.web.desk_run import DeskService, TrialFailed
+from maildoctor.web.desk_run import DeskService, Team, TrialFailed
 from maildoctor.web.http import (
     UI_CSP,
     error_response,
@@ -98,6 +101,9 @@ def add_routes(app: web.Application, harness: Harness, service: DeskService) -> 
         if isinstance(parsed, web.Response):
             return parsed
         text, kind, lang, field = parsed
+        team = _team_input(data)
+        if isinstance(team, web.Response):
+            return team
         paste = await within_budget(asyncio.to_thread(read_paste, text), "Reading the text")
         if isinstance(paste, web.Response):
             return paste
@@ -111,7 +117,8 @@ def add_routes(app: web.Application, harness: Harness, service: DeskService) -> 
         kind = kind or ticket(paste.ticket_type)
         try:
             result = await within_budget(
-                service.diagnose(paste.address, kind, lang, paste=paste), "The diagnosis"
+                service.diagnose(paste.address, kind, lang, paste=paste, team=team),
+                "The diagnosis",
             )
         except TrialFailed as e:
             return error_response(503, str(e))
@@ -257,6 +264,22 @@ def diagnose_request(data: dict[str, Any]) -> tuple[str, Ticket | None, Any, str
     if lang not in ("ja", "en"):
         return f'"lang" is "ja" or "en", not {lang!r}.'
     return text.strip("\r\n"), kind, lang, field
+
+
+def _team_input(data: dict[str, Any]) -> Team | web.Response:
+    """The agent's name, the ticket's id and the entry a re-diagnosis replaces."""
+    texts = {}
+    for name in ("agent", "ticket_id"):
+        value = data.get(name, "")
+        if not isinstance(value, str):
+            return error_response(400, f'"{name}" is free text (a string).')
+        if len(value) > MAX_TEAM_FIELD:
+            return error_response(400, f'"{name}" is longer than {MAX_TEAM_FIELD} characters.')
+        texts[name] = value.strip()
+    redo = data.get("replace")
+    if redo is not None and (type(redo) is not int or redo < 1):
+        return error_response(400, '"replace" is the history id of the diagnosis it redoes.')
+    return Team(agent=texts["agent"], ticket_id=texts["ticket_id"], replace=redo)
 
 
 def _diagnose_input(data: dict[str, Any]) -> tuple[str, Ticket | None, Any, str] | web.Response:
