@@ -96,10 +96,13 @@ class _Writer:
         self.store = store
         self.report = report
         self.buffer: list[Event] = []
+        self.sources: set[str] = set()
+        """The sources of the records put (``ses``, ``sendgrid``...)."""
 
     def put(self, events: Iterable[Event]) -> None:
         for e in events:
             self.buffer.append(e)
+            self.sources.add(e.source)
             r = self.report
             r.events += 1
             r.first = e.time if r.first is None or e.time < r.first else r.first
@@ -384,7 +387,8 @@ def ingest_source(
                 return report
             if kind == "json":
                 _json(data, writer)
-                return writer.done("json")
+                found = writer.sources
+                return writer.done(next(iter(found)) if len(found) == 1 else "json")
             if source == "-":
                 return _bounce_bytes(data, writer)
             _bounces(source, writer)
