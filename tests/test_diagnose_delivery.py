@@ -116,3 +116,30 @@ def test_a_damaged_store_is_said_not_hidden(tmp_path: Path) -> None:
     assert "not an SQLite database" in doc["delivery"]["error"]
     _, out = diagnose(tmp_path, "taro@docomo.ne.jp", broken)
     assert "not an SQLite database" in out.split("1. ")[0]
+
+
+def test_the_english_draft_follows_the_record_too(events_db: Path) -> None:
+    from maildoctor.diagnose.delivery import delivery_draft, delivery_for
+
+    hard = delivery_for("hanako@example.jp", events_db, days=0)
+    assert hard.verdict == "bounced_hard"
+    draft = delivery_draft(hard, "hanako@example.jp", None, "en")
+    assert draft is not None and "with an address that can receive mail" in draft
+    nothing = delivery_for("nobody@docomo.ne.jp", events_db, days=0)
+    draft = delivery_draft(nothing, "nobody@docomo.ne.jp", None, "en")
+    assert draft is not None and "not caused by your settings" in draft
+    accepted = delivery_for("accept@docomo.ne.jp", events_db, days=0)
+    assert delivery_draft(accepted, "accept@docomo.ne.jp", None, "en") is None  # the rules' own
+
+
+def test_handed_over_but_unanswered_is_neither_accepted_nor_unsent(tmp_path: Path) -> None:
+    from maildoctor.diagnose.delivery import delivery_for
+
+    db = tmp_path / "e.sqlite3"
+    with EventStore(db) as store:
+        send = (DATA / "ses-events.jsonl").read_text().splitlines()[0]  # the Send record
+        (tmp_path / "send.json").write_text(send)
+        assert ingest_source(store, str(tmp_path / "send.json")).events == 1
+    found = delivery_for("jiro@docomo.ne.jp", db, days=0)
+    assert found.verdict == "queued"
+    assert "受信サーバーの応答はまだ記録にありません" in found.summary("ja")
