@@ -139,6 +139,10 @@ def distance(a: str, b: str, limit: int = 3) -> int:
     return int(OSA.distance(a, b, score_cutoff=limit))
 
 
+#: The longest domain name DNS can carry (RFC 1035 2.3.4, without the final dot).
+MAX_DOMAIN = 253
+
+
 @lru_cache(maxsize=8)
 def _parts(table: DomainTable) -> tuple[tuple[str, str, str], ...]:
     """(target, name, ending) of every target, split once per table."""
@@ -146,7 +150,14 @@ def _parts(table: DomainTable) -> tuple[tuple[str, str, str], ...]:
 
 
 def suggest_domain(domain: str, table: DomainTable | None = None) -> TypoSuggestion | None:
-    """The domain the customer probably meant, or None when unsure (or it is right)."""
+    """The domain the customer probably meant, or None when unsure (or it is right).
+
+    A name longer than DNS allows (253 characters, RFC 1035) is no slip of a real
+    one: it gets no suggestion, and a pasted blob of labels costs nothing (the
+    subdomain rule recurses once per label).
+    """
+    if len(domain) > MAX_DOMAIN:
+        return None
     table = table or default_table()
     return _suggest(domain.lower().strip("."), table)
 
@@ -352,7 +363,7 @@ def repair_candidates(
     likeliest first. Which one takes mail is DNS's to say."""
     table = table or default_table()
     domain = domain.lower().strip(".")
-    if not domain or is_known(domain, table):
+    if not domain or len(domain) > MAX_DOMAIN or is_known(domain, table):
         return ()
     found: list[str] = []
     guess = _suggest(domain, table)
