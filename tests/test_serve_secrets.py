@@ -51,7 +51,7 @@ def test_a_password_in_argv_is_warned_about(tmp_path: Path) -> None:
             and "$MAILDOCTOR_DESK_PASSWORD" in line
             for line in serve.banner
         )
-        assert any(line.startswith("Limits SMTP 500 sessions") for line in serve.banner)
+        assert "\nLimits SMTP 500 sessions (100 per client)" in serve.stderr_now(1.0)
         assert logs_in(serve.smtp_address, "ci", "s3cret")
 
 
