@@ -51,7 +51,8 @@ def test_a_password_in_argv_is_warned_about(tmp_path: Path) -> None:
             and "$MAILDOCTOR_DESK_PASSWORD" in line
             for line in serve.banner
         )
-        assert "\nLimits SMTP 500 sessions (100 per client)" in serve.stderr_now(1.0)
+        said = "\n".join(serve.banner) + "\n" + serve.stderr_now(1.0)
+        assert "\nLimits SMTP 500 sessions (100 per client)" in said
         assert logs_in(serve.smtp_address, "ci", "s3cret")
 
 
