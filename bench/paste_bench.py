@@ -78,9 +78,10 @@ def main() -> None:
     parser.add_argument("--failures", type=int, default=0)
     parser.add_argument("--tuning-only", action="store_true", help="do not run the held-out part")
     args = parser.parse_args()
-    report("tuning", tuning.cases(), args.failures)
+    report("tuning", tuning.cases_with_hand(), args.failures)
     if not args.tuning_only:
         report("held-out", heldout.cases())
+        report("held-out, hand-written", heldout.HAND)
 
 
 if __name__ == "__main__":

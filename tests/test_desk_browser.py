@@ -89,7 +89,7 @@ def test_diagnose_docomo_and_copy_the_draft(
     expect(page.locator("h1")).to_have_text("maildoctor サポートデスク")
     expect(page.locator("#ticket option")).to_have_count(6)
     diagnose(page, "taro@docomo.ne.jp")
-    expect(page.locator("#verdict")).to_have_text("注意")
+    expect(page.locator("#verdict")).to_have_text("注意(届かない可能性があります)")
     expect(page.locator("#r-address")).to_have_text("taro@docomo.ne.jp")
     rows = page.locator("#trial tbody tr")
     expect(rows).to_have_count(5)
@@ -147,18 +147,23 @@ def test_ticket_text_with_two_addresses_and_english(desk: HarnessThread, page_at
         "taro@gmial.com で登録しましたが、メールが届きません。\n予備: jiro@au.com",
     )
     page.click("#run")
-    expect(page.locator("#found .pick")).to_have_count(2)
-    expect(page.locator("#form-error")).to_have_text("診断するアドレスを選んでください。")
-    page.locator("#found .pick").first.click()
-    expect(page.locator("#result")).to_be_visible(timeout=15000)
+    # The server reads the paste: the address the draft answers, and why; the other one.
+    expect(page.locator("#intake .intake-address")).to_have_text("taro@gmial.com", timeout=15000)
+    expect(page.locator("#intake")).to_contain_text("「で登録」と書かれたアドレスです。")
     expect(page.locator("#r-facts")).to_contain_text("taro@gmail.com")  # the suggestion
+    expect(page.locator("#intake .pick")).to_have_count(1)
     shot(page, "desk-ticket-text")
     page.click("#lang-switch")
     expect(page.locator("h1")).to_have_text("maildoctor support desk")
+    expect(page.locator("#result")).to_have_attribute("data-lang", "en", timeout=15000)
     expect(page.locator("#verdict")).to_have_text("undeliverable")
-    page.click("#run")
-    page.locator("#found .pick").first.click()
     expect(page.locator("#draft")).to_have_value(_containing("Dear customer,"))
+    before = page.locator("#result").get_attribute("data-renders") or "0"
+    page.locator("#intake .pick").click()  # the other candidate
+    expect(page.locator("#result")).to_have_attribute("data-renders", str(int(before) + 1))
+    expect(page.locator("#intake .intake-address")).to_have_text("jiro@au.com")
+    expect(page.locator("#intake")).to_contain_text("The agent picked it")
+    expect(page.locator("#r-address")).to_have_text("jiro@au.com")
     page.click("#lang-switch")
     expect(page.locator("#copy")).to_have_text("返信文をコピー")
 
@@ -169,10 +174,14 @@ def test_batch_upload_of_a_cp932_csv(desk: HarnessThread, page_at: Any, tmp_path
         ("佐藤花子", "hanako@gmial.com"),
         ("鈴木一郎", "ichiro@au.com"),
     ]
+    # The input's own ticket column and a note a spreadsheet would run as a formula.
+    notes = ['=HYPERLINK("http://x.example","x")', "+81 90", "@SUM(A1)"]
     text = io.StringIO()
     writer = csv.writer(text, lineterminator="\r\n")
-    writer.writerow(["名前", "メールアドレス"])
-    writer.writerows(rows)
+    writer.writerow(["名前", "メールアドレス", "ticket", "メモ"])
+    writer.writerows(
+        [(n, a, "customer_number" if i == 2 else "T-1", notes[i]) for i, (n, a) in enumerate(rows)]
+    )
     upload = tmp_path / "問い合わせ.csv"
     upload.write_bytes(text.getvalue().encode("cp932"))
     page = page_at()
@@ -191,11 +200,19 @@ def test_batch_upload_of_a_cp932_csv(desk: HarnessThread, page_at: Any, tmp_path
         page.click("#download-csv")
     data = Path(info.value.path()).read_bytes()
     assert data.startswith(b"\xef\xbb\xbf")  # Excel reads UTF-8 only with a BOM
+    assert data.endswith(b'"\r\n')  # CRLF records (the drafts keep their own lines)
+    records = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
+    # The input's columns as given, in its order, then the results (no second "ticket").
+    assert records[0][:5] == ["名前", "メールアドレス", "ticket", "メモ", "maildoctor_verdict"]
+    assert len(set(records[0])) == len(records[0])
     parsed = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
-    assert [r["address"] for r in parsed] == [a for _, a in rows]
+    assert [r["メールアドレス"] for r in parsed] == [a for _, a in rows]
     assert [r["名前"] for r in parsed] == [n for n, _ in rows]
-    assert parsed[1]["suggestion"] == "hanako@gmail.com"
-    assert parsed[0]["reply_draft"].startswith("お客様")
+    assert [r["ticket"] for r in parsed] == ["T-1", "T-1", "customer_number"]
+    assert [r["maildoctor_ticket"] for r in parsed][2] == "customer_number"
+    assert [r["メモ"] for r in parsed] == ["'" + n for n in notes]  # shown as text, not run
+    assert parsed[1]["maildoctor_suggestion"] == "hanako@gmail.com"
+    assert parsed[0]["maildoctor_reply_draft"].startswith("お客様")
     with page.expect_download() as info:
         page.click("#download-json")
     items = json.loads(Path(info.value.path()).read_text("utf-8"))
@@ -242,6 +259,7 @@ def test_evidence_link_opens_the_message(desk: HarnessThread, page_at: Any) -> N
     page = page_at()
     page.goto(f"{desk.http_url}/desk")
     diagnose(page, "hanako@au.com")
+    page.click("#sec-trial > summary")  # the trial table folds under the answer
     link = page.locator("#trial tbody tr").nth(1).locator("a.evidence")
     href = link.get_attribute("href")
     assert href is not None and href.startswith("/messages/")
@@ -340,7 +358,7 @@ def test_login_then_the_desk_works_with_its_csrf_token(
         page.click("button[type=submit]")
         expect(page).to_have_url(f"{h.http_url}/desk")
         diagnose(page, "taro@docomo.ne.jp")  # a POST: carries X-CSRF-Token from the cookie
-        expect(page.locator("#verdict")).to_have_text("注意")
+        expect(page.locator("#verdict")).to_have_text("注意(届かない可能性があります)")
         page.goto(f"{h.http_url}/?trials=1")
         expect(page.locator(".msg-row")).not_to_have_count(0)
         page.click("#lang-switch")

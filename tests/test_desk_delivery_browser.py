@@ -58,7 +58,7 @@ def test_the_record_opens_the_diagnosis(desk: HarnessThread, browser: Any, width
         expect(box).to_have_class("delivery panel warn")
         expect(box.locator("h2")).to_have_text("配信記録")
         expect(box).to_contain_text("送信記録なし: 開発チームへエスカレーション")
-        expect(box).to_contain_text("検索: json ×1, postfix ×1")
+        expect(box).to_contain_text("検索: postfix ×1, sendgrid ×1")
         assert "迷惑メール" not in page.locator("#draft").input_value()
         SHOTS.mkdir(exist_ok=True)
         page.screenshot(path=str(SHOTS / f"desk-delivery-none-{width}.png"))

@@ -57,7 +57,7 @@ def test_accepted_mail_puts_the_mailbox_first(tmp_path: Path, events_db: Path) -
     assert delivery["records"][0]["status"] == "sent"
     assert delivery["records"][0]["message_id"] == "m0@lentrance.test"
     searched = delivery["searched"]
-    assert {s["source"] for s in searched["sources"]} == {"postfix", "json"}
+    assert {s["source"] for s in searched["sources"]} == {"postfix", "ses", "sendgrid"}
     assert searched["since"] and searched["until"]
     assert doc["advice"][:3] == ["check_spam_folder", "carrier_settings", "allow_sender_domain"]
 
@@ -89,7 +89,7 @@ def test_an_esp_drop_is_suppression_since_then(tmp_path: Path, events_db: Path) 
 def test_no_record_escalates_and_blames_nobody(tmp_path: Path, events_db: Path) -> None:
     _, out = diagnose(tmp_path, "nobody@docomo.ne.jp", events_db)
     head = out.split("1. ")[0]
-    assert ESCALATE in head and "検索: json ×2, postfix ×1" in head
+    assert ESCALATE in head and "検索: postfix ×1, sendgrid ×1, ses ×1" in head
     doc = as_json(tmp_path, "nobody@docomo.ne.jp", events_db)
     assert doc["delivery"]["verdict"] == "no_record" and doc["delivery"]["records"] == []
     assert not {"check_spam_folder", "carrier_settings", "allow_sender_domain"} & set(doc["advice"])
@@ -116,3 +116,30 @@ def test_a_damaged_store_is_said_not_hidden(tmp_path: Path) -> None:
     assert "not an SQLite database" in doc["delivery"]["error"]
     _, out = diagnose(tmp_path, "taro@docomo.ne.jp", broken)
     assert "not an SQLite database" in out.split("1. ")[0]
+
+
+def test_the_english_draft_follows_the_record_too(events_db: Path) -> None:
+    from maildoctor.diagnose.delivery import delivery_draft, delivery_for
+
+    hard = delivery_for("hanako@example.jp", events_db, days=0)
+    assert hard.verdict == "bounced_hard"
+    draft = delivery_draft(hard, "hanako@example.jp", None, "en")
+    assert draft is not None and "with an address that can receive mail" in draft
+    nothing = delivery_for("nobody@docomo.ne.jp", events_db, days=0)
+    draft = delivery_draft(nothing, "nobody@docomo.ne.jp", None, "en")
+    assert draft is not None and "not caused by your settings" in draft
+    accepted = delivery_for("accept@docomo.ne.jp", events_db, days=0)
+    assert delivery_draft(accepted, "accept@docomo.ne.jp", None, "en") is None  # the rules' own
+
+
+def test_handed_over_but_unanswered_is_neither_accepted_nor_unsent(tmp_path: Path) -> None:
+    from maildoctor.diagnose.delivery import delivery_for
+
+    db = tmp_path / "e.sqlite3"
+    with EventStore(db) as store:
+        send = (DATA / "ses-events.jsonl").read_text().splitlines()[0]  # the Send record
+        (tmp_path / "send.json").write_text(send)
+        assert ingest_source(store, str(tmp_path / "send.json")).events == 1
+    found = delivery_for("jiro@docomo.ne.jp", db, days=0)
+    assert found.verdict == "queued"
+    assert "受信サーバーの応答はまだ記録にありません" in found.summary("ja")

@@ -140,6 +140,8 @@ def test_store_faults_are_exit_4(tmp_path: Path) -> None:
     code, _, err = run("events", "ingest", "--events-db", str(tmp_path), str(LOG))
     assert code == 2 and "is a directory" in err  # a usage error, caught by the option
     assert run("events", "show", "a@b.jp", "--events-db", str(garbage))[0] == 4
+    code, _, err = run("events", "ingest", "--events-db", "/proc/x.sqlite3", str(LOG))
+    assert code == 4 and "Cannot open the events store /proc/x.sqlite3" in err
     code, _, err = run("events", "show", "--events-db", str(garbage), "no-at-sign")
     assert code == 2 and "not an address" in err
 

@@ -5,6 +5,7 @@ form export, Postfix and Exim bounce texts); the held-out part (heldout.py)
 uses none of them. Same case shape as there.
 """
 
+# ruff: noqa: E501  (tables of test tickets: one per line reads best)
 from __future__ import annotations
 
 import random
@@ -226,3 +227,98 @@ def cases() -> list[dict[str, Any]]:
             }
         )
     return out
+
+
+#: Written by hand, the way tickets arrive: replies quoting earlier mail, phone mail
+#: with no punctuation, a help-desk export, several people's addresses, English.
+HAND: list[dict[str, Any]] = [
+    {
+        "text": "お世話になっております。\n仮登録したのですがメールが来ません\n\n登録アドレス\nkenji.s_0401@ezweb.ne.jp\n\n宜しくお願い致します\n佐藤健二",
+        "address": "kenji.s_0401@ezweb.ne.jp",
+        "type": "not_arrived",
+        "name": "佐藤健二",
+        "kind": "prose",
+    },
+    {
+        "text": "メール届かない ｍｉｋｉ．ｓ＠ｄｏｃｏｍｏ．ｎｅ．ｊｐ",
+        "address": "ｍｉｋｉ．ｓ＠ｄｏｃｏｍｏ．ｎｅ．ｊｐ",
+        "type": "not_arrived",
+        "name": None,
+        "kind": "prose",
+    },
+    {
+        "text": "> 仮登録メールが届きません\n> taro@docomo.ne.jp\n\nLentranceカスタマーサポートです。\nお問い合わせありがとうございます。",
+        "address": "taro@docomo.ne.jp",
+        "type": "not_arrived",
+        "name": None,
+        "kind": "prose",
+    },
+    {
+        "text": "退会済みのアカウント（旧：yamada1980@yahoo.co.jp）と同じアドレスで登録し直したいのですが可能でしょうか。山田",
+        "address": "yamada1980@yahoo.co.jp",
+        "type": "reregister_after_withdrawal",
+        "name": "山田",
+        "kind": "prose",
+    },
+    {
+        "text": "Hi, I can't sign in to my account. My email is j.smith@outlook.com\nThanks\nJohn",
+        "address": "j.smith@outlook.com",
+        "type": "login_trouble",
+        "name": None,
+        "kind": "prose",
+    },
+    {
+        "text": "【問い合わせ番号】12345\n【お名前】田中 美紀\n【メールアドレス】miki.t@i.softbank.jp\n【内容】パスワードの再設定メールが届かずログインできません",
+        "address": "miki.t@i.softbank.jp",
+        "type": "login_trouble",
+        "name": "田中 美紀",
+        "kind": "prose",
+    },
+    {
+        "text": "子供のアカウントです。子供のアドレスはkid2015@docomo.ne.jp、私（母）のアドレスはmama.k@gmail.comです。登録したのは子供のアドレスです。お客様番号がわかりません",
+        "address": "kid2015@docomo.ne.jp",
+        "type": "customer_number",
+        "name": None,
+        "kind": "prose",
+    },
+    {
+        "text": "Appleでサインインしたのでアドレスは xyz123abc@privaterelay.appleid.com になっていると思います",
+        "address": "xyz123abc@privaterelay.appleid.com",
+        "type": "sso_registration",
+        "name": None,
+        "kind": "prose",
+    },
+    {
+        "text": "登録しようとしたら既に使われていますと出ました　hiro.n@au.com　中村です",
+        "address": "hiro.n@au.com",
+        "type": "already_registered",
+        "name": "中村",
+        "kind": "prose",
+    },
+    {
+        "text": "件名：メールが届きません\n差出人：鈴木 <suzuki.a@nifty.com>\n宛先：support@lentrance.com\n\n登録確認メールが届きません。",
+        "address": "suzuki.a@nifty.com",
+        "type": "not_arrived",
+        "name": "鈴木",
+        "kind": "forwarded",
+    },
+    {
+        "text": "仮登録メールが届かないのでsupport@lentrance.comに連絡しました。アドレスはkaori@biglobe.ne.jpです。",
+        "address": "kaori@biglobe.ne.jp",
+        "type": "not_arrived",
+        "name": None,
+        "kind": "prose",
+    },
+    {
+        "text": "taro.yamada@gmail、com で登録しました。メールがきません",
+        "address": "taro.yamada@gmail、com",
+        "type": "not_arrived",
+        "name": None,
+        "kind": "prose",
+    },
+]
+
+
+def cases_with_hand() -> list[dict[str, Any]]:
+    """The generated tuning cases and the hand-written ones."""
+    return cases() + HAND

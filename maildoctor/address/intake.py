@@ -251,7 +251,7 @@ class Found:
     end: int
 
 
-def scan_addresses(text: str, *, slips: bool = False) -> list[Found]:
+def scan_addresses(text: str, *, slips: bool = False, labels: int = 2) -> list[Found]:
     """Every address in ``text``, in order (repeats included), as written.
 
     A hand scanner, linear in the text's length: each run between two at signs
@@ -265,6 +265,8 @@ def scan_addresses(text: str, *, slips: bool = False) -> list[Found]:
     ``slips=True`` also reads what an IME types inside a domain (``taro@gmail、com``,
     ``taro@gmailーcom``, ``taro@docomo,ne.jp``) and a doubled at sign, for text
     pasted from a customer: :func:`maildoctor.address.repair.repair` then undoes them.
+    ``labels=1`` also takes a domain of one label (``taro@gmail``, an ending left
+    out), for a text in which nothing else was found.
     """
     found: list[Found] = []
     floor = 0
@@ -282,9 +284,9 @@ def scan_addresses(text: str, *, slips: bool = False) -> list[Found]:
         if slips:
             while after < n and text[after] in _ATS:
                 after += 1
-        end, labels = _domain_end(text, after, slips=slips)
+        end, count = _domain_end(text, after, slips=slips)
         i = max(end, after)
-        if start == at or labels < 2:
+        if start == at or count < labels:
             continue
         while start < at and text[start] in _DOTS:
             start += 1

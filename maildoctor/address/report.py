@@ -7,8 +7,6 @@ draft is rendered from ``templates/replies/check.txt.j2`` (Jinja2, through
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -18,6 +16,7 @@ from maildoctor.address.check import CheckResult
 from maildoctor.address.syntax import display
 from maildoctor.advice import DEFAULT_SUBJECT, advice_for, advice_text
 from maildoctor.findings import Lang, Severity, Verdict
+from maildoctor.spreadsheet import csv_line
 
 __all__ = [
     "CSV_FIELDS",
@@ -189,9 +188,7 @@ def format_csv_row(result: CheckResult, extra: Sequence[str] = ()) -> str:
 
 
 def _csv_line(values: Iterable[str]) -> str:
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerow(list(values))
-    return buffer.getvalue()
+    return csv_line(values)
 
 
 def reply_context(result: CheckResult, *, subject: str = DEFAULT_SUBJECT) -> dict[str, Any]:

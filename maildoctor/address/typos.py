@@ -79,6 +79,25 @@ def _adjacent(a: str, b: str) -> bool:
     return abs(ra - rb) <= 1 and abs(xa - xb) <= 1.0
 
 
+def _big_short(target: str, typed: str, table: DomainTable) -> bool:
+    """A short name that is one of the big mail domains (au.com), typed one keyboard slip
+    away: what is known of both sides decides. The target holds millions of Japanese
+    mailboxes; the typed domain is nobody's known mail domain, and the slip is one a
+    keyboard makes (a neighbouring key, two letters swapped, one doubled or dropped)."""
+    if is_known(typed, table):
+        return False
+    # Only a big one: a short name one key from a rarer domain is as likely somebody's
+    # real mail (m3.com is one key from me.com, love.com from live.com, kcn.ne.jp from ocn).
+    if target not in table.targets[: table.top_targets]:
+        return False
+    if len(typed) == len(target):
+        diff = [(a, b) for a, b in zip(typed, target, strict=True) if a != b]
+        return (len(diff) == 1 and _adjacent(*diff[0])) or (
+            len(diff) == 2 and sorted(typed) == sorted(target)
+        )
+    return True  # a letter doubled, dropped or a neighbour added (one edit)
+
+
 def _keyboard_slips(typed: str, target: str) -> bool:
     """Every letter typed in place of another was a neighbouring key (for two-edit matches:
     foxmail is two far keys from hotmail, a different name; hptmaul two near ones)."""
@@ -162,6 +181,10 @@ def _suggest(domain: str, table: DomainTable) -> TypoSuggestion | None:
                 return found(t, "dots", "strong" if sure else "weak")
     cut = [t for t, _, _ in parts if t.startswith(domain + ".")]
     if "." not in domain:
+        # hotmail: hotmail.co.jp or hotmail.com, both big: a tie, and ties abstain
+        big_cut = [t for t in cut if t in table.targets[: table.top_targets]]
+        if len(big_cut) > 1:
+            return None
         return found(cut[0], "ending_missing") if cut else None
     name, ending = split_domain(domain, table)
     if cut:
@@ -294,7 +317,7 @@ def _letter_slip(
             d = distance(domain, target, limit)
             if d > limit or (d == 2 and not _keyboard_slips(domain, target)):
                 continue
-            if _short(t_name, t_ending) and not unreal:
+            if _short(t_name, t_ending) and not unreal and not _big_short(target, domain, table):
                 strength = "weak"
         if d < best_d:
             best, best_d = [(target, strength)], d

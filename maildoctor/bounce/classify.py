@@ -24,7 +24,7 @@ from functools import cache
 from maildoctor.bounce.parse import BounceRecipient, ParsedBounce
 from maildoctor.bounce.patterns import CarrierRule, lhost_of, tables
 from maildoctor.bounce.reasons import RETRY, Facts, current_name, decide, words_reason
-from maildoctor.bounce.vocabulary import lhost_reason, rhost_reason
+from maildoctor.bounce.vocabulary import lhost_command_reason, lhost_reason, rhost_reason
 
 __all__ = ["Explanation", "classify"]
 
@@ -143,7 +143,14 @@ def _classify(
     )
     lhost = lhost_of(bounce.mta)
     headers = bounce.headers if lhost else ""
-    preset = r.reason_hint or (lhost_reason(lhost, r.diagnostic, headers=headers) if lhost else "")
+    preset = r.reason_hint or (
+        (
+            lhost_command_reason(lhost, r.command)
+            or lhost_reason(lhost, r.diagnostic, headers=headers)
+        )
+        if lhost
+        else ""
+    )
     if lhost and bounce.text and (not preset or preset in RETRY):
         # The MTA may write its reason once, apart from the recipients (au's EZweb:
         # "The user(s) account is disabled." above "<addr>: 550 user unknown").

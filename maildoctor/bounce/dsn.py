@@ -16,6 +16,7 @@ from maildoctor.bounce.message import (
 )
 from maildoctor.bounce.mime import MimePart
 from maildoctor.bounce.model import BounceRecipient
+from maildoctor.bounce.vocabulary import dsn_field_reason
 
 _FIELD_NAME = re.compile(r"[A-Za-z][A-Za-z0-9\-]*")
 
@@ -111,6 +112,7 @@ def dsn_recipients(dsn: str, text: str) -> tuple[str, list[BounceRecipient]]:
                 remote_mta=typed_value(block.get("remote-mta", "")),
                 command=smtp_command(diagnostic + " " + near),
                 diagnostic_type=kind,
+                reason_hint=dsn_field_reason(block),
             )
         )
     return reporting, out

@@ -19,7 +19,8 @@ STATUS_RE = re.compile(r"(?<![\d.])([245]\.\d{1,3}\.\d{1,3})(?![\d.])")
 _REPLY_RE = re.compile(r"(?<![\d.#\-])([245][0-5]\d)(?:[ \-]|$)", re.M)
 _COMMAND_RE = re.compile(
     # "SMTP command:" (m-FILTER), "SMTP:RCPT" (X3), "Error following RCPT" (X6)
-    r"(?:in reply to (?:end of )?|>>> ?|after |at |SMTP command: |^SMTP:|error following )"
+    r"(?:in reply to (?:end of )?|>>> ?|after |at |SMTP command: |^SMTP:|error following "
+    r"|did not like our )"  # the last: Sisimai::Lhost::DragonFly
     r"(RCPT TO|MAIL FROM|DATA|HELO|EHLO|RCPT|MAIL|STARTTLS|end of data)",
     re.I | re.M,
 )
@@ -133,12 +134,27 @@ def codes(text: str) -> tuple[str, str]:
     return (status.group(1) if status else "", reply.group(1) if reply else "")
 
 
+#: qmail-remote's words for the command that failed (Sisimai::Lhost::qmail $commandset)
+_QMAIL_COMMANDS = (
+    ("does not like recipient", "RCPT"),
+    ("but sender was rejected", "MAIL"),
+    ("but my name was rejected", "EHLO"),
+    ("but greeting failed", "CONN"),
+    ("failed on data command", "DATA"),
+    ("failed after i sent the message", "DATA"),
+)
+
+
+_COMMAND_WORDS = ("rcpt", "mail", "data", "helo", "ehlo", "starttls")
+
+
 def smtp_command(text: str) -> str:
     lower = text.lower()
-    if "does not like recipient" in lower:
-        return "RCPT"  # qmail-remote's words for a refused RCPT TO
-    if "sender was rejected" in lower:
-        return "MAIL"  # ... and for a refused MAIL FROM
+    for words, command in _QMAIL_COMMANDS:
+        if words in lower:
+            return command
+    if not any(w in lower for w in _COMMAND_WORDS):
+        return ""  # no command named: skip the (slower) scan
     m = _COMMAND_RE.search(text)
     if not m:
         return ""

@@ -218,10 +218,11 @@ def _split_parts(body: str, boundary: str, default_type: str) -> list[MimePart] 
             break
         stop = marks[i + 1].start() if i + 1 < len(marks) else len(body)
         part = MimePart(body[m.end() : stop], default_type)
-        if _ends_in_leaf(part):
+        if part._body and _ends_in_leaf(part):
             # the line break before the next boundary (or the end) belongs to the boundary;
             # compat32 takes it from the innermost message's text, not from a multipart
-            part = MimePart(_strip_eol(body[m.end() : stop]), default_type)
+            # (the inner texts are all tails of this body: stripping it strips theirs)
+            part._body = _strip_eol(part._body)
         parts.append(part)
     return parts
 

@@ -22,6 +22,7 @@ from maildoctor.cli.options import (
     templates_option,
     ticket_option,
 )
+from maildoctor.cli.probe_options import probe_json, probe_options, probe_settings, probe_text
 from maildoctor.diagnose.diagnosis import DEFAULT_TEMPLATE
 from maildoctor.diagnose.paste import MAX_PASTE, Paste, answer, intake_lines, read_paste
 from maildoctor.findings import Lang
@@ -67,6 +68,7 @@ from maildoctor.findings import Lang
     show_default=True,
     help="How far back the delivery records are searched (0: all kept).",
 )
+@probe_options
 @click.pass_context
 def command(
     ctx: click.Context,
@@ -84,6 +86,10 @@ def command(
     events_db: Path | None,
     events_days: int,
     templates_dir: Path | None,
+    probe: bool,
+    probe_from: str,
+    probe_helo: str | None,
+    probe_host: str | None,
 ) -> None:
     """Diagnose why mail to ADDRESS did not arrive, and what the customer should do.
 
@@ -107,6 +113,9 @@ def command(
       maildoctor diagnose taro@docomo.ne.jp --ticket customer_number
       maildoctor diagnose "山田です。登録したアドレスはtaro@docomo.ne.jpです。届きません"
       pbpaste | maildoctor diagnose -
+
+    --probe (off by default) also asks the address's mail server whether it takes
+    the address, as check --probe does (RCPT TO only, never DATA).
     """
     from maildoctor.address.check import check_address, exit_code
     from maildoctor.diagnose import diagnosis as dg
@@ -150,19 +159,28 @@ def command(
     )
     show_progress = file_ is not None and sys.stderr.isatty()
 
-    def render(result: dg.DiagnoseResult, first: bool) -> str:
+    settings = probe_settings(probe_from, probe_helo, probe_host) if probe else None
+
+    def render(result: dg.DiagnoseResult, first: bool, probed: Any = None) -> str:
         if fmt == "jsonl":
-            return fmt_.format_jsonl(result)
-        if fmt == "json" and file_ is None:
-            return fmt_.format_json(result)
-        if fmt == "json":  # an array, written as the rows come (a batch can be long)
-            item = "\n".join("  " + line for line in fmt_.format_json(result).splitlines())
+            line = fmt_.format_jsonl(result)
+            return probe_json(line, probed, indent=None) if probed is not None else line
+        if fmt == "json":
+            whole = fmt_.format_json(result)
+            if probed is not None:
+                whole = probe_json(whole, probed, indent=2)
+            if file_ is None:
+                return whole
+            # an array, written as the rows come (a batch can be long)
+            item = "\n".join("  " + line for line in whole.splitlines())
             return ("[\n" if first else ",\n") + item
         text = (
             fmt_.format_markdown(result, lang)
             if fmt == "markdown"
             else fmt_.format_text(result, lang)
         )
+        if probed is not None:
+            text = probe_text(text, probed, lang)
         return text if first else ("\n" + "=" * 72 + "\n\n" + text)
 
     async def checked(probe: Any) -> AsyncIterator[tuple[Record, Any]]:
@@ -183,6 +201,7 @@ def command(
             probe, nameservers, timeout=dns_timeout, lang=lang
         )
         verdicts: set[str] = set()
+        limiter: Any = None
         with harness as running:
             count = 0
             async for row, result in checked(probe):
@@ -213,7 +232,18 @@ def command(
                     diagnosis = answer(paste, diagnosis, lang, templates_dir)
                     if fmt != "json":
                         click.echo(intake_lines(paste, lang, kind.id), nl=False)
-                click.echo(render(diagnosis, count == 0), nl=False)
+                probed = None
+                if settings is not None:
+                    from maildoctor.probe import ProbeSettings, probe_address
+
+                    limiter = limiter or ProbeSettings.limiter()
+                    target = result.normalized or result.address
+                    probed = await probe_address(
+                        target, result.mx, settings=settings, limiter=limiter, lang=lang
+                    )
+                    if probed.outcome == "undeliverable":
+                        verdicts.add("undeliverable")
+                click.echo(render(diagnosis, count == 0, probed), nl=False)
                 verdicts.add(result.verdict)
                 count += 1
                 if show_progress:

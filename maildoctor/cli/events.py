@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import signal
 import sys
@@ -13,6 +11,7 @@ from typing import Any
 import click
 
 from maildoctor.cli.options import CouldNotRun, InputError, events_db_option, lang_option
+from maildoctor.spreadsheet import csv_text
 
 __all__ = ["command"]
 
@@ -39,20 +38,8 @@ def _zone(name: str | None) -> Any:
         ) from None
 
 
-_CSV_LEADS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _cell(value: str) -> str:
-    """A cell a spreadsheet will not run as a formula."""
-    return "'" + value if value.startswith(_CSV_LEADS) else value
-
-
 def _csv(header: tuple[str, ...], rows: list[list[str]]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(header)
-    writer.writerows([[_cell(c) for c in row] for row in rows])
-    return out.getvalue()
+    return csv_text(header, rows, crlf=True)
 
 
 @click.group("events")

@@ -12,7 +12,12 @@ from typing import Any
 
 import click
 
-from maildoctor.cli.options import CouldNotRun, events_db_option
+from maildoctor.cli.options import (
+    CouldNotRun,
+    events_db_option,
+    resolve_templates,
+    templates_option,
+)
 from maildoctor.cli.serve_guard import (
     argv_password_warnings,
     guard_options,
@@ -214,6 +219,7 @@ def _user(value: str) -> tuple[str, str]:
     show_default=True,
     help="Diagnoses kept in the history, pruning the oldest (0 keeps all).",
 )
+@templates_option
 @events_db_option
 @click.option(
     "--events-token",
@@ -245,6 +251,7 @@ def command(
     desk_dns: tuple[str, ...],
     history_db: Path | None,
     history_max: int,
+    templates_dir: Path | None,
     events_db: Path | None,
     events_token: str | None,
     **signup: Any,
@@ -315,6 +322,7 @@ def command(
         auth_allow_insecure=auth_allow_insecure,
         auth_nameservers=parse_auth_dns(auth_dns),
         auth_canaries=tuple(auth_canaries) or HarnessConfig.auth_canaries,
+        templates_dir=resolve_templates(templates_dir),  # the desk's trials, the gallery
     )
     web_config = WebConfig(
         allow_remote=allow_remote,

@@ -21,6 +21,7 @@ from maildoctor.events.lookup import AddressRecord, lookup
 from maildoctor.events.model import Event
 from maildoctor.events.report import status_label
 from maildoctor.events.store import DEFAULT_DAYS, EventStore, EventStoreError
+from maildoctor.events.timeline import explanation_of
 from maildoctor.findings import Lang
 from maildoctor.words import words
 
@@ -29,6 +30,7 @@ __all__ = ["VERDICTS", "Delivery", "delivery_draft", "delivery_for", "rank_advic
 #: What the records settle (``delivery.verdict`` in JSON).
 VERDICTS = (
     "accepted",
+    "queued",
     "bounced_hard",
     "bounced_soft",
     "delayed",
@@ -137,7 +139,7 @@ def verdict_of(record: AddressRecord) -> str:
         return "bounced_soft"
     if e.status in ("deferred", "expired"):
         return "delayed"
-    return "no_record"  # only queued: handed over, nothing came back yet
+    return "queued"  # handed to the sender (SES Send, SendGrid processed), no answer yet
 
 
 def delivery_for(
@@ -183,23 +185,22 @@ def delivery_draft(
     from maildoctor.mail.templating import environment
     from maildoctor.mail.templating import templates_dir as resolve_dir
 
-    if delivery.verdict in ("bounced_hard", "bounced_soft") or (
-        delivery.verdict == "suppressed" and _bounce_behind(delivery) is not None
-    ):
-        if lang != "ja":
-            return None  # the bounce reply exists in Japanese only
-        event = delivery.latest if delivery.verdict != "suppressed" else _bounce_behind(delivery)
-        assert event is not None
-        from maildoctor.bounce.report import format_reply
+    case = delivery.verdict
+    bounced = _bounce_behind(delivery) if case == "suppressed" else delivery.latest
+    if case in ("bounced_hard", "bounced_soft") or (case == "suppressed" and bounced is not None):
+        assert bounced is not None
+        if lang == "ja":  # as `maildoctor bounce --reply` answers the same bounce
+            from maildoctor.bounce.report import format_reply
 
-        return format_reply(_explanation(event), templates_dir)
-    if delivery.verdict not in ("no_record", "delayed", "suppressed"):
+            return format_reply(_explanation(bounced), templates_dir)
+        case = "bounced_hard" if bounced.hard else "bounced_soft"
+    if case not in ("no_record", "delayed", "suppressed", "bounced_hard", "bounced_soft"):
         return None
     name = "replies/delivery_pending.txt.j2"
     if lang != "ja":
         name = name.replace("replies/", "replies/en/", 1)
     env = environment(resolve_dir(templates_dir))
-    return env.get_template(name).render(address=address, case=delivery.verdict)
+    return env.get_template(name).render(address=address, case=case)
 
 
 def _bounce_behind(delivery: Delivery) -> Event | None:
@@ -211,28 +212,13 @@ def _bounce_behind(delivery: Delivery) -> Event | None:
 
 
 def _explanation(e: Event) -> Any:
-    from maildoctor.bounce import Explanation
     from maildoctor.bounce.patterns import tables
     from maildoctor.carriers import carrier_for_domain
 
     t = tables()
     rule = t.reasons.get(e.reason) or t.reasons["undefined"]
     carrier = carrier_for_domain(e.address.rpartition("@")[2])
-    return Explanation(
-        recipient=e.address,
-        reason=e.reason or "undefined",
-        hard_bounce=e.hard,
-        status=e.dsn,
-        reply_code="",
-        diagnostic=e.reply,
-        remote_mta=e.relay,
-        reporting_mta="",
-        mta="",
-        carrier=carrier.id if carrier else "",
-        advice=rule.advice,
-        decided_by="record",
-        date=e.time,
-    )
+    return explanation_of(e, carrier=carrier.id if carrier else "", advice=rule.advice)
 
 
 def delivery_lines(delivery: Delivery, lang: Lang, *, markdown: bool = False) -> list[str]:

@@ -221,6 +221,10 @@ def read_paste(text: str) -> Paste:
         # One word with an at sign the scanner does not take (``taro@gmail``,
         # ``@docomo.ne.jp``): the address the agent means, for the check to judge.
         candidates = (Candidate(address=text, normalized=repair(text) or text.lower()),)
+    if not candidates:
+        # Prose with an address whose ending was left out (「taro@gmailです」): the
+        # check's typo matcher finishes it.
+        candidates = _candidates(text, labels=1)
     mail, mail_parties = _headers(text)
     ticket_type, cues = _ticket_type(_own_words(text, mail))
     base = Paste(
@@ -271,10 +275,10 @@ def read_paste(text: str) -> Paste:
 # -- addresses -----------------------------------------------------------------
 
 
-def _candidates(text: str) -> tuple[Candidate, ...]:
+def _candidates(text: str, labels: int = 2) -> tuple[Candidate, ...]:
     ours = tuple(_words()["address"]["ours"])
     out: dict[str, Candidate] = {}
-    for found in scan_addresses(text, slips=True):
+    for found in scan_addresses(text, slips=True, labels=labels):
         normalized = repair(found.text) or found.text.lower()
         domain = normalized.rpartition("@")[2]
         mine = any(domain == d or domain.endswith("." + d) for d in ours)
@@ -527,10 +531,14 @@ def _ours(address: str) -> bool:
     return any(domain == d or domain.endswith("." + d) for d in _words()["address"]["ours"])
 
 
+#: A form field written 【お名前】山田 or [Name] Yamada.
+_BRACKET_FIELD = re.compile(r"^[ \t]*[【\[]([^】\]]{1,20})[】\]][ \t]*[:：]?[ \t]*(.*)$")
+
+
 def _labelled(text: str, words: dict[str, Any]) -> str | None:
     labels = {label.casefold() for label in words["labels"]}
     for line in text.split("\n"):
-        match = _HEADER_LINE.match(line)
+        match = _HEADER_LINE.match(line) or _BRACKET_FIELD.match(line)
         if match and match.group(1).strip().casefold() in labels:
             value = match.group(2).strip()
             if value and _plausible(value, words):
@@ -588,13 +596,25 @@ def _introduced(text: str, words: dict[str, Any]) -> str | None:
 
 
 def _signature(text: str, words: dict[str, Any]) -> str | None:
-    """A last line that is only a name (the customer signed the message)."""
+    """A name that ends the message: a last line that is only a name, or the last
+    clause of the last line (「…可能でしょうか。山田」「…　中村です」)."""
     lines = [line.strip() for line in text.split("\n") if line.strip()]
-    if len(lines) < 2:
+    if not lines:
         return None
-    last = lines[-1].strip("-— 　")
-    if _JA_NAME_RE.fullmatch(last) and _plausible(last, words):
-        return last
+    last = lines[-1]
+    whole = last.strip("-— \u3000")
+    if len(lines) > 1 and _JA_NAME_RE.fullmatch(whole) and _plausible(whole, words):
+        return whole
+    cut = max(last.rfind(c) for c in _CLAUSE_ENDS + "\u3000 ")
+    if cut < 0 and len(lines) < 2:
+        return None  # one line and one clause: a sentence, not a signature
+    tail = last[cut + 1 :].strip("-— \u3000")
+    for ending in words["sign_off"]:
+        if tail.endswith(ending) and len(tail) > len(ending):
+            tail = tail[: -len(ending)]
+            break
+    if _JA_NAME_RE.fullmatch(tail) and _plausible(tail, words):
+        return tail
     return None
 
 

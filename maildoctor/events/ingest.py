@@ -37,7 +37,7 @@ __all__ = ["MAX_LINE", "SourceReport", "follow", "harness_events", "ingest_sourc
 MAX_LINE = 64 * 1024
 #: Largest JSON document or mail file read whole.
 MAX_DOCUMENT = 64 * 1024 * 1024
-_BATCH = 5000
+_BATCH = 20000
 _MAIL_START = (
     b"From ",
     b"Return-Path:",
@@ -96,10 +96,13 @@ class _Writer:
         self.store = store
         self.report = report
         self.buffer: list[Event] = []
+        self.sources: set[str] = set()
+        """The sources of the records put (``ses``, ``sendgrid``...)."""
 
     def put(self, events: Iterable[Event]) -> None:
         for e in events:
             self.buffer.append(e)
+            self.sources.add(e.source)
             r = self.report
             r.events += 1
             r.first = e.time if r.first is None or e.time < r.first else r.first
@@ -128,27 +131,52 @@ def _note_once(report: SourceReport, text: str) -> None:
 
 
 def _lines(stream: BinaryIO, report: SourceReport) -> Iterator[str]:
-    """Text lines of at most MAX_LINE bytes; longer ones are skipped and counted."""
+    """Text lines of at most MAX_LINE bytes; longer ones are skipped and counted.
+
+    Read a megabyte at a time and decoded in one piece up to its last line end (a
+    character split between two blocks stays whole).
+    """
     number = 0
+    rest = b""
+    skipping = False  # inside a line already too long: drop up to its end
     while True:
-        raw = stream.readline(MAX_LINE + 1)
-        if not raw:
-            return
-        number += 1
-        if len(raw) > MAX_LINE and not raw.endswith(b"\n"):
-            while raw and not raw.endswith(b"\n"):
-                raw = stream.readline(MAX_LINE)
+        block = stream.read(1 << 20)
+        if not block:
+            break
+        if skipping:
+            end = block.find(b"\n")
+            if end < 0:
+                continue
+            block, skipping = block[end + 1 :], False
+        data = rest + block
+        cut = data.rfind(b"\n")
+        if cut < 0:
+            rest = data
+        else:
+            rest = data[cut + 1 :]
+            for line in data[:cut].decode("utf-8", "replace").split("\n"):
+                number += 1
+                if len(line) > MAX_LINE:
+                    report.unreadable += 1
+                    _note_once(report, f"line {number} is longer than {MAX_LINE} bytes: skipped")
+                    continue
+                yield line
+        if len(rest) > MAX_LINE:
+            number += 1
             report.unreadable += 1
             _note_once(report, f"line {number} is longer than {MAX_LINE} bytes: skipped")
-            continue
-        yield raw.decode("utf-8", "replace")
+            rest, skipping = b"", True
+    if rest and not skipping:
+        yield rest.decode("utf-8", "replace")  # the last line, without its line end
 
 
 def _postfix(stream: BinaryIO, writer: _Writer, parser: PostfixParser) -> None:
     report = writer.report
     report.kind = "postfix"
     for line in _lines(stream, report):
-        writer.put(parser.feed(line))
+        events = parser.feed(line)
+        if events:
+            writer.put(events)
     writer.put(parser.flush())
     c = parser.counts
     report.read, report.skipped = c.lines, c.other
@@ -359,7 +387,8 @@ def ingest_source(
                 return report
             if kind == "json":
                 _json(data, writer)
-                return writer.done("json")
+                found = writer.sources
+                return writer.done(next(iter(found)) if len(found) == 1 else "json")
             if source == "-":
                 return _bounce_bytes(data, writer)
             _bounces(source, writer)

@@ -70,10 +70,13 @@ def lookup(
     since = until - timedelta(days=days) if days > 0 else datetime(1970, 1, 1, tzinfo=UTC)
     key = address_key(address)
     events = store.timeline(key, since=since, until=until + timedelta(minutes=5), limit=limit)
+    rows = store.sources()
     sources = tuple(
         {"source": s.source, "origin": s.origin, "first": _iso(s.first), "last": _iso(s.last)}
-        for s in store.sources()
+        for s in rows
     )
+    if days <= 0:  # everything kept: the period is what the sources cover
+        since = min((s.first for s in rows if s.first is not None), default=since)
     return AddressRecord(
         address=key,
         events=tuple(events),

@@ -18,7 +18,7 @@ from maildoctor.events.model import Event
 if TYPE_CHECKING:
     from maildoctor.bounce import Explanation
 
-__all__ = ["Suppression", "suppression"]
+__all__ = ["Suppression", "explanation_of", "suppression"]
 
 _BOUNCES = ("bounced", "expired")
 
@@ -42,7 +42,9 @@ class Suppression:
     """Where the deciding record came from."""
 
 
-def _explanation(e: Event) -> Explanation:
+def explanation_of(e: Event, *, carrier: str = "", advice: tuple[str, ...] = ()) -> Explanation:
+    """A bounced record as the bounce explainer's result (its suppression rule and its
+    reply draft take these)."""
     from maildoctor.bounce import Explanation
 
     return Explanation(
@@ -55,9 +57,9 @@ def _explanation(e: Event) -> Explanation:
         remote_mta=e.relay,
         reporting_mta="",
         mta="",
-        carrier="",
-        advice=(),
-        decided_by="",
+        carrier=carrier,
+        advice=advice,
+        decided_by="record",
         date=e.time,
     )
 
@@ -95,7 +97,7 @@ def suppression(
     from maildoctor.bounce.batch import suppression_list
 
     rows = suppression_list(
-        [_explanation(e) for e in bounces], soft_limit=soft_limit, soft_days=soft_days
+        [explanation_of(e) for e in bounces], soft_limit=soft_limit, soft_days=soft_days
     )
     if not rows:
         return None

@@ -2,7 +2,10 @@
 
 ``GET /desk`` (the page; Japanese first, English one switch away), ``POST
 /api/diagnose`` (``{"text" or "address", "ticket", "lang"}`` → the diagnose JSON plus
-the reply draft, the advice texts, evidence links, the history id and ``intake``:
+the reply draft, the advice texts, evidence links, the history id, the summary's
+``verdict_state``/``verdict_label``/``cause`` (with ``"agent"``, ``"ticket_id"`` kept in
+the history, ``"replace"``: the history id a re-diagnosis in the other language
+redoes, and ``"choose"``: another of the paste's candidate addresses) and ``intake``:
 what :func:`maildoctor.diagnose.paste.read_paste` read in the pasted text, see
 :func:`diagnose_request`), ``GET /api/tickets``
 (the ticket types), ``POST /api/addresses`` (the addresses in a pasted ticket text or
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import json
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from pathlib import Path
@@ -26,11 +30,18 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from maildoctor.address.intake import UploadError, decode_upload, find_addresses, read_list
-from maildoctor.diagnose.history import HistoryError
+from maildoctor.address.intake import (
+    UploadError,
+    decode_upload,
+    find_addresses,
+    read_list,
+    read_text,
+)
+from maildoctor.diagnose.history import MAX_TEAM_FIELD, HistoryError
 from maildoctor.diagnose.paste import MAX_PASTE, read_paste
+from maildoctor.spreadsheet import csv_text, unique_names
 from maildoctor.tickets import TICKETS, Ticket, UnknownTicket, ticket
-from maildoctor.web.desk_run import DeskService, TrialFailed
+from maildoctor.web.desk_run import DeskService, Team, TrialFailed
 from maildoctor.web.http import (
     UI_CSP,
     error_response,
@@ -49,6 +60,8 @@ MAX_ADDRESS = 1000
 MAX_ROWS = 5000
 #: The largest ``/api/diagnose`` body: :data:`MAX_PASTE` characters, JSON-escaped.
 MAX_DIAGNOSE_BODY = 1024 * 1024
+#: The largest ``/api/csv`` body: a full batch with its reply drafts.
+MAX_CSV_BODY = 64 * 1024 * 1024
 
 DESK = web.AppKey("desk", DeskService)
 
@@ -88,9 +101,18 @@ def add_routes(app: web.Application, harness: Harness, service: DeskService) -> 
         if isinstance(parsed, web.Response):
             return parsed
         text, kind, lang, field = parsed
+        team = _team_input(data)
+        if isinstance(team, web.Response):
+            return team
         paste = await within_budget(asyncio.to_thread(read_paste, text), "Reading the text")
         if isinstance(paste, web.Response):
             return paste
+        chosen = data.get("choose")
+        if chosen is not None:
+            # The agent picked another of the paste's candidates for the draft.
+            if chosen not in [c.address for c in paste.candidates]:
+                return error_response(400, '"choose" is one of intake.candidates\' addresses.')
+            paste = replace(paste, address=chosen, reason="chosen", cue="")
         if paste.address is None:
             if field == "text":
                 return error_response(
@@ -101,7 +123,8 @@ def add_routes(app: web.Application, harness: Harness, service: DeskService) -> 
         kind = kind or ticket(paste.ticket_type)
         try:
             result = await within_budget(
-                service.diagnose(paste.address, kind, lang, paste=paste), "The diagnosis"
+                service.diagnose(paste.address, kind, lang, paste=paste, team=team),
+                "The diagnosis",
             )
         except TrialFailed as e:
             return error_response(503, str(e))
@@ -138,32 +161,71 @@ def add_routes(app: web.Application, harness: Harness, service: DeskService) -> 
                 f"not {request.content_type!r}.",
             )
         mode = request.query.get("mode", "list")
-        rows = await within_budget(asyncio.to_thread(_rows, text, mode), "Reading the list")
-        if isinstance(rows, web.Response):
-            return rows
+        found = await within_budget(asyncio.to_thread(_rows, text, mode), "Reading the list")
+        if isinstance(found, web.Response):
+            return found
+        rows = found["rows"]
         if len(rows) > MAX_ROWS:
             return error_response(413, f"{len(rows)} rows is more than {MAX_ROWS}; split the list.")
-        return json_response({"encoding": encoding, "count": len(rows), "rows": rows})
+        return json_response({"encoding": encoding, "count": len(rows), **found})
+
+    async def batch_csv(request: web.Request) -> web.Response:
+        body = await read_body(request, limit=MAX_CSV_BODY)
+        if isinstance(body, web.Response):
+            return body
+        made = await within_budget(asyncio.to_thread(_batch_csv, body), "Writing the CSV")
+        return made if isinstance(made, web.Response) else json_response({"csv": made})
 
     app.router.add_get("/desk", page)
     app.router.add_get("/desk/history/{id}", page)
     app.router.add_get("/api/tickets", tickets)
     app.router.add_post("/api/diagnose", diagnose)
     app.router.add_post("/api/addresses", addresses)
+    app.router.add_post("/api/csv", batch_csv)
 
 
 def _forget(tasks: set[asyncio.Task[Any]]) -> Callable[[asyncio.Task[Any]], None]:
     return tasks.discard
 
 
-def _rows(text: str, mode: str) -> list[dict[str, Any]] | web.Response:
-    """The rows of a pasted list or text (run in a thread: a big upload is CPU work)."""
+def _rows(text: str, mode: str) -> dict[str, Any] | web.Response:
+    """The rows of a pasted list or text (run in a thread: a big upload is CPU work), and
+    the input's own columns: ``columns`` (its header as given, null for a plain list)
+    and ``address_column`` (the header's name for the address, whose value is each
+    row's ``address``), so that the batch CSV gives back the input's columns as they were."""
     if mode == "text":
-        return [{"address": a} for a in find_addresses(text)]
+        return {"rows": [{"address": a} for a in find_addresses(text)], "columns": None}
     try:
-        return [r for r in read_list(text) if r["address"].strip()]
+        rows = [r for r in read_list(text) if r["address"].strip()]
+        table = read_text(text)
     except csv.Error as e:
         return error_response(400, f"The list cannot be read as CSV: {e}.")
+    if table.header is None:
+        return {"rows": rows, "columns": None}
+    columns = list(table.header)
+    return {"rows": rows, "columns": columns, "address_column": columns[table.column]}
+
+
+def _batch_csv(body: bytes) -> str | web.Response:
+    """The batch download: ``{"header": [...], "rows": [[...], ...]}`` as CSV for Excel
+    (UTF-8 with a BOM, CRLF lines), every cell formula-safe, the header's names made
+    unique (the input's ``ticket`` column and the result's)."""
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError):
+        return error_response(400, "The body is not valid UTF-8 JSON.")
+    header = data.get("header") if isinstance(data, dict) else None
+    rows = data.get("rows") if isinstance(data, dict) else None
+    if not isinstance(header, list) or not isinstance(rows, list):
+        return error_response(400, 'Send {"header": [names], "rows": [[cells], ...]}.')
+    if len(rows) > MAX_ROWS:
+        return error_response(413, f"{len(rows)} rows is more than {MAX_ROWS}; split the list.")
+    cells = (str, int, float, bool, type(None))
+    if not all(isinstance(n, str) for n in header) or not all(
+        isinstance(r, list) and all(isinstance(c, cells) for c in r) for r in rows
+    ):
+        return error_response(400, "Each name and cell must be a string, a number or null.")
+    return "\ufeff" + csv_text(unique_names(header), rows, crlf=True)
 
 
 def diagnose_request(data: dict[str, Any]) -> tuple[str, Ticket | None, Any, str] | str:
@@ -208,6 +270,22 @@ def diagnose_request(data: dict[str, Any]) -> tuple[str, Ticket | None, Any, str
     if lang not in ("ja", "en"):
         return f'"lang" is "ja" or "en", not {lang!r}.'
     return text.strip("\r\n"), kind, lang, field
+
+
+def _team_input(data: dict[str, Any]) -> Team | web.Response:
+    """The agent's name, the ticket's id and the entry a re-diagnosis replaces."""
+    texts = {}
+    for name in ("agent", "ticket_id"):
+        value = data.get(name, "")
+        if not isinstance(value, str):
+            return error_response(400, f'"{name}" is free text (a string).')
+        if len(value) > MAX_TEAM_FIELD:
+            return error_response(400, f'"{name}" is longer than {MAX_TEAM_FIELD} characters.')
+        texts[name] = value.strip()
+    redo = data.get("replace")
+    if redo is not None and (type(redo) is not int or redo < 1):
+        return error_response(400, '"replace" is the history id of the diagnosis it redoes.')
+    return Team(agent=texts["agent"], ticket_id=texts["ticket_id"], replace=redo)
 
 
 def _diagnose_input(data: dict[str, Any]) -> tuple[str, Ticket | None, Any, str] | web.Response:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from maildoctor.address.report import VERDICT_LABELS, dns_note
 from maildoctor.diagnose.delivery import delivery_for
 from maildoctor.diagnose.diagnosis import TrialFailed, conclude, run_trial
 from maildoctor.diagnose.history import History
@@ -25,21 +26,32 @@ from maildoctor.diagnose.report import (
     trial_lesson,
     trial_rows,
 )
-from maildoctor.findings import Lang
+from maildoctor.findings import Lang, Severity, Verdict
 from maildoctor.tickets import Ticket
 from maildoctor.web.config import WebConfig
 from maildoctor.web.events import events_db
 from maildoctor.web.history import permalink
 
 if TYPE_CHECKING:
+    from maildoctor.address.check import CheckResult
     from maildoctor.harness.policy import Profile
     from maildoctor.harness.server import Harness
     from maildoctor.harness.store import Store, StoredMessage
 
-__all__ = ["SENDER_AUTH_TTL", "DeskService", "TrialFailed", "message_url"]
+__all__ = ["SENDER_AUTH_TTL", "DeskService", "Team", "TrialFailed", "message_url"]
 
 #: Seconds lentrance.com's published SPF/DKIM/DMARC is reused across diagnoses.
 SENDER_AUTH_TTL = 600.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class Team:
+    """Who diagnosed and for which ticket, kept in the history and searchable."""
+
+    agent: str = ""
+    ticket_id: str = ""
+    replace: int | None = None
+    """The history id this diagnosis redoes (the same one in the other language)."""
 
 
 def message_url(message_id: int) -> str:
@@ -92,6 +104,39 @@ class _TrialTarget:
         return None
 
 
+def summary(result: CheckResult, data: dict[str, Any], lang: Lang) -> dict[str, Any]:
+    """What the desk puts first: the verdict as shown and the one most likely cause.
+
+    An "ok" without DNS (``--desk-dns off``, an address literal) is shown as unknown,
+    with the sentence the CLI prints for it: nothing said the domain exists.
+    The cause is the first of: for an unknown verdict, that DNS sentence or the finding
+    that DNS could not be asked; the gravest finding's message; the trial's lesson; the
+    first advice's title.
+    """
+    state = result.verdict
+    note = dns_note(result, lang)
+    if state is Verdict.OK and result.dns_skipped:
+        state = Verdict.UNKNOWN
+    grave = [f for f in result.findings if f.severity is not Severity.INFO]
+    grave.sort(key=lambda f: f.severity is not Severity.ERROR)
+    advice = data.get("advice_details") or []
+    dns = next((f for f in result.findings if "dns_unknown" in f.advice), None)
+    if state is Verdict.UNKNOWN and (note or dns):
+        cause = note or (dns.message if dns else "")
+    elif grave:
+        cause = grave[0].message
+    elif data.get("lesson"):
+        cause = data["lesson"]
+    else:
+        cause = advice[0]["title"] if advice else ""
+    return {
+        "verdict_state": str(state),
+        "verdict_label": VERDICT_LABELS[lang][state],
+        "dns_note": note,
+        "cause": cause,
+    }
+
+
 class DeskService:
     """One app's diagnoses: the DNS setup, the trial lock, the history."""
 
@@ -129,13 +174,21 @@ class DeskService:
         return auth
 
     async def diagnose(
-        self, address: str, ticket: Ticket, lang: Lang, paste: Paste | None = None
+        self,
+        address: str,
+        ticket: Ticket,
+        lang: Lang,
+        paste: Paste | None = None,
+        *,
+        team: Team | None = None,
     ) -> dict[str, Any]:
         """The diagnose JSON plus what the page shows, stored in the history.
 
         ``paste``: what the agent pasted, read (:func:`maildoctor.diagnose.paste.read_paste`);
         its ``intake`` goes with the result and the draft greets the customer by name.
+        ``team``: the agent and ticket id kept with it, and the entry it redoes.
         """
+        team = team or Team()
         from maildoctor.address.check import check_address
 
         probe = self._probe()
@@ -168,7 +221,10 @@ class DeskService:
         data = await asyncio.to_thread(
             _conclude, result, trial, ticket, lang, templates_dir, paste, delivery
         )
-        entry_id = await asyncio.to_thread(self.history.add, data, lang=lang)
+        data.update(summary(result, data, lang))
+        data["agent"] = team.agent
+        data["ticket_id"] = team.ticket_id
+        entry_id = await asyncio.to_thread(self.history.add, data, lang=lang, replace=team.replace)
         data["history_id"] = entry_id
         data["permalink"] = permalink(entry_id)
         return data
