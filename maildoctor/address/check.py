@@ -29,7 +29,7 @@ from maildoctor.address.assess import NO_MAIL, Diagnosis, Facts, assess
 from maildoctor.address.domain_syntax import SyntaxProblem, check_domain
 from maildoctor.address.repair import fix_at_signs, fold_ime
 from maildoctor.address.syntax import ParsedAddress, SyntaxResult, check_syntax
-from maildoctor.address.typos import TypoSuggestion, distance, suggest_domain
+from maildoctor.address.typos import MAX_DOMAIN, TypoSuggestion, distance, suggest_domain
 from maildoctor.carriers import Carrier, carrier_for_domain
 from maildoctor.findings import Finding, Lang, Verdict
 
@@ -148,7 +148,11 @@ def _domain_facts(domain: str) -> tuple[TypoSuggestion | None, Carrier | None, b
     typo of a popular domain. The one exception is a domain one key away from a
     popular one (gmial.com): such domains are registered to catch mistyped mail and
     land on disposable lists for it, and the typo is what the customer needs to hear.
+    A name longer than DNS allows is neither (and its suffixes are not walked: a
+    pasted blob of labels would make that quadratic).
     """
+    if len(domain) > MAX_DOMAIN:
+        return None, carrier_for_domain(domain), False
     labels = domain.split(".")
     disposable = any(".".join(labels[i:]) in _DISPOSABLE for i in range(len(labels) - 1))
     typo = suggest_domain(domain)

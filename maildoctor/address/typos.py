@@ -132,6 +132,10 @@ def distance(a: str, b: str, limit: int = 3) -> int:
     return int(OSA.distance(a, b, score_cutoff=limit))
 
 
+#: The longest domain name DNS can carry (RFC 1035 2.3.4, without the final dot).
+MAX_DOMAIN = 253
+
+
 @lru_cache(maxsize=8)
 def _parts(table: DomainTable) -> tuple[tuple[str, str, str], ...]:
     """(target, name, ending) of every target, split once per table."""
@@ -139,7 +143,14 @@ def _parts(table: DomainTable) -> tuple[tuple[str, str, str], ...]:
 
 
 def suggest_domain(domain: str, table: DomainTable | None = None) -> TypoSuggestion | None:
-    """The domain the customer probably meant, or None when unsure (or it is right)."""
+    """The domain the customer probably meant, or None when unsure (or it is right).
+
+    A name longer than DNS allows (253 characters, RFC 1035) is no slip of a real
+    one: it gets no suggestion, and a pasted blob of labels costs nothing (the
+    subdomain rule recurses once per label).
+    """
+    if len(domain) > MAX_DOMAIN:
+        return None
     table = table or default_table()
     return _suggest(domain.lower().strip("."), table)
 
