@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -10,6 +11,7 @@ from importlib import resources
 from maildoctor.carriers import SENDER_DOMAIN, Carrier
 from maildoctor.findings import Lang
 from maildoctor.tickets import CONTRACT_SUBJECTS, DEFAULT_TICKET, TICKETS
+from maildoctor.words import words
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -21,6 +23,9 @@ class Advice:
     """By language: ``{"ja": ..., "en": ...}``."""
     text: dict[str, str]
     """By language; may hold ``{carrier_steps}``, ``{sender_domain}`` and ``{subject}``."""
+    covers: tuple[str, ...] = ()
+    """Advice this one already says (typing the address again in half-width is
+    registering again): left out where this one is given, so no draft says it twice."""
 
 
 #: The subject advice names when the caller does not say which mail it is about:
@@ -36,6 +41,7 @@ def _catalog() -> dict[str, Advice]:
             id=advice_id,
             title={"ja": row["title_ja"], "en": row["title_en"]},
             text={"ja": row["text_ja"], "en": row["text_en"]},
+            covers=tuple(row.get("covers", ())),
         )
         for advice_id, row in tomllib.loads(text).items()
     }
@@ -73,7 +79,7 @@ def advice_text(
     ``subject``, the subject of the mail the ticket is about."""
     entry = CATALOG[advice_id]
     if carrier is not None:
-        intro = f"{carrier.name(lang)}の場合:" if lang == "ja" else f"For {carrier.name(lang)}:"
+        intro = words("advice", lang)["carrier_intro"].format(carrier=carrier.name(lang))
         steps = "\n".join([intro, *(f"- {s}" for s in carrier_steps(carrier, lang))])
     else:
         steps = ""
@@ -86,9 +92,17 @@ def advice_text(
 
 
 def advice_for(findings_advice: list[tuple[str, ...]]) -> list[str]:
-    """Merge the advice ids of several findings, keeping first-seen order, once each."""
+    """Merge the advice ids of several findings, keeping first-seen order, once each
+    (and without advice another one given already says: :func:`uncovered`)."""
     seen: dict[str, None] = {}
     for ids in findings_advice:
         for advice_id in ids:
             seen.setdefault(advice_id, None)
-    return list(seen)
+    return uncovered(seen)
+
+
+def uncovered(ids: Iterable[str]) -> list[str]:
+    """``ids`` once each, in order, without those that another of them ``covers``."""
+    unique = list(dict.fromkeys(ids))
+    covered = {c for a in unique if a in CATALOG for c in CATALOG[a].covers}
+    return [a for a in unique if a not in covered]

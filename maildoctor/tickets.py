@@ -54,6 +54,9 @@ class Ticket:
     mailbox_advice: bool
     """Whether mailbox advice (spam folder, domain settings) always follows; otherwise
     only when the check or the trial saw something in the way of the mail."""
+    cues: tuple[str, ...] = ()
+    """Words of a customer's message that point to this type (both languages), for the
+    paste reader to pre-select it."""
 
     def name(self, lang: Lang) -> str:
         return self.label[lang]
@@ -79,6 +82,7 @@ def _table() -> dict[str, Ticket]:
             reply=row["reply"],
             advice=tuple(row["advice"]),
             mailbox_advice=bool(row["mailbox_advice"]),
+            cues=(*row.get("cues_ja", ()), *row.get("cues_en", ())),
         )
         for ticket_id, row in _data("tickets.toml").items()
     }

@@ -32,7 +32,10 @@ per instance:
 - ``servfail_names``: SERVFAIL;
 - ``refused_names``: REFUSED;
 - ``tcp_only_names``: over UDP the answer is empty with TC set, so the client
-  must retry over TCP.
+  must retry over TCP;
+- ``authenticated_names``: answers carry the AD flag (RFC 4035 3.2.3), as a
+  validating resolver's do for a DNSSEC-signed zone; every other answer has AD
+  clear, whatever the query asked (RFC 6840 5.7 lets a client set AD in a query).
 
 ``delay`` (seconds) is added to every answer: over UDP replies wait in a send
 queue (no thread per query, so thousands can be in flight, as against a real
@@ -86,7 +89,8 @@ class DNSTestServer:
     added with :meth:`add_zone` before or after :meth:`start`.
     ``delay``: seconds to wait before every answer (the bench uses 0.02).
     ``timeout_names`` / ``servfail_names`` / ``refused_names`` /
-    ``tcp_only_names``: names (and their subdomains) with that behaviour.
+    ``tcp_only_names`` / ``authenticated_names``: names (and their subdomains)
+    with that behaviour.
     ``host`` / ``port``: where to listen; port 0 picks a free port, the same
     one for UDP and TCP.
 
@@ -102,6 +106,7 @@ class DNSTestServer:
         servfail_names: Iterable[str] = DEFAULT_SERVFAIL_NAMES,
         refused_names: Iterable[str] = DEFAULT_REFUSED_NAMES,
         tcp_only_names: Iterable[str] = DEFAULT_TCP_ONLY_NAMES,
+        authenticated_names: Iterable[str] = (),
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
@@ -110,6 +115,7 @@ class DNSTestServer:
         self.servfail_names = frozenset(_key(n) for n in servfail_names)
         self.refused_names = frozenset(_key(n) for n in refused_names)
         self.tcp_only_names = frozenset(_key(n) for n in tcp_only_names)
+        self.authenticated_names = frozenset(_key(n) for n in authenticated_names)
         self.host = host
         self.port = port
         self.queries = 0
@@ -251,6 +257,8 @@ class DNSTestServer:
         qname = _key(request.q.qname)
         qtype = QTYPE[request.q.qtype]
         reply = request.reply()  # sets qr, aa, ra, same id and question
+        # reply() copies the query's flags: AD only where the test says the zone is signed.
+        reply.header.ad = 1 if _covers(self.authenticated_names, qname) else 0
         if _covers(self.timeout_names, qname):
             return None
         if _covers(self.servfail_names, qname):

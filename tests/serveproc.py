@@ -8,6 +8,7 @@ child (SIGTERM, then SIGKILL) when the ``with`` block ends.
 from __future__ import annotations
 
 import os
+import resource
 import select
 import signal
 import subprocess
@@ -28,12 +29,21 @@ def rss_kib(pid: int, field: str = "VmRSS") -> int:
 
 
 class ServeProcess:
-    """A started ``maildoctor serve --smtp 127.0.0.1:0 --no-http`` with extra options."""
+    """A started ``maildoctor serve --smtp 127.0.0.1:0 --no-http`` with extra options
+    (``http=True``: ``--http 127.0.0.1:0`` instead, its URL in :attr:`http_url`)."""
 
-    def __init__(self, *args: str, timeout: float = 20.0) -> None:
+    def __init__(
+        self, *args: str, timeout: float = 20.0, nofile: int | None = None, http: bool = False
+    ) -> None:
         self.args = [sys.executable, "-m", "maildoctor", "serve", "--smtp", "127.0.0.1:0"]
-        self.args += ["--no-http", *args]
+        self.args += ["--http", "127.0.0.1:0"] if http else ["--no-http"]
+        self.args += args
+        self.http = http
+        self.http_url = ""
+        """With ``http=True``: the web app's base URL (``http://127.0.0.1:PORT``)."""
         self.timeout = timeout
+        self.nofile = nofile
+        """RLIMIT_NOFILE of the child (None: inherited), as ``prlimit --nofile`` sets it."""
         self.proc: subprocess.Popen[bytes] | None = None
         self.smtp_address: tuple[str, int] = ("127.0.0.1", 0)
         self.banner: list[str] = []
@@ -41,8 +51,18 @@ class ServeProcess:
 
     def start(self) -> ServeProcess:
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        nofile = self.nofile
+
+        def limit() -> None:
+            if nofile is not None:
+                resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
+
         self.proc = subprocess.Popen(
-            self.args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env
+            self.args,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            env=env,
+            preexec_fn=limit if nofile is not None else None,
         )
         assert self.proc.stderr is not None
         deadline = time.monotonic() + self.timeout
@@ -54,12 +74,16 @@ class ServeProcess:
                 if not chunk:
                     break
                 buffer += chunk
-                for line in buffer.decode(errors="replace").splitlines():
+                lines = buffer.decode(errors="replace").splitlines()
+                for line in lines:
                     if line.startswith("SMTP "):
                         host, _, port = line.split()[1].rpartition(":")
                         self.smtp_address = (host, int(port))
-                        self.banner = buffer.decode(errors="replace").splitlines()
-                        return self
+                    elif line.startswith("Web "):
+                        self.http_url = line.split()[1].rstrip("/")
+                if self.smtp_address[1] and (self.http_url or not self.http):
+                    self.banner = lines
+                    return self
             elif self.proc.poll() is not None:
                 break
         self.stop()

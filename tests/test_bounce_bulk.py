@@ -140,6 +140,10 @@ def test_suppression_list_hard_at_once_soft_after_repeats(tmp_path: Path) -> Non
         ("full@example.jp", "mailboxfull", "false", "3", "soft:3/7d"),
         ("gone@example.jp", "userunknown", "true", "1", "hard"),
     ]
+    # why each address is listed: the deciding bounce's rule, status and words
+    assert (rows[1]["status"], rows[1]["rule"]) == ("5.1.1", "sisimai-rules")
+    assert "gone@example.jp" in rows[1]["words"]
+    assert rows[0]["status"] == "5.2.2" and rows[0]["words"]
     assert rows[0]["first_seen"] == "2026-11-02T10:00:00+09:00"
     assert rows[0]["last_seen"] == "2026-11-06T10:00:00+09:00"
     assert err.endswith("wrote 2 addresses to the suppression list.\n")

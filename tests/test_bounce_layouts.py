@@ -235,3 +235,72 @@ def test_host_not_accepting_mail_is_hard_only_when_permanent(reply: str, hard: b
     raw = _postfix("mx.corp.example", f"{reply} System not accepting network messages")
     (found,) = explain(raw)
     assert (found.reason, found.hard_bounce) == ("notaccept", hard)
+
+
+@pytest.mark.parametrize(
+    ("host", "reply", "reason", "hard"),
+    [
+        # Sisimai::Rhost::FrancePTT: Orange's and La Poste's codes decide
+        (
+            "smtp-in.orange.fr",
+            "552 5.1.1 Boite du destinataire pleine. OFR_417",
+            "mailboxfull",
+            False,
+        ),
+        ("smtpz4.laposte.net", "550 5.5.0 Compte bloque. LPN007_426", "suspend", False),
+        ("smtpz4.laposte.net", "550 5.1.1 Invalid recipient. LPN007_416", "userunknown", True),
+        # Sisimai::Rhost::Google: the account exists but is disabled (soft, not unknown)
+        (
+            "gmail-smtp-in.l.google.com",
+            "550 5.2.1 The email account that you tried to reach is disabled.",
+            "suspend",
+            False,
+        ),
+        # Sisimai::Rhost::Spectrum and ::GoDaddy: the provider's own numbers
+        ("mx.charter.net", "554 5.7.1 AUP#1260 network problem", "networkerror", False),
+        ("smtp.secureserver.net", "552 5.7.0 IB212 content rejected", "spamdetected", False),
+        # Sisimai::Rhost::Cox: the AUP# code
+        ("cxr.mx.a.cloudfilter.net", "550 5.1.0 sender rejected. AUP#CXBL", "blocked", False),
+        # Sisimai::Rhost::Tencent
+        ("mx3.qq.com", "550 Mailbox unavailable: is a deactivated mailbox", "suspend", False),
+    ],
+)
+def test_provider_tables_decide(host: str, reply: str, reason: str, hard: bool) -> None:
+    raw = _postfix(host, reply)
+    if "cloudfilter" in host:  # Cox's filter host: the recipient's domain names Cox
+        raw = raw.replace(b"reader@corp.example", b"reader@cox.net")
+    (found,) = explain(raw)
+    assert (found.reason, found.hard_bounce) == (reason, hard), found.decided_by
+    assert found.decided_by.startswith("rhost:")
+
+
+def test_qmail_refused_at_helo_is_blocked() -> None:
+    """Sisimai::Lhost::qmail: "Connected to ... but my name was rejected." is blocked,
+    whatever else the words say."""
+    raw = _mail(
+        "From: MAILER-DAEMON@mx.sender.example\nSubject: failure notice",
+        "Hi. This is the qmail-send program at mx.sender.example.\n"
+        "I'm afraid I wasn't able to deliver your message to the following addresses.\n"
+        "This is a permanent error; I've given up. Sorry it didn't work out.\n\n"
+        "<reader@books.example>:\nConnected to 192.0.2.1 but my name was rejected.\n"
+        "Remote host said: 501 5.0.0 Invalid domain name\n"
+        "I'm not going to try again; this message has been in the queue too long.\n",
+    )
+    (found,) = explain(raw)
+    assert found.reason == "blocked"
+
+
+def test_dragonfly_names_the_refused_command() -> None:
+    """Sisimai::Lhost::DragonFly: "did not like our RCPT TO:" is a refusal at RCPT, so
+    "User unknown" there is an unknown user, not a content filter."""
+    raw = _mail(
+        "From: MAILER-DAEMON@df.sender.example\nSubject: Mail delivery failed",
+        "This is the DragonFly Mail Agent v0.13 at df.sender.example.\n\n"
+        "There was an error delivering your mail to <reader@books.example>.\n\n"
+        "mx.books.example [192.0.2.25] did not like our RCPT TO:\n"
+        "550 5.2.1 <reader@books.example>: Recipient address rejected: User unknown\n",
+    )
+    (parsed,) = parse_bounces(raw)
+    assert parsed.recipients[0].command == "RCPT"
+    (found,) = explain(raw)
+    assert found.reason == "userunknown"

@@ -66,3 +66,42 @@ def test_a_resolver_failure_is_never_a_missing_domain() -> None:
     # NXDOMAIN stays a missing domain.
     gone = again.removesuffix(", try again")
     assert decide(Facts(diagnostic=gone, status="5.4.4")) == "hostunknown"
+
+
+def test_a_generic_temporary_status_of_a_delayed_mail_is_expired() -> None:
+    """Sisimai::SMTP::Status leaves 4.3.0, 4.4.0, 4.5.0 and 4.7.0 unnamed: a delayed mail
+    with one of them and no words is expired, not a network error."""
+    for status in ("4.4.0", "4.5.0"):
+        assert decide(Facts(diagnostic="", status=status, action="delayed")) == "expired"
+
+
+def test_access_denied_at_mail_from_is_a_rejected_sender() -> None:
+    """Sisimai::Reason::Rejected: "access denied (in reply to mail from command)"."""
+    facts = Facts(diagnostic="550 5.7.1 Access denied", status="5.7.1", command="MAIL")
+    assert decide(facts) == "rejected"
+
+
+def test_words_are_read_with_the_command_postfix_names() -> None:
+    """Sisimai's vocabulary keeps Postfix's "(in reply to RCPT TO command)": a bare
+    "Recipient address rejected." refused at RCPT is an unknown user."""
+    words = "550 <taro@example.jp>: Recipient address rejected."
+    assert decide(Facts(diagnostic=words, status="5.0.0", command="RCPT")) == "userunknown"
+    assert decide(Facts(diagnostic=words, status="5.0.0", command="")) != "userunknown"
+
+
+def test_powermta_bounce_category_is_its_reason() -> None:
+    """Sisimai::Lhost::PowerMTA: the X-PowerMTA-BounceCategory field of the DSN."""
+    for category, reason in (("quota-issues", "mailboxfull"), ("bad-mailbox", "userunknown")):
+        raw = (
+            "From: postmaster@mta.sender.example\nTo: shop@sender.example\n"
+            "Subject: Delivery report\nMIME-Version: 1.0\n"
+            'Content-Type: multipart/report; report-type=delivery-status; boundary="b"\n\n'
+            "--b\nContent-Type: text/plain\n\nDelivery failed.\n\n"
+            "--b\nContent-Type: message/delivery-status\n\n"
+            "Reporting-MTA: dns; mta.sender.example\nX-PowerMTA-VirtualMTA: pool1\n\n"
+            "Final-Recipient: rfc822; reader@books.example\nAction: failed\nStatus: 5.0.0\n"
+            "Diagnostic-Code: smtp; 554 delivery error\n"
+            f"X-PowerMTA-BounceCategory: {category}\n\n--b--\n"
+        ).encode()
+        (found,) = explain(raw)
+        assert found.reason == reason

@@ -206,6 +206,218 @@ def test_sender_english_fix_text_is_english(sender_ns: str) -> None:
     args = ["sender", "nospf.example", "--nameserver", sender_ns, "--lang", "en"]
     out = CliRunner().invoke(main, args).stdout
     assert '"v=spf1 ip4:<sending IP> -all"' in out
-    assert "送信" not in out
+    assert "<送信IP" not in out
     out = CliRunner().invoke(main, [*args[:-1], "ja"]).stdout
     assert "「v=spf1 ip4:<送信IP> -all」" in out
+
+
+# -- empty input: a usage error, or a skipped row --------------------------------
+
+
+@pytest.mark.parametrize("address", ["", "  "])
+def test_diagnose_without_an_address_is_a_usage_error(tmp_path: Path, address: str) -> None:
+    result = CliRunner().invoke(main, ["diagnose", address, "--offline", "--db", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "the address is empty" in result.stderr
+    assert result.stdout == ""  # no draft quoting 「」
+
+
+def test_diagnose_file_skips_blank_address_cells(tmp_path: Path) -> None:
+    tickets = tmp_path / "tickets.csv"
+    tickets.write_text("address,name\na@gmail.com,A\n,B\n   ,C\nb@gmail.com,D\n")
+    args = ["diagnose", "--file", str(tickets), "--offline", "--format", "jsonl"]
+    result = CliRunner().invoke(main, [*args, "--db", str(tmp_path / "h.sqlite3")])
+    assert result.exit_code == 0
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["row"]["name"] for r in rows] == ["A", "D"]
+    assert "Skipped row 2: no address." in result.stderr
+    assert "Skipped row 3: no address." in result.stderr
+
+
+# -- one meaning per format name: json is one document, jsonl one object a line --
+
+
+@pytest.mark.parametrize("command", ["check", "diagnose"])
+@pytest.mark.parametrize("rows", [1, 2])
+def test_json_is_one_document_and_jsonl_one_object_a_line(
+    tmp_path: Path, command: str, rows: int
+) -> None:
+    members = tmp_path / "members.csv"
+    members.write_text("address\n" + "".join(f"u{i}@gmail.com\n" for i in range(rows)))
+    base = [command, "--file", str(members), "--offline"]
+    if command == "diagnose":
+        base += ["--db", str(tmp_path / "h.sqlite3")]
+    as_json = CliRunner().invoke(main, [*base, "--format", "json"])
+    document = json.loads(as_json.stdout)
+    assert isinstance(document, list) and len(document) == rows
+    as_jsonl = CliRunner().invoke(main, [*base, "--format", "jsonl"])
+    lines = as_jsonl.stdout.splitlines()
+    assert len(lines) == rows
+    assert [_stable(json.loads(line)) for line in lines] == [_stable(d) for d in document]
+    # One address on the command line: one object.
+    one = CliRunner().invoke(main, [*base[:1], "u0@gmail.com", *base[3:], "--format", "json"])
+    assert _stable(json.loads(one.stdout)) == _stable(document[0])
+
+
+def _stable(data: dict[str, Any]) -> dict[str, Any]:
+    """A diagnosis without what differs between two runs (the trial's ids, the row)."""
+    return {k: v for k, v in data.items() if k not in ("trial", "web", "row")}
+
+
+# -- drafts never say one instruction twice -----------------------------------
+
+REGISTER_AGAIN = "■メールアドレスを確認して再度登録する"
+
+
+def _draft(address: str, *args: str, db: Path) -> str:
+    data = diagnose_json(address, "--offline", *args, db=db)
+    return str(data["reply_draft"])
+
+
+def _no_line_twice(draft: str) -> None:
+    lines = [line.strip() for line in draft.splitlines() if line.strip()]
+    assert len(lines) == len(set(lines)), draft
+
+
+@pytest.mark.parametrize("address", ["no-at-sign", "taro@@docomo.ne.jp", "taro@"])
+def test_a_syntax_error_draft_asks_to_register_again_once(tmp_path: Path, address: str) -> None:
+    draft = _draft(address, db=tmp_path / "h.sqlite3")
+    _no_line_twice(draft)
+    # The opening paragraph asks to register again: the list does not repeat it.
+    assert draft.count("再度手続き") == 1, draft
+    assert REGISTER_AGAIN not in draft
+
+
+@pytest.mark.parametrize("ticket", ["not_arrived", "customer_number", "login_trouble"])
+@pytest.mark.parametrize("lang", ["ja", "en"])
+def test_a_fullwidth_address_is_not_told_to_register_again_twice(
+    tmp_path: Path, ticket: str, lang: str
+) -> None:
+    args = ("--ticket", ticket, "--lang", lang)
+    data = diagnose_json(
+        "ｔａｒｏ＠ｄｏｃｏｍｏ．ｎｅ．ｊｐ", "--offline", *args, db=tmp_path / "h"
+    )
+    assert not {"reregister", "reregister_halfwidth"} <= set(data["advice"])
+    _no_line_twice(data["reply_draft"])
+
+
+def test_a_userunknown_bounce_draft_asks_to_register_again_once() -> None:
+    bounce = Path(__file__).parent / "data" / "bounces" / "amazonses-05.eml"
+    result = CliRunner().invoke(main, ["bounce", str(bounce), "--reply"])
+    assert "アドレスが存在しない" in result.stdout  # userunknown: the "gone" opening
+    assert REGISTER_AGAIN not in result.stdout
+    _no_line_twice(result.stdout)
+
+
+# -- templates: --templates, $MAILDOCTOR_TEMPLATES, ./templates, then the packaged ones --
+
+REPO_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+
+
+@pytest.fixture
+def checkout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A project checkout with its own templates/ under git, as the working directory."""
+    import shutil
+    import subprocess
+
+    root = tmp_path / "shop"
+    shutil.copytree(REPO_TEMPLATES, root / "templates")
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    subprocess.run([*git, "init", "-q", str(root)], check=True)
+    subprocess.run([*git, "-C", str(root), "add", "-A"], check=True)
+    subprocess.run([*git, "-C", str(root), "commit", "-qm", "templates"], check=True)
+    monkeypatch.chdir(root)
+    monkeypatch.delenv("MAILDOCTOR_TEMPLATES", raising=False)
+    return root
+
+
+def _break_a_template(root: Path) -> None:
+    toml = root / "templates" / "password_reset" / "template.toml"
+    text = toml.read_text("utf-8")
+    toml.write_text(text.replace("[Lentrance]", "[Lentrance] " + "長い件名" * 30, 1), "utf-8")
+
+
+def test_lint_reads_the_working_directorys_templates_and_says_so(checkout: Path) -> None:
+    clean = CliRunner().invoke(main, ["lint"])
+    assert clean.exit_code == 0, clean.output
+    here = checkout.resolve() / "templates"
+    assert f"Templates: {here} (from ./templates in the working directory)" in clean.stderr
+    _break_a_template(checkout)
+    edited = CliRunner().invoke(main, ["lint"])
+    assert edited.exit_code == 1  # the edit in the checkout is what is linted
+    assert "password_reset" in edited.stdout
+    diff = CliRunner().invoke(main, ["lint", "--diff", "HEAD"])
+    assert diff.exit_code == 0, diff.output
+    assert "password_reset" in diff.stdout
+    assert "長い件名" in diff.stdout
+
+
+def test_the_templates_option_then_the_variable_then_the_working_directory(
+    checkout: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from maildoctor.mail.templating import PACKAGED, find_templates
+
+    def read(*args: str) -> str:
+        result = CliRunner().invoke(main, ["render", "password_reset", "--format", "eml", *args])
+        assert result.exit_code == 0, result.output
+        return result.stderr.splitlines()[0] if result.stderr else ""
+
+    other = checkout.parent / "other"
+    import shutil
+
+    shutil.copytree(REPO_TEMPLATES, other)
+    monkeypatch.setenv("MAILDOCTOR_TEMPLATES", str(other))
+    assert read() == f"Templates: {other.resolve()} (from $MAILDOCTOR_TEMPLATES)"
+    assert read("--templates", str(REPO_TEMPLATES)) == (
+        f"Templates: {REPO_TEMPLATES} (from --templates)"
+    )
+    monkeypatch.delenv("MAILDOCTOR_TEMPLATES")
+    here = checkout.resolve() / "templates"
+    assert read() == f"Templates: {here} (from ./templates in the working directory)"
+    monkeypatch.chdir(checkout.parent)  # no templates/ here: the packaged ones, not announced
+    assert read() == ""
+    assert find_templates().source == PACKAGED
+
+
+def test_serve_takes_templates(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["serve", "--help"])
+    assert "--templates DIR" in result.stdout
+    missing = CliRunner().invoke(main, ["serve", "--templates", str(tmp_path / "nope")])
+    assert missing.exit_code == 2
+    assert "does not exist" in missing.stderr
+
+
+# -- the same bounce given twice counts once --------------------------------------
+
+BOUNCES = Path(__file__).parent / "data" / "bounces"
+
+
+def test_the_same_bounce_in_a_folder_and_an_mbox_counts_once(tmp_path: Path) -> None:
+    import csv
+    import mailbox
+    import shutil
+
+    folder = tmp_path / "Maildir" / "cur"
+    folder.mkdir(parents=True)
+    box = mailbox.mbox(str(tmp_path / "bounces.mbox"))
+    for name in ("amazonses-05.eml", "exim-01.eml"):
+        shutil.copy(BOUNCES / name, folder / name)
+        box.add((BOUNCES / name).read_bytes())
+    box.close()
+    sources = [str(tmp_path / "Maildir"), str(tmp_path / "bounces.mbox")]
+    once = CliRunner().invoke(
+        main, ["bounce", str(tmp_path / "Maildir"), "--summary", "--format", "json"]
+    )
+    twice = CliRunner().invoke(
+        main, ["bounce", *sources, "--summary", "--format", "json", "--lang", "en"]
+    )
+    assert twice.exit_code == 0, twice.output
+    assert json.loads(twice.stdout) == json.loads(once.stdout)
+    assert sum(json.loads(twice.stdout)["by_kind"].values()) == 2
+    assert twice.stderr.count("counted once") == 2
+    suppress = tmp_path / "suppress.csv"
+    CliRunner().invoke(main, ["bounce", *sources, "--suppress", str(suppress), "--format", "csv"])
+    rows = list(csv.DictReader(suppress.read_text("utf-8-sig").splitlines()))
+    addresses = [r["address"] for r in rows]
+    assert len(addresses) == len(set(addresses)) >= 1
+    assert [r["count"] for r in rows] == ["1"] * len(rows)

@@ -484,3 +484,121 @@ def test_a_harness_that_cannot_take_the_trial_is_503_not_a_verdict(desk: Harness
     assert json.loads(call(desk, "GET", "/api/diagnoses")[2]) == []
     desk.set_faults("")
     assert post_json(desk, "/api/diagnose", {"address": "taro@docomo.ne.jp"})[0] == 200
+
+
+# -- pasted text (issue 19: the customer's words) -------------------------------------
+
+
+def test_pasted_japanese_prose_diagnoses_the_address_in_it(desk: HarnessThread) -> None:
+    text = "山田太郎です。登録したアドレスはtaro@docomo.ne.jpです。仮登録メールが届きません。"
+    status, data = post_json(desk, "/api/diagnose", {"text": text})
+    assert status == 200, data
+    assert data["check"]["address"] == "taro@docomo.ne.jp"
+    assert data["check"]["verdict"] == "risky"  # not 配信不可 with an xn-- suggestion
+    intake = data["intake"]
+    assert intake["kind"] == "prose"
+    assert intake["address"] == "taro@docomo.ne.jp"
+    assert intake["name"] == "山田太郎"
+    assert intake["salutation"] == "山田様"
+    assert intake["ticket_type"] == "not_arrived" and intake["ticket_type_guessed"] is True
+    draft = data["reply_draft"]
+    assert draft.startswith("山田様\n") and "お客様\n" not in draft[:10]
+    assert "仮登録メールが届きません" not in draft  # the customer's sentence is not quoted back
+    assert "「taro@docomo.ne.jp」" in draft
+
+
+def test_pasted_text_picks_the_ticket_type_unless_the_agent_chose(desk: HarnessThread) -> None:
+    text = "お客様番号がわかりません。hanako@au.com で登録しています。"
+    status, data = post_json(desk, "/api/diagnose", {"text": text})
+    assert status == 200, data
+    assert data["ticket"] == "customer_number"
+    assert data["intake"]["ticket_type_guessed"] is True
+    assert data["reply_draft"].startswith("お客様\n")  # no name given
+    status, data = post_json(desk, "/api/diagnose", {"text": text, "ticket": "login_trouble"})
+    assert data["ticket"] == "login_trouble"
+    assert data["intake"]["ticket_type"] == "customer_number"  # what the words said
+
+
+def test_an_ime_slip_and_several_addresses(desk: HarnessThread) -> None:
+    text = "以前のアドレスhanako@au.comから、新しいアドレスtaro@gmail、comに変えました。"
+    status, data = post_json(desk, "/api/diagnose", {"text": text, "lang": "en"})
+    assert status == 200, data
+    intake = data["intake"]
+    assert intake["address"] == "taro@gmail、com"
+    assert [c["normalized"] for c in intake["candidates"]] == ["hanako@au.com", "taro@gmail.com"]
+    assert "新しい" in intake["chosen_because"]
+    assert data["check"]["suggestion"] == "taro@gmail.com"
+    assert intake["salutation"] == "Dear customer,"
+
+
+def test_a_forwarded_mail_and_a_pasted_bounce(desk: HarnessThread) -> None:
+    forwarded = (
+        "届いたメールを転送します\n---------- Forwarded message ---------\n"
+        "From: Lentrance <no-reply@lentrance.com>\nDate: 2026年12月1日 10:00\n"
+        "Subject: [Lentrance]パスワード再設定のお知らせ\nTo: 佐藤花子 <hanako@au.com>\n"
+    )
+    status, data = post_json(desk, "/api/diagnose", {"text": forwarded})
+    assert status == 200, data
+    assert data["intake"]["kind"] == "forwarded"
+    assert data["intake"]["address"] == "hanako@au.com"
+    assert data["intake"]["mail"]["subject"] == "[Lentrance]パスワード再設定のお知らせ"
+    assert data["intake"]["salutation"] == "佐藤様"
+    bounce = (
+        "This is the mail system at host mx.lentrance.com.\n\n"
+        "I'm sorry to have to inform you that your message could not\n"
+        "be delivered to one or more recipients.\n\n"
+        "<taro@docomo.ne.jp>: host mfsmax.docomo.ne.jp[192.0.2.11] said: 550 5.1.1\n"
+        "    <taro@docomo.ne.jp>: User unknown (in reply to RCPT TO command)\n"
+    )
+    status, data = post_json(desk, "/api/diagnose", {"text": bounce})
+    assert status == 200, data
+    intake = data["intake"]
+    assert intake["kind"] == "bounce"
+    assert intake["address"] == "taro@docomo.ne.jp"
+    assert intake["bounce"][0]["reason"] == "userunknown"
+    # The draft answers from the bounce (the address does not exist any more).
+    assert "配送結果を確認いたしました" in data["reply_draft"]
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "error"),
+    [
+        ({"text": "アドレスはわかりません"}, 422, "No email address"),
+        ({"text": 5}, 400, '"text" must be a string'),
+        ({"text": "  "}, 400, "The text is empty"),
+        ({"text": "a" * 100_001}, 400, "more than 100000"),
+    ],
+    ids=["no-address", "not-string", "blank", "too-long"],
+)
+def test_bad_pasted_text_is_one_json_error(
+    desk: HarnessThread, body: dict[str, Any], status: int, error: str
+) -> None:
+    got, data = post_json(desk, "/api/diagnose", body)
+    assert got == status
+    assert error in data["error"]
+
+
+def test_a_diagnosis_past_the_budget_is_504_and_still_stored(tmp_path: Path) -> None:
+    import socket
+    import time
+
+    # A DNS server that never answers: the check waits its timeout, longer than the budget.
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as silent:
+        silent.bind(("127.0.0.1", 0))
+        port = silent.getsockname()[1]
+        config = WebConfig(nameservers=(f"127.0.0.1:{port}",), dns_timeout=1.0, desk_budget=0.3)
+        with run_in_thread(tmp_path / "h.sqlite3", web_config=config) as h:
+            started = time.monotonic()
+            status, data = post_json(h, "/api/diagnose", {"text": "taro@docomo.ne.jp"})
+            assert status == 504
+            assert time.monotonic() - started < 1.0
+            assert "longer than 0.3 s" in data["error"]
+            # The diagnosis goes on and lands in the history (DNS said nothing: unknown).
+            deadline = time.monotonic() + 15
+            entries: list[Any] = []
+            while not entries and time.monotonic() < deadline:
+                time.sleep(0.2)
+                _, _, body = call(h, "GET", "/api/diagnoses")
+                entries = json.loads(body)
+            assert entries and entries[0]["address"] == "taro@docomo.ne.jp"
+            assert entries[0]["verdict"] == "unknown"

@@ -89,7 +89,7 @@ def test_diagnose_docomo_and_copy_the_draft(
     expect(page.locator("h1")).to_have_text("maildoctor サポートデスク")
     expect(page.locator("#ticket option")).to_have_count(6)
     diagnose(page, "taro@docomo.ne.jp")
-    expect(page.locator("#verdict")).to_have_text("注意")
+    expect(page.locator("#verdict")).to_have_text("注意(届かない可能性があります)")
     expect(page.locator("#r-address")).to_have_text("taro@docomo.ne.jp")
     rows = page.locator("#trial tbody tr")
     expect(rows).to_have_count(5)
@@ -169,10 +169,14 @@ def test_batch_upload_of_a_cp932_csv(desk: HarnessThread, page_at: Any, tmp_path
         ("佐藤花子", "hanako@gmial.com"),
         ("鈴木一郎", "ichiro@au.com"),
     ]
+    # The input's own ticket column and a note a spreadsheet would run as a formula.
+    notes = ['=HYPERLINK("http://x.example","x")', "+81 90", "@SUM(A1)"]
     text = io.StringIO()
     writer = csv.writer(text, lineterminator="\r\n")
-    writer.writerow(["名前", "メールアドレス"])
-    writer.writerows(rows)
+    writer.writerow(["名前", "メールアドレス", "ticket", "メモ"])
+    writer.writerows(
+        [(n, a, "customer_number" if i == 2 else "T-1", notes[i]) for i, (n, a) in enumerate(rows)]
+    )
     upload = tmp_path / "問い合わせ.csv"
     upload.write_bytes(text.getvalue().encode("cp932"))
     page = page_at()
@@ -191,11 +195,19 @@ def test_batch_upload_of_a_cp932_csv(desk: HarnessThread, page_at: Any, tmp_path
         page.click("#download-csv")
     data = Path(info.value.path()).read_bytes()
     assert data.startswith(b"\xef\xbb\xbf")  # Excel reads UTF-8 only with a BOM
+    assert data.endswith(b'"\r\n')  # CRLF records (the drafts keep their own lines)
+    records = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
+    # The input's columns as given, in its order, then the results (no second "ticket").
+    assert records[0][:5] == ["名前", "メールアドレス", "ticket", "メモ", "maildoctor_verdict"]
+    assert len(set(records[0])) == len(records[0])
     parsed = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
-    assert [r["address"] for r in parsed] == [a for _, a in rows]
+    assert [r["メールアドレス"] for r in parsed] == [a for _, a in rows]
     assert [r["名前"] for r in parsed] == [n for n, _ in rows]
-    assert parsed[1]["suggestion"] == "hanako@gmail.com"
-    assert parsed[0]["reply_draft"].startswith("お客様")
+    assert [r["ticket"] for r in parsed] == ["T-1", "T-1", "customer_number"]
+    assert [r["maildoctor_ticket"] for r in parsed][2] == "customer_number"
+    assert [r["メモ"] for r in parsed] == ["'" + n for n in notes]  # shown as text, not run
+    assert parsed[1]["maildoctor_suggestion"] == "hanako@gmail.com"
+    assert parsed[0]["maildoctor_reply_draft"].startswith("お客様")
     with page.expect_download() as info:
         page.click("#download-json")
     items = json.loads(Path(info.value.path()).read_text("utf-8"))
@@ -242,6 +254,7 @@ def test_evidence_link_opens_the_message(desk: HarnessThread, page_at: Any) -> N
     page = page_at()
     page.goto(f"{desk.http_url}/desk")
     diagnose(page, "hanako@au.com")
+    page.click("#sec-trial > summary")  # the trial table folds under the answer
     link = page.locator("#trial tbody tr").nth(1).locator("a.evidence")
     href = link.get_attribute("href")
     assert href is not None and href.startswith("/messages/")
@@ -340,7 +353,7 @@ def test_login_then_the_desk_works_with_its_csrf_token(
         page.click("button[type=submit]")
         expect(page).to_have_url(f"{h.http_url}/desk")
         diagnose(page, "taro@docomo.ne.jp")  # a POST: carries X-CSRF-Token from the cookie
-        expect(page.locator("#verdict")).to_have_text("注意")
+        expect(page.locator("#verdict")).to_have_text("注意(届かない可能性があります)")
         page.goto(f"{h.http_url}/?trials=1")
         expect(page.locator(".msg-row")).not_to_have_count(0)
         page.click("#lang-switch")

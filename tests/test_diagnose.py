@@ -136,13 +136,13 @@ def test_untrustworthy_dns_says_unknown_never_not_found(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "address",
     [
-        "",
         "no-at-sign",
-        "a\r\nBcc: evil@example.com",
+        "a\r\nBcc: evil",  # a header line in the address (with an address in it, it is
+        # pasted text: the paste reader's tests)
         "taro@@docomo.ne.jp",
         "x" * 400 + "@gmail.com",
     ],
-    ids=["empty", "no-at", "crlf", "double-at", "too-long"],
+    ids=["no-at", "crlf", "double-at", "too-long"],
 )
 def test_unusable_address_is_a_finding_and_no_trial(tmp_path: Path, address: str) -> None:
     code, data = diagnose_json(address, "--offline", db=tmp_path / "h")
@@ -172,7 +172,7 @@ def test_tickets_csv_keeps_other_columns(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     code, out, _ = run("--file", str(tickets), "--offline", "--format", "json", db=tmp_path / "h")
-    rows = [json.loads(line) for line in out.splitlines()]
+    rows = json.loads(out)
     assert [r["check"]["address"] for r in rows] == [
         "taro@docomo.ne.jp",
         "taro@gmial.com",
@@ -263,10 +263,12 @@ def test_harness_that_cannot_start_exits_4(tmp_path: Path) -> None:
 
 
 def test_a_line_break_in_the_address_never_reaches_the_report(tmp_path: Path) -> None:
-    code, out, _ = run("a\nb@example.com", "--offline", db=tmp_path / "h")
+    # No address the paste reader would take in it (text around one is pasted text,
+    # read by tests/test_paste.py): diagnosed as given.
+    code, out, _ = run("a\nb@example", "--offline", db=tmp_path / "h")
     assert code == 1
-    assert "a\\u000ab@example.com" in out
-    assert "\na\n" not in out and "\nb@example.com" not in out
+    assert "a\\u000ab@example" in out
+    assert "\na\n" not in out and "\nb@example" not in out
 
 
 @pytest.mark.parametrize("fault", ["rcpt=451 4.3.0 Try later", "greylist"])
@@ -310,3 +312,42 @@ def test_a_message_accepted_but_not_stored_is_no_carrier_decision(tmp_path: Path
         pytest.raises(TrialFailed, match="not in its store"),
     ):
         run_trial(result, Forgetful(running))
+
+
+# -- pasted text (issue 19) -------------------------------------------------------------
+
+
+def test_pasted_prose_is_read_for_the_address_name_and_ticket(tmp_path: Path) -> None:
+    text = "山田と申します。お客様番号がわかりません。登録したアドレスはtaro@docomo.ne.jpです。"
+    code, data = diagnose_json(text, "--offline", db=tmp_path / "h")
+    assert code == 1  # docomo: risky
+    assert data["check"]["address"] == "taro@docomo.ne.jp"
+    assert data["ticket"] == "customer_number"  # guessed: no --ticket given
+    assert data["intake"]["salutation"] == "山田様"
+    assert data["reply_draft"].startswith("山田様\n")
+    # --ticket wins over the guess; the text report says what was read.
+    code, out, _ = run(text, "--offline", "--ticket", "login_trouble", db=tmp_path / "h")
+    assert out.startswith("貼り付けた文のアドレス: taro@docomo.ne.jp")
+    assert "返信の宛名: 山田様" in out
+    assert "問い合わせ種別: ログインできない・パスワードを忘れた\n" in out  # not "guessed"
+
+
+def test_pasted_text_from_stdin(tmp_path: Path) -> None:
+    forwarded = (
+        "From: 佐藤花子 <hanako@au.com>\nTo: support@lentrance.com\nSubject: help\n\n"
+        "I forgot my password."
+    ).encode("cp932")
+    result = CliRunner().invoke(
+        main,
+        ["diagnose", "-", "--offline", "--format", "json", "--db", str(tmp_path / "h")],
+        input=forwarded,
+    )
+    data = json.loads(result.stdout)
+    assert data["intake"]["kind"] == "forwarded"
+    assert data["intake"]["name"] == "佐藤花子"
+    assert data["ticket"] == "login_trouble"
+    result = CliRunner().invoke(
+        main, ["diagnose", "-", "--offline", "--db", str(tmp_path / "h")], input="届きません"
+    )
+    assert result.exit_code == 2
+    assert "No email address was found in the text on stdin." in result.stderr

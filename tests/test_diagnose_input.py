@@ -23,7 +23,7 @@ def diagnose_file(data: bytes, tmp_path: Path, *args: str) -> tuple[int, list[di
     tickets.write_bytes(data)
     result = CliRunner().invoke(
         main,
-        ["diagnose", "--file", str(tickets), "--offline", "--format", "json", *args,
+        ["diagnose", "--file", str(tickets), "--offline", "--format", "jsonl", *args,
          "--db", str(tmp_path / "h.sqlite3")],
     )  # fmt: skip
     rows = [json.loads(line) for line in result.stdout.splitlines()]
@@ -88,7 +88,7 @@ def test_an_empty_input_is_said_on_stderr(tmp_path: Path, data: bytes) -> None:
 def test_stdin_is_read_the_same_way(tmp_path: Path) -> None:
     result = CliRunner().invoke(
         main,
-        ["diagnose", "--file", "-", "--offline", "--format", "json",
+        ["diagnose", "--file", "-", "--offline", "--format", "jsonl",
          "--db", str(tmp_path / "h.sqlite3")],
         input="メールアドレス\nｔａｒｏ＠ｄｏｃｏｍｏ．ｎｅ．ｊｐ\n".encode("cp932"),
     )  # fmt: skip

@@ -16,11 +16,12 @@ from pathlib import Path
 import pytest
 
 from maildoctor.bounce import explain
-from maildoctor.events import Event, EventStore, EventStoreError, address_key, suppression
+from maildoctor.events import Event, EventStore, EventStoreError, address_key
 from maildoctor.events.esp import UnknownShape, events_from_json
 from maildoctor.events.ingest import MAX_LINE, ingest_source
 from maildoctor.events.postfix import PostfixParser
 from maildoctor.events.reply import read_reply
+from maildoctor.events.timeline import suppression
 
 DATA = Path(__file__).parent / "data" / "events"
 LOG = DATA / "postfix-maillog.log"

@@ -15,9 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
-from maildoctor.events import EventStore, suppression
+from maildoctor.cli import main
+from maildoctor.events import EventStore
 from maildoctor.events.ingest import ingest_source
+from maildoctor.events.timeline import suppression
 from maildoctor.harness.profiles import parse_profile
 from maildoctor.harness.server import run_in_thread
 from maildoctor.mail.render import render_message
@@ -72,6 +75,21 @@ def test_timelines_from_postfixs_log_and_dsns_match_the_harness(
             (dsn_dir / f"{m.id}.eml").write_bytes(m.raw)
     assert len(list(dsn_dir.iterdir())) == 2
 
+    # The command an operator runs on the log Postfix wrote.
+    done = CliRunner().invoke(
+        main,
+        [
+            "events",
+            "ingest",
+            "--events-db",
+            str(tmp_path / "cli.sqlite3"),
+            "--log-zone",
+            "UTC",
+            str(mta.log_path),
+        ],
+    )
+    assert done.exit_code == 0, done.output
+    assert "postfix," in done.stdout and " 0 unreadable" in done.stdout
     with EventStore(tmp_path / "events.sqlite3") as store:
         log = ingest_source(store, str(mta.log_path), zone=UTC)
         dsns = ingest_source(store, str(dsn_dir))

@@ -22,6 +22,7 @@ from tests.serveproc import ServeProcess
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 BOUNCES = Path(__file__).resolve().parent / "data" / "bounces"
+EVENTS = Path(__file__).resolve().parent / "data" / "events"
 
 
 def exit_table() -> dict[tuple[str, int], str]:
@@ -100,6 +101,15 @@ CASES: dict[tuple[str, int], Case] = {
     ("sender", 3): lambda e: [
         "sender", "slow.example", "--nameserver", e.sender_ns, "--dns-timeout", "0.3",
     ],
+    ("events", 0): lambda e: [
+        "events", "ingest", "--events-db", str(e.tmp / "ev.sqlite3"),
+        str(EVENTS / "ses-events.jsonl"),
+    ],
+    ("events", 1): lambda e: [
+        "events", "ingest", "--events-db", str(e.tmp / "ev.sqlite3"), str(e.tmp / "missing.log"),
+    ],
+    ("events", 2): lambda e: ["events", "ingest"],
+    ("events", 4): lambda e: ["events", "show", "a@b.jp", "--events-db", "/proc/x.sqlite3"],
 }  # fmt: skip
 
 

@@ -300,10 +300,13 @@ async def _hold_connections(address: tuple[str, int], n: int) -> list[str]:
     return replies
 
 
-def test_200_concurrent_connections(harness: HarnessThread) -> None:
-    replies = asyncio.run(_hold_connections(harness.smtp_address, 200))
-    assert all(r.startswith("250 ") for r in replies)
-    stored = harness.messages()
+def test_200_concurrent_connections(tmp_path: Path) -> None:
+    # One client address holding 200 sessions: past the default per-client limit (100).
+    limits = Limits(max_message_size=20_000, max_sessions_per_client=0)
+    with run_in_thread(tmp_path / "h.sqlite3", http_port=None, limits=limits) as harness:
+        replies = asyncio.run(_hold_connections(harness.smtp_address, 200))
+        assert all(r.startswith("250 ") for r in replies)
+        stored = harness.messages()
     assert sorted(m.subject for m in stored) == sorted(f"load {i}" for i in range(200))
 
 

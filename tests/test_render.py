@@ -481,7 +481,7 @@ def test_templates_dir_resolution(
     with pytest.raises(TemplatesDirError, match=f"{ENV_VAR} at a copy"):
         templates_dir(missing)
     monkeypatch.setenv(ENV_VAR, str(missing))
-    with pytest.raises(TemplatesDirError, match=f"from {ENV_VAR}"):
+    with pytest.raises(TemplatesDirError, match=f"from \\${ENV_VAR}"):
         templates_dir()
 
 

@@ -61,6 +61,7 @@ def test_json(ns: str) -> None:
     assert data["domain"] == "good.example" and data["findings"] == []
     assert data["checks"] == {
         "spf": True, "dkim": True, "dmarc": True, "enforced": True, "aligned": True, "ptr": True,
+        "bimi": False,
     }  # fmt: skip
     assert data["records"]["dmarc"] == ["v=DMARC1; p=reject; rua=mailto:dmarc-reports@good.example"]
 

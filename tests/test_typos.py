@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from maildoctor.address.check import check_offline
 from maildoctor.address.syntax import check_syntax
 from maildoctor.address.typos import DomainTable, default_table, distance, suggest_domain
 
@@ -179,3 +180,65 @@ def test_mailcheck_suite(suite: str, disagree: dict[str, str]) -> None:
         else:
             assert same, (case["email"], want, got)
     assert agree / len(cases) >= 0.9
+
+
+@pytest.mark.parametrize(
+    ("typed", "meant"),
+    [
+        ("taro@gmailーcom", "taro@gmail.com"),  # the IME's long-vowel mark for the dot
+        ("taro@gmail-com", "taro@gmail.com"),
+        ("taro@docomo-ne-jp", "taro@docomo.ne.jp"),
+        ("taro@docomo.n.jp", "taro@docomo.ne.jp"),  # no one- or two-letter .jp type but these
+        ("taro@ocn.ns.jp", "taro@ocn.ne.jp"),
+        ("taro@ybb.nee.jp", "taro@ybb.ne.jp"),  # three letters: only towards a known domain
+        ("taro@ybb.or.jp", "taro@ybb.ne.jp"),  # an ISP's ne.jp typed or.jp
+        ("taro@gmail.com.jp", "taro@gmail.com"),  # no com.jp type exists
+        ("taro@au.om", "taro@au.com"),
+        ("taro@me.cm", "taro@me.com"),
+        ("taro@au.bom", "taro@au.com"),
+        ("taro@kyoto-u.ac.jo", "taro@kyoto-u.ac.jp"),  # a campus domain (Hipo's list)
+        ("taro@st.kyotu-u.ac.jp", "taro@st.kyoto-u.ac.jp"),  # in a campus mailbox subdomain
+        ("taro@beach.ocn.ne.jo", "taro@beach.ocn.ne.jp"),  # an ISP mailbox subdomain
+    ],
+)
+def test_japanese_shapes(typed: str, meant: str) -> None:
+    assert check_offline(typed).suggestion == meant
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "taro@keio.jp",  # a campus holds NAME.jp and NAME.ac.jp: both real
+        "taro@g.ecc.u-tokyo.ac.jp",  # a campus subdomain is a mailbox domain
+        "taro@is.naist.jp",  # naist.jp is the registered domain of Hipo's bs.naist.jp
+        "taro@beach.ocn.ne.jp",
+        "taro@docomo-ne.jp",  # a real .jp shape: a hyphen guess is DNS's to decide
+    ],
+)
+def test_real_japanese_domains_left_alone(address: str) -> None:
+    assert check_offline(address).suggestion is None
+
+
+@pytest.mark.parametrize(
+    ("typed", "meant"),
+    [
+        ("taro@ua.com", "taro@au.com"),
+        ("taro@auu.com", "taro@au.com"),
+        ("taro@zu.com", "taro@au.com"),
+    ],
+)
+def test_a_keyboard_slip_of_a_big_short_domain_is_said(typed: str, meant: str) -> None:
+    """au.com holds millions of Japanese mailboxes; ua.com is nobody's known mail domain."""
+    assert check_offline(typed).suggestion == meant
+
+
+def test_a_slip_far_from_the_keyboard_or_of_a_rarer_short_domain_waits_for_dns() -> None:
+    assert check_offline("taro@pu.com").suggestion is None  # p is nowhere near a
+    assert check_offline("taro@m3.com").suggestion is None  # me.com is not one of the big
+    assert check_offline("taro@icn.ne.jp").suggestion is None  # may be a cable ISP
+
+
+def test_a_name_missing_its_ending_between_two_big_domains_abstains() -> None:
+    """hotmail: hotmail.co.jp or hotmail.com, both big: ties abstain."""
+    assert suggest_domain("hotmail") is None
+    assert _suggested("gmail") == "gmail.com"

@@ -7,6 +7,9 @@ Three sources, all data:
   and the endings only a slip produces;
 - ``data/mail_domains_ispdb.txt``: Thunderbird's ISPDB, ~960 real mail domains
   worldwide (the country variants of Hotmail, Live, Outlook, Yahoo, GMX...);
+- ``data/jp_mail_domains.toml``: Japanese ISP and campus mail domains, each with
+  its source (Thunderbird's ISPDB, Hipo's university-domains-list); a subdomain of a
+  campus domain is a mailbox domain (``st.kyoto-u.ac.jp``);
 - the Public Suffix List bundled with ``publicsuffixlist`` (ICANN section, no
   network): which endings exist at all, so ``.cok`` is a slip and ``.co.th`` is
   a country.
@@ -49,6 +52,12 @@ class DomainTable:
     """Mail domains whose subdomains are mailboxes (beach.ocn.ne.jp)."""
     top_targets: int = 0
     """The first this many targets are the big ones: a tie with a rarer one goes to them."""
+    core_targets: int = 0
+    """Targets before this index are the popular list; after it, Japan's ISPs and campuses
+    (corrected for slips of their letters or of an ending that cannot exist, not for
+    another real ending: keio.jp and keio.ac.jp are both the university's)."""
+    campus: frozenset[str] = frozenset()
+    """Campus domains: every subdomain of one is a mailbox domain (st.kyoto-u.ac.jp)."""
     check_carriers: bool = True
     """Also treat every carrier domain (and its subdomain patterns) as known."""
 
@@ -56,6 +65,13 @@ class DomainTable:
 def _ispdb() -> list[str]:
     text = resources.files("maildoctor").joinpath("data/mail_domains_ispdb.txt").read_text("utf-8")
     return [line.strip() for line in text.splitlines() if line.strip() and line[0] != "#"]
+
+
+def _jp_domains() -> tuple[list[str], list[str]]:
+    """(ISP domains, campus domains) of data/jp_mail_domains.toml."""
+    text = resources.files("maildoctor").joinpath("data/jp_mail_domains.toml").read_text("utf-8")
+    raw = tomllib.loads(text)
+    return list(raw.get("isp", {})), list(raw.get("campus", {}))
 
 
 @cache
@@ -66,9 +82,14 @@ def default_table() -> DomainTable:
     carrier_domains = [
         d for c in CARRIERS.values() for d in (*c.domains, *c.legacy_domains) if "*" not in d
     ]
-    targets = tuple(dict.fromkeys(raw["targets"]))
+    isp, campus = _jp_domains()
+    real = set(raw["real"])
+    # Japan's ISPs and campuses come after the popular domains: ties go to those.
+    targets = tuple(
+        dict.fromkeys([*raw["targets"], *(d for d in (*isp, *campus) if d not in real)])
+    )
     explicit = dict(raw["explicit"])
-    known = {*targets, *raw["real"], *carrier_domains, *_ispdb()} - set(explicit)
+    known = {*targets, *real, *carrier_domains, *_ispdb()} - set(explicit)
     return DomainTable(
         targets=targets,
         known=frozenset(known),
@@ -77,6 +98,8 @@ def default_table() -> DomainTable:
         confusable=frozenset(raw["confusable_suffixes"]),
         explicit=explicit,
         parents=frozenset(raw.get("parents", ())),
+        core_targets=len(dict.fromkeys(raw["targets"])),
+        campus=frozenset(campus),
         top_targets=int(raw.get("top_targets", 0)),
     )
 
@@ -126,6 +149,8 @@ def is_known(domain: str, table: DomainTable) -> bool:
     labels = domain.split(".")
     for i in range(1, len(labels) - 1):
         parent = ".".join(labels[i:])
+        if parent in table.campus:
+            return True
         if parent in table.parents and parent not in _target_parents(table):
             return True
     return False

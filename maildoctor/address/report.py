@@ -7,8 +7,6 @@ draft is rendered from ``templates/replies/check.txt.j2`` (Jinja2, through
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -18,6 +16,7 @@ from maildoctor.address.check import CheckResult
 from maildoctor.address.syntax import display
 from maildoctor.advice import DEFAULT_SUBJECT, advice_for, advice_text
 from maildoctor.findings import Lang, Severity, Verdict
+from maildoctor.spreadsheet import csv_line
 
 __all__ = [
     "CSV_FIELDS",
@@ -134,11 +133,16 @@ def _with_columns(result: CheckResult, columns: Mapping[str, str] | None) -> dic
 
 
 def format_json(
-    results: list[CheckResult], columns: Sequence[Mapping[str, str]] | None = None
+    results: list[CheckResult],
+    columns: Sequence[Mapping[str, str]] | None = None,
+    *,
+    array: bool | None = None,
 ) -> str:
-    """One object for one address, an array for several (indented, UTF-8)."""
+    """One object for one address, an array for several or when ``array`` (a --file
+    input is always an array); indented, UTF-8."""
     rows = [_with_columns(r, columns[i] if columns else None) for i, r in enumerate(results)]
-    data: Any = rows[0] if len(rows) == 1 else rows
+    one = len(rows) == 1 if array is None else not array
+    data: Any = rows[0] if one else rows
     return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
 
 
@@ -184,9 +188,7 @@ def format_csv_row(result: CheckResult, extra: Sequence[str] = ()) -> str:
 
 
 def _csv_line(values: Iterable[str]) -> str:
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerow(list(values))
-    return buffer.getvalue()
+    return csv_line(values)
 
 
 def reply_context(result: CheckResult, *, subject: str = DEFAULT_SUBJECT) -> dict[str, Any]:
@@ -198,7 +200,8 @@ def reply_context(result: CheckResult, *, subject: str = DEFAULT_SUBJECT) -> dic
     ]
     # A repair whose domain takes no mail either is not offered to the customer.
     suggestion = None if _doubtful(result) else result.suggestion
-    if suggestion:
+    if suggestion or "syntax_invalid" in codes:
+        # The draft's opening paragraph already asks to register again: not twice.
         advice_ids = [a for a in advice_ids if a not in _REREGISTER_ADVICE]
     if not advice_ids and result.verdict in (Verdict.OK, Verdict.UNKNOWN):
         advice_ids = list(_DEFAULT_REPLY_ADVICE)

@@ -79,6 +79,25 @@ def _adjacent(a: str, b: str) -> bool:
     return abs(ra - rb) <= 1 and abs(xa - xb) <= 1.0
 
 
+def _big_short(target: str, typed: str, table: DomainTable) -> bool:
+    """A short name that is one of the big mail domains (au.com), typed one keyboard slip
+    away: what is known of both sides decides. The target holds millions of Japanese
+    mailboxes; the typed domain is nobody's known mail domain, and the slip is one a
+    keyboard makes (a neighbouring key, two letters swapped, one doubled or dropped)."""
+    if is_known(typed, table):
+        return False
+    # Only a big one: a short name one key from a rarer domain is as likely somebody's
+    # real mail (m3.com is one key from me.com, love.com from live.com, kcn.ne.jp from ocn).
+    if target not in table.targets[: table.top_targets]:
+        return False
+    if len(typed) == len(target):
+        diff = [(a, b) for a, b in zip(typed, target, strict=True) if a != b]
+        return (len(diff) == 1 and _adjacent(*diff[0])) or (
+            len(diff) == 2 and sorted(typed) == sorted(target)
+        )
+    return True  # a letter doubled, dropped or a neighbour added (one edit)
+
+
 def _keyboard_slips(typed: str, target: str) -> bool:
     """Every letter typed in place of another was a neighbouring key (for two-edit matches:
     foxmail is two far keys from hotmail, a different name; hptmaul two near ones)."""
@@ -145,12 +164,27 @@ def _suggest(domain: str, table: DomainTable) -> TypoSuggestion | None:
     if domain in table.explicit:
         return found(table.explicit[domain], "explicit")
     parts = _parts(table)
+    jp = _jp_shape(domain, table)
+    if jp is not None:
+        return found(jp.suggested, jp.rule, jp.strength)
     flat = domain.replace(".", "")
     dots = [t for t, _, _ in parts if t.replace(".", "") == flat]
     if dots:
         return found(dots[0], "dots")
+    if "-" in domain:
+        # A hyphen where a dot belongs (the IME's long-vowel mark folds to one:
+        # gmailーcom, docomo-ne-jp): sure when the typed domain cannot exist as is.
+        dashed = domain.replace(".", "-")
+        for t, _, _ in parts:
+            if t.replace(".", "-") == dashed:
+                sure = "." not in domain or public_suffix(domain) is None
+                return found(t, "dots", "strong" if sure else "weak")
     cut = [t for t, _, _ in parts if t.startswith(domain + ".")]
     if "." not in domain:
+        # hotmail: hotmail.co.jp or hotmail.com, both big: a tie, and ties abstain
+        big_cut = [t for t in cut if t in table.targets[: table.top_targets]]
+        if len(big_cut) > 1:
+            return None
         return found(cut[0], "ending_missing") if cut else None
     name, ending = split_domain(domain, table)
     if cut:
@@ -176,14 +210,85 @@ def _suggest(domain: str, table: DomainTable) -> TypoSuggestion | None:
         # A made-up ending is wrong whatever the name; fix it only for a plain
         # name (mail.company.cmo may be a host name, not a slip).
         return found(fixed, "suffix") if "." not in name else None
-    same_name = [(t, t_end) for t, t_name, t_end in parts if t_name == name]
+    core = table.core_targets or len(parts)
+    unreal_ending = not real_ending(ending, table)
+    same_name = [
+        (t, t_end)
+        for i, (t, t_name, t_end) in enumerate(parts)
+        if t_name == name and (i < core or unreal_ending or _isp_types(ending, t, table))
+    ]
     if same_name:
         rank = {t: i for i, (t, _) in enumerate(same_name)}
         best = min(same_name, key=lambda te: (distance(ending, te[1], 9), rank[te[0]]))[0]
         country = _country_only(ending, table) and not _key_slip(ending, same_name[0][1])
-        weak = country or (len(name) <= 3 and real_ending(ending, table))
+        # A short name under one of the one-key slips of its ending (au.co, me.cm, mac.om)
+        # is a slip: the target is a big mail domain, the typed one is known to no one.
+        slip = ending in table.confusable
+        weak = country or (len(name) <= 3 and real_ending(ending, table) and not slip)
         return found(best, "confused_suffix", "weak" if weak else "strong")
-    return _letter_slip(domain, ending, table, parts)
+    return _letter_slip(domain, ending, table, parts) or _subdomain_slip(domain, table)
+
+
+#: JPRS's organisation types: the only two-letter second levels under .jp
+#: (a general-use .jp name has three letters or more; prefectures are long names).
+_JP_TYPES = ("ac", "ad", "co", "ed", "go", "gr", "lg", "ne", "or")
+
+
+def _isp_types(ending: str, target: str, table: DomainTable) -> bool:
+    """An ISP's ne.jp typed as or.jp, or the other way (JPRS: one organisation, one type;
+    a campus holds both NAME.jp and NAME.ac.jp, so not for campuses)."""
+    return (
+        target not in table.campus
+        and ending in ("ne.jp", "or.jp")
+        and target.endswith((".ne.jp", ".or.jp"))
+    )
+
+
+def _jp_shape(domain: str, table: DomainTable) -> TypoSuggestion | None:
+    """Shapes JPRS's rules say cannot exist: a popular ``.com`` with ``.jp`` added
+    (gmail.com.jp: there is no com.jp type), and a second level of one or two letters
+    that is no organisation type (docomo.n.jp, ocn.ns.jp): the type one edit away."""
+    labels = domain.split(".")
+    if len(labels) < 3 or labels[-1] != "jp":
+        return None
+    head, second = ".".join(labels[:-2]), labels[-2]
+    if second in ("com", "net") and f"{head}.{second}" in table.targets:
+        return TypoSuggestion(domain=domain, suggested=f"{head}.{second}", rule="suffix")
+    if len(second) > 3 or second in _JP_TYPES:
+        return None
+    near = [t for t in _JP_TYPES if distance(second, t, 1) == 1]
+    known = [t for t in near if is_known(f"{head}.{t}.jp", table)]
+    # Three letters may be a general-use .jp name (nee.jp): only towards a known domain.
+    choice = known if known or len(second) == 3 else near
+    if len(choice) != 1:
+        return None
+    fixed = f"{head}.{choice[0]}.jp"
+    if is_known(fixed, table):
+        return TypoSuggestion(domain=domain, suggested=fixed, rule="suffix")
+    deeper = _suggest(fixed, table)
+    if deeper is not None:
+        return TypoSuggestion(
+            domain=domain, suggested=deeper.suggested, rule=deeper.rule, strength=deeper.strength
+        )
+    return TypoSuggestion(domain=domain, suggested=fixed, rule="suffix")
+
+
+def _subdomain_slip(domain: str, table: DomainTable) -> TypoSuggestion | None:
+    """A slip in the registered part of a mailbox subdomain (beach.ocn.ne.jo,
+    st.kyotou-u.ac.jp): the part after the first label corrected to a domain whose
+    subdomains are mailboxes (an ISP's or a campus's)."""
+    first, _, rest = domain.partition(".")
+    if rest.count(".") < 1:
+        return None
+    sub = _suggest(rest, table)
+    if sub is None:
+        return None
+    mailbox_parent = sub.suggested in table.campus or sub.suggested in table.parents
+    if not mailbox_parent:
+        return None
+    return TypoSuggestion(
+        domain=domain, suggested=f"{first}.{sub.suggested}", rule=sub.rule, strength=sub.strength
+    )
 
 
 def _letter_slip(
@@ -212,7 +317,7 @@ def _letter_slip(
             d = distance(domain, target, limit)
             if d > limit or (d == 2 and not _keyboard_slips(domain, target)):
                 continue
-            if _short(t_name, t_ending) and not unreal:
+            if _short(t_name, t_ending) and not unreal and not _big_short(target, domain, table):
                 strength = "weak"
         if d < best_d:
             best, best_d = [(target, strength)], d

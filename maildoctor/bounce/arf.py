@@ -4,9 +4,9 @@ from bounces (after ``Sisimai::ARF``)."""
 from __future__ import annotations
 
 import re
-from email.message import Message
 
 from maildoctor.bounce.message import ADDR_RE, get_header
+from maildoctor.bounce.mime import MimePart
 
 __all__ = ["complained_recipients", "is_feedback"]
 
@@ -14,7 +14,7 @@ __all__ = ["complained_recipients", "is_feedback"]
 _COMPLAINT_SENDERS = ("staff@hotmail.com", "complaints@email-abuse.amazonses.com")
 
 
-def is_feedback(msg: Message, subject: str, sender: str, has_report_part: bool) -> bool:
+def is_feedback(msg: MimePart, subject: str, sender: str, has_report_part: bool) -> bool:
     """Whether ``msg`` is a complaint: an ARF report, Microsoft's or Amazon's
     "complaint about message from" mail, or Apple's unsubscribe notice."""
     if has_report_part:

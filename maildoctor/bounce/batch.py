@@ -34,6 +34,13 @@ class SuppressionRow:
     """Bounces counted for the address."""
     decided_by: str
     """``hard`` (one hard bounce is enough) or ``soft:N/Dd`` (N soft bounces within D days)."""
+    rule: str = ""
+    """Which rule read that bounce's reason (``rhost:KDDI (au)``, ``lhost:Exim``,
+    ``sisimai-rules``...): the evidence an operator checks before un-suppressing."""
+    status: str = ""
+    """That bounce's status code (``5.1.1``), ``""`` when it gave none."""
+    words: str = ""
+    """That bounce's remote-server words, cut at 300 characters."""
 
 
 def summarize(explanations: list[Explanation], errors: int = 0) -> dict[str, object]:
@@ -84,6 +91,7 @@ def suppression_list(
                     last_seen=last,
                     count=len(found),
                     decided_by="hard",
+                    **_evidence(hard[-1]),
                 )
             )
             continue
@@ -97,9 +105,14 @@ def suppression_list(
                     last_seen=last,
                     count=len(found),
                     decided_by=f"soft:{soft_limit}/{soft_days}d",
+                    **_evidence(latest),
                 )
             )
     return rows
+
+
+def _evidence(e: Explanation) -> dict[str, str]:
+    return {"rule": e.decided_by, "status": e.status, "words": e.diagnostic[:300]}
 
 
 def _repeats(dates: list[datetime], limit: int, window: timedelta) -> bool:

@@ -19,11 +19,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 
 from maildoctor.bounce.parse import BounceRecipient, ParsedBounce
 from maildoctor.bounce.patterns import CarrierRule, lhost_of, tables
 from maildoctor.bounce.reasons import RETRY, Facts, current_name, decide, words_reason
-from maildoctor.bounce.vocabulary import lhost_reason, rhost_reason
+from maildoctor.bounce.vocabulary import lhost_command_reason, lhost_reason, rhost_reason
 
 __all__ = ["Explanation", "classify"]
 
@@ -79,10 +80,21 @@ def _carrier_id(recipient: str) -> str:
 
 def _rhost(r: BounceRecipient) -> CarrierRule | None:
     hosts = [h for h in (r.remote_mta.rstrip(".").lower(), _domain(r.recipient)) if h]
-    for rule in tables().carriers:
-        if any(p.search(h) for p in rule.hosts for h in hosts):
+    if not hosts:
+        return None
+    for rule, either in _carrier_hosts():
+        if any(either.search(h) for h in hosts):
             return rule
     return None
+
+
+@cache
+def _carrier_hosts() -> tuple[tuple[CarrierRule, re.Pattern[str]], ...]:
+    """Each carrier rule with its host patterns as one (any of them matches)."""
+    return tuple(
+        (rule, re.compile("|".join(f"(?:{p.pattern})" for p in rule.hosts), re.I | re.M))
+        for rule in tables().carriers
+    )
 
 
 def _rhost_reason(rule: CarrierRule, r: BounceRecipient, when: datetime | None) -> str:
@@ -131,7 +143,14 @@ def _classify(
     )
     lhost = lhost_of(bounce.mta)
     headers = bounce.headers if lhost else ""
-    preset = r.reason_hint or (lhost_reason(lhost, r.diagnostic, headers=headers) if lhost else "")
+    preset = r.reason_hint or (
+        (
+            lhost_command_reason(lhost, r.command)
+            or lhost_reason(lhost, r.diagnostic, headers=headers)
+        )
+        if lhost
+        else ""
+    )
     if lhost and bounce.text and (not preset or preset in RETRY):
         # The MTA may write its reason once, apart from the recipients (au's EZweb:
         # "The user(s) account is disabled." above "<addr>: 550 user unknown").

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import re
-from email.message import Message
 
 from maildoctor.bounce.lhost import find_segments
 from maildoctor.bounce.message import (
@@ -15,7 +14,11 @@ from maildoctor.bounce.message import (
     smtp_command,
     typed_value,
 )
+from maildoctor.bounce.mime import MimePart
 from maildoctor.bounce.model import BounceRecipient
+from maildoctor.bounce.vocabulary import dsn_field_reason
+
+_FIELD_NAME = re.compile(r"[A-Za-z][A-Za-z0-9\-]*")
 
 
 def _field_blocks(text: str) -> list[dict[str, str]]:
@@ -33,7 +36,7 @@ def _field_blocks(text: str) -> list[dict[str, str]]:
             current[last] += " " + line.strip()
             continue
         name, sep, value = line.partition(":")
-        if sep and re.fullmatch(r"[A-Za-z][A-Za-z0-9\-]*", name.strip()):
+        if sep and _FIELD_NAME.fullmatch(name.strip()):
             last = name.strip().lower()
             if last in current:  # a repeated field starts a new recipient block
                 blocks.append(current)
@@ -44,13 +47,13 @@ def _field_blocks(text: str) -> list[dict[str, str]]:
     return blocks
 
 
-def dsn_text(part: Message) -> str:
+def dsn_text(part: MimePart) -> str:
     payload = part.get_payload()
     if isinstance(payload, list):  # compat32 splits delivery-status into header blocks
         chunks = []
         for block in payload:
-            if isinstance(block, Message):
-                chunks.append("\n".join(f"{k}: {v}" for k, v in block.items()))
+            if isinstance(block, MimePart):
+                chunks.append(block.header_block())
         return "\n\n".join(chunks)
     return decode_part(part)
 
@@ -109,6 +112,7 @@ def dsn_recipients(dsn: str, text: str) -> tuple[str, list[BounceRecipient]]:
                 remote_mta=typed_value(block.get("remote-mta", "")),
                 command=smtp_command(diagnostic + " " + near),
                 diagnostic_type=kind,
+                reason_hint=dsn_field_reason(block),
             )
         )
     return reporting, out

@@ -5,7 +5,6 @@ layouts ``Sisimai::Lhost::*`` read."""
 from __future__ import annotations
 
 import re
-from email.message import Message
 
 from maildoctor.bounce.message import ADDR_RE, NOT_RECIPIENT, clean, codes, smtp_command
 from maildoctor.bounce.model import BounceRecipient
@@ -96,10 +95,11 @@ def error_block(text: str) -> str:
     return f"{words}\nSMTP command: {cmd.group(1)}" if cmd else words
 
 
-def mta_of(msg: Message, text: str, subject: str, sender: str) -> str:
+def mta_of(headers: str, text: str, subject: str, sender: str) -> str:
+    """The MTA that wrote the bounce, from its header block (``Name: value`` lines),
+    its explanation, subject and sender."""
     from maildoctor.bounce.patterns import detect_mta
 
-    headers = "\n".join(f"{k}: {v}" for k, v in msg.items())
     # An MTA introduces itself in the first lines of its explanation.
     return detect_mta(headers=headers, subject=subject, sender=sender, text=text[:3000])
 

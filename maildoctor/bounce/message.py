@@ -4,13 +4,12 @@ DSN and per-MTA parsers share. Never raises on broken input."""
 
 from __future__ import annotations
 
-import email
 import re
 from datetime import UTC, datetime
-from email import policy
 from email.header import decode_header, make_header
-from email.message import Message
 from email.utils import parsedate_to_datetime
+
+from maildoctor.bounce.mime import MimePart, parse_mime
 
 # --- reading the message -------------------------------------------------
 
@@ -20,7 +19,8 @@ STATUS_RE = re.compile(r"(?<![\d.])([245]\.\d{1,3}\.\d{1,3})(?![\d.])")
 _REPLY_RE = re.compile(r"(?<![\d.#\-])([245][0-5]\d)(?:[ \-]|$)", re.M)
 _COMMAND_RE = re.compile(
     # "SMTP command:" (m-FILTER), "SMTP:RCPT" (X3), "Error following RCPT" (X6)
-    r"(?:in reply to (?:end of )?|>>> ?|after |at |SMTP command: |^SMTP:|error following )"
+    r"(?:in reply to (?:end of )?|>>> ?|after |at |SMTP command: |^SMTP:|error following "
+    r"|did not like our )"  # the last: Sisimai::Lhost::DragonFly
     r"(RCPT TO|MAIL FROM|DATA|HELO|EHLO|RCPT|MAIL|STARTTLS|end of data)",
     re.I | re.M,
 )
@@ -52,26 +52,27 @@ NOT_RECIPIENT = re.compile(
 )
 
 
-def load_message(raw: bytes) -> Message:
-    """Parse leniently: compat32 tolerates the broken headers real bounces carry."""
-    # Some samples start with an mbox "From " line; the parser would take it as a
-    # defect, which is harmless, but drop it so the first header is read.
+def load_message(raw: bytes) -> MimePart:
+    """Parse leniently (:mod:`.mime`): real bounces carry broken headers and MIME."""
+    # Some samples start with an mbox "From " line: drop it so the first header is read.
     if raw.startswith(b"From "):
         raw = raw.split(b"\n", 1)[1] if b"\n" in raw else b""
-    return email.message_from_bytes(raw, policy=policy.compat32)
+    return parse_mime(raw)
 
 
-def get_header(msg: Message, name: str) -> str:
+def get_header(msg: MimePart, name: str) -> str:
     value = msg.get(name)
     if value is None:
         return ""
+    if "=?" not in value:
+        return value.strip()
     try:
-        return str(make_header(decode_header(str(value)))).strip()
+        return str(make_header(decode_header(value))).strip()
     except Exception:  # undecodable encoded-words: keep the raw text
-        return str(value).strip()
+        return value.strip()
 
 
-def decode_part(part: Message) -> str:
+def decode_part(part: MimePart) -> str:
     """A part's text in whatever charset works; a charset name that is unknown, broken
     or holds a NUL (``utf-\\0-8``) falls back to the usual ones, never raises."""
     payload = part.get_payload(decode=True)
@@ -100,9 +101,9 @@ _REPORT_PARTS = (
 )
 
 
-def walk(msg: Message, inside_original: bool = False) -> list[tuple[Message, bool]]:
+def walk(msg: MimePart, inside_original: bool = False) -> list[tuple[MimePart, bool]]:
     """All leaf parts, each with whether it belongs to the attached original message."""
-    out: list[tuple[Message, bool]] = []
+    out: list[tuple[MimePart, bool]] = []
     ctype = msg.get_content_type()
     if ctype in ("message/rfc822", "text/rfc822-headers", "message/rfc822-headers"):
         out.append((msg, True))
@@ -114,7 +115,7 @@ def walk(msg: Message, inside_original: bool = False) -> list[tuple[Message, boo
         payload = msg.get_payload()
         if isinstance(payload, list):
             for sub in payload:
-                if isinstance(sub, Message):
+                if isinstance(sub, MimePart):
                     out.extend(walk(sub, inside_original))
         return out
     out.append((msg, inside_original))
@@ -133,11 +134,27 @@ def codes(text: str) -> tuple[str, str]:
     return (status.group(1) if status else "", reply.group(1) if reply else "")
 
 
+#: qmail-remote's words for the command that failed (Sisimai::Lhost::qmail $commandset)
+_QMAIL_COMMANDS = (
+    ("does not like recipient", "RCPT"),
+    ("but sender was rejected", "MAIL"),
+    ("but my name was rejected", "EHLO"),
+    ("but greeting failed", "CONN"),
+    ("failed on data command", "DATA"),
+    ("failed after i sent the message", "DATA"),
+)
+
+
+_COMMAND_WORDS = ("rcpt", "mail", "data", "helo", "ehlo", "starttls")
+
+
 def smtp_command(text: str) -> str:
-    if re.search(r"does not like recipient", text, re.I):
-        return "RCPT"  # qmail-remote's words for a refused RCPT TO
-    if re.search(r"sender was rejected", text, re.I):
-        return "MAIL"  # ... and for a refused MAIL FROM
+    lower = text.lower()
+    for words, command in _QMAIL_COMMANDS:
+        if words in lower:
+            return command
+    if not any(w in lower for w in _COMMAND_WORDS):
+        return ""  # no command named: skip the (slower) scan
     m = _COMMAND_RE.search(text)
     if not m:
         return ""

@@ -18,7 +18,6 @@ anything that is not a bounce raises :class:`NotABounce`, nothing else.
 from __future__ import annotations
 
 import re
-from email.message import Message
 from functools import partial
 
 from maildoctor.bounce.arf import complained_recipients, is_feedback
@@ -44,6 +43,7 @@ from maildoctor.bounce.message import (
     split_messages,
     walk,
 )
+from maildoctor.bounce.mime import MimePart
 from maildoctor.bounce.model import BounceRecipient, NotABounce, ParsedBounce
 from maildoctor.bounce.ses import from_ses, ses_notification
 
@@ -92,9 +92,9 @@ def parse_bounce(raw: bytes) -> ParsedBounce:
             report += dsn_text(part) + "\n"
         elif in_original:
             inner = part.get_payload()
-            if isinstance(inner, list) and inner and isinstance(inner[0], Message):
+            if isinstance(inner, list) and inner and isinstance(inner[0], MimePart):
                 original_to = original_to or get_header(inner[0], "To")
-                original += "\n".join(f"{k}: {v}" for k, v in inner[0].items()) + "\n"
+                original += inner[0].header_block() + "\n"
             elif isinstance(inner, str):
                 m = re.search(r"^To:\s*(.+)$", inner, re.M)
                 if m:
@@ -121,7 +121,8 @@ def parse_bounce(raw: bytes) -> ParsedBounce:
         assert dsn_start is not None
         dsn_parts.append(joined[dsn_start.start() :])
     text = cut_original(joined)
-    mta = mta_of(msg, text, subject, sender)
+    header_block = msg.header_block()
+    mta = mta_of(header_block, text, subject, sender)
     reporting = host_of(get_header(msg, "Message-ID")) or host_of(sender)
     own = {
         a.lower() for a in ADDR_RE.findall(to + " " + sender + " " + get_header(msg, "Return-Path"))
@@ -132,7 +133,7 @@ def parse_bounce(raw: bytes) -> ParsedBounce:
     # What every kind of bounce below records besides its kind and recipients.
     bounce = partial(
         ParsedBounce,
-        headers="\n".join(f"{k}: {v}" for k, v in msg.items()),
+        headers=header_block,
         mta=mta,
         reporting_mta=reporting,
         subject=subject,
@@ -215,7 +216,7 @@ def parse_bounces(raw: bytes) -> list[ParsedBounce]:
     return found
 
 
-def _auto_reply(msg: Message, auto: str, subject: str) -> bool:
+def _auto_reply(msg: MimePart, auto: str, subject: str) -> bool:
     """RFC 3834 auto-reply markers (after Sisimai::RFC3834). ``auto-generated`` is not
     one: RFC 3834 keeps it for mail that answers nothing (a notification like ours)."""
     if auto.startswith("auto-replied"):

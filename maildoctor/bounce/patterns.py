@@ -81,6 +81,34 @@ def _rx(items: Any) -> tuple[re.Pattern[str], ...]:
     return tuple(re.compile(p, re.I | re.M) for p in items or ())
 
 
+_SPECIAL = set(".^$*+?{}[]()|\\")
+
+
+def required_literal(pattern: str) -> str:
+    """A lower-case ASCII text every match of ``pattern`` contains (its leading literal
+    run, ``\\.`` read as ``.``), ``""`` when there is none to rely on. A cheap
+    ``in`` test on it lets the scan skip the regex for the many rules that cannot match."""
+    if "|" in pattern or "(?" in pattern:
+        return ""
+    text = pattern[1:] if pattern.startswith("^") else pattern
+    out: list[str] = []
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        if ch == "\\" and i + 1 < len(text) and not text[i + 1].isalnum():
+            ch, step = text[i + 1], 2
+        elif ch in _SPECIAL:
+            break
+        else:
+            step = 1
+        if text[i + step : i + step + 1] in ("?", "*", "{"):
+            break  # the character is optional
+        out.append(ch)
+        i += step
+    literal = "".join(out).lower()
+    return literal if len(literal) >= 3 and literal.isascii() else ""
+
+
 @cache
 def tables() -> Tables:
     """Load and compile ``bounce_patterns.toml`` (once per process)."""
@@ -134,19 +162,42 @@ def tables() -> Tables:
     )
 
 
+#: per field (headers, subject, sender, text): (rule index, literal, pattern) in rule order
+_Entries = tuple[tuple[tuple[int, str, re.Pattern[str]], ...], ...]
+
+
+@cache
+def _mta_entries() -> _Entries:
+    rules = tables().mtas
+    return tuple(
+        tuple(
+            (i, required_literal(p.pattern), p)
+            for i, r in enumerate(rules)
+            for p in (r.headers, r.subject, r.sender, r.text)[field]
+        )
+        for field in range(4)
+    )
+
+
 def detect_mta(*, headers: str, subject: str, sender: str, text: str) -> str:
-    """Name of the software or service that wrote the bounce, ``""`` if unknown."""
-    for rule in tables().mtas:
-        if rule.require_sender is not None and not rule.require_sender.search(sender):
-            continue
-        if (
-            any(p.search(headers) for p in rule.headers)
-            or any(p.search(subject) for p in rule.subject)
-            or any(p.search(sender) for p in rule.sender)
-            or any(p.search(text) for p in rule.text)
-        ):
-            return rule.name
-    return ""
+    """Name of the software or service that wrote the bounce, ``""`` if unknown: the first
+    rule (in the table's order) any of whose patterns matches its field."""
+    rules = tables().mtas
+    best = len(rules)
+    for entries, field in zip(_mta_entries(), (headers, subject, sender, text), strict=True):
+        lower = field.lower()
+        for i, literal, pattern in entries:
+            if i >= best:
+                break
+            if literal and literal not in lower:
+                continue
+            rule = rules[i]
+            if rule.require_sender is not None and not rule.require_sender.search(sender):
+                continue
+            if pattern.search(field):
+                best = i
+                break
+    return rules[best].name if best < len(rules) else ""
 
 
 def lhost_of(mta: str) -> str:

@@ -230,6 +230,22 @@ def _another(f: Facts, text: str) -> str:
     return ""
 
 
+#: how Postfix names the command after the remote server's words; Sisimai's vocabulary
+#: is written against diagnostics that keep it ("recipient address rejected. (in reply
+#: to rcpt to command)"), maildoctor keeps the command apart
+_IN_REPLY_TO = {
+    "RCPT": " (in reply to rcpt to command)",
+    "MAIL": " (in reply to mail from command)",
+    "DATA": " (in reply to end of data command)",
+}
+
+
+def _with_command(text: str, command: str) -> str:
+    if command in _IN_REPLY_TO and "(in reply to " not in text:
+        return text.rstrip() + _IN_REPLY_TO[command]
+    return text
+
+
 def decide(f: Facts, preset: str = "") -> str:
     """The reason (Sisimai's classic names) for one failure, ``undefined`` if none fits.
 
@@ -240,7 +256,7 @@ def decide(f: Facts, preset: str = "") -> str:
         return preset
     if f.status.startswith("2."):
         return "delivered"
-    text = f.diagnostic.lower()
+    text = _with_command(f.diagnostic.lower(), f.command)
     if f.diagnostic_type in ("", "SMTP"):
         for name in _ORDER_TRUE:
             if name == preset or _true(name, f, text):

@@ -143,6 +143,11 @@ _CUSTOMER_CASE = {
 _AGENT_ONLY = ("sender_side_fix", "retry_later", "ask_mail_admin", "dns_unknown")
 
 
+#: Advice the reply template's opening paragraph for a case already gives ("gone":
+#: check the address and register again), so that no draft says it twice.
+_OPENING_SAYS: dict[str, frozenset[str]] = {"gone": frozenset({"reregister"})}
+
+
 def reply_context(e: Explanation) -> dict[str, Any]:
     """What the bounce reply template gets: the address, which case it is, the advice."""
     carrier = CARRIERS.get(e.carrier) if e.carrier else None
@@ -151,6 +156,8 @@ def reply_context(e: Explanation) -> dict[str, Any]:
         case = "ours"  # a block list or the sender's domain: ours to fix, not the customer's
     advice = []
     for advice_id in e.advice:
+        if advice_id in _OPENING_SAYS.get(case, ()):
+            continue  # the draft's opening paragraph for this case already says it
         if advice_id in CATALOG and advice_id not in _AGENT_ONLY:
             title, body = advice_text(advice_id, "ja", carrier)
             advice.append({"id": advice_id, "title": title, "body": body})

@@ -11,7 +11,14 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 from importlib import resources
 
-__all__ = ["lhost_reason", "matches", "rhost_reason", "status_reason"]
+__all__ = [
+    "dsn_field_reason",
+    "lhost_command_reason",
+    "lhost_reason",
+    "matches",
+    "rhost_reason",
+    "status_reason",
+]
 
 
 @dataclass(frozen=True)
@@ -46,6 +53,38 @@ class _Data:
     rhost: dict[str, tuple[tuple[str, ...], dict[str, tuple[_RhostEntry, ...]]]]
     states: dict[str, dict[str, str]]
     bullets: dict[str, tuple[int, str]]
+    codes: dict[str, _Codes]
+    commands: dict[str, dict[str, str]]
+    fields: dict[str, dict[str, str]]
+
+
+@dataclass(frozen=True)
+class _Codes:
+    """A provider's table of its own error codes (Sisimai::Rhost::FrancePTT, GoDaddy...)."""
+
+    hosts: tuple[str, ...]
+    pattern: re.Pattern[str]
+    """Captures the code in the provider's reply."""
+    codes: dict[str, str]
+    ranges: tuple[tuple[int, int, str], ...]
+    unknown: str
+    """What a code the table does not list means (``""``: nothing)."""
+    exact: frozenset[str]
+    """Host names the provider's table applies to (and any host under them, ``suffixes``)."""
+    suffixes: tuple[str, ...]
+
+    def reason(self, text: str) -> str:
+        m = self.pattern.search(text)
+        if m is None:
+            return ""
+        code = m.group(1).lower()
+        if code in self.codes:
+            return self.codes[code]
+        if code.isdigit():
+            for low, high, reason in self.ranges:
+                if low <= int(code) <= high:
+                    return reason
+        return self.unknown
 
 
 @cache
@@ -77,12 +116,36 @@ def _data() -> _Data:
         )
         for name, table in raw.get("rhost_messages", {}).items()
     }
+    codes = {
+        name: _Codes(
+            hosts=tuple(h.lower() for h in table["hosts"]),
+            pattern=re.compile(table["pattern"], re.I),
+            codes={str(k).lower(): v for k, v in table.get("codes", {}).items()},
+            ranges=tuple((int(a), int(b), str(r)) for a, b, r in table.get("ranges", ())),
+            unknown=str(table.get("unknown", "")),
+            exact=frozenset(h.lower() for h in table["hosts"] if not h.startswith(".")),
+            suffixes=tuple(
+                h.lower() if h.startswith(".") else "." + h.lower() for h in table["hosts"]
+            ),
+        )
+        for name, table in raw.get("rhost_codes", {}).items()
+    }
     states = {name: dict(table) for name, table in raw.get("lhost_states", {}).items()}
     bullets = {
         name: (int(rule["count"]), str(rule["reason"]))
         for name, rule in raw.get("lhost_bullets", {}).items()
     }
-    return _Data(vocabulary, status, lhost, headers, rhost, states, bullets)
+    commands = {
+        name: {str(k).upper(): str(v) for k, v in table.items()}
+        for name, table in raw.get("lhost_commands", {}).items()
+    }
+    fields = {
+        name.lower(): {str(k).lower(): str(v) for k, v in table.items()}
+        for name, table in raw.get("dsn_fields", {}).items()
+    }
+    return _Data(
+        vocabulary, status, lhost, headers, rhost, states, bullets, codes, commands, fields
+    )
 
 
 #: (status or status prefix, low, high, words): see [rhost_messages] in the data file
@@ -107,19 +170,38 @@ def _entry_fits(entry: _RhostEntry, status: str, text: str) -> bool:
     return words in text
 
 
-def _host_is(host: str, pattern: str) -> bool:
-    if pattern.startswith("."):
-        return host.endswith(pattern)
-    return host == pattern or host.endswith("." + pattern)
+@cache
+def _rhost_hosts() -> tuple[
+    tuple[str, frozenset[str], tuple[str, ...], dict[str, tuple[_RhostEntry, ...]]], ...
+]:
+    """Each provider's host patterns as exact names and suffixes: ``.apple.com`` is any
+    host under it, ``icloud.com`` the name itself and any host under it."""
+    return tuple(
+        (
+            name,
+            frozenset(p for p in patterns if not p.startswith(".")),
+            tuple(p if p.startswith(".") else "." + p for p in patterns),
+            table,
+        )
+        for name, (patterns, table) in _data().rhost.items()
+    )
 
 
 def rhost_reason(remote: str, domain: str, words: str, status: str = "") -> tuple[str, str]:
     """(provider, reason) when the refusing host or the recipient's domain is a provider
     whose own words (and status) ``words`` hold (Sisimai::Rhost::*), else ``("", "")``."""
     hosts = [h.rstrip(".").lower() for h in (remote, domain) if h]
+    if not hosts:
+        return "", ""
     text = words.lower()
-    for name, (patterns, table) in _data().rhost.items():
-        if not any(_host_is(h, p) for h in hosts for p in patterns):
+    for name, table_of_codes in _data().codes.items():
+        exact, suffixes = table_of_codes.exact, table_of_codes.suffixes
+        if any(h in exact or h.endswith(suffixes) for h in hosts):
+            said = table_of_codes.reason(words)
+            if said:
+                return name, said
+    for name, exact, suffixes, table in _rhost_hosts():
+        if not any(h in exact or h.endswith(suffixes) for h in hosts):
             continue
         for reason, entries in table.items():
             if any(_entry_fits(e, status, text) for e in entries):
@@ -141,6 +223,26 @@ def status_reason(status: str) -> str:
 
 _BULLET = re.compile(r"^ ?\* ?\S", re.M)
 _STATE = re.compile(r"\(state (\d+)\)\.?\s*$")
+
+
+def dsn_field_reason(block: dict[str, str]) -> str:
+    """The reason a DSN recipient block's own category field gives (PowerMTA's
+    ``X-PowerMTA-BounceCategory: bad-mailbox``), ``""`` if none."""
+    for name, table in _data().fields.items():
+        value = block.get(name, "").strip().lower()
+        if value in table:
+            return table[value]
+    return ""
+
+
+def lhost_command_reason(lhosts: str, command: str) -> str:
+    """What a refusal at ``command`` means in bounces written by ``lhosts`` (qmail: a
+    refused HELO is ``blocked``), ``""`` if nothing."""
+    table = _data().commands
+    for name in lhosts.split():
+        if command and command in table.get(name, {}):
+            return table[name][command]
+    return ""
 
 
 def lhost_reason(lhosts: str, *texts: str, headers: str = "") -> str:

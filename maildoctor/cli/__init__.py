@@ -29,6 +29,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "send": ("maildoctor.cli.send", "Render a template and send it over SMTP."),
     "bounce": ("maildoctor.cli.bounce", "Explain bounce messages."),
     "sender": ("maildoctor.cli.sender", "Audit the sending domain's DNS (SPF, DKIM, DMARC, rDNS)."),
+    "events": (
+        "maildoctor.cli.events",
+        "Delivery records: ingest logs and ESP events, show one address.",
+    ),
 }
 
 

@@ -3,9 +3,8 @@ Maildir, mbox, ``-``), summarise them, and write a suppression list."""
 
 from __future__ import annotations
 
-import csv
-import io
 import json
+import re
 import sys
 from collections.abc import Iterator
 from contextlib import nullcontext
@@ -20,6 +19,8 @@ from maildoctor.bounce.inputs import Message, expand, messages
 from maildoctor.bounce.report import REPLY_TEMPLATE, explanation_dict, format_reply, format_text
 from maildoctor.cli.options import format_option, lang_option, reply_templates, templates_option
 from maildoctor.findings import Lang
+from maildoctor.spreadsheet import csv_line
+from maildoctor.words import words
 
 _NOT_A_BOUNCE = {
     "ja": {
@@ -71,16 +72,41 @@ _CSV_FIELDS = (
 
 
 def _csv_line(values: list[object]) -> str:
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerow(values)
-    return buffer.getvalue()
+    return csv_line(values)
+
+
+#: A bounce's own Message-ID (in its header block, before the first blank line).
+_MESSAGE_ID = re.compile(rb"^Message-ID:[ \t]*(?:\r?\n[ \t]+)?(<[^>\r\n]{1,998}>)", re.I | re.M)
+#: How much of a message is searched for its header block.
+_HEADER_BYTES = 64 * 1024
+
+
+def message_id(raw: bytes) -> str | None:
+    """The bounce's Message-ID, or None when its header block has none."""
+    head = raw[:_HEADER_BYTES]
+    end = re.search(rb"\r?\n\r?\n", head)
+    found = _MESSAGE_ID.search(head[: end.start()] if end else head)
+    return found.group(1).decode("ascii", "replace") if found else None
 
 
 def _explain_each(
     files: list[str], lang: Lang, problems: list[str]
 ) -> Iterator[tuple[int, str, tuple[Explanation, ...] | None, str]]:
-    """(file index, name, explanations or None, error code) per message; never raises."""
+    """(file index, name, explanations or None, error code) per message; never raises.
+
+    The same bounce given twice (a Maildir and an mbox of it) is explained once: a
+    message whose Message-ID was seen is skipped and said, so that it counts once in
+    --summary and the suppression list.
+    """
+    seen: dict[str, str] = {}
     for index, message in messages(files):
+        key = message_id(message.raw) if not message.error else None
+        if key is not None and key in seen:
+            said = words("bounce_cli", lang)["duplicate"]
+            problems.append(said.format(file=message.name, first=seen[key], message_id=key))
+            continue
+        if key is not None:
+            seen[key] = message.name
         found, code, line = _explain_one(message, lang)
         if line:
             problems.append(line)
@@ -276,15 +302,7 @@ def _row(fmt: str, record: dict[str, Any]) -> str:
         return json.dumps(record, ensure_ascii=False) + "\n"
     carrier = record["carrier"]["id"] if record.get("carrier") else ""
     flat = {**record, "carrier": carrier, "error": ""}
-    return _csv_line([_cell(flat.get(k)) for k in _CSV_FIELDS])
-
-
-def _cell(value: object) -> object:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return value
+    return _csv_line([flat.get(k) for k in _CSV_FIELDS])
 
 
 _SUMMARY_TITLES = {
@@ -327,7 +345,11 @@ def _print_summary(out: Any, fmt: str, data: dict[str, Any], lang: Lang) -> None
     out.write("\n".join(lines) + "\n")
 
 
-_SUPPRESS_FIELDS = ("address", "reason", "hard", "first_seen", "last_seen", "count", "decided_by")
+#: the last three say why: the rule that read the deciding bounce, its status, its words
+_SUPPRESS_FIELDS = (
+    "address", "reason", "hard", "first_seen", "last_seen", "count", "decided_by",
+    "rule", "status", "words",
+)  # fmt: skip
 _WROTE = {
     "ja": "{file}: 配信停止リストに {n} 件のアドレスを書き出しました。",
     "en": "{file}: wrote {n} addresses to the suppression list.",
@@ -350,6 +372,9 @@ def _write_suppression(
                     r.last_seen.isoformat() if r.last_seen else "",
                     r.count,
                     r.decided_by,
+                    r.rule,
+                    r.status,
+                    r.words,
                 ]
             )
         )

@@ -7,7 +7,7 @@ import sys
 from collections import deque
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import click
 
@@ -22,6 +22,7 @@ from maildoctor.cli.options import (
     templates_option,
     ticket_option,
 )
+from maildoctor.cli.probe_options import probe_json, probe_options, probe_settings, probe_text
 from maildoctor.findings import Lang
 
 
@@ -75,6 +76,7 @@ class _Progress:
     help="Most DNS queries in flight at once.",
 )
 @templates_option
+@probe_options
 def command(
     addresses: tuple[str, ...],
     file_: IO[bytes] | None,
@@ -89,6 +91,10 @@ def command(
     offline: bool,
     concurrency: int,
     templates_dir: Path | None,
+    probe: bool,
+    probe_from: str,
+    probe_helo: str | None,
+    probe_host: str | None,
 ) -> None:
     """Check addresses for the causes of non-delivery.
 
@@ -103,18 +109,33 @@ def command(
       maildoctor check --file members.txt --format jsonl --concurrency 50
       maildoctor check taro..yamada@docomo.ne.jp --offline --reply
       maildoctor check taro@gmail.com --reply --ticket login_trouble
+      maildoctor check taro@example.co.jp --probe --probe-from postmaster@lentrance.com
+
+    --probe (off by default) also asks the address's mail server whether it takes
+    the address: RCPT TO only, never DATA, paced per server; docomo, au, SoftBank and
+    the large webmails are never asked (their replies do not tell). It is shown in
+    text, json and jsonl output, with a line saying whether a connection was made;
+    an address the server refuses as such (user unknown...) makes the exit status 1.
     """
     if not addresses and file_ is None:
         raise click.UsageError("Give at least one ADDRESS or --file PATH (use '-' for stdin).")
     if ticket != "not_arrived" and not reply:
         raise click.UsageError("--ticket chooses the reply draft: use it with --reply.")
-    probe = None
+    if probe and (fmt == "csv" or reply):
+        raise click.UsageError(
+            "--probe shows in --format text, json or jsonl (not csv or --reply)."
+        )
+    settings = probe_settings(probe_from, probe_helo, probe_host) if probe else None
+    probes: list[Any] = []
+    dns_probe = None
     if not offline:  # dnspython is imported only when DNS is asked
         from maildoctor.address.dnsprobe import DEFAULT_CANARIES, DNSProbe
 
         resolver = resolver_for(nameservers, dns_timeout)
         # The probe holds no socket or loop: it can be made before the loop runs.
-        probe = DNSProbe(resolver, canaries=canaries or DEFAULT_CANARIES, concurrency=concurrency)
+        dns_probe = DNSProbe(
+            resolver, canaries=canaries or DEFAULT_CANARIES, concurrency=concurrency
+        )
     records: list[Record] = [Record(address=a) for a in addresses]
     table = read_input(file_) if file_ is not None else None
     extra = table.extra_columns if table is not None else ()
@@ -149,17 +170,39 @@ def command(
     collected_columns: list[dict[str, str]] = []
 
     async def run() -> set[str]:
-        async for result in check_many(addresses_of(source), probe=probe, lang=lang):
-            emit(result, pending.popleft())
-        if collected:
+        limiter = None
+        if settings is not None:
+            from maildoctor.probe import ProbeSettings
+
+            limiter = ProbeSettings.limiter()
+        async for result in check_many(addresses_of(source), probe=dns_probe, lang=lang):
+            probed = None
+            if settings is not None and limiter is not None:
+                from maildoctor.probe import probe_address
+
+                target = result.normalized or result.address
+                probed = await probe_address(
+                    target, result.mx, settings=settings, limiter=limiter, lang=lang
+                )
+            emit(result, pending.popleft(), probed)
+        if fmt == "json" and not reply:
             from maildoctor.address.report import format_json
 
-            click.echo(format_json(collected, collected_columns if extra else None), nl=False)
+            # One object for one address given as an argument; an array for --file
+            # (even of one row, or none) or several: one meaning per format name.
+            array = file_ is not None or len(collected) != 1
+            columns = collected_columns if extra else None
+            text = format_json(collected, columns, array=array)
+            if probes:
+                text = probe_json(text, probes, indent=2)
+            click.echo(text, nl=False)
         return verdicts
 
-    def emit(result: CheckResult, record: Record) -> None:
+    def emit(result: CheckResult, record: Record, probed: Any = None) -> None:
         nonlocal first
         verdicts.add(result.verdict)
+        if probed is not None and probed.outcome == "undeliverable":
+            verdicts.add("undeliverable")  # the server said so: exit 1, as for check's own
         progress.tick()
         if reply_renderer is not None:
             if not first:
@@ -168,9 +211,16 @@ def command(
         elif fmt == "json":
             collected.append(result)
             collected_columns.append(_columns(record, extra))
+            if probed is not None:
+                probes.append(probed)
         else:
             columns = _columns(record, extra) if extra else None
-            click.echo(_format_one(result, fmt, lang, first, columns, extra, bom), nl=False)
+            text = _format_one(result, fmt, lang, first, columns, extra, bom)
+            if probed is not None and fmt == "jsonl":
+                text = probe_json(text, probed, indent=None)
+            elif probed is not None:
+                text = probe_text(text, probed, lang)
+            click.echo(text, nl=False)
         first = False
 
     try:

@@ -9,23 +9,27 @@ from pathlib import Path
 from typing import IO, Any
 
 import click
+from click.core import ParameterSource
 
 from maildoctor.cli.check_input import Record, read_input
 from maildoctor.cli.options import (
     EXIT_COULD_NOT_RUN,
     address_dns_options,
+    events_db_option,
     lang_option,
     reply_templates,
     resolver_for,
     templates_option,
     ticket_option,
 )
+from maildoctor.cli.probe_options import probe_json, probe_options, probe_settings, probe_text
 from maildoctor.diagnose.diagnosis import DEFAULT_TEMPLATE
+from maildoctor.diagnose.paste import MAX_PASTE, Paste, answer, intake_lines, read_paste
 from maildoctor.findings import Lang
 
 
 @click.command("diagnose")
-@click.argument("address", required=False)
+@click.argument("address", required=False, metavar="ADDRESS_OR_TEXT")
 @click.option(
     "--file",
     "file_",
@@ -44,9 +48,10 @@ from maildoctor.findings import Lang
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["text", "json", "markdown"]),
+    type=click.Choice(["text", "json", "jsonl", "markdown"]),
     default="text",
     show_default=True,
+    help="json: one JSON document (an array with --file), jsonl: one JSON object a line.",
 )
 @address_dns_options
 @click.option(
@@ -55,7 +60,18 @@ from maildoctor.findings import Lang
     help="The harness database for the trial (default: the user's data directory).",
 )
 @templates_option
+@events_db_option
+@click.option(
+    "--events-days",
+    type=click.IntRange(min=0),
+    default=90,
+    show_default=True,
+    help="How far back the delivery records are searched (0: all kept).",
+)
+@probe_options
+@click.pass_context
 def command(
+    ctx: click.Context,
     address: str | None,
     file_: IO[bytes] | None,
     ticket: str,
@@ -67,9 +83,21 @@ def command(
     canaries: tuple[str, ...],
     offline: bool,
     db: Path | None,
+    events_db: Path | None,
+    events_days: int,
     templates_dir: Path | None,
+    probe: bool,
+    probe_from: str,
+    probe_helo: str | None,
+    probe_host: str | None,
 ) -> None:
     """Diagnose why mail to ADDRESS did not arrive, and what the customer should do.
+
+    ADDRESS_OR_TEXT may be what the customer wrote, pasted as it is (or '-' to read
+    it from stdin): Japanese prose around the address, a forwarded mail or ticket
+    export with its headers, or the text of a bounce. The address, the customer's
+    name (the draft greets them by it) and, without --ticket, the ticket type are
+    read from it (maildoctor.diagnose.paste.read_paste; JSON output adds "intake").
 
     Checks the address, delivers the notification to an in-process SMTP
     harness under each of the carrier's filter settings, and prints the advice
@@ -81,22 +109,39 @@ def command(
     Examples:
       maildoctor diagnose taro@docomo.ne.jp
       maildoctor diagnose taro@gmial.com --format markdown
-      maildoctor diagnose --file tickets.csv --format json > reports.jsonl
+      maildoctor diagnose --file tickets.csv --format jsonl > reports.jsonl
       maildoctor diagnose taro@docomo.ne.jp --ticket customer_number
+      maildoctor diagnose "山田です。登録したアドレスはtaro@docomo.ne.jpです。届きません"
+      pbpaste | maildoctor diagnose -
+
+    --probe (off by default) also asks the address's mail server whether it takes
+    the address, as check --probe does (RCPT TO only, never DATA).
     """
     from maildoctor.address.check import check_address, exit_code
     from maildoctor.diagnose import diagnosis as dg
     from maildoctor.diagnose import report as fmt_
+    from maildoctor.diagnose.delivery import delivery_for
     from maildoctor.diagnose.spoofing import published_sender_auth
     from maildoctor.mail.render import load_template
     from maildoctor.mail.templating import TemplatingError
     from maildoctor.tickets import ticket as ticket_of
 
+    paste = None
+    if address is not None and file_ is None:
+        paste = _read_pasted(address)
+        if paste is not None:
+            address = paste.address
+            if ctx.get_parameter_source("ticket") is ParameterSource.DEFAULT:
+                ticket = paste.ticket_type
+        elif address == "-":
+            raise click.UsageError("No email address was found in the text on stdin.")
     kind = ticket_of(ticket)
     variant = kind.variant if template is None else None
     template = template or kind.template
     if (address is None) == (file_ is None):
         raise click.UsageError("Give one ADDRESS or --file PATH (not both).")
+    if address is not None and not address.strip():
+        raise click.BadParameter("the address is empty; give the customer's address.")
     templates_dir = reply_templates(templates_dir, kind.reply)
     try:
         load_template(template, templates_dir)
@@ -114,18 +159,35 @@ def command(
     )
     show_progress = file_ is not None and sys.stderr.isatty()
 
-    def render(result: dg.DiagnoseResult, first: bool) -> str:
+    settings = probe_settings(probe_from, probe_helo, probe_host) if probe else None
+
+    def render(result: dg.DiagnoseResult, first: bool, probed: Any = None) -> str:
+        if fmt == "jsonl":
+            line = fmt_.format_jsonl(result)
+            return probe_json(line, probed, indent=None) if probed is not None else line
         if fmt == "json":
-            return fmt_.format_json(result) if file_ is None else fmt_.format_jsonl(result)
+            whole = fmt_.format_json(result)
+            if probed is not None:
+                whole = probe_json(whole, probed, indent=2)
+            if file_ is None:
+                return whole
+            # an array, written as the rows come (a batch can be long)
+            item = "\n".join("  " + line for line in whole.splitlines())
+            return ("[\n" if first else ",\n") + item
         text = (
             fmt_.format_markdown(result, lang)
             if fmt == "markdown"
             else fmt_.format_text(result, lang)
         )
+        if probed is not None:
+            text = probe_text(text, probed, lang)
         return text if first else ("\n" + "=" * 72 + "\n\n" + text)
 
     async def checked(probe: Any) -> AsyncIterator[tuple[Record, Any]]:
-        for row in rows:
+        for number, row in enumerate(rows, 1):
+            if not row.address.strip():  # a blank cell is no address: skipped, said why
+                click.echo(f"Skipped row {number}: no address.", err=True)
+                continue
             yield row, await check_address(row.address, probe=probe, lang=lang)
 
     async def run() -> set[str]:
@@ -139,6 +201,7 @@ def command(
             probe, nameservers, timeout=dns_timeout, lang=lang
         )
         verdicts: set[str] = set()
+        limiter: Any = None
         with harness as running:
             count = 0
             async for row, result in checked(probe):
@@ -153,16 +216,42 @@ def command(
                     variant=variant,
                 )
                 extra = dict(row.columns)
-                diagnosis = dg.conclude(
-                    result, trial, lang=lang, templates_dir=templates_dir, extra=extra, ticket=kind
+                delivery = await asyncio.to_thread(
+                    delivery_for, result.address, events_db, days=events_days
                 )
-                click.echo(render(diagnosis, count == 0), nl=False)
+                diagnosis = dg.conclude(
+                    result,
+                    trial,
+                    lang=lang,
+                    templates_dir=templates_dir,
+                    extra=extra,
+                    ticket=kind,
+                    delivery=delivery,
+                )
+                if paste is not None:
+                    diagnosis = answer(paste, diagnosis, lang, templates_dir)
+                    if fmt != "json":
+                        click.echo(intake_lines(paste, lang, kind.id), nl=False)
+                probed = None
+                if settings is not None:
+                    from maildoctor.probe import ProbeSettings, probe_address
+
+                    limiter = limiter or ProbeSettings.limiter()
+                    target = result.normalized or result.address
+                    probed = await probe_address(
+                        target, result.mx, settings=settings, limiter=limiter, lang=lang
+                    )
+                    if probed.outcome == "undeliverable":
+                        verdicts.add("undeliverable")
+                click.echo(render(diagnosis, count == 0, probed), nl=False)
                 verdicts.add(result.verdict)
                 count += 1
                 if show_progress:
                     click.echo(f"\rdiagnosed {count}", err=True, nl=False)
             if show_progress:
                 click.echo("", err=True)
+            if fmt == "json" and file_ is not None:
+                click.echo("\n]" if count else "[]")
         return verdicts
 
     from maildoctor.harness.store import StoreError
@@ -179,3 +268,27 @@ def command(
         click.echo(f"Error: the delivery trial failed: {e}", err=True)
         sys.exit(EXIT_COULD_NOT_RUN)
     sys.exit(exit_code(verdicts))  # type: ignore[arg-type]
+
+
+def _read_pasted(argument: str) -> Paste | None:
+    """The paste reader's reading of ADDRESS_OR_TEXT ('-': stdin, in any encoding
+    check --file reads), or None when it is one address or holds none: that is
+    diagnosed as given, so that the check says what is wrong with it."""
+    from maildoctor.address.intake import InputError, decode_bytes
+
+    text = argument
+    if argument == "-":
+        data = sys.stdin.buffer.read(MAX_PASTE * 4 + 1)
+        try:
+            text = decode_bytes(data).text
+        except InputError as e:
+            raise click.UsageError(f"stdin: {e}") from None
+    if len(text) > MAX_PASTE:
+        raise click.UsageError(
+            f"The text is {len(text)} characters long, more than {MAX_PASTE}; "
+            "paste only the customer's message."
+        )
+    paste = read_paste(text)
+    if paste.address is None or (paste.kind == "address" and argument != "-"):
+        return None
+    return paste

@@ -61,21 +61,31 @@ templates_option = click.option(
     "--templates",
     "templates_dir",
     type=click.Path(path_type=Path),
-    envvar="MAILDOCTOR_TEMPLATES",
     metavar="DIR",
-    help="Templates folder of the same layout (default: $MAILDOCTOR_TEMPLATES, "
-    "else the packaged templates).",
+    help="Templates folder of the same layout (default: $MAILDOCTOR_TEMPLATES, else "
+    "./templates when the working directory has one, else the packaged templates).",
 )
 
 
 def resolve_templates(path: Path | None) -> Path:
-    """The templates folder for a command, as a click error when it does not exist."""
-    from maildoctor.mail.templating import TemplatingError, templates_dir
+    """The templates folder for a command; a click error when it does not exist.
+
+    A folder other than the packaged one (--templates, $MAILDOCTOR_TEMPLATES, or the
+    working directory's templates/) is said once on stderr, with why that one: the
+    user then knows which copy was read.
+    """
+    from maildoctor.mail.templating import PACKAGED, TemplatingError, find_templates
 
     try:
-        return templates_dir(path)
+        found = find_templates(path)
     except TemplatingError as e:
         raise click.UsageError(str(e)) from e
+    ctx = click.get_current_context(silent=True)
+    said = ctx.meta.setdefault("maildoctor.templates_said", set()) if ctx else set()
+    if found.source != PACKAGED and found.path not in said:
+        said.add(found.path)
+        click.echo(found.describe(), err=True)
+    return found.path
 
 
 def reply_templates(path: Path | None, name: str | None = None) -> Path:
@@ -170,4 +180,16 @@ address_dns_options = _stack(
     dns_timeout_option,
     dns_canary_option,
     click.option("--offline", is_flag=True, help="No DNS at all: static checks only."),
+)
+
+
+events_db_option = click.option(
+    "--events-db",
+    "events_db",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar="MAILDOCTOR_EVENTS_DB",
+    default=None,
+    metavar="FILE",
+    help="The delivery-records store (default: $MAILDOCTOR_EVENTS_DB, else events.sqlite3 "
+    "beside the desk's history).",
 )

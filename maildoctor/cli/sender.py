@@ -1,4 +1,5 @@
-"""``maildoctor sender DOMAIN``: audit the sending domain's DNS (SPF, DKIM, DMARC, rDNS)."""
+"""``maildoctor sender DOMAIN``: audit the sending domain's DNS (SPF, DKIM, DMARC, rDNS,
+MTA-STS, TLS-RPT, BIMI, DANE) and say what each big receiver will do with its mail."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ import re
 from typing import Any
 
 import click
+import idna
 
+from maildoctor.address.domain_syntax import SyntaxProblem, check_domain
 from maildoctor.address.report import SEVERITY_LABELS
 from maildoctor.cli.options import (
     dns_canary_option,
@@ -19,7 +22,7 @@ from maildoctor.cli.options import (
 )
 from maildoctor.findings import Lang, Severity
 from maildoctor.sender.auth import make_resolver
-from maildoctor.sender.domain_audit import SPF_LOOKUP_LIMIT, SenderAudit, audit
+from maildoctor.sender.domain_audit import SPF_LOOKUP_LIMIT, HttpsOptions, SenderAudit, audit
 from maildoctor.sender.trust import DEFAULT_CANARIES, canary_failure
 
 _LABELS: dict[str, dict[str, str]] = {
@@ -37,12 +40,28 @@ _LABELS: dict[str, dict[str, str]] = {
         "en": "DNS is unavailable or not trusted, so every record is unknown",
     },
     "not_checked": {"ja": "(未確認)", "en": "(not checked)"},
+    "unknown_why": {"ja": "(不明: {why})", "en": "(unknown: {why})"},
     "no_findings": {"ja": "問題は見つかりませんでした。", "en": "No problems found."},
     "lookups": {"ja": "DNS参照", "en": "DNS lookups"},
     "bits": {"ja": "ビット", "en": "bits"},
     "confirmed": {"ja": "正引き一致", "en": "forward-confirmed"},
     "unconfirmed": {"ja": "正引き不一致", "en": "does not resolve back"},
     "reverse": {"ja": "逆引き", "en": "Reverse DNS of"},
+    "void": {"ja": "void参照", "en": "void lookups"},
+    "policies": {"ja": "TLS・ブランドのレコード", "en": "Transport and brand records"},
+    "receivers": {"ja": "受信側ごとの扱い(予測)", "en": "What each receiver will do"},
+    "source": {"ja": "出典", "en": "source"},
+    "ok": {"ja": "OK", "en": "ok"},
+    "not_published": {"ja": "公開なし", "en": "not published"},
+    "invalid": {"ja": "問題あり", "en": "invalid"},
+    "not_validated": {"ja": "DNSSEC未検証", "en": "not DNSSEC-validated"},
+}
+_POLICY_TITLES = {
+    "mta_sts": "MTA-STS",
+    "tls_rpt": "TLS-RPT",
+    "bimi": "BIMI",
+    "dane": "DANE",
+    "dmarc_reports": "DMARC rua/ruf",
 }
 _MET = {True: "OK", False: "NG", None: "??"}
 
@@ -58,7 +77,7 @@ def _l(key: str, lang: Lang) -> str:
 def format_text(result: SenderAudit, lang: Lang, *, selector: str | None) -> str:
     """The human report (pure)."""
     r = result.records
-    head = f"{_l('domain', lang)}: {result.domain}"
+    head = f"{_l('domain', lang)}: {_shown(result.domain)}"
     extras = []
     if r.get("ip"):
         extras.append(f"{_l('ip', lang)} {r['ip']}")
@@ -83,6 +102,8 @@ def format_text(result: SenderAudit, lang: Lang, *, selector: str | None) -> str
     notes = []
     if r.get("spf_lookups") is not None:
         notes.append(f"{_l('lookups', lang)} {r['spf_lookups']}/{SPF_LOOKUP_LIMIT}")
+    if r.get("spf_void_lookups"):
+        notes.append(f"{_l('void', lang)} {r['spf_void_lookups']}/2")
     if r.get("spf_result"):
         notes.append(f"{r['ip']}: {r['spf_result']}")
     lines.append(f"  SPF ({r['spf_domain']}): {spf}" + (f"  [{'; '.join(notes)}]" if notes else ""))
@@ -104,6 +125,11 @@ def format_text(result: SenderAudit, lang: Lang, *, selector: str | None) -> str
             state = "unknown" if ok is None else "confirmed" if ok else "unconfirmed"
             text += f" ({_l(state, lang)})"
         lines.append(f"  {_l('reverse', lang)} {r['ip']}: {text}")
+    if result.policies:
+        lines += ["", f"{_l('policies', lang)}:"]
+        for name, check in result.policies.items():
+            line = _policy_line(check.status, check.found, check.why_unknown, result, lang)
+            lines.append(f"  {_POLICY_TITLES[name]}: {line}")
     lines += ["", f"{_l('findings', lang)}:"]
     if not result.findings:
         lines.append(f"  {_l('no_findings', lang)}")
@@ -112,7 +138,44 @@ def format_text(result: SenderAudit, lang: Lang, *, selector: str | None) -> str
     lines += ["", f"{_l('requirements', lang)}:"]
     for req in result.requirements:
         lines.append(f"  [{_MET[req.met]}] {req.title}")
+    if result.receivers:
+        lines += ["", f"{_l('receivers', lang)}:"]
+        for row in result.receivers:
+            lines.append(f"  {row.name}: {row.text}")
+            lines.append(f"    {_l('source', lang)}: {row.source}")
     return "\n".join(lines)
+
+
+def _shown(domain: str) -> str:
+    """An IDN as its reader writes it, with the ASCII form DNS was asked for."""
+    if "xn--" not in domain:
+        return domain
+    try:
+        return f"{idna.decode(domain)} ({domain})"
+    except idna.IDNAError:
+        return domain
+
+
+def _policy_line(
+    status: str, found: dict[str, Any] | Any, why: str, result: SenderAudit, lang: Lang
+) -> str:
+    """One policy's status and the one fact that matters most."""
+    if status == "unknown":
+        if result.untrusted is not None:
+            return _l("untrusted", lang)
+        return _l("unknown_why", lang).format(why=why) if why else _l("unknown", lang)
+    word = _l(status, lang)
+    detail = ""
+    if found.get("mode"):
+        detail = f"mode={found['mode']}, mx={', '.join(found.get('mx') or [])}"
+    elif found.get("hosts"):
+        parts = [f"{h['host']} {len(h['tlsa'] or [])} TLSA" for h in found["hosts"]]
+        detail = "; ".join(parts)
+    elif found.get("record"):
+        detail = str(found["record"])
+    if len(detail) > 70:
+        detail = detail[:67] + "..."
+    return f"{word} ({detail})" if detail else word
 
 
 def audit_dict(result: SenderAudit, *, selector: str | None) -> dict[str, Any]:
@@ -126,21 +189,42 @@ def audit_dict(result: SenderAudit, *, selector: str | None) -> dict[str, Any]:
         "checks": dict(result.checks),
         "records": dict(result.records),
         "dns_untrusted": result.untrusted,
+        **{name: check.to_dict() for name, check in result.policies.items()},
+        "receivers": [row.to_dict() for row in result.receivers],
     }
+
+
+def _ascii_domain(value: str) -> str:
+    """DOMAIN as DNS asks for it: IDNA (UTS 46) as the address checker does, or exit 2."""
+    text = value.strip().rstrip(".")
+    checked = check_domain(text) if text else None
+    if checked is None or isinstance(checked, SyntaxProblem) or checked[2]:
+        raise click.BadParameter(f"{text!r} is not a domain name", param_hint="DOMAIN")
+    ascii_domain = checked[0]
+    if not _DOMAIN_RE.match(ascii_domain):
+        raise click.BadParameter(f"{text!r} is not a domain name", param_hint="DOMAIN")
+    return ascii_domain
 
 
 def _exit_code(result: SenderAudit) -> int:
     severities = {f.severity for f in result.findings}
     if severities & {Severity.ERROR, Severity.WARNING}:
         return 1
-    if any(f.code in ("sender_dns_unavailable", "sender_dns_untrusted") for f in result.findings):
+    unknown = ("sender_dns_unavailable", "sender_dns_untrusted", "sender_policy_unknown")
+    if any(f.code in unknown for f in result.findings):
         return 3
     return 0
 
 
 @click.command()
 @click.argument("domain")
-@click.option("--ip", "ip", metavar="ADDR", help="Sending IP to evaluate SPF and reverse DNS for.")
+@click.option(
+    "--ip",
+    "--sending-ip",
+    "ip",
+    metavar="ADDR",
+    help="Sending IP to evaluate SPF and forward-confirmed reverse DNS for.",
+)
 @click.option("--selector", metavar="S", help="DKIM selector whose key to check.")
 @click.option(
     "--mail-from",
@@ -150,6 +234,20 @@ def _exit_code(result: SenderAudit) -> int:
 @nameserver_option
 @dns_timeout_option
 @dns_canary_option
+@click.option(
+    "--ca-file",
+    type=click.Path(exists=True, dir_okay=False),
+    envvar="MAILDOCTOR_CA_FILE",
+    help="PEM file of the CAs to trust for the MTA-STS policy and BIMI files "
+    "(default: the system's).",
+)
+@click.option(
+    "--https-port",
+    type=click.IntRange(1, 65535),
+    default=443,
+    hidden=True,
+    help="Port of the MTA-STS and BIMI hosts (tests serve on loopback).",
+)
 @format_option("text", "json")
 @lang_option
 def command(
@@ -160,6 +258,8 @@ def command(
     nameservers: tuple[str, ...],
     dns_timeout: float,
     canaries: tuple[str, ...],
+    ca_file: str | None,
+    https_port: int,
     fmt: str,
     lang: Lang,
 ) -> None:
@@ -169,12 +269,12 @@ def command(
     Each finding names the DNS record to change and how. Before trusting DNS, the
     canaries must resolve (as for check: '.' NS and gmail.com MX, or --dns-canary):
     a resolver that fails them (a sinkhole, no network, timeouts, SERVFAIL) makes
-    every record unknown, never missing. Exit status: 0 nothing to fix, 1 errors or
-    warnings, 3 DNS did not answer or is not trusted (and nothing worse), 2 usage error.
+    every record unknown, never missing; so does an MTA-STS or BIMI file that cannot be
+    fetched over verified HTTPS. DOMAIN may be an internationalized name (例え.jp).
+    Exit status: 0 nothing to fix, 1 errors or warnings, 3 DNS (or an MTA-STS/BIMI
+    host) did not answer or is not trusted (and nothing worse), 2 usage error.
     """
-    domain = domain.strip().rstrip(".").lower()
-    if not _DOMAIN_RE.match(domain):
-        raise click.BadParameter(f"{domain!r} is not a domain name", param_hint="DOMAIN")
+    domain = _ascii_domain(domain)
     if ip is not None:
         try:
             ip = str(ipaddress.ip_address(ip.strip()))
@@ -205,6 +305,7 @@ def command(
         mail_from_domain=mail_from_domain,
         lang=lang,
         untrusted=untrusted,
+        https=HttpsOptions(cafile=ca_file, port=https_port, timeout=dns_timeout),
     )
     if fmt == "json":
         click.echo(json.dumps(audit_dict(result, selector=selector), ensure_ascii=False, indent=2))

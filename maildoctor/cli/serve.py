@@ -6,12 +6,24 @@ import asyncio
 import contextlib
 import functools
 import signal
+import ssl
 from pathlib import Path
 from typing import Any
 
 import click
 
-from maildoctor.cli.options import CouldNotRun
+from maildoctor.cli.options import (
+    CouldNotRun,
+    events_db_option,
+    resolve_templates,
+    templates_option,
+)
+from maildoctor.cli.serve_guard import (
+    argv_password_warnings,
+    guard_options,
+    guard_settings,
+    start_lines,
+)
 from maildoctor.cli.signup_options import signup_options, signup_web_fields
 from maildoctor.diagnose.history import DEFAULT_MAX_ENTRIES, HistoryError
 from maildoctor.harness.faults import FaultError, FaultPlan, parse_faults
@@ -207,7 +219,17 @@ def _user(value: str) -> tuple[str, str]:
     show_default=True,
     help="Diagnoses kept in the history, pruning the oldest (0 keeps all).",
 )
+@templates_option
+@events_db_option
+@click.option(
+    "--events-token",
+    envvar="MAILDOCTOR_EVENTS_TOKEN",
+    metavar="TOKEN",
+    help="Open POST /api/events to webhooks (SES/SNS, SendGrid) that send this token "
+    "(default: $MAILDOCTOR_EVENTS_TOKEN; without it the route is off).",
+)
 @signup_options
+@guard_options
 def command(
     smtp: str,
     http: str,
@@ -229,6 +251,9 @@ def command(
     desk_dns: tuple[str, ...],
     history_db: Path | None,
     history_max: int,
+    templates_dir: Path | None,
+    events_db: Path | None,
+    events_token: str | None,
     **signup: Any,
 ) -> None:
     """Run the SMTP capture server and its web UI. It never relays mail anywhere.
@@ -268,7 +293,17 @@ def command(
         plan = FaultPlan(parse_faults(faults_spec) if faults_spec else (), seed=seed)
     except (ProfileError, FaultError) as e:
         raise click.UsageError(str(e)) from e
-    if users and not starttls and not auth_allow_insecure:
+    guard = guard_settings(
+        signup,
+        Limits(max_message_size=max_size, max_recipients=max_recipients),
+        http=not no_http,
+        remote_http=not no_http and not is_loopback(http_host),
+        ctx=click.get_current_context(),
+    )
+    for line in [*argv_password_warnings(click.get_current_context(), users), *guard.notes]:
+        click.echo(line, err=True)
+    accounts = {**guard.users, **dict(_user(u) for u in users)}
+    if accounts and not starttls and not auth_allow_insecure:
         raise click.UsageError(
             "--user needs --starttls: AUTH PLAIN/LOGIN sends the password in clear. "
             "Add --auth-allow-insecure to accept it without TLS."
@@ -279,28 +314,34 @@ def command(
         smtp_port=smtp_port,
         http_host=http_host,
         http_port=None if no_http else http_port,
-        limits=Limits(max_message_size=max_size, max_recipients=max_recipients),
+        limits=guard.limits,
         max_messages=max_messages,
         tls=starttls,
-        users=dict(_user(u) for u in users),
+        users=accounts,
+        check_every=guard.check_every,
         auth_allow_insecure=auth_allow_insecure,
         auth_nameservers=parse_auth_dns(auth_dns),
         auth_canaries=tuple(auth_canaries) or HarnessConfig.auth_canaries,
+        templates_dir=resolve_templates(templates_dir),  # the desk's trials, the gallery
     )
     web_config = WebConfig(
         allow_remote=allow_remote,
         password_hash=hash_password(desk_password) if allow_remote and desk_password else None,
         history_db=history_db,
         history_max=history_max,
+        events_db=events_db,
+        events_token=events_token or None,
         nameservers=parse_auth_dns(desk_dns, "--desk-dns"),
+        **guard.web,
         **signup_web_fields(**signup),
     )
+    limit_lines = start_lines(guard.limits, None if no_http else guard.web, guard.check_every)
     with contextlib.suppress(KeyboardInterrupt):
         web = functools.partial(start_web, config=web_config)
-        asyncio.run(_serve(Harness(config, profiles=book, faults=plan, web=web)))
+        asyncio.run(_serve(Harness(config, profiles=book, faults=plan, web=web), limit_lines))
 
 
-async def _serve(harness: Harness) -> None:
+async def _serve(harness: Harness, limit_lines: list[str]) -> None:
     # Before anything is announced: a supervisor may stop us as soon as we listen.
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -311,6 +352,11 @@ async def _serve(harness: Harness) -> None:
         await harness.start()
     except StoreError as e:
         raise CouldNotRun(str(e)) from e
+    except ssl.SSLError as e:
+        raise CouldNotRun(
+            f"Cannot serve HTTPS with that certificate and key: {e.reason or e}. "
+            "Give a PEM certificate chain and its private key (--tls-cert, --tls-key)."
+        ) from e
     except OSError as e:
         raise CouldNotRun(
             f"Cannot listen: {e.strerror or e}. Is another server on that port? "
@@ -324,6 +370,8 @@ async def _serve(harness: Harness) -> None:
         click.echo(f"Web   {harness.http_url}/", err=True)
         click.echo(f"Desk  {harness.http_url}/desk", err=True)
     click.echo(f"DB    {harness.config.db}", err=True)
+    for line in limit_lines:
+        click.echo(line, err=True)
     dns = harness.config.auth_nameservers
     if dns is None:
         click.echo("Auth  not verified (--auth-dns off)", err=True)

@@ -18,6 +18,7 @@ from maildoctor.address.check import CheckResult
 from maildoctor.advice import DEFAULT_SUBJECT, advice_for
 from maildoctor.carriers import SENDER_DOMAIN, Carrier
 from maildoctor.diagnose.applies import cannot_receive, template_subject
+from maildoctor.diagnose.delivery import Delivery, delivery_draft, rank_advice
 from maildoctor.diagnose.results import (
     ADDRESS_ADVICE,
     DEFAULT_TEMPLATE,
@@ -329,6 +330,7 @@ def conclude(
     extra: dict[str, str] | None = None,
     ticket: Ticket | None = None,
     reply_lang: Lang = "ja",
+    delivery: Delivery | None = None,
 ) -> DiagnoseResult:
     """The diagnosis of a checked address whose trial has run (or was skipped).
 
@@ -339,8 +341,12 @@ def conclude(
     from maildoctor.tickets import ticket as ticket_of
 
     kind = ticket or ticket_of(DEFAULT_TICKET)
-    advice = likely_advice(result, trial, kind)
-    draft = format_ticket_reply(
+    # Our own delivery records first (diagnose/delivery.py): evidence before inference.
+    advice = rank_advice(delivery, likely_advice(result, trial, kind))
+    own = kind.id == DEFAULT_TICKET and delivery_draft(
+        delivery, result.address, templates_dir, reply_lang
+    )
+    draft = own or format_ticket_reply(
         result,
         kind,
         templates_dir,
@@ -356,4 +362,5 @@ def conclude(
         reply_draft=draft,
         lang=lang,
         extra=dict(extra or {}),
+        delivery=delivery,
     )

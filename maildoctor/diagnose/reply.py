@@ -14,7 +14,7 @@ from typing import Any
 
 from maildoctor.address.check import CheckResult
 from maildoctor.address.report import format_reply, reply_context
-from maildoctor.advice import DEFAULT_SUBJECT, advice_for, advice_text
+from maildoctor.advice import DEFAULT_SUBJECT, advice_for, advice_text, uncovered
 from maildoctor.findings import Lang, Verdict
 from maildoctor.tickets import DEFAULT_TICKET, Ticket
 
@@ -40,7 +40,7 @@ def ticket_advice(ticket: Ticket, mail_advice: Sequence[str], *, mail_in_doubt: 
     ordered = list(ticket.advice)
     if ticket.mailbox_advice or mail_in_doubt:
         ordered += mail_advice
-    return list(dict.fromkeys(ordered))
+    return uncovered(ordered)
 
 
 def check_advice(result: CheckResult, ticket: Ticket) -> list[str]:

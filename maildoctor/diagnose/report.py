@@ -13,6 +13,7 @@ from maildoctor.address.syntax import display
 from maildoctor.advice import advice_text
 from maildoctor.carriers import SENDER_DOMAIN
 from maildoctor.diagnose import spoofing
+from maildoctor.diagnose.delivery import delivery_lines
 from maildoctor.diagnose.results import DiagnoseResult, ScenarioResult, web_command
 from maildoctor.findings import Lang
 from maildoctor.tickets import DEFAULT_TICKET, ticket
@@ -146,6 +147,8 @@ def format_text(result: DiagnoseResult, lang: Lang = "ja") -> str:
     lines = [f"{words['title']}: {address}", "", words["address"]]
     if result.ticket != DEFAULT_TICKET:
         lines[2:2] = [f"{words['ticket']}: {ticket(result.ticket).name(lang)}", ""]
+    if result.delivery is not None:  # the record first: evidence before inference
+        lines[2:2] = delivery_lines(result.delivery, lang)
     lines += ["  " + line for line in report.format_text(check, lang, advice=False).splitlines()]
     lines += ["", f"{words['trial']}: {trial.template} → {trial.recipient or address}"]
     if trial.ran:
@@ -190,6 +193,8 @@ def format_markdown(result: DiagnoseResult, lang: Lang = "ja") -> str:
     lines = [f"## {words['title']}: `{display(check.address)}`", ""]
     if result.ticket != DEFAULT_TICKET:
         lines += [f"**{words['ticket']}**: {ticket(result.ticket).name(lang)}", ""]
+    if result.delivery is not None:
+        lines += delivery_lines(result.delivery, lang, markdown=True)
     lines += [f"### {words['address']}", ""]
     lines.append(f"- **{words['verdict']}**: {verdict} (`{check.verdict}`)")
     if check.suggestion:

@@ -12,6 +12,7 @@ from typing import Any
 
 from maildoctor.address.check import CheckResult
 from maildoctor.advice import DEFAULT_SUBJECT
+from maildoctor.diagnose.delivery import Delivery
 from maildoctor.diagnose.spoofing import SpoofingCheck
 from maildoctor.findings import Lang
 from maildoctor.tickets import DEFAULT_TICKET
@@ -154,6 +155,11 @@ class DiagnoseResult:
     """Other columns of the input row (``--file tickets.csv``)."""
     ticket: str = DEFAULT_TICKET
     """The ticket type (data/tickets.toml) the advice and the draft answer."""
+    delivery: Delivery | None = None
+    """Our own delivery records for the address (diagnose/delivery.py); None: not looked up."""
+    intake: dict[str, Any] | None = None
+    """What the paste reader read when the input was pasted text
+    (:meth:`maildoctor.diagnose.paste.Paste.to_dict`)."""
 
     @property
     def address_in_doubt(self) -> bool:
@@ -172,6 +178,10 @@ class DiagnoseResult:
         }
         if self.extra:
             out["row"] = dict(self.extra)
+        if self.delivery is not None:
+            out["delivery"] = self.delivery.to_dict(self.lang)
+        if self.intake is not None:
+            out["intake"] = self.intake
         return out
 
 

@@ -10,7 +10,10 @@ once with one that fails it (the harness's filters read such headers when it
 does not verify itself). Which of the two applies comes from the sender audit
 of lentrance.com (``maildoctor.sender.domain_audit``) and the carrier's rule
 in ``data/sender_rules.toml``; when DNS is offline, silent or untrusted (the
-canary check of ``check``), it is "unknown", never a guess.
+canary check of ``check``), it is "unknown", never a guess. What the carrier then
+does with the mail (docomo's banner, SoftBank's filter...) and its source is the
+receivers' row of the same audit (``maildoctor.sender.receivers``, the ``sender``
+command's table).
 """
 
 from __future__ import annotations
@@ -91,6 +94,13 @@ class SenderAuth:
         status: Published = "pass" if met else ("fail" if met is False else "unknown")
         return status, why
 
+    def receiver(self, carrier_id: str | None) -> dict[str, Any] | None:
+        """The carrier's row of the receivers' table (the ``sender`` command's), if any."""
+        if self.audit is None or not carrier_id:
+            return None
+        row = next((r for r in self.audit.receivers if carrier_id in r.carriers), None)
+        return row.to_dict() if row is not None else None
+
 
 async def published_sender_auth(
     probe: Any, nameservers: Sequence[str], *, timeout: float, lang: Lang = "ja"
@@ -110,8 +120,15 @@ async def published_sender_auth(
 
     failure = await probe.canary_failure()
     resolver = make_resolver(list(nameservers), timeout=timeout)
+    from maildoctor.sender.https_fetch import HttpsOptions
+
     result = await asyncio.to_thread(
-        audit, SENDER_DOMAIN, resolver=resolver, lang=lang, untrusted=failure
+        audit,
+        SENDER_DOMAIN,
+        resolver=resolver,
+        lang=lang,
+        untrusted=failure,
+        https=HttpsOptions(timeout=timeout),  # the MTA-STS/BIMI files within the DNS budget
     )
     if failure is not None:
         why = f"DNSが信頼できません: {failure}" if lang == "ja" else f"DNS not trusted: {failure}"
@@ -133,15 +150,20 @@ class SpoofingCheck:
     """Which applies as lentrance.com is published today (``unknown``: DNS cannot tell)."""
     why: str
     """The sender-audit checks behind ``published``, or why it is unknown."""
+    receiver: dict[str, Any] | None = None
+    """The carrier's row of the receivers' table: treatment, text, source."""
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "if_authenticated": self.if_authenticated,
             "if_not_authenticated": self.if_not,
             "sender_domain": SENDER_DOMAIN,
             "published": self.published,
             "why": self.why,
         }
+        if self.receiver is not None:
+            out["receiver"] = self.receiver
+        return out
 
 
 def trial_row(
@@ -177,6 +199,7 @@ def trial_row(
         reply_if_not=failed.smtp_replies[-1],
         published=published,
         why=why,
+        receiver=sender_auth.receiver(carrier_id) if sender_auth is not None else None,
     )
     chosen = passed if published == "pass" else failed
     outcome = chosen.outcome if published != "unknown" else "unknown"
@@ -227,7 +250,7 @@ def reply_cell(check: SpoofingCheck) -> str:
 def note(check: SpoofingCheck, setting: str, labels: dict[str, str], lang: Lang) -> str:
     """One sentence under the trial table: what decides the spoofing row, and which applies."""
     words = _NOTE[lang]
-    return words["note"].format(
+    text = words["note"].format(
         setting=setting,
         domain=SENDER_DOMAIN,
         ok=labels[check.if_authenticated],
@@ -235,3 +258,6 @@ def note(check: SpoofingCheck, setting: str, labels: dict[str, str], lang: Lang)
         now=words[check.published],
         why=check.why,
     )
+    if check.receiver is not None and check.receiver["treatment"] != "unknown":
+        text += f" {check.receiver['text']} ({check.receiver['source']})"
+    return text

@@ -5,6 +5,8 @@ deliveries) are parsed by pure readers (:mod:`.postfix`, :mod:`.esp`), every
 remote reply goes through the bounce classifier (:mod:`.reply`), records land in
 one SQLite store (:mod:`.store`), and :mod:`.timeline` says whether an address
 is suppressed. :mod:`.ingest` is the I/O edge that reads files and streams.
+Only the store and the record type are imported here: reading a timeline must not
+load the bounce parser (``diagnose`` runs many times a day).
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ from __future__ import annotations
 from maildoctor.events.address import address_key
 from maildoctor.events.model import STATUSES, Event
 from maildoctor.events.store import DEFAULT_DAYS, EventStore, EventStoreError, default_events_db
-from maildoctor.events.timeline import Suppression, suppression
 
 __all__ = [
     "DEFAULT_DAYS",
@@ -20,8 +21,6 @@ __all__ = [
     "Event",
     "EventStore",
     "EventStoreError",
-    "Suppression",
     "address_key",
     "default_events_db",
-    "suppression",
 ]

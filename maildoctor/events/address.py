@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import functools
+import re
 
 from maildoctor.address.syntax import check_syntax
 
 __all__ = ["address_key"]
+
+#: A dot-atom at a name of ASCII letters, digits and hyphens, no IDN: most addresses.
+_PLAIN = re.compile(
+    r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+    r"@(?!xn--)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+    r"(?:\.(?!xn--)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+"
+)
 
 
 @functools.lru_cache(maxsize=65536)
@@ -19,6 +27,8 @@ def address_key(raw: str) -> str:
     kept stripped and lower-cased, so it still finds itself.
     """
     text = raw.strip().strip("<>").strip()
+    if _PLAIN.fullmatch(text):
+        return text.lower()  # ASCII labels: the checker's form is the lower case
     parsed = check_syntax(text).parsed
     if parsed is None:
         return text.lower()

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,7 +24,7 @@ from maildoctor.events.address import address_key
 from maildoctor.events.model import Event, from_dict
 from maildoctor.events.reply import read_reply
 
-__all__ = ["UnknownShape", "events_from_json", "shape_of"]
+__all__ = ["Parsed", "UnknownShape", "events_from_body", "events_from_json", "shape_of"]
 
 
 class UnknownShape(ValueError):
@@ -118,6 +119,50 @@ def events_from_json(data: Any, *, origin: str, position: str = "") -> list[Even
         f"JSON of an unknown shape ({keys}): not an SES/SNS notification, a SendGrid "
         "event or a delivery record"
     )
+
+
+@dataclass
+class Parsed:
+    """What a JSON body (one document, or JSON lines) held."""
+
+    events: list[Event] = field(default_factory=list)
+    read: int = 0
+    """JSON values read."""
+    errors: list[str] = field(default_factory=list)
+    """One line per value that could not be used (the first few), naming where."""
+    bad: int = 0
+    """Values that could not be used."""
+
+
+def events_from_body(data: bytes, *, origin: str, most_errors: int = 5) -> Parsed:
+    """The records in a body as ESPs post it (one JSON document) or as a file of
+    JSON lines holds them; a bad line is named and skipped, the others are kept."""
+    out = Parsed()
+    text = data.decode("utf-8", "replace")
+    try:
+        whole = json.loads(text)
+    except ValueError:
+        lines: list[tuple[int, str]] = list(enumerate(text.splitlines(), 1))
+    else:
+        lines = []
+        out.read = 1
+        try:
+            out.events.extend(events_from_json(whole, origin=origin))
+        except UnknownShape as e:
+            out.bad += 1
+            out.errors.append(str(e))
+    for number, line in lines:
+        if not line.strip():
+            continue
+        out.read += 1
+        try:
+            out.events.extend(events_from_json(json.loads(line), origin=origin))
+        except ValueError as e:
+            out.bad += 1
+            why = str(e) if isinstance(e, UnknownShape) else "not JSON"
+            if len(out.errors) < most_errors:
+                out.errors.append(f"line {number}: {why}")
+    return out
 
 
 def _digest(text: str) -> str:

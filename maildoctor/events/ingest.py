@@ -24,19 +24,20 @@ from pathlib import Path
 from typing import BinaryIO
 
 from maildoctor.events.address import address_key
-from maildoctor.events.esp import UnknownShape, events_from_json
+from maildoctor.events.esp import events_from_body
 from maildoctor.events.model import Event
 from maildoctor.events.postfix import PostfixParser
 from maildoctor.events.reply import read_reply
 from maildoctor.events.store import EventStore
+from maildoctor.harness.records import TRIAL_HELO, StoredMessage
 
-__all__ = ["MAX_LINE", "SourceReport", "follow", "ingest_source"]
+__all__ = ["MAX_LINE", "SourceReport", "follow", "harness_events", "ingest_source"]
 
 #: Longest line read (a longer one is skipped and counted).
 MAX_LINE = 64 * 1024
 #: Largest JSON document or mail file read whole.
 MAX_DOCUMENT = 64 * 1024 * 1024
-_BATCH = 5000
+_BATCH = 20000
 _MAIL_START = (
     b"From ",
     b"Return-Path:",
@@ -95,10 +96,13 @@ class _Writer:
         self.store = store
         self.report = report
         self.buffer: list[Event] = []
+        self.sources: set[str] = set()
+        """The sources of the records put (``ses``, ``sendgrid``...)."""
 
     def put(self, events: Iterable[Event]) -> None:
         for e in events:
             self.buffer.append(e)
+            self.sources.add(e.source)
             r = self.report
             r.events += 1
             r.first = e.time if r.first is None or e.time < r.first else r.first
@@ -113,6 +117,8 @@ class _Writer:
 
     def done(self, source: str) -> SourceReport:
         self.commit()
+        if self.report.error and not self.report.events:
+            return self.report  # nothing was read from it: not a source searched
         self.store.note_source(
             source, self.report.origin, self.report.first, self.report.last, self.report.events
         )
@@ -125,64 +131,75 @@ def _note_once(report: SourceReport, text: str) -> None:
 
 
 def _lines(stream: BinaryIO, report: SourceReport) -> Iterator[str]:
-    """Text lines of at most MAX_LINE bytes; longer ones are skipped and counted."""
+    """Text lines of at most MAX_LINE bytes; longer ones are skipped and counted.
+
+    Read a megabyte at a time and decoded in one piece up to its last line end (a
+    character split between two blocks stays whole).
+    """
     number = 0
+    rest = b""
+    skipping = False  # inside a line already too long: drop up to its end
     while True:
-        raw = stream.readline(MAX_LINE + 1)
-        if not raw:
-            return
-        number += 1
-        if len(raw) > MAX_LINE and not raw.endswith(b"\n"):
-            while raw and not raw.endswith(b"\n"):
-                raw = stream.readline(MAX_LINE)
+        block = stream.read(1 << 20)
+        if not block:
+            break
+        if skipping:
+            end = block.find(b"\n")
+            if end < 0:
+                continue
+            block, skipping = block[end + 1 :], False
+        data = rest + block
+        cut = data.rfind(b"\n")
+        if cut < 0:
+            rest = data
+        else:
+            rest = data[cut + 1 :]
+            for line in data[:cut].decode("utf-8", "replace").split("\n"):
+                number += 1
+                if len(line) > MAX_LINE:
+                    report.unreadable += 1
+                    _note_once(report, f"line {number} is longer than {MAX_LINE} bytes: skipped")
+                    continue
+                yield line
+        if len(rest) > MAX_LINE:
+            number += 1
             report.unreadable += 1
             _note_once(report, f"line {number} is longer than {MAX_LINE} bytes: skipped")
-            continue
-        yield raw.decode("utf-8", "replace")
+            rest, skipping = b"", True
+    if rest and not skipping:
+        yield rest.decode("utf-8", "replace")  # the last line, without its line end
 
 
 def _postfix(stream: BinaryIO, writer: _Writer, parser: PostfixParser) -> None:
     report = writer.report
     report.kind = "postfix"
     for line in _lines(stream, report):
-        writer.put(parser.feed(line))
+        events = parser.feed(line)
+        if events:
+            writer.put(events)
     writer.put(parser.flush())
     c = parser.counts
     report.read, report.skipped = c.lines, c.other
     report.unreadable += c.unreadable
     if c.years_from:
         _note_once(report, f"syslog dates carry no year: the year is taken from {c.years_from}")
-    if c.postfix == 0:
-        _note_once(report, "no Postfix lines in it")
+    if c.postfix == 0 and c.lines:
+        report.error = (
+            "no Postfix log line in it (nor JSON events, a bounce or a harness store): "
+            "not a delivery-record source"
+        )
 
 
 def _json(data: bytes, writer: _Writer) -> None:
     report = writer.report
     report.kind = "json"
-    text = data.decode("utf-8", "replace")
-    try:
-        whole = json.loads(text)
-    except ValueError:
-        whole = None
-        values: Iterable[tuple[int, str]] = enumerate(text.splitlines(), 1)
-    else:
-        values = ()
-        report.read = 1
-        try:
-            writer.put(events_from_json(whole, origin=report.origin))
-        except UnknownShape as e:
-            report.unreadable += 1
-            report.error = str(e)
-    for number, line in values:
-        if not line.strip():
-            continue
-        report.read += 1
-        try:
-            writer.put(events_from_json(json.loads(line), origin=report.origin))
-        except ValueError as e:
-            report.unreadable += 1
-            why = str(e) if isinstance(e, UnknownShape) else "not JSON"
-            _note_once(report, f"line {number}: {why}: skipped")
+    parsed = events_from_body(data, origin=report.origin)
+    writer.put(parsed.events)
+    report.read, report.unreadable = parsed.read, parsed.bad
+    if parsed.read == 1 and parsed.bad:
+        report.error = parsed.errors[0]
+    for error in parsed.errors:
+        _note_once(report, f"{error}: skipped")
 
 
 def _bounces(path: str, writer: _Writer) -> None:
@@ -231,20 +248,24 @@ def _bounces(path: str, writer: _Writer) -> None:
 
 
 def _harness(path: str, writer: _Writer) -> None:
-    """The harness's own deliveries: every recipient of every stored message."""
+    """The harness's own deliveries: every recipient of every stored message but the
+    delivery trials (``diagnose``'s simulated mail never reached the customer)."""
     report = writer.report
     report.kind = "harness"
     try:
         db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         rows = db.execute(
-            "SELECT received_at, message_id, subject, decisions FROM messages ORDER BY id"
+            "SELECT received_at, message_id, subject, helo, decisions FROM messages ORDER BY id"
         ).fetchall()
         db.close()
     except sqlite3.Error as e:
         report.error = f"not a maildoctor harness store ({e})"
         return
-    for received_at, message_id, subject, decisions in rows:
+    for received_at, message_id, subject, helo, decisions in rows:
         report.read += 1
+        if helo == TRIAL_HELO:
+            report.skipped += 1
+            continue
         try:
             deliveries = json.loads(decisions)
         except ValueError:
@@ -252,7 +273,20 @@ def _harness(path: str, writer: _Writer) -> None:
             continue
         when = datetime.fromtimestamp(received_at, UTC)
         for d in deliveries if isinstance(deliveries, list) else ():
-            writer.put(_harness_event(d, when, message_id, subject, report.origin))
+            if isinstance(d, dict):
+                writer.put(_harness_event(d, when, message_id, subject, report.origin))
+
+
+def harness_events(message: StoredMessage, origin: str) -> list[Event]:
+    """The records of one message the running harness stored (none for a trial)."""
+    if message.helo == TRIAL_HELO:
+        return []
+    when = datetime.fromtimestamp(message.received_at, UTC)
+    return [
+        e
+        for d in message.deliveries
+        for e in _harness_event(d.to_dict(), when, message.message_id, message.subject, origin)
+    ]
 
 
 def _harness_event(
@@ -353,7 +387,8 @@ def ingest_source(
                 return report
             if kind == "json":
                 _json(data, writer)
-                return writer.done("json")
+                found = writer.sources
+                return writer.done(next(iter(found)) if len(found) == 1 else "json")
             if source == "-":
                 return _bounce_bytes(data, writer)
             _bounces(source, writer)

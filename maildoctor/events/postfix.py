@@ -49,7 +49,17 @@ _RFC5424 = re.compile(
     r"(?:-|(?:\[(?:[^\]\\]|\\.)*\])+)(?: \ufeff?(?P<msg>.*))?"
 )
 # Short queue ids are hex; long ones (enable_long_queue_ids) use no vowels.
-_QUEUE_ID = re.compile(r"([0-9A-F]{6,}|[0-9B-DF-HJ-NP-TV-Zb-df-hj-np-tv-z]{10,}): ")
+_QID = r"[0-9A-F]{6,}|[0-9B-DF-HJ-NP-TV-Zb-df-hj-np-tv-z]{10,}"
+_QUEUE_ID = re.compile(rf"({_QID}): ")
+# One match for the common line: classic syslog time, a Postfix daemon, maybe a queue id.
+_FAST = re.compile(
+    r"(?:<\d{1,3}>)?(?P<mon>[A-Z][a-z]{2}) {1,2}(?P<day>\d{1,2}) "
+    r"(?P<h>\d\d):(?P<m>\d\d):(?P<s>\d\d)(?:\.\d+)? \S+ "
+    r"postfix[^\s\[:/]*/(?:[^\s\[:/]+/)*(?P<daemon>[^\s\[:/]+)(?:\[\d+\])?: "
+    rf"(?:(?P<qid>{_QID}): )?(?P<body>.*)"
+)
+#: What most lines complete (shared, never changed).
+_NONE: list[Event] = []
 _DELIVERY = re.compile(
     r"to=<(?P<to>[^>]*)>,(?: orig_to=<[^>]*>,)? relay=(?P<relay>[^,]*),"
     r"(?: conn_use=\d+,)? delay=(?P<delay>[^,]*),(?: delays=[^,]*,)?(?: dsn=(?P<dsn>[^,]*),)?"
@@ -153,6 +163,7 @@ class PostfixParser:
         self._years_from = years_from
         self._lives: dict[str, _Life] = {}
         self._last_time: datetime | None = None
+        self._last_stamp: object = None
 
     # -- time -------------------------------------------------------------
 
@@ -176,6 +187,20 @@ class PostfixParser:
             tzinfo=self.zone,
         ).astimezone(UTC)
 
+    def _time(self, m: re.Match[str], kind: str) -> datetime | None:
+        """The line's time (None, counted unreadable, for a date that cannot be);
+        lines of one second share one reading."""
+        stamp = m.group("mon", "day", "h", "m", "s") if kind == "classic" else m.group("iso")
+        if stamp == self._last_stamp:
+            return self._last_time
+        try:
+            when = self._classic_time(m) if kind == "classic" else self._iso_time(m.group("iso"))
+        except ValueError:
+            self.counts.unreadable += 1
+            return None
+        self._last_stamp, self._last_time = stamp, when
+        return when
+
     def _iso_time(self, text: str) -> datetime:
         when = datetime.fromisoformat(text.replace("Z", "+00:00"))
         if when.tzinfo is None:
@@ -184,34 +209,40 @@ class PostfixParser:
 
     # -- lines ------------------------------------------------------------
 
-    def feed(self, line: str) -> Iterator[Event]:
-        """The events ``line`` completes (most lines complete none)."""
+    def feed(self, line: str) -> list[Event]:
+        """The events ``line`` completes (most lines complete none: an empty list)."""
         self.counts.lines += 1
-        header = _header(line.rstrip("\r\n"))
-        if header is None:
-            self.counts.unreadable += 1
-            return
-        m, kind, prog, msg = header
-        if not _is_postfix(prog):
-            self.counts.other += 1
-            return
-        self.counts.postfix += 1
-        q = _QUEUE_ID.match(msg)
-        if q is None:
-            return  # connect/disconnect, warnings, statistics: no message named
-        try:
-            when = self._classic_time(m) if kind == "classic" else self._iso_time(m.group("iso"))
-        except ValueError:
-            self.counts.unreadable += 1
-            return
-        qid = q.group(1)
-        body = msg[q.end() :]
-        daemon = prog.rsplit("/", 1)[1]
+        line = line.rstrip("\r\n")
+        fast = _FAST.match(line)
+        if fast is not None:  # the common case: a classic line of a Postfix daemon
+            self.counts.postfix += 1
+            m, kind, daemon, qid, body = fast, "classic", fast["daemon"], fast["qid"], fast["body"]
+            if qid is None:
+                return _NONE
+        else:
+            header = _header(line)
+            if header is None:
+                self.counts.unreadable += 1
+                return _NONE
+            m, kind, prog, msg = header
+            if not _is_postfix(prog):
+                self.counts.other += 1
+                return _NONE
+            self.counts.postfix += 1
+            q = _QUEUE_ID.match(msg)
+            if q is None:
+                return _NONE  # connect/disconnect, warnings, statistics: no message named
+            qid, body, daemon = q.group(1), msg[q.end() :], prog.rsplit("/", 1)[1]
+        return self._message_line(m, kind, daemon, qid, body, line)
+
+    def _message_line(
+        self, m: re.Match[str], kind: str, daemon: str, qid: str, body: str, line: str
+    ) -> list[Event]:
         if daemon == "smtpd" or daemon == "pickup":
             # A new message under this id: whatever was open under it is over.
-            yield from self._end(qid)
+            done = self._end(qid)
             self._lives[qid] = _Life()
-            return
+            return done
         life = self._lives.get(qid)
         if life is None:
             life = self._lives[qid] = _Life()
@@ -219,27 +250,30 @@ class PostfixParser:
             mid = _MESSAGE_ID.match(body)
             if mid is not None:
                 life.message_id = mid.group("mid")
-            return
+            return _NONE
         if daemon in _DELIVERY_AGENTS or body.startswith("to=<"):
             d = _DELIVERY.match(body)
             if d is not None and d.group("status") in _STATUSES:
-                event = self._delivery(d, qid, life, when, line)
-                life.last[event.address] = event
-                life.pending.append(event)
-            return
+                when = self._time(m, kind)
+                if when is not None:
+                    event = self._delivery(d, qid, life, when, line)
+                    life.last[event.address] = event
+                    life.pending.append(event)
+            return _NONE
         if daemon == "qmgr":
             if body == "removed":
-                yield from self._end(qid)
-                return
+                return self._end(qid)
             f = _FROM.match(body)
             if f is not None:
                 if f.group("size") is None:
-                    self._expired(qid, life, when, line)
+                    when = self._time(m, kind)
+                    if when is not None:
+                        self._expired(qid, life, when, line)
                 else:
-                    if life.pending:  # a new delivery run: the last one is complete
-                        yield from self._emit(life)
                     life.sender = f.group("from")
-            return
+                    if life.pending:  # a new delivery run: the last one is complete
+                        return self._emit(life)
+            return _NONE
         if daemon == "bounce":
             dsn = _DSN_WRITTEN.search(body)
             if dsn is not None:
@@ -247,6 +281,7 @@ class PostfixParser:
                     if e.status in ("bounced", "expired", "deferred"):
                         detail = {**e.detail, "dsn_queue_id": dsn.group(1)}
                         life.pending[i] = replace(e, detail=detail)
+        return _NONE
 
     def _delivery(
         self, d: re.Match[str], qid: str, life: _Life, when: datetime, line: str
@@ -306,15 +341,14 @@ class PostfixParser:
             life.last[address] = event
             life.pending.append(event)
 
-    def _emit(self, life: _Life) -> Iterator[Event]:
-        self.counts.events += len(life.pending)
-        yield from life.pending
-        life.pending = []
+    def _emit(self, life: _Life) -> list[Event]:
+        done, life.pending = life.pending, []
+        self.counts.events += len(done)
+        return done
 
-    def _end(self, qid: str) -> Iterator[Event]:
+    def _end(self, qid: str) -> list[Event]:
         life = self._lives.pop(qid, None)
-        if life is not None:
-            yield from self._emit(life)
+        return self._emit(life) if life is not None else _NONE
 
     def flush(self) -> Iterator[Event]:
         """The events still waiting for their message's end (at the end of a batch).

@@ -31,14 +31,24 @@ class Reading:
     advice: tuple[str, ...]
 
 
-@functools.lru_cache(maxsize=8192)
 def read_reply(
     reply: str, recipient: str, *, status: str = "", remote: str = "", failed: bool = True
 ) -> Reading:
     """Classify ``reply`` for ``recipient`` as a failed (or delayed) delivery.
 
     ``status`` is the RFC 3463 code when the source gives it apart from the words.
+    The reading depends on the recipient's domain, never its local part, so one
+    server's reply to many mailboxes is classified once.
     """
+    local, at, domain = recipient.rpartition("@")
+    if at and local:
+        reply = reply.replace(recipient, "\0")
+        recipient = f"\0@{domain}"
+    return _read(reply, recipient, status, remote, failed)
+
+
+@functools.lru_cache(maxsize=8192)
+def _read(reply: str, recipient: str, status: str, remote: str, failed: bool) -> Reading:
     words = reply
     said = _HOST_SAID.match(reply)
     if said:

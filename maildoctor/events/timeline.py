@@ -11,12 +11,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from maildoctor.bounce import Explanation
-from maildoctor.bounce.batch import suppression_list
 from maildoctor.events.model import Event
 
-__all__ = ["Suppression", "suppression"]
+if TYPE_CHECKING:
+    from maildoctor.bounce import Explanation
+
+__all__ = ["Suppression", "explanation_of", "suppression"]
 
 _BOUNCES = ("bounced", "expired")
 
@@ -40,7 +42,11 @@ class Suppression:
     """Where the deciding record came from."""
 
 
-def _explanation(e: Event) -> Explanation:
+def explanation_of(e: Event, *, carrier: str = "", advice: tuple[str, ...] = ()) -> Explanation:
+    """A bounced record as the bounce explainer's result (its suppression rule and its
+    reply draft take these)."""
+    from maildoctor.bounce import Explanation
+
     return Explanation(
         recipient=e.address,
         reason=e.reason or "undefined",
@@ -51,9 +57,9 @@ def _explanation(e: Event) -> Explanation:
         remote_mta=e.relay,
         reporting_mta="",
         mta="",
-        carrier="",
-        advice=(),
-        decided_by="",
+        carrier=carrier,
+        advice=advice,
+        decided_by="record",
         date=e.time,
     )
 
@@ -85,8 +91,13 @@ def suppression(
                 source=found[0].source,
             )
     bounces = [e for e in live if e.status in _BOUNCES]
+    if not bounces:
+        return None
+    # Imported here: a diagnosis reading a clean timeline does not pay for the bounce parser.
+    from maildoctor.bounce.batch import suppression_list
+
     rows = suppression_list(
-        [_explanation(e) for e in bounces], soft_limit=soft_limit, soft_days=soft_days
+        [explanation_of(e) for e in bounces], soft_limit=soft_limit, soft_days=soft_days
     )
     if not rows:
         return None

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-__all__ = ["FailureLog", "StoreProblem", "check_store", "describe_error"]
+__all__ = ["FailureLog", "StoreProblem", "check_store", "describe_error", "quick_check"]
 
 
 class StoreProblem(Exception):
@@ -75,11 +75,7 @@ def check_store(conn: sqlite3.Connection, path: Path) -> None:
         rows = conn.execute("PRAGMA quick_check(3)").fetchall()
     except sqlite3.DatabaseError as e:
         raise StoreProblem(_damaged(path, str(e))) from e
-    # quick_check's rows may hold several lines each ("*** in database main ***\nPage 8: ...").
-    lines = [line.strip() for r in rows if r[0] != "ok" for line in str(r[0]).splitlines()]
-    problems = [line for line in lines if line and not line.startswith("***")]
-    if lines:
-        raise StoreProblem(_damaged(path, "; ".join(problems[:2]) or "quick_check failed"))
+    _raise_damage(path, rows)
     try:
         conn.execute("BEGIN IMMEDIATE")
         try:
@@ -91,6 +87,14 @@ def check_store(conn: sqlite3.Connection, path: Path) -> None:
         if "readonly" in str(e) or getattr(e, "sqlite_errorname", "").startswith("SQLITE_READ"):
             raise StoreProblem(_read_only(path, str(e))) from e
         raise
+
+
+def _raise_damage(path: Path, rows: list[tuple[object, ...]]) -> None:
+    # quick_check's rows may hold several lines each ("*** in database main ***\nPage 8: ...").
+    lines = [line.strip() for r in rows if r[0] != "ok" for line in str(r[0]).splitlines()]
+    problems = [line for line in lines if line and not line.startswith("***")]
+    if lines:
+        raise StoreProblem(_damaged(path, "; ".join(problems[:2]) or "quick_check failed"))
 
 
 class FailureLog:
@@ -119,6 +123,8 @@ class FailureLog:
         self._lock = threading.Lock()
         self._last_said: dict[str, float] = {}
         self._quiet: dict[str, int] = {}
+        self.damage = ""
+        """What a read or a scheduled check found damaged (empty while nothing)."""
 
     def report(self, error: BaseException, *, messages: int = 1) -> None:
         """Count a failed write of ``messages`` messages; say so unless said lately."""
@@ -136,3 +142,30 @@ class FailureLog:
         more = f" ({quiet} more since the last report)" if quiet else ""
         lost = "a message was" if messages == 1 else f"{messages} messages were"
         self._write(f"maildoctor: {lost} not stored (clients got 451): {cause}{more}")
+
+    def damaged(self, error: BaseException) -> bool:
+        """Tell a damaged store found while serving (a failed read, a scheduled
+        ``quick_check``) once, with the advice given at start; False when it is not
+        damage (a locked or missing file is said where it happens)."""
+        cause = describe_error(self.path, error)
+        if not (isinstance(error, StoreProblem) or "is damaged" in cause):
+            return False
+        with self._lock:
+            if self.damage:
+                return True
+            self.damage = cause
+        self._write(f"maildoctor: {cause}")
+        return True
+
+
+def quick_check(path: Path) -> None:
+    """Raise StoreProblem when the file's pages are damaged (a scheduled check while serving)."""
+    conn = sqlite3.connect(path, timeout=30)
+    try:
+        try:
+            rows = conn.execute("PRAGMA quick_check(3)").fetchall()
+        except sqlite3.DatabaseError as e:
+            raise StoreProblem(_damaged(path, str(e))) from e
+    finally:
+        conn.close()
+    _raise_damage(path, rows)

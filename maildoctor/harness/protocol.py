@@ -7,6 +7,10 @@
   object per line: a 10 MB message of empty lines costs it hundreds of MB);
 - AUTH required when there are accounts, and never over plain text unless
   asked for (Mailpit's rule, after RFC 4954 §4);
+- limits no client can get past: sessions in total and per client address (421
+  beyond), a byte budget for DATA held in memory across sessions (452 4.3.1
+  beyond), idle and DATA timeouts, and a growing pause after each failed AUTH,
+  per connection and per client address, the connection closed after a few;
 - ``XOUTCOME``, a private-use command (RFC 5321 §4.1.5) that tells a client
   what each recipient's simulated mailbox did with the last message, since
   one DATA reply cannot (``maildoctor send`` asks it when EHLO says XMAILDOCTOR).
@@ -24,12 +28,13 @@ from typing import TYPE_CHECKING, Any
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 from maildoctor.harness.faults import Stage
+from maildoctor.harness.guard import FailureThrottle, Gate, MemoryBudget, QuietLog
 
 if TYPE_CHECKING:
     from maildoctor.harness.smtp import CaptureHandler
     from maildoctor.harness.store import Delivery
 
-__all__ = ["EXTENSION", "HarnessSMTP", "Limits", "session_key"]
+__all__ = ["EXTENSION", "Guards", "HarnessSMTP", "Limits", "session_key"]
 
 #: The EHLO keyword that says "this is a maildoctor harness; XOUTCOME works".
 EXTENSION = "XMAILDOCTOR"
@@ -37,6 +42,9 @@ AUTH_REQUIRED = "530 5.7.0 Authentication required"
 LINE_TOO_LONG = "500 Line too long (see RFC5321 4.5.3.1.6)"
 TOO_MUCH_DATA = "552 5.3.4 Message too big for this server"
 NO_OUTCOME = "503 5.5.1 No message stored on this connection yet"
+NO_MEMORY = "452 4.3.1 Insufficient system storage: too much mail arriving at once, try again later"
+BUSY = "421 4.7.0 {host} Too many connections ({why}); try again later"
+AUTH_CLOSED = "421 4.7.0 Too many failed logins on this connection; closing"
 
 #: Transcript lines kept per message: the first and the last this many, the
 #: middle counted (300,000 NOOPs must not become megabytes in the store).
@@ -57,7 +65,39 @@ class Limits:
     line_length: int = 1001
     """Bytes per line including CRLF and a dot-stuffing dot (RFC 5321 4.5.3.1.6)."""
     timeout: float = 300.0
-    """Seconds of client silence before the server hangs up."""
+    """Seconds without a valid command before the server hangs up (idle and slow
+    commands alike; RFC 5321 4.5.3.2.7 suggests 5 minutes)."""
+    data_timeout: float = 600.0
+    """Seconds a whole message may take after 354 (RFC 5321 4.5.3.2.6: 10 minutes)."""
+    max_sessions: int = 500
+    """Concurrent SMTP sessions in all (0: no limit); more get 421 at connect."""
+    max_sessions_per_client: int = 100
+    """Concurrent sessions from one client address (0: no limit); more get 421."""
+    data_memory: int = 128 * 1024 * 1024
+    """Bytes of DATA held in memory across all sessions (0: no limit); a message that
+    would pass it gets 452 4.3.1 at its end and is not kept."""
+    auth_failures: int = 3
+    """Failed AUTHs on one connection before it is closed with 421 4.7.0."""
+    auth_pause: float = 0.5
+    """Seconds before an AUTH after one failure (of the connection or of its client
+    address), doubling with each further failure up to 8 s."""
+
+
+def peer_host(peer: object) -> str:
+    """The client's address without its port: what per-client limits count."""
+    if isinstance(peer, tuple) and peer:
+        return str(peer[0])
+    return str(peer or "?")
+
+
+class Guards:
+    """What the sessions of one SMTP server share: counts, the memory budget, the log."""
+
+    def __init__(self, limits: Limits, log: QuietLog | None = None) -> None:
+        self.gate = Gate(total=limits.max_sessions, per_client=limits.max_sessions_per_client)
+        self.memory = MemoryBudget(limits.data_memory)
+        self.auth = FailureThrottle(base=limits.auth_pause, lock_after=0)
+        self.log = log or QuietLog()
 
 
 def session_key(session: Session) -> str:
@@ -119,8 +159,16 @@ class HarnessSMTP(SMTP):
         auth_allow_insecure: bool = False,
         loop: asyncio.AbstractEventLoop | None = None,
         hostname: str = "maildoctor.harness",
+        guards: Guards | None = None,
     ) -> None:
         self.line_length_limit = limits.line_length
+        self._limits = limits
+        self._guards = guards or Guards(limits)
+        self._admitted: str | None = None
+        """The client address counted by the gate (None: refused, or not yet connected)."""
+        self._refused = False
+        self._auth_failures = 0
+        self._auth_failed_user: str | None = None
         self._transcript = _Transcript()
         self._skip_push = False
         self._users = dict(users or {})
@@ -144,11 +192,45 @@ class HarnessSMTP(SMTP):
         self._receiving = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        if self.transport is None:  # a new connection, not the TLS layer of STARTTLS
+            client = peer_host(transport.get_extra_info("peername"))
+            why = self._guards.gate.admit(client)
+            if why is not None:
+                self._refuse(transport, why)
+                return
+            self._admitted = client
         # STARTTLS makes a new session: the old one's fault counters are done with.
         self._forget_faults()
         super().connection_made(transport)
 
+    def _refuse(self, transport: asyncio.BaseTransport, why: str) -> None:
+        """421 and close, before aiosmtpd starts a session (RFC 5321 3.8)."""
+        self._refused = True
+        assert isinstance(transport, asyncio.WriteTransport)
+        transport.write(BUSY.format(host=self.hostname, why=why).encode() + b"\r\n")
+        transport.close()
+        gate = self._guards.gate
+        self._guards.log.event(
+            "smtp-busy",
+            lambda n: (
+                f"maildoctor: refused {n} SMTP connection(s) with 421 in the last "
+                f"second: {why} ({gate.open} open)."
+            ),
+        )
+
+    def data_received(self, data: bytes) -> None:
+        if not self._refused:
+            super().data_received(data)
+
+    def eof_received(self) -> bool | None:
+        return None if self._refused else super().eof_received()
+
     def connection_lost(self, error: Exception | None) -> None:
+        if self._refused:
+            return
+        if self._admitted is not None:
+            self._guards.gate.release(self._admitted)
+            self._admitted = None
         self._forget_faults()
         super().connection_lost(error)
 
@@ -167,6 +249,9 @@ class HarnessSMTP(SMTP):
             password = data.password.decode("utf-8", "replace")
             if self._users.get(user) == password and user in self._users:
                 return AuthResult(success=True, auth_data=user)
+            self._auth_failed_user = user
+        else:
+            self._auth_failed_user = ""
         return AuthResult(success=False, handled=False)
 
     async def check_auth_needed(self, caller_method: str) -> bool:
@@ -250,8 +335,33 @@ class HarnessSMTP(SMTP):
         await super().smtp_STARTTLS(arg)
 
     async def smtp_AUTH(self, arg: str) -> None:
+        """AUTH, slowed after failures and closed after a few (guessing is unlimited else)."""
         self._note("AUTH", arg)
+        assert self.session is not None
+        client = self._admitted or peer_host(self.session.peer)
+        throttle = self._guards.auth
+        failures = max(self._auth_failures, throttle.failures(client))
+        if failures:
+            await asyncio.sleep(throttle.pause(failures))
+        self._auth_failed_user = None
         await super().smtp_AUTH(arg)
+        user = self._auth_failed_user
+        if user is None:
+            if self.session.authenticated:
+                throttle.succeed(client)
+            return
+        self._auth_failures += 1
+        throttle.fail(client)
+        self._guards.log.event(
+            "smtp-auth",
+            lambda n: (
+                f"maildoctor: {n} failed SMTP AUTH attempt(s) in the last second "
+                f"(last: {client}, user {user[:64]!r})."
+            ),
+        )
+        if self._auth_failures >= self._limits.auth_failures and self.transport is not None:
+            await self.push(AUTH_CLOSED)
+            self.transport.close()
 
     async def smtp_XOUTCOME(self, arg: str | None) -> None:
         """Each recipient's outcome and rule for the last stored message, a line each."""
@@ -304,9 +414,29 @@ class HarnessSMTP(SMTP):
         Dot-stuffing is undone as lines arrive (RFC 5321 4.5.2). Past the size
         limit, or on a line longer than the line limit, what follows is read and
         dropped until the end of the data, and the reply comes then (RFC 5321
-        4.2.5): memory stays within the limit however the client sends.
+        4.2.5): memory stays within the limit however the client sends, and all
+        sessions together within the DATA budget (``Limits.data_memory``).
         """
         await self.push("354 End data with <CR><LF>.<CR><LF>")
+        # The whole message has its own time (aiosmtpd's timer counts between commands).
+        self._reset_timeout(self._limits.data_timeout)
+        memory = self._guards.memory
+        held = [0]
+        try:
+            status = await self._read_message(memory, held)
+        finally:
+            memory.give_back(held[0])
+        if status is None:  # the client went away mid-message: nothing to answer
+            return
+        self._set_post_data_state()
+        await self.push(status)
+        self._reset_timeout()
+
+    async def _read_message(self, memory: MemoryBudget, held: list[int]) -> str | None:
+        """Read and store the message; returns the reply (None: the client left).
+
+        ``held[0]`` is kept equal to the bytes reserved from ``memory``, which the
+        caller gives back whatever happens."""
         limit = self.data_size_limit or 0
         body = bytearray()
         size = line_size = 0
@@ -327,27 +457,38 @@ class HarnessSMTP(SMTP):
                 error = LINE_TOO_LONG
             if error is None and limit and size > limit:
                 error = TOO_MUCH_DATA
+            if error is None and not memory.take(len(chunk)):
+                error = NO_MEMORY
+                self._guards.log.event(
+                    "smtp-memory",
+                    lambda n: (
+                        f"maildoctor: {n} message(s) refused with 452 4.3.1 in the "
+                        f"last second: {memory.used} bytes of DATA held, the budget is "
+                        f"{memory.limit} (--smtp-data-memory)."
+                    ),
+                )
+            elif error is None:
+                held[0] += len(chunk)
             if error is not None:
                 body.clear()
+                memory.give_back(held[0])
+                held[0] = 0
             else:
                 body += chunk[1:] if at_line_start and chunk.startswith(b".") else chunk
             at_line_start = complete
             if complete:
                 line_size = 0
-        if self.transport is None:  # the client went away mid-message: nothing to answer
-            return
+        if self.transport is None:
+            return None
         if error is not None:
-            await self.push(error)
-            self._set_post_data_state()
-            return
+            return error
         assert self.envelope is not None
         content = bytes(body)
         del body
         self.envelope.content = content
         self.envelope.original_content = content
-        status = await self._call_handler_hook("DATA")
-        self._set_post_data_state()
-        await self.push(status)
+        status: str = await self._call_handler_hook("DATA")
+        return status
 
     def done_receiving(self) -> None:
         """This connection's message is queued for the store (or will never be)."""

@@ -23,12 +23,14 @@ from pathlib import Path
 from typing import Any
 
 from maildoctor.harness.faults import Fault, FaultPlan, parse_faults
+from maildoctor.harness.guard import QuietLog, install_loop_guard
 from maildoctor.harness.health import FailureLog
 from maildoctor.harness.policy import Profile
 from maildoctor.harness.profiles import ProfileBook
 from maildoctor.harness.smtp import (
     AuthVerifier,
     CaptureHandler,
+    Guards,
     Limits,
     make_tls_context,
     start_smtp,
@@ -102,6 +104,9 @@ class HarnessConfig:
     """Names that DNS must resolve before the verification believes it (the root NS
     and gmail.com MX, as ``check``); while it does not, every result is temperror
     and the spoofing filters do not decide."""
+    check_every: float = 600.0
+    """Seconds between ``PRAGMA quick_check`` runs while serving (0: none); damage
+    found (by it or by a failed read) is told once on stderr, with what to do."""
 
 
 class AuthConfigError(ValueError):
@@ -160,6 +165,12 @@ class Harness:
         self.smtp_address: tuple[str, int] = (config.smtp_host, config.smtp_port)
         self.http_url: str | None = None
         self._auth_gate: Any = None
+        self.log = QuietLog()
+        """One line a second per kind of trouble (refused clients, failed logins, accept
+        errors), with counts: what the SMTP and web sides tell the operator."""
+        self.guards = Guards(config.limits, self.log)
+        self._undo_loop_guard: Callable[[], None] | None = None
+        self._checker: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         cfg = self.config
@@ -168,6 +179,9 @@ class Harness:
         verifying = _verifier(cfg)
         verifier, self._auth_gate = verifying if verifying else (None, None)
         tls = make_tls_context(cfg.db.parent) if cfg.tls else None
+        self._undo_loop_guard = install_loop_guard(
+            asyncio.get_running_loop(), self.log, self.connection_status
+        )
         try:
             self.store = Store(
                 cfg.db,
@@ -192,16 +206,36 @@ class Harness:
                 users=cfg.users,
                 auth_allow_insecure=cfg.auth_allow_insecure,
                 hostname=cfg.authserv_id,
+                guards=self.guards,
             )
             sock = self._smtp.sockets[0].getsockname()
             self.smtp_address = (sock[0], sock[1])
             if cfg.http_port is not None and self.web is not None:
                 self._http, port = await self.web(self, host=cfg.http_host, port=cfg.http_port)
                 host = f"[{cfg.http_host}]" if ":" in cfg.http_host else cfg.http_host
-                self.http_url = f"http://{host}:{port}"
+                scheme = "https" if getattr(self._http, "tls", False) else "http"
+                self.http_url = f"{scheme}://{host}:{port}"
+            if cfg.check_every > 0:
+                self._checker = asyncio.create_task(self._check_store(cfg.check_every))
         except BaseException:
             await self.stop()
             raise
+
+    async def _check_store(self, every: float) -> None:
+        """``quick_check`` on a schedule: damage that appears while serving is told."""
+        while self.store is not None:
+            await asyncio.sleep(every)
+            if self.store is not None:
+                await asyncio.to_thread(self.store.check)
+
+    def connection_status(self) -> str:
+        """What holds the connections now, for the lines that say clients were refused."""
+        gate = self.guards.gate
+        http = getattr(getattr(self._http, "server", None), "connections", None)
+        parts = [f"SMTP sessions {gate.open}"]
+        if http is not None:
+            parts.append(f"HTTP connections {len(http)}")
+        return ", ".join(parts)
 
     async def auth_canary_failure(self) -> str | None:
         """What the verification DNS's canary check found wrong (None: trusted, or
@@ -212,6 +246,9 @@ class Harness:
         return failure
 
     async def stop(self) -> None:
+        if self._checker is not None:
+            self._checker.cancel()
+            self._checker = None
         if self._http is not None:
             await self._http.cleanup()
             self._http = None
@@ -223,6 +260,9 @@ class Harness:
             self._smtp = None
         if self.store is not None:
             await asyncio.to_thread(self.store.close)
+        if self._undo_loop_guard is not None:
+            self._undo_loop_guard()
+            self._undo_loop_guard = None
 
     # -- runtime control (thread-safe: plain locked structures) -----------------
 

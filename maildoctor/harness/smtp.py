@@ -29,6 +29,7 @@ from maildoctor.harness.policy import Decision, MessageFacts, Outcome, Profile, 
 from maildoctor.harness.profiles import ProfileBook
 from maildoctor.harness.protocol import (
     EXTENSION,
+    Guards,
     HarnessSMTP,
     Limits,
     drop,
@@ -42,6 +43,7 @@ from maildoctor.harness.verify import AuthVerifier
 __all__ = [
     "AuthVerifier",
     "CaptureHandler",
+    "Guards",
     "HarnessSMTP",
     "Limits",
     "headers_only",
@@ -348,9 +350,12 @@ async def start_smtp(
     users: Mapping[str, str] | None = None,
     auth_allow_insecure: bool = False,
     hostname: str = "maildoctor.harness",
+    guards: Guards | None = None,
 ) -> asyncio.Server:
-    """Listen on host:port (0 for a free port) in the running loop."""
+    """Listen on host:port (0 for a free port) in the running loop; every session
+    shares ``guards`` (the session counts, the DATA memory budget, the AUTH throttle)."""
     loop = asyncio.get_running_loop()
+    shared = guards or Guards(limits)
     return await loop.create_server(
         lambda: HarnessSMTP(
             handler,
@@ -360,6 +365,7 @@ async def start_smtp(
             auth_allow_insecure=auth_allow_insecure,
             loop=loop,
             hostname=hostname,
+            guards=shared,
         ),
         host=host,
         port=port,

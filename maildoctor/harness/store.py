@@ -26,7 +26,13 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from maildoctor.harness.health import FailureLog, check_store, describe_error
+from maildoctor.harness.health import (
+    FailureLog,
+    StoreProblem,
+    check_store,
+    describe_error,
+    quick_check,
+)
 from maildoctor.harness.query import Term, parse_query, time_bound
 from maildoctor.harness.records import (
     TRIAL_HELO,
@@ -375,12 +381,24 @@ class Store:
     # -- reading ---------------------------------------------------------------
 
     def _read(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
-        conn = sqlite3.connect(self.path, timeout=30)
         try:
-            conn.row_factory = sqlite3.Row
-            return conn.execute(sql, params).fetchall()
-        finally:
-            conn.close()
+            conn = sqlite3.connect(self.path, timeout=30)
+            try:
+                conn.row_factory = sqlite3.Row
+                return conn.execute(sql, params).fetchall()
+            finally:
+                conn.close()
+        except sqlite3.DatabaseError as e:
+            # Damage found while serving is told once, with the advice given at start.
+            self.failures.damaged(e)
+            raise
+
+    def check(self) -> None:
+        """``PRAGMA quick_check`` now (a schedule calls it): damage is told once on stderr."""
+        try:
+            quick_check(self.path)
+        except (StoreProblem, sqlite3.Error) as e:
+            self.failures.damaged(e)
 
     def recent(self, *, limit: int = 100, offset: int = 0) -> list[StoredMessage]:
         """Summaries (no raw bytes, no transcript), newest first."""

@@ -22,19 +22,23 @@ from __future__ import annotations
 
 import functools
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import jinja2
 
 __all__ = [
     "ENV_VAR",
+    "PACKAGED",
     "ContextError",
     "MissingVariable",
     "TemplatesDirError",
+    "TemplatesFolder",
     "TemplatingError",
     "UnencodableCharacter",
     "UnknownTemplate",
     "environment",
+    "find_templates",
     "templates_dir",
 ]
 
@@ -98,24 +102,59 @@ def _packaged_dir() -> Path:
     return _PACKAGE_DIR.parent / "templates"
 
 
-def templates_dir(override: str | Path | None = None) -> Path:
-    """The templates folder: ``override``, else ``$MAILDOCTOR_TEMPLATES``, else the packaged one.
+@dataclass(frozen=True)
+class TemplatesFolder:
+    """The templates folder a command reads, and why that one (for the one stderr line)."""
+
+    path: Path
+    source: str
+    """``--templates``, ``$MAILDOCTOR_TEMPLATES``, ``./templates`` or :data:`PACKAGED`."""
+
+    def describe(self) -> str:
+        """``Templates: /path (from ./templates in the working directory)``."""
+        return f"Templates: {self.path} (from {self.source})"
+
+
+#: The source of the templates that come with maildoctor (:attr:`TemplatesFolder.source`).
+PACKAGED = "the installed package"
+
+
+def find_templates(override: str | Path | None = None) -> TemplatesFolder:
+    """Where users expect their templates: ``--templates``, then ``$MAILDOCTOR_TEMPLATES``,
+    then ``./templates`` when the working directory has one holding templates (a
+    checkout being edited, even after ``pip install .``), then the packaged ones.
 
     Raises :class:`TemplatesDirError` when the chosen folder does not exist.
     """
+    here = Path("templates")
     if override is not None and str(override) != "":
         path, source = Path(override), "--templates"
     elif os.environ.get(ENV_VAR):
-        path, source = Path(os.environ[ENV_VAR]), ENV_VAR
-    else:
-        path, source = _packaged_dir(), "the installed package"
+        path, source = Path(os.environ[ENV_VAR]), f"${ENV_VAR}"
+    elif _holds_templates(here) and here.resolve() != _packaged_dir().resolve():
+        path, source = here, "./templates in the working directory"
+    else:  # (a source checkout's own templates/ is the packaged folder of its editable install)
+        path, source = _packaged_dir(), PACKAGED
     path = path.expanduser()
     if not path.is_dir():
         raise TemplatesDirError(
             f"The templates folder {str(path)!r} (from {source}) does not exist or is not "
             f"a folder; point --templates or {ENV_VAR} at a copy of maildoctor's templates/."
         )
-    return path.resolve()
+    return TemplatesFolder(path.resolve(), source)
+
+
+def _holds_templates(path: Path) -> bool:
+    """A folder with Jinja2 templates at its top or one level down (not any ``templates/``
+    that happens to be empty)."""
+    if not path.is_dir():
+        return False
+    return any(path.glob("*.j2")) or any(path.glob("*/*.j2"))
+
+
+def templates_dir(override: str | Path | None = None) -> Path:
+    """The templates folder (see :func:`find_templates` for the order)."""
+    return find_templates(override).path
 
 
 _resolve_dir = templates_dir  # environment() shadows the name with its parameter

@@ -31,6 +31,7 @@ __all__ = [
     "DkimKey",
     "SenderFacts",
     "count_spf_lookups",
+    "count_spf_voids",
     "gather",
 ]
 
@@ -38,6 +39,8 @@ __all__ = [
 _LOOKUP_TERMS = re.compile(r"^[+\-~?]?(include|a|mx|ptr|exists)(?:[:/]|$)|^redirect=", re.I)
 #: RFC 7208 4.6.4: more DNS-querying terms than this is a permerror
 SPF_LOOKUP_LIMIT = 10
+#: RFC 7208 4.6.4: more "void" lookups (NXDOMAIN or no answer) than this is a permerror
+SPF_VOID_LIMIT = 2
 
 
 # --- facts (what DNS said) --------------------------------------------------------
@@ -91,6 +94,9 @@ class SenderFacts:
     ptr_confirmed: tuple[str, ...] | None
     """Those PTR names whose A/AAAA records include ``ip`` (None when none did and
     some forward lookup went unanswered)."""
+    spf_void_lookups: int | None = None
+    """Lookups of the SPF record's targets that found nothing (RFC 7208 4.6.4 allows 2);
+    None when not counted or when a lookup went unanswered."""
     unavailable: tuple[str, ...] = ()
     """Lookups that DNS did not answer (``name TYPE: reason``)."""
     untrusted: str | None = None
@@ -123,6 +129,48 @@ def count_spf_lookups(domain: str, fetch: Callable[[str], Sequence[str]], _depth
         if target and "%" not in target and total <= 30:
             total += count_spf_lookups(target, fetch, _depth + 1)
     return total
+
+
+#: mechanism -> the record type its target is looked up for (RFC 7208 5)
+_VOID_TYPES = {"include": "TXT", "redirect": "TXT", "a": "A", "mx": "MX", "exists": "A"}
+_TARGET = re.compile(r"^[+\-~?]?(include|a|mx|exists)(?::([^/]+))?(?:/.*)?$|^redirect=(.+)$", re.I)
+
+
+def count_spf_voids(
+    domain: str, lookup: Callable[[str, str], list[Any] | None], _depth: int = 0
+) -> int | None:
+    """Void lookups ``domain``'s SPF makes (RFC 7208 4.6.4): targets of include,
+    redirect, a, mx and exists that DNS says have no record. ``lookup(name, type)``
+    gives the records (TXT as strings), ``[]`` for none, None when DNS did not
+    answer, which makes the count unknown. Macros are not expanded (not counted)."""
+    txt = lookup(domain, "TXT")
+    if txt is None:
+        return None
+    records = [r for r in txt if str(r).lower().startswith("v=spf1")]
+    if len(records) != 1 or _depth > 10:
+        return 0
+    voids = 0
+    for term in records[0].split()[1:]:
+        m = _TARGET.match(term)
+        if m is None:
+            continue
+        kind = "redirect" if m.group(3) else m.group(1).lower()
+        target = (m.group(3) or m.group(2) or domain).rstrip(".")
+        if "%" in target:
+            continue
+        answer = lookup(target, _VOID_TYPES[kind])
+        if answer is None:
+            return None
+        if not answer:
+            voids += 1
+        elif kind in ("include", "redirect"):
+            inner = count_spf_voids(target, lookup, _depth + 1)
+            if inner is None:
+                return None
+            voids += inner
+        if voids > SPF_VOID_LIMIT:
+            break
+    return voids
 
 
 def _dkim_key(name: str, records: Sequence[str]) -> DkimKey:
@@ -220,6 +268,18 @@ def gather(
             # An include went unanswered: the count is a lower bound, which proves
             # "too many" but not "within the limit".
             lookups = None
+    voids = None
+    if spf_records and len(spf_records) == 1:
+        asked = len(unavailable)
+
+        def lookup(name: str, rdtype: str) -> list[Any] | None:
+            if rdtype == "TXT":
+                return ask(lambda: txt_strings(resolver, name))
+            return ask(lambda: resolve_records(resolver, name, rdtype))
+
+        voids = count_spf_voids(envelope, lookup)
+        if voids is not None and len(unavailable) > asked:
+            voids = None
     spf_eval = (
         check_spf(ip, f"postmaster@{envelope}", envelope, resolver=resolver)
         if ip and spf_records
@@ -266,6 +326,7 @@ def gather(
         mx=mx,
         spf_records=spf_records,
         spf_lookups=lookups,
+        spf_void_lookups=voids,
         spf_eval=spf_eval,
         dkim=dkim,
         dmarc_records=dmarc,

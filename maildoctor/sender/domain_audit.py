@@ -26,6 +26,7 @@ import dns.resolver
 from maildoctor.findings import Finding, Lang, Severity, make_finding
 from maildoctor.sender.audit_facts import (
     SPF_LOOKUP_LIMIT,
+    SPF_VOID_LIMIT,
     DkimKey,
     SenderFacts,
     count_spf_lookups,
@@ -33,11 +34,27 @@ from maildoctor.sender.audit_facts import (
 )
 from maildoctor.sender.dmarc_check import parse_tags
 from maildoctor.sender.domains import aligned
+from maildoctor.sender.https_fetch import HttpsOptions
+from maildoctor.sender.policies import (
+    POLICY_NAMES,
+    PolicyCheck,
+    check_bimi,
+    check_dane,
+    check_dmarc_reports,
+    check_mta_sts,
+    check_tls_rpt,
+    unknown_policies,
+)
+from maildoctor.sender.policy_parse import parse_tag_list
+from maildoctor.sender.receivers import ReceiverRow, receiver_rows
 from maildoctor.words import words
 
 __all__ = [
     "SPF_LOOKUP_LIMIT",
     "DkimKey",
+    "HttpsOptions",
+    "PolicyCheck",
+    "ReceiverRow",
     "Requirement",
     "SenderAudit",
     "SenderFacts",
@@ -45,11 +62,20 @@ __all__ = [
     "audit",
     "count_spf_lookups",
     "gather",
+    "gather_policies",
     "parse_tags",
     "requirement_for_carrier",
 ]
 
-Check = Literal["spf", "dkim", "dmarc", "enforced", "aligned", "ptr"]
+Check = Literal["spf", "dkim", "dmarc", "enforced", "aligned", "ptr", "bimi"]
+#: How each policy is named in a sender_policy_unknown finding.
+_POLICY_TITLES = {
+    "mta_sts": "MTA-STS",
+    "tls_rpt": "TLS-RPT",
+    "bimi": "BIMI",
+    "dane": "DANE (TLSA)",
+    "dmarc_reports": "DMARC report addresses",
+}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -80,6 +106,10 @@ class SenderAudit:
     """The DNS records the findings rest on (``None``: unknown)."""
     untrusted: str | None = None
     """Why DNS was not trusted (the canary check failed); every record is then unknown."""
+    policies: Mapping[str, PolicyCheck] = field(default_factory=dict)
+    """MTA-STS, TLS-RPT, BIMI, DANE and the DMARC report addresses (``POLICY_NAMES``)."""
+    receivers: tuple[ReceiverRow, ...] = ()
+    """What docomo, SoftBank, au, Gmail and Yahoo will do with the domain's mail."""
 
 
 # --- pure helpers -----------------------------------------------------------------
@@ -124,8 +154,13 @@ def _spf_fix(ip: str | None, lang: Lang) -> str:
     return f"v=spf1 {mechanism}:{ip} -all"
 
 
-def assess(facts: SenderFacts, lang: Lang = "ja") -> SenderAudit:
-    """Findings and the requirement checklist for ``facts`` (no I/O)."""
+def assess(
+    facts: SenderFacts,
+    lang: Lang = "ja",
+    policies: Mapping[str, PolicyCheck] | None = None,
+) -> SenderAudit:
+    """Findings, the requirement checklist and the receivers' table for ``facts`` and
+    ``policies`` (from :func:`gather_policies`; none checked when None). No I/O."""
     d = facts.domain
     env = facts.mail_from_domain
     found: list[Finding] = []
@@ -171,6 +206,10 @@ def assess(facts: SenderFacts, lang: Lang = "ja") -> SenderAudit:
             add("spf_no_all", domain=env, record=record)
         if facts.spf_lookups is not None and facts.spf_lookups > SPF_LOOKUP_LIMIT:
             add("spf_too_many_lookups", domain=env, lookups=facts.spf_lookups, record=record)
+            spf_ok = False
+        voids = facts.spf_void_lookups
+        if voids is not None and voids > SPF_VOID_LIMIT:
+            add("spf_too_many_void_lookups", domain=env, voids=voids, record=record)
             spf_ok = False
         ev = facts.spf_eval
         if ev is not None:
@@ -278,6 +317,15 @@ def assess(facts: SenderFacts, lang: Lang = "ja") -> SenderAudit:
     else:
         checks["ptr"] = True
 
+    policies = dict(policies or {})
+    for name, check in policies.items():
+        for code, evidence in check.problems:
+            add(code, **{"domain": d, **evidence})
+        if check.status == "unknown" and check.asked:
+            add("sender_policy_unknown", what=_POLICY_TITLES[name], why=check.why_unknown)
+    bimi = policies.get("bimi")
+    checks["bimi"] = None if bimi is None or bimi.status == "unknown" else bimi.status == "ok"
+
     order = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
     found.sort(key=lambda f: order[f.severity])
     return SenderAudit(
@@ -286,11 +334,14 @@ def assess(facts: SenderFacts, lang: Lang = "ja") -> SenderAudit:
         requirements=tuple(_requirements(checks, lang)),
         checks=checks,
         untrusted=facts.untrusted,
+        policies=policies,
+        receivers=receiver_rows(checks, lang),
         records={
             "mx": list(facts.mx) if facts.mx is not None else None,
             "spf": list(facts.spf_records) if facts.spf_records is not None else None,
             "spf_domain": env,
             "spf_lookups": facts.spf_lookups,
+            "spf_void_lookups": facts.spf_void_lookups,
             "spf_result": facts.spf_eval.result if facts.spf_eval else None,
             "dkim": ({"name": key.name, "record": key.record, "bits": key.bits} if key else None),
             "dmarc": list(facts.dmarc_records) if facts.dmarc_records is not None else None,
@@ -358,11 +409,13 @@ def audit(
     mail_from_domain: str | None = None,
     lang: Lang = "ja",
     untrusted: str | None = None,
+    https: HttpsOptions | None = None,
 ) -> SenderAudit:
-    """``gather`` then ``assess``: the whole audit of one sending domain.
+    """``gather``, ``gather_policies``, then ``assess``: the whole audit of one sending domain.
 
     ``untrusted``: what the resolver's canary check found wrong (see
     ``maildoctor.sender.trust``); every record is then unknown, none is asked.
+    ``https``: how to reach the MTA-STS and BIMI files (default: port 443, system CAs).
     """
     facts = gather(
         domain,
@@ -372,7 +425,36 @@ def audit(
         mail_from_domain=mail_from_domain,
         untrusted=untrusted,
     )
-    return assess(facts, lang)
+    policies = gather_policies(facts, resolver=resolver, https=https or HttpsOptions())
+    return assess(facts, lang, policies)
+
+
+def gather_policies(
+    facts: SenderFacts, *, resolver: dns.resolver.Resolver, https: HttpsOptions
+) -> dict[str, PolicyCheck]:
+    """MTA-STS, TLS-RPT, BIMI, DANE and the DMARC report addresses for ``facts.domain``
+    (every one unknown, nothing asked, when the resolver is not trusted)."""
+    if facts.untrusted is not None:
+        return unknown_policies(facts.untrusted)
+    d = facts.domain
+    record = (
+        facts.dmarc_records[0] if facts.dmarc_records and len(facts.dmarc_records) == 1 else None
+    )
+    dmarc_tags = None if facts.dmarc_records is None else parse_tag_list(record or "")
+    policy_domain = facts.dmarc_name.removeprefix("_dmarc.")
+    reports = (
+        PolicyCheck(status="unknown", why_unknown="DMARC unknown", asked=False)
+        if facts.dmarc_records is None
+        else check_dmarc_reports(policy_domain, record, resolver=resolver)
+    )
+    found = {
+        "mta_sts": check_mta_sts(d, facts.mx, resolver=resolver, https=https),
+        "tls_rpt": check_tls_rpt(d, resolver=resolver),
+        "bimi": check_bimi(d, dmarc_tags, resolver=resolver, https=https),
+        "dane": check_dane(facts.mx, resolver=resolver),
+        "dmarc_reports": reports,
+    }
+    return {name: found[name] for name in POLICY_NAMES}
 
 
 def requirement_for_carrier(audit: SenderAudit, carrier_id: str) -> Requirement | None:

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import dns.exception
+import dns.flags
 import dns.nameserver
 import dns.resolver
 
@@ -56,6 +57,9 @@ def make_resolver(
     resolver.lifetime = timeout
     resolver.timeout = min(timeout, 2.0)
     resolver.cache = None
+    # AD in the query asks for the AD bit in the answer (RFC 6840 5.7), which is how
+    # a validating resolver tells that a TLSA answer is DNSSEC-secure (DANE, RFC 7672).
+    resolver.flags = dns.flags.RD | dns.flags.AD
     return resolver
 
 

@@ -15,7 +15,11 @@
 - Always: every response forbids framing (``frame-ancestors 'none'``; a mail's HTML
   may be framed by the app's own page only), and ``nosniff``.
 
-The password is kept only as an scrypt hash (:func:`hash_password`).
+The password is kept only as an scrypt hash (:func:`hash_password`). Wrong passwords
+are throttled per client address and per account with no lock shared between
+clients (:class:`LoginGuard`); sessions live in a table beside the database
+(:mod:`maildoctor.web.sessions`), so a restart logs nobody out. Over HTTPS the
+cookies are ``Secure`` and every answer carries ``Strict-Transport-Security``.
 """
 
 from __future__ import annotations
@@ -26,17 +30,19 @@ import hashlib
 import hmac
 import html
 import secrets
-import time
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 from aiohttp import web
 
+from maildoctor.harness.guard import FailureThrottle, QuietLog
 from maildoctor.harness.server import is_loopback
 from maildoctor.web.config import WebConfig
-from maildoctor.web.http import error_response, host_allowed
+from maildoctor.web.events import TOKEN_PATHS
+from maildoctor.web.http import error_response, host_allowed, read_form
+from maildoctor.web.ratelimit import client_key
+from maildoctor.web.sessions import Session, SessionTable
 
 __all__ = [
     "CSRF_HEADER",
@@ -51,7 +57,13 @@ CSRF_COOKIE = "maildoctor_csrf"
 CSRF_HEADER = "X-CSRF-Token"
 SESSION_SECONDS = 12 * 3600
 MAX_SESSIONS = 1000
-WRONG_PASSWORD_PAUSE = 0.5
+#: The desk's one account (a password, no user names): what the per-account count is under.
+DESK_ACCOUNT = "desk"
+#: Password checks running at once (scrypt takes 16 MiB each), across all clients.
+CHECKS_AT_ONCE = 4
+#: Login attempts one client address may have in flight (each wrong one pauses).
+ATTEMPTS_PER_CLIENT = 2
+HSTS = "max-age=31536000"
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 #: The login page and what it needs are always reachable.
 _LOGIN_PATHS = frozenset({"/login", "/static/desk.css"})
@@ -90,38 +102,113 @@ def verify_password(password: str, stored: str) -> bool:
     return hmac.compare_digest(got, base64.b64decode(digest))
 
 
-@dataclass
-class _Session:
-    csrf: str
-    expires: float
+class LoginGuard:
+    """Wrong passwords, throttled per client address and per account, no global lock.
+
+    - A client address locked out (``lock_after`` wrong passwords within the forget
+      time) is answered 429 at once, without a password check, for ``lock_seconds``.
+    - A wrong password is answered after a pause that doubles with each failure of
+      the client or of the account (the larger), up to 8 s; the pause holds nothing
+      another client waits for.
+    - A client may have ``ATTEMPTS_PER_CLIENT`` attempts in flight (pauses included):
+      so parallel guesses cannot outrun the pause; more get 429 at once.
+    - At most ``CHECKS_AT_ONCE`` scrypt checks run together (their memory is bounded),
+      each a few tens of ms, so a correct login waits for little whatever others do.
+    - The account is never locked: that would let anyone lock the agents out.
+    """
+
+    def __init__(
+        self,
+        *,
+        pause: float = 0.25,
+        lock_after: int = 10,
+        lock_seconds: float = 300.0,
+        log: QuietLog | None = None,
+    ) -> None:
+        self.clients = FailureThrottle(base=pause, lock_after=lock_after, lock_seconds=lock_seconds)
+        self.accounts = FailureThrottle(base=pause, lock_after=0, max_keys=100)
+        self.log = log or QuietLog()
+        self._checks = asyncio.Semaphore(CHECKS_AT_ONCE)
+        self._in_flight: dict[str, int] = {}
+
+    async def attempt(self, client: str, account: str, check: Callable[[], bool]) -> bool | float:
+        """True (right), False (wrong, after its pause), or the seconds the client must
+        wait before trying again (refused without a check)."""
+        locked = self.clients.locked(client)
+        if locked:
+            return locked
+        if self._in_flight.get(client, 0) >= ATTEMPTS_PER_CLIENT:
+            return max(self.clients.pause(self.clients.failures(client)), 1.0)
+        self._in_flight[client] = self._in_flight.get(client, 0) + 1
+        try:
+            async with self._checks:
+                ok = await asyncio.to_thread(check)
+            if ok:
+                self.clients.succeed(client)
+                return True
+            pause = max(self.clients.fail(client), self.accounts.fail(account))
+            self.log.event(
+                "login",
+                lambda n: (
+                    f"maildoctor: {n} wrong desk password(s) in the last second "
+                    f"(last from {client}; {self.clients.failures(client)} from it lately"
+                    + (", now locked out" if self.clients.locked(client) else "")
+                    + ")."
+                ),
+            )
+            await asyncio.sleep(pause)
+            return False
+        finally:
+            left = self._in_flight.get(client, 1) - 1
+            if left > 0:
+                self._in_flight[client] = left
+            else:
+                self._in_flight.pop(client, None)
 
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 class Access:
-    """The access rules of one app (sessions live in memory: a restart logs everyone out)."""
+    """The access rules of one app."""
 
-    def __init__(self, config: WebConfig, configured_host: str) -> None:
+    def __init__(
+        self,
+        config: WebConfig,
+        configured_host: str,
+        *,
+        sessions_path: Path | None = None,
+        log: QuietLog | None = None,
+    ) -> None:
         self.config = config
         self.configured_host = configured_host
         self.login_required = config.allow_remote and config.password_hash is not None
         """With a password every private path needs the login, from any peer (a reverse
         proxy on this machine makes every peer look local). Without one, other machines
         get only the public paths and this machine gets the rest as on loopback."""
-        self._sessions: OrderedDict[str, _Session] = OrderedDict()
+        self.sessions = SessionTable(
+            sessions_path if self.login_required else None,
+            seconds=SESSION_SECONDS,
+            most=MAX_SESSIONS,
+        )
         self._bearers: set[bytes] = set()
         """SHA-256 of bearer passwords already verified (skip scrypt on each API call)."""
-        self._guess_lock = asyncio.Lock()
-        """One password check at a time, each wrong one followed by a pause: guessing
-        is slow, and parallel guesses cannot pile up scrypt's memory."""
+        self.guard = LoginGuard(
+            pause=config.login_pause,
+            lock_after=config.login_lock_after,
+            lock_seconds=config.login_lock_seconds,
+            log=log,
+        )
 
     # -- the middleware --------------------------------------------------------
 
     @web.middleware
     async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         path = request.path
-        public = self.is_public(path)
+        # POST /api/events carries its own token (web/events.py): webhooks cannot log in.
+        public = self.is_public(path) or (
+            request.method == "POST" and bool(self.config.events_token) and path in TOKEN_PATHS
+        )
         # Public paths hold nothing to steal by DNS rebinding and are reached by the
         # site's own name; with a login, a rebound name gets no session cookie.
         if (
@@ -191,15 +278,8 @@ class Access:
 
     # -- sessions --------------------------------------------------------------
 
-    def _session(self, request: web.Request) -> _Session | None:
-        key = request.cookies.get(SESSION_COOKIE, "")
-        session = self._sessions.get(key)
-        if session is None:
-            return None
-        if session.expires < time.time():
-            del self._sessions[key]
-            return None
-        return session
+    def _session(self, request: web.Request) -> Session | None:
+        return self.sessions.get(request.cookies.get(SESSION_COOKIE, ""))
 
     async def _bearer_ok(self, request: web.Request) -> bool:
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
@@ -208,31 +288,28 @@ class Access:
         key = hashlib.sha256(token.encode()).digest()
         if key in self._bearers:
             return True
-        if await self.check_password(token):
+        if await self.check_password(token, request) is True:
             self._bearers.add(key)
             return True
         return False
 
-    async def check_password(self, password: str) -> bool:
-        """scrypt off the event loop, one check at a time, a pause after a wrong one."""
-        assert self.config.password_hash is not None
-        async with self._guess_lock:
-            ok = await asyncio.to_thread(verify_password, password, self.config.password_hash)
-            if not ok:
-                await asyncio.sleep(WRONG_PASSWORD_PAUSE)
-        return ok
+    async def check_password(self, password: str, request: web.Request) -> bool | float:
+        """True or False, or the seconds this client must wait (locked out, or too many
+        attempts at once): see :class:`LoginGuard`."""
+        stored = self.config.password_hash
+        assert stored is not None
+        return await self.guard.attempt(
+            client_key(request.remote),
+            DESK_ACCOUNT,
+            lambda: verify_password(password, stored),
+        )
 
     def csrf_token(self, request: web.Request) -> str | None:
         session = self._session(request)
         return session.csrf if session else None
 
-    def new_session(self) -> tuple[str, _Session]:
-        while len(self._sessions) >= MAX_SESSIONS:
-            self._sessions.popitem(last=False)
-        key = secrets.token_urlsafe(32)
-        session = _Session(csrf=secrets.token_urlsafe(24), expires=time.time() + SESSION_SECONDS)
-        self._sessions[key] = session
-        return key, session
+    async def new_session(self) -> tuple[str, Session]:
+        return await asyncio.to_thread(self.sessions.create)
 
     # -- the login page ----------------------------------------------------------
 
@@ -256,12 +333,25 @@ class Access:
     async def _login(self, request: web.Request) -> web.StreamResponse:
         if not self.login_required:
             raise web.HTTPSeeOther("/desk")
-        form = await request.post()
-        password = str(form.get("password", ""))
-        nxt = _safe_next(str(form.get("next", "/desk")))
-        if not await self.check_password(password):
+        form = await read_form(request)
+        if isinstance(form, web.Response):
+            return form
+        password = form.get("password", "")
+        nxt = _safe_next(form.get("next", "/desk"))
+        verdict = await self.check_password(password, request)
+        if verdict is False:
             return await self._login_page(request, "パスワードが違います。 / Wrong password.")
-        key, session = self.new_session()
+        if verdict is not True:
+            minutes = max(1, round(verdict / 60))
+            page = await self._login_page(
+                request,
+                f"ログインの失敗が続いたため、約{minutes}分お待ちください。 / Too many "
+                f"failed logins from your address: try again in about {minutes} min.",
+            )
+            page.set_status(429)
+            page.headers["Retry-After"] = str(max(1, round(verdict)))
+            return page
+        key, session = await self.new_session()
         resp = web.HTTPSeeOther(nxt)
         secure = request.secure
         resp.set_cookie(
@@ -271,7 +361,9 @@ class Access:
         raise resp
 
     async def _logout(self, request: web.Request) -> web.StreamResponse:
-        self._sessions.pop(request.cookies.get(SESSION_COOKIE, ""), None)
+        key = request.cookies.get(SESSION_COOKIE, "")
+        if key:
+            await asyncio.to_thread(self.sessions.delete, key)
         resp = web.HTTPSeeOther("/login")
         resp.del_cookie(SESSION_COOKIE, path="/")
         resp.del_cookie(CSRF_COOKIE, path="/")
@@ -306,6 +398,8 @@ async def _security_headers(request: web.Request, response: web.StreamResponse) 
         response.headers["X-Frame-Options"] = "SAMEORIGIN" if framed else "DENY"
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "same-origin")
+    if request.secure:  # served over HTTPS: browsers must not fall back to plain HTTP
+        response.headers.setdefault("Strict-Transport-Security", HSTS)
 
 
 _LOGIN_HTML = """<!doctype html>

@@ -12,19 +12,25 @@ in an ``<iframe sandbox>``: no script in a mail runs, no remote resource loads.
 from __future__ import annotations
 
 import asyncio
+import errno
 import functools
 import logging
+import secrets
+import ssl
+import sys
+import traceback
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
 from maildoctor.harness import server as harness_server
-from maildoctor.web import desk, history, messages, signup, templates_gallery
+from maildoctor.web import desk, events, history, messages, signup, templates_gallery
 from maildoctor.web.access import Access
 from maildoctor.web.config import WEB_CONFIG, WebConfig
 from maildoctor.web.desk_run import DeskService
-from maildoctor.web.http import MAX_BODY, error_response
+from maildoctor.web.http import MAX_BODY, error_response, json_response
+from maildoctor.web.serving import BodyTimeout, body_deadline, start_site, tls_context
 
 if TYPE_CHECKING:
     from maildoctor.harness.server import Harness, HarnessThread
@@ -37,34 +43,50 @@ log = logging.getLogger(__name__)
 def make_app(harness: Harness, config: WebConfig | None = None) -> web.Application:
     """The aiohttp application for one harness."""
     config = config or WebConfig()
-    access = Access(config, harness.config.http_host)
+    access = Access(
+        config,
+        harness.config.http_host,
+        sessions_path=config.sessions_db or harness.config.db.parent / "desk-sessions.sqlite3",
+        log=harness.log,
+    )
 
     @web.middleware
     async def json_errors(request: web.Request, handler: Any) -> web.StreamResponse:
-        """An API error is the contract's JSON body, whatever raised it."""
+        """Every error is a JSON answer: an API's HTTP error in the contract's body, a
+        body that came too slowly 408, and a bug 500 with an id and one log line."""
         try:
             response: web.StreamResponse = await handler(request)
         except web.HTTPException as e:
             if not request.path.startswith("/api/") or e.status < 400:
                 raise
             return error_response(e.status, e.reason)
+        except BodyTimeout as e:
+            response = error_response(408, str(e))
+            response.force_close()
+            return response
         except (asyncio.CancelledError, ConnectionError):
             raise
+        except OSError as e:
+            if e.errno == errno.ENAMETOOLONG:  # aiohttp's static files do not catch it
+                return error_response(404, "There is no such file (the name is too long).")
+            return unexpected_error(request, e)
         except Exception as e:
-            # A bug, not bad input: logged with its traceback, answered in one JSON line.
-            log.exception("%s %s failed", request.method, request.path)
-            if not request.path.startswith("/api/"):
-                raise
-            return error_response(500, f"maildoctor failed on this request ({type(e).__name__}).")
+            return unexpected_error(request, e)
         return response
 
     # client_max_size: the largest upload (a tickets CSV); read_body enforces each route's own.
     app = web.Application(
-        middlewares=[access.middleware, json_errors],
+        middlewares=[
+            json_errors,
+            body_deadline(config.body_timeout, harness.log),
+            access.middleware,
+        ],
         client_max_size=MAX_BODY,
         # A 10 KB query (an essay pasted into the address field) reaches the check API,
         # which answers with a JSON error, instead of aiohttp's plain-text 400 at 8 KB.
-        handler_args={"max_line_size": 32 * 1024},
+        # The keep-alive timer runs from a connection's start and after each response and
+        # closes one still waiting for a whole request: the header timeout (slowloris).
+        handler_args={"max_line_size": 32 * 1024, "keepalive_timeout": config.header_timeout},
     )
     app[WEB_CONFIG] = config
     assert harness.store is not None
@@ -75,21 +97,72 @@ def make_app(harness: Harness, config: WebConfig | None = None) -> web.Applicati
     service = DeskService(harness, config)
     desk.add_routes(app, harness, service)
     history.add_routes(app, service.history)
+    events.add_routes(app, harness, config)
     return app
+
+
+def unexpected_error(request: web.Request, error: BaseException) -> web.Response:
+    """A bug, not bad input: one log line (with where it happened) and a JSON 500 whose id
+    finds that line; the traceback goes with it only when asked (``-X dev``)."""
+    error_id = secrets.token_hex(4)
+    where = traceback.extract_tb(error.__traceback__)[-1:] if error.__traceback__ else []
+    at = f" at {Path(where[0].filename).name}:{where[0].lineno}" if where else ""
+    log.error(
+        "error %s: %s %s failed: %s: %s%s",
+        error_id,
+        request.method,
+        request.path[:200],
+        type(error).__name__,
+        str(error)[:200],
+        at,
+        exc_info=error if sys.flags.dev_mode else None,
+    )
+    return json_response(
+        {
+            "error": f"maildoctor failed on this request ({type(error).__name__}); "
+            f"the server's log says more under error {error_id}.",
+            "error_id": error_id,
+        },
+        status=500,
+    )
+
+
+class WebServer:
+    """The running web side: the app's runner and its listener (see ``serving``)."""
+
+    def __init__(self, runner: web.AppRunner, listener: asyncio.Server, *, tls: bool) -> None:
+        self.runner = runner
+        self.listener = listener
+        self.tls = tls
+
+    @property
+    def server(self) -> web.Server | None:
+        """aiohttp's connection manager (``.connections`` are the open ones)."""
+        return self.runner.server
+
+    async def cleanup(self) -> None:
+        self.listener.close()
+        await self.runner.cleanup()
 
 
 async def start_web(
     harness: Harness, *, host: str, port: int, config: WebConfig | None = None
-) -> tuple[web.AppRunner, int]:
-    """Serve the app on host:port (0 for a free port); returns the runner and the port."""
+) -> tuple[WebServer, int]:
+    """Serve the app on host:port (0 for a free port); returns the server and the port."""
+    config = config or WebConfig()
+    context: ssl.SSLContext | None = tls_context(config, harness.config.db.parent)
     runner = web.AppRunner(make_app(harness, config), access_log=None, shutdown_timeout=1.0)
     await runner.setup()
-    site = web.TCPSite(runner, host=host, port=port)
-    await site.start()
-    server = site._server
-    assert server is not None
-    sockets = getattr(server, "sockets", None) or []
-    return runner, sockets[0].getsockname()[1]
+    try:
+        listener = await start_site(
+            runner, host=host, port=port, config=config, log=harness.log, ssl_context=context
+        )
+    except BaseException:
+        await runner.cleanup()
+        raise
+    return WebServer(runner, listener, tls=context is not None), listener.sockets[0].getsockname()[
+        1
+    ]
 
 
 def run_in_thread(db: Path, *, web_config: WebConfig | None = None, **kwargs: Any) -> HarnessThread:

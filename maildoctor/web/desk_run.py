@@ -14,8 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from maildoctor.address.report import VERDICT_LABELS, dns_note
+from maildoctor.diagnose.delivery import delivery_for
 from maildoctor.diagnose.diagnosis import TrialFailed, conclude, run_trial
 from maildoctor.diagnose.history import History
+from maildoctor.diagnose.paste import Paste, answer
 from maildoctor.diagnose.reply import advice_items, ticket_subject
 from maildoctor.diagnose.report import (
     receive_list_note,
@@ -23,20 +26,32 @@ from maildoctor.diagnose.report import (
     trial_lesson,
     trial_rows,
 )
-from maildoctor.findings import Lang
+from maildoctor.findings import Lang, Severity, Verdict
 from maildoctor.tickets import Ticket
 from maildoctor.web.config import WebConfig
+from maildoctor.web.events import events_db
 from maildoctor.web.history import permalink
 
 if TYPE_CHECKING:
+    from maildoctor.address.check import CheckResult
     from maildoctor.harness.policy import Profile
     from maildoctor.harness.server import Harness
     from maildoctor.harness.store import Store, StoredMessage
 
-__all__ = ["SENDER_AUTH_TTL", "DeskService", "TrialFailed", "message_url"]
+__all__ = ["SENDER_AUTH_TTL", "DeskService", "Team", "TrialFailed", "message_url"]
 
 #: Seconds lentrance.com's published SPF/DKIM/DMARC is reused across diagnoses.
 SENDER_AUTH_TTL = 600.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class Team:
+    """Who diagnosed and for which ticket, kept in the history and searchable."""
+
+    agent: str = ""
+    ticket_id: str = ""
+    replace: int | None = None
+    """The history id this diagnosis redoes (the same one in the other language)."""
 
 
 def message_url(message_id: int) -> str:
@@ -89,6 +104,39 @@ class _TrialTarget:
         return None
 
 
+def summary(result: CheckResult, data: dict[str, Any], lang: Lang) -> dict[str, Any]:
+    """What the desk puts first: the verdict as shown and the one most likely cause.
+
+    An "ok" without DNS (``--desk-dns off``, an address literal) is shown as unknown,
+    with the sentence the CLI prints for it: nothing said the domain exists.
+    The cause is the first of: for an unknown verdict, that DNS sentence or the finding
+    that DNS could not be asked; the gravest finding's message; the trial's lesson; the
+    first advice's title.
+    """
+    state = result.verdict
+    note = dns_note(result, lang)
+    if state is Verdict.OK and result.dns_skipped:
+        state = Verdict.UNKNOWN
+    grave = [f for f in result.findings if f.severity is not Severity.INFO]
+    grave.sort(key=lambda f: f.severity is not Severity.ERROR)
+    advice = data.get("advice_details") or []
+    dns = next((f for f in result.findings if "dns_unknown" in f.advice), None)
+    if state is Verdict.UNKNOWN and (note or dns):
+        cause = note or (dns.message if dns else "")
+    elif grave:
+        cause = grave[0].message
+    elif data.get("lesson"):
+        cause = data["lesson"]
+    else:
+        cause = advice[0]["title"] if advice else ""
+    return {
+        "verdict_state": str(state),
+        "verdict_label": VERDICT_LABELS[lang][state],
+        "dns_note": note,
+        "cause": cause,
+    }
+
+
 class DeskService:
     """One app's diagnoses: the DNS setup, the trial lock, the history."""
 
@@ -125,8 +173,22 @@ class DeskService:
         self._sender_auth[lang] = (time.monotonic(), auth)
         return auth
 
-    async def diagnose(self, address: str, ticket: Ticket, lang: Lang) -> dict[str, Any]:
-        """The diagnose JSON plus what the page shows, stored in the history."""
+    async def diagnose(
+        self,
+        address: str,
+        ticket: Ticket,
+        lang: Lang,
+        paste: Paste | None = None,
+        *,
+        team: Team | None = None,
+    ) -> dict[str, Any]:
+        """The diagnose JSON plus what the page shows, stored in the history.
+
+        ``paste``: what the agent pasted, read (:func:`maildoctor.diagnose.paste.read_paste`);
+        its ``intake`` goes with the result and the draft greets the customer by name.
+        ``team``: the agent and ticket id kept with it, and the entry it redoes.
+        """
+        team = team or Team()
         from maildoctor.address.check import check_address
 
         probe = self._probe()
@@ -152,32 +214,64 @@ class DeskService:
                 raise TrialFailed(f"The delivery trial could not run in the harness: {e}") from e
             finally:
                 target.clear_profiles()
-        diagnosis = conclude(
-            result, trial, lang=lang, templates_dir=templates_dir, ticket=ticket, reply_lang=lang
+        # Our own delivery records first (diagnose/delivery.py), read off the event loop.
+        delivery = await asyncio.to_thread(
+            delivery_for, result.address, events_db(self.config, self.harness)
         )
-        data = diagnosis.to_dict()
-        data["web"] = None  # the CLI's "open it with serve" hint: here the links are below
-        data["lang"] = lang
-        data["ticket_label"] = ticket.name(lang)
-        subject = ticket_subject(ticket, templates_dir)
-        data["advice_details"] = advice_items(result, diagnosis.advice, lang, subject)
-        # The report's own cells: a spoofing row reads "unknown (auth OK: ... / NG: ...)".
-        cells = trial_rows(diagnosis, lang)
-        data["trial_rows"] = [
-            {
-                **r.to_dict(),
-                "outcome_label": cell[1],
-                "receive_list_label": receive_list_note(diagnosis, r, lang),
-                "evidence_url": message_url(r.stored_id) if r.stored_id is not None else None,
-            }
-            for r, cell in zip(trial.results, cells, strict=True)
-        ]
-        if trial.ran:
-            sentences = [*spoofing_notes(diagnosis, lang), trial_lesson(diagnosis, lang)]
-            data["lesson"] = (" " if lang == "en" else "").join(sentences)
-        else:
-            data["lesson"] = None
-        entry_id = await asyncio.to_thread(self.history.add, data, lang=lang)
+        data = await asyncio.to_thread(
+            _conclude, result, trial, ticket, lang, templates_dir, paste, delivery
+        )
+        data.update(summary(result, data, lang))
+        data["agent"] = team.agent
+        data["ticket_id"] = team.ticket_id
+        entry_id = await asyncio.to_thread(self.history.add, data, lang=lang, replace=team.replace)
         data["history_id"] = entry_id
         data["permalink"] = permalink(entry_id)
         return data
+
+
+def _conclude(
+    result: Any,
+    trial: Any,
+    ticket: Ticket,
+    lang: Lang,
+    templates_dir: Path | None,
+    paste: Paste | None,
+    delivery: Any = None,
+) -> dict[str, Any]:
+    """The diagnosis and what the page shows of it: template rendering and the draft,
+    CPU work run in a thread, off the event loop."""
+    diagnosis = conclude(
+        result,
+        trial,
+        lang=lang,
+        templates_dir=templates_dir,
+        ticket=ticket,
+        reply_lang=lang,
+        delivery=delivery,
+    )
+    if paste is not None:
+        diagnosis = answer(paste, diagnosis, lang, templates_dir)
+    data = diagnosis.to_dict()
+    data["web"] = None  # the CLI's "open it with serve" hint: here the links are below
+    data["lang"] = lang
+    data["ticket_label"] = ticket.name(lang)
+    subject = ticket_subject(ticket, templates_dir)
+    data["advice_details"] = advice_items(result, diagnosis.advice, lang, subject)
+    # The report's own cells: a spoofing row reads "unknown (auth OK: ... / NG: ...)".
+    cells = trial_rows(diagnosis, lang)
+    data["trial_rows"] = [
+        {
+            **r.to_dict(),
+            "outcome_label": cell[1],
+            "receive_list_label": receive_list_note(diagnosis, r, lang),
+            "evidence_url": message_url(r.stored_id) if r.stored_id is not None else None,
+        }
+        for r, cell in zip(trial.results, cells, strict=True)
+    ]
+    if trial.ran:
+        sentences = [*spoofing_notes(diagnosis, lang), trial_lesson(diagnosis, lang)]
+        data["lesson"] = (" " if lang == "en" else "").join(sentences)
+    else:
+        data["lesson"] = None
+    return data

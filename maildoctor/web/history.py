@@ -1,19 +1,25 @@
 """The desk's history: every diagnosis, newest first, searchable by address.
 
-``GET /api/diagnoses?q=`` (a JSON list, newest first, ``X-Total-Count``; ``q`` is
-part of an address), ``GET /api/diagnoses/{id}`` (one entry with the whole
-diagnosis). The page is the desk's history tab; ``/desk/history/{id}`` is the
+``GET /api/diagnoses?q=&ticket=&verdict=&agent=&from=&to=&lang=`` (a JSON list,
+newest first, ``X-Total-Count``; ``q`` is part of an address, an agent's name or a
+ticket id; ``from``/``to`` are days, ``2026-12-07``, both included; each entry's
+``advice_titles`` in ``lang``), ``GET /api/diagnoses/agents`` (the agents' names, for
+the filter), ``GET /api/diagnoses/{id}`` (one entry with the whole diagnosis).
+The page is the desk's history tab; ``/desk/history/{id}`` is the
 permalink of one entry (served by :mod:`maildoctor.web.desk`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from typing import Any
 
 from aiohttp import web
 
-from maildoctor.diagnose.history import History, HistoryError
+from maildoctor.advice import CATALOG
+from maildoctor.diagnose.history import History, HistoryError, HistoryFilter
+from maildoctor.tickets import TICKETS
 from maildoctor.web.http import error_response, json_response, page_params, path_id
 
 
@@ -32,13 +38,26 @@ def add_routes(app: web.Application, history: History) -> None:
         query = request.query.get("q", "")
         if len(query) > 500:
             return error_response(400, "The search text is longer than 500 characters.")
+        filters = _filters(request.query)
+        if isinstance(filters, web.Response):
+            return filters
+        lang = request.query.get("lang", "ja")
+        if lang not in ("ja", "en"):
+            return error_response(400, f'"lang" is "ja" or "en", not {lang!r}.')
         try:
-            entries = await asyncio.to_thread(history.search, query, limit=limit, offset=offset)
-            total = await asyncio.to_thread(history.count, query)
+            entries = await asyncio.to_thread(
+                history.search, query, limit=limit, offset=offset, filters=filters
+            )
+            total = await asyncio.to_thread(history.count, query, filters)
         except HistoryError as e:
             return error_response(503, str(e))
         items: list[dict[str, Any]] = [
-            {**e.summary(), "permalink": permalink(e.id)} for e in entries
+            {
+                **e.summary(),
+                "advice_titles": [CATALOG[a].title[lang] for a in e.advice if a in CATALOG],
+                "permalink": permalink(e.id),
+            }
+            for e in entries
         ]
         resp = json_response(items)
         resp.headers["X-Total-Count"] = str(total)
@@ -58,5 +77,44 @@ def add_routes(app: web.Application, history: History) -> None:
             )
         return json_response({**entry.to_dict(), "permalink": permalink(entry.id)})
 
+    async def agents(request: web.Request) -> web.Response:
+        try:
+            return json_response(await asyncio.to_thread(history.agents))
+        except HistoryError as e:
+            return error_response(503, str(e))
+
     app.router.add_get("/api/diagnoses", list_entries)
+    app.router.add_get("/api/diagnoses/agents", agents)
     app.router.add_get("/api/diagnoses/{id}", get_entry)
+
+
+#: The verdicts an entry can have (what the page showed).
+_VERDICTS = ("ok", "risky", "undeliverable", "unknown")
+
+
+def _filters(query: Any) -> HistoryFilter | web.Response:
+    """The list's filters from the query string, or a 400 naming the wrong one."""
+    ticket = query.get("ticket", "")
+    if ticket and ticket not in TICKETS:
+        return error_response(400, f"ticket is one of {', '.join(TICKETS)}, not {ticket!r}.")
+    verdict = query.get("verdict", "")
+    if verdict and verdict not in _VERDICTS:
+        return error_response(400, f"verdict is one of {', '.join(_VERDICTS)}, not {verdict!r}.")
+    bounds: list[float | None] = []
+    for name, days in (("from", 0), ("to", 1)):
+        value = query.get(name, "")
+        if not value:
+            bounds.append(None)
+            continue
+        try:
+            day = dt.date.fromisoformat(value)
+        except ValueError:
+            return error_response(400, f"{name} is a day such as 2026-12-07, not {value!r}.")
+        midnight = dt.datetime.combine(day + dt.timedelta(days=days), dt.time())
+        bounds.append(midnight.timestamp())
+    agent = query.get("agent", "")
+    if len(agent) > 200:
+        return error_response(400, "agent is longer than 200 characters.")
+    return HistoryFilter(
+        ticket=ticket, verdict=verdict, agent=agent, since=bounds[0], until=bounds[1]
+    )

@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 #: The UI page: only its own scripts and styles, frames only from itself, framed by none.
 UI_CSP = (
@@ -117,6 +118,23 @@ async def read_body(request: web.Request, *, limit: int = MAX_BODY) -> bytes | w
             return too_big
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+async def read_form(request: web.Request) -> dict[str, str] | web.Response:
+    """A form's text fields, or a JSON error: 415 for another content type, 400 for a
+    body that is not a form in its charset (a broken multipart, UTF-16: no browser
+    sends them, and aiohttp's parser raises on them)."""
+    if request.content_type not in FORM_TYPES:
+        return error_response(415, f"Send a form ({' or '.join(FORM_TYPES)}).")
+    try:
+        form = await request.post()
+    except (ValueError, LookupError, AssertionError, HttpProcessingError) as e:
+        # UnicodeDecodeError is a ValueError; a broken multipart part header, InvalidHeader.
+        return error_response(400, f"The form could not be read: {type(e).__name__}.")
+    return {key: value for key, value in form.items() if isinstance(value, str)}
 
 
 async def read_json_object(

@@ -39,6 +39,9 @@ def add_routes(app: web.Application, harness: Harness) -> None:
     async def _sample(name: str, variant: str | None) -> EmailMessage | web.Response:
         from maildoctor.mail.templating import TemplatingError, UnknownTemplate
 
+        if not (name.isprintable() and (variant or "").isprintable()) or "/" in name:
+            # A NUL or a control character names no file: not a template (was a 500).
+            return error_response(404, f"There is no template named {name!r}.")
         try:
             return await asyncio.to_thread(_render_sample, harness, name, variant)
         except UnknownTemplate as e:

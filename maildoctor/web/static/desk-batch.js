@@ -5,6 +5,8 @@
 
 let batchResults = [];
 let batchStop = false;
+// The input's own columns as given (its CSV header) and its name for the address column.
+let batchInput = { columns: null, address_column: null };
 
 function stopBatch() { batchStop = true; }
 
@@ -13,9 +15,11 @@ async function batchRows() {
   if (file) {
     const r = await api("/api/addresses", { method: "POST", headers: { "Content-Type": "text/csv" }, body: file });
     $("batch-count").textContent = t("file_read", { name: file.name, n: r.count, enc: r.encoding });
+    batchInput = r;
     return r.rows;
   }
   const r = await postJSON("/api/addresses", { text: $("batch-input").value });
+  batchInput = r;
   return r.rows;
 }
 
@@ -75,11 +79,6 @@ async function runBatch(ev) {
   $("batch-downloads").hidden = batchResults.length === 0;
 }
 
-function csvCell(value) {
-  const s = value === null || value === undefined ? "" : String(value);
-  return /[",\r\n]/.test(s) ? '"' + s.replace(/"/g, '""') + '"' : s;
-}
-
 function download(name, type, text) {
   const url = URL.createObjectURL(new Blob([text], { type }));
   const a = el("a");
@@ -91,26 +90,38 @@ function download(name, type, text) {
   setTimeout(() => URL.revokeObjectURL(url), 10000);
 }
 
-// CSV for Excel: UTF-8 with a BOM (Excel reads UTF-8 only with one) and CRLF lines.
-function batchCSV() {
-  const extra = [];
-  for (const { row } of batchResults) for (const k of Object.keys(row)) if (k !== "address" && !extra.includes(k)) extra.push(k);
-  const head = ["address", "verdict", "ticket", "suggestion", "carrier", "codes", "advice", "permalink", "reply_draft", ...extra];
-  const lines = [head.map(csvCell).join(",")];
-  for (const { row, result } of batchResults) {
+// CSV for Excel: the input's columns as given (its header, its own address column), then
+// the results. The server writes it (POST /api/csv: one CSV writer for the whole project,
+// cells a spreadsheet would run as a formula quoted, UTF-8 with a BOM, CRLF lines).
+async function batchCSV() {
+  let input = batchInput.columns;
+  const addressColumn = batchInput.columns ? batchInput.address_column : "address";
+  if (!input) {
+    input = ["address"];
+    for (const { row } of batchResults) for (const k of Object.keys(row)) if (!input.includes(k)) input.push(k);
+  }
+  const results = ["verdict", "ticket", "suggestion", "carrier", "codes", "advice", "permalink", "reply_draft"]
+    .map((k) => "maildoctor_" + k);
+  const rows = batchResults.map(({ row, result }) => {
     const c = result ? result.check : null;
-    lines.push([
-      row.address, c ? c.verdict : "error", result ? result.ticket : "", c ? c.suggestion : "",
+    return [
+      ...input.map((k) => (k === addressColumn ? row.address : row[k] === undefined ? "" : row[k])),
+      c ? c.verdict : "error", result ? result.ticket : "", c ? c.suggestion : "",
       c && c.carrier ? c.carrier.id : "", c ? c.findings.map((f) => f.code).join(" ") : "",
       result ? result.advice.join(" ") : "", result ? location.origin + result.permalink : "",
-      result ? result.reply_draft : "", ...extra.map((k) => row[k]),
-    ].map(csvCell).join(","));
-  }
-  return "\ufeff" + lines.join("\r\n") + "\r\n";
+      result ? result.reply_draft : "",
+    ];
+  });
+  const r = await postJSON("/api/csv", { header: [...input, ...results], rows });
+  return r.csv;
 }
 
-function downloadCSV() {
-  download("maildoctor-batch.csv", "text/csv;charset=utf-8", batchCSV());
+async function downloadCSV() {
+  try {
+    download("maildoctor-batch.csv", "text/csv;charset=utf-8", await batchCSV());
+  } catch (e) {
+    setError("batch-error", e);
+  }
 }
 
 function downloadJSON() {

@@ -10,15 +10,26 @@ const WORDS = {
     input_placeholder: "taro@docomo.ne.jp または お客様からのメール本文",
     found: "見つかったアドレス:", ticket_label: "問い合わせの種類", run: "診断する",
     busy: "診断中…(配信テストを実行しています)", permalink: "この診断へのリンク",
-    h_findings: "1. アドレスの確認", h_trial: "2. 配信テスト", h_advice: "3. 対処方法(可能性の高い順)",
-    h_reply: "4. 返信文案", th_setting: "受信設定", th_outcome: "結果", th_rule: "判定したルール",
+    h_findings: "アドレスの確認", h_trial: "配信テスト", h_advice: "対処方法(可能性の高い順)",
+    h_reply: "返信文案", th_setting: "受信設定", th_outcome: "結果", th_rule: "判定したルール",
     th_reply: "SMTP応答", th_evidence: "証拠", copy: "返信文をコピー", copied: "コピーしました",
     copy_failed: "コピーできませんでした。文案を選択してコピーしてください。",
     batch_label: "アドレスの一覧(1行に1件)、またはCSVファイル", batch_file: "CSVファイル(UTF-8 / Shift_JIS)",
     batch_run: "一括診断する", batch_stop: "中止", download_csv: "CSVでダウンロード(Excel用)",
     download_json: "JSONでダウンロード", th_address: "アドレス", th_verdict: "判定",
-    th_first_advice: "最初の対処", th_link: "詳細", history_search: "アドレスで検索", search: "検索",
+    th_first_advice: "最初の対処", th_link: "詳細", search: "検索",
     th_time: "日時", th_ticket: "種類", th_advice_ids: "対処", history_empty: "まだ診断はありません。",
+    logout: "ログアウト", agent_label: "担当者", ticket_id_label: "チケット番号", ticket_id_placeholder: "例: #12345",
+    th_agent: "担当者", th_ticket_id: "チケット番号", any: "すべて", date_from: "期間", date_to: "〜",
+    clear: "条件をクリア", json_twin: "JSONで見る", history_search: "アドレス・担当者・チケット番号で検索",
+    trial_simulated: "この表の結果と応答は、ハーネスが各受信設定を真似て返したものです(実際のキャリアの応答ではありません)。",
+    simulated_reply: "ハーネスが「{setting}」の拒否を真似た応答です。アドレスが存在しないという意味ではありません。",
+    trial_counts: "{n} 設定中 {bad} 設定で受信箱に届かない(または不明)", trial_all_ok: "{n} 設定すべてで届く",
+    relang: "{lang}で診断し直しています…", stored_lang: "保存時の言語: {lang}", lang_ja: "日本語", lang_en: "英語",
+    details: "詳細(サーバーの英語の説明)", err_400: "入力を確認してください。", err_401: "ログインが必要です。",
+    err_403: "この操作は許可されていません。ページを再読み込みしてください。", err_415: "この形式のデータは受け付けられません。",
+    err_429: "リクエストが多すぎます。少し待ってからやり直してください。", err_500: "サーバーで問題が起きました。",
+    err_504: "時間内に診断が終わりませんでした。もう一度お試しください。",
     open_message: "メッセージを開く", not_stored: "(保存されていません)", no_findings: "問題は見つかりませんでした。",
     no_address: "アドレスが見つかりません。メールアドレスを入力してください。",
     pick_address: "診断するアドレスを選んでください。", trial_skipped: "配信テストは行っていません: ",
@@ -26,7 +37,7 @@ const WORDS = {
     stored_at: "保存された診断({time})", total: "{n} 件", progress: "{done} / {total} 件",
     batch_empty: "診断するアドレスがありません。", batch_stopped: "中止しました({done} / {total} 件)",
     batch_done: "完了しました({total} 件)", open: "開く", error_row: "エラー",
-    verdict_ok: "問題なし", verdict_risky: "注意", verdict_undeliverable: "配信不可", verdict_unknown: "不明(DNS未確認)",
+    verdict_ok: "問題なし", verdict_risky: "注意", verdict_undeliverable: "配信不可", verdict_unknown: "不明",
     sev_error: "エラー", sev_warning: "警告", sev_info: "情報", file_read: "{name}: {n} 件({enc})",
     err_404: "見つかりません(削除されたか、保存期間を過ぎた可能性があります)。",
     err_413: "データが大きすぎます。分割してください。",
@@ -40,15 +51,26 @@ const WORDS = {
     input_placeholder: "taro@docomo.ne.jp, or the text of the customer's mail",
     found: "Addresses found:", ticket_label: "Ticket type", run: "Diagnose",
     busy: "Diagnosing… (running the delivery trial)", permalink: "Link to this diagnosis",
-    h_findings: "1. The address", h_trial: "2. Delivery trial", h_advice: "3. What to do (most likely first)",
-    h_reply: "4. Reply draft", th_setting: "Settings", th_outcome: "Outcome", th_rule: "Rule",
+    h_findings: "The address", h_trial: "Delivery trial", h_advice: "What to do (most likely first)",
+    h_reply: "Reply draft", th_setting: "Settings", th_outcome: "Outcome", th_rule: "Rule",
     th_reply: "SMTP reply", th_evidence: "Evidence", copy: "Copy the reply", copied: "Copied",
     copy_failed: "Could not copy: select the draft and copy it.",
     batch_label: "Addresses (one a line), or a CSV file", batch_file: "CSV file (UTF-8 / Shift_JIS)",
     batch_run: "Diagnose all", batch_stop: "Stop", download_csv: "Download CSV (for Excel)",
     download_json: "Download JSON", th_address: "Address", th_verdict: "Verdict",
-    th_first_advice: "First advice", th_link: "Details", history_search: "Search by address", search: "Search",
+    th_first_advice: "First advice", th_link: "Details", search: "Search",
     th_time: "Time", th_ticket: "Ticket", th_advice_ids: "Advice", history_empty: "No diagnoses yet.",
+    logout: "Log out", agent_label: "Agent", ticket_id_label: "Ticket id", ticket_id_placeholder: "e.g. #12345",
+    th_agent: "Agent", th_ticket_id: "Ticket id", any: "any", date_from: "From", date_to: "to",
+    clear: "Clear", json_twin: "as JSON", history_search: "Search address, agent or ticket id",
+    trial_simulated: "The outcomes and replies in this table are the harness imitating each setting (not the carrier's own replies).",
+    simulated_reply: "The harness's imitation of the refusal by \u201c{setting}\u201d; it does not mean the address does not exist.",
+    trial_counts: "not in the inbox (or unknown) under {bad} of {n} settings", trial_all_ok: "delivered under all {n} settings",
+    relang: "Diagnosing again in {lang}…", stored_lang: "stored in {lang}", lang_ja: "Japanese", lang_en: "English",
+    details: "details", err_400: "Check the input.", err_401: "Log in first.",
+    err_403: "Not allowed: reload the page.", err_415: "This kind of data is not accepted.",
+    err_429: "Too many requests: wait a moment and try again.", err_500: "The server failed.",
+    err_504: "The diagnosis did not finish in time: try again.",
     open_message: "open the message", not_stored: "(not stored)", no_findings: "No problems found.",
     no_address: "No address found: enter the customer's address.",
     pick_address: "Pick the address to diagnose.", trial_skipped: "No delivery trial: ",
@@ -56,7 +78,7 @@ const WORDS = {
     stored_at: "A stored diagnosis ({time})", total: "{n} found", progress: "{done} / {total}",
     batch_empty: "There is no address to diagnose.", batch_stopped: "Stopped ({done} / {total})",
     batch_done: "Done ({total})", open: "open", error_row: "error",
-    verdict_ok: "ok", verdict_risky: "risky", verdict_undeliverable: "undeliverable", verdict_unknown: "unknown (DNS)",
+    verdict_ok: "ok", verdict_risky: "risky", verdict_undeliverable: "undeliverable", verdict_unknown: "unknown",
     sev_error: "error", sev_warning: "warning", sev_info: "info", file_read: "{name}: {n} rows ({enc})",
     err_404: "Not found (deleted, or past the retention limit).",
     err_413: "Too much data: split it.",
@@ -65,10 +87,12 @@ const WORDS = {
   },
 };
 
+const AGENT_KEY = "maildoctor.agent";
 let lang = currentLang();
 let tickets = [];
 let shown = null;        // the diagnosis on screen, re-rendered when the language changes
 let shownStoredAt = null;
+let shownStoredId = null; // the history id of a stored diagnosis on screen (a permalink)
 let renders = 0;         // counted on #result (data-renders) so a test can wait for the next one
 
 const t = (key, vars) => translate(WORDS, lang, key, vars);
@@ -88,13 +112,15 @@ function fillTickets() {
   }
 }
 
-function showView(name, push) {
+function showView(name, push, focus) {
   for (const v of ["single", "batch", "history"]) {
     $("view-" + v).hidden = v !== name;
     $("tab-" + v).classList.toggle("active", v === name);
     $("tab-" + v).setAttribute("aria-selected", String(v === name));
+    $("tab-" + v).tabIndex = v === name ? 0 : -1;
+    if (v === name && focus) $("tab-" + v).focus();
   }
-  if (name === "history") loadHistory();
+  if (name === "history") { fillFilters(); loadHistory(); }
   if (push) history.replaceState(null, "", name === "single" ? "/desk" : "/desk#" + name);
 }
 
@@ -108,25 +134,51 @@ function labelCells(table) {
   }
 }
 
-function verdictBadge(verdict) {
-  return el("span", t("verdict_" + verdict), "verdict v-" + verdict);
+function verdictBadge(verdict, label) {
+  const b = el("span", label || t("verdict_" + verdict), "verdict v-" + verdict);
+  b.dataset.verdict = verdict;
+  return b;
 }
 
-function render(d, storedAt) {
+// The verdict as shown: the server's state (an "ok" without DNS is unknown) and label.
+function shownVerdict(d) {
+  const state = d.verdict_state || d.check.verdict;
+  return verdictBadge(state, d.verdict_state ? d.verdict_label : null);
+}
+
+function render(d, storedAt, storedId) {
   shown = d;
   shownStoredAt = storedAt || null;
+  shownStoredId = storedId || null;
   const check = d.check;
   $("result").hidden = false;
+  $("result").removeAttribute("aria-busy");
+  $("copy").disabled = false;
   $("result").dataset.renders = String(++renders);
+  $("result").dataset.lang = d.lang || lang;
   $("stored-note").hidden = !storedAt;
-  if (storedAt) $("stored-note").textContent = t("stored_at", { time: formatTime(storedAt, lang) });
-  $("verdict").replaceWith(Object.assign(verdictBadge(check.verdict), { id: "verdict" }));
+  if (storedAt) {
+    $("stored-note").textContent = t("stored_at", { time: formatTime(storedAt, lang) })
+      + (d.lang && d.lang !== lang ? " — " + t("stored_lang", { lang: t("lang_" + d.lang) }) : "");
+  }
+  $("verdict").replaceWith(Object.assign(shownVerdict(d), { id: "verdict" }));
   $("r-address").textContent = check.address;
   const tk = tickets.find((x) => x.id === d.ticket);
   $("r-ticket").textContent = tk ? tk.label[lang] : d.ticket;
+  $("r-ticket-id").hidden = !d.ticket_id;
+  $("r-ticket-id").textContent = d.ticket_id || "";
   const link = $("permalink");
   link.hidden = !d.permalink;
   if (d.permalink) link.href = d.permalink;
+  $("cause").textContent = d.cause || "";
+  // The CLI's DNS sentence, when it is not already the cause above.
+  $("dns-note").hidden = !d.dns_note || d.dns_note === d.cause;
+  $("dns-note").textContent = d.dns_note || "";
+  // Our own delivery record, in the summary (desk-delivery.js's renderDelivery, issue 18).
+  if (typeof renderDelivery === "function") renderDelivery($("delivery"), d.delivery);
+  else $("delivery").hidden = true;
+  $("draft").value = d.reply_draft;
+  $("copied").textContent = "";
   const facts = $("r-facts");
   facts.replaceChildren();
   const add = (k, v) => { if (v) facts.append(el("dt", t(k)), el("dd", v)); };
@@ -141,18 +193,40 @@ function render(d, storedAt) {
     li.append(el("span", t("sev_" + f.severity), "sev"), el("code", f.code), el("span", f.message, "msg"));
     findings.append(li);
   }
+  renderTrial(d);
+  const advice = $("advice");
+  advice.replaceChildren();
+  for (const a of d.advice_details || []) {
+    // The title is what the agent reads; the body folds under it (the id stays a data attribute).
+    const li = el("li");
+    li.dataset.advice = a.id;
+    const box = el("details");
+    box.append(el("summary", a.title, "advice-title"), el("div", a.body, "body"));
+    li.append(box);
+    advice.append(li);
+  }
+  if (advice.firstElementChild) advice.firstElementChild.querySelector("details").open = true;
+}
+
+function renderTrial(d) {
   const trial = d.trial;
   $("trial-head").textContent = trial.ran
     ? t("trial_to") + (trial.subject ? "「" + trial.subject + "」 (" + trial.template + ")" : trial.template) + " → " + trial.recipient
     : t("trial_skipped") + (trial.skipped_reason || "");
+  const rows = d.trial_rows || [];
+  const bad = rows.filter((r) => r.outcome !== "delivered").length;
+  $("trial-summary").textContent = !trial.ran ? "" : bad
+    ? "— " + t("trial_counts", { n: rows.length, bad }) : "— " + t("trial_all_ok", { n: rows.length });
   const body = $("trial").querySelector("tbody");
   body.replaceChildren();
   $("trial").hidden = !trial.ran;
-  for (const r of d.trial_rows || []) {
+  for (const r of rows) {
     const tr = el("tr");
     const oc = el("td");
     oc.append(el("span", r.outcome_label, "badge " + r.outcome));
-    if (r.receive_list_label) oc.append(el("div", r.receive_list_label, "small"));
+    if (r.rescued_by_receive_list !== null && r.rescued_by_receive_list !== undefined) {
+      oc.append(el("div", r.receive_list_label || t(r.rescued_by_receive_list ? "rescued" : "not_rescued"), "small"));
+    }
     const ev = el("td");
     if (r.evidence_url) {
       const a = el("a", t("open_message") + " #" + r.stored_id, "evidence");
@@ -161,35 +235,41 @@ function render(d, storedAt) {
       a.rel = "noopener";
       ev.append(a);
     } else ev.append(el("span", t("not_stored"), "small"));
-    tr.append(el("td", r.label), oc, el("td", r.rule + (r.rule_name ? " (" + r.rule_name + ")" : "")),
-      el("td", (r.smtp_replies || []).slice(-1)[0] || ""), ev);
+    // A refusal here is the harness imitating the setting, whatever words it replied with.
+    const reply = (r.smtp_replies || []).slice(-1)[0] || "";
+    const rc = el("td");
+    rc.append(el("code", reply, "reply"));
+    if (/^5/.test(reply)) rc.append(el("div", t("simulated_reply", { setting: r.rule_name || r.label }), "small simulated"));
+    tr.append(el("td", r.label), oc, el("td", r.rule + (r.rule_name ? " (" + r.rule_name + ")" : "")), rc, ev);
     body.append(tr);
   }
   labelCells($("trial"));
   $("lesson").textContent = d.lesson || "";
-  const advice = $("advice");
-  advice.replaceChildren();
-  for (const a of d.advice_details || []) {
-    const li = el("li");
-    li.dataset.advice = a.id;
-    li.append(el("strong", a.title), el("div", a.body, "body"));
-    advice.append(li);
-  }
-  $("draft").value = d.reply_draft;
-  $("copied").textContent = "";
 }
 
-// An error in the page's language, with the server's own sentence for the details.
+// An error in the page's language only. The server's own sentence (in English) is
+// shown as is on the English page, and folded under "details" on the Japanese one.
 function explain(e) {
-  if (!e.status) return e instanceof TypeError ? t("err_network") : e.message;
-  const known = WORDS[lang]["err_" + e.status];
-  return known ? known + " (" + e.message + ")" : e.message;
+  if (!e.status) return { text: e instanceof TypeError ? t("err_network") : e.message, detail: "" };
+  const known = WORDS[lang]["err_" + e.status] || (e.status >= 500 ? t("err_500") : t("err_400"));
+  if (lang === "en") return { text: e.message || known, detail: "" };
+  return { text: known, detail: e.message };
 }
 
 function setError(id, error) {
-  const message = error instanceof Error ? explain(error) : error;
-  $(id).hidden = !message;
-  $(id).textContent = message || "";
+  const box = $(id);
+  box.replaceChildren();
+  if (!error) { box.hidden = true; return; }
+  box.hidden = false;
+  if (!(error instanceof Error)) { box.textContent = error; return; }
+  const { text, detail } = explain(error);
+  box.append(el("span", text));
+  if (detail) {
+    const more = el("details", null, "error-detail");
+    more.append(el("summary", t("details")), el("span", detail, "small"));
+    more.lang = "en";
+    box.append(more);
+  }
 }
 
 function showFound(addresses) {
@@ -224,15 +304,30 @@ async function submitSingle(ev) {
   setError("form-error", found.length ? t("pick_address") : t("no_address"));
 }
 
-async function diagnose(address) {
+function teamFields() {
+  const agent = $("agent").value.trim();
+  try { localStorage.setItem(AGENT_KEY, agent); } catch (e) { /* private mode */ }
+  return { agent, ticket_id: $("ticket-id").value.trim() };
+}
+
+// replace: the history id this diagnosis redoes (the same one in the other language).
+async function diagnose(address, replace) {
   setError("form-error", "");
   $("busy").hidden = false;
   $("run").disabled = true;
   try {
-    const d = await postJSON("/api/diagnose", { address, ticket: $("ticket").value, lang });
+    const body = Object.assign({ address, ticket: $("ticket").value, lang }, teamFields());
+    if (replace) body.replace = replace;
+    const d = await postJSON("/api/diagnose", body);
     render(d);
+    // The answer first: on a phone the form fills the screen, so bring the summary up.
+    const top = $("summary").getBoundingClientRect().top;
+    if (top < 0 || top > window.innerHeight / 2) $("result").scrollIntoView({ block: "start" });
+    if (location.pathname.startsWith("/desk/history/")) history.replaceState(null, "", d.permalink);
   } catch (e) {
     setError("form-error", e);
+    $("result").removeAttribute("aria-busy");
+    $("copy").disabled = false;
   } finally {
     $("busy").hidden = true;
     $("run").disabled = false;
@@ -244,7 +339,8 @@ async function showStored(id) {
     const entry = await api("/api/diagnoses/" + encodeURIComponent(id));
     $("input").value = entry.address;
     $("ticket").value = entry.ticket;
-    render(Object.assign({}, entry.result, { permalink: entry.permalink }), entry.created_at);
+    $("ticket-id").value = entry.ticket_id || "";
+    render(Object.assign({}, entry.result, { permalink: entry.permalink }), entry.created_at, entry.id);
   } catch (e) {
     setError("form-error", e);
   }
@@ -252,19 +348,48 @@ async function showStored(id) {
 
 // -- history -----------------------------------------------------------------
 
+// The filters as the JSON twin's query string (the page's "as JSON" link is that URL).
+function historyQuery() {
+  const params = new URLSearchParams();
+  const put = (k, v) => { if (v) params.set(k, v); };
+  put("q", $("history-q").value.trim());
+  put("ticket", $("f-ticket").value);
+  put("verdict", $("f-verdict").value);
+  put("agent", $("f-agent").value);
+  put("from", $("f-from").value);
+  put("to", $("f-to").value);
+  return params;
+}
+
+function fillFilters() {
+  const fill = (id, options) => {
+    const sel = $(id);
+    const keep = sel.value;
+    sel.replaceChildren(Object.assign(el("option", t("any")), { value: "" }));
+    for (const [value, label] of options) sel.append(Object.assign(el("option", label), { value }));
+    sel.value = keep;
+  };
+  fill("f-ticket", tickets.map((tk) => [tk.id, tk.label[lang]]));
+  fill("f-verdict", ["ok", "risky", "undeliverable", "unknown"].map((v) => [v, t("verdict_" + v)]));
+  api("/api/diagnoses/agents").then((names) => fill("f-agent", names.map((n) => [n, n]))).catch(() => {});
+}
+
 async function loadHistory(ev) {
   if (ev) ev.preventDefault();
-  const q = $("history-q").value.trim();
+  const params = historyQuery();
+  $("history-json").href = "/api/diagnoses?" + params.toString();
+  params.set("limit", "200");
+  params.set("lang", lang);
   let rows;
   let total = 0;
   try {
-    const r = await fetch("/api/diagnoses?limit=200&q=" + encodeURIComponent(q));
+    const r = await fetch("/api/diagnoses?" + params.toString());
     if (r.status === 401) { location.href = "/login?next=/desk%23history"; return; }
     rows = await r.json();
-    if (!r.ok) throw new Error(rows.error);
+    if (!r.ok) throw Object.assign(new Error(rows.error), { status: r.status });
     total = Number(r.headers.get("X-Total-Count") || rows.length);
   } catch (e) {
-    $("history-total").textContent = e.message;
+    $("history-total").textContent = explain(e).text;
     return;
   }
   $("history-total").textContent = t("total", { n: total });
@@ -281,7 +406,8 @@ async function loadHistory(ev) {
     v.append(verdictBadge(h.verdict));
     const tk = tickets.find((x) => x.id === h.ticket);
     tr.append(when, el("td", h.address, "address"), el("td", tk ? tk.label[lang] : h.ticket), v,
-      el("td", h.advice.join(", "), "small"));
+      el("td", h.agent || ""), el("td", h.ticket_id || ""),
+      el("td", (h.advice_titles || []).join("、"), "small"));
     body.append(tr);
   }
   labelCells($("history-table"));
@@ -289,20 +415,55 @@ async function loadHistory(ev) {
 
 // -- start -------------------------------------------------------------------
 
+// A diagnosis on screen is diagnosed again in the new language (the draft, the advice,
+// the trial table and what the copy button copies are words of the server's), under
+// the same history id; until it is back the old one is marked busy and cannot be copied.
 function switchLang() {
   lang = lang === "ja" ? "en" : "ja";
   saveLang(lang);
   applyI18n(WORDS, lang);
   fillTickets();
-  if (shown) render(shown, shownStoredAt);
+  fillFilters();
+  if (shown && (shown.lang || "ja") !== lang) {
+    $("result").setAttribute("aria-busy", "true");
+    $("copy").disabled = true;
+    $("copied").textContent = t("relang", { lang: t("lang_" + lang) });
+    // A live diagnosis is redone under its own id; a stored one stays the record of what
+    // was said, and the new language gets an entry (and permalink) of its own.
+    if (shownStoredId) $("ticket").value = shown.ticket;
+    diagnose(shown.check.address, shownStoredId ? null : shown.history_id);
+  } else if (shown) render(shown, shownStoredAt, shownStoredId);
   if (!$("view-history").hidden) loadHistory();
+}
+
+async function logout() {
+  try {
+    await fetch("/logout", { method: "POST", headers: { "X-CSRF-Token": csrfToken() } });
+  } finally {
+    location.href = "/login";
+  }
 }
 
 document.addEventListener("DOMContentLoaded", async () => {
   applyI18n(WORDS, lang);
-  for (const b of document.querySelectorAll("button.tab")) {
-    b.addEventListener("click", () => showView(b.dataset.view, true));
-  }
+  const tabs = [...document.querySelectorAll("#desk-tabs [role=tab]")];
+  for (const b of tabs) b.addEventListener("click", () => showView(b.dataset.view, true));
+  $("desk-tabs").addEventListener("keydown", (e) => {
+    const i = tabs.indexOf(document.activeElement);
+    const to = { ArrowRight: i + 1, ArrowLeft: i - 1, Home: 0, End: tabs.length - 1 }[e.key];
+    if (i < 0 || to === undefined) return;
+    e.preventDefault();
+    showView(tabs[(to + tabs.length) % tabs.length].dataset.view, true, true);
+  });
+  // Logged in (a session's CSRF cookie): the way out is one click away.
+  $("logout").hidden = !csrfToken();
+  $("logout").addEventListener("click", logout);
+  try { $("agent").value = localStorage.getItem(AGENT_KEY) || ""; } catch (e) { /* private mode */ }
+  $("f-clear").addEventListener("click", () => {
+    $("history-form").reset();
+    loadHistory();
+  });
+  for (const id of ["f-ticket", "f-verdict", "f-agent", "f-from", "f-to"]) $(id).addEventListener("change", () => loadHistory());
   $("lang-switch").addEventListener("click", switchLang);
   $("diagnose-form").addEventListener("submit", submitSingle);
   $("input").addEventListener("keydown", (e) => {
@@ -324,6 +485,7 @@ document.addEventListener("DOMContentLoaded", async () => {
   $("download-json").addEventListener("click", downloadJSON);
   try { tickets = await api("/api/tickets"); } catch (e) { setError("form-error", e); }
   fillTickets();
+  fillFilters();
   const m = location.pathname.match(/^\/desk\/history\/(\d+)$/);
   if (m) { showView("single"); showStored(m[1]); return; }
   const view = location.hash.replace("#", "");

@@ -1,0 +1,253 @@
+"""A small, lenient MIME reader for bounces: headers, parts and decoded payloads.
+
+The standard library's parser builds a full object tree of every message, the
+returned original included, and costs a third of a bounce's reading time. A
+bounce needs much less: its headers, its parts split at their boundaries, each
+leaf's decoded bytes, and only the headers of the returned original. This reader
+does that lazily (a part's body is split only when asked for) in one linear pass
+per level, keeping the standard parser's ``compat32`` readings that the bounce
+code relies on: header values as written (folded lines kept), the first of
+repeated headers, ``text/plain`` for a missing or malformed Content-Type, the
+body of a multipart whose boundary never appears kept as text, and a
+``message/*`` part (not ``message/delivery-status``) holding one message.
+Never raises on broken input.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import quopri
+import re
+from collections.abc import Iterator
+
+__all__ = ["MimePart", "parse_mime"]
+
+#: a header line, a continuation line, or an mbox "From " line (email.feedparser.headerRE)
+_HEADER_LINE = re.compile(r"From |[\041-\071\073-\176]*:|[\t ]")
+_BLANK = re.compile(r"\n\r?\n")
+_PARAM = re.compile(r';\s*([^\s=;]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^;]*)')
+
+
+class MimePart:
+    """One message or part: what ``email.message.Message`` (compat32) answers, read lazily."""
+
+    __slots__ = ("_body", "_default", "_first", "_payload", "_raw_headers")
+
+    def __init__(self, text: str, default_type: str = "text/plain") -> None:
+        self._raw_headers, self._body = _split_head(text)
+        self._first: dict[str, str] = {}
+        for name, value in self._raw_headers:
+            self._first.setdefault(name.lower(), value)
+        self._default = default_type
+        self._payload: list[MimePart] | str | None = None
+
+    # --- headers ----------------------------------------------------------
+    def get(self, name: str, failobj: str | None = None) -> str | None:
+        """The first ``name`` header's value as written (folded lines kept), else ``failobj``."""
+        return self._first.get(name.lower(), failobj)
+
+    def items(self) -> list[tuple[str, str]]:
+        return list(self._raw_headers)
+
+    def header_block(self) -> str:
+        """The headers as ``Name: value`` lines (folded values as written)."""
+        return "\n".join(map(": ".join, self._raw_headers))
+
+    def keys(self) -> list[str]:
+        return [name for name, _ in self._raw_headers]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.keys())
+
+    # --- content type -----------------------------------------------------
+    def get_content_type(self) -> str:
+        value = self.get("content-type")
+        if value is None:
+            return self._default
+        ctype = value.split(";", 1)[0].strip().lower()
+        return ctype if ctype.count("/") == 1 else "text/plain"
+
+    def get_param(self, name: str) -> str | None:
+        value = self.get("content-type")
+        if value is None:
+            return None
+        key = name.lower()
+        for m in _PARAM.finditer(value.replace("\r", " ").replace("\n", " ")):
+            if m.group(1).lower().rstrip("*") == key:
+                v = m.group(2).strip()
+                if len(v) >= 2 and v[0] == '"' and v[-1] == '"':
+                    v = v[1:-1].replace('\\"', '"').replace("\\\\", "\\")
+                return v
+        return None
+
+    def get_content_charset(self) -> str | None:
+        charset = self.get_param("charset")
+        if charset is None:
+            return None
+        if "'" in charset and self.get_param("charset*") is not None:
+            charset = charset.split("'", 1)[0]  # RFC 2231: charset'language'value
+        return charset.lower() or None
+
+    # --- payload ----------------------------------------------------------
+    def _structure(self) -> list[MimePart] | str:
+        if self._payload is None:
+            self._payload = _read_payload(self)
+        return self._payload
+
+    def is_multipart(self) -> bool:
+        return isinstance(self._structure(), list)
+
+    def get_payload(self, decode: bool = False) -> list[MimePart] | str | bytes | None:
+        """The parts (a multipart or ``message/*``), the body as text, or (``decode``)
+        the leaf's bytes with its transfer encoding undone (None for a multipart)."""
+        payload = self._structure()
+        if not decode:
+            return payload
+        if isinstance(payload, list):
+            return None
+        try:
+            raw = payload.encode("ascii", "surrogateescape")
+        except UnicodeError:
+            raw = payload.encode("raw-unicode-escape")
+        cte = (self.get("content-transfer-encoding") or "").strip().lower()
+        if cte == "quoted-printable":
+            return quopri.decodestring(raw)
+        if cte == "base64":
+            return _b64(raw)
+        return raw
+
+
+def _b64(raw: bytes) -> bytes:
+    data = b"".join(raw.split())
+    try:
+        return base64.b64decode(data + b"=" * (-len(data) % 4))
+    except (binascii.Error, ValueError):
+        try:
+            return binascii.a2b_base64(data)
+        except (binascii.Error, ValueError):
+            return raw
+
+
+def _split_head(text: str) -> tuple[list[tuple[str, str]], str]:
+    """(headers, body): header lines up to the first blank or non-header line."""
+    blank = _BLANK.search(text)
+    head = text[: blank.start() + 1] if blank else text
+    lines = head.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    headers: list[tuple[str, str]] = []
+    current: list[str] = []
+    consumed = 0  # characters of ``text`` read as headers
+    stopped = False
+    for line in lines:
+        if not line.rstrip("\r"):
+            consumed += len(line) + 1
+            stopped = True
+            break
+        if line[0] in " \t":
+            if current:
+                current.append("\n" + line)
+            consumed += len(line) + 1
+            continue
+        if not _HEADER_LINE.match(line):
+            stopped = True
+            break  # no blank line before the body: the body starts here
+        consumed += len(line) + 1
+        if line.startswith("From "):
+            continue  # an mbox envelope line (first) or a stray one: not a header
+        if current:
+            headers.append(_header(current))
+        current = [line]
+    if current:
+        headers.append(_header(current))
+    if not stopped and blank is not None:
+        consumed = blank.end()
+    return headers, text[min(consumed, len(text)) :]
+
+
+def _header(lines: list[str]) -> tuple[str, str]:
+    """email.policy.compat32's header_source_parse: the value keeps its folded lines;
+    raw 8-bit bytes in it are read as UTF-8, else Latin-1."""
+    name, _, value = lines[0].partition(":")
+    value = value.lstrip(" \t") + "".join(lines[1:])
+    value = value.rstrip("\r\n")
+    if name.isascii() and value.isascii():
+        return name, value
+    return _unescape(name), _unescape(value)
+
+
+def _unescape(value: str) -> str:
+    if value.isascii():
+        return value
+    try:
+        data = value.encode("ascii", "surrogateescape")
+    except UnicodeError:
+        return value
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
+def _read_payload(part: MimePart) -> list[MimePart] | str:
+    ctype = part.get_content_type()
+    body = part._body
+    if ctype.startswith("multipart/"):
+        boundary = part.get_param("boundary")
+        if boundary:
+            inner = "message/rfc822" if ctype == "multipart/digest" else "text/plain"
+            parts = _split_parts(body, boundary, inner)
+            if parts is not None:
+                return parts
+        return body
+    if ctype.startswith("message/") and ctype != "message/delivery-status":
+        return [MimePart(body)]
+    return body
+
+
+def _split_parts(body: str, boundary: str, default_type: str) -> list[MimePart] | None:
+    """The parts between ``--boundary`` lines; None when the first boundary never comes."""
+    sep = re.compile(r"^--" + re.escape(boundary) + r"(--)?[ \t]*(?:\r\n|\r|\n|$)", re.M)
+    marks = list(sep.finditer(body))
+    if not marks:
+        return None
+    parts: list[MimePart] = []
+    for i, m in enumerate(marks):
+        if m.group(1):
+            break
+        stop = marks[i + 1].start() if i + 1 < len(marks) else len(body)
+        part = MimePart(body[m.end() : stop], default_type)
+        if part._body and _ends_in_leaf(part):
+            # the line break before the next boundary (or the end) belongs to the boundary;
+            # compat32 takes it from the innermost message's text, not from a multipart
+            # (the inner texts are all tails of this body: stripping it strips theirs)
+            part._body = _strip_eol(part._body)
+        parts.append(part)
+    return parts
+
+
+def _ends_in_leaf(part: MimePart) -> bool:
+    """Whether the part's text ends in a leaf's text (through nested ``message/*``)."""
+    for _ in range(8):
+        ctype = part.get_content_type()
+        if ctype.startswith("multipart/") or ctype == "message/delivery-status":
+            return False
+        if not ctype.startswith("message/"):
+            return True
+        part = MimePart(part._body)
+    return False
+
+
+def _strip_eol(text: str) -> str:
+    if text.endswith("\r\n"):
+        return text[:-2]
+    if text.endswith(("\n", "\r")):
+        return text[:-1]
+    return text
+
+
+def parse_mime(raw: bytes) -> MimePart:
+    """Read ``raw`` as the standard parser's ``message_from_bytes`` does (bytes kept as
+    surrogate escapes), lazily."""
+    return MimePart(raw.decode("ascii", "surrogateescape"))

@@ -1,0 +1,181 @@
+"""Delivery records over HTTP: ``POST /api/events`` and ``GET /api/addresses/{address}/events``.
+
+``POST /api/events`` takes what the senders post (an SES notification in its SNS
+envelope, a SendGrid Event Webhook batch, the events' own records as JSON or JSON
+lines). Webhooks cannot log in to the desk, so it is opened by its own token, set at
+start (``serve --events-token``, ``$MAILDOCTOR_EVENTS_TOKEN``): ``Authorization:
+Bearer TOKEN``, HTTP Basic with the token as password (SNS's ``https://user:TOKEN@``
+subscriptions), or ``?token=TOKEN``. Without a token the route is off. Bodies are
+limited (:data:`MAX_EVENTS_BODY`); parsing and the SQLite write run off the event loop.
+
+``GET /api/addresses/{address}/events`` follows the desk's login rules and answers
+what ``maildoctor events show --format json`` reads, with the suppression and what
+was searched. The harness's own deliveries go into the store as it stores them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import hmac
+import queue
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from maildoctor.events.esp import events_from_body
+from maildoctor.events.ingest import harness_events
+from maildoctor.events.lookup import lookup
+from maildoctor.events.store import DEFAULT_DAYS, EventStore, EventStoreError
+from maildoctor.web.config import WebConfig
+from maildoctor.web.http import error_response, json_response, read_body
+
+if TYPE_CHECKING:
+    from maildoctor.harness.server import Harness
+
+__all__ = ["MAX_EVENTS_BODY", "TOKEN_PATHS", "add_routes", "events_db"]
+
+#: The largest body ``POST /api/events`` takes (an SES/SendGrid batch is far smaller).
+MAX_EVENTS_BODY = 2 * 1024 * 1024
+#: POST paths opened by the events token instead of the desk's login.
+TOKEN_PATHS = frozenset({"/api/events"})
+
+
+def events_db(config: WebConfig, harness: Harness) -> Path:
+    """The store: ``--events-db``, else ``events.sqlite3`` beside the harness's database."""
+    return config.events_db or harness.config.db.with_name("events.sqlite3")
+
+
+def _token_of(request: web.Request) -> str:
+    auth = request.headers.get("Authorization", "")
+    scheme, _, value = auth.partition(" ")
+    if scheme.lower() == "bearer":
+        return value.strip()
+    if scheme.lower() == "basic":
+        try:
+            return base64.b64decode(value.strip()).decode("utf-8").partition(":")[2]
+        except (binascii.Error, UnicodeDecodeError):
+            return ""
+    return request.query.get("token", "")
+
+
+def _ingest(path: Path, body: bytes) -> tuple[int, dict[str, Any]]:
+    """(HTTP status, answer) for one posted body (runs in a worker thread)."""
+    parsed = events_from_body(body, origin="POST /api/events")
+    if not parsed.events and parsed.bad:
+        return 422, {"error": f"Nothing could be read: {parsed.errors[0]}."}
+    try:
+        with EventStore(path) as store:
+            added = store.add(parsed.events)
+            if parsed.events:
+                times = [e.time for e in parsed.events]
+                store.note_source("api", "POST /api/events", min(times), max(times), added)
+    except EventStoreError as e:
+        return 503, {"error": str(e)}
+    return 200, {
+        "records": len(parsed.events),
+        "added": added,
+        "skipped": parsed.bad,
+        "errors": parsed.errors,
+    }
+
+
+def _record_harness(harness: Harness, path: Path) -> None:
+    """Put every message the harness stores into the events store, off its writer thread."""
+    store = harness.store
+    assert store is not None
+    pending: queue.Queue[list[int]] = queue.Queue(maxsize=10000)
+
+    def on_store(kind: str, ids: Any) -> None:  # the harness's writer thread: never block it
+        if kind == "added":
+            try:
+                pending.put_nowait(list(ids))
+            except queue.Full:
+                harness.log.event(
+                    "events-full", "events: the record queue is full; harness deliveries skipped"
+                )
+
+    def work() -> None:
+        while True:
+            ids = pending.get()
+            try:
+                with EventStore(path) as events:
+                    records = []
+                    for message_id in ids:
+                        message = store.get(message_id)
+                        if message is not None:
+                            records += harness_events(message, origin=str(harness.config.db))
+                    added = events.add(records)
+                    if records:
+                        times = [e.time for e in records]
+                        events.note_source(
+                            "harness", str(harness.config.db), min(times), max(times), added
+                        )
+            except Exception as e:  # the store's fault is logged, never the harness's
+                harness.log.event(
+                    "events-store", f"events: cannot record the harness's deliveries: {e}"
+                )
+
+    try:  # made now, so that readers never meet a file without its tables
+        EventStore(path).close()
+    except EventStoreError as e:
+        harness.log.event("events-store", f"events: {e}")
+    threading.Thread(target=work, name="maildoctor-events", daemon=True).start()
+    store.subscribe(on_store)
+
+
+def add_routes(app: web.Application, harness: Harness, config: WebConfig) -> None:
+    """Register the delivery-record API and record the harness's own deliveries."""
+    path = events_db(config, harness)
+    _record_harness(harness, path)
+
+    async def post_events(request: web.Request) -> web.Response:
+        token = config.events_token
+        if not token:
+            return error_response(
+                403,
+                "Posting events is off: start serve with --events-token (or "
+                "$MAILDOCTOR_EVENTS_TOKEN).",
+            )
+        if not hmac.compare_digest(_token_of(request).encode(), token.encode()):
+            resp = error_response(401, "Missing or wrong events token.")
+            resp.headers["WWW-Authenticate"] = 'Bearer realm="maildoctor events"'
+            return resp
+        body = await read_body(request, limit=MAX_EVENTS_BODY)
+        if isinstance(body, web.Response):
+            return body
+        if not body.strip():
+            return error_response(400, "The body is empty: post JSON events.")
+        status, answer = await asyncio.to_thread(_ingest, path, body)
+        return json_response(answer, status=status)
+
+    async def address_events(request: web.Request) -> web.Response:
+        address = request.match_info["address"]
+        if "@" not in address or len(address) > 320:
+            return error_response(400, f"{address[:80]!r} is not an address.")
+        try:
+            days = int(request.query.get("days", str(DEFAULT_DAYS)))
+        except ValueError:
+            return error_response(400, "days must be a whole number.")
+
+        def read() -> dict[str, Any] | None:
+            if not path.exists():
+                return None
+            with EventStore(path, create=False) as store:
+                return lookup(store, address, days=max(days, 0)).to_dict()
+
+        try:
+            found = await asyncio.to_thread(read)
+        except EventStoreError as e:
+            return error_response(503, str(e))
+        if found is None:
+            return json_response(
+                {"address": address, "records": [], "suppressed": None, "searched": None}
+            )
+        return json_response(found)
+
+    app.router.add_post("/api/events", post_events)
+    app.router.add_get("/api/addresses/{address}/events", address_events)

@@ -1,0 +1,151 @@
+"""The desk for a team, over real HTTP with real SQLite files: the agent and ticket id
+of each diagnosis in the history (an old history file gains the columns), the
+history's filters, a re-diagnosis in the other language under the same id, and the
+honest summary when DNS was not asked or cannot be trusted."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+import urllib.parse
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from maildoctor.cli import main
+from maildoctor.diagnose.history import History, HistoryFilter
+from maildoctor.harness.server import HarnessThread
+from maildoctor.web.app import run_in_thread
+from maildoctor.web.config import WebConfig
+from tests.test_desk_api import call, post_json
+
+OLD_SCHEMA = """
+CREATE TABLE diagnoses (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, created_at REAL NOT NULL, address TEXT NOT NULL,
+    normalized TEXT NOT NULL, ticket TEXT NOT NULL, verdict TEXT NOT NULL,
+    advice TEXT NOT NULL, draft TEXT NOT NULL, lang TEXT NOT NULL, result TEXT NOT NULL
+);
+"""
+
+
+def test_an_old_history_file_gains_agent_and_ticket_id(tmp_path: Path) -> None:
+    path = tmp_path / "desk-history.sqlite3"
+    with sqlite3.connect(path) as conn:
+        conn.executescript(OLD_SCHEMA)
+        conn.execute(
+            "INSERT INTO diagnoses (created_at, address, normalized, ticket, verdict, advice,"
+            " draft, lang, result) VALUES (1, 'a@b.jp', 'a@b.jp', 'not_arrived', 'ok', '[]',"
+            " 'draft', 'ja', '{}')"
+        )
+    history = History(path)
+    [old] = history.search()
+    assert (old.address, old.agent, old.ticket_id) == ("a@b.jp", "", "")
+    diagnosis = {"check": {"address": "c@d.jp", "verdict": "risky"}, "agent": "佐藤"}
+    new_id = history.add({**diagnosis, "ticket_id": "#77"}, lang="ja")
+    assert history.search("#77")[0].id == new_id
+    assert history.search("さとう") == []
+    assert [e.id for e in history.search("佐藤")] == [new_id]
+    assert history.count(filters=HistoryFilter(verdict="ok")) == 1
+    assert history.agents() == ["佐藤"]
+    # The same diagnosis in the other language: rewritten under its id.
+    assert history.add({**diagnosis, "reply_draft": "Dear"}, lang="en", replace=new_id) == new_id
+    assert history.count() == 2 and history.get(new_id).draft == "Dear"  # type: ignore[union-attr]
+    History(path)  # opening it again migrates nothing twice
+
+
+@pytest.fixture
+def desk(tmp_path: Path, nameserver: str) -> Iterator[HarnessThread]:
+    config = WebConfig(nameservers=(nameserver,), dns_timeout=2.0)
+    with run_in_thread(tmp_path / "h.sqlite3", web_config=config) as h:
+        yield h
+
+
+def history(h: HarnessThread, **params: str) -> tuple[int, Any]:
+    status, headers, body = call(h, "GET", "/api/diagnoses?" + urllib.parse.urlencode(params))
+    data = json.loads(body)
+    if status == 200:
+        assert int(headers["X-Total-Count"]) == len(data)
+    return status, data
+
+
+def test_agent_ticket_id_and_the_history_filters(desk: HarnessThread) -> None:
+    runs = [
+        ("taro@docomo.ne.jp", "佐藤", "#101", "not_arrived"),
+        ("hanako@gmail.com", "鈴木", "#102", "login_trouble"),
+        ("taro@gmial.com", "佐藤", "LEN-7", "not_arrived"),
+    ]
+    for address, agent, ticket_id, ticket in runs:
+        status, data = post_json(
+            desk,
+            "/api/diagnose",
+            {"address": address, "agent": agent, "ticket_id": ticket_id, "ticket": ticket},
+        )
+        assert status == 200, data
+        assert (data["agent"], data["ticket_id"]) == (agent, ticket_id)
+    assert [e["address"] for e in history(desk, q="len-7")[1]] == ["taro@gmial.com"]
+    assert len(history(desk, agent="佐藤")[1]) == 2
+    assert [e["ticket_id"] for e in history(desk, ticket="login_trouble")[1]] == ["#102"]
+    verdicts = {e["address"]: e["verdict"] for e in history(desk)[1]}
+    assert verdicts == {
+        "taro@docomo.ne.jp": "risky",
+        "hanako@gmail.com": "ok",
+        "taro@gmial.com": "undeliverable",
+    }
+    assert [e["address"] for e in history(desk, verdict="undeliverable")[1]] == ["taro@gmial.com"]
+    today = dt.date.today()
+    assert len(history(desk, **{"from": today.isoformat(), "to": today.isoformat()})[1]) == 3
+    assert history(desk, to=(today - dt.timedelta(days=1)).isoformat())[1] == []
+    [entry] = history(desk, ticket_id="", q="#101", lang="en")[1]
+    assert entry["advice_titles"][0] == "Look in the spam folder"
+    assert all("_" not in title for title in entry["advice_titles"])  # titles, not ids
+    status, agents = post_json(desk, "/api/diagnose", {"address": "a@b.jp", "agent": 5})
+    assert status == 400 and "free text" in agents["error"]
+    assert history(desk, verdict="green")[0] == 400
+    assert history(desk, **{"from": "yesterday"})[0] == 400
+    _, _, body = call(desk, "GET", "/api/diagnoses/agents")
+    assert json.loads(body) == ["佐藤", "鈴木"]
+
+
+def test_redo_in_english_keeps_the_history_id(desk: HarnessThread) -> None:
+    _, ja = post_json(desk, "/api/diagnose", {"address": "taro@docomo.ne.jp"})
+    _, en = post_json(
+        desk,
+        "/api/diagnose",
+        {"address": "taro@docomo.ne.jp", "lang": "en", "replace": ja["history_id"]},
+    )
+    assert en["history_id"] == ja["history_id"] and en["reply_draft"].startswith("Dear")
+    [entry] = history(desk)[1]
+    assert entry["lang"] == "en" and entry["draft"].startswith("Dear")
+    status, error = post_json(desk, "/api/diagnose", {"address": "a@b.jp", "replace": "1"})
+    assert status == 400 and "history id" in error["error"]
+
+
+CLI_OFFLINE = "DNS: 確認していません(--offline)。ドメインとメールサーバーの有無は未確認です。"
+
+
+def test_without_dns_the_summary_says_unknown_as_the_cli_does(tmp_path: Path) -> None:
+    """``--desk-dns off``: a domain that does not exist is never a green ok."""
+    args = ["diagnose", "--offline", "taro@no-such-domain.jp", "--db", str(tmp_path / "c.db")]
+    out = CliRunner().invoke(main, args).output
+    assert CLI_OFFLINE in out
+    with run_in_thread(tmp_path / "h.sqlite3", web_config=WebConfig(nameservers=None)) as h:
+        _, data = post_json(h, "/api/diagnose", {"address": "taro@no-such-domain.jp"})
+    assert data["verdict_state"] == "unknown"
+    assert data["verdict_label"] == "不明(DNSを確認できません)"
+    assert data["cause"] == data["dns_note"] == CLI_OFFLINE
+
+
+def test_untrusted_dns_is_unknown_with_the_clis_finding(tmp_path: Path) -> None:
+    silent = "127.0.0.1:9"  # nothing answers there: DNS cannot be trusted
+    args = ["diagnose", "--nameserver", silent, "--dns-timeout", "0.3", "taro@no-such-domain.jp"]
+    args += ["--db", str(tmp_path / "c.db")]
+    out = CliRunner().invoke(main, args).output
+    config = WebConfig(nameservers=(silent,), dns_timeout=0.3)
+    with run_in_thread(tmp_path / "h.sqlite3", web_config=config) as h:
+        _, data = post_json(h, "/api/diagnose", {"address": "taro@no-such-domain.jp"})
+    assert data["verdict_state"] == "unknown" and "判定: 不明(DNSを確認できません)" in out
+    assert data["cause"] in out and "存在するかどうかは不明です" in data["cause"]
