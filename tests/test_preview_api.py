@@ -127,6 +127,8 @@ def test_the_preview_command_serves_and_stops(folder: Path) -> None:
     try:
         assert proc.stderr is not None
         line = proc.stderr.readline()
+        if line.startswith("Templates: "):  # which folder, and why (template discovery)
+            line = proc.stderr.readline()
         assert line.startswith(f"Previewing {folder} at http://127.0.0.1:")
         url = line.split(" at ", 1)[1].split()[0]
         with urllib.request.urlopen(url, timeout=10) as r:
