@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 
 @contextmanager
-def running_preview(folder: Path, overrides: Mapping[str, Any] | None = None) -> Iterator[str]:
+def running_preview(
+    folder: Path,
+    overrides: Mapping[str, Any] | None = None,
+    display: Callable[[str], Any] | None = None,
+) -> Iterator[str]:
     """The preview of ``folder`` served on 127.0.0.1; yields its base URL."""
     from maildoctor.web.preview import start
 
@@ -19,7 +23,7 @@ def running_preview(folder: Path, overrides: Mapping[str, Any] | None = None) ->
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
     runner, port = asyncio.run_coroutine_threadsafe(
-        start(folder, host="127.0.0.1", port=0, overrides=overrides), loop
+        start(folder, host="127.0.0.1", port=0, overrides=overrides, display=display), loop
     ).result(10)
     try:
         yield f"http://127.0.0.1:{port}"

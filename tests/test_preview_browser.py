@@ -141,3 +141,23 @@ def test_live_reload_on_save_and_recovery_from_a_broken_template(
     expect(body).to_contain_text("直りました", timeout=10_000)
     assert page.evaluate("window.notReloaded") is True
     page.close()
+
+
+def test_checks_show_the_carrier_display(browser: Any, folder: Path) -> None:
+    from functools import partial
+
+    from maildoctor.sender.carrier_display import carrier_display
+    from tests.dnsserver import ZONES_DIR, DNSTestServer
+
+    with DNSTestServer.from_files(ZONES_DIR / "sender.zone") as dns:
+        display = partial(carrier_display, nameservers=[dns.nameserver], timeout=2)
+        with running_preview(folder, display=display) as base:
+            page = browser.new_page(viewport={"width": 390, "height": 844})
+            page.goto(base + "/preview?template=password_reset&view=checks")
+            docomo = page.locator("#display li[data-receiver='docomo']")
+            expect(docomo).to_contain_text("このメールは送信ドメイン認証が行われておりません")
+            expect(docomo).to_have_class("treatment-warning_banner")
+            expect(page.locator("#display-summary")).to_contain_text("lentrance.com")
+            assert page.evaluate("document.documentElement.scrollWidth") <= 392
+            page.screenshot(path=str(SCREENSHOTS / "preview-checks-390.png"), full_page=True)
+            page.close()

@@ -5,10 +5,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from pathlib import Path
+from typing import Any
 
 import click
 
-from maildoctor.cli.options import CouldNotRun, InputError, resolve_templates, templates_option
+from maildoctor.cli.options import (
+    CouldNotRun,
+    InputError,
+    dns_timeout_option,
+    nameserver_option,
+    resolve_templates,
+    templates_option,
+)
 from maildoctor.mail.templating import ContextError
 
 
@@ -29,12 +37,23 @@ from maildoctor.mail.templating import ContextError
     default=None,
     help="Variables from a JSON or TOML file, over every template's sample data.",
 )
+@click.option(
+    "--carrier-display",
+    is_flag=True,
+    help="Audit the From domain's DNS (maildoctor sender) and show what docomo, SoftBank and "
+    "au will display, in the checks.",
+)
+@nameserver_option
+@dns_timeout_option
 @templates_option
 def command(
     host: str,
     port: int,
     variables: tuple[str, ...],
     context_file: str | None,
+    carrier_display: bool,
+    nameservers: tuple[str, ...],
+    dns_timeout: float,
     templates_dir: Path | None,
 ) -> None:
     """Preview every template and variant in the browser: HTML at 390/768/1280 px, dark
@@ -49,9 +68,25 @@ def command(
     except ContextError as e:
         raise InputError(str(e)) from e
 
+    display = None
+    if carrier_display:
+        from maildoctor.sender.carrier_display import carrier_display as audit_display
+        from maildoctor.sender.resolver import make_resolver
+
+        servers = tuple(s for value in nameservers for s in value.split())
+        try:
+            make_resolver(list(servers), timeout=dns_timeout)  # a malformed server: exit 2 now
+        except ValueError as e:
+            raise click.BadParameter(str(e), param_hint="--nameserver") from None
+
+        def display(domain: str) -> Any:
+            return audit_display(domain, nameservers=servers, timeout=dns_timeout)
+
     async def run() -> None:
         try:
-            runner, bound = await preview.start(folder, host=host, port=port, overrides=overrides)
+            runner, bound = await preview.start(
+                folder, host=host, port=port, overrides=overrides, display=display
+            )
         except OSError as e:
             raise CouldNotRun(f"Cannot listen on {host}:{port}: {e.strerror or e}.") from e
         shown = f"[{host}]" if ":" in host else host

@@ -107,17 +107,38 @@ class TemplateWatcher:
 WATCHERS: web.AppKey[dict[str, TemplateWatcher]] = web.AppKey("preview_watchers", dict)
 
 
+#: Seconds a carrier display (a DNS audit of the From domain) is reused across reloads.
+DISPLAY_TTL = 60.0
+
+
 def add_routes(
     app: web.Application,
     folder_of: Callable[[], Path],
     overrides: Mapping[str, Any] | None = None,
+    display: Callable[[str], Any] | None = None,
 ) -> None:
     """Register the preview page, its API and its event stream.
 
     ``folder_of`` gives the templates folder (resolved when the app starts);
-    ``overrides`` are the ``--context`` / ``--var`` values every render uses.
+    ``overrides`` are the ``--context`` / ``--var`` values every render uses;
+    ``display`` audits a From domain for the carrier display (blocking: run in a
+    thread, reused for :data:`DISPLAY_TTL` seconds), None when it is not asked for.
     """
     values = dict(overrides or {})
+    shown: dict[str, tuple[float, dict[str, Any]]] = {}
+
+    async def carrier_display() -> dict[str, Any]:
+        from maildoctor.mail.mime import FROM_ADDRESS
+
+        if display is None:
+            return {"ran": False, "why": "start the preview with --carrier-display"}
+        domain = FROM_ADDRESS.domain
+        now = asyncio.get_running_loop().time()
+        if domain not in shown or now - shown[domain][0] > DISPLAY_TTL:
+            result = await asyncio.to_thread(display, domain)
+            shown[domain] = (now, result.to_dict())
+        return shown[domain][1]
+
     app[WATCHERS] = {}
 
     async def start_watcher(app: web.Application) -> None:
@@ -190,7 +211,9 @@ def add_routes(
         result = await _preview(request)
         if isinstance(result, web.Response):
             return result
-        return json_response({**result.to_dict(), "version": watcher().version})
+        document = {**result.to_dict(), "version": watcher().version}
+        document["carrier_display"] = await carrier_display()
+        return json_response(document)
 
     async def html(request: web.Request) -> web.Response:
         from maildoctor.mail.preview import dark_html
@@ -238,7 +261,10 @@ def add_routes(
 
 
 def make_app(
-    folder: Path, overrides: Mapping[str, Any] | None = None, host: str = "127.0.0.1"
+    folder: Path,
+    overrides: Mapping[str, Any] | None = None,
+    host: str = "127.0.0.1",
+    display: Callable[[str], Any] | None = None,
 ) -> web.Application:
     """The preview on its own (``maildoctor preview``): the page, its API, the events.
 
@@ -260,15 +286,21 @@ def make_app(
         raise web.HTTPFound("/preview")
 
     app.router.add_get("/", root)
-    add_routes(app, lambda: folder, overrides)
+    add_routes(app, lambda: folder, overrides, display)
     return app
 
 
 async def start(
-    folder: Path, *, host: str, port: int, overrides: Mapping[str, Any] | None = None
+    folder: Path,
+    *,
+    host: str,
+    port: int,
+    overrides: Mapping[str, Any] | None = None,
+    display: Callable[[str], Any] | None = None,
 ) -> tuple[web.AppRunner, int]:
     """Serve the preview on host:port (0: a free port); returns the runner and the port."""
-    runner = web.AppRunner(make_app(folder, overrides, host), access_log=None, shutdown_timeout=1.0)
+    app = make_app(folder, overrides, host, display)
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
     await runner.setup()
     site = web.TCPSite(runner, host=host, port=port)
     await site.start()

@@ -21,6 +21,10 @@ const WORDS = {
     inverted_note: "色を自動で反転するメールソフト(Gmail アプリ、Outlook など)での見え方の目安です。",
     clients_summary: "全体スコア {score} ・ {version}",
     unknown_app: "(調査資料に出典なし)", templates_failed: "テンプレートを読み込めませんでした: ",
+    display_title: "キャリアでの表示(送信ドメインのDNSより)",
+    display_off: "確認していません({why})。",
+    display_untrusted: "DNSを信頼できないため、すべて不明です({why})。",
+    display_domain: "{domain} の SPF・DKIM・DMARC・BIMI から判断しました。",
     no_templates: "テンプレートがありません。",
   },
   en: {
@@ -38,6 +42,10 @@ const WORDS = {
     inverted_note: "Roughly how clients that invert colours on their own (Gmail app, Outlook) show it.",
     clients_summary: "overall score {score} · {version}",
     unknown_app: "(no source in the research)", templates_failed: "The templates could not be loaded: ",
+    display_title: "How carriers show it (from the sending domain's DNS)",
+    display_off: "Not checked ({why}).",
+    display_untrusted: "DNS is not trusted, so every row is unknown ({why}).",
+    display_domain: "From the SPF, DKIM, DMARC and BIMI records of {domain}.",
     no_templates: "No templates.",
   },
 };
@@ -139,6 +147,21 @@ function renderChecks(d) {
   lint.replaceChildren();
   for (const f of d.lint) lint.append(el("li", f.severity + ": " + f.code + ": " + f.message, "sev-" + f.severity));
   if (!d.lint.length) lint.append(el("li", t("no_findings")));
+  const disp = d.carrier_display || { ran: false, why: "" };
+  const rows = $("display");
+  rows.replaceChildren();
+  if (!disp.ran) {
+    $("display-summary").textContent = t("display_off", { why: disp.why });
+  } else {
+    $("display-summary").textContent = disp.dns_untrusted
+      ? t("display_untrusted", { why: disp.dns_untrusted }) : t("display_domain", { domain: disp.domain });
+    for (const r of disp.rows) {
+      const li = el("li", null, "treatment-" + r.treatment);
+      li.dataset.receiver = r.receiver;
+      li.append(el("strong", r.name), document.createTextNode(": " + r.text + " "), el("small", "[" + r.source + "]"));
+      rows.append(li);
+    }
+  }
   const c = d.clients;
   $("clients-summary").textContent = t("clients_summary", { score: c.score, version: c.data_version });
   const body = document.querySelector("#clients tbody");
