@@ -9,10 +9,12 @@ advice by what the trial showed. The result dataclasses live in
 
 from __future__ import annotations
 
+import asyncio
 import smtplib
+from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from maildoctor.address.check import CheckResult
 from maildoctor.advice import DEFAULT_SUBJECT, advice_for
@@ -39,6 +41,9 @@ from maildoctor.findings import Lang, Verdict
 from maildoctor.harness.store import TRIAL_HELO
 from maildoctor.tickets import DEFAULT_TICKET, Ticket
 
+if TYPE_CHECKING:
+    from maildoctor.diagnose.paste import Paste
+
 __all__ = [
     "DEFAULT_SUBJECT",
     "DEFAULT_TEMPLATE",
@@ -51,6 +56,7 @@ __all__ = [
     "TrialFailed",
     "conclude",
     "default_db",
+    "diagnose",
     "likely_advice",
     "run_trial",
     "scenarios_for",
@@ -199,16 +205,18 @@ def run_trial(
             return trial_row(deliver, scenario, profile, carrier, sender_auth, lang)
         return deliver(scenario, profile, scenario.id)
 
-    for scenario, profile in scenarios_for(result.carrier, lang):
-        outcome = attempt(scenario, profile)
-        if outcome.outcome != "delivered" and has_list and scenario.id != "receive_list":
-            # Tried the same way as the row (both authentications when the spoofing
-            # filter is on), so that an unknown stays unknown rather than "not fixed".
-            listed = profile.with_settings(receive_list=(SENDER_DOMAIN,))
-            retry = attempt(replace(scenario, id=f"{scenario.id}+receive_list"), listed)
-            outcome = replace(outcome, receive_list_retry=retry.outcome)
-        results.append(outcome)
-    running.clear_profiles()
+    try:
+        for scenario, profile in scenarios_for(result.carrier, lang):
+            outcome = attempt(scenario, profile)
+            if outcome.outcome != "delivered" and has_list and scenario.id != "receive_list":
+                # Tried the same way as the row (both authentications when the spoofing
+                # filter is on), so that an unknown stays unknown rather than "not fixed".
+                listed = profile.with_settings(receive_list=(SENDER_DOMAIN,))
+                retry = attempt(replace(scenario, id=f"{scenario.id}+receive_list"), listed)
+                outcome = replace(outcome, receive_list_retry=retry.outcome)
+            results.append(outcome)
+    finally:  # the recipient's own profile back, also when the harness failed
+        running.clear_profiles()
     return Trial(
         ran=True,
         recipient=recipient,
@@ -319,6 +327,82 @@ def _mail_advice(result: CheckResult, trial: Trial) -> list[str]:
 
 
 # -- putting it together -----------------------------------------------------
+
+
+async def diagnose(
+    address: str,
+    running: Any,
+    *,
+    probe: Any = None,
+    sender_auth: SenderAuth | None = None,
+    ticket: Ticket | None = None,
+    template: str | None = None,
+    templates_dir: Path | None = None,
+    lang: Lang = "ja",
+    reply_lang: Lang = "ja",
+    events_db: Path | None = None,
+    events_days: int | None = None,
+    paste: Paste | None = None,
+    extra: dict[str, str] | None = None,
+    trial_guard: AbstractAsyncContextManager[Any] | None = None,
+) -> DiagnoseResult:
+    """The one diagnosis of an address: check, delivery trial in ``running``, our own
+    delivery records, advice and reply draft. The CLI (one address or a batch), the
+    desk and ``POST /api/diagnose`` call this and only format its result.
+
+    ``probe``: the DNS probe (None: offline). ``sender_auth``: lentrance.com's published
+    authentication, which decides the spoofing rows. ``template``: the notification
+    to try (default: the ticket's). ``trial_guard``: held around the trial (the desk
+    runs one trial at a time in its shared harness). ``paste``: what the agent pasted,
+    so the draft greets the customer by name. Raises :class:`TrialFailed` when the
+    trial's harness failed: that is no carrier's decision.
+    """
+    from maildoctor.address.check import check_address
+    from maildoctor.diagnose.delivery import delivery_for
+    from maildoctor.events.store import DEFAULT_DAYS
+    from maildoctor.tickets import ticket as ticket_of
+
+    kind = ticket or ticket_of(DEFAULT_TICKET)
+    result = await check_address(address, probe=probe, lang=lang)
+    async with trial_guard or nullcontext():
+        try:
+            trial = await asyncio.to_thread(
+                run_trial,
+                result,
+                running,
+                template=template or kind.template,
+                variant=kind.variant if template is None else None,
+                templates_dir=templates_dir,
+                lang=lang,
+                sender_auth=sender_auth,
+            )
+        except TrialFailed:
+            raise
+        except Exception as e:  # the store or the SMTP side failed: no verdict
+            raise TrialFailed(f"The delivery trial could not run in the harness: {e}") from e
+    # Our own delivery records first (diagnose/delivery.py), read off the event loop.
+    delivery = await asyncio.to_thread(
+        delivery_for, result.address, events_db, days=events_days or DEFAULT_DAYS
+    )
+
+    def concluded() -> DiagnoseResult:  # template rendering: CPU work, in a thread
+        diagnosis = conclude(
+            result,
+            trial,
+            lang=lang,
+            templates_dir=templates_dir,
+            extra=extra,
+            ticket=kind,
+            reply_lang=reply_lang,
+            delivery=delivery,
+        )
+        if paste is None:
+            return diagnosis
+        from maildoctor.diagnose.paste import answer
+
+        return answer(paste, diagnosis, lang, templates_dir)
+
+    return await asyncio.to_thread(concluded)
 
 
 def conclude(
