@@ -13,7 +13,9 @@ from __future__ import annotations
 import argparse
 import time
 
+from maildoctor.address.check import check_offline
 from maildoctor.address.intake import find_addresses, scan_addresses
+from maildoctor.diagnose.paste import MAX_PASTE, read_paste
 
 SHAPES = {
     "run of a": lambda n: "a" * n,
@@ -47,6 +49,22 @@ def main() -> None:
             t2 = time.perf_counter()
             cells.append(f"{(t1 - t0) * 1000:>5.0f}/{(t2 - t1) * 1000:<5.0f}")
         print(f"{name:<18}" + "".join(f"{c:>12}" for c in cells))
+    # What the desk does with the largest paste: read it, then check the address chosen.
+    n = MAX_PASTE - 20
+    print(f"\nlargest paste ({MAX_PASTE} characters): read_paste + check_offline, ms")
+    for name, text in {
+        "run of a": "a" * n + " taro@docomo.ne.jp",
+        "many labels": "a@" + "b." * (n // 2) + "jp",
+        "long label": "a@" + "b" * n + ".jp",
+        "many @": "a@@" * (n // 3) + "x.jp",
+        "prose": ("登録したアドレスはtaro@docomo.ne.jpです。" * (n // 30))[:n],
+    }.items():
+        t0 = time.perf_counter()
+        paste = read_paste(text)
+        t1 = time.perf_counter()
+        check_offline(paste.address or "")
+        t2 = time.perf_counter()
+        print(f"  {name:<16}{(t1 - t0) * 1000:>8.0f}{(t2 - t1) * 1000:>8.0f}")
 
 
 if __name__ == "__main__":

@@ -129,16 +129,18 @@ def test_switching_language_rediagnoses(desk: HarnessThread, page_at: Any) -> No
 def test_errors_in_one_language(desk: HarnessThread, page_at: Any) -> None:
     page = page_at()
     page.goto(f"{desk.http_url}/desk")
-    page.fill("#input", "a" * 1200 + "@example.jp")
+    page.fill("#input", "メールが届きません。よろしくお願いします。")  # no address in it
     page.click("#run")
     error = page.locator("#form-error")
     expect(error).to_be_visible()
-    expect(error.locator("span").first).to_have_text("入力を確認してください。")
+    expect(error.locator("span").first).to_have_text(
+        "本文にメールアドレスが見つかりません。お客様のアドレスを貼り付けてください。"
+    )
     assert not re.search("[A-Za-z]{3,}", error.inner_text())  # the English detail is folded
     shot(page, "desk-error")
     page.click("#lang-switch")
     page.click("#run")
-    expect(error.locator("span").first).to_contain_text("characters long")
+    expect(error.locator("span").first).to_contain_text("No email address was found")
     assert not re.search("[ぁ-んァ-ン一-龥]", error.inner_text())
 
 
@@ -216,3 +218,34 @@ def test_logout_button(tmp_path: Path, nameserver: str, page_at: Any) -> None:
         local.goto(f"{h.http_url}/desk")
         expect(local.locator("h1")).to_have_text("maildoctor サポートデスク")
         expect(local.locator("#logout")).to_be_hidden()  # no login on loopback: nothing to end
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["1280", "390"])
+def test_a_pasted_message_names_the_address_and_guesses_the_type(
+    desk: HarnessThread, page_at: Any, viewport: dict[str, int]
+) -> None:
+    page = page_at(viewport)
+    page.goto(f"{desk.http_url}/desk")
+    page.fill(
+        "#input",
+        "山田太郎です。登録したアドレスはtaro@docomo.ne.jpです。"
+        "退会したのですが再登録のメールが届きません。",
+    )
+    page.click("#run")
+    expect(page.locator("#intake .intake-address")).to_have_text("taro@docomo.ne.jp", timeout=15000)
+    expect(page.locator("#intake")).to_contain_text("本文にあるアドレスはこれだけです。")
+    expect(page.locator("#intake")).to_contain_text("宛名: 山田様")
+    # The type guessed from the words is pre-selected, and said to be a guess.
+    expect(page.locator("#ticket")).to_have_value("reregister_after_withdrawal")
+    expect(page.locator("#ticket-guessed")).to_be_visible()
+    expect(page.locator("#draft")).to_have_value(re.compile("^山田様"))
+    no_horizontal_scroll(page)
+    shot(page, "desk-intake")
+    # The agent's own choice wins over the guess.
+    page.select_option("#ticket", "not_arrived")
+    expect(page.locator("#ticket-guessed")).to_be_hidden()
+    before = page.locator("#result").get_attribute("data-renders") or "0"
+    page.click("#run")
+    expect(page.locator("#result")).to_have_attribute("data-renders", str(int(before) + 1))
+    expect(page.locator("#r-ticket")).to_have_text("メールが届かない")
+    expect(page.locator("#ticket")).to_have_value("not_arrived")

@@ -220,3 +220,23 @@ def test_the_largest_paste_is_read_in_linear_time() -> None:
         paste = read_paste(text)
         assert paste.address == "taro@docomo.ne.jp"
         assert time.perf_counter() - started < 5  # quadratic would be minutes
+
+
+def test_the_address_a_hostile_paste_yields_is_checked_without_a_crash() -> None:
+    """The longest address a paste can hold, of every shape: one clear verdict (the
+    subdomain rule recursed once per label and walked every suffix: a RecursionError,
+    then seconds). Times are printed by bench/scan_bench.py."""
+    from maildoctor.address.check import check_offline
+
+    n = MAX_PASTE - 20
+    for raw in (
+        "a@" + "b." * (n // 2) + "jp",
+        "a@" + "b-" * (n // 2) + ".jp",
+        "a" * n + "@docomo.ne.jp",
+        "a@" + "b" * n + ".jp",
+    ):
+        paste = read_paste(raw)
+        assert paste.address is not None
+        result = check_offline(paste.address)
+        assert result.verdict == "undeliverable"
+        assert result.suggestion is None

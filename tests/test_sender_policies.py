@@ -332,3 +332,35 @@ def test_the_diagnose_spoofing_row_uses_the_same_receivers_facts(
     ymobile = auth.receiver("ymobile")
     assert ymobile is not None and ymobile["receiver"] == "softbank"
     assert SenderAuth(audit=None, reason="offline").receiver("docomo") is None
+
+
+def test_every_sending_ip_gets_fcrdns_and_spf(dns_server: DNSTestServer) -> None:
+    args = ["sender", "lentrance.com", "--nameserver", dns_server.nameserver, "--selector",
+            "s2048", "--sending-ip", "192.0.2.25", "--sending-ip", "198.51.100.7",
+            "--sending-ip", "198.51.100.8"]  # fmt: skip
+    data = json.loads(CliRunner().invoke(main, [*args, "--format", "json"]).stdout)
+    assert data["records"]["sending_ips"] == [
+        {"ip": "192.0.2.25", "ptr": ["mail.lentrance.com"],
+         "ptr_confirmed": ["mail.lentrance.com"], "fcrdns": True, "spf": "pass"},
+        {"ip": "198.51.100.7", "ptr": [], "ptr_confirmed": [], "fcrdns": False,
+         "spf": "softfail"},
+        {"ip": "198.51.100.8", "ptr": ["unrelated-host.example"], "ptr_confirmed": [],
+         "fcrdns": False, "spf": "softfail"},
+    ]  # fmt: skip
+    ips = [f["evidence"]["ip"] for f in data["findings"] if f["code"] == "spf_ip_not_permitted"]
+    assert ips == ["198.51.100.7", "198.51.100.8"]
+    assert {"ptr_missing", "ptr_mismatch"} <= {f["code"] for f in data["findings"]}
+    assert data["checks"]["ptr"] is False and data["checks"]["spf"] is False
+    text = CliRunner().invoke(main, [*args, "--lang", "en"]).stdout
+    assert (
+        "  Reverse DNS of 198.51.100.8: unrelated-host.example (does not resolve back); "
+        "SPF: softfail" in text
+    )
+    with DNSTestServer() as sinkhole:
+        untrusted = CliRunner().invoke(
+            main, [*args[:2], "--nameserver", sinkhole.nameserver, *args[4:], "--format", "json"]
+        )
+    rows = json.loads(untrusted.stdout)["records"]["sending_ips"]
+    assert [(r["ip"], r["fcrdns"], r["spf"]) for r in rows] == [
+        ("192.0.2.25", None, None), ("198.51.100.7", None, None), ("198.51.100.8", None, None),
+    ]  # fmt: skip

@@ -217,3 +217,28 @@ def test_japanese_shapes(typed: str, meant: str) -> None:
 )
 def test_real_japanese_domains_left_alone(address: str) -> None:
     assert check_offline(address).suggestion is None
+
+
+@pytest.mark.parametrize(
+    ("typed", "meant"),
+    [
+        ("taro@ua.com", "taro@au.com"),
+        ("taro@auu.com", "taro@au.com"),
+        ("taro@zu.com", "taro@au.com"),
+    ],
+)
+def test_a_keyboard_slip_of_a_big_short_domain_is_said(typed: str, meant: str) -> None:
+    """au.com holds millions of Japanese mailboxes; ua.com is nobody's known mail domain."""
+    assert check_offline(typed).suggestion == meant
+
+
+def test_a_slip_far_from_the_keyboard_or_of_a_rarer_short_domain_waits_for_dns() -> None:
+    assert check_offline("taro@pu.com").suggestion is None  # p is nowhere near a
+    assert check_offline("taro@m3.com").suggestion is None  # me.com is not one of the big
+    assert check_offline("taro@icn.ne.jp").suggestion is None  # may be a cable ISP
+
+
+def test_a_name_missing_its_ending_between_two_big_domains_abstains() -> None:
+    """hotmail: hotmail.co.jp or hotmail.com, both big: ties abstain."""
+    assert suggest_domain("hotmail") is None
+    assert _suggested("gmail") == "gmail.com"

@@ -43,7 +43,14 @@ from maildoctor.address.known_domains import (
     split_domain,
 )
 
-__all__ = ["DomainTable", "TypoSuggestion", "default_table", "distance", "suggest_domain"]
+__all__ = [
+    "DomainTable",
+    "TypoSuggestion",
+    "default_table",
+    "distance",
+    "repair_candidates",
+    "suggest_domain",
+]
 
 Strength = Literal["strong", "weak"]
 
@@ -77,6 +84,25 @@ def _adjacent(a: str, b: str) -> bool:
         return False
     (ra, xa), (rb, xb) = _KEYS[a], _KEYS[b]
     return abs(ra - rb) <= 1 and abs(xa - xb) <= 1.0
+
+
+def _big_short(target: str, typed: str, table: DomainTable) -> bool:
+    """A short name that is one of the big mail domains (au.com), typed one keyboard slip
+    away: what is known of both sides decides. The target holds millions of Japanese
+    mailboxes; the typed domain is nobody's known mail domain, and the slip is one a
+    keyboard makes (a neighbouring key, two letters swapped, one doubled or dropped)."""
+    if is_known(typed, table):
+        return False
+    # Only a big one: a short name one key from a rarer domain is as likely somebody's
+    # real mail (m3.com is one key from me.com, love.com from live.com, kcn.ne.jp from ocn).
+    if target not in table.targets[: table.top_targets]:
+        return False
+    if len(typed) == len(target):
+        diff = [(a, b) for a, b in zip(typed, target, strict=True) if a != b]
+        return (len(diff) == 1 and _adjacent(*diff[0])) or (
+            len(diff) == 2 and sorted(typed) == sorted(target)
+        )
+    return True  # a letter doubled, dropped or a neighbour added (one edit)
 
 
 def _keyboard_slips(typed: str, target: str) -> bool:
@@ -113,6 +139,10 @@ def distance(a: str, b: str, limit: int = 3) -> int:
     return int(OSA.distance(a, b, score_cutoff=limit))
 
 
+#: The longest domain name DNS can carry (RFC 1035 2.3.4, without the final dot).
+MAX_DOMAIN = 253
+
+
 @lru_cache(maxsize=8)
 def _parts(table: DomainTable) -> tuple[tuple[str, str, str], ...]:
     """(target, name, ending) of every target, split once per table."""
@@ -120,7 +150,14 @@ def _parts(table: DomainTable) -> tuple[tuple[str, str, str], ...]:
 
 
 def suggest_domain(domain: str, table: DomainTable | None = None) -> TypoSuggestion | None:
-    """The domain the customer probably meant, or None when unsure (or it is right)."""
+    """The domain the customer probably meant, or None when unsure (or it is right).
+
+    A name longer than DNS allows (253 characters, RFC 1035) is no slip of a real
+    one: it gets no suggestion, and a pasted blob of labels costs nothing (the
+    subdomain rule recurses once per label).
+    """
+    if len(domain) > MAX_DOMAIN:
+        return None
     table = table or default_table()
     return _suggest(domain.lower().strip("."), table)
 
@@ -162,6 +199,10 @@ def _suggest(domain: str, table: DomainTable) -> TypoSuggestion | None:
                 return found(t, "dots", "strong" if sure else "weak")
     cut = [t for t, _, _ in parts if t.startswith(domain + ".")]
     if "." not in domain:
+        # hotmail: hotmail.co.jp or hotmail.com, both big: a tie, and ties abstain
+        big_cut = [t for t in cut if t in table.targets[: table.top_targets]]
+        if len(big_cut) > 1:
+            return None
         return found(cut[0], "ending_missing") if cut else None
     name, ending = split_domain(domain, table)
     if cut:
@@ -294,7 +335,7 @@ def _letter_slip(
             d = distance(domain, target, limit)
             if d > limit or (d == 2 and not _keyboard_slips(domain, target)):
                 continue
-            if _short(t_name, t_ending) and not unreal:
+            if _short(t_name, t_ending) and not unreal and not _big_short(target, domain, table):
                 strength = "weak"
         if d < best_d:
             best, best_d = [(target, strength)], d
@@ -310,3 +351,35 @@ def _letter_slip(
         target, strength = best[0]
         return TypoSuggestion(domain=domain, suggested=target, rule="letters", strength=strength)
     return None
+
+
+def repair_candidates(
+    domain: str, table: DomainTable | None = None, limit: int = 3
+) -> tuple[str, ...]:
+    """The few domains DNS may be asked about when ``domain`` does not exist and the
+    suggester alone is not sure (a short name, a tie): the suggester's own guess first,
+    then known domains one slip away (two for long names, keyboard slips only) and, for
+    a ``.jp`` second level, each organisation type one edit away; at most ``limit``,
+    likeliest first. Which one takes mail is DNS's to say."""
+    table = table or default_table()
+    domain = domain.lower().strip(".")
+    if not domain or len(domain) > MAX_DOMAIN or is_known(domain, table):
+        return ()
+    found: list[str] = []
+    guess = _suggest(domain, table)
+    if guess is not None:
+        found.append(guess.suggested)
+    scored: list[tuple[int, int, str]] = []
+    for rank, (target, t_name, _) in enumerate(_parts(table)):
+        limit_d = 1 if len(t_name) <= 6 else 2
+        d = distance(domain, target, limit_d)
+        if d <= limit_d and (d == 1 or _keyboard_slips(domain, target)):
+            scored.append((d, rank, target))
+    found.extend(t for _, _, t in sorted(scored))
+    if "." not in domain:  # the ending left out: every ending the name has
+        found.extend(t for t, _, _ in _parts(table) if t.startswith(domain + "."))
+    labels = domain.split(".")
+    if len(labels) >= 3 and labels[-1] == "jp" and labels[-2] not in _JP_TYPES:
+        head = ".".join(labels[:-2])
+        found.extend(f"{head}.{t}.jp" for t in _JP_TYPES if distance(labels[-2], t, 1) == 1)
+    return tuple(dict.fromkeys(c for c in found if c != domain))[: max(0, limit)]

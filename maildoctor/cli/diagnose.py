@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -24,7 +24,7 @@ from maildoctor.cli.options import (
 )
 from maildoctor.cli.probe_options import probe_json, probe_options, probe_settings, probe_text
 from maildoctor.diagnose.diagnosis import DEFAULT_TEMPLATE
-from maildoctor.diagnose.paste import MAX_PASTE, Paste, answer, intake_lines, read_paste
+from maildoctor.diagnose.paste import MAX_PASTE, Paste, intake_lines, read_paste
 from maildoctor.findings import Lang
 
 
@@ -117,10 +117,9 @@ def command(
     --probe (off by default) also asks the address's mail server whether it takes
     the address, as check --probe does (RCPT TO only, never DATA).
     """
-    from maildoctor.address.check import check_address, exit_code
+    from maildoctor.address.check import exit_code
     from maildoctor.diagnose import diagnosis as dg
     from maildoctor.diagnose import report as fmt_
-    from maildoctor.diagnose.delivery import delivery_for
     from maildoctor.diagnose.spoofing import published_sender_auth
     from maildoctor.mail.render import load_template
     from maildoctor.mail.templating import TemplatingError
@@ -136,15 +135,13 @@ def command(
         elif address == "-":
             raise click.UsageError("No email address was found in the text on stdin.")
     kind = ticket_of(ticket)
-    variant = kind.variant if template is None else None
-    template = template or kind.template
     if (address is None) == (file_ is None):
         raise click.UsageError("Give one ADDRESS or --file PATH (not both).")
     if address is not None and not address.strip():
         raise click.BadParameter("the address is empty; give the customer's address.")
     templates_dir = reply_templates(templates_dir, kind.reply)
     try:
-        load_template(template, templates_dir)
+        load_template(template or kind.template, templates_dir)
     except TemplatingError as e:
         raise click.BadParameter(str(e), param_hint="--template") from None
     resolver = None
@@ -183,12 +180,12 @@ def command(
             text = probe_text(text, probed, lang)
         return text if first else ("\n" + "=" * 72 + "\n\n" + text)
 
-    async def checked(probe: Any) -> AsyncIterator[tuple[Record, Any]]:
+    def addresses() -> Iterator[Record]:
         for number, row in enumerate(rows, 1):
             if not row.address.strip():  # a blank cell is no address: skipped, said why
                 click.echo(f"Skipped row {number}: no address.", err=True)
                 continue
-            yield row, await check_address(row.address, probe=probe, lang=lang)
+            yield row
 
     async def run() -> set[str]:
         probe = None
@@ -204,34 +201,24 @@ def command(
         limiter: Any = None
         with harness as running:
             count = 0
-            async for row, result in checked(probe):
-                trial = await asyncio.to_thread(
-                    dg.run_trial,
-                    result,
+            for row in addresses():
+                diagnosis = await dg.diagnose(
+                    row.address,
                     running,
+                    probe=probe,
+                    sender_auth=sender_auth,
+                    ticket=kind,
                     template=template,
                     templates_dir=templates_dir,
                     lang=lang,
-                    sender_auth=sender_auth,
-                    variant=variant,
+                    events_db=events_db,
+                    events_days=events_days,
+                    paste=paste,
+                    extra=dict(row.columns),
                 )
-                extra = dict(row.columns)
-                delivery = await asyncio.to_thread(
-                    delivery_for, result.address, events_db, days=events_days
-                )
-                diagnosis = dg.conclude(
-                    result,
-                    trial,
-                    lang=lang,
-                    templates_dir=templates_dir,
-                    extra=extra,
-                    ticket=kind,
-                    delivery=delivery,
-                )
-                if paste is not None:
-                    diagnosis = answer(paste, diagnosis, lang, templates_dir)
-                    if fmt != "json":
-                        click.echo(intake_lines(paste, lang, kind.id), nl=False)
+                result = diagnosis.check
+                if paste is not None and fmt != "json":
+                    click.echo(intake_lines(paste, lang, kind.id), nl=False)
                 probed = None
                 if settings is not None:
                     from maildoctor.probe import ProbeSettings, probe_address

@@ -125,6 +125,13 @@ def format_text(result: SenderAudit, lang: Lang, *, selector: str | None) -> str
             state = "unknown" if ok is None else "confirmed" if ok else "unconfirmed"
             text += f" ({_l(state, lang)})"
         lines.append(f"  {_l('reverse', lang)} {r['ip']}: {text}")
+    for row in (r.get("sending_ips") or [])[1:]:
+        text = show(row["ptr"])
+        if row["ptr"]:
+            state = {None: "unknown", True: "confirmed", False: "unconfirmed"}[row["fcrdns"]]
+            text += f" ({_l(state, lang)})"
+        spf_result = f"; SPF: {row['spf']}" if row["spf"] else ""
+        lines.append(f"  {_l('reverse', lang)} {row['ip']}: {text}{spf_result}")
     if result.policies:
         lines += ["", f"{_l('policies', lang)}:"]
         for name, check in result.policies.items():
@@ -221,9 +228,11 @@ def _exit_code(result: SenderAudit) -> int:
 @click.option(
     "--ip",
     "--sending-ip",
-    "ip",
+    "ips",
     metavar="ADDR",
-    help="Sending IP to evaluate SPF and forward-confirmed reverse DNS for.",
+    multiple=True,
+    help="Sending IP to evaluate SPF and forward-confirmed reverse DNS for (repeatable: "
+    "every sending IP must pass; the first also decides the receivers' rules).",
 )
 @click.option("--selector", metavar="S", help="DKIM selector whose key to check.")
 @click.option(
@@ -252,7 +261,7 @@ def _exit_code(result: SenderAudit) -> int:
 @lang_option
 def command(
     domain: str,
-    ip: str | None,
+    ips: tuple[str, ...],
     selector: str | None,
     mail_from: str | None,
     nameservers: tuple[str, ...],
@@ -275,11 +284,13 @@ def command(
     host) did not answer or is not trusted (and nothing worse), 2 usage error.
     """
     domain = _ascii_domain(domain)
-    if ip is not None:
+    checked_ips = []
+    for value in ips:
         try:
-            ip = str(ipaddress.ip_address(ip.strip()))
+            checked_ips.append(str(ipaddress.ip_address(value.strip())))
         except ValueError:
-            raise click.BadParameter(f"{ip!r} is not an IP address", param_hint="--ip") from None
+            raise click.BadParameter(f"{value!r} is not an IP address", param_hint="--ip") from None
+    ip = checked_ips[0] if checked_ips else None
     mail_from_domain = mail_from.rpartition("@")[2].lower() if mail_from else None
     if mail_from_domain is not None and not _DOMAIN_RE.match(mail_from_domain):
         raise click.BadParameter(f"{mail_from!r} has no domain", param_hint="--mail-from")
@@ -301,6 +312,7 @@ def command(
         domain,
         resolver=resolver,
         ip=ip,
+        other_ips=checked_ips[1:],
         selector=selector,
         mail_from_domain=mail_from_domain,
         lang=lang,

@@ -9,10 +9,12 @@ advice by what the trial showed. The result dataclasses live in
 
 from __future__ import annotations
 
+import asyncio
 import smtplib
+from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from maildoctor.address.check import CheckResult
 from maildoctor.advice import DEFAULT_SUBJECT, advice_for
@@ -39,6 +41,9 @@ from maildoctor.findings import Lang, Verdict
 from maildoctor.harness.store import TRIAL_HELO
 from maildoctor.tickets import DEFAULT_TICKET, Ticket
 
+if TYPE_CHECKING:
+    from maildoctor.diagnose.paste import Paste
+
 __all__ = [
     "DEFAULT_SUBJECT",
     "DEFAULT_TEMPLATE",
@@ -51,6 +56,7 @@ __all__ = [
     "TrialFailed",
     "conclude",
     "default_db",
+    "diagnose",
     "likely_advice",
     "run_trial",
     "scenarios_for",
@@ -188,7 +194,7 @@ def run_trial(
         del message[SCENARIO_HEADER]
         message[SCENARIO_HEADER] = label
         raw = auth + message.as_bytes(policy=message.policy.clone(linesep="\r\n"))
-        return _deliver(running, scenario, sender, recipient, raw)
+        return _deliver(running, scenario, profile, sender, recipient, raw)
 
     results = []
     has_list = result.carrier is not None and result.carrier.setting("receive_list") is not None
@@ -199,16 +205,18 @@ def run_trial(
             return trial_row(deliver, scenario, profile, carrier, sender_auth, lang)
         return deliver(scenario, profile, scenario.id)
 
-    for scenario, profile in scenarios_for(result.carrier, lang):
-        outcome = attempt(scenario, profile)
-        if outcome.outcome != "delivered" and has_list and scenario.id != "receive_list":
-            # Tried the same way as the row (both authentications when the spoofing
-            # filter is on), so that an unknown stays unknown rather than "not fixed".
-            listed = profile.with_settings(receive_list=(SENDER_DOMAIN,))
-            retry = attempt(replace(scenario, id=f"{scenario.id}+receive_list"), listed)
-            outcome = replace(outcome, receive_list_retry=retry.outcome)
-        results.append(outcome)
-    running.clear_profiles()
+    try:
+        for scenario, profile in scenarios_for(result.carrier, lang):
+            outcome = attempt(scenario, profile)
+            if outcome.outcome != "delivered" and has_list and scenario.id != "receive_list":
+                # Tried the same way as the row (both authentications when the spoofing
+                # filter is on), so that an unknown stays unknown rather than "not fixed".
+                listed = profile.with_settings(receive_list=(SENDER_DOMAIN,))
+                retry = attempt(replace(scenario, id=f"{scenario.id}+receive_list"), listed)
+                outcome = replace(outcome, receive_list_retry=retry.outcome)
+            results.append(outcome)
+    finally:  # the recipient's own profile back, also when the harness failed
+        running.clear_profiles()
     return Trial(
         ran=True,
         recipient=recipient,
@@ -221,64 +229,66 @@ def run_trial(
 
 
 def _deliver(
-    running: Any, scenario: Scenario, sender: str, recipient: str, raw: bytes
+    running: Any, scenario: Scenario, profile: Any, sender: str, recipient: str, raw: bytes
 ) -> ScenarioResult:
-    """One real SMTP transaction; the decision is read back from the store.
+    """One real SMTP transaction through the one client (:mod:`maildoctor.harness.client`),
+    which reads the recipient's outcome and rule from the harness on the same connection.
 
     Raises TrialFailed when the harness itself failed (it could not store the
     message, did not answer, or answered with a temporary error: a carrier's filter
     refuses with 5xx, so a 4xx is a fault set on the harness or its own failure; or
-    it accepted the message and did not store it):
+    it accepted the message and could not say what the mailbox did):
     that is no carrier's decision.
     """
+    from maildoctor.harness.client import deliver
+    from maildoctor.harness.policy import rule_name
+
     host, port = running.smtp_address
     failures = running.store.failures
     before = failures.failures
     try:
-        with smtplib.SMTP(host, port, timeout=10) as client:
-            client.ehlo(TRIAL_HELO)  # what the harness list hides by default
-            client.mail(sender)
-            code, text = client.rcpt(recipient)
-            replies = [f"{code} {text.decode(errors='replace')}"]
-            if code < 400:
-                code, text = client.data(raw)
-                replies.append(f"{code} {text.decode(errors='replace')}")
-            else:
-                client.rset()
+        sent = deliver(
+            raw,
+            host=host,
+            port=port,
+            mail_from=sender,
+            recipients=[recipient],
+            timeout=10,
+            helo=TRIAL_HELO,  # what the harness list hides by default
+        )
     except (OSError, smtplib.SMTPException) as e:
         raise TrialFailed(f"the trial harness at {host}:{port} did not answer: {e}") from e
     if failures.failures > before:
         raise TrialFailed(failures.last_error)
-    stored = running.last()
-    if stored is None or not stored.raw.endswith(raw):
-        # Refused before DATA, or not stored (the newest message is another one):
-        # the SMTP replies are the evidence. (endswith: a verifying harness adds a header.)
-        if replies[-1].startswith("4"):
-            raise TrialFailed(
-                f"the trial harness at {host}:{port} answered with a temporary error "
-                f"({replies[-1]}); a fault set on it, or its store cannot be written"
+    [reply] = sent.replies
+    last = reply.replies[-1] if reply.replies else f"{reply.code} {reply.text}"
+    if reply.outcome is None:
+        if reply.code >= 500:  # refused outright: the SMTP replies are the evidence
+            return ScenarioResult(
+                scenario=scenario,
+                outcome="rejected",
+                rule="smtp",
+                rule_name="",
+                smtp_replies=reply.replies,
+                stored_id=None,
             )
-        if replies[-1].startswith("2"):
+        if 200 <= reply.code < 300:
             raise TrialFailed(
-                f"the trial harness at {host}:{port} accepted the message ({replies[-1]}) "
-                "but it is not in its store"
+                f"the trial harness at {host}:{port} accepted the message ({last}) "
+                "but did not say what the mailbox did with it"
             )
-        return ScenarioResult(
-            scenario=scenario,
-            outcome="rejected",
-            rule="smtp",
-            rule_name="",
-            smtp_replies=tuple(replies),
-            stored_id=None,
+        raise TrialFailed(
+            f"the trial harness at {host}:{port} answered with a temporary error "
+            f"({last}); a fault set on it, or its store cannot be written"
         )
-    delivery = stored.decision_for(recipient)
+    rule = reply.rule or ""
     return ScenarioResult(
         scenario=scenario,
-        outcome=str(delivery.outcome),
-        rule=delivery.rule,
-        rule_name=delivery.decision.rule_name,
-        smtp_replies=tuple(replies),
-        stored_id=stored.id,
+        outcome=reply.outcome,
+        rule=rule,
+        rule_name=rule_name(profile, rule),
+        smtp_replies=reply.replies,
+        stored_id=reply.stored_id,
     )
 
 
@@ -319,6 +329,82 @@ def _mail_advice(result: CheckResult, trial: Trial) -> list[str]:
 
 
 # -- putting it together -----------------------------------------------------
+
+
+async def diagnose(
+    address: str,
+    running: Any,
+    *,
+    probe: Any = None,
+    sender_auth: SenderAuth | None = None,
+    ticket: Ticket | None = None,
+    template: str | None = None,
+    templates_dir: Path | None = None,
+    lang: Lang = "ja",
+    reply_lang: Lang = "ja",
+    events_db: Path | None = None,
+    events_days: int | None = None,
+    paste: Paste | None = None,
+    extra: dict[str, str] | None = None,
+    trial_guard: AbstractAsyncContextManager[Any] | None = None,
+) -> DiagnoseResult:
+    """The one diagnosis of an address: check, delivery trial in ``running``, our own
+    delivery records, advice and reply draft. The CLI (one address or a batch), the
+    desk and ``POST /api/diagnose`` call this and only format its result.
+
+    ``probe``: the DNS probe (None: offline). ``sender_auth``: lentrance.com's published
+    authentication, which decides the spoofing rows. ``template``: the notification
+    to try (default: the ticket's). ``trial_guard``: held around the trial (the desk
+    runs one trial at a time in its shared harness). ``paste``: what the agent pasted,
+    so the draft greets the customer by name. Raises :class:`TrialFailed` when the
+    trial's harness failed: that is no carrier's decision.
+    """
+    from maildoctor.address.check import check_address
+    from maildoctor.diagnose.delivery import delivery_for
+    from maildoctor.events.store import DEFAULT_DAYS
+    from maildoctor.tickets import ticket as ticket_of
+
+    kind = ticket or ticket_of(DEFAULT_TICKET)
+    result = await check_address(address, probe=probe, lang=lang)
+    async with trial_guard or nullcontext():
+        try:
+            trial = await asyncio.to_thread(
+                run_trial,
+                result,
+                running,
+                template=template or kind.template,
+                variant=kind.variant if template is None else None,
+                templates_dir=templates_dir,
+                lang=lang,
+                sender_auth=sender_auth,
+            )
+        except TrialFailed:
+            raise
+        except Exception as e:  # the store or the SMTP side failed: no verdict
+            raise TrialFailed(f"The delivery trial could not run in the harness: {e}") from e
+    # Our own delivery records first (diagnose/delivery.py), read off the event loop.
+    delivery = await asyncio.to_thread(
+        delivery_for, result.address, events_db, days=events_days or DEFAULT_DAYS
+    )
+
+    def concluded() -> DiagnoseResult:  # template rendering: CPU work, in a thread
+        diagnosis = conclude(
+            result,
+            trial,
+            lang=lang,
+            templates_dir=templates_dir,
+            extra=extra,
+            ticket=kind,
+            reply_lang=reply_lang,
+            delivery=delivery,
+        )
+        if paste is None:
+            return diagnosis
+        from maildoctor.diagnose.paste import answer
+
+        return answer(paste, diagnosis, lang, templates_dir)
+
+    return await asyncio.to_thread(concluded)
 
 
 def conclude(

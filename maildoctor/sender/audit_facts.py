@@ -29,6 +29,7 @@ from maildoctor.sender.spf_check import SpfResult, check_spf
 __all__ = [
     "SPF_LOOKUP_LIMIT",
     "DkimKey",
+    "IpFacts",
     "SenderFacts",
     "count_spf_lookups",
     "count_spf_voids",
@@ -65,6 +66,16 @@ class DkimKey:
 
 
 @dataclass(frozen=True, kw_only=True)
+class IpFacts:
+    """Reverse DNS and SPF for one more sending IP (``--sending-ip`` given again)."""
+
+    ip: str
+    ptr_names: tuple[str, ...] | None
+    ptr_confirmed: tuple[str, ...] | None
+    spf_eval: SpfResult | None
+
+
+@dataclass(frozen=True, kw_only=True)
 class SenderFacts:
     """What DNS says about a sending domain (``None`` = not asked, or not answered)."""
 
@@ -97,6 +108,8 @@ class SenderFacts:
     spf_void_lookups: int | None = None
     """Lookups of the SPF record's targets that found nothing (RFC 7208 4.6.4 allows 2);
     None when not counted or when a lookup went unanswered."""
+    other_ips: tuple[IpFacts, ...] = ()
+    """The other sending IPs' reverse DNS and SPF results."""
     unavailable: tuple[str, ...] = ()
     """Lookups that DNS did not answer (``name TYPE: reason``)."""
     untrusted: str | None = None
@@ -214,8 +227,11 @@ def gather(
     selector: str | None = None,
     mail_from_domain: str | None = None,
     untrusted: str | None = None,
+    other_ips: Sequence[str] = (),
 ) -> SenderFacts:
     """Ask ``resolver`` everything the audit needs about ``domain``.
+
+    ``other_ips``: more sending IPs, whose reverse DNS and SPF result are checked too.
 
     ``untrusted``: why the resolver failed the canary check; nothing is asked, since
     a sinkhole's NXDOMAIN would read as "no SPF", "no DMARC", "no MX".
@@ -227,6 +243,10 @@ def gather(
             domain=domain, ip=ip, mail_from_domain=envelope, mx=None, spf_records=None,
             spf_lookups=None, spf_eval=None, dkim=None, dmarc_records=None,
             dmarc_name=f"_dmarc.{domain}", ptr_names=None, ptr_confirmed=None,
+            other_ips=tuple(
+                IpFacts(ip=other, ptr_names=None, ptr_confirmed=None, spf_eval=None)
+                for other in dict.fromkeys(other_ips) if other != ip
+            ),
             untrusted=untrusted,
         )  # fmt: skip
     unavailable: list[str] = []
@@ -299,25 +319,42 @@ def gather(
         dmarc_name = f"_dmarc.{org}"
         dmarc = records(dmarc_name, "v=dmarc1")
 
-    ptr_names = ptr_confirmed = None
-    if ip:
-        reverse = dns.reversename.from_address(ip).to_text()
-        answers = ask(lambda: resolve_records(resolver, reverse, "PTR"))
-        if answers is not None:
-            ptr_names = tuple(a.target.to_text(True) for a in answers)
-            confirmed = []
-            unanswered = False
-            rdtype = "AAAA" if ipaddress.ip_address(ip).version == 6 else "A"
-            for name in ptr_names:
-                addrs = ask(partial(resolve_records, resolver, name, rdtype))
-                unanswered = unanswered or addrs is None
-                if any(
-                    ipaddress.ip_address(a.address) == ipaddress.ip_address(ip) for a in addrs or []
-                ):
-                    confirmed.append(name)
-            # A PTR name whose forward lookup went unanswered may be the one that
-            # resolves back: with none confirmed, that is unknown, not a mismatch.
-            ptr_confirmed = None if unanswered and not confirmed else tuple(confirmed)
+    def reverse(ip: str) -> tuple[tuple[str, ...] | None, tuple[str, ...] | None]:
+        """(PTR names, those that resolve back to ``ip``); None where DNS did not say."""
+        answers = ask(
+            lambda: resolve_records(resolver, dns.reversename.from_address(ip).to_text(), "PTR")
+        )
+        if answers is None:
+            return None, None
+        names = tuple(a.target.to_text(True) for a in answers)
+        confirmed = []
+        unanswered = False
+        rdtype = "AAAA" if ipaddress.ip_address(ip).version == 6 else "A"
+        for name in names:
+            addrs = ask(partial(resolve_records, resolver, name, rdtype))
+            unanswered = unanswered or addrs is None
+            if any(
+                ipaddress.ip_address(a.address) == ipaddress.ip_address(ip) for a in addrs or []
+            ):
+                confirmed.append(name)
+        # A PTR name whose forward lookup went unanswered may be the one that
+        # resolves back: with none confirmed, that is unknown, not a mismatch.
+        return names, None if unanswered and not confirmed else tuple(confirmed)
+
+    ptr_names, ptr_confirmed = reverse(ip) if ip else (None, None)
+    others = []
+    for other in dict.fromkeys(other_ips):
+        if other == ip:
+            continue
+        names, confirmed = reverse(other)
+        other_eval = (
+            check_spf(other, f"postmaster@{envelope}", envelope, resolver=resolver)
+            if spf_records
+            else None
+        )
+        others.append(
+            IpFacts(ip=other, ptr_names=names, ptr_confirmed=confirmed, spf_eval=other_eval)
+        )
 
     return SenderFacts(
         domain=domain,
@@ -333,6 +370,7 @@ def gather(
         dmarc_name=dmarc_name,
         ptr_names=ptr_names,
         ptr_confirmed=ptr_confirmed,
+        other_ips=tuple(others),
         unavailable=tuple(unavailable),
         exists=exists,
     )

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -28,6 +28,7 @@ from maildoctor.sender.audit_facts import (
     SPF_LOOKUP_LIMIT,
     SPF_VOID_LIMIT,
     DkimKey,
+    IpFacts,
     SenderFacts,
     count_spf_lookups,
     gather,
@@ -225,6 +226,15 @@ def assess(
                 spf_ok = False
             elif ev.result == "temperror":
                 spf_ok = None
+    for other in facts.other_ips:  # every sending IP must pass, as the first must
+        ev = other.spf_eval
+        if ev is None:
+            continue
+        if ev.result in ("fail", "softfail", "neutral", "none"):
+            add("spf_ip_not_permitted", ip=ev.ip, result=ev.result, spf_domain=env)
+            spf_ok = False
+        elif ev.result == "temperror" and spf_ok:
+            spf_ok = None
     checks["spf"] = spf_ok
 
     # DKIM
@@ -316,6 +326,22 @@ def assess(
         checks["ptr"] = False
     else:
         checks["ptr"] = True
+    for other in facts.other_ips:
+        ptr_ok: bool | None
+        if other.ptr_names is None or (other.ptr_names and other.ptr_confirmed is None):
+            ptr_ok = None
+        elif not other.ptr_names:
+            add("ptr_missing", ip=other.ip, domain=d)
+            ptr_ok = False
+        elif not other.ptr_confirmed:
+            add("ptr_mismatch", ip=other.ip, ptr=other.ptr_names[0], domain=d)
+            ptr_ok = False
+        else:
+            ptr_ok = True
+        if checks["ptr"] is not False:
+            checks["ptr"] = (
+                False if ptr_ok is False else (None if ptr_ok is None else checks["ptr"])
+            )
 
     policies = dict(policies or {})
     for name, check in policies.items():
@@ -351,6 +377,7 @@ def assess(
             "ptr_confirmed": (
                 list(facts.ptr_confirmed) if facts.ptr_confirmed is not None else None
             ),
+            "sending_ips": _sending_ips(facts),
         },
     )
 
@@ -383,6 +410,38 @@ def _nonexistent(facts: SenderFacts, found: list[Finding], lang: Lang) -> Sender
     )
 
 
+def _sending_ips(facts: SenderFacts) -> list[dict[str, Any]]:
+    """Each sending IP's reverse DNS (forward-confirmed or not) and SPF result."""
+    rows = []
+    if facts.ip:
+        first = IpFacts(
+            ip=facts.ip,
+            ptr_names=facts.ptr_names,
+            ptr_confirmed=facts.ptr_confirmed,
+            spf_eval=facts.spf_eval,
+        )
+        rows.append(first)
+    rows += facts.other_ips
+
+    def listed(value: tuple[str, ...] | None) -> list[str] | None:
+        return list(value) if value is not None else None
+
+    return [
+        {
+            "ip": row.ip,
+            "ptr": listed(row.ptr_names),
+            "ptr_confirmed": listed(row.ptr_confirmed),
+            "fcrdns": (
+                None
+                if row.ptr_names is None or (row.ptr_names and row.ptr_confirmed is None)
+                else bool(row.ptr_confirmed)
+            ),
+            "spf": row.spf_eval.result if row.spf_eval else None,
+        }
+        for row in rows
+    ]
+
+
 def _requirements(checks: Mapping[str, bool | None], lang: Lang) -> list[Requirement]:
     out = []
     for rule in _rules():
@@ -410,6 +469,7 @@ def audit(
     lang: Lang = "ja",
     untrusted: str | None = None,
     https: HttpsOptions | None = None,
+    other_ips: Sequence[str] = (),
 ) -> SenderAudit:
     """``gather``, ``gather_policies``, then ``assess``: the whole audit of one sending domain.
 
@@ -424,6 +484,7 @@ def audit(
         selector=selector,
         mail_from_domain=mail_from_domain,
         untrusted=untrusted,
+        other_ips=other_ips,
     )
     policies = gather_policies(facts, resolver=resolver, https=https or HttpsOptions())
     return assess(facts, lang, policies)

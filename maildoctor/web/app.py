@@ -130,9 +130,12 @@ def unexpected_error(request: web.Request, error: BaseException) -> web.Response
 class WebServer:
     """The running web side: the app's runner and its listener (see ``serving``)."""
 
-    def __init__(self, runner: web.AppRunner, listener: asyncio.Server, *, tls: bool) -> None:
+    def __init__(
+        self, runner: web.AppRunner, listener: asyncio.Server, connections: Any, *, tls: bool
+    ) -> None:
         self.runner = runner
         self.listener = listener
+        self.connections = connections
         self.tls = tls
 
     @property
@@ -143,6 +146,7 @@ class WebServer:
     async def cleanup(self) -> None:
         self.listener.close()
         await self.runner.cleanup()
+        self.connections.abort_all()
 
 
 async def start_web(
@@ -154,15 +158,15 @@ async def start_web(
     runner = web.AppRunner(make_app(harness, config), access_log=None, shutdown_timeout=1.0)
     await runner.setup()
     try:
-        listener = await start_site(
+        listener, connections = await start_site(
             runner, host=host, port=port, config=config, log=harness.log, ssl_context=context
         )
     except BaseException:
         await runner.cleanup()
         raise
-    return WebServer(runner, listener, tls=context is not None), listener.sockets[0].getsockname()[
-        1
-    ]
+    return WebServer(runner, listener, connections, tls=context is not None), listener.sockets[
+        0
+    ].getsockname()[1]
 
 
 def run_in_thread(db: Path, *, web_config: WebConfig | None = None, **kwargs: Any) -> HarnessThread:

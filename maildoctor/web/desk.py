@@ -4,8 +4,8 @@
 /api/diagnose`` (``{"text" or "address", "ticket", "lang"}`` → the diagnose JSON plus
 the reply draft, the advice texts, evidence links, the history id, the summary's
 ``verdict_state``/``verdict_label``/``cause`` (with ``"agent"``, ``"ticket_id"`` kept in
-the history and ``"replace"``: the history id a re-diagnosis in the other language
-redoes) and ``intake``:
+the history, ``"replace"``: the history id a re-diagnosis in the other language
+redoes, and ``"choose"``: another of the paste's candidate addresses) and ``intake``:
 what :func:`maildoctor.diagnose.paste.read_paste` read in the pasted text, see
 :func:`diagnose_request`), ``GET /api/tickets``
 (the ticket types), ``POST /api/addresses`` (the addresses in a pasted ticket text or
@@ -107,6 +107,12 @@ def add_routes(app: web.Application, harness: Harness, service: DeskService) -> 
         paste = await within_budget(asyncio.to_thread(read_paste, text), "Reading the text")
         if isinstance(paste, web.Response):
             return paste
+        chosen = data.get("choose")
+        if chosen is not None:
+            # The agent picked another of the paste's candidates for the draft.
+            if chosen not in [c.address for c in paste.candidates]:
+                return error_response(400, '"choose" is one of intake.candidates\' addresses.')
+            paste = replace(paste, address=chosen, reason="chosen", cue="")
         if paste.address is None:
             if field == "text":
                 return error_response(

@@ -2,8 +2,9 @@
 
 The trial delivers into the harness this app serves, so every evidence link of a
 diagnosis opens the very message in the harness view. Trials run one at a time
-(each one sets a profile for its recipient and reads back the newest message to
-it), and a recipient's own profile, if ``--profiles`` gave one, is put back after.
+(each one sets a profile for its recipient; the SMTP client reads the outcome on its
+own connection), and a recipient's own profile, if ``--profiles`` gave one, is put
+back after.
 """
 
 from __future__ import annotations
@@ -15,10 +16,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from maildoctor.address.report import VERDICT_LABELS, dns_note
-from maildoctor.diagnose.delivery import delivery_for
-from maildoctor.diagnose.diagnosis import TrialFailed, conclude, run_trial
+from maildoctor.diagnose.diagnosis import TrialFailed, diagnose
 from maildoctor.diagnose.history import History
-from maildoctor.diagnose.paste import Paste, answer
+from maildoctor.diagnose.paste import Paste
 from maildoctor.diagnose.reply import advice_items, ticket_subject
 from maildoctor.diagnose.report import (
     receive_list_note,
@@ -26,17 +26,19 @@ from maildoctor.diagnose.report import (
     trial_lesson,
     trial_rows,
 )
+from maildoctor.diagnose.results import DiagnoseResult
 from maildoctor.findings import Lang, Severity, Verdict
 from maildoctor.tickets import Ticket
 from maildoctor.web.config import WebConfig
 from maildoctor.web.events import events_db
 from maildoctor.web.history import permalink
+from maildoctor.words import words
 
 if TYPE_CHECKING:
     from maildoctor.address.check import CheckResult
     from maildoctor.harness.policy import Profile
     from maildoctor.harness.server import Harness
-    from maildoctor.harness.store import Store, StoredMessage
+    from maildoctor.harness.store import Store
 
 __all__ = ["SENDER_AUTH_TTL", "DeskService", "Team", "TrialFailed", "message_url"]
 
@@ -65,7 +67,6 @@ class _TrialTarget:
 
     harness: Harness
     saved: dict[str, Profile | None]
-    recipient: str = ""
 
     @property
     def smtp_address(self) -> tuple[str, int]:
@@ -84,7 +85,6 @@ class _TrialTarget:
     def set_profile(self, pattern: str, profile: Profile) -> None:
         if pattern not in self.saved:
             self.saved[pattern] = self.harness.profiles.entries().get(pattern)
-        self.recipient = pattern
         self.harness.set_profile(pattern, profile)
 
     def clear_profiles(self) -> None:
@@ -95,13 +95,6 @@ class _TrialTarget:
             else:
                 self.harness.set_profile(pattern, previous)
         self.saved.clear()
-
-    def last(self) -> StoredMessage | None:
-        """The newest message to the trial's recipient (other mail may arrive meanwhile)."""
-        for summary in self.store.recent(limit=200):  # summaries only: cheap
-            if self.recipient in summary.rcpt_tos:
-                return self.store.get(summary.id)
-        return None
 
 
 def summary(result: CheckResult, data: dict[str, Any], lang: Lang) -> dict[str, Any]:
@@ -189,38 +182,26 @@ class DeskService:
         ``team``: the agent and ticket id kept with it, and the entry it redoes.
         """
         team = team or Team()
-        from maildoctor.address.check import check_address
-
         probe = self._probe()
-        result = await check_address(address, probe=probe, lang=lang)
         # lentrance.com's published authentication decides the spoofing rows, as in
         # `diagnose` (the same canary: untrusted DNS makes that row "unknown").
         sender_auth = await self._published_sender_auth(probe, lang)
         templates_dir = self.harness.config.templates_dir
-        async with self._trial_lock:
-            target = _TrialTarget(self.harness, {})
-            try:
-                trial = await asyncio.to_thread(
-                    run_trial,
-                    result,
-                    target,
-                    template=ticket.template,
-                    variant=ticket.variant,
-                    templates_dir=templates_dir,
-                    lang=lang,
-                    sender_auth=sender_auth,
-                )
-            except Exception as e:  # the store or the SMTP side failed: no verdict
-                raise TrialFailed(f"The delivery trial could not run in the harness: {e}") from e
-            finally:
-                target.clear_profiles()
-        # Our own delivery records first (diagnose/delivery.py), read off the event loop.
-        delivery = await asyncio.to_thread(
-            delivery_for, result.address, events_db(self.config, self.harness)
+        diagnosis = await diagnose(
+            address,
+            _TrialTarget(self.harness, {}),
+            probe=probe,
+            sender_auth=sender_auth,
+            ticket=ticket,
+            templates_dir=templates_dir,
+            lang=lang,
+            reply_lang=lang,
+            events_db=events_db(self.config, self.harness),
+            paste=paste,
+            trial_guard=self._trial_lock,
         )
-        data = await asyncio.to_thread(
-            _conclude, result, trial, ticket, lang, templates_dir, paste, delivery
-        )
+        result = diagnosis.check
+        data = await asyncio.to_thread(page_data, diagnosis, ticket, lang, templates_dir)
         data.update(summary(result, data, lang))
         data["agent"] = team.agent
         data["ticket_id"] = team.ticket_id
@@ -230,28 +211,12 @@ class DeskService:
         return data
 
 
-def _conclude(
-    result: Any,
-    trial: Any,
-    ticket: Ticket,
-    lang: Lang,
-    templates_dir: Path | None,
-    paste: Paste | None,
-    delivery: Any = None,
+def page_data(
+    diagnosis: DiagnoseResult, ticket: Ticket, lang: Lang, templates_dir: Path | None
 ) -> dict[str, Any]:
-    """The diagnosis and what the page shows of it: template rendering and the draft,
-    CPU work run in a thread, off the event loop."""
-    diagnosis = conclude(
-        result,
-        trial,
-        lang=lang,
-        templates_dir=templates_dir,
-        ticket=ticket,
-        reply_lang=lang,
-        delivery=delivery,
-    )
-    if paste is not None:
-        diagnosis = answer(paste, diagnosis, lang, templates_dir)
+    """The diagnose JSON plus what the page shows of it (the report's own cells and
+    sentences, the advice texts): formatting only, run in a thread."""
+    result, trial = diagnosis.check, diagnosis.trial
     data = diagnosis.to_dict()
     data["web"] = None  # the CLI's "open it with serve" hint: here the links are below
     data["lang"] = lang
@@ -271,7 +236,7 @@ def _conclude(
     ]
     if trial.ran:
         sentences = [*spoofing_notes(diagnosis, lang), trial_lesson(diagnosis, lang)]
-        data["lesson"] = (" " if lang == "en" else "").join(sentences)
+        data["lesson"] = words("diagnose_report", lang)["sentence_sep"].join(sentences)
     else:
         data["lesson"] = None
     return data

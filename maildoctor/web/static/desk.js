@@ -19,6 +19,8 @@ const WORDS = {
     download_json: "JSONでダウンロード", th_address: "アドレス", th_verdict: "判定",
     th_first_advice: "最初の対処", th_link: "詳細", search: "検索",
     th_time: "日時", th_ticket: "種類", th_advice_ids: "対処", history_empty: "まだ診断はありません。",
+    intake_address: "返信文の宛先", intake_greets: "宛名", intake_others: "ほかの候補で診断:",
+    ticket_guessed: "(本文から推定)",
     logout: "ログアウト", agent_label: "担当者", ticket_id_label: "チケット番号", ticket_id_placeholder: "例: #12345",
     th_agent: "担当者", th_ticket_id: "チケット番号", any: "すべて", date_from: "期間", date_to: "〜",
     clear: "条件をクリア", json_twin: "JSONで見る", history_search: "アドレス・担当者・チケット番号で検索",
@@ -28,6 +30,7 @@ const WORDS = {
     relang: "{lang}で診断し直しています…", stored_lang: "保存時の言語: {lang}", lang_ja: "日本語", lang_en: "英語",
     details: "詳細(サーバーの英語の説明)", err_400: "入力を確認してください。", err_401: "ログインが必要です。",
     err_403: "この操作は許可されていません。ページを再読み込みしてください。", err_415: "この形式のデータは受け付けられません。",
+    err_422: "本文にメールアドレスが見つかりません。お客様のアドレスを貼り付けてください。",
     err_429: "リクエストが多すぎます。少し待ってからやり直してください。", err_500: "サーバーで問題が起きました。",
     err_504: "時間内に診断が終わりませんでした。もう一度お試しください。",
     open_message: "メッセージを開く", not_stored: "(保存されていません)", no_findings: "問題は見つかりませんでした。",
@@ -60,6 +63,8 @@ const WORDS = {
     download_json: "Download JSON", th_address: "Address", th_verdict: "Verdict",
     th_first_advice: "First advice", th_link: "Details", search: "Search",
     th_time: "Time", th_ticket: "Ticket", th_advice_ids: "Advice", history_empty: "No diagnoses yet.",
+    intake_address: "The draft answers", intake_greets: "Greeting", intake_others: "Diagnose another:",
+    ticket_guessed: "(guessed from the words)",
     logout: "Log out", agent_label: "Agent", ticket_id_label: "Ticket id", ticket_id_placeholder: "e.g. #12345",
     th_agent: "Agent", th_ticket_id: "Ticket id", any: "any", date_from: "From", date_to: "to",
     clear: "Clear", json_twin: "as JSON", history_search: "Search address, agent or ticket id",
@@ -69,6 +74,7 @@ const WORDS = {
     relang: "Diagnosing again in {lang}…", stored_lang: "stored in {lang}", lang_ja: "Japanese", lang_en: "English",
     details: "details", err_400: "Check the input.", err_401: "Log in first.",
     err_403: "Not allowed: reload the page.", err_415: "This kind of data is not accepted.",
+    err_422: "No address in the text: paste the customer's address.",
     err_429: "Too many requests: wait a moment and try again.", err_500: "The server failed.",
     err_504: "The diagnosis did not finish in time: try again.",
     open_message: "open the message", not_stored: "(not stored)", no_findings: "No problems found.",
@@ -193,6 +199,7 @@ function render(d, storedAt, storedId) {
     li.append(el("span", t("sev_" + f.severity), "sev"), el("code", f.code), el("span", f.message, "msg"));
     findings.append(li);
   }
+  renderIntake(d);
   renderTrial(d);
   const advice = $("advice");
   advice.replaceChildren();
@@ -247,61 +254,64 @@ function renderTrial(d) {
   $("lesson").textContent = d.lesson || "";
 }
 
-// An error in the page's language only. The server's own sentence (in English) is
-// shown as is on the English page, and folded under "details" on the Japanese one.
+// An error in the page's language only (common.js's showError).
 function explain(e) {
   if (!e.status) return { text: e instanceof TypeError ? t("err_network") : e.message, detail: "" };
   const known = WORDS[lang]["err_" + e.status] || (e.status >= 500 ? t("err_500") : t("err_400"));
-  if (lang === "en") return { text: e.message || known, detail: "" };
   return { text: known, detail: e.message };
 }
 
 function setError(id, error) {
-  const box = $(id);
-  box.replaceChildren();
-  if (!error) { box.hidden = true; return; }
-  box.hidden = false;
-  if (!(error instanceof Error)) { box.textContent = error; return; }
+  if (!(error instanceof Error)) return showError($(id), error || "", "", lang, "");
   const { text, detail } = explain(error);
-  box.append(el("span", text));
-  if (detail) {
-    const more = el("details", null, "error-detail");
-    more.append(el("summary", t("details")), el("span", detail, "small"));
-    more.lang = "en";
-    box.append(more);
-  }
+  showError($(id), text, detail, lang, t("details"));
 }
 
-function showFound(addresses) {
-  const list = $("found-list");
-  list.replaceChildren();
-  $("found").hidden = addresses.length < 2;
-  for (const a of addresses) {
-    const b = el("button", a, "chip pick");
-    b.type = "button";
-    b.addEventListener("click", () => diagnose(a));
-    list.append(b);
-  }
-}
+// What was sent last, so that a language switch or another candidate asks the same.
+let lastAsk = null;
+let ticketTouched = false; // the agent chose the type: it is sent, not guessed
 
-// What to diagnose: the text itself when it is one line with an "@", else the
-// addresses the server finds in it (one: go; several: let the agent pick).
+// The pasted text goes to the server as it is: it reads the address (and says why),
+// the customer's name and the ticket type (POST /api/diagnose's `intake`).
 async function submitSingle(ev) {
   ev.preventDefault();
   setError("form-error", "");
   const text = $("input").value;
-  const oneLine = text.trim() && !/\s/.test(text.trim());
-  if (oneLine) return diagnose(text.trim());
-  let found = [];
-  try {
-    const r = await api("/api/addresses?mode=text", {
-      method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ text }),
-    });
-    found = r.rows.map((x) => x.address);
-  } catch (e) { return setError("form-error", e); }
-  showFound(found);
-  if (found.length === 1) return diagnose(found[0]);
-  setError("form-error", found.length ? t("pick_address") : t("no_address"));
+  if (!text.trim()) return setError("form-error", t("no_address"));
+  lastAsk = { text };
+  if (ticketTouched) lastAsk.ticket = $("ticket").value;
+  return diagnose();
+}
+
+// What the server read in the paste: the address the draft uses and why, the greeting,
+// the other candidates (one click diagnoses another), the guessed ticket type.
+function renderIntake(d) {
+  const box = $("intake");
+  const intake = d.intake;
+  box.replaceChildren();
+  box.hidden = !intake || !intake.address;
+  $("ticket-guessed").hidden = !(intake && intake.ticket_type_guessed && !ticketTouched && d.ticket === intake.ticket_type);
+  if (box.hidden) return;
+  const line = el("div");
+  line.append(el("span", t("intake_address") + ": "), el("strong", intake.address, "intake-address"),
+    el("span", " — " + intake.chosen_because, "small"));
+  box.append(line);
+  if (intake.salutation) box.append(el("div", t("intake_greets") + ": " + intake.salutation, "small"));
+  const others = (intake.candidates || []).filter((c) => c.address !== intake.address && !c.ours);
+  if (others.length) {
+    const row = el("div", null, "others");
+    row.append(el("span", t("intake_others") + " ", "small"));
+    for (const c of others) {
+      const b = el("button", c.address, "chip pick");
+      b.type = "button";
+      b.addEventListener("click", () => {
+        lastAsk = Object.assign({}, lastAsk || { text: $("input").value }, { choose: c.address });
+        diagnose();
+      });
+      row.append(b);
+    }
+    box.append(row);
+  }
 }
 
 function teamFields() {
@@ -310,15 +320,17 @@ function teamFields() {
   return { agent, ticket_id: $("ticket-id").value.trim() };
 }
 
+// Diagnose `lastAsk` (the paste, the agent's choices) in the page's language.
 // replace: the history id this diagnosis redoes (the same one in the other language).
-async function diagnose(address, replace) {
+async function diagnose(replace) {
   setError("form-error", "");
   $("busy").hidden = false;
   $("run").disabled = true;
   try {
-    const body = Object.assign({ address, ticket: $("ticket").value, lang }, teamFields());
+    const body = Object.assign({}, lastAsk, { lang }, teamFields());
     if (replace) body.replace = replace;
     const d = await postJSON("/api/diagnose", body);
+    if (!ticketTouched) $("ticket").value = d.ticket;
     render(d);
     // The answer first: on a phone the form fills the screen, so bring the summary up.
     const top = $("summary").getBoundingClientRect().top;
@@ -389,7 +401,8 @@ async function loadHistory(ev) {
     if (!r.ok) throw Object.assign(new Error(rows.error), { status: r.status });
     total = Number(r.headers.get("X-Total-Count") || rows.length);
   } catch (e) {
-    $("history-total").textContent = explain(e).text;
+    const { text, detail } = explain(e);
+    $("history-total").textContent = lang === "en" && detail ? detail : text;
     return;
   }
   $("history-total").textContent = t("total", { n: total });
@@ -430,8 +443,12 @@ function switchLang() {
     $("copied").textContent = t("relang", { lang: t("lang_" + lang) });
     // A live diagnosis is redone under its own id; a stored one stays the record of what
     // was said, and the new language gets an entry (and permalink) of its own.
-    if (shownStoredId) $("ticket").value = shown.ticket;
-    diagnose(shown.check.address, shownStoredId ? null : shown.history_id);
+    if (shownStoredId || !lastAsk) {
+      // A stored one: its address as diagnosed, its type.
+      lastAsk = { address: shown.check.address, ticket: shown.ticket };
+      if (shown.intake && shown.intake.address) lastAsk.address = shown.intake.address;
+    }
+    diagnose(shownStoredId ? null : shown.history_id);
   } else if (shown) render(shown, shownStoredAt, shownStoredId);
   if (!$("view-history").hidden) loadHistory();
 }
@@ -466,6 +483,8 @@ document.addEventListener("DOMContentLoaded", async () => {
   for (const id of ["f-ticket", "f-verdict", "f-agent", "f-from", "f-to"]) $(id).addEventListener("change", () => loadHistory());
   $("lang-switch").addEventListener("click", switchLang);
   $("diagnose-form").addEventListener("submit", submitSingle);
+  $("ticket").addEventListener("change", () => { ticketTouched = true; $("ticket-guessed").hidden = true; });
+  $("input").addEventListener("input", () => { ticketTouched = false; });
   $("input").addEventListener("keydown", (e) => {
     // Enter alone adds a line to a pasted mail; Ctrl/Cmd+Enter (or Enter on one line) runs.
     const oneLine = !$("input").value.includes("\n");
