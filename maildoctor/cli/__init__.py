@@ -24,6 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "templates": ("maildoctor.cli.render", "List the notification templates and their variables."),
     "render": ("maildoctor.cli.render", "Render a notification template into a MIME message."),
     "lint": ("maildoctor.cli.lint", "Lint the templates or sent messages (for CI)."),
+    "preview": ("maildoctor.cli.preview", "Preview the templates in the browser, live on save."),
     "serve": ("maildoctor.cli.serve", "Run the SMTP capture harness with its web UI and API."),
     "send": ("maildoctor.cli.send", "Render a template and send it over SMTP."),
     "bounce": ("maildoctor.cli.bounce", "Explain bounce messages."),

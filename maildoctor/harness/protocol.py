@@ -13,7 +13,8 @@
   per connection and per client address, the connection closed after a few;
 - ``XOUTCOME``, a private-use command (RFC 5321 §4.1.5) that tells a client
   what each recipient's simulated mailbox did with the last message, since
-  one DATA reply cannot (``maildoctor send`` asks it when EHLO says XMAILDOCTOR).
+  one DATA reply cannot: ``RECIPIENT OUTCOME RULE message=ID REPLY`` a line each
+  (maildoctor.harness.client asks it when EHLO says XMAILDOCTOR).
 """
 
 from __future__ import annotations
@@ -174,6 +175,8 @@ class HarnessSMTP(SMTP):
         self._users = dict(users or {})
         self.last_deliveries: Sequence[Delivery] | None = None
         """Each recipient's decision for the last message stored on this connection."""
+        self.last_stored_id: int | None = None
+        """The store's id of that message."""
         super().__init__(
             handler,
             data_size_limit=limits.max_message_size,
@@ -373,7 +376,8 @@ class HarnessSMTP(SMTP):
             await self.push(NO_OUTCOME)
             return
         lines = [
-            f"{d.recipient} {d.outcome} {d.rule} {d.decision.reply}" for d in self.last_deliveries
+            f"{d.recipient} {d.outcome} {d.rule} message={self.last_stored_id} {d.decision.reply}"
+            for d in self.last_deliveries
         ]
         for line in lines[:-1]:
             await self.push(f"250-{line}")
