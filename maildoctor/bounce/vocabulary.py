@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import re
 import tomllib
-
-import ahocorasick
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from importlib import resources
+
+import ahocorasick
 
 __all__ = [
     "dsn_field_reason",
