@@ -135,3 +135,29 @@ def test_timelines_from_postfixs_log_and_dsns_match_the_harness(
     hard = suppression(gone)
     assert hard is not None and hard.why == "hard_bounce"
     assert suppression(timelines["ok@docomo.ne.jp"]) is None
+
+
+def test_a_connection_failure_has_no_reply_code_and_expires(
+    tmp_path: Path, postfix_relay: Any
+) -> None:
+    """Postfix's next hop refuses connections: deferred with Postfix's own words, then
+    expired; never a hard bounce, never a reply code read into them."""
+    from tests.postfixproc import free_port
+
+    mta = postfix_relay(("127.0.0.1", free_port()))  # nothing listens there
+    with smtplib.SMTP(*mta.smtp_address) as s:
+        s.sendmail(
+            SENDER,
+            ["taro@docomo.ne.jp"],
+            render_message("password_reset", to="taro@docomo.ne.jp").as_bytes(),
+        )
+    mta.wait_for(lambda log: "status=expired" in log, timeout=60)
+    with EventStore(tmp_path / "events.sqlite3") as store:
+        report = ingest_source(store, str(mta.log_path), zone=UTC)
+        assert not report.error
+        timeline = store.timeline("taro@docomo.ne.jp")
+    assert timeline[0].status == "expired"
+    deferred = [e for e in timeline if e.status == "deferred"]
+    assert deferred and all("Connection refused" in e.reply for e in deferred)
+    assert not any(e.hard for e in timeline)
+    assert all(e.dsn.startswith("4.") for e in deferred)

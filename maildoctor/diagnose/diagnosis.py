@@ -384,7 +384,10 @@ async def diagnose(
             raise TrialFailed(f"The delivery trial could not run in the harness: {e}") from e
     # Our own delivery records first (diagnose/delivery.py), read off the event loop.
     delivery = await asyncio.to_thread(
-        delivery_for, result.address, events_db, days=events_days or DEFAULT_DAYS
+        delivery_for,
+        result.address,
+        events_db,
+        days=DEFAULT_DAYS if events_days is None else events_days,  # 0: everything kept
     )
 
     def concluded() -> DiagnoseResult:  # template rendering: CPU work, in a thread
