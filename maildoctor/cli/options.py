@@ -8,25 +8,18 @@ from typing import Any, TypeVar
 
 import click
 
+from maildoctor import errors
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 #: A command could not do its work for a reason that is not the input's: the store
 #: or the harness failed (README "Exit status"). Never a finding about an address.
 EXIT_COULD_NOT_RUN = 4
 
-
-class CouldNotRun(click.ClickException):
-    """The command could not do its job here (a store, a port, an SMTP server it cannot
-    reach): exit 4, one line, never a finding about the customer's address."""
-
-    exit_code = EXIT_COULD_NOT_RUN
-
-
-class InputError(click.ClickException):
-    """Bad input that is not an option's syntax (a template, a --var, a file): exit 2
-    as a usage error, on one line (click's UsageError adds the usage text)."""
-
-    exit_code = 2
+#: The commands raise the exception family (maildoctor.errors); the group maps each
+#: kind to its exit status (maildoctor.cli.EXIT_STATUS). The names commands use:
+CouldNotRun = errors.CouldNotRun
+InputError = errors.BadInput
 
 
 def _stack(*decorators: Callable[[F], F]) -> Callable[[F], F]:

@@ -241,4 +241,4 @@ def command(
             err=True,
         )
     if not all(r.accepted for r in replies):
-        raise SystemExit(1)
+        raise click.exceptions.Exit(1)
