@@ -145,7 +145,7 @@ def test_a_client_is_locked_out_after_ten_failures_and_others_are_not(tmp_path: 
         assert times[4] < 0.25
         status, headers, took = login(h, PASSWORD, ATTACKER)  # even the right one
         assert status == 429
-        assert took < 0.5
+        assert 1.0 <= took < 2.0  # no password check, a one-second tarpit
         assert 200 <= int(headers["retry-after"]) <= 300
         status, _, _ = login(h, PASSWORD, AGENT)
         assert status == 303

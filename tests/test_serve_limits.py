@@ -209,3 +209,41 @@ def test_auth_login_failures_count_too(tmp_path: Path) -> None:
         assert replies == ["535 5.7.8 Authentication credentials invalid"] * 2
         assert c.reply() == "421 4.7.0 Too many failed logins on this connection; closing"
         c.close()
+
+
+def test_damage_found_while_serving_is_told_once_with_the_advice(tmp_path: Path) -> None:
+    import sqlite3
+    import urllib.error
+    import urllib.request
+
+    from maildoctor.web.app import run_in_thread as run_with_web
+
+    lines: list[str] = []
+    db = tmp_path / "h.sqlite3"
+    with run_with_web(db, check_every=0.2, store_failures=lines.append) as h:
+        c = Client(h.smtp_address)
+        body = b"Subject: filler\r\n\r\n" + (b"y" * 998 + b"\r\n") * 8 + b".\r\n"
+        for _ in range(12):  # enough pages that some can be damaged past the schema
+            envelope(c)
+            assert c.send(body).startswith("250")
+        c.close()
+        with sqlite3.connect(db) as conn:
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        assert db.stat().st_size > 8 * 4096
+        with db.open("r+b") as f:  # pages in the middle overwritten, the header whole
+            f.seek(4 * 4096)
+            f.write(b"\xa5" * 4 * 4096)
+        deadline = time.monotonic() + 5
+        while not lines and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert h.http_url is not None
+        try:
+            urllib.request.urlopen(f"{h.http_url}/api/messages?limit=500", timeout=10)
+            status = 200
+        except urllib.error.HTTPError as e:
+            status = e.code
+        time.sleep(0.6)  # three more scheduled checks
+    assert len(lines) == 1, lines
+    assert lines[0].startswith(f"maildoctor: The message store {db} is damaged")
+    assert f"sqlite3 {db} .recover" in lines[0]
+    assert status == 503

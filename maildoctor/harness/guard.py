@@ -131,6 +131,24 @@ class MemoryBudget:
 
     def give_back(self, size: int) -> None:
         self.used -= size
+        if size and self.used == 0 and self.peak > _TRIM_AFTER:
+            # Messages arrive as thousands of small chunks: the C allocator keeps their
+            # pages after they are freed. With nothing held, hand them back (glibc).
+            self.peak = 0
+            _trim()
+
+
+#: Bytes held at once after which the allocator is asked to hand memory back.
+_TRIM_AFTER = 32 * 1024 * 1024
+
+
+def _trim() -> None:
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass  # not glibc: nothing to do
 
 
 @dataclass

@@ -63,6 +63,8 @@ DESK_ACCOUNT = "desk"
 CHECKS_AT_ONCE = 4
 #: Login attempts one client address may have in flight (each wrong one pauses).
 ATTEMPTS_PER_CLIENT = 2
+#: Seconds a refused attempt (locked out, too many at once) waits for its 429.
+REFUSAL_PAUSE = 1.0
 HSTS = "max-age=31536000"
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 #: The login page and what it needs are always reachable.
@@ -106,12 +108,13 @@ class LoginGuard:
     """Wrong passwords, throttled per client address and per account, no global lock.
 
     - A client address locked out (``lock_after`` wrong passwords within the forget
-      time) is answered 429 at once, without a password check, for ``lock_seconds``.
+      time) is answered 429 without a password check for ``lock_seconds``.
     - A wrong password is answered after a pause that doubles with each failure of
       the client or of the account (the larger), up to 8 s; the pause holds nothing
       another client waits for.
     - A client may have ``ATTEMPTS_PER_CLIENT`` attempts in flight (pauses included):
-      so parallel guesses cannot outrun the pause; more get 429 at once.
+      so parallel guesses cannot outrun the pause; more get 429 (after a second, so
+      that a flood of refusals cannot take the CPU a correct login needs).
     - At most ``CHECKS_AT_ONCE`` scrypt checks run together (their memory is bounded),
       each a few tens of ms, so a correct login waits for little whatever others do.
     - The account is never locked: that would let anyone lock the agents out.
@@ -135,10 +138,13 @@ class LoginGuard:
         """True (right), False (wrong, after its pause), or the seconds the client must
         wait before trying again (refused without a check)."""
         locked = self.clients.locked(client)
-        if locked:
-            return locked
-        if self._in_flight.get(client, 0) >= ATTEMPTS_PER_CLIENT:
-            return max(self.clients.pause(self.clients.failures(client)), 1.0)
+        busy = self._in_flight.get(client, 0) >= ATTEMPTS_PER_CLIENT
+        if locked or busy:
+            # Refused without a check, but not at once: answered at full speed, a flood of
+            # refusals would take the CPU a correct login needs (a tarpit; the connection
+            # limit bounds what waits here).
+            await asyncio.sleep(REFUSAL_PAUSE)
+            return locked or max(self.clients.pause(self.clients.failures(client)), 1.0)
         self._in_flight[client] = self._in_flight.get(client, 0) + 1
         try:
             async with self._checks:

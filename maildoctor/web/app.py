@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from maildoctor.errors import BadInput, CouldNotRun, DnsUntrusted, MaildoctorError
 from maildoctor.harness import server as harness_server
 from maildoctor.web import desk, events, history, messages, signup, templates_gallery
 from maildoctor.web.access import Access
@@ -56,6 +57,8 @@ def make_app(harness: Harness, config: WebConfig | None = None) -> web.Applicati
         body that came too slowly 408, and a bug 500 with an id and one log line."""
         try:
             response: web.StreamResponse = await handler(request)
+        except MaildoctorError as e:  # a handler raised: the one place it becomes a status
+            return error_response(http_status(e), str(e))
         except web.HTTPException as e:
             if not request.path.startswith("/api/") or e.status < 400:
                 raise
@@ -101,6 +104,22 @@ def make_app(harness: Harness, config: WebConfig | None = None) -> web.Applicati
     return app
 
 
+#: The one place a kind of failure becomes an HTTP status (maildoctor.errors).
+HTTP_STATUS: dict[type[MaildoctorError], int] = {
+    BadInput: 400,
+    DnsUntrusted: 503,
+    CouldNotRun: 503,  # StoreFailure (HistoryError, StoreError...), TrialFailed
+}
+
+
+def http_status(error: MaildoctorError) -> int:
+    """The status of a failure a handler raised: its kind's, the nearest in its ancestry."""
+    for kind in type(error).__mro__:
+        if kind in HTTP_STATUS:
+            return HTTP_STATUS[kind]
+    return 500
+
+
 def unexpected_error(request: web.Request, error: BaseException) -> web.Response:
     """A bug, not bad input: one log line (with where it happened) and a JSON 500 whose id
     finds that line; the traceback goes with it only when asked (``-X dev``)."""
@@ -130,9 +149,12 @@ def unexpected_error(request: web.Request, error: BaseException) -> web.Response
 class WebServer:
     """The running web side: the app's runner and its listener (see ``serving``)."""
 
-    def __init__(self, runner: web.AppRunner, listener: asyncio.Server, *, tls: bool) -> None:
+    def __init__(
+        self, runner: web.AppRunner, listener: asyncio.Server, connections: Any, *, tls: bool
+    ) -> None:
         self.runner = runner
         self.listener = listener
+        self.connections = connections
         self.tls = tls
 
     @property
@@ -143,6 +165,7 @@ class WebServer:
     async def cleanup(self) -> None:
         self.listener.close()
         await self.runner.cleanup()
+        self.connections.abort_all()
 
 
 async def start_web(
@@ -154,15 +177,15 @@ async def start_web(
     runner = web.AppRunner(make_app(harness, config), access_log=None, shutdown_timeout=1.0)
     await runner.setup()
     try:
-        listener = await start_site(
+        listener, connections = await start_site(
             runner, host=host, port=port, config=config, log=harness.log, ssl_context=context
         )
     except BaseException:
         await runner.cleanup()
         raise
-    return WebServer(runner, listener, tls=context is not None), listener.sockets[0].getsockname()[
-        1
-    ]
+    return WebServer(runner, listener, connections, tls=context is not None), listener.sockets[
+        0
+    ].getsockname()[1]
 
 
 def run_in_thread(db: Path, *, web_config: WebConfig | None = None, **kwargs: Any) -> HarnessThread:

@@ -94,7 +94,18 @@ class _Busy(asyncio.Protocol):
 
 
 class _Count:
-    value = 0
+    """Connections accepted and not yet gone, and the live ones (to abort at the end)."""
+
+    def __init__(self) -> None:
+        self.value = 0
+        self.live: set[_CountedHandler] = set()
+
+    def abort_all(self) -> None:
+        """Drop what a graceful close left open (a TLS close waiting for its peer)."""
+        for handler in list(self.live):
+            if handler.transport is not None:
+                handler.transport.abort()
+        self.live.clear()
 
 
 class _CountedHandler(RequestHandler):
@@ -104,9 +115,15 @@ class _CountedHandler(RequestHandler):
         super().__init__(*args, **kwargs)
         self._count: _Count | None = count
 
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        if self._count is not None:
+            self._count.live.add(self)
+        super().connection_made(transport)
+
     def connection_lost(self, exc: BaseException | None) -> None:
         if self._count is not None:
             self._count.value -= 1
+            self._count.live.discard(self)
             self._count = None
         super().connection_lost(exc)
 
@@ -130,8 +147,9 @@ async def start_site(
     config: WebConfig,
     log: QuietLog,
     ssl_context: ssl.SSLContext | None,
-) -> asyncio.Server:
-    """Listen with the connection limit in front of aiohttp's protocol."""
+) -> tuple[asyncio.Server, _Count]:
+    """Listen with the connection limit in front of aiohttp's protocol; returns the
+    listener and the count of its connections."""
     server = runner.server
     assert server is not None
     # Counted from the moment a connection is accepted: several may be accepted before
@@ -154,4 +172,5 @@ async def start_site(
         return _CountedHandler(count, server, loop=loop, **server._kwargs)
 
     loop = asyncio.get_running_loop()
-    return await loop.create_server(factory, host, port, ssl=ssl_context, backlog=1024)
+    listener = await loop.create_server(factory, host, port, ssl=ssl_context, backlog=1024)
+    return listener, count
