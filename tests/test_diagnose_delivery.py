@@ -36,6 +36,8 @@ def diagnose(tmp_path: Path, address: str, db: Path, *args: str) -> tuple[int, s
             str(tmp_path / "h.sqlite3"),
             "--events-db",
             str(db),
+            "--events-days",
+            "0",  # the samples' dates age; everything kept is searched
             *args,
         ],
     )

@@ -14,11 +14,11 @@ from maildoctor.cli.options import (
     CouldNotRun,
     InputError,
     charset_option,
+    parse_hostport,
     resolve_templates,
     templates_option,
 )
 from maildoctor.cli.render import template_context
-from maildoctor.cli.serve import parse_hostport
 from maildoctor.harness.client import deliver, text_of, wire_bytes
 from maildoctor.harness.server import is_loopback
 from maildoctor.mail.render import load_template, render_message
@@ -241,4 +241,4 @@ def command(
             err=True,
         )
     if not all(r.accepted for r in replies):
-        raise SystemExit(1)
+        raise click.exceptions.Exit(1)

@@ -24,7 +24,7 @@ import collections
 import ssl
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
@@ -32,8 +32,18 @@ from maildoctor.harness.faults import Stage
 from maildoctor.harness.guard import FailureThrottle, Gate, MemoryBudget, QuietLog
 
 if TYPE_CHECKING:
-    from maildoctor.harness.smtp import CaptureHandler
-    from maildoctor.harness.store import Delivery
+    from maildoctor.harness.faults import FaultPlan
+    from maildoctor.harness.store import Delivery, Store
+
+
+class CaptureSide(Protocol):
+    """What the protocol needs of its capture handler (maildoctor.harness.smtp's
+    CaptureHandler): the fault plan and the store. Declared here, so that smtp imports
+    protocol and never the other way round."""
+
+    faults: FaultPlan
+    store: Store
+
 
 __all__ = ["EXTENSION", "Guards", "HarnessSMTP", "Limits", "session_key"]
 
@@ -152,7 +162,7 @@ class HarnessSMTP(SMTP):
 
     def __init__(
         self,
-        handler: CaptureHandler,
+        handler: CaptureSide,
         *,
         limits: Limits,
         tls_context: ssl.SSLContext | None = None,
