@@ -29,9 +29,15 @@ from maildoctor.address.assess import NO_MAIL, Diagnosis, Facts, assess
 from maildoctor.address.domain_syntax import SyntaxProblem, check_domain
 from maildoctor.address.repair import fix_at_signs, fold_ime
 from maildoctor.address.syntax import ParsedAddress, SyntaxResult, check_syntax
-from maildoctor.address.typos import MAX_DOMAIN, TypoSuggestion, distance, suggest_domain
+from maildoctor.address.typos import (
+    MAX_DOMAIN,
+    TypoSuggestion,
+    distance,
+    repair_candidates,
+    suggest_domain,
+)
 from maildoctor.carriers import Carrier, carrier_for_domain
-from maildoctor.findings import Finding, Lang, Verdict
+from maildoctor.findings import Finding, Lang, Verdict, make_finding
 
 if TYPE_CHECKING:  # dnspython loads only when DNS is asked (not for --offline)
     from maildoctor.address.dnscache import CachedProbe
@@ -84,6 +90,9 @@ class CheckResult:
     written as typed, the one of the address meant (``docomo.ne.jp`` for
     ``taro@docomo,ne.jp``), whose answer ``mx`` and the DNS findings then give."""
     lang: Lang = "ja"
+    repairs_asked: tuple[tuple[str, str], ...] = ()
+    """With ``repair``: the candidate repairs DNS was asked about, each with its answer
+    (``ok``, ``nxdomain``...), when the typed domain takes no mail; empty otherwise."""
 
     @property
     def verdict(self) -> Verdict:
@@ -118,7 +127,11 @@ class CheckResult:
             "dns_checked": self.dns_checked,
             "dns_skipped": self.dns_skipped,
             "dns_domain": self.dns_domain,
-        }
+        } | (
+            {"repairs_asked": [{"domain": d, "dns": st} for d, st in self.repairs_asked]}
+            if self.repairs_asked
+            else {}
+        )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -302,19 +315,74 @@ def check_offline(raw: str, *, lang: Lang = "ja") -> CheckResult:
 
 
 async def check_address(
-    raw: str, *, probe: DNSProbe | CachedProbe | None = None, lang: Lang = "ja"
+    raw: str,
+    *,
+    probe: DNSProbe | CachedProbe | None = None,
+    lang: Lang = "ja",
+    repair: bool = False,
 ) -> CheckResult:
     """Check one address; DNS through ``probe`` unless it is None (offline).
 
     A server checking one address per request keeps one
     :class:`~maildoctor.address.dnscache.CachedProbe` for its lifetime (answers
     within a deadline, cached per domain); a batch script passes a ``DNSProbe``.
+    ``repair``: when the domain takes no mail, ask DNS about a few repairs (see
+    :func:`_dns_repair`).
     """
     static = _static(raw)
     dns = None
     if probe is not None and static.dns_domain is not None:
         dns = await probe.probe(static.dns_domain)
+    if repair and probe is not None:
+        return await _repaired_by_dns(static, dns, probe, lang)
     return _result(static, dns, lang)
+
+
+#: DNS answers that mean a domain takes mail
+_TAKES_MAIL = frozenset({"ok", "implicit_mx"})
+
+
+async def _dns_repair(
+    static: _Static, dns: DomainDNS | None, probe: DNSProbe | CachedProbe
+) -> tuple[_Static, tuple[tuple[str, str], ...]]:
+    """DNS-assisted repair: a domain that takes no mail (trusted NXDOMAIN, null MX...)
+    and no sure suggestion: ask DNS about at most three candidate repairs
+    (:func:`~maildoctor.address.typos.repair_candidates`) and keep the one that takes
+    mail, when exactly one does (two that do stay a tie); a weak guess that takes no
+    mail itself is dropped. Returns the (possibly) new static facts and what was
+    asked, each with DNS's answer."""
+    parsed = static.syntax.parsed
+    if dns is None or dns.status not in NO_MAIL or parsed is None or static.dns_domain is None:
+        return static, ()
+    if static.typo is not None and static.typo.strength == "strong":
+        return static, ()
+    candidates = repair_candidates(static.dns_domain)
+    if not candidates:
+        return static, ()
+    answers = await asyncio.gather(*(probe.probe(c) for c in candidates))
+    asked = tuple((c, a.status) for c, a in zip(candidates, answers, strict=True))
+    takes = [c for c, status in asked if status in _TAKES_MAIL]
+    if len(takes) != 1:
+        dead = {c for c, status in asked if status in NO_MAIL}
+        if static.typo is not None and static.typo.suggested in dead:
+            # the weak guess takes no mail either: no suggestion beats a dead one
+            return dataclasses.replace(static, typo=None, carrier=None), asked
+        return static, asked
+    typo = TypoSuggestion(domain=static.dns_domain, suggested=takes[0], rule="dns_repair")
+    return dataclasses.replace(static, typo=typo, carrier=carrier_for_domain(takes[0])), asked
+
+
+async def _repaired_by_dns(
+    static: _Static, dns: DomainDNS | None, probe: DNSProbe | CachedProbe, lang: Lang
+) -> CheckResult:
+    static, asked = await _dns_repair(static, dns, probe)
+    result = _result(static, dns, lang)
+    if not asked:
+        return result
+    said = ", ".join(f"{d} ({status})" for d, status in asked)
+    note = make_finding("dns_repair_asked", lang, domain=static.dns_domain, asked=said)
+    diagnosis = dataclasses.replace(result.diagnosis, findings=(*result.diagnosis.findings, note))
+    return dataclasses.replace(result, diagnosis=diagnosis, repairs_asked=asked)
 
 
 async def check_many(
@@ -323,11 +391,14 @@ async def check_many(
     probe: DNSProbe | CachedProbe | None = None,
     lang: Lang = "ja",
     window: int = 5000,
+    repair: bool = False,
 ) -> AsyncIterator[CheckResult]:
     """Check addresses in input order, streaming.
 
     At most ``window`` results wait for DNS at once, so memory stays flat
     however long the input is; the probe's own concurrency bounds the queries.
+    ``repair`` (off unless asked: it adds lookups per bad domain) as for
+    :func:`check_address`.
     """
     pending: deque[tuple[_Static, asyncio.Future[DomainDNS] | None]] = deque()
     for count, raw in enumerate(addresses, 1):
@@ -340,9 +411,9 @@ async def check_many(
             future = probe.lookup(static.dns_domain)
         pending.append((static, future))
         while len(pending) >= window or (pending and _ready(pending[0][1])):
-            yield await _finish(*pending.popleft(), lang)
+            yield await _finish(*pending.popleft(), lang, probe if repair else None)
     while pending:
-        yield await _finish(*pending.popleft(), lang)
+        yield await _finish(*pending.popleft(), lang, probe if repair else None)
 
 
 def _ready(future: asyncio.Future[DomainDNS] | None) -> bool:
@@ -350,9 +421,15 @@ def _ready(future: asyncio.Future[DomainDNS] | None) -> bool:
 
 
 async def _finish(
-    static: _Static, future: asyncio.Future[DomainDNS] | None, lang: Lang
+    static: _Static,
+    future: asyncio.Future[DomainDNS] | None,
+    lang: Lang,
+    repair_probe: DNSProbe | CachedProbe | None = None,
 ) -> CheckResult:
-    return _result(static, None if future is None else await future, lang)
+    dns = None if future is None else await future
+    if repair_probe is not None:
+        return await _repaired_by_dns(static, dns, repair_probe, lang)
+    return _result(static, dns, lang)
 
 
 def check_one(
@@ -363,6 +440,7 @@ def check_one(
     canaries: Sequence[str] | None = None,
     offline: bool = False,
     lang: Lang = "ja",
+    repair: bool = False,
 ) -> CheckResult:
     """Synchronous check of one address with its own probe (for scripts and notebooks).
 
@@ -376,7 +454,7 @@ def check_one(
 
         resolver = make_resolver(nameservers, dns_timeout)
         probe = DNSProbe(resolver, canaries=DEFAULT_CANARIES if canaries is None else canaries)
-        return await check_address(raw, probe=probe, lang=lang)
+        return await check_address(raw, probe=probe, lang=lang, repair=repair)
 
     return asyncio.run(run())
 

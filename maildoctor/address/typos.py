@@ -43,7 +43,14 @@ from maildoctor.address.known_domains import (
     split_domain,
 )
 
-__all__ = ["DomainTable", "TypoSuggestion", "default_table", "distance", "suggest_domain"]
+__all__ = [
+    "DomainTable",
+    "TypoSuggestion",
+    "default_table",
+    "distance",
+    "repair_candidates",
+    "suggest_domain",
+]
 
 Strength = Literal["strong", "weak"]
 
@@ -344,3 +351,35 @@ def _letter_slip(
         target, strength = best[0]
         return TypoSuggestion(domain=domain, suggested=target, rule="letters", strength=strength)
     return None
+
+
+def repair_candidates(
+    domain: str, table: DomainTable | None = None, limit: int = 3
+) -> tuple[str, ...]:
+    """The few domains DNS may be asked about when ``domain`` does not exist and the
+    suggester alone is not sure (a short name, a tie): the suggester's own guess first,
+    then known domains one slip away (two for long names, keyboard slips only) and, for
+    a ``.jp`` second level, each organisation type one edit away; at most ``limit``,
+    likeliest first. Which one takes mail is DNS's to say."""
+    table = table or default_table()
+    domain = domain.lower().strip(".")
+    if not domain or len(domain) > MAX_DOMAIN or is_known(domain, table):
+        return ()
+    found: list[str] = []
+    guess = _suggest(domain, table)
+    if guess is not None:
+        found.append(guess.suggested)
+    scored: list[tuple[int, int, str]] = []
+    for rank, (target, t_name, _) in enumerate(_parts(table)):
+        limit_d = 1 if len(t_name) <= 6 else 2
+        d = distance(domain, target, limit_d)
+        if d <= limit_d and (d == 1 or _keyboard_slips(domain, target)):
+            scored.append((d, rank, target))
+    found.extend(t for _, _, t in sorted(scored))
+    if "." not in domain:  # the ending left out: every ending the name has
+        found.extend(t for t, _, _ in _parts(table) if t.startswith(domain + "."))
+    labels = domain.split(".")
+    if len(labels) >= 3 and labels[-1] == "jp" and labels[-2] not in _JP_TYPES:
+        head = ".".join(labels[:-2])
+        found.extend(f"{head}.{t}.jp" for t in _JP_TYPES if distance(labels[-2], t, 1) == 1)
+    return tuple(dict.fromkeys(c for c in found if c != domain))[: max(0, limit)]

@@ -75,6 +75,12 @@ class _Progress:
     show_default=True,
     help="Most DNS queries in flight at once.",
 )
+@click.option(
+    "--dns-repair",
+    is_flag=True,
+    help="When a domain takes no mail, ask DNS about up to three likely repairs and "
+    "suggest the one that takes mail (the repairs asked are listed). Off unless given.",
+)
 @templates_option
 @probe_options
 def command(
@@ -95,6 +101,7 @@ def command(
     probe_from: str,
     probe_helo: str | None,
     probe_host: str | None,
+    dns_repair: bool,
 ) -> None:
     """Check addresses for the causes of non-delivery.
 
@@ -175,7 +182,9 @@ def command(
             from maildoctor.probe import ProbeSettings
 
             limiter = ProbeSettings.limiter()
-        async for result in check_many(addresses_of(source), probe=dns_probe, lang=lang):
+        async for result in check_many(
+            addresses_of(source), probe=dns_probe, lang=lang, repair=dns_repair
+        ):
             probed = None
             if settings is not None and limiter is not None:
                 from maildoctor.probe import probe_address

@@ -48,7 +48,13 @@ AUTHSERV_ID = "maildoctor.diagnose"
 #: Checks that decide a spoofing filter with no rule of its own in sender_rules.toml:
 #: SPF or DKIM aligned with the From domain, and a DMARC record to align against.
 _GENERIC = ("aligned", "dmarc")
-_CHECK_NAMES = {"spf": "SPF", "dkim": "DKIM", "dmarc": "DMARC", "aligned": "DMARC alignment"}
+_CHECK_NAMES = {
+    "spf": "SPF",
+    "dkim": "DKIM",
+    "dmarc": "DMARC",
+    "aligned": "DMARC alignment",
+    "bimi": "BIMI",
+}
 
 
 def auth_header(passes: bool, domain: str = SENDER_DOMAIN) -> bytes:
@@ -79,8 +85,14 @@ class SenderAuth:
             return "unknown", self.reason or (self.audit.untrusted if self.audit else "") or ""
         from maildoctor.sender.domain_audit import requirement_for_carrier
 
+        row = self._row(carrier_id)
         requirement = requirement_for_carrier(self.audit, carrier_id) if carrier_id else None
-        if requirement is not None:
+        if row is not None and row.spoofing_filter is not None:
+            # The receivers' table decides (data/receivers.toml): one answer for the
+            # `sender` report, this row and the desk.
+            names = list(row.checks)
+            met = {"pass": True, "fail": False}.get(row.spoofing_filter)
+        elif requirement is not None:
             names = list(requirement.checks)
             met = requirement.met
         else:
@@ -94,11 +106,14 @@ class SenderAuth:
         status: Published = "pass" if met else ("fail" if met is False else "unknown")
         return status, why
 
-    def receiver(self, carrier_id: str | None) -> dict[str, Any] | None:
-        """The carrier's row of the receivers' table (the ``sender`` command's), if any."""
+    def _row(self, carrier_id: str | None) -> Any:
         if self.audit is None or not carrier_id:
             return None
-        row = next((r for r in self.audit.receivers if carrier_id in r.carriers), None)
+        return next((r for r in self.audit.receivers if carrier_id in r.carriers), None)
+
+    def receiver(self, carrier_id: str | None) -> dict[str, Any] | None:
+        """The carrier's row of the receivers' table (the ``sender`` command's), if any."""
+        row = self._row(carrier_id)
         return row.to_dict() if row is not None else None
 
 

@@ -39,6 +39,11 @@ class ReceiverRow:
     """The checks whose being unknown made the row unknown."""
     carriers: tuple[str, ...] = ()
     """maildoctor carrier ids the row is about (``softbank`` and ``ymobile``)."""
+    spoofing_filter: str | None = None
+    """Whether the carrier's spoofing filter lets the mail through: ``pass``, ``fail``,
+    ``unknown``; None when the row does not describe that filter."""
+    checks: tuple[str, ...] = ()
+    """Every check the receiver's outcomes rest on (for a "why")."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -50,6 +55,7 @@ class ReceiverRow:
             "sources_also": list(self.sources_also),
             "since": self.since,
             "unknown_checks": list(self.unknown_checks),
+            "spoofing_filter": self.spoofing_filter,
         }
 
 
@@ -89,22 +95,39 @@ def _row(receiver: Mapping[str, Any], checks: Mapping[str, bool | None], lang: L
         "since": receiver.get("since", ""),
         "carriers": tuple(receiver.get("carriers", ())),
     }
+    decides = any("filter" in o for o in receiver["outcome"])
+    seen: list[str] = []
+    for outcome in receiver["outcome"]:
+        for key in ("when_true", "when_false", "when_all_false"):
+            seen += [c for c in outcome.get(key, ()) if c not in seen]
     for outcome in receiver["outcome"]:
         holds = _holds(outcome, checks)
         if holds:
             return ReceiverRow(
-                treatment=outcome["treatment"], text=outcome[f"text_{lang}"], **common
+                treatment=outcome["treatment"],
+                text=outcome[f"text_{lang}"],
+                spoofing_filter=outcome.get("filter"),
+                checks=tuple(seen),
+                **common,
             )
         if holds is None:
-            names = [
-                c
-                for key in ("when_true", "when_false", "when_all_false")
-                for c in outcome.get(key, ())
-                if checks.get(c) is None
-            ]
-            unknown = tuple(dict.fromkeys(names))
+            unknown = tuple(
+                dict.fromkeys(
+                    c
+                    for key in ("when_true", "when_false", "when_all_false")
+                    for c in outcome.get(key, ())
+                    if checks.get(c) is None
+                )
+            )
             text = _data()["labels"][f"unknown_{lang}"].format(checks=", ".join(unknown))
-            return ReceiverRow(treatment="unknown", text=text, unknown_checks=unknown, **common)
+            return ReceiverRow(
+                treatment="unknown",
+                text=text,
+                unknown_checks=unknown,
+                spoofing_filter="unknown" if decides else None,
+                checks=tuple(seen),
+                **common,
+            )
     raise ValueError(f"receivers.toml: {receiver['id']} has no outcome that always holds")
 
 
