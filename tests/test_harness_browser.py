@@ -86,8 +86,10 @@ def test_decoded_list_view_search_and_trials_apart(harness: HarnessThread, page_
     page.fill("#search", "-髙橋様")
     expect(page.locator("#empty")).to_have_text("検索に一致するメッセージはありません。")
     page.fill("#search", "before:yesterday")
-    expect(page.locator("#search-error")).to_contain_text("検索できません")
-    expect(page.locator("#search-error")).to_contain_text("not a date")
+    expect(page.locator("#search-error")).to_contain_text("この検索は解釈できません")
+    expect(page.locator("#search-error")).to_contain_text("not a date")  # folded, in English
+    visible = page.locator("#search-error").inner_text()
+    assert "not a date" not in visible and "詳細" in visible
     page.fill("#search", f"to:{LONG_RCPT[:10]}")
     expect(rows).to_have_count(1)
     expect(page.locator("#search-error")).to_be_hidden()

@@ -10,7 +10,8 @@ const WORDS = {
     search_placeholder: "件名・宛先・本文を検索 (to: subject: rule: after: -除外 …)",
     show_trials: "デスクの配信テストも表示", prev: "前へ", next: "次へ", back: "← 一覧に戻る",
     page_info: "{from}–{to} 件目 / 全 {total} 件", keys_help: "j / k または ↑ / ↓ で移動、Enter で開く",
-    search_failed: "検索できません: ",
+    search_failed: "この検索は解釈できません。書き方は to: from: subject: rule: before:2026-12-07 after: has:attachment tag:trial と、除外の - です。",
+    details: "詳細(サーバーの英語の説明)",
     empty: "メッセージはまだありません。SMTPポートにメールを送ると、ここに表示されます。",
     no_match: "検索に一致するメッセージはありません。", link: "このメッセージへのリンク", delete: "削除",
     pane_text: "本文", pane_headers: "ヘッダー", pane_raw: "ソース", pane_decisions: "配信結果",
@@ -23,14 +24,17 @@ const WORDS = {
     templates_failed: "テンプレートを読み込めませんでした: ",
     delivered: "受信箱", junk: "迷惑メール", filtered: "破棄", rejected: "拒否",
     not_found: "このメッセージはありません(削除されたか、保存件数の上限で消えた可能性があります)。",
+    load_failed: "メッセージを読み込めませんでした。",
   },
   en: {
     doc_title: "maildoctor harness", title: "maildoctor harness", tab_messages: "Messages",
     tab_templates: "Templates", tab_desk: "Support desk", delete_all: "Delete all",
+    live_preview: "Live preview (reloads on save; 390/768/1280 px, dark mode, ISO-2022-JP)",
     search_placeholder: "Search subject, address, body (to: subject: rule: after: -not …)",
     show_trials: "Show the desk's delivery trials", prev: "Previous", next: "Next", back: "← Back to the list",
     page_info: "{from}–{to} of {total}", keys_help: "j / k or ↑ / ↓ to move, Enter to open",
-    search_failed: "Cannot search: ",
+    search_failed: "Cannot search that.",
+    details: "details",
     empty: "No messages yet. Send mail to the SMTP port and it appears here.",
     no_match: "No message matches the search.", link: "Link to this message", delete: "Delete",
     pane_text: "Text", pane_headers: "Headers", pane_raw: "Raw", pane_decisions: "Decisions",
@@ -43,6 +47,7 @@ const WORDS = {
     templates_failed: "The templates could not be loaded: ",
     delivered: "delivered", junk: "junk", filtered: "filtered", rejected: "rejected",
     not_found: "This message is not here (deleted, or pruned beyond the stored maximum).",
+    load_failed: "The message could not be loaded.",
   },
 };
 
@@ -94,8 +99,7 @@ async function refreshList() {
   try { messages = await r.json(); } catch (e) { messages = null; }
   const q = $("search").value.trim();
   if (!r.ok) {
-    $("search-error").hidden = false;
-    $("search-error").textContent = t("search_failed") + ((messages && messages.error) || "HTTP " + r.status);
+    showError($("search-error"), t("search_failed"), (messages && messages.error) || "HTTP " + r.status, lang, t("details"));
     return;
   }
   $("search-error").hidden = true;
@@ -201,8 +205,7 @@ async function openMessage(id, fromPointer) {
   try {
     m = await api("/api/messages/" + id);
   } catch (e) {
-    $("detail-error").hidden = false;
-    $("detail-error").textContent = e.status === 404 ? t("not_found") + " (" + e.message + ")" : e.message;
+    showError($("detail-error"), e.status === 404 ? t("not_found") : t("load_failed"), e.message, lang, t("details"));
     $("detail-body").hidden = true;
     return;
   }

@@ -98,3 +98,19 @@ async function copyText(text, textarea) {
     try { return document.execCommand("copy"); } catch (e2) { return false; }
   }
 }
+
+// An error in the page's language only: `text` is the page's own sentence; the
+// server's (English) `detail` is shown as is on an English page, and folded under
+// `more` on a Japanese one.
+function showError(box, text, detail, lang, more) {
+  box.replaceChildren();
+  box.hidden = !text && !detail;
+  if (box.hidden) return;
+  if (lang === "en" && detail) { box.append(el("span", detail)); return; }
+  box.append(el("span", text));
+  if (!detail) return;
+  const fold = el("details", null, "error-detail");
+  fold.append(el("summary", more), el("span", detail, "small"));
+  fold.lang = "en";
+  box.append(fold);
+}

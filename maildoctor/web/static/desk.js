@@ -254,29 +254,17 @@ function renderTrial(d) {
   $("lesson").textContent = d.lesson || "";
 }
 
-// An error in the page's language only. The server's own sentence (in English) is
-// shown as is on the English page, and folded under "details" on the Japanese one.
+// An error in the page's language only (common.js's showError).
 function explain(e) {
   if (!e.status) return { text: e instanceof TypeError ? t("err_network") : e.message, detail: "" };
   const known = WORDS[lang]["err_" + e.status] || (e.status >= 500 ? t("err_500") : t("err_400"));
-  if (lang === "en") return { text: e.message || known, detail: "" };
   return { text: known, detail: e.message };
 }
 
 function setError(id, error) {
-  const box = $(id);
-  box.replaceChildren();
-  if (!error) { box.hidden = true; return; }
-  box.hidden = false;
-  if (!(error instanceof Error)) { box.textContent = error; return; }
+  if (!(error instanceof Error)) return showError($(id), error || "", "", lang, "");
   const { text, detail } = explain(error);
-  box.append(el("span", text));
-  if (detail) {
-    const more = el("details", null, "error-detail");
-    more.append(el("summary", t("details")), el("span", detail, "small"));
-    more.lang = "en";
-    box.append(more);
-  }
+  showError($(id), text, detail, lang, t("details"));
 }
 
 // What was sent last, so that a language switch or another candidate asks the same.
@@ -413,7 +401,8 @@ async function loadHistory(ev) {
     if (!r.ok) throw Object.assign(new Error(rows.error), { status: r.status });
     total = Number(r.headers.get("X-Total-Count") || rows.length);
   } catch (e) {
-    $("history-total").textContent = explain(e).text;
+    const { text, detail } = explain(e);
+    $("history-total").textContent = lang === "en" && detail ? detail : text;
     return;
   }
   $("history-total").textContent = t("total", { n: total });
