@@ -51,12 +51,15 @@ def _probe(address: str, host: tuple[str, int], lang: str = "en", **kw: object) 
         ("user_unknown,to=taro@example.jp", "undeliverable", "rejected"),
         ("mailbox_full,to=taro@example.jp", "undeliverable", "rejected"),
         ("greylist", "unknown", "temporary"),
+        (f"rcpt=451 4.3.0 Try later,to={RANDOM}@example.jp", "deliverable",
+         "accepted_random_unclear"),
         ("rcpt=554 5.7.1 Client host rejected: listed at a DNSBL,to=taro@example.jp",
          "unknown", "refused_not_mailbox"),
         ("mail=530 5.7.0 Must issue a STARTTLS command first", "unknown", "tls_required"),
         ("rate_limit", "unknown", "session_refused"),
     ],
     ids=["catch-all", "deliverable", "user-unknown", "mailbox-full", "greylist-450",
+         "random-address-4xx",
          "dnsbl-refusal", "tls-required", "421-at-connect"],
 )  # fmt: skip
 def test_outcomes_against_the_harness(
