@@ -38,7 +38,13 @@ if TYPE_CHECKING:
     from maildoctor.harness.server import HarnessThread
     from maildoctor.harness.store import StoredMessage
 
-__all__ = ["HarnessFixture", "maildoctor_auth_dns", "maildoctor_harness"]
+__all__ = [
+    "HarnessFixture",
+    "ScreenshotCompare",
+    "maildoctor_auth_dns",
+    "maildoctor_harness",
+    "maildoctor_screenshot",
+]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -48,6 +54,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         default=False,
         help="Also start the harness web UI in maildoctor_harness (its URL is printed).",
+    )
+    group.addoption(
+        "--maildoctor-update-screenshots",
+        action="store_true",
+        default=False,
+        help="maildoctor_screenshot stores the screenshots taken as the new baselines.",
     )
 
 
@@ -173,3 +185,85 @@ def maildoctor_harness(
         yield HarnessFixture(running)
     finally:
         running.stop()
+
+
+class ScreenshotCompare:
+    """``maildoctor_screenshot(template, width=390)``: a template's screenshot against the
+    stored one; over ``threshold`` of the pixels differing fails the test, with the new
+    screenshot (``NAME.actual.png``) and a diff image (``NAME.diff.png``, changes in red)
+    written beside the stored one for CI to attach."""
+
+    def __init__(self, folder: Path, update: bool) -> None:
+        self.folder = folder
+        self.update = update
+
+    def __call__(
+        self,
+        template: str,
+        *,
+        variant: str | None = None,
+        width: int = 390,
+        dark: bool = False,
+        threshold: float = 0.001,
+        context: dict[str, Any] | None = None,
+        templates_dir: Path | None = None,
+        baseline: Path | None = None,
+    ) -> Path:
+        """Take the screenshot and compare it; returns the stored screenshot's path."""
+        from maildoctor.mail.render import render_parts
+        from maildoctor.mail.screenshot import compare_images, screenshot
+
+        html = render_parts(
+            template,
+            to="taro.yamada@docomo.ne.jp",
+            context=context,
+            variant=variant,
+            templates_dir=templates_dir,
+        ).html
+        shot = screenshot(html, width=width, dark=dark)
+        name = "-".join([template, *([variant] if variant else []), str(width)])
+        stored = baseline or self.folder / f"{name}{'-dark' if dark else ''}.png"
+        actual = stored.with_suffix(".actual.png")
+        diff = stored.with_suffix(".diff.png")
+        if self.update:
+            stored.parent.mkdir(parents=True, exist_ok=True)
+            stored.write_bytes(shot.png)
+            return stored
+        if not stored.exists():
+            actual.parent.mkdir(parents=True, exist_ok=True)
+            actual.write_bytes(shot.png)
+            pytest.fail(
+                f"No stored screenshot {stored}; the one taken is {actual}. Look at it, then "
+                "store it with --maildoctor-update-screenshots.",
+                pytrace=False,
+            )
+        result = compare_images(shot.png, stored.read_bytes())
+        if result.ratio > threshold:
+            actual.write_bytes(shot.png)
+            assert result.diff_png is not None
+            diff.write_bytes(result.diff_png)
+            what = f"{result.ratio:.2%} of the pixels differ (threshold {threshold:.2%})"
+            if result.sizes[0] != result.sizes[1]:
+                what += f", the size changed from {result.sizes[1]} to {result.sizes[0]} px"
+            pytest.fail(
+                f"The screenshot of {name} changed: {what}. New: {actual}; diff: {diff}. "
+                "If intended, store it with --maildoctor-update-screenshots.",
+                pytrace=False,
+            )
+        actual.unlink(missing_ok=True)
+        diff.unlink(missing_ok=True)
+        return stored
+
+
+@pytest.fixture
+def maildoctor_screenshot(request: pytest.FixtureRequest) -> ScreenshotCompare:
+    """Compare a template's screenshot from Chromium with a stored one (needs the
+    ``maildoctor[preview]`` extra). Stored ones live in ``__screenshots__/`` beside the test
+    file (``baseline=PATH`` to choose); ``--maildoctor-update-screenshots`` stores anew::
+
+        def test_phone_layout(maildoctor_screenshot):
+            maildoctor_screenshot("provisional_registration", width=390)
+    """
+    folder = Path(str(request.node.path)).parent / "__screenshots__"
+    update = bool(request.config.getoption("--maildoctor-update-screenshots", default=False))
+    return ScreenshotCompare(folder, update)

@@ -350,4 +350,5 @@ def test_every_rule_is_exercised() -> None:
     exercised |= {"link_refused", "link_unreachable"}  # tests/test_linkcheck.py
     exercised |= {"client_unsupported"}  # tests/test_caniemail.py
     exercised |= {"spam_score"}  # tests/test_spamd.py
+    exercised |= {"carrier_spoofing_warning", "carrier_may_filter"}  # test_carrier_display.py
     assert set(RULES) == exercised

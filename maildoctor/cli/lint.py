@@ -20,7 +20,9 @@ from maildoctor.cli.options import (
     CouldNotRun,
     InputError,
     charset_option,
+    dns_timeout_option,
     format_option,
+    nameserver_option,
     resolve_templates,
     templates_option,
 )
@@ -196,6 +198,16 @@ def _format_extra(extra: dict[str, Any]) -> list[str]:
     for link in extra.get("links", []):
         state = link["status"] if link["status"] is not None else (link["refused"] or link["error"])
         lines.append(f"  link {link['url']}: {state}")
+    display = extra.get("carrier_display")
+    if display:
+        untrusted = display.get("dns_untrusted")
+        head = f"  carrier display ({display['domain']})"
+        lines.append(head + (f": DNS not trusted ({untrusted})" if untrusted else ":"))
+        lines += [
+            f"    {row['receiver']}: {row['treatment']}: {row['text']}"
+            for row in display["rows"]
+            if row["carrier"]
+        ]
     clients = extra.get("clients")
     if clients:
         watched = [f for f in clients["families"] if f["family"] in clients["watched"]]
@@ -307,6 +319,16 @@ def print_diff(folder: Path, revision: str, fmt: str = "text") -> None:
     metavar="HOST:PORT",
     help="Score each message with SpamAssassin's spamd there and list the rules that fired.",
 )
+@click.option(
+    "--carrier-display",
+    is_flag=True,
+    help="Audit the From domain's published SPF/DKIM/DMARC/BIMI (maildoctor sender) and say "
+    "what docomo, SoftBank and au will show: the なりすまし warning, the spoofing filter.",
+)
+@nameserver_option
+@dns_timeout_option
+@click.option("--ip", default=None, help="--carrier-display: the sending IP (SPF, rDNS).")
+@click.option("--dkim-selector", default=None, help="--carrier-display: the DKIM selector.")
 @templates_option
 def command(
     items: tuple[str, ...],
@@ -319,6 +341,11 @@ def command(
     check_links: bool,
     link_timeout: float,
     spamd: str | None,
+    carrier_display: bool,
+    nameservers: tuple[str, ...],
+    dns_timeout: float,
+    ip: str | None,
+    dkim_selector: str | None,
     templates_dir: Path | None,
 ) -> None:
     """Lint the templates named ITEMS (default: all, every variant), or with --eml the
@@ -336,6 +363,11 @@ def command(
     allowed = (*config.allow, *allow)
     families = _families(clients if clients is not None else ",".join(config.clients))
     extras = _extras(families, check_links, link_timeout, spamd)
+    if carrier_display:
+        from maildoctor.cli.lint_display import display_extra
+
+        servers = tuple(s for value in nameservers for s in value.split())
+        extras += (display_extra(servers, dns_timeout, ip, dkim_selector),)
     if eml:
         if not items:
             raise click.UsageError("--eml needs at least one message file.")
@@ -373,12 +405,22 @@ def command(
         + ("; spam score not run (no --spamd)" if spamd is None else ""),
         err=True,
     )
+    untrusted = [
+        r.extra["carrier_display"].get("dns_untrusted")
+        for r in results
+        if "carrier_display" in r.extra
+    ]
+    if any(untrusted):
+        raise CouldNotRun(
+            f"The carrier display could not be told: DNS is not trusted "
+            f"({next(u for u in untrusted if u)})."
+        )
     not_run = [r.source for r in results if not r.extra.get("spam", {}).get("ran", True)]
     if spamd is not None and not_run:
         why = results[0].extra["spam"]["why"] if results else ""
         raise CouldNotRun(f"The spam score did not run for {', '.join(not_run)}: {why}.")
     if errors:
-        sys.exit(1)
+        raise click.exceptions.Exit(1)
 
 
 def _families(value: str) -> tuple[str, ...]:

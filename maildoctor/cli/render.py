@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import tomllib
 from collections.abc import Mapping
@@ -12,6 +13,7 @@ from typing import Any
 import click
 
 from maildoctor.cli.options import (
+    CouldNotRun,
     InputError,
     charset_option,
     format_option,
@@ -176,9 +178,25 @@ def template_context(
     "text",
     "html",
     "json",
-    help="eml: the MIME message; text/html: one part; json: headers, parts and lint findings.",
+    "png",
+    help="eml: the MIME message; text/html: one part; json: headers, parts and lint findings; "
+    "png: a screenshot of the HTML part from Chromium (maildoctor[preview]).",
 )
 @click.option("--out", type=click.Path(dir_okay=False, writable=True), help="Write to a file.")
+@click.option(
+    "--width",
+    type=click.IntRange(200, 2000),
+    default=390,
+    show_default=True,
+    help="png: the window width in CSS pixels (390 a phone, 768 a tablet, 1280 a desktop).",
+)
+@click.option("--dark", is_flag=True, help="png: as a client in dark mode (prefers-color-scheme).")
+@click.option(
+    "--browser",
+    metavar="PATH",
+    default=None,
+    help="png: the Chromium to use (default: $MAILDOCTOR_CHROMIUM, Playwright's, the system's).",
+)
 @charset_option("iso-2022-jp for old phones.")
 @templates_option
 def command(
@@ -190,6 +208,9 @@ def command(
     no_samples: bool,
     fmt: str,
     out: str | None,
+    width: int,
+    dark: bool,
+    browser: str | None,
     charset: str,
     templates_dir: Path | None,
 ) -> None:
@@ -228,6 +249,8 @@ def command(
         data = rendered.text.encode("utf-8")
     elif fmt == "html":
         data = rendered.html.encode("utf-8")
+    elif fmt == "png":
+        data = _png(rendered.html, width=width, dark=dark, browser=browser, out=out)
     else:
         document = {
             "template": rendered.template,
@@ -248,3 +271,19 @@ def command(
         click.echo(f"Wrote {out} ({len(data)} bytes).", err=True)
     else:
         click.echo(data, nl=False)  # bytes go to stdout's binary buffer as they are
+
+
+def _png(html: str, *, width: int, dark: bool, browser: str | None, out: str | None) -> bytes:
+    """The screenshot for --format png (a terminal gets no PNG bytes: --out is asked for)."""
+    from maildoctor.mail.screenshot import ScreenshotUnavailable, screenshot
+
+    if out is None and sys.stdout.isatty():
+        raise click.UsageError("--format png writes an image: give --out FILE.png (or a pipe).")
+    if browser is not None and not (Path(browser).is_file() and os.access(browser, os.X_OK)):
+        raise click.BadParameter(f"{browser!r} is not an executable file.", param_hint="--browser")
+    try:
+        shot = screenshot(html, width=width, dark=dark, browser=browser)
+    except ScreenshotUnavailable as e:
+        raise CouldNotRun(str(e)) from e
+    click.echo(f"Screenshot {shot.width}x{shot.height} px from {shot.browser}.", err=True)
+    return shot.png

@@ -252,6 +252,7 @@ class CaptureHandler:
             return STORE_FAILED
         if isinstance(server, HarnessSMTP):
             server.last_deliveries = tuple(deliveries)
+            server.last_stored_id = message_id
         if fault is not None:
             return await self._fault_reply(server, fault, reply)
         return QUEUED_AS.format(id=message_id) if reply == QUEUED else reply

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from html.parser import HTMLParser
 
-__all__ = ["HTMLScan", "links_of", "scan_html", "visible_text"]
+__all__ = ["HTMLScan", "links_of", "only_at_rules", "scan_html", "visible_text"]
 
 _TEXT_URL = re.compile(r"(?:https?://|www\.)[^\s<>\"'()（）「」『』、。]+", re.IGNORECASE)
 _CSS_IMPORT = re.compile(r"@import|url\(\s*['\"]?\s*(?:https?:)?//", re.IGNORECASE)
@@ -29,6 +29,7 @@ class HTMLScan(HTMLParser):
         self.imgs_without_size: list[str] = []
         """The src of every <img> lacking a width or a height attribute."""
         self._in_style = False
+        self._style_text: list[str] = []
         self._anchor: list[str] | None = None
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
@@ -43,8 +44,8 @@ class HTMLScan(HTMLParser):
         elif tag == "link" and "stylesheet" in a.get("rel", "").lower():
             self.external_css.append(f"<link href={a.get('href', '')!r}>")
         elif tag == "style":
-            self.style_blocks += 1
             self._in_style = True
+            self._style_text = []
         elif tag == "img":
             self.images.append(a.get("src", "").strip())
             if "alt" not in a:
@@ -62,8 +63,10 @@ class HTMLScan(HTMLParser):
                 self.external_css.append(f"style={value[:60]!r}")
 
     def handle_endtag(self, tag: str) -> None:
-        if tag == "style":
+        if tag == "style" and self._in_style:
             self._in_style = False
+            if not only_at_rules("".join(self._style_text)):
+                self.style_blocks += 1
         elif tag == "a" and self._anchor is not None:
             self.anchors.append((self.links[-1], " ".join("".join(self._anchor).split())))
             self._anchor = None
@@ -71,8 +74,33 @@ class HTMLScan(HTMLParser):
     def handle_data(self, data: str) -> None:
         if self._anchor is not None:
             self._anchor.append(data)
+        if self._in_style:
+            self._style_text.append(data)
         if self._in_style and _CSS_IMPORT.search(data):
             self.external_css.append("@import or url() in <style>")
+
+
+def only_at_rules(css: str) -> bool:
+    """Whether a style block holds only at-rules (``@media (prefers-color-scheme: dark)``),
+    which cannot be inlined and so stay in ``<style>`` on purpose; linear in ``css``."""
+    depth = 0
+    outside: list[str] = []
+    in_at = False
+    for ch in css:
+        if depth == 0 and ch == "@":
+            in_at = True
+        elif depth == 0 and ch == ";":  # a statement at-rule (@import): not kept on purpose
+            return False
+        if ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth = max(0, depth - 1)
+            if depth == 0:
+                in_at = False
+            continue
+        if depth == 0 and not in_at:
+            outside.append(ch)
+    return "".join(outside).strip() == "" and "@" in css
 
 
 def scan_html(html: str) -> HTMLScan:

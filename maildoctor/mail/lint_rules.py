@@ -306,6 +306,19 @@ RULES: dict[str, Rule] = {
         fix="Fix what the rules with the most points name; a message scored as spam goes to "
         "the junk folder or is refused.",
     ),
+    "carrier_spoofing_warning": Rule(
+        severity=E,
+        message="{receiver}: {text}",
+        fix="Publish DMARC for the From domain with SPF or DKIM aligned to it (maildoctor "
+        "sender {domain} names the records); until then this carrier flags or refuses the "
+        "mail.",
+    ),
+    "carrier_may_filter": Rule(
+        severity=W,
+        message="{receiver}: {text}",
+        fix="Publish DKIM and DMARC for the From domain (maildoctor sender {domain} names the "
+        "records).",
+    ),
     "render_failed": Rule(
         severity=E,
         message="The template could not be rendered: {error}",

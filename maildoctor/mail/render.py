@@ -83,7 +83,9 @@ _HTML = "body.html.j2"
 
 _UNDEFINED = re.compile(r"'([^']+)' is undefined|has no attribute '([^']+)'")
 
-_INLINER = css_inline.CSSInliner(load_remote_stylesheets=False)
+#: keep_at_rules: @media rules (dark mode, narrow screens) cannot be inlined, so they stay
+#: in a <style> block of their own; without any, no <style> is left.
+_INLINER = css_inline.CSSInliner(load_remote_stylesheets=False, keep_at_rules=True)
 
 
 def _render(template: jinja2.Template, context: Mapping[str, Any], name: str) -> str:

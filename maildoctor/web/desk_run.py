@@ -2,8 +2,9 @@
 
 The trial delivers into the harness this app serves, so every evidence link of a
 diagnosis opens the very message in the harness view. Trials run one at a time
-(each one sets a profile for its recipient and reads back the newest message to
-it), and a recipient's own profile, if ``--profiles`` gave one, is put back after.
+(each one sets a profile for its recipient; the SMTP client reads the outcome on its
+own connection), and a recipient's own profile, if ``--profiles`` gave one, is put
+back after.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ if TYPE_CHECKING:
     from maildoctor.address.check import CheckResult
     from maildoctor.harness.policy import Profile
     from maildoctor.harness.server import Harness
-    from maildoctor.harness.store import Store, StoredMessage
+    from maildoctor.harness.store import Store
 
 __all__ = ["SENDER_AUTH_TTL", "DeskService", "Team", "TrialFailed", "message_url"]
 
@@ -66,7 +67,6 @@ class _TrialTarget:
 
     harness: Harness
     saved: dict[str, Profile | None]
-    recipient: str = ""
 
     @property
     def smtp_address(self) -> tuple[str, int]:
@@ -85,7 +85,6 @@ class _TrialTarget:
     def set_profile(self, pattern: str, profile: Profile) -> None:
         if pattern not in self.saved:
             self.saved[pattern] = self.harness.profiles.entries().get(pattern)
-        self.recipient = pattern
         self.harness.set_profile(pattern, profile)
 
     def clear_profiles(self) -> None:
@@ -96,13 +95,6 @@ class _TrialTarget:
             else:
                 self.harness.set_profile(pattern, previous)
         self.saved.clear()
-
-    def last(self) -> StoredMessage | None:
-        """The newest message to the trial's recipient (other mail may arrive meanwhile)."""
-        for summary in self.store.recent(limit=200):  # summaries only: cheap
-            if self.recipient in summary.rcpt_tos:
-                return self.store.get(summary.id)
-        return None
 
 
 def summary(result: CheckResult, data: dict[str, Any], lang: Lang) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from maildoctor.mail.decode import body_text, decode_header
+from maildoctor.web import preview
 from maildoctor.web.http import error_response, json_response, mail_html_response
 from maildoctor.web.message_view import lint_json
 
@@ -18,7 +19,11 @@ if TYPE_CHECKING:
 
 
 def add_routes(app: web.Application, harness: Harness) -> None:
-    """Register ``/api/templates``, one template's sample and its HTML."""
+    """Register ``/api/templates``, one template's sample and its HTML, and the live
+    preview (``/preview``, :mod:`maildoctor.web.preview`) the Templates tab links to."""
+    from maildoctor.mail.catalog import folder_of
+
+    preview.add_routes(app, lambda: folder_of(harness.config.templates_dir))
 
     async def templates(request: web.Request) -> web.Response:
         from maildoctor.mail.templating import TemplatingError

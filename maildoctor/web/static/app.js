@@ -29,6 +29,7 @@ const WORDS = {
   en: {
     doc_title: "maildoctor harness", title: "maildoctor harness", tab_messages: "Messages",
     tab_templates: "Templates", tab_desk: "Support desk", delete_all: "Delete all",
+    live_preview: "Live preview (reloads on save; 390/768/1280 px, dark mode, ISO-2022-JP)",
     search_placeholder: "Search subject, address, body (to: subject: rule: after: -not …)",
     show_trials: "Show the desk's delivery trials", prev: "Previous", next: "Next", back: "← Back to the list",
     page_info: "{from}–{to} of {total}", keys_help: "j / k or ↑ / ↓ to move, Enter to open",
