@@ -10,6 +10,8 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
+import pytest
+
 from maildoctor.harness.server import HarnessThread, run_in_thread
 from maildoctor.harness.smtp import Limits
 
@@ -334,3 +336,44 @@ def test_connections_beyond_the_limit_get_503_and_the_limit_frees(tmp_path: Path
                 break
             time.sleep(0.05)
         assert answer.startswith(b"HTTP/1.1 200 ")
+
+
+def test_malformed_requests_are_counted_not_logged_with_tracebacks(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    bad = [
+        b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: -1\r\n\r\n",
+        b"GET /\x00 HTTP/1.1\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n" + b"X: y\r\n" * 200 + b"\r\n",
+    ]
+    with http_harness(tmp_path) as h:
+        for payload in bad * 20:
+            with socket.create_connection(http_address(h), timeout=5) as sock:
+                sock.sendall(payload)
+                assert sock.recv(100)[8:13] == b" 400 "  # HTTP/1.0 or 1.1
+        counts = dict(h.harness.log.counts)
+    err = capfd.readouterr().err
+    assert "Traceback" not in err
+    assert sum(n for kind, n in counts.items() if kind.startswith("http-error-")) == 60
+    assert 1 <= err.count("HTTP request(s) failed in the last second") <= 6
+
+
+def test_a_client_that_triggers_an_internal_error_cannot_flood_the_log(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    from maildoctor.harness.policy import Profile
+    from maildoctor.harness.profiles import ProfileBook
+
+    class BrokenBook(ProfileBook):
+        def lookup(self, recipient: str) -> Profile:
+            raise ValueError("secret internals")
+
+    with run_in_thread(tmp_path / "h.sqlite3", http_port=None, profiles=BrokenBook()) as h:
+        c = Client(h.smtp_address)
+        for _ in range(30):
+            envelope(c)
+            assert c.send(b"Subject: x\r\n\r\nbody\r\n.\r\n").startswith("451 4.3.0 ")
+        c.close()
+    err = capfd.readouterr().err
+    assert err.count("Traceback") == 1
+    assert "ValueError: secret internals" in err

@@ -189,7 +189,15 @@ def add_routes(app: web.Application, harness: Harness, service: DeskService) -> 
 
 
 def _forget(tasks: set[asyncio.Task[Any]]) -> Callable[[asyncio.Task[Any]], None]:
-    return tasks.discard
+    """A done-callback for work that outlived its request: drop it from ``tasks`` and
+    take its exception (nobody awaits it any more; the history says what it stored)."""
+
+    def done(task: asyncio.Task[Any]) -> None:
+        tasks.discard(task)
+        if not task.cancelled():
+            task.exception()
+
+    return done
 
 
 def _rows(text: str, mode: str) -> dict[str, Any] | web.Response:
