@@ -13,6 +13,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from maildoctor.errors import BadInput
 from maildoctor.findings import Lang
 
 __all__ = [
@@ -28,7 +29,7 @@ __all__ = [
 DEFAULT_TICKET = "not_arrived"
 
 
-class UnknownTicket(ValueError):
+class UnknownTicket(BadInput, ValueError):
     """A ticket type that is not in the table; the message lists the known ones."""
 
 

@@ -36,6 +36,8 @@ def diagnose(tmp_path: Path, address: str, db: Path, *args: str) -> tuple[int, s
             str(tmp_path / "h.sqlite3"),
             "--events-db",
             str(db),
+            "--events-days",
+            "0",  # the samples' dates age; everything kept is searched
             *args,
         ],
     )
@@ -60,6 +62,12 @@ def test_accepted_mail_puts_the_mailbox_first(tmp_path: Path, events_db: Path) -
     assert {s["source"] for s in searched["sources"]} == {"postfix", "ses", "sendgrid"}
     assert searched["since"] and searched["until"]
     assert doc["advice"][:3] == ["check_spam_folder", "carrier_settings", "allow_sender_domain"]
+
+
+def test_markdown_opens_with_the_record(tmp_path: Path, events_db: Path) -> None:
+    _, out = diagnose(tmp_path, "defer@softbank.ne.jp", events_db, "--format", "markdown")
+    assert out.index("### 配信記録") < out.index("### 1.")
+    assert "期限切れ(送信者へ返送)" in out
 
 
 def test_a_hard_bounce_asks_for_another_address(tmp_path: Path, events_db: Path) -> None:
@@ -92,6 +100,8 @@ def test_no_record_escalates_and_blames_nobody(tmp_path: Path, events_db: Path) 
     assert ESCALATE in head and "検索: postfix ×1, sendgrid ×1, ses ×1" in head
     doc = as_json(tmp_path, "nobody@docomo.ne.jp", events_db)
     assert doc["delivery"]["verdict"] == "no_record" and doc["delivery"]["records"] == []
+    # --events-days 0: everything kept, so the period starts at the oldest record.
+    assert doc["delivery"]["searched"]["since"] == "2026-11-30T00:41:02.669000Z"
     assert not {"check_spam_folder", "carrier_settings", "allow_sender_domain"} & set(doc["advice"])
     draft = doc["reply_draft"]
     assert "お客様の設定に起因するものではございません" in draft and "迷惑メール" not in draft

@@ -231,9 +231,9 @@ def test_every_source_kind_by_its_first_bytes(tmp_path: Path) -> None:
         }
         assert {n: r.kind for n, r in kinds.items()} == {
             "postfix-maillog.log": "postfix",
-            "ses-bounce-sns.json": "json",
-            "ses-events.jsonl": "json",
-            "sendgrid-events.json": "json",
+            "ses-bounce-sns.json": "ses",
+            "ses-events.jsonl": "ses",
+            "sendgrid-events.json": "sendgrid",
             "postfix-dsn-rejected.eml": "bounce",
         }
         assert all(not r.error for r in kinds.values())

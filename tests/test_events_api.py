@@ -80,6 +80,9 @@ def test_the_token_and_the_limits(server: HarnessThread) -> None:
     assert status == 422 and "unknown shape" in answer["error"]
     status, answer = call(server, "POST", "/api/events", b"\x00\x01 not json", **auth)
     assert status == 422 and "not JSON" in answer["error"]
+    deep = b"[" * 100_000 + b"]" * 100_000  # deeper than Python's recursion limit
+    status, answer = call(server, "POST", "/api/events", deep, **auth)
+    assert status == 422 and "not JSON" in answer["error"]
     big = b"[" + b" " * MAX_EVENTS_BODY + b"]"
     assert call(server, "POST", "/api/events", big, **auth)[0] == 413
     assert call(server, "POST", "/api/events", b"  ", **auth)[0] == 400

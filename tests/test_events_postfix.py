@@ -135,3 +135,62 @@ def test_timelines_from_postfixs_log_and_dsns_match_the_harness(
     hard = suppression(gone)
     assert hard is not None and hard.why == "hard_bounce"
     assert suppression(timelines["ok@docomo.ne.jp"]) is None
+
+
+def test_a_connection_failure_has_no_reply_code_and_expires(
+    tmp_path: Path, postfix_relay: Any
+) -> None:
+    """Postfix's next hop refuses connections: deferred with Postfix's own words, then
+    expired; never a hard bounce, never a reply code read into them."""
+    from tests.postfixproc import free_port
+
+    mta = postfix_relay(("127.0.0.1", free_port()))  # nothing listens there
+    with smtplib.SMTP(*mta.smtp_address) as s:
+        s.sendmail(
+            SENDER,
+            ["taro@docomo.ne.jp"],
+            render_message("password_reset", to="taro@docomo.ne.jp").as_bytes(),
+        )
+    mta.wait_for(lambda log: "status=expired" in log, timeout=60)
+    with EventStore(tmp_path / "events.sqlite3") as store:
+        report = ingest_source(store, str(mta.log_path), zone=UTC)
+        assert not report.error
+        timeline = store.timeline("taro@docomo.ne.jp")
+    assert timeline[0].status == "expired"
+    deferred = [e for e in timeline if e.status == "deferred"]
+    assert deferred and all("Connection refused" in e.reply for e in deferred)
+    assert not any(e.hard for e in timeline)
+    assert all(e.dsn.startswith("4.") for e in deferred)
+
+
+def test_long_queue_ids_and_another_syslog_name(tmp_path: Path, postfix_relay: Any) -> None:
+    """``enable_long_queue_ids`` (ids like ``4dQbvD6Xhnz9tS3``) and a second instance's
+    ``syslog_name`` (``postfix-out/smtp``): what Postfix writes then still joins."""
+    with run_in_thread(tmp_path / "h.sqlite3", http_port=None, auth_nameservers=None) as harness:
+        address = "gone@ezweb.ne.jp"
+        harness.set_profile(address, parse_profile(address, PROFILES[address]))
+        mta = postfix_relay(
+            harness.smtp_address, enable_long_queue_ids="yes", syslog_name="postfix-out"
+        )
+        with smtplib.SMTP(*mta.smtp_address) as s:
+            s.sendmail(SENDER, [address], render_message("password_reset", to=address).as_bytes())
+            s.sendmail(
+                SENDER,
+                ["ok@gmail.com"],
+                render_message("password_reset", to="ok@gmail.com").as_bytes(),
+            )
+        log = mta.wait_for(lambda t: t.count("status=sent") == 2 and "non-delivery" in t)
+        stored = {m.rcpt_tos[0]: m for m in harness.messages() if m.mail_from == SENDER}
+    assert "postfix-out/smtp[" in log
+    with EventStore(tmp_path / "events.sqlite3") as store:
+        report = ingest_source(store, str(mta.log_path), zone=UTC)
+        assert report.unreadable == 0 and report.skipped == 0
+        (bounced,) = store.timeline(address)
+        (sent,) = store.timeline("ok@gmail.com")
+    assert len(bounced.queue_id) > 11 and not bounced.queue_id.isupper()  # a long id
+    assert bounced.status == "bounced" and bounced.hard
+    assert bounced.message_id == stored[address].message_id.strip("<>")
+    assert bounced.detail["dsn_queue_id"]
+    assert sent.status == "sent" and sent.message_id == stored["ok@gmail.com"].message_id.strip(
+        "<>"
+    )

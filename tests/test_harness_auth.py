@@ -385,7 +385,7 @@ def test_send_bad_dkim_options_exit_2(tmp_path: Path, args: list[str], message: 
     ids=["default-system", "system", "off", "off-any-case", "nameservers"],
 )
 def test_auth_dns_values(values: tuple[str, ...], expected: tuple[str, ...] | None) -> None:
-    from maildoctor.cli.serve import parse_auth_dns
+    from maildoctor.cli.options import parse_auth_dns
 
     assert parse_auth_dns(values) == expected
 

@@ -23,6 +23,8 @@ import csv
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from maildoctor.errors import BadInput
+
 __all__ = [
     "ADDRESS_COLUMNS",
     "Decoded",
@@ -53,7 +55,7 @@ ADDRESS_COLUMNS = (
 )
 
 
-class InputError(ValueError):
+class InputError(BadInput, ValueError):
     """The input cannot be read as text; the message is one line for the user."""
 
     def __init__(self, message: str, *, byte: int | None = None) -> None:

@@ -9,10 +9,39 @@ many times a day).
 from __future__ import annotations
 
 import importlib
+from typing import Any
 
 import click
 
 from maildoctor import __version__
+from maildoctor.errors import BadInput, CouldNotRun, DnsUntrusted, MaildoctorError
+
+#: The one place a kind of failure becomes an exit status (README "Exit status").
+EXIT_STATUS: dict[type[MaildoctorError], int] = {
+    BadInput: 2,
+    DnsUntrusted: 3,
+    CouldNotRun: 4,  # StoreFailure, TrialFailed... are kinds of CouldNotRun
+}
+
+
+def exit_status(error: MaildoctorError) -> int:
+    """The exit status of a failure: its kind's, the nearest in its class's ancestry."""
+    for kind in type(error).__mro__:
+        if kind in EXIT_STATUS:
+            return EXIT_STATUS[kind]
+    return 1
+
+
+class Failed(click.ClickException):
+    """A reported failure on its way out: ``Error: <one line>`` and its kind's status."""
+
+    @classmethod
+    def of(cls, error: MaildoctorError) -> Failed:
+        """The click exception that prints ``error`` and exits with its kind's status
+        (click reads ``exit_code`` from the class)."""
+        status = exit_status(error)
+        return type(f"Failed{status}", (cls,), {"exit_code": status})(str(error))
+
 
 #: subcommand name -> (module, one-line help shown by ``maildoctor --help``)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -37,7 +66,14 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 
 class LazyGroup(click.Group):
-    """A group that imports a subcommand's module only when it is invoked."""
+    """A group that imports a subcommand's module only when it is invoked, and reports
+    what a subcommand raised of the exception family (:data:`EXIT_STATUS`)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except MaildoctorError as e:
+            raise Failed.of(e) from e
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return list(COMMANDS)

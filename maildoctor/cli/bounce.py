@@ -199,7 +199,7 @@ def command(
     files = expand(sources)
     if not files:
         click.echo(_NO_FILES[lang].format(sources=" ".join(sources)), err=True)
-        raise SystemExit(1)
+        raise click.exceptions.Exit(1)
     problems: list[str] = []
     keep: list[Explanation] = []
     records: list[dict[str, Any]] = []
@@ -249,7 +249,7 @@ def command(
         drafts = [format_reply(e, folder) for e in _reply_targets(keep, address)]
         if not drafts:
             click.echo(_NO_REPLY[lang].format(address=address or ""), err=True)
-            raise SystemExit(1)
+            raise click.exceptions.Exit(1)
         click.echo("\n\n".join(drafts), nl=False)
     elif summary:
         unreadable = sum(1 for r in records if "error" in r)
@@ -261,7 +261,7 @@ def command(
     if suppress_file is not None:
         _write_suppression(suppress_file, keep, soft_limit, soft_days, lang)
     if failed:
-        raise SystemExit(1)
+        raise click.exceptions.Exit(1)
 
 
 _NO_FILES = {

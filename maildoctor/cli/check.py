@@ -236,7 +236,7 @@ def command(
         asyncio.run(run())
     finally:
         progress.close()
-    sys.exit(exit_code(verdicts))  # type: ignore[arg-type]
+    raise click.exceptions.Exit(exit_code(verdicts))  # type: ignore[arg-type]
 
 
 def _columns(record: Record, extra: tuple[str, ...]) -> dict[str, str]:

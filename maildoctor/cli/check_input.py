@@ -11,12 +11,12 @@ cannot be read.
 from __future__ import annotations
 
 import csv
-import sys
 from typing import IO, NoReturn
 
 import click
 
 from maildoctor.address.intake import InputError, Record, Table, read_table
+from maildoctor.errors import BadInput
 
 __all__ = ["MAX_INPUT_BYTES", "Record", "Table", "read_input"]
 
@@ -56,5 +56,4 @@ def read_input(file_: IO[bytes], *, verb: str = "check") -> Table:
 
 
 def _input_error(message: str) -> NoReturn:
-    click.echo(f"Error: {message}", err=True)
-    sys.exit(2)
+    raise BadInput(message)

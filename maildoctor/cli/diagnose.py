@@ -13,7 +13,7 @@ from click.core import ParameterSource
 
 from maildoctor.cli.check_input import Record, read_input
 from maildoctor.cli.options import (
-    EXIT_COULD_NOT_RUN,
+    CouldNotRun,
     address_dns_options,
     events_db_option,
     lang_option,
@@ -246,15 +246,13 @@ def command(
     try:
         harness = dg.start_harness(db or dg.default_db())
     except (StoreError, OSError) as e:
-        click.echo(f"Error: the delivery-trial harness could not start: {e}", err=True)
-        sys.exit(EXIT_COULD_NOT_RUN)
+        raise CouldNotRun(f"the delivery-trial harness could not start: {e}") from e
     try:
         verdicts = asyncio.run(run())
     except dg.TrialFailed as e:
         # A harness failure, not a carrier's decision: no verdict for this address.
-        click.echo(f"Error: the delivery trial failed: {e}", err=True)
-        sys.exit(EXIT_COULD_NOT_RUN)
-    sys.exit(exit_code(verdicts))  # type: ignore[arg-type]
+        raise CouldNotRun(f"the delivery trial failed: {e}") from e
+    raise click.exceptions.Exit(exit_code(verdicts))  # type: ignore[arg-type]
 
 
 def _read_pasted(argument: str) -> Paste | None:

@@ -149,7 +149,7 @@ def ingest(
     elif pruned:
         click.echo(f"pruned {pruned} records older than {events_days} days")
     if failed:
-        sys.exit(1)
+        raise click.exceptions.Exit(1)
 
 
 @command.command("show")

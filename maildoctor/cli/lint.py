@@ -420,7 +420,7 @@ def command(
         why = results[0].extra["spam"]["why"] if results else ""
         raise CouldNotRun(f"The spam score did not run for {', '.join(not_run)}: {why}.")
     if errors:
-        sys.exit(1)
+        raise click.exceptions.Exit(1)
 
 
 def _families(value: str) -> tuple[str, ...]:

@@ -8,25 +8,18 @@ from typing import Any, TypeVar
 
 import click
 
+from maildoctor import errors
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 #: A command could not do its work for a reason that is not the input's: the store
 #: or the harness failed (README "Exit status"). Never a finding about an address.
 EXIT_COULD_NOT_RUN = 4
 
-
-class CouldNotRun(click.ClickException):
-    """The command could not do its job here (a store, a port, an SMTP server it cannot
-    reach): exit 4, one line, never a finding about the customer's address."""
-
-    exit_code = EXIT_COULD_NOT_RUN
-
-
-class InputError(click.ClickException):
-    """Bad input that is not an option's syntax (a template, a --var, a file): exit 2
-    as a usage error, on one line (click's UsageError adds the usage text)."""
-
-    exit_code = 2
+#: The commands raise the exception family (maildoctor.errors); the group maps each
+#: kind to its exit status (maildoctor.cli.EXIT_STATUS). The names commands use:
+CouldNotRun = errors.CouldNotRun
+InputError = errors.BadInput
 
 
 def _stack(*decorators: Callable[[F], F]) -> Callable[[F], F]:
@@ -193,3 +186,49 @@ events_db_option = click.option(
     help="The delivery-records store (default: $MAILDOCTOR_EVENTS_DB, else events.sqlite3 "
     "beside the desk's history).",
 )
+
+
+def parse_hostport(value: str, *, option: str, default_host: str = "127.0.0.1") -> tuple[str, int]:
+    """``HOST:PORT``, ``:PORT``, ``PORT`` or ``[v6]:PORT`` -> (host, port)."""
+    text = value.strip()
+    if text.startswith("["):
+        host, _, rest = text[1:].partition("]")
+        port_text = rest.removeprefix(":")
+    elif text.count(":") == 1:
+        host, _, port_text = text.partition(":")
+    elif text.isdigit():
+        host, port_text = "", text
+    else:
+        host, port_text = text, ""
+    if not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
+        raise click.BadParameter(
+            f"{value!r} is not HOST:PORT with a port from 0 to 65535 (0 picks a free port).",
+            param_hint=option,
+        )
+    return host or default_host, int(port_text)
+
+
+def parse_auth_dns(values: tuple[str, ...], option: str = "--auth-dns") -> tuple[str, ...] | None:
+    """The words of ``--auth-dns`` (and ``--desk-dns``, ``--check-dns``): nameservers as
+    IP[:PORT], ``system`` (none given: the system's, ``()``) or ``off`` (None).
+
+    A bad value is a usage error naming ``option``.
+    """
+    from maildoctor.address.dnsprobe import DNSConfigError, parse_nameserver
+
+    words = {v.strip().lower() for v in values}
+    if not values or words == {"system"}:
+        return ()
+    if words == {"off"}:
+        return None
+    if words & {"system", "off"}:
+        raise click.BadParameter(
+            "'system' and 'off' stand alone; otherwise give nameservers as IP[:PORT].",
+            param_hint=option,
+        )
+    for value in values:
+        try:
+            parse_nameserver(value)
+        except DNSConfigError as e:
+            raise click.BadParameter(str(e), param_hint=option) from None
+    return tuple(v.strip() for v in values)

@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import smtplib
 import ssl
-from dataclasses import dataclass, replace
-from email.message import EmailMessage
 from email.utils import getaddresses
 from pathlib import Path
 
@@ -16,47 +14,15 @@ from maildoctor.cli.options import (
     CouldNotRun,
     InputError,
     charset_option,
+    parse_hostport,
     resolve_templates,
     templates_option,
 )
 from maildoctor.cli.render import template_context
-from maildoctor.cli.serve import parse_hostport
-from maildoctor.harness.protocol import EXTENSION
+from maildoctor.harness.client import deliver, text_of, wire_bytes
 from maildoctor.harness.server import is_loopback
 from maildoctor.mail.render import load_template, render_message
 from maildoctor.mail.templating import TemplatingError
-
-
-@dataclass(frozen=True, kw_only=True)
-class RecipientReply:
-    """What the server said about one recipient."""
-
-    recipient: str
-    code: int
-    """The RCPT reply when it refused the recipient, else the reply to DATA or the message
-    (0 when the server hung up without one)."""
-    text: str
-    stage: str
-    """``mail``, ``rcpt`` or ``data``."""
-    outcome: str | None = None
-    """What a maildoctor harness's simulated mailbox did (delivered, junk, filtered,
-    rejected); None when the server cannot tell (any other server)."""
-    rule: str | None = None
-    """The harness rule that decided (``refuse_url``, ``default``...)."""
-
-    @property
-    def accepted(self) -> bool:
-        """The server took the message and its mailbox did not refuse it."""
-        return 200 <= self.code < 300 and self.outcome != "rejected"
-
-
-@dataclass(frozen=True, kw_only=True)
-class Delivered:
-    """The replies of one SMTP transaction, and whether the server could say more."""
-
-    replies: list[RecipientReply]
-    harness: bool
-    """The server is a maildoctor harness (EHLO said XMAILDOCTOR): outcomes are known."""
 
 
 def parse_recipients(values: tuple[str, ...]) -> list[str]:
@@ -78,106 +44,6 @@ def parse_recipients(values: tuple[str, ...]) -> list[str]:
                 )
             recipients.append(address)
     return recipients
-
-
-def _outcomes(smtp: smtplib.SMTP) -> dict[str, tuple[str, str]]:
-    """recipient (lower case) -> (outcome, rule), from the harness's XOUTCOME reply."""
-    try:
-        code, text = smtp.docmd("XOUTCOME")
-    except (smtplib.SMTPException, OSError):
-        return {}
-    if code != 250:
-        return {}
-    found: dict[str, tuple[str, str]] = {}
-    for line in _s(text).splitlines():
-        recipient, outcome, rule, *_ = [*line.split(" ", 3), "", "", ""]
-        found[recipient.lower()] = (outcome, rule)
-    return found
-
-
-def deliver(
-    msg: EmailMessage | bytes,
-    *,
-    host: str,
-    port: int,
-    mail_from: str,
-    recipients: list[str],
-    starttls: bool = False,
-    verify: bool = True,
-    user: str | None = None,
-    password: str | None = None,
-    timeout: float = 30.0,
-) -> Delivered:
-    """One SMTP transaction, keeping each recipient's reply (smtplib hides the DATA one).
-
-    A maildoctor harness is asked afterwards what each recipient's mailbox did: one
-    DATA reply cannot say that a message went to the spam folder, or that one of
-    several recipients refused it.
-    """
-    with smtplib.SMTP(host, port, timeout=timeout) as smtp:
-        smtp.ehlo()
-        if starttls:
-            context = ssl.create_default_context()
-            if not verify:
-                context.check_hostname = False
-                context.verify_mode = ssl.CERT_NONE
-            smtp.starttls(context=context)
-            smtp.ehlo()
-        if user is not None:
-            smtp.login(user, password or "")
-        harness = smtp.has_extn(EXTENSION.lower())
-        data = msg if isinstance(msg, bytes) else wire_bytes(msg)
-        options = ["SMTPUTF8"] if smtp.has_extn("smtputf8") and not data.isascii() else []
-        code, text = smtp.mail(mail_from, options)
-        if code >= 400:
-            return Delivered(
-                replies=[
-                    RecipientReply(recipient=r, code=code, text=_s(text), stage="mail")
-                    for r in recipients
-                ],
-                harness=harness,
-            )
-        replies: dict[str, RecipientReply] = {}
-        accepted: list[str] = []
-        for rcpt in recipients:
-            code, text = smtp.rcpt(rcpt)
-            if 200 <= code < 300:
-                accepted.append(rcpt)
-                continue
-            replies[rcpt] = RecipientReply(recipient=rcpt, code=code, text=_s(text), stage="rcpt")
-            if code == 421:
-                # The server is closing the channel (RFC 5321 3.8): nobody gets the message.
-                return Delivered(
-                    replies=[
-                        replies.get(r)
-                        or RecipientReply(recipient=r, code=code, text=_s(text), stage="rcpt")
-                        for r in recipients
-                    ],
-                    harness=harness,
-                )
-        if accepted:
-            try:
-                code, reply = smtp.data(data)
-                said = _s(reply)
-            except smtplib.SMTPDataError as e:  # the DATA command itself was refused
-                code, said = e.smtp_code, _s(e.smtp_error)
-            except smtplib.SMTPServerDisconnected:
-                code, said = 0, "the server closed the connection without a reply"
-            for rcpt in accepted:
-                replies[rcpt] = RecipientReply(recipient=rcpt, code=code, text=said, stage="data")
-            if harness and code:
-                for rcpt, (outcome, rule) in _outcomes(smtp).items():
-                    for r in recipients:
-                        if r.lower() == rcpt and r in replies:
-                            replies[r] = replace(replies[r], outcome=outcome, rule=rule)
-        else:
-            smtp.rset()
-        return Delivered(replies=[replies[r] for r in recipients], harness=harness)
-
-
-def wire_bytes(msg: EmailMessage) -> bytes:
-    """The message as sent: smtplib sends bytes as given, SMTP needs CRLF (RFC 5321 2.3.8)."""
-    return msg.as_bytes(policy=msg.policy.clone(linesep="\r\n"))
 
 
 def sign_with_key_file(data: bytes, *, key_file: Path, selector: str, domain: str) -> bytes:
@@ -207,10 +73,6 @@ def sign_with_key_file(data: bytes, *, key_file: Path, selector: str, domain: st
             f"Cannot sign with {str(key_file)!r} (selector {selector!r}, domain {domain!r}): {e}",
             param_hint="--dkim-key",
         ) from e
-
-
-def _s(text: bytes | str) -> str:
-    return text.decode("utf-8", "replace") if isinstance(text, bytes) else text
 
 
 @click.command("send")
@@ -333,7 +195,7 @@ def command(
         )
     except smtplib.SMTPAuthenticationError as e:
         raise CouldNotRun(
-            f"The server refused the login for {user!r}: {e.smtp_code} {_s(e.smtp_error)}."
+            f"The server refused the login for {user!r}: {e.smtp_code} {text_of(e.smtp_error)}."
         ) from e
     except smtplib.SMTPNotSupportedError as e:
         raise CouldNotRun(f"The server at {host}:{port} does not support that: {e}.") from e
@@ -379,4 +241,4 @@ def command(
             err=True,
         )
     if not all(r.accepted for r in replies):
-        raise SystemExit(1)
+        raise click.exceptions.Exit(1)

@@ -323,4 +323,4 @@ def command(
         click.echo(json.dumps(audit_dict(result, selector=selector), ensure_ascii=False, indent=2))
     else:
         click.echo(format_text(result, lang, selector=selector))
-    raise SystemExit(_exit_code(result))
+    raise click.exceptions.Exit(_exit_code(result))

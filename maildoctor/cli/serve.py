@@ -15,6 +15,8 @@ import click
 from maildoctor.cli.options import (
     CouldNotRun,
     events_db_option,
+    parse_auth_dns,
+    parse_hostport,
     resolve_templates,
     templates_option,
 )
@@ -34,52 +36,6 @@ from maildoctor.harness.store import StoreError, default_db_path
 from maildoctor.web.access import hash_password
 from maildoctor.web.app import start_web
 from maildoctor.web.config import WebConfig
-
-
-def parse_hostport(value: str, *, option: str, default_host: str = "127.0.0.1") -> tuple[str, int]:
-    """``HOST:PORT``, ``:PORT``, ``PORT`` or ``[v6]:PORT`` -> (host, port)."""
-    text = value.strip()
-    if text.startswith("["):
-        host, _, rest = text[1:].partition("]")
-        port_text = rest.removeprefix(":")
-    elif text.count(":") == 1:
-        host, _, port_text = text.partition(":")
-    elif text.isdigit():
-        host, port_text = "", text
-    else:
-        host, port_text = text, ""
-    if not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
-        raise click.BadParameter(
-            f"{value!r} is not HOST:PORT with a port from 0 to 65535 (0 picks a free port).",
-            param_hint=option,
-        )
-    return host or default_host, int(port_text)
-
-
-def parse_auth_dns(values: tuple[str, ...], option: str = "--auth-dns") -> tuple[str, ...] | None:
-    """The words of ``--auth-dns`` (and ``--desk-dns``, ``--check-dns``): nameservers as
-    IP[:PORT], ``system`` (none given: the system's, ``()``) or ``off`` (None).
-
-    A bad value is a usage error naming ``option``.
-    """
-    from maildoctor.address.dnsprobe import DNSConfigError, parse_nameserver
-
-    words = {v.strip().lower() for v in values}
-    if not values or words == {"system"}:
-        return ()
-    if words == {"off"}:
-        return None
-    if words & {"system", "off"}:
-        raise click.BadParameter(
-            "'system' and 'off' stand alone; otherwise give nameservers as IP[:PORT].",
-            param_hint=option,
-        )
-    for value in values:
-        try:
-            parse_nameserver(value)
-        except DNSConfigError as e:
-            raise click.BadParameter(str(e), param_hint=option) from None
-    return tuple(v.strip() for v in values)
 
 
 def _remote_view(password: bool, public_check: bool) -> str:

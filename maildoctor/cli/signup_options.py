@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from maildoctor.cli.options import _stack
+from maildoctor.cli.options import _stack, parse_auth_dns
 from maildoctor.web.ratelimit import parse_rate
 from maildoctor.web.signup import PUBLIC_PATHS
 
@@ -113,7 +113,6 @@ def signup_web_fields(
     check_dns_timeout: float,
 ) -> dict[str, Any]:
     """The WebConfig fields of the ``@signup_options`` values."""
-    from maildoctor.cli.serve import parse_auth_dns  # serve imports this module
 
     return {
         "public_paths": frozenset(PUBLIC_PATHS) if public_check else frozenset(),

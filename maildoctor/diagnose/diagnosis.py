@@ -194,7 +194,7 @@ def run_trial(
         del message[SCENARIO_HEADER]
         message[SCENARIO_HEADER] = label
         raw = auth + message.as_bytes(policy=message.policy.clone(linesep="\r\n"))
-        return _deliver(running, scenario, sender, recipient, raw)
+        return _deliver(running, scenario, profile, sender, recipient, raw)
 
     results = []
     has_list = result.carrier is not None and result.carrier.setting("receive_list") is not None
@@ -229,64 +229,66 @@ def run_trial(
 
 
 def _deliver(
-    running: Any, scenario: Scenario, sender: str, recipient: str, raw: bytes
+    running: Any, scenario: Scenario, profile: Any, sender: str, recipient: str, raw: bytes
 ) -> ScenarioResult:
-    """One real SMTP transaction; the decision is read back from the store.
+    """One real SMTP transaction through the one client (:mod:`maildoctor.harness.client`),
+    which reads the recipient's outcome and rule from the harness on the same connection.
 
     Raises TrialFailed when the harness itself failed (it could not store the
     message, did not answer, or answered with a temporary error: a carrier's filter
     refuses with 5xx, so a 4xx is a fault set on the harness or its own failure; or
-    it accepted the message and did not store it):
+    it accepted the message and could not say what the mailbox did):
     that is no carrier's decision.
     """
+    from maildoctor.harness.client import deliver
+    from maildoctor.harness.policy import rule_name
+
     host, port = running.smtp_address
     failures = running.store.failures
     before = failures.failures
     try:
-        with smtplib.SMTP(host, port, timeout=10) as client:
-            client.ehlo(TRIAL_HELO)  # what the harness list hides by default
-            client.mail(sender)
-            code, text = client.rcpt(recipient)
-            replies = [f"{code} {text.decode(errors='replace')}"]
-            if code < 400:
-                code, text = client.data(raw)
-                replies.append(f"{code} {text.decode(errors='replace')}")
-            else:
-                client.rset()
+        sent = deliver(
+            raw,
+            host=host,
+            port=port,
+            mail_from=sender,
+            recipients=[recipient],
+            timeout=10,
+            helo=TRIAL_HELO,  # what the harness list hides by default
+        )
     except (OSError, smtplib.SMTPException) as e:
         raise TrialFailed(f"the trial harness at {host}:{port} did not answer: {e}") from e
     if failures.failures > before:
         raise TrialFailed(failures.last_error)
-    stored = running.last()
-    if stored is None or not stored.raw.endswith(raw):
-        # Refused before DATA, or not stored (the newest message is another one):
-        # the SMTP replies are the evidence. (endswith: a verifying harness adds a header.)
-        if replies[-1].startswith("4"):
-            raise TrialFailed(
-                f"the trial harness at {host}:{port} answered with a temporary error "
-                f"({replies[-1]}); a fault set on it, or its store cannot be written"
+    [reply] = sent.replies
+    last = reply.replies[-1] if reply.replies else f"{reply.code} {reply.text}"
+    if reply.outcome is None:
+        if reply.code >= 500:  # refused outright: the SMTP replies are the evidence
+            return ScenarioResult(
+                scenario=scenario,
+                outcome="rejected",
+                rule="smtp",
+                rule_name="",
+                smtp_replies=reply.replies,
+                stored_id=None,
             )
-        if replies[-1].startswith("2"):
+        if 200 <= reply.code < 300:
             raise TrialFailed(
-                f"the trial harness at {host}:{port} accepted the message ({replies[-1]}) "
-                "but it is not in its store"
+                f"the trial harness at {host}:{port} accepted the message ({last}) "
+                "but did not say what the mailbox did with it"
             )
-        return ScenarioResult(
-            scenario=scenario,
-            outcome="rejected",
-            rule="smtp",
-            rule_name="",
-            smtp_replies=tuple(replies),
-            stored_id=None,
+        raise TrialFailed(
+            f"the trial harness at {host}:{port} answered with a temporary error "
+            f"({last}); a fault set on it, or its store cannot be written"
         )
-    delivery = stored.decision_for(recipient)
+    rule = reply.rule or ""
     return ScenarioResult(
         scenario=scenario,
-        outcome=str(delivery.outcome),
-        rule=delivery.rule,
-        rule_name=delivery.decision.rule_name,
-        smtp_replies=tuple(replies),
-        stored_id=stored.id,
+        outcome=reply.outcome,
+        rule=rule,
+        rule_name=rule_name(profile, rule),
+        smtp_replies=reply.replies,
+        stored_id=reply.stored_id,
     )
 
 
@@ -382,7 +384,10 @@ async def diagnose(
             raise TrialFailed(f"The delivery trial could not run in the harness: {e}") from e
     # Our own delivery records first (diagnose/delivery.py), read off the event loop.
     delivery = await asyncio.to_thread(
-        delivery_for, result.address, events_db, days=events_days or DEFAULT_DAYS
+        delivery_for,
+        result.address,
+        events_db,
+        days=DEFAULT_DAYS if events_days is None else events_days,  # 0: everything kept
     )
 
     def concluded() -> DiagnoseResult:  # template rendering: CPU work, in a thread

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from maildoctor.errors import StoreFailure
 from maildoctor.harness.store import like_pattern
 
 __all__ = ["DEFAULT_MAX_ENTRIES", "History", "HistoryEntry", "HistoryError", "HistoryFilter"]
@@ -52,7 +53,7 @@ MIGRATIONS = (
 MAX_TEAM_FIELD = 200
 
 
-class HistoryError(Exception):
+class HistoryError(StoreFailure):
     """The history database could not be opened, read or written."""
 
 

@@ -14,6 +14,7 @@ from maildoctor.address.check import CheckResult
 from maildoctor.advice import DEFAULT_SUBJECT
 from maildoctor.diagnose.delivery import Delivery
 from maildoctor.diagnose.spoofing import SpoofingCheck
+from maildoctor.errors import CouldNotRun
 from maildoctor.findings import Lang
 from maildoctor.tickets import DEFAULT_TICKET
 
@@ -41,7 +42,7 @@ ADDRESS_ADVICE = (
 )
 
 
-class TrialFailed(Exception):
+class TrialFailed(CouldNotRun):
     """The trial's own harness failed (its store, its SMTP server): no decision was seen.
 
     Never reported as a carrier decision: ``maildoctor diagnose`` exits 4 with the cause.

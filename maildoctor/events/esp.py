@@ -98,7 +98,7 @@ def events_from_json(data: Any, *, origin: str, position: str = "") -> list[Even
             )
         try:
             inner = json.loads(_str(data.get("Message")))
-        except ValueError:
+        except (ValueError, RecursionError):
             raise UnknownShape("an SNS notification whose Message is not JSON") from None
         if shape_of(inner) != "ses":
             raise UnknownShape("an SNS notification that carries no Amazon SES event")
@@ -114,7 +114,11 @@ def events_from_json(data: Any, *, origin: str, position: str = "") -> list[Even
                 raise UnknownShape(f"record {i + 1}: {e}") from None
             out.append(Event(**{**event.__dict__, "address": address_key(event.address)}))
         return out
-    keys = ", ".join(sorted(data)[:6]) if isinstance(data, dict) else type(data).__name__
+    keys = (
+        ", ".join(k[:40] for k in sorted(data)[:6])
+        if isinstance(data, dict)
+        else type(data).__name__
+    )
     raise UnknownShape(
         f"JSON of an unknown shape ({keys}): not an SES/SNS notification, a SendGrid "
         "event or a delivery record"
@@ -139,25 +143,26 @@ def events_from_body(data: bytes, *, origin: str, most_errors: int = 5) -> Parse
     JSON lines holds them; a bad line is named and skipped, the others are kept."""
     out = Parsed()
     text = data.decode("utf-8", "replace")
+    # A document nested deeper than Python's recursion limit is not JSON an ESP sends.
     try:
         whole = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         lines: list[tuple[int, str]] = list(enumerate(text.splitlines(), 1))
     else:
         lines = []
         out.read = 1
         try:
             out.events.extend(events_from_json(whole, origin=origin))
-        except UnknownShape as e:
+        except (UnknownShape, RecursionError) as e:
             out.bad += 1
-            out.errors.append(str(e))
+            out.errors.append(str(e) if isinstance(e, UnknownShape) else "nested too deep")
     for number, line in lines:
         if not line.strip():
             continue
         out.read += 1
         try:
             out.events.extend(events_from_json(json.loads(line), origin=origin))
-        except ValueError as e:
+        except (ValueError, RecursionError) as e:
             out.bad += 1
             why = str(e) if isinstance(e, UnknownShape) else "not JSON"
             if len(out.errors) < most_errors:

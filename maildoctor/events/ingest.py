@@ -60,7 +60,8 @@ class SourceReport:
 
     origin: str
     kind: str = ""
-    """``postfix``, ``json``, ``bounce``, ``harness``; ``""`` when it could not be read."""
+    """``postfix``, ``ses``, ``sendgrid``, ``api`` (records), ``json`` (a mix), ``bounce``,
+    ``harness``; ``""`` when it could not be read."""
     read: int = 0
     """Lines, JSON values or messages read."""
     events: int = 0
@@ -388,7 +389,8 @@ def ingest_source(
             if kind == "json":
                 _json(data, writer)
                 found = writer.sources
-                return writer.done(next(iter(found)) if len(found) == 1 else "json")
+                writer.report.kind = next(iter(found)) if len(found) == 1 else "json"
+                return writer.done(writer.report.kind)
             if source == "-":
                 return _bounce_bytes(data, writer)
             _bounces(source, writer)

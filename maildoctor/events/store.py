@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from maildoctor.errors import StoreFailure
 from maildoctor.events.model import Event
 
 __all__ = ["DEFAULT_DAYS", "EventStore", "EventStoreError", "SourceRow", "default_events_db"]
@@ -78,7 +79,7 @@ def default_events_db() -> Path:
     return Path(platformdirs.user_data_dir("maildoctor", appauthor=False)) / "events.sqlite3"
 
 
-class EventStoreError(Exception):
+class EventStoreError(StoreFailure):
     """The events store could not be opened, read or written (one line, with what to do)."""
 
 

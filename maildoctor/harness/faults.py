@@ -32,6 +32,8 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
+from maildoctor.errors import BadInput
+
 __all__ = ["PRESETS", "Fault", "FaultError", "FaultPlan", "Stage", "parse_faults"]
 
 
@@ -46,7 +48,7 @@ class Stage(StrEnum):
     AFTER_DATA = "after_data"
 
 
-class FaultError(ValueError):
+class FaultError(BadInput, ValueError):
     """A fault SPEC could not be understood."""
 
 

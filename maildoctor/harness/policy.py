@@ -289,7 +289,7 @@ def decide(profile: Profile, facts: MessageFacts) -> Decision:
             continue
         if not _fires(rule, profile, facts):
             continue
-        name = profile.setting_names.get("receive_list" if rule == "receive_only" else rule, "")
+        name = rule_name(profile, rule)
         if rule == "receive_list":
             if unchecked:
                 return _unchecked(profile)
@@ -323,5 +323,11 @@ def _unchecked(profile: Profile) -> Decision:
         rule="spoofing_unchecked",
         reply_code=OK_REPLY[0],
         reply_text=OK_REPLY[1],
-        rule_name=profile.setting_names.get("spoofing", ""),
+        rule_name=rule_name(profile, "spoofing_unchecked"),
     )
+
+
+def rule_name(profile: Profile, rule: str) -> str:
+    """The carrier's own name for the setting behind ``rule`` (``""``: none, or no carrier)."""
+    setting = {"receive_only": "receive_list", "spoofing_unchecked": "spoofing"}.get(rule, rule)
+    return profile.setting_names.get(setting, "")

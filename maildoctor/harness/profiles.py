@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from maildoctor.carriers import CARRIERS, carrier_for_domain
+from maildoctor.errors import BadInput
 from maildoctor.harness.policy import Outcome, Profile, UnsupportedSetting
 
 __all__ = ["ProfileBook", "ProfileError", "load_profiles", "parse_profile"]
@@ -65,7 +66,7 @@ _SETTINGS = {
 }
 
 
-class ProfileError(ValueError):
+class ProfileError(BadInput, ValueError):
     """A profiles file or profile table could not be understood."""
 
 

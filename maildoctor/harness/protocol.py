@@ -13,7 +13,8 @@
   per connection and per client address, the connection closed after a few;
 - ``XOUTCOME``, a private-use command (RFC 5321 §4.1.5) that tells a client
   what each recipient's simulated mailbox did with the last message, since
-  one DATA reply cannot (``maildoctor send`` asks it when EHLO says XMAILDOCTOR).
+  one DATA reply cannot: ``RECIPIENT OUTCOME RULE message=ID REPLY`` a line each
+  (maildoctor.harness.client asks it when EHLO says XMAILDOCTOR).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import collections
 import ssl
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
@@ -31,8 +32,18 @@ from maildoctor.harness.faults import Stage
 from maildoctor.harness.guard import FailureThrottle, Gate, MemoryBudget, QuietLog
 
 if TYPE_CHECKING:
-    from maildoctor.harness.smtp import CaptureHandler
-    from maildoctor.harness.store import Delivery
+    from maildoctor.harness.faults import FaultPlan
+    from maildoctor.harness.store import Delivery, Store
+
+
+class CaptureSide(Protocol):
+    """What the protocol needs of its capture handler (maildoctor.harness.smtp's
+    CaptureHandler): the fault plan and the store. Declared here, so that smtp imports
+    protocol and never the other way round."""
+
+    faults: FaultPlan
+    store: Store
+
 
 __all__ = ["EXTENSION", "Guards", "HarnessSMTP", "Limits", "session_key"]
 
@@ -151,7 +162,7 @@ class HarnessSMTP(SMTP):
 
     def __init__(
         self,
-        handler: CaptureHandler,
+        handler: CaptureSide,
         *,
         limits: Limits,
         tls_context: ssl.SSLContext | None = None,
@@ -174,6 +185,8 @@ class HarnessSMTP(SMTP):
         self._users = dict(users or {})
         self.last_deliveries: Sequence[Delivery] | None = None
         """Each recipient's decision for the last message stored on this connection."""
+        self.last_stored_id: int | None = None
+        """The store's id of that message."""
         super().__init__(
             handler,
             data_size_limit=limits.max_message_size,
@@ -373,7 +386,8 @@ class HarnessSMTP(SMTP):
             await self.push(NO_OUTCOME)
             return
         lines = [
-            f"{d.recipient} {d.outcome} {d.rule} {d.decision.reply}" for d in self.last_deliveries
+            f"{d.recipient} {d.outcome} {d.rule} message={self.last_stored_id} {d.decision.reply}"
+            for d in self.last_deliveries
         ]
         for line in lines[:-1]:
             await self.push(f"250-{line}")

@@ -13,6 +13,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from maildoctor.errors import BadInput
+
 __all__ = ["FIELDS", "QueryError", "Term", "parse_query", "time_bound"]
 
 #: The ``field:`` prefixes the search knows.
@@ -24,7 +26,7 @@ _TAGS = frozenset({"trial"})
 MAX_TERMS = 20
 
 
-class QueryError(ValueError):
+class QueryError(BadInput, ValueError):
     """A query that cannot be searched; the message says which term and why."""
 
 

@@ -26,6 +26,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from maildoctor.errors import StoreFailure
 from maildoctor.harness.health import (
     FailureLog,
     StoreProblem,
@@ -143,7 +144,7 @@ def _clause(term: Term) -> tuple[str, list[str | int | float]]:
     return "m.helo = ?", [TRIAL_HELO]  # tag:trial
 
 
-class StoreError(Exception):
+class StoreError(StoreFailure):
     """The database could not be opened or written."""
 
 

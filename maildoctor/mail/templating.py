@@ -27,6 +27,8 @@ from pathlib import Path
 
 import jinja2
 
+from maildoctor.errors import BadInput
+
 __all__ = [
     "ENV_VAR",
     "PACKAGED",
@@ -48,7 +50,7 @@ ENV_VAR = "MAILDOCTOR_TEMPLATES"
 _PACKAGE_DIR = Path(__file__).resolve().parent.parent
 
 
-class TemplatingError(Exception):
+class TemplatingError(BadInput):
     """Base of every template error; ``str(error)`` is a full sentence for the user."""
 
 

@@ -24,13 +24,20 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from maildoctor.errors import BadInput, CouldNotRun, DnsUntrusted, MaildoctorError
 from maildoctor.harness import server as harness_server
 from maildoctor.web import desk, events, history, messages, signup, templates_gallery
 from maildoctor.web.access import Access
 from maildoctor.web.config import WEB_CONFIG, WebConfig
 from maildoctor.web.desk_run import DeskService
 from maildoctor.web.http import MAX_BODY, error_response, json_response
-from maildoctor.web.serving import BodyTimeout, body_deadline, start_site, tls_context
+from maildoctor.web.serving import (
+    BodyTimeout,
+    body_deadline,
+    quiet_server_logger,
+    start_site,
+    tls_context,
+)
 
 if TYPE_CHECKING:
     from maildoctor.harness.server import Harness, HarnessThread
@@ -56,6 +63,8 @@ def make_app(harness: Harness, config: WebConfig | None = None) -> web.Applicati
         body that came too slowly 408, and a bug 500 with an id and one log line."""
         try:
             response: web.StreamResponse = await handler(request)
+        except MaildoctorError as e:  # a handler raised: the one place it becomes a status
+            return error_response(http_status(e), str(e))
         except web.HTTPException as e:
             if not request.path.startswith("/api/") or e.status < 400:
                 raise
@@ -86,7 +95,11 @@ def make_app(harness: Harness, config: WebConfig | None = None) -> web.Applicati
         # which answers with a JSON error, instead of aiohttp's plain-text 400 at 8 KB.
         # The keep-alive timer runs from a connection's start and after each response and
         # closes one still waiting for a whole request: the header timeout (slowloris).
-        handler_args={"max_line_size": 32 * 1024, "keepalive_timeout": config.header_timeout},
+        handler_args={
+            "max_line_size": 32 * 1024,
+            "keepalive_timeout": config.header_timeout,
+            "logger": quiet_server_logger(harness.log),
+        },
     )
     app[WEB_CONFIG] = config
     assert harness.store is not None
@@ -99,6 +112,22 @@ def make_app(harness: Harness, config: WebConfig | None = None) -> web.Applicati
     history.add_routes(app, service.history)
     events.add_routes(app, harness, config)
     return app
+
+
+#: The one place a kind of failure becomes an HTTP status (maildoctor.errors).
+HTTP_STATUS: dict[type[MaildoctorError], int] = {
+    BadInput: 400,
+    DnsUntrusted: 503,
+    CouldNotRun: 503,  # StoreFailure (HistoryError, StoreError...), TrialFailed
+}
+
+
+def http_status(error: MaildoctorError) -> int:
+    """The status of a failure a handler raised: its kind's, the nearest in its ancestry."""
+    for kind in type(error).__mro__:
+        if kind in HTTP_STATUS:
+            return HTTP_STATUS[kind]
+    return 500
 
 
 def unexpected_error(request: web.Request, error: BaseException) -> web.Response:

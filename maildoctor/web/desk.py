@@ -37,11 +37,11 @@ from maildoctor.address.intake import (
     read_list,
     read_text,
 )
-from maildoctor.diagnose.history import MAX_TEAM_FIELD, HistoryError
+from maildoctor.diagnose.history import MAX_TEAM_FIELD
 from maildoctor.diagnose.paste import MAX_PASTE, read_paste
 from maildoctor.spreadsheet import csv_text, unique_names
 from maildoctor.tickets import TICKETS, Ticket, UnknownTicket, ticket
-from maildoctor.web.desk_run import DeskService, Team, TrialFailed
+from maildoctor.web.desk_run import DeskService, Team
 from maildoctor.web.http import (
     UI_CSP,
     error_response,
@@ -120,16 +120,20 @@ def add_routes(app: web.Application, harness: Harness, service: DeskService) -> 
                 )
             # An "address" with none in it: diagnosed as given, the check says what is wrong.
             paste = replace(paste, kind="address", address=text)
-        kind = kind or ticket(paste.ticket_type)
-        try:
-            result = await within_budget(
-                service.diagnose(paste.address, kind, lang, paste=paste, team=team),
-                "The diagnosis",
+        if len(paste.address) > MAX_ADDRESS:
+            # No address is that long (RFC 5321: 254), and checking one is CPU work on
+            # the event loop: a clear answer instead.
+            return error_response(
+                422,
+                f"The address in the text is {len(paste.address)} characters long, "
+                f"more than any address can be ({MAX_ADDRESS}).",
             )
-        except TrialFailed as e:
-            return error_response(503, str(e))
-        except HistoryError as e:
-            return error_response(503, str(e))
+        kind = kind or ticket(paste.ticket_type)
+        # TrialFailed, HistoryError: raised on, a 503 by app.HTTP_STATUS.
+        result = await within_budget(
+            service.diagnose(paste.address, kind, lang, paste=paste, team=team),
+            "The diagnosis",
+        )
         if isinstance(result, web.Response):
             return result
         return json_response(result)
@@ -185,7 +189,15 @@ def add_routes(app: web.Application, harness: Harness, service: DeskService) -> 
 
 
 def _forget(tasks: set[asyncio.Task[Any]]) -> Callable[[asyncio.Task[Any]], None]:
-    return tasks.discard
+    """A done-callback for work that outlived its request: drop it from ``tasks`` and
+    take its exception (nobody awaits it any more; the history says what it stored)."""
+
+    def done(task: asyncio.Task[Any]) -> None:
+        tasks.discard(task)
+        if not task.cancelled():
+            task.exception()
+
+    return done
 
 
 def _rows(text: str, mode: str) -> dict[str, Any] | web.Response:

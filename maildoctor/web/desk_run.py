@@ -2,8 +2,9 @@
 
 The trial delivers into the harness this app serves, so every evidence link of a
 diagnosis opens the very message in the harness view. Trials run one at a time
-(each one sets a profile for its recipient and reads back the newest message to
-it), and a recipient's own profile, if ``--profiles`` gave one, is put back after.
+(each one sets a profile for its recipient; the SMTP client reads the outcome on its
+own connection), and a recipient's own profile, if ``--profiles`` gave one, is put
+back after.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ if TYPE_CHECKING:
     from maildoctor.address.check import CheckResult
     from maildoctor.harness.policy import Profile
     from maildoctor.harness.server import Harness
-    from maildoctor.harness.store import Store, StoredMessage
+    from maildoctor.harness.store import Store
 
 __all__ = ["SENDER_AUTH_TTL", "DeskService", "Team", "TrialFailed", "message_url"]
 
@@ -66,7 +67,6 @@ class _TrialTarget:
 
     harness: Harness
     saved: dict[str, Profile | None]
-    recipient: str = ""
 
     @property
     def smtp_address(self) -> tuple[str, int]:
@@ -85,7 +85,6 @@ class _TrialTarget:
     def set_profile(self, pattern: str, profile: Profile) -> None:
         if pattern not in self.saved:
             self.saved[pattern] = self.harness.profiles.entries().get(pattern)
-        self.recipient = pattern
         self.harness.set_profile(pattern, profile)
 
     def clear_profiles(self) -> None:
@@ -97,21 +96,15 @@ class _TrialTarget:
                 self.harness.set_profile(pattern, previous)
         self.saved.clear()
 
-    def last(self) -> StoredMessage | None:
-        """The newest message to the trial's recipient (other mail may arrive meanwhile)."""
-        for summary in self.store.recent(limit=200):  # summaries only: cheap
-            if self.recipient in summary.rcpt_tos:
-                return self.store.get(summary.id)
-        return None
-
 
 def summary(result: CheckResult, data: dict[str, Any], lang: Lang) -> dict[str, Any]:
     """What the desk puts first: the verdict as shown and the one most likely cause.
 
     An "ok" without DNS (``--desk-dns off``, an address literal) is shown as unknown,
     with the sentence the CLI prints for it: nothing said the domain exists.
-    The cause is the first of: for an unknown verdict, that DNS sentence or the finding
-    that DNS could not be asked; the gravest finding's message; the trial's lesson; the
+    The cause is the first of: our own delivery record's sentence (what happened to the
+    mail, when the records settle it); for an unknown verdict, that DNS sentence or the
+    finding that DNS could not be asked; the gravest finding's message; the trial's lesson; the
     first advice's title.
     """
     state = result.verdict
@@ -122,7 +115,10 @@ def summary(result: CheckResult, data: dict[str, Any], lang: Lang) -> dict[str, 
     grave.sort(key=lambda f: f.severity is not Severity.ERROR)
     advice = data.get("advice_details") or []
     dns = next((f for f in result.findings if "dns_unknown" in f.advice), None)
-    if state is Verdict.UNKNOWN and (note or dns):
+    record = data.get("delivery") or {}
+    if record.get("verdict") not in (None, "not_searched") and record.get("summary"):
+        cause = record["summary"]  # evidence before inference: what happened to our mail
+    elif state is Verdict.UNKNOWN and (note or dns):
         cause = note or (dns.message if dns else "")
     elif grave:
         cause = grave[0].message

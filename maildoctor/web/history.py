@@ -18,7 +18,7 @@ from typing import Any
 from aiohttp import web
 
 from maildoctor.advice import CATALOG
-from maildoctor.diagnose.history import History, HistoryError, HistoryFilter
+from maildoctor.diagnose.history import History, HistoryFilter
 from maildoctor.tickets import TICKETS
 from maildoctor.web.http import error_response, json_response, page_params, path_id
 
@@ -44,13 +44,11 @@ def add_routes(app: web.Application, history: History) -> None:
         lang = request.query.get("lang", "ja")
         if lang not in ("ja", "en"):
             return error_response(400, f'"lang" is "ja" or "en", not {lang!r}.')
-        try:
-            entries = await asyncio.to_thread(
-                history.search, query, limit=limit, offset=offset, filters=filters
-            )
-            total = await asyncio.to_thread(history.count, query, filters)
-        except HistoryError as e:
-            return error_response(503, str(e))
+        # A HistoryError (the store failed) is raised on: app.HTTP_STATUS makes it a 503.
+        entries = await asyncio.to_thread(
+            history.search, query, limit=limit, offset=offset, filters=filters
+        )
+        total = await asyncio.to_thread(history.count, query, filters)
         items: list[dict[str, Any]] = [
             {
                 **e.summary(),
@@ -67,10 +65,7 @@ def add_routes(app: web.Application, history: History) -> None:
         entry_id = path_id(request, "History")
         if isinstance(entry_id, web.Response):
             return entry_id
-        try:
-            entry = await asyncio.to_thread(history.get, entry_id)
-        except HistoryError as e:
-            return error_response(503, str(e))
+        entry = await asyncio.to_thread(history.get, entry_id)
         if entry is None:
             return error_response(
                 404, f"There is no diagnosis {entry_id} (it may be past the retention limit)."
@@ -78,10 +73,7 @@ def add_routes(app: web.Application, history: History) -> None:
         return json_response({**entry.to_dict(), "permalink": permalink(entry.id)})
 
     async def agents(request: web.Request) -> web.Response:
-        try:
-            return json_response(await asyncio.to_thread(history.agents))
-        except HistoryError as e:
-            return error_response(503, str(e))
+        return json_response(await asyncio.to_thread(history.agents))
 
     app.router.add_get("/api/diagnoses", list_entries)
     app.router.add_get("/api/diagnoses/agents", agents)
