@@ -105,3 +105,25 @@ def test_powermta_bounce_category_is_its_reason() -> None:
         ).encode()
         (found,) = explain(raw)
         assert found.reason == reason
+
+
+def test_sisimai_5_2_reasons_failedstarttls_and_suppressed() -> None:
+    """go-sisimai: a refusal at STARTTLS (or its words) is failedstarttls; SES's own
+    suppression list is suppressed. Both soft: nothing wrong with the address."""
+    facts = Facts(diagnostic="530 5.7.0 Must issue a STARTTLS command first", command="STARTTLS")
+    assert decide(facts) == "failedstarttls"
+    words = Facts(diagnostic="554 5.7.1 TLS required but not supported", status="5.7.1")
+    assert decide(words) == "failedstarttls"
+    notice = (
+        '{"notificationType":"Bounce","bounce":{"bounceType":"Permanent",'
+        '"bounceSubType":"OnAccountSuppressionList","bouncedRecipients":[{"emailAddress":'
+        '"reader@books.example","diagnosticCode":"Amazon SES did not send the message to '
+        'this address because it is on the suppression list for your account."}]},'
+        '"mail":{"destination":["reader@books.example"]}}'
+    )
+    raw = (
+        "From: no-reply@sns.amazonaws.com\nTo: shop@sender.example\n"
+        "Subject: AWS Notification Message\nContent-Type: text/plain\n\n" + notice + "\n"
+    ).encode()
+    (found,) = explain(raw)
+    assert (found.reason, found.hard_bounce) == ("suppressed", False)

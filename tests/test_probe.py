@@ -51,12 +51,15 @@ def _probe(address: str, host: tuple[str, int], lang: str = "en", **kw: object) 
         ("user_unknown,to=taro@example.jp", "undeliverable", "rejected"),
         ("mailbox_full,to=taro@example.jp", "undeliverable", "rejected"),
         ("greylist", "unknown", "temporary"),
+        (f"rcpt=451 4.3.0 Try later,to={RANDOM}@example.jp", "deliverable",
+         "accepted_random_unclear"),
         ("rcpt=554 5.7.1 Client host rejected: listed at a DNSBL,to=taro@example.jp",
          "unknown", "refused_not_mailbox"),
         ("mail=530 5.7.0 Must issue a STARTTLS command first", "unknown", "tls_required"),
         ("rate_limit", "unknown", "session_refused"),
     ],
     ids=["catch-all", "deliverable", "user-unknown", "mailbox-full", "greylist-450",
+         "random-address-4xx",
          "dnsbl-refusal", "tls-required", "421-at-connect"],
 )  # fmt: skip
 def test_outcomes_against_the_harness(
@@ -83,6 +86,12 @@ def test_port_closed_is_unknown() -> None:
     assert (result.outcome, result.reason) == ("unknown", "port_blocked")
     assert f"127.0.0.1:{port}: connection refused" in result.text
     assert not result.probed  # no connection: the report must not say a probe was made
+
+
+def test_an_mx_name_that_does_not_resolve_is_unknown() -> None:
+    result = _probe("taro@example.jp", ("mx.nonexistent.invalid", 25))
+    assert (result.outcome, result.reason, result.probed) == ("unknown", "host_unresolved", False)
+    assert "mx.nonexistent.invalid:25: host name not resolved" in result.text
 
 
 def test_receivers_whose_replies_do_not_tell_are_never_asked() -> None:

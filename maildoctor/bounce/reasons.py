@@ -90,6 +90,7 @@ _ORDER_OTHER = (
     "systemfull",
     "notaccept",
     "expired",
+    "failedstarttls",
     "securityerror",
     "mailererror",
 )
@@ -107,6 +108,7 @@ _ORDER_WORDS = (
     "toomanyconn",
     "blocked",
     "authfailure",
+    "failedstarttls",
     "securityerror",
     "systemerror",
     "networkerror",
@@ -206,6 +208,8 @@ def _syntax_reply(f: Facts) -> bool:
 
 def _another(f: Facts, text: str) -> str:
     """Sisimai::Reason->anotherone: the status code's reason, or what else fits."""
+    if f.command == "STARTTLS" or _reply(f) in (523, 524, 538):
+        return "failedstarttls"  # go-sisimai: refused at STARTTLS, or TLS-specific replies
     reason = status_reason(f.status)
     if reason and reason not in RETRY and f.diagnostic_type in ("", "SMTP"):
         return reason

@@ -28,7 +28,13 @@ def ses_notification(text: str) -> dict[str, Any] | None:
 
 
 #: SES's bounceSubType -> reason, where it says one (after Sisimai::Lhost::AmazonSES)
-_SUBTYPES = {"MailboxFull": "mailboxfull", "MessageTooLarge": "mesgtoobig"}
+_SUBTYPES = {
+    "MailboxFull": "mailboxfull",
+    "MessageTooLarge": "mesgtoobig",
+    # go-sisimai lhost/via-amazonses.go: SES did not send, the address is on its list
+    "Suppressed": "suppressed",
+    "OnAccountSuppressionList": "suppressed",
+}
 
 
 def _dict(value: object) -> dict[str, Any]:

@@ -431,21 +431,10 @@ def check_dane(mx: Sequence[str] | None, *, resolver: dns.resolver.Resolver) -> 
     unvalidated = [h["host"] for h in with_tlsa if not h["authenticated"]]
     if unvalidated:
         problems.append(("dane_not_validated", {"hosts": ", ".join(unvalidated)}))
-    status: Status
-    if param_problems:
-        status = "invalid"
-    elif unvalidated:
-        status = "not_validated"
-    elif unanswered:
-        return PolicyCheck(
-            status="unknown",
-            found=found,
-            problems=tuple(problems),
-            why_unknown="; ".join(unanswered),
-        )
-    else:
-        status = "ok"
-    return PolicyCheck(status=status, found=found, problems=tuple(problems))
+    decided: Status | None = (
+        "invalid" if param_problems else ("not_validated" if unvalidated else None)
+    )
+    return _concluded(decided, unanswered, found, problems)
 
 
 # --- DMARC: the draft's tags and the report addresses' authorisation --------------------------
@@ -494,16 +483,23 @@ def check_dmarc_reports(
                     )
             addresses.append(row)
     found = {"record": record, "tags": dict(tags), "removed_tags": removed, "addresses": addresses}
-    status: Status
-    if any(code == "dmarc_report_not_authorized" for code, _ in problems):
-        status = "invalid"
-    elif unanswered:
+    bad = any(code == "dmarc_report_not_authorized" for code, _ in problems)
+    return _concluded("invalid" if bad else None, unanswered, found, problems)
+
+
+def _concluded(
+    decided: Status | None,
+    unanswered: Sequence[str],
+    found: Mapping[str, Any],
+    problems: Sequence[Problem],
+) -> PolicyCheck:
+    """``decided`` when an answer settled it; else unknown when a lookup went
+    unanswered (it may have been the one that mattered), else ok."""
+    if decided is None and unanswered:
         return PolicyCheck(
             status="unknown",
             found=found,
             problems=tuple(problems),
             why_unknown="; ".join(unanswered),
         )
-    else:
-        status = "ok"
-    return PolicyCheck(status=status, found=found, problems=tuple(problems))
+    return PolicyCheck(status=decided or "ok", found=found, problems=tuple(problems))

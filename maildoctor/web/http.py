@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import json
 from typing import Any
@@ -150,6 +151,17 @@ async def read_json_object(
     body = await read_body(request, limit=limit)
     if isinstance(body, web.Response):
         return body
+    if len(body) > _PARSE_ON_LOOP:  # megabytes of JSON: CPU work, off the event loop
+        return await asyncio.to_thread(_json_object, body)
+    return _json_object(body)
+
+
+#: Bodies up to this size are parsed on the event loop (well under a millisecond).
+_PARSE_ON_LOOP = 64 * 1024
+
+
+def _json_object(body: bytes) -> dict[str, Any] | web.Response:
+    """The JSON object in ``body``, or the JSON error saying what is wrong with it."""
     try:
         data = json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as e:
