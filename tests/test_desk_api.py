@@ -567,8 +567,9 @@ def test_a_forwarded_mail_and_a_pasted_bounce(desk: HarnessThread) -> None:
         ({"text": 5}, 400, '"text" must be a string'),
         ({"text": "  "}, 400, "The text is empty"),
         ({"text": "a" * 100_001}, 400, "more than 100000"),
+        ({"text": "登録は" + "a" * 5000 + "@docomo.ne.jpです"}, 422, "more than any address"),
     ],
-    ids=["no-address", "not-string", "blank", "too-long"],
+    ids=["no-address", "not-string", "blank", "too-long", "address-too-long"],
 )
 def test_bad_pasted_text_is_one_json_error(
     desk: HarnessThread, body: dict[str, Any], status: int, error: str

@@ -88,6 +88,12 @@ def test_port_closed_is_unknown() -> None:
     assert not result.probed  # no connection: the report must not say a probe was made
 
 
+def test_an_mx_name_that_does_not_resolve_is_unknown() -> None:
+    result = _probe("taro@example.jp", ("mx.nonexistent.invalid", 25))
+    assert (result.outcome, result.reason, result.probed) == ("unknown", "host_unresolved", False)
+    assert "mx.nonexistent.invalid:25: host name not resolved" in result.text
+
+
 def test_receivers_whose_replies_do_not_tell_are_never_asked() -> None:
     with socket.socket() as listener:  # would count any connection
         listener.bind(("127.0.0.1", 0))

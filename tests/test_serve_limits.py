@@ -10,6 +10,8 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
+import pytest
+
 from maildoctor.harness.server import HarnessThread, run_in_thread
 from maildoctor.harness.smtp import Limits
 
@@ -247,3 +249,131 @@ def test_damage_found_while_serving_is_told_once_with_the_advice(tmp_path: Path)
     assert lines[0].startswith(f"maildoctor: The message store {db} is damaged")
     assert f"sqlite3 {db} .recover" in lines[0]
     assert status == 503
+
+
+# -- the web side: connections, headers, bodies ------------------------------------------
+
+
+def http_harness(tmp_path: Path, **web: object) -> HarnessThread:
+    from maildoctor.web.app import run_in_thread as run_with_web
+    from maildoctor.web.config import WebConfig
+
+    return run_with_web(tmp_path / "h.sqlite3", web_config=WebConfig(**web))  # type: ignore[arg-type]
+
+
+def http_address(h: HarnessThread) -> tuple[str, int]:
+    assert h.http_url is not None
+    host, port = h.http_url.removeprefix("http://").rsplit(":", 1)
+    return host, int(port)
+
+
+def test_a_request_whose_headers_never_finish_is_closed(tmp_path: Path) -> None:
+    with http_harness(tmp_path, header_timeout=1.0) as h:
+        sock = socket.create_connection(http_address(h), timeout=5)
+        sock.sendall(b"GET /api/messages HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        started = time.monotonic()
+        closed = False
+        for _ in range(40):  # a header line every 0.1 s: the headers never end
+            try:
+                sock.sendall(b"X-Slow: 1\r\n")
+            except OSError:
+                closed = True
+                break
+            time.sleep(0.1)
+        sock.settimeout(3)
+        try:
+            closed = closed or sock.recv(100) == b""
+        except ConnectionResetError:
+            closed = True
+        sock.close()
+        assert closed
+        assert time.monotonic() - started < 3.0
+        # A whole request on a new connection is answered as usual.
+        with socket.create_connection(http_address(h), timeout=5) as ok:
+            ok.sendall(
+                b"GET /api/messages HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+            )
+            assert ok.recv(100).startswith(b"HTTP/1.1 200 ")
+
+
+def test_a_body_that_does_not_arrive_gets_408(tmp_path: Path) -> None:
+    with http_harness(tmp_path, body_timeout=0.5) as h:
+        with socket.create_connection(http_address(h), timeout=5) as sock:
+            sock.sendall(
+                b"POST /api/diagnose HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                b"Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{"
+            )
+            started = time.monotonic()
+            answer = sock.recv(4096)
+            took = time.monotonic() - started
+        head, _, body = answer.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 408 ")
+        assert b"Connection: close" in head
+        assert body == b'{"error": "The request body did not arrive within 0.5 s."}'
+        assert 0.4 < took < 2.0
+        assert h.harness.log.counts["http-body"] == 1
+
+
+def test_connections_beyond_the_limit_get_503_and_the_limit_frees(tmp_path: Path) -> None:
+    with http_harness(tmp_path, max_connections=2) as h, ExitStack() as stack:
+        held = [socket.create_connection(http_address(h), timeout=5) for _ in range(2)]
+        for sock in held:
+            stack.callback(sock.close)
+        time.sleep(0.1)
+        with socket.create_connection(http_address(h), timeout=5) as extra:
+            answer = extra.recv(4096)
+        assert answer.startswith(b"HTTP/1.1 503 Service Unavailable\r\n")
+        assert answer.endswith(
+            b'"The server has as many connections as it takes; try again in a moment."}'
+        )
+        held[0].close()
+        deadline = time.monotonic() + 5
+        while True:
+            with socket.create_connection(http_address(h), timeout=5) as again:
+                again.sendall(b"GET /api/messages HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+                answer = again.recv(100)
+            if answer.startswith(b"HTTP/1.1 200 ") or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        assert answer.startswith(b"HTTP/1.1 200 ")
+
+
+def test_malformed_requests_are_counted_not_logged_with_tracebacks(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    bad = [
+        b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: -1\r\n\r\n",
+        b"GET /\x00 HTTP/1.1\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n" + b"X: y\r\n" * 200 + b"\r\n",
+    ]
+    with http_harness(tmp_path) as h:
+        for payload in bad * 20:
+            with socket.create_connection(http_address(h), timeout=5) as sock:
+                sock.sendall(payload)
+                assert sock.recv(100)[8:13] == b" 400 "  # HTTP/1.0 or 1.1
+        counts = dict(h.harness.log.counts)
+    err = capfd.readouterr().err
+    assert "Traceback" not in err
+    assert sum(n for kind, n in counts.items() if kind.startswith("http-error-")) == 60
+    assert 1 <= err.count("HTTP request(s) failed in the last second") <= 6
+
+
+def test_a_client_that_triggers_an_internal_error_cannot_flood_the_log(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    from maildoctor.harness.policy import Profile
+    from maildoctor.harness.profiles import ProfileBook
+
+    class BrokenBook(ProfileBook):
+        def lookup(self, recipient: str) -> Profile:
+            raise ValueError("secret internals")
+
+    with run_in_thread(tmp_path / "h.sqlite3", http_port=None, profiles=BrokenBook()) as h:
+        c = Client(h.smtp_address)
+        for _ in range(30):
+            envelope(c)
+            assert c.send(b"Subject: x\r\n\r\nbody\r\n.\r\n").startswith("451 4.3.0 ")
+        c.close()
+    err = capfd.readouterr().err
+    assert err.count("Traceback") == 1
+    assert "ValueError: secret internals" in err

@@ -134,6 +134,13 @@ guard_options = _stack(
         help="Seconds a request body may take to arrive (408 beyond).",
     ),
     click.option(
+        "--desk-budget",
+        type=click.FloatRange(min=0.1),
+        default=30.0,
+        show_default=True,
+        help="Seconds a desk request (a diagnosis, a list read) may take (504 beyond).",
+    ),
+    click.option(
         "--store-check-every",
         type=click.FloatRange(min=0),
         default=600.0,
@@ -170,6 +177,7 @@ _NAMES = (
     "http_max_connections",
     "http_header_timeout",
     "http_body_timeout",
+    "desk_budget",
     "store_check_every",
     "tls_cert",
     "tls_key",
@@ -230,6 +238,7 @@ def guard_settings(
         "max_connections": connections if http else v["http_max_connections"],
         "header_timeout": v["http_header_timeout"],
         "body_timeout": v["http_body_timeout"],
+        "desk_budget": v["desk_budget"],
         "tls_cert": v["tls_cert"],
         "tls_key": v["tls_key"],
         "tls_self_signed": v["tls_self_signed"],
@@ -294,7 +303,8 @@ def start_lines(limits: Limits, web: dict[str, Any] | None, check_every: float) 
     if web is not None:
         lines.append(
             f"Limits HTTP {count(web['max_connections'])} connections, headers "
-            f"{web['header_timeout']:g} s, body {web['body_timeout']:g} s"
+            f"{web['header_timeout']:g} s, body {web['body_timeout']:g} s, desk request "
+            f"{web['desk_budget']:g} s"
         )
     check = f"every {check_every:g} s" if check_every else "off"
     lines.append(f"Limits descriptors {descriptor_limit()}; store quick_check {check}")

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-import sys
 import traceback
 from collections.abc import Mapping
 from email import policy as email_policy
@@ -24,6 +23,7 @@ from email.parser import BytesParser
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from maildoctor.harness.faults import Fault, FaultPlan, Stage
+from maildoctor.harness.guard import QuietLog
 from maildoctor.harness.headers import decode_field, header_end, headers_only
 from maildoctor.harness.policy import Decision, MessageFacts, Outcome, Profile, decide
 from maildoctor.harness.profiles import ProfileBook
@@ -82,13 +82,15 @@ class CaptureHandler:
         """Verifies each message before the policy reads it; None verifies nothing."""
         self.authserv_id = verifier.authserv_id if verifier is not None else authserv_id
         """The harness's name: results a sender forged under it are always removed."""
+        self.errors = QuietLog(interval=10.0)
+        """Internal errors: a client that can trigger one must not flood the log."""
 
     async def handle_exception(self, error: Exception) -> str:
         """Any failure is temporary and stays private (aiosmtpd would answer 500 with it).
 
         The message is not acknowledged, so the sender keeps it and retries.
         """
-        _log_error(error)
+        _log_error(error, self.errors)
         return INTERNAL_ERROR
 
     async def _fault_reply(self, server: SMTP, fault: Fault | None, default: str) -> str:
@@ -208,7 +210,7 @@ class CaptureHandler:
             fault = None
         deliveries: list[Delivery] = list(_refused(envelope))
         decisions = _decisions(
-            headers, parsed, mail_from, authserv_id, profiles, envelope.rcpt_tos, fault
+            headers, parsed, mail_from, authserv_id, profiles, envelope.rcpt_tos, fault, self.errors
         )
         for rcpt in envelope.rcpt_tos:
             if fault is not None and fault.applies_to(rcpt):
@@ -266,6 +268,7 @@ def _decisions(
     profiles: Mapping[str, Profile],
     recipients: list[str],
     fault: Fault | None,
+    errors: QuietLog,
 ) -> dict[str, Decision]:
     """Each recipient's decision; a failure (a bad profile, a parser bug) is rule ``error``."""
     wanted = [r for r in recipients if fault is None or not fault.applies_to(r)]
@@ -286,14 +289,14 @@ def _decisions(
     try:
         facts_for(Profile())
     except Exception as e:
-        _log_error(e)
+        _log_error(e, errors)
         return {r: _error_decision() for r in wanted}
     decisions: dict[str, Decision] = {}
     for rcpt in wanted:
         try:
             decisions[rcpt] = decide(profiles[rcpt], facts_for(profiles[rcpt]))
         except Exception as e:
-            _log_error(e)
+            _log_error(e, errors)
             decisions[rcpt] = _error_decision()
     return decisions
 
@@ -305,9 +308,20 @@ def _error_decision() -> Decision:
     )
 
 
-def _log_error(error: BaseException) -> None:
-    """Internals go to the operator's stderr, never into an SMTP reply."""
-    traceback.print_exception(error, file=sys.stderr)
+def _log_error(error: BaseException, log: QuietLog) -> None:
+    """Internals go to the operator's stderr, never into an SMTP reply: the traceback of
+    the first of a kind, then a count at most every 10 seconds."""
+    name = type(error).__name__
+
+    def line(n: int) -> str:
+        if n == 1:
+            return "".join(traceback.format_exception(error)).rstrip()
+        return (
+            f"maildoctor: {n} internal errors in the SMTP side ({name}: {str(error)[:200]}) "
+            "since the last report (clients got 451)."
+        )
+
+    log.event(f"smtp-internal-{name}", line)
 
 
 def _data_reply(deliveries: list[Delivery], accepted: list[str]) -> str:

@@ -18,7 +18,7 @@ from typing import Any, Literal
 from maildoctor.bounce import BounceRecipient, ParsedBounce, classify
 from maildoctor.findings import Lang
 from maildoctor.probe.limiter import ProbeLimiter
-from maildoctor.probe.session import Conversation, Reply, converse
+from maildoctor.probe.session import UNRESOLVED, Conversation, Reply, converse
 
 __all__ = ["ProbeResult", "ProbeSettings", "format_probe_text", "judge", "probe_address"]
 
@@ -147,8 +147,9 @@ def judge(address: str, talk: Conversation, lang: Lang = "ja") -> ProbeResult:
     """The verdict for one conversation (pure apart from the classifier's tables)."""
     base: dict[str, Any] = {"address": address, "host": talk.host}
     if talk.stage == "connect" and talk.error:  # no connection: nothing was asked
-        text = _reason_text("port_blocked", lang, detail=f"{talk.host}: {talk.error}")
-        return ProbeResult(address=address, outcome="unknown", reason="port_blocked", text=text)
+        reason = "host_unresolved" if talk.error.startswith(UNRESOLVED) else "port_blocked"
+        text = _reason_text(reason, lang, detail=f"{talk.host}: {talk.error}")
+        return ProbeResult(address=address, outcome="unknown", reason=reason, text=text)
     if talk.stage in ("starttls", "network") and talk.error:
         reason = "tls_required" if talk.stage == "starttls" else "session_refused"
         text = _reason_text(reason, lang, detail=talk.error)

@@ -9,7 +9,10 @@ import socket
 import ssl
 from dataclasses import dataclass
 
-__all__ = ["Conversation", "Reply", "converse"]
+__all__ = ["UNRESOLVED", "Conversation", "Reply", "converse"]
+
+#: How a host name the system resolver could not resolve is reported.
+UNRESOLVED = "host name not resolved"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -113,6 +116,8 @@ def converse(
 
 
 def _network_error(e: BaseException) -> str:
+    if isinstance(e, socket.gaierror):
+        return f"{UNRESOLVED}: {e.strerror or e}"
     if isinstance(e, socket.timeout | TimeoutError):
         return "timed out"
     if isinstance(e, ssl.SSLError):

@@ -31,7 +31,13 @@ from maildoctor.web.access import Access
 from maildoctor.web.config import WEB_CONFIG, WebConfig
 from maildoctor.web.desk_run import DeskService
 from maildoctor.web.http import MAX_BODY, error_response, json_response
-from maildoctor.web.serving import BodyTimeout, body_deadline, start_site, tls_context
+from maildoctor.web.serving import (
+    BodyTimeout,
+    body_deadline,
+    quiet_server_logger,
+    start_site,
+    tls_context,
+)
 
 if TYPE_CHECKING:
     from maildoctor.harness.server import Harness, HarnessThread
@@ -89,7 +95,11 @@ def make_app(harness: Harness, config: WebConfig | None = None) -> web.Applicati
         # which answers with a JSON error, instead of aiohttp's plain-text 400 at 8 KB.
         # The keep-alive timer runs from a connection's start and after each response and
         # closes one still waiting for a whole request: the header timeout (slowloris).
-        handler_args={"max_line_size": 32 * 1024, "keepalive_timeout": config.header_timeout},
+        handler_args={
+            "max_line_size": 32 * 1024,
+            "keepalive_timeout": config.header_timeout,
+            "logger": quiet_server_logger(harness.log),
+        },
     )
     app[WEB_CONFIG] = config
     assert harness.store is not None

@@ -120,6 +120,14 @@ def add_routes(app: web.Application, harness: Harness, service: DeskService) -> 
                 )
             # An "address" with none in it: diagnosed as given, the check says what is wrong.
             paste = replace(paste, kind="address", address=text)
+        if len(paste.address) > MAX_ADDRESS:
+            # No address is that long (RFC 5321: 254), and checking one is CPU work on
+            # the event loop: a clear answer instead.
+            return error_response(
+                422,
+                f"The address in the text is {len(paste.address)} characters long, "
+                f"more than any address can be ({MAX_ADDRESS}).",
+            )
         kind = kind or ticket(paste.ticket_type)
         # TrialFailed, HistoryError: raised on, a 503 by app.HTTP_STATUS.
         result = await within_budget(
@@ -181,7 +189,15 @@ def add_routes(app: web.Application, harness: Harness, service: DeskService) -> 
 
 
 def _forget(tasks: set[asyncio.Task[Any]]) -> Callable[[asyncio.Task[Any]], None]:
-    return tasks.discard
+    """A done-callback for work that outlived its request: drop it from ``tasks`` and
+    take its exception (nobody awaits it any more; the history says what it stored)."""
+
+    def done(task: asyncio.Task[Any]) -> None:
+        tasks.discard(task)
+        if not task.cancelled():
+            task.exception()
+
+    return done
 
 
 def _rows(text: str, mode: str) -> dict[str, Any] | web.Response:

@@ -11,12 +11,16 @@
   seconds after its headers fails its read with :class:`BodyTimeout` (answered 408).
 - **HTTPS**: ``--tls-cert``/``--tls-key``, or a self-signed pair made beside the
   database (as for STARTTLS).
+- **Logs**: aiohttp logs a traceback for every malformed request (a bad
+  ``Content-Length``, a header line too long): :func:`quiet_server_logger` turns them
+  into one line a second with a count.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import ssl
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,7 +34,7 @@ from maildoctor.web.config import WebConfig
 if TYPE_CHECKING:
     from maildoctor.harness.guard import QuietLog
 
-__all__ = ["BodyTimeout", "body_deadline", "start_site", "tls_context"]
+__all__ = ["BodyTimeout", "body_deadline", "quiet_server_logger", "start_site", "tls_context"]
 
 
 class BodyTimeout(asyncio.TimeoutError):
@@ -70,6 +74,36 @@ def body_deadline(timeout: float, log: QuietLog) -> Any:
         return response
 
     return middleware
+
+
+class _Quiet(logging.Filter):
+    """Counts aiohttp's error records in a QuietLog and lets none through."""
+
+    def __init__(self, log: QuietLog) -> None:
+        super().__init__()
+        self.log = log
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        name = type(error).__name__ if error is not None else "error"
+        text = str(getattr(error, "message", "") or error or record.getMessage())
+        detail = (text.strip().splitlines() or [""])[0][:160]
+        remote = record.args[0] if isinstance(record.args, tuple) and record.args else "?"
+        self.log.event(
+            f"http-error-{name}",
+            lambda n: (
+                f"maildoctor: {n} HTTP request(s) failed in the last second with {name} "
+                f"(last from {remote}: {detail})."
+            ),
+        )
+        return False
+
+
+def quiet_server_logger(log: QuietLog) -> logging.Logger:
+    """The logger to give aiohttp's request handler: its errors as QuietLog lines."""
+    logger = logging.Logger("maildoctor.web.aiohttp", level=logging.ERROR)
+    logger.addFilter(_Quiet(log))
+    return logger
 
 
 _BUSY_BODY = json.dumps(
