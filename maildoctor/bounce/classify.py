@@ -151,9 +151,10 @@ def _classify(
         if lhost
         else ""
     )
-    if lhost and bounce.text and (not preset or preset in RETRY):
+    if lhost and bounce.text and len(bounce.recipients) == 1 and (not preset or preset in RETRY):
         # The MTA may write its reason once, apart from the recipients (au's EZweb:
-        # "The user(s) account is disabled." above "<addr>: 550 user unknown").
+        # "The user(s) account is disabled." above "<addr>: 550 user unknown"); with
+        # several recipients the text also holds the others' reasons, so not then.
         preset = lhost_reason(lhost, bounce.text) or preset
     # As Sisimai::Fact does: what the bounce's writer decided stands, unless it is a
     # reason the words should confirm; then the receiving provider's reading comes first.
