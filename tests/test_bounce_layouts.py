@@ -322,3 +322,20 @@ def test_a_notice_repeated_after_the_last_recipient_does_not_lend_it_another_s_r
     )
     found = {e.recipient: e.reason for e in explain(raw)}
     assert found == {"first@books.example": "mailboxfull", "second@books.example": "userunknown"}
+
+
+def test_a_local_delivery_agent_s_words_decide_when_no_mta_layout_is_known() -> None:
+    """Sisimai::MDA (read in Sisimai's RFC 3464 fallback): maildrop's "maildir over
+    quota." is a full mailbox, vdelivermail's "no mailbox here by that name" is gone."""
+    for said, reason in (
+        ("maildrop: maildir over quota.", "mailboxfull"),
+        ("vdelivermail: Sorry, no mailbox here by that name.", "userunknown"),
+    ):
+        raw = _mail(
+            "From: MAILER-DAEMON@box.books.example\nSubject: delivery problem",
+            f"The mail to reader@books.example could not be delivered.\n\n{said}\n",
+        )
+        (parsed,) = parse_bounces(raw)
+        assert parsed.mta == ""
+        (found,) = explain(raw)
+        assert found.reason == reason
