@@ -379,6 +379,7 @@ document.addEventListener("DOMContentLoaded", () => {
     lang = lang === "ja" ? "en" : "ja";
     saveLang(lang);
     applyI18n(WORDS, lang);
+    $("message-list").setAttribute("aria-label", t("tab_messages"));
     refreshList();
     if (current && !$("detail").hidden) renderMessage(current);
   });

@@ -289,7 +289,7 @@ function renderIntake(d) {
   const box = $("intake");
   const intake = d.intake;
   box.replaceChildren();
-  box.hidden = !intake || !intake.address;
+  box.hidden = !intake || !intake.address || intake.kind === "address"; // typed alone: nothing to say
   $("ticket-guessed").hidden = !(intake && intake.ticket_type_guessed && !ticketTouched && d.ticket === intake.ticket_type);
   if (box.hidden) return;
   const line = el("div");
