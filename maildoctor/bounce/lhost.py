@@ -54,6 +54,11 @@ def find_segments(text: str, recipients: list[str]) -> dict[str, str]:
     out: dict[str, str] = {}
     for n, (i, r) in enumerate(positions):
         end = positions[n + 1][0] if n + 1 < len(positions) else len(text)
+        if n + 1 == len(positions) and len(positions) > 1:
+            # The last one runs to the end, unless another recipient comes up again
+            # there (the notice repeated, in another language): that ends it.
+            again = [lower.find(o, i + len(r)) for _, o in positions if o != r]
+            end = min([a for a in again if a >= 0] or [end])
         # the line holding the address may carry the reason too ("<a@b>: 550 ...")
         line_start = text.rfind("\n", 0, i) + 1
         seg = text[line_start:end]
