@@ -208,16 +208,15 @@ def _read_payload(part: MimePart) -> list[MimePart] | str:
 
 def _split_parts(body: str, boundary: str, default_type: str) -> list[MimePart] | None:
     """The parts between ``--boundary`` lines; None when the first boundary never comes."""
-    sep = re.compile(r"^--" + re.escape(boundary) + r"(--)?[ \t]*(?:\r\n|\r|\n|$)", re.M)
-    marks = list(sep.finditer(body))
+    marks = _boundaries(body, "--" + boundary)
     if not marks:
         return None
     parts: list[MimePart] = []
-    for i, m in enumerate(marks):
-        if m.group(1):
+    for i, (_, end, close) in enumerate(marks):
+        if close:
             break
-        stop = marks[i + 1].start() if i + 1 < len(marks) else len(body)
-        part = MimePart(body[m.end() : stop], default_type)
+        stop = marks[i + 1][0] if i + 1 < len(marks) else len(body)
+        part = MimePart(body[end:stop], default_type)
         if part._body and _ends_in_leaf(part):
             # the line break before the next boundary (or the end) belongs to the boundary;
             # compat32 takes it from the innermost message's text, not from a multipart
@@ -225,6 +224,39 @@ def _split_parts(body: str, boundary: str, default_type: str) -> list[MimePart] 
             part._body = _strip_eol(part._body)
         parts.append(part)
     return parts
+
+
+def _boundaries(body: str, sep: str) -> list[tuple[int, int, bool]]:
+    """(start, end, closing) of each line ``sep`` or ``sep--``, then blanks, then the line
+    end (a compiled pattern per boundary would be compiled anew for every message)."""
+    found: list[tuple[int, int, bool]] = []
+    at = body.find(sep)
+    while at >= 0:
+        if at == 0 or body[at - 1] == "\n":
+            k = at + len(sep)
+            close = body.startswith("--", k)
+            end = _line_end(body, k + 2) if close else -1
+            if end < 0:
+                close, end = False, _line_end(body, k)
+            if end >= 0:
+                found.append((at, end, close))
+        at = body.find(sep, at + len(sep))
+    return found
+
+
+def _line_end(body: str, k: int) -> int:
+    """Past ``[ \t]*`` and a line break (or the end of ``body``) from ``k``; -1 if
+    anything else comes first."""
+    n = len(body)
+    while k < n and body[k] in " \t":
+        k += 1
+    if k == n:
+        return n
+    if body.startswith("\r\n", k):
+        return k + 2
+    if body[k] in "\r\n":
+        return k + 1
+    return -1
 
 
 def _ends_in_leaf(part: MimePart) -> bool:
