@@ -179,6 +179,7 @@ def _api(port: int, path: str) -> Any:
         return json.load(r)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("to", ["taro@softbank.ne.jp", "hanako@au.com"])
 def test_serve_and_send_signed(fault: tuple[str, DNSTestServer], tmp_path: Path, to: str) -> None:
     name, server = fault

@@ -60,12 +60,19 @@ templates_option = click.option(
 )
 
 
+def _stderr_is_a_terminal() -> bool:
+    import sys
+
+    return sys.stderr.isatty()
+
+
 def resolve_templates(path: Path | None) -> Path:
     """The templates folder for a command; a click error when it does not exist.
 
-    A folder other than the packaged one (--templates, $MAILDOCTOR_TEMPLATES, or the
-    working directory's templates/) is said once on stderr, with why that one: the
-    user then knows which copy was read.
+    On a terminal, a folder other than the packaged one (--templates,
+    $MAILDOCTOR_TEMPLATES, or the working directory's templates/) is said once on
+    stderr, with why that one: the user then knows which copy was read. (Not into a
+    pipe or a CI log, where the output is the command's own, as for the progress lines.)
     """
     from maildoctor.mail.templating import PACKAGED, TemplatingError, find_templates
 
@@ -75,7 +82,7 @@ def resolve_templates(path: Path | None) -> Path:
         raise click.UsageError(str(e)) from e
     ctx = click.get_current_context(silent=True)
     said = ctx.meta.setdefault("maildoctor.templates_said", set()) if ctx else set()
-    if found.source != PACKAGED and found.path not in said:
+    if found.source != PACKAGED and found.path not in said and _stderr_is_a_terminal():
         said.add(found.path)
         click.echo(found.describe(), err=True)
     return found.path
