@@ -138,13 +138,14 @@ def charset_option(help: str | None = None) -> Callable[[F], F]:
     )
 
 
-def resolver_for(nameservers: Sequence[str], timeout: float) -> Any:
+def resolver_for(nameservers: Sequence[str], timeout: float, *, batch: bool = False) -> Any:
     """The DNS resolver for ``--nameserver`` values (none: the system's); a bad value
-    is a usage error naming the option (exit 2), never a traceback."""
-    from maildoctor.address.dnsprobe import DNSConfigError, make_resolver
+    is a usage error naming the option (exit 2), never a traceback. ``batch``: the
+    c-ares one for a list (``make_batch_resolver``)."""
+    from maildoctor.address.dnsprobe import DNSConfigError, make_batch_resolver, make_resolver
 
     try:
-        return make_resolver(nameservers, timeout)
+        return (make_batch_resolver if batch else make_resolver)(nameservers, timeout)
     except DNSConfigError as e:
         raise click.BadParameter(str(e), param_hint="--nameserver") from None
 
