@@ -139,7 +139,7 @@ def test_many_noops_do_not_make_a_long_transcript(tmp_path: Path) -> None:
     """End to end, with enough NOOPs to pass the cap: the stored transcript is capped."""
     from maildoctor.harness.store import Store
 
-    noops = 2_000
+    noops = 500
     db = tmp_path / "h.sqlite3"
     with ServeProcess("--db", str(db), "--auth-dns", "off") as server:
         client = Client(server.smtp_address)
