@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from maildoctor.bounce.message import ADDR_RE, NOT_RECIPIENT, clean, codes, smtp_command
+from maildoctor.bounce.message import ADDR_RE, NOT_RECIPIENT, clean, codes, lacks, smtp_command
 from maildoctor.bounce.model import BounceRecipient
 
 
@@ -119,7 +119,11 @@ _QUOTED_REPLY = re.compile(
 def recipient_from_text(recipient: str, segment: str, action: str = "failed") -> BounceRecipient:
     # When the bounce quotes the remote server ("The error that the other server
     # returned was: ..."), those are the server's words; the rest is boilerplate.
-    quoted = _QUOTED_REPLY.search(segment)
+    quoted = (
+        None
+        if lacks(segment, "the error that", "remote host said", "the response")
+        else _QUOTED_REPLY.search(segment)
+    )
     words = quoted.group(1) if quoted else segment
     if quoted and quoted.group(0).lower().startswith("remote host said"):
         # qmail-remote says first what happened ("Connected to 192.0.2.1 but sender
