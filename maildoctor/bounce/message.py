@@ -209,7 +209,7 @@ def lacks(text: str, *needles: str) -> bool:
 
 
 def clean(text: str) -> str:
-    return re.sub(r"\s+", " ", text).strip()
+    return " ".join(text.split())  # re.sub(r"\s+", " ", text).strip(): the same spaces
 
 
 def cut_original(text: str) -> str:
