@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from maildoctor.bounce.message import ADDR_RE, NOT_RECIPIENT, clean, codes, smtp_command
+from maildoctor.bounce.message import ADDR_RE, NOT_RECIPIENT, clean, codes, lacks, smtp_command
 from maildoctor.bounce.model import BounceRecipient
 
 
@@ -54,6 +54,11 @@ def find_segments(text: str, recipients: list[str]) -> dict[str, str]:
     out: dict[str, str] = {}
     for n, (i, r) in enumerate(positions):
         end = positions[n + 1][0] if n + 1 < len(positions) else len(text)
+        if n + 1 == len(positions) and len(positions) > 1:
+            # The last one runs to the end, unless another recipient comes up again
+            # there (the notice repeated, in another language): that ends it.
+            again = [lower.find(o, i + len(r)) for _, o in positions if o != r]
+            end = min([a for a in again if a >= 0] or [end])
         # the line holding the address may carry the reason too ("<a@b>: 550 ...")
         line_start = text.rfind("\n", 0, i) + 1
         seg = text[line_start:end]
@@ -114,7 +119,11 @@ _QUOTED_REPLY = re.compile(
 def recipient_from_text(recipient: str, segment: str, action: str = "failed") -> BounceRecipient:
     # When the bounce quotes the remote server ("The error that the other server
     # returned was: ..."), those are the server's words; the rest is boilerplate.
-    quoted = _QUOTED_REPLY.search(segment)
+    quoted = (
+        None
+        if lacks(segment, "the error that", "remote host said", "the response")
+        else _QUOTED_REPLY.search(segment)
+    )
     words = quoted.group(1) if quoted else segment
     if quoted and quoted.group(0).lower().startswith("remote host said"):
         # qmail-remote says first what happened ("Connected to 192.0.2.1 but sender

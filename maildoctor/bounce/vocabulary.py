@@ -18,6 +18,7 @@ __all__ = [
     "lhost_command_reason",
     "lhost_reason",
     "matches",
+    "mda_reason",
     "rhost_reason",
     "status_reason",
 ]
@@ -58,6 +59,7 @@ class _Data:
     codes: dict[str, _Codes]
     commands: dict[str, dict[str, str]]
     fields: dict[str, dict[str, str]]
+    mdas: dict[str, tuple[tuple[str, ...], dict[str, tuple[str, ...]]]]
 
 
 @dataclass(frozen=True)
@@ -145,8 +147,15 @@ def _data() -> _Data:
         name.lower(): {str(k).lower(): str(v) for k, v in table.items()}
         for name, table in raw.get("dsn_fields", {}).items()
     }
+    mdas = {
+        name: (
+            tuple(table["markers"]),
+            {r: tuple(w.lower() for w in words) for r, words in table.items() if r != "markers"},
+        )
+        for name, table in raw.get("mda", {}).items()
+    }
     return _Data(
-        vocabulary, status, lhost, headers, rhost, states, bullets, codes, commands, fields
+        vocabulary, status, lhost, headers, rhost, states, bullets, codes, commands, fields, mdas
     )
 
 
@@ -252,6 +261,28 @@ def status_reason(status: str) -> str:
 
 _BULLET = re.compile(r"^ ?\* ?\S", re.M)
 _STATE = re.compile(r"\(state (\d+)\)\.?\s*$")
+
+
+_DAEMON = ("mail delivery subsystem", "mailer-daemon", "postmaster")
+
+
+def mda_reason(sender: str, text: str) -> str:
+    """The reason a local delivery agent's own words give (Sisimai::MDA: mail.local,
+    procmail, maildrop, vpopmail, vmailmgr, dovecot), ``""`` when no agent wrote it.
+    Only for bounces from the mailer daemon or postmaster."""
+    who = sender.lower().lstrip('"').lstrip()
+    if not who.startswith(_DAEMON) and not any(f"<{d}" in who for d in _DAEMON[1:]):
+        return ""
+    for markers, reasons in _data().mdas.values():
+        at = [text.find(m) for m in markers]
+        if any(a < 0 for a in at) or at != sorted(at):
+            continue
+        lines = text.lower().splitlines()
+        for reason, words in reasons.items():
+            if any(w in line for line in lines for w in words):
+                return reason
+        return ""
+    return ""
 
 
 def dsn_field_reason(block: dict[str, str]) -> str:

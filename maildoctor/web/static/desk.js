@@ -231,9 +231,8 @@ function renderTrial(d) {
     const tr = el("tr");
     const oc = el("td");
     oc.append(el("span", r.outcome_label, "badge " + r.outcome));
-    if (r.rescued_by_receive_list !== null && r.rescued_by_receive_list !== undefined) {
-      oc.append(el("div", r.receive_list_label || t(r.rescued_by_receive_list ? "rescued" : "not_rescued"), "small"));
-    }
+    // The server's words for the receive-list retry: helps / does not / unknown.
+    if (r.receive_list_label) oc.append(el("div", r.receive_list_label, "small"));
     const ev = el("td");
     if (r.evidence_url) {
       const a = el("a", t("open_message") + " #" + r.stored_id, "evidence");
@@ -289,7 +288,7 @@ function renderIntake(d) {
   const box = $("intake");
   const intake = d.intake;
   box.replaceChildren();
-  box.hidden = !intake || !intake.address;
+  box.hidden = !intake || !intake.address || intake.kind === "address"; // typed alone: nothing to say
   $("ticket-guessed").hidden = !(intake && intake.ticket_type_guessed && !ticketTouched && d.ticket === intake.ticket_type);
   if (box.hidden) return;
   const line = el("div");
