@@ -34,15 +34,15 @@ _PARAM = re.compile(r';\s*([^\s=;]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^;]*)')
 class MimePart:
     """One message or part: what ``email.message.Message`` (compat32) answers, read lazily."""
 
-    __slots__ = ("_body", "_default", "_first", "_payload", "_raw_headers")
+    __slots__ = ("_body", "_ctype", "_default", "_first", "_payload", "_raw_headers")
 
     def __init__(self, text: str, default_type: str = "text/plain") -> None:
         self._raw_headers, self._body = _split_head(text)
-        self._first: dict[str, str] = {}
-        for name, value in self._raw_headers:
-            self._first.setdefault(name.lower(), value)
+        # the first of repeated headers: the last written into the dict wins
+        self._first = {name.lower(): value for name, value in reversed(self._raw_headers)}
         self._default = default_type
         self._payload: list[MimePart] | str | None = None
+        self._ctype = ""
 
     # --- headers ----------------------------------------------------------
     def get(self, name: str, failobj: str | None = None) -> str | None:
@@ -64,11 +64,14 @@ class MimePart:
 
     # --- content type -----------------------------------------------------
     def get_content_type(self) -> str:
-        value = self.get("content-type")
-        if value is None:
-            return self._default
-        ctype = value.split(";", 1)[0].strip().lower()
-        return ctype if ctype.count("/") == 1 else "text/plain"
+        if not self._ctype:  # asked many times per part: read once
+            value = self._first.get("content-type")
+            if value is None:
+                self._ctype = self._default
+            else:
+                ctype = value.split(";", 1)[0].strip().lower()
+                self._ctype = ctype if ctype.count("/") == 1 else "text/plain"
+        return self._ctype
 
     def get_param(self, name: str) -> str | None:
         value = self.get("content-type")
