@@ -168,3 +168,12 @@ def test_the_delivery_record_is_the_cause(tmp_path: Path) -> None:
     assert data_["delivery"]["verdict"] == "no_record"
     assert data_["cause"] == data_["delivery"]["summary"]
     assert "carrier_mail" in [f["code"] for f in data_["check"]["findings"]]  # not the cause
+
+
+def test_the_desks_trials_are_hidden_from_the_developers_list(desk: HarnessThread) -> None:
+    status, _ = post_json(desk, "/api/diagnose", {"address": "hanako@au.com"})
+    assert status == 200
+    _, hidden, _ = call(desk, "GET", "/api/messages?trials=0")
+    _, shown, body = call(desk, "GET", "/api/messages?trials=1")
+    assert hidden["X-Total-Count"] == "0"
+    assert int(shown["X-Total-Count"]) >= 4 and all(m["trial"] for m in json.loads(body))

@@ -37,6 +37,7 @@ from maildoctor.bounce.message import (
     decode_part,
     get_header,
     host_of,
+    lacks,
     load_message,
     parse_date,
     raw_body,
@@ -114,7 +115,11 @@ def parse_bounce(raw: bytes) -> ParsedBounce:
     # A DSN pasted into a text part (some MTAs do that) still counts as one.
     joined = "\n".join(texts)
     ses = ses_notification(joined)
-    if not dsn_parts and re.search(r"^Final-Recipient:", joined, re.M | re.I):
+    if (
+        not dsn_parts
+        and not lacks(joined, "final-recipient:")
+        and re.search(r"^Final-Recipient:", joined, re.M | re.I)
+    ):
         dsn_start = re.search(
             r"^(?:Reporting-MTA|Final-Recipient|Original-Recipient):", joined, re.M | re.I
         )

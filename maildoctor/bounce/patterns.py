@@ -252,13 +252,25 @@ def _literal_finders() -> tuple[ahocorasick.Automaton | None, ...]:
 def detect_mta(*, headers: str, subject: str, sender: str, text: str) -> str:
     """Name of the software or service that wrote the bounce, ``""`` if unknown: the first
     rule (in the table's order) any of whose patterns matches its field. A pattern whose
-    required literal the field lacks is not run (the literals are found in one pass)."""
+    required literals the field lacks is not run (the literals are found in one pass, and
+    only the patterns needing a literal found are looked at)."""
     rules = tables().mtas
     best = len(rules)
     fields = (headers, subject, sender, text)
-    for entries, field, finder in zip(_mta_entries(), fields, _literal_finders(), strict=True):
+    for entries, field, finder, by_literal, free in zip(
+        _mta_entries(),
+        fields,
+        _literal_finders(),
+        _entries_by_literal(),
+        _free_entries(),
+        strict=True,
+    ):
         present = {lit for _, lit in finder.iter(field.lower())} if finder is not None else set()
-        for i, needed, pattern in entries:
+        candidates = set(free)
+        for literal in present:
+            candidates.update(by_literal[literal])
+        for k in sorted(candidates):
+            i, needed, pattern = entries[k]
             if i >= best:
                 break
             if needed and not all(literal in present for literal in needed):
@@ -270,6 +282,28 @@ def detect_mta(*, headers: str, subject: str, sender: str, text: str) -> str:
                 best = i
                 break
     return rules[best].name if best < len(rules) else ""
+
+
+@cache
+def _entries_by_literal() -> tuple[dict[str, tuple[int, ...]], ...]:
+    """Per field: each required literal, the positions (in :func:`_mta_entries`) of the
+    patterns that need it."""
+    found: list[dict[str, tuple[int, ...]]] = []
+    for entries in _mta_entries():
+        by: dict[str, list[int]] = {}
+        for k, (_, needed, _) in enumerate(entries):
+            for literal in needed:
+                by.setdefault(literal, []).append(k)
+        found.append({literal: tuple(ks) for literal, ks in by.items()})
+    return tuple(found)
+
+
+@cache
+def _free_entries() -> tuple[tuple[int, ...], ...]:
+    """Per field, the positions of the patterns with no required literal (always run)."""
+    return tuple(
+        tuple(k for k, (_, needed, _) in enumerate(e) if not needed) for e in _mta_entries()
+    )
 
 
 def lhost_of(mta: str) -> str:

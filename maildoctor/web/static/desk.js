@@ -231,9 +231,8 @@ function renderTrial(d) {
     const tr = el("tr");
     const oc = el("td");
     oc.append(el("span", r.outcome_label, "badge " + r.outcome));
-    if (r.rescued_by_receive_list !== null && r.rescued_by_receive_list !== undefined) {
-      oc.append(el("div", r.receive_list_label || t(r.rescued_by_receive_list ? "rescued" : "not_rescued"), "small"));
-    }
+    // The server's words for the receive-list retry: helps / does not / unknown.
+    if (r.receive_list_label) oc.append(el("div", r.receive_list_label, "small"));
     const ev = el("td");
     if (r.evidence_url) {
       const a = el("a", t("open_message") + " #" + r.stored_id, "evidence");
