@@ -57,6 +57,8 @@ _ORIGINAL_MARKERS = re.compile(
     re.I | re.M,
 )
 
+_ORIGINAL_LOWER_FIRST = re.compile(_ORIGINAL_MARKERS.pattern.lower())
+_ORIGINAL_LOWER_NEXT = re.compile("\n" + _ORIGINAL_MARKERS.pattern[1:].lower())
 #: one of these is in every line _ORIGINAL_MARKERS finds (lower case)
 _ORIGINAL_WORDS = (
     "original",
@@ -213,14 +215,26 @@ def clean(text: str) -> str:
 
 
 def cut_original(text: str) -> str:
-    if lacks(text, *_ORIGINAL_WORDS):
+    if not text.isascii():
+        m = _ORIGINAL_MARKERS.search(text)
+        return text[: m.start()] if m else text
+    lower = text.lower()
+    if not any(w in lower for w in _ORIGINAL_WORDS):
         return text
-    m = _ORIGINAL_MARKERS.search(text)
-    return text[: m.start()] if m else text
+    # the same lines found without case folding in the lowered text: at its start, or
+    # after a line break (the regex engine then skips from one line break to the next)
+    first = _ORIGINAL_LOWER_FIRST.match(lower)
+    if first is not None:
+        return ""
+    m = _ORIGINAL_LOWER_NEXT.search(lower)
+    return text[: m.start() + 1] if m else text
+
+
+_AT_HOST = re.compile(r"@([A-Za-z0-9.\-]+)")
 
 
 def host_of(value: str) -> str:
-    m = re.search(r"@([A-Za-z0-9.\-]+)", value)
+    m = _AT_HOST.search(value)
     return m.group(1).lower() if m else ""
 
 
