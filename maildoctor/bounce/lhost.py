@@ -119,6 +119,12 @@ _QUOTED_REPLY = re.compile(
 )
 
 
+_HOST_NAMED = re.compile(
+    r"(?:host|talking to|from|by)\s+\[?([A-Za-z0-9][A-Za-z0-9\-]*(?:\.[A-Za-z0-9\-]+)+)"
+)
+_BRACKETED_HOST = re.compile(r"\[([A-Za-z0-9][A-Za-z0-9\-]*(?:\.[A-Za-z0-9\-]+)+\.[A-Za-z]{2,})\]")
+
+
 def recipient_from_text(recipient: str, segment: str, action: str = "failed") -> BounceRecipient:
     # When the bounce quotes the remote server ("The error that the other server
     # returned was: ..."), those are the server's words; the rest is boilerplate.
@@ -135,10 +141,7 @@ def recipient_from_text(recipient: str, segment: str, action: str = "failed") ->
     m = ADDR_RE.search(recipient)
     addr = m.group(0).lower() if m else ""
     status, reply = codes(words)
-    host = re.search(
-        r"(?:host|talking to|from|by)\s+\[?([A-Za-z0-9][A-Za-z0-9\-]*(?:\.[A-Za-z0-9\-]+)+)",
-        segment,
-    )
+    host = _HOST_NAMED.search(segment)
     return BounceRecipient(
         recipient=addr,
         action=action,
@@ -152,7 +155,7 @@ def recipient_from_text(recipient: str, segment: str, action: str = "failed") ->
 
 def _named_server(words: str) -> str:
     """The refusing server when its reply ends by naming it ("... [X.prod.outlook.com]")."""
-    found = re.findall(r"\[([A-Za-z0-9][A-Za-z0-9\-]*(?:\.[A-Za-z0-9\-]+)+\.[A-Za-z]{2,})\]", words)
+    found = _BRACKETED_HOST.findall(words)
     return found[-1].lower() if found else ""
 
 
