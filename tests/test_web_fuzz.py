@@ -148,8 +148,8 @@ def request(
         conn.request(method, path, body=body or None, headers=headers)
         response = conn.getresponse()
         kind = response.getheader("Content-Type", "")
-        if path.startswith("/api/events") and response.status == 200:
-            return response.status, kind, b""  # a stream: it does not end
+        if kind.startswith("text/event-stream"):
+            return response.status, kind, b""  # a stream (server-sent events): it does not end
         return response.status, kind, response.read()
     finally:
         conn.close()
@@ -187,6 +187,7 @@ def test_no_route_answers_500_to_nasty_input(served: HarnessThread) -> None:
     [
         ("GET", "/api/templates/%00", None, b""),
         ("GET", "/api/templates/a%00b/html", None, b""),
+        ("GET", "/api/preview/%00", None, b""),
         ("POST", "/login", "multipart/form-data; boundary=x", b"--x\r\nbroken"),
         ("POST", "/login", "multipart/form-data", b"--x\r\n"),
         ("POST", "/login", f"{FORM}; charset=utf-16", "password=x".encode("utf-16")),
