@@ -10,7 +10,16 @@ construction. The capability packages derive their own errors from these
 
 from __future__ import annotations
 
-__all__ = ["BadInput", "CouldNotRun", "DnsUntrusted", "MaildoctorError", "StoreFailure"]
+from collections.abc import Mapping
+
+__all__ = [
+    "BadInput",
+    "CouldNotRun",
+    "DnsUntrusted",
+    "MaildoctorError",
+    "StoreFailure",
+    "by_kind",
+]
 
 
 class MaildoctorError(Exception):
@@ -35,3 +44,14 @@ class StoreFailure(CouldNotRun):
 class DnsUntrusted(MaildoctorError):
     """DNS did not answer or failed the canary check, and the job needs it to say more
     than "unknown". Exit 3, HTTP 503."""
+
+
+def by_kind(
+    error: MaildoctorError, table: Mapping[type[MaildoctorError], int], default: int
+) -> int:
+    """``error``'s entry in a kind -> number table (an exit status, an HTTP status): its
+    own class's, else the nearest of its ancestors'."""
+    for kind in type(error).__mro__:
+        if kind in table:
+            return table[kind]
+    return default

@@ -79,3 +79,12 @@ def postfix_relay(tmp_path: Path) -> Iterator[Any]:
     finally:
         for mta in started:
             mta.stop()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that drives Chromium (the ``browser`` fixture or marker) takes seconds: it
+    is ``slow`` too, so that ``pytest -m "not slow"`` is the quick loop; CI runs all."""
+    for item in items:
+        uses_chromium = "browser" in getattr(item, "fixturenames", ())
+        if uses_chromium or item.get_closest_marker("browser") is not None:
+            item.add_marker(pytest.mark.slow)

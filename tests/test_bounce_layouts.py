@@ -304,3 +304,38 @@ def test_dragonfly_names_the_refused_command() -> None:
     assert parsed.recipients[0].command == "RCPT"
     (found,) = explain(raw)
     assert found.reason == "userunknown"
+
+
+def test_a_notice_repeated_after_the_last_recipient_does_not_lend_it_another_s_reason() -> None:
+    """Mail.ru's notice says it all twice (Russian, then English): the last recipient's
+    words end where another recipient comes up again."""
+    raw = _mail(
+        "From: Mail Delivery System <mailer-daemon@corp.mail.example>\n"
+        "Subject: Mail delivery failed: returning message to sender",
+        "first@books.example SMTP error from remote mail server after RCPT TO:"
+        "<first@books.example>: 550 5.2.2 <first@books.example>... Mailbox Full\n"
+        "second@books.example SMTP error from remote mail server after RCPT TO:"
+        "<second@books.example>: 550 5.1.1 <second@books.example>... User Unknown\n\n"
+        "This message was created automatically by mail delivery software.\n"
+        "first@books.example SMTP error from remote mail server after RCPT TO:"
+        "<first@books.example>: 550 5.2.2 <first@books.example>... Mailbox Full\n",
+    )
+    found = {e.recipient: e.reason for e in explain(raw)}
+    assert found == {"first@books.example": "mailboxfull", "second@books.example": "userunknown"}
+
+
+def test_a_local_delivery_agent_s_words_decide_when_no_mta_layout_is_known() -> None:
+    """Sisimai::MDA (read in Sisimai's RFC 3464 fallback): maildrop's "maildir over
+    quota." is a full mailbox, vdelivermail's "no mailbox here by that name" is gone."""
+    for said, reason in (
+        ("maildrop: maildir over quota.", "mailboxfull"),
+        ("vdelivermail: Sorry, no mailbox here by that name.", "userunknown"),
+    ):
+        raw = _mail(
+            "From: MAILER-DAEMON@box.books.example\nSubject: delivery problem",
+            f"The mail to reader@books.example could not be delivered.\n\n{said}\n",
+        )
+        (parsed,) = parse_bounces(raw)
+        assert parsed.mta == ""
+        (found,) = explain(raw)
+        assert found.reason == reason

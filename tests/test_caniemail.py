@@ -124,3 +124,20 @@ def test_lint_clients_bad_names_are_usage_errors(args: list[str], message: str) 
     assert result.exit_code == 2
     assert message in result.output
     assert "Traceback" not in result.output
+
+
+def test_clients_from_the_project_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.maildoctor.lint]\nclients = ["outlook"]\nallow = ["client_unsupported:html-role"]\n',
+        "utf-8",
+    )
+    monkeypatch.chdir(tmp_path)
+    args = ["lint", "password_reset", "--templates", str(REPO_TEMPLATES), "--format", "json"]
+    result = CliRunner().invoke(main, args)
+    doc = json.loads(result.stdout)
+    found = {f["feature"]: f["allowed"] for f in doc["results"][0]["findings"]}
+    assert found["css-border-radius"] is False and found["html-role"] is True
+    assert doc["results"][0]["clients"]["watched"] == ["outlook"]
+    (tmp_path / "pyproject.toml").write_text('[tool.maildoctor.lint]\nclients = "outlook"\n')
+    bad = CliRunner().invoke(main, args)
+    assert bad.exit_code == 2 and "clients must be a list of client families" in bad.output

@@ -197,7 +197,7 @@ def test_sender_on_a_domain_that_does_not_exist_says_so(sender_ns: str, lang: st
 
 
 def test_sender_timeout_is_unknown_not_a_missing_domain(sender_ns: str) -> None:
-    args = ["sender", "slow.example", "--nameserver", sender_ns, "--dns-timeout", "0.5"]
+    args = ["sender", "slow.example", "--nameserver", sender_ns, "--dns-timeout", "0.2"]
     data = json.loads(CliRunner().invoke(main, [*args, "--format", "json"]).stdout)
     assert "sender_domain_not_found" not in [f["code"] for f in data["findings"]]
 
@@ -337,15 +337,47 @@ def _break_a_template(root: Path) -> None:
     toml.write_text(text.replace("[Lentrance]", "[Lentrance] " + "長い件名" * 30, 1), "utf-8")
 
 
+def _on_a_terminal(*args: str, cwd: Path) -> tuple[int, str, str]:
+    """``maildoctor ARGS`` with stderr on a terminal (a pty), as a user runs it:
+    (exit status, stdout, stderr)."""
+    import os
+    import subprocess
+    import sys
+
+    main_fd, tty_fd = os.openpty()
+    try:
+        done = subprocess.Popen(
+            [sys.executable, "-m", "maildoctor", *args],
+            cwd=cwd,
+            stdout=subprocess.PIPE,
+            stderr=tty_fd,
+        )
+        os.close(tty_fd)
+        said = b""
+        while True:
+            try:
+                chunk = os.read(main_fd, 4096)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not chunk:
+                break
+            said += chunk
+        out, _ = done.communicate(timeout=60)
+    finally:
+        os.close(main_fd)
+    return done.returncode, out.decode(), said.decode().replace("\r\n", "\n")
+
+
 def test_lint_reads_the_working_directorys_templates_and_says_so(checkout: Path) -> None:
-    clean = CliRunner().invoke(main, ["lint"])
-    assert clean.exit_code == 0, clean.output
+    code, _, said = _on_a_terminal("lint", cwd=checkout)
+    assert code == 0
     here = checkout.resolve() / "templates"
-    assert f"Templates: {here} (from ./templates in the working directory)" in clean.stderr
+    assert f"Templates: {here} (from ./templates in the working directory)" in said
     _break_a_template(checkout)
     edited = CliRunner().invoke(main, ["lint"])
     assert edited.exit_code == 1  # the edit in the checkout is what is linted
     assert "password_reset" in edited.stdout
+    assert "Templates:" not in edited.stderr  # into a pipe: the command's own output only
     diff = CliRunner().invoke(main, ["lint", "--diff", "HEAD"])
     assert diff.exit_code == 0, diff.output
     assert "password_reset" in diff.stdout
@@ -355,17 +387,20 @@ def test_lint_reads_the_working_directorys_templates_and_says_so(checkout: Path)
 def test_the_templates_option_then_the_variable_then_the_working_directory(
     checkout: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from maildoctor.mail.templating import PACKAGED, find_templates
-
-    def read(*args: str) -> str:
-        result = CliRunner().invoke(main, ["render", "password_reset", "--format", "eml", *args])
-        assert result.exit_code == 0, result.output
-        return result.stderr.splitlines()[0] if result.stderr else ""
-
-    other = checkout.parent / "other"
     import shutil
 
+    from maildoctor.mail.templating import PACKAGED, find_templates
+
+    other = checkout.parent / "other"
     shutil.copytree(REPO_TEMPLATES, other)
+
+    def read(*args: str) -> str:
+        code, _, said = _on_a_terminal(
+            "render", "password_reset", "--format", "eml", *args, cwd=checkout
+        )
+        assert code == 0, said
+        return said.splitlines()[0] if said else ""
+
     monkeypatch.setenv("MAILDOCTOR_TEMPLATES", str(other))
     assert read() == f"Templates: {other.resolve()} (from $MAILDOCTOR_TEMPLATES)"
     assert read("--templates", str(REPO_TEMPLATES)) == (
@@ -374,8 +409,8 @@ def test_the_templates_option_then_the_variable_then_the_working_directory(
     monkeypatch.delenv("MAILDOCTOR_TEMPLATES")
     here = checkout.resolve() / "templates"
     assert read() == f"Templates: {here} (from ./templates in the working directory)"
+    assert find_templates().path == here
     monkeypatch.chdir(checkout.parent)  # no templates/ here: the packaged ones, not announced
-    assert read() == ""
     assert find_templates().source == PACKAGED
 
 
@@ -421,3 +456,11 @@ def test_the_same_bounce_in_a_folder_and_an_mbox_counts_once(tmp_path: Path) -> 
     addresses = [r["address"] for r in rows]
     assert len(addresses) == len(set(addresses)) >= 1
     assert [r["count"] for r in rows] == ["1"] * len(rows)
+
+
+def test_bounce_json_is_one_document_and_jsonl_one_object_a_line() -> None:
+    files = [str(BOUNCES / "amazonses-05.eml"), str(BOUNCES / "exim-01.eml")]
+    document = json.loads(CliRunner().invoke(main, ["bounce", *files, "--format", "json"]).stdout)
+    lines = CliRunner().invoke(main, ["bounce", *files, "--format", "jsonl"]).stdout.splitlines()
+    assert isinstance(document, list) and len(document) >= 2
+    assert [json.loads(line) for line in lines] == document

@@ -249,3 +249,21 @@ def test_a_pasted_message_names_the_address_and_guesses_the_type(
     expect(page.locator("#result")).to_have_attribute("data-renders", str(int(before) + 1))
     expect(page.locator("#r-ticket")).to_have_text("メールが届かない")
     expect(page.locator("#ticket")).to_have_value("not_arrived")
+
+
+def test_desk_tabs_are_tabs(desk: HarnessThread, page_at: Any) -> None:
+    page = page_at()
+    page.goto(f"{desk.http_url}/desk")
+    tabs = page.locator("#desk-tabs [role=tab]")
+    expect(tabs).to_have_count(3)
+    expect(tabs.first).to_have_attribute("aria-selected", "true")
+    tabs.first.focus()
+    page.keyboard.press("ArrowRight")
+    expect(tabs.nth(1)).to_be_focused()
+    expect(tabs.nth(1)).to_have_attribute("aria-selected", "true")
+    expect(page.locator("#view-batch")).to_be_visible()
+    page.keyboard.press("End")
+    expect(page.locator("#view-history")).to_be_visible()
+    page.keyboard.press("ArrowRight")  # wraps to the first
+    expect(page.locator("#view-single")).to_be_visible()
+    expect(page.locator("[role=tabpanel]:visible")).to_have_count(1)

@@ -367,3 +367,23 @@ def test_login_then_the_desk_works_with_its_csrf_token(
         page.click("#delete-all")  # a DELETE: the same token
         expect(page.locator(".msg-row")).to_have_count(0)
         page.click("#lang-switch")
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["1280", "390"])
+def test_an_unknown_receive_list_retry_reads_unknown(
+    tmp_path: Path, page_at: Any, viewport: dict[str, int]
+) -> None:
+    """SoftBank without DNS: the spoofing filter decides, so whether the receive list
+    helps is unknown, and the row says so (never 「受信リストに登録しても届かない」)."""
+    config = WebConfig(nameservers=None)  # lentrance.com's authentication: unknown
+    with run_in_thread(tmp_path / "h.sqlite3", web_config=config) as h:
+        page = page_at(viewport)
+        page.goto(f"{h.http_url}/desk")
+        diagnose(page, "a@softbank.ne.jp")
+        rows = page.locator("#trial tbody tr")
+        expect(rows.first).to_contain_text("受信リストに登録して届くかは不明")
+        expect(page.locator("#trial")).to_contain_text("受信リストに登録しても届かない")  # URL row
+        page.locator("details:has(#trial) > summary").click()  # open the trial's section
+        expect(rows.first).to_be_visible()
+        shot(page, "desk-softbank-unknown-retry")
+        no_horizontal_scroll(page)

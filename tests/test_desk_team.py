@@ -149,3 +149,31 @@ def test_untrusted_dns_is_unknown_with_the_clis_finding(tmp_path: Path) -> None:
         _, data = post_json(h, "/api/diagnose", {"address": "taro@no-such-domain.jp"})
     assert data["verdict_state"] == "unknown" and "判定: 不明(DNSを確認できません)" in out
     assert data["cause"] in out and "存在するかどうかは不明です" in data["cause"]
+
+
+def test_the_delivery_record_is_the_cause(tmp_path: Path) -> None:
+    """Evidence before inference: when our own records settle what happened to the mail,
+    the summary's cause is their sentence, not the address's findings."""
+    from maildoctor.events import EventStore
+    from maildoctor.events.ingest import ingest_source
+
+    db = tmp_path / "events.sqlite3"
+    data = Path(__file__).parent / "data" / "events"
+    with EventStore(db) as store:
+        for name in ("postfix-maillog.log", "sendgrid-events.json"):
+            assert not ingest_source(store, str(data / name)).error
+    config = WebConfig(nameservers=None, events_db=db)
+    with run_in_thread(tmp_path / "h.sqlite3", web_config=config, auth_nameservers=None) as h:
+        _, data_ = post_json(h, "/api/diagnose", {"address": "nobody@docomo.ne.jp"})
+    assert data_["delivery"]["verdict"] == "no_record"
+    assert data_["cause"] == data_["delivery"]["summary"]
+    assert "carrier_mail" in [f["code"] for f in data_["check"]["findings"]]  # not the cause
+
+
+def test_the_desks_trials_are_hidden_from_the_developers_list(desk: HarnessThread) -> None:
+    status, _ = post_json(desk, "/api/diagnose", {"address": "hanako@au.com"})
+    assert status == 200
+    _, hidden, _ = call(desk, "GET", "/api/messages?trials=0")
+    _, shown, body = call(desk, "GET", "/api/messages?trials=1")
+    assert hidden["X-Total-Count"] == "0"
+    assert int(shown["X-Total-Count"]) >= 4 and all(m["trial"] for m in json.loads(body))

@@ -78,6 +78,10 @@ CASES: dict[tuple[str, int], Case] = {
     ("lint", 0): lambda e: ["lint"],
     ("lint", 1): lambda e: ["lint", "--eml", eml_with_errors(e)],
     ("lint", 2): lambda e: ["lint", "--templates", str(e.tmp)],
+    ("lint", 4): lambda e: ["lint", "password_reset", "--spamd", "127.0.0.1:1"],
+    ("preview", 2): lambda e: ["preview", "--port", "0", "--var", "novalue"],
+    # the harness's SMTP port: taken
+    ("preview", 4): lambda e: ["preview", "--port", e.smtp.rsplit(":", 1)[1]],
     ("render", 0): lambda e: ["render", "password_reset"],
     ("render", 2): lambda e: ["render", "password_reset", "--var", "reset_url"],
     ("templates", 0): lambda e: ["templates"],

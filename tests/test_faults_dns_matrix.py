@@ -179,6 +179,7 @@ def _api(port: int, path: str) -> Any:
         return json.load(r)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("to", ["taro@softbank.ne.jp", "hanako@au.com"])
 def test_serve_and_send_signed(fault: tuple[str, DNSTestServer], tmp_path: Path, to: str) -> None:
     name, server = fault
@@ -284,3 +285,53 @@ def test_serve_with_truthful_dns_is_the_control(tmp_path: Path) -> None:
         finally:
             _stop(proc)
     assert not [line for line in lines if "canary" in line or "Traceback" in line]
+
+
+# -- check --file (the batch path asks through c-ares) ------------------------------
+
+
+def test_check_file_every_row_unknown(fault: tuple[str, DNSTestServer], tmp_path: Path) -> None:
+    name, server = fault
+    members = tmp_path / "members.txt"
+    members.write_text("taro@gmail.com\nhanako@gmial.com\njiro@example.jp\n", encoding="utf-8")
+    args = ["check", "--file", str(members), "--nameserver", server.nameserver]
+    result = CliRunner().invoke(
+        main, [*args, "--dns-timeout", "0.3", "--format", "jsonl", "--lang", "en"]
+    )
+    assert result.exit_code == 3, result.output
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["verdict"] for r in rows] == ["unknown"] * 3
+    codes = [f["code"] for r in rows for f in r["findings"]]
+    assert "dns_unavailable" in codes
+    reasons = {
+        f["evidence"]["reason"]
+        for r in rows
+        for f in r["findings"]
+        if "reason" in f.get("evidence", {})
+    }
+    expected = {
+        "nxdomain-for-everything": "canary",
+        "never-answers": "timeout",
+        "servfail": "SERVFAIL",
+    }
+    assert reasons == {expected[name]}
+    assert not set(codes) & {"domain_not_found", "null_mx", "no_mail_server", "mx_unresolvable"}
+
+
+def test_check_file_and_one_address_agree(tmp_path: Path) -> None:
+    """The batch path (c-ares) and the single-address path (dnspython) give one answer."""
+    addresses = ["taro@gmail.com", "a@null-mx.maildoctor.test", "b@a-only.maildoctor.test",
+                 "c@dangling-mx.maildoctor.test", "d@nope.maildoctor.test",
+                 "e@servfail.maildoctor.test", "f@txt-only.maildoctor.test"]  # fmt: skip
+    members = tmp_path / "members.txt"
+    members.write_text("\n".join(addresses) + "\n", encoding="utf-8")
+    with DNSTestServer.from_files(ZONES_DIR / "test.zone") as server:
+        base = ["check", "--nameserver", server.nameserver, "--format", "jsonl"]
+        batch = CliRunner().invoke(main, [*base, "--file", str(members)])
+        one = [CliRunner().invoke(main, [*base, a]) for a in addresses]
+    rows = [json.loads(line) for line in batch.stdout.splitlines()]
+    singles = [json.loads(r.stdout) for r in one]
+    assert [(r["verdict"], r["mx"], r["findings"]) for r in rows] == [
+        (r["verdict"], r["mx"], r["findings"]) for r in singles
+    ]
+    assert {r["verdict"] for r in rows} >= {"ok", "undeliverable", "unknown"}

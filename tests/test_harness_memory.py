@@ -110,16 +110,43 @@ def test_a_message_of_empty_lines_costs_its_size_not_an_object_per_line(
     assert peak - before < ALLOWED_GROWTH_KIB
 
 
-def test_300k_noops_do_not_make_a_megabyte_transcript(tmp_path: Path) -> None:
+def test_the_transcript_cap_keeps_the_start_and_the_end_and_counts_the_middle() -> None:
+    """The cap itself: 300k lines (a client sending NOOPs for an hour) keep a fixed number
+    of lines, each of bounded length, whatever comes."""
+    from maildoctor.harness.protocol import (
+        TRANSCRIPT_HEAD,
+        TRANSCRIPT_LINE,
+        TRANSCRIPT_TAIL,
+        _Transcript,
+    )
+
+    transcript = _Transcript()
+    transcript.add("S: 220 maildoctor.harness ESMTP")
+    for _ in range(300_000):
+        transcript.add("C: NOOP")
+    transcript.add("C: " + "x" * 100_000)
+    transcript.add("C: RCPT TO:<taro@docomo.ne.jp>")
+    lines = transcript.lines()
+    assert len(lines) == TRANSCRIPT_HEAD + 1 + TRANSCRIPT_TAIL
+    assert lines[0] == "S: 220 maildoctor.harness ESMTP"
+    assert lines[-1] == "C: RCPT TO:<taro@docomo.ne.jp>"
+    dropped = 300_003 - TRANSCRIPT_HEAD - TRANSCRIPT_TAIL
+    assert lines[TRANSCRIPT_HEAD] == f"… {dropped} lines not kept …"
+    assert max(len(line) for line in lines) < TRANSCRIPT_LINE + 40
+
+
+def test_many_noops_do_not_make_a_long_transcript(tmp_path: Path) -> None:
+    """End to end, with enough NOOPs to pass the cap: the stored transcript is capped."""
     from maildoctor.harness.store import Store
 
+    noops = 500
     db = tmp_path / "h.sqlite3"
     with ServeProcess("--db", str(db), "--auth-dns", "off") as server:
         client = Client(server.smtp_address)
         try:
             client.cmd(b"EHLO noop.example\r\n")
-            client.sock.sendall(b"NOOP\r\n" * 300_000)
-            for _ in range(300_000):
+            client.sock.sendall(b"NOOP\r\n" * noops)
+            for _ in range(noops):
                 assert client.reply().startswith("250")
             client.cmd(b"MAIL FROM:<no-reply@lentrance.com>\r\n")
             client.cmd(b"RCPT TO:<taro@docomo.ne.jp>\r\n")

@@ -68,7 +68,6 @@ def test_broken_copy_fails(runner: CliRunner, broken: Path) -> None:
     assert "  error: links_differ: Links only in the text/html part: https://bit.ly/x." in lines
     assert "provisional_registration/email: ok" in lines
     assert result.stderr == (
-        f"Templates: {broken.resolve()} (from --templates)\n"
         "lint: 5 message(s), 3 error(s), 0 warning(s); spam score not run (no --spamd)\n"
     )
 

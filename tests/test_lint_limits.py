@@ -118,9 +118,7 @@ def test_allow_on_the_command_line(runner: CliRunner, many_links: Path, allow: l
     assert result.stdout.splitlines()[0] == "password_reset/default: ok (1 allowed)"
     assert "  allowed: too_many_links [softbank]: " in result.stdout
     assert result.stderr == (
-        f"Templates: {many_links.resolve()} (from --templates)\n"
-        "lint: 1 message(s), 0 error(s), 0 warning(s), 1 allowed; "
-        "spam score not run (no --spamd)\n"
+        "lint: 1 message(s), 0 error(s), 0 warning(s), 1 allowed; spam score not run (no --spamd)\n"
     )
 
 
@@ -223,10 +221,7 @@ def test_diff_shows_a_changed_sentence(runner: CliRunner, templates: Path) -> No
         in out
     )
     assert "provisional_registration" not in out  # unchanged templates print nothing
-    assert result.stderr == (
-        f"Templates: {templates.resolve()} (from --templates)\n"
-        "diff main: 1 template variant(s) changed: password_reset/default\n"
-    )
+    assert result.stderr == "diff main: 1 template variant(s) changed: password_reset/default\n"
     as_json = runner.invoke(
         main, ["lint", "--templates", str(templates), "--diff", "main", "--format", "json"]
     )

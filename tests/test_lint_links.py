@@ -53,6 +53,8 @@ CASES = [
         "url",
     ),
     (link("https://lentrance.com/login", "ログインはこちら"), set(), "words-ok"),
+    (link("https://lentrance.com/login", "example.comからログイン"), {"link_text_mismatch"}, "jp"),
+    (link("https://lentrance.com/guide", "guide.pdf を開く"), set(), "file-name-ok"),
     (link("https://lentrance.com/login", "lentrance.com"), set(), "same-host-ok"),
     (link("https://www.lentrance.com/login", "lentrance.com"), set(), "www-ok"),
     (link("https://lentrance.com/login/", "https://lentrance.com/login"), set(), "slash-ok"),

@@ -133,6 +133,7 @@ def test_a_correct_login_stays_under_a_second_while_30_guess_in_parallel(
     assert int(statuses["429"]) > int(statuses["401"]) >= 2
 
 
+@pytest.mark.slow
 def test_a_client_is_locked_out_after_ten_failures_and_others_are_not(tmp_path: Path) -> None:
     with desk(tmp_path, login_pause=0.002) as h:
         times = []

@@ -57,6 +57,7 @@ def test_wait_for_times_out_with_a_clear_message(maildoctor_harness: HarnessFixt
         maildoctor_harness.wait_for(1, timeout=0.1)
 
 
+@pytest.mark.slow
 def test_plugin_in_a_fresh_pytest_run(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         textwrap.dedent(

@@ -70,6 +70,8 @@ def test_preview_of_a_template_and_its_json(folder: Path) -> None:
         assert one["iso2022jp"]["garbled"] == [] and one["lint"] == []
         assert one["clients"]["families"]
         assert get(base + "/api/preview/nope")[0] == 404
+        assert get(base + "/api/preview/a%00b")[0] == 404  # a NUL names no file (was a 500)
+        assert get(base + "/api/preview/a%00b/html?variant=%01")[0] == 404
         status, err = get(base + "/api/preview/password_reset?variant=nope")
         assert status == 404 and "no variant 'nope'" in err["error"]
 

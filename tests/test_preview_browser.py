@@ -107,6 +107,11 @@ def test_old_phone_view_marks_characters_outside_jis_x0208(browser: Any, url: st
     expect(page.locator("#clients tbody tr").first).to_be_visible()
     expect(page.locator("#carrier-notes")).to_contain_text("auメール")
     page.screenshot(path=str(SCREENSHOTS / "preview-checks-1280.png"), full_page=True)
+    page.click("#lang-switch")  # English one click away, the same data
+    expect(page.locator("#views button[data-view='iso']")).to_have_text("ISO-2022-JP (old phones)")
+    expect(page.locator("#carrier-notes")).to_contain_text("au mail")
+    page.click("#lang-switch")
+    expect(page.locator("h1")).to_have_text("テンプレートプレビュー")
     page.close()
 
 

@@ -289,8 +289,6 @@ def test_broken_template_toml_is_an_error_not_a_traceback(
     toml.write_text(toml.read_text(encoding="utf-8") + "subject = \n", encoding="utf-8")
     result = runner.invoke(main, ["render", "password_reset", "--templates", str(templates_copy)])
     assert result.exit_code == 2  # a template error (README "Exit status")
-    said, error = result.stderr.splitlines()
-    assert said == f"Templates: {templates_copy.resolve()} (from --templates)"
-    assert error.startswith("Error: ")
-    assert "template.toml' is not valid UTF-8 TOML" in error
+    assert result.stderr.startswith("Error: ")
+    assert "template.toml' is not valid UTF-8 TOML" in result.stderr
     assert result.exception is None or isinstance(result.exception, SystemExit)

@@ -53,7 +53,7 @@ def png(runner: CliRunner, out: Path, *args: str) -> Image.Image:
         return image.convert("RGB")
 
 
-@pytest.mark.parametrize("width", [390, 768])
+@pytest.mark.parametrize("width", [390, pytest.param(768, marks=pytest.mark.slow)])
 def test_render_png_at_a_width(tmp_path: Path, width: int) -> None:
     image = png(CliRunner(), tmp_path / "a.png", "password_reset", "--width", str(width))
     assert image.width == width and image.height > 600
@@ -62,6 +62,7 @@ def test_render_png_at_a_width(tmp_path: Path, width: int) -> None:
     assert image.getpixel((10, 20)) == (BRAND if width < 600 else (243, 244, 246))
 
 
+@pytest.mark.slow  # three Chromium launches
 def test_render_png_dark_uses_the_mails_dark_rules(tmp_path: Path, dark_templates: Path) -> None:
     runner = CliRunner()
     args = ["password_reset", "--templates", str(dark_templates)]
@@ -100,6 +101,7 @@ def test_a_browser_that_is_not_there(
     assert "Traceback" not in result.output
 
 
+@pytest.mark.slow
 def test_the_named_browser_is_used(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     link = tmp_path / "my-chromium"
     link.symlink_to("/usr/bin/chromium")

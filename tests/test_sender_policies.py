@@ -202,6 +202,7 @@ def test_https_that_cannot_be_trusted_is_unknown(
     assert "sender_policy_unknown" in codes
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fault", ["servfail_names", "timeout_names"])
 def test_dns_faults_make_each_policy_unknown(fault: str, ca: TestCA, web: HTTPSTestServer) -> None:
     names = ["_mta-sts.sts.example.", "_smtp._tls.sts.example.", "default._bimi.sts.example.",

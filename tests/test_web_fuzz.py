@@ -148,8 +148,8 @@ def request(
         conn.request(method, path, body=body or None, headers=headers)
         response = conn.getresponse()
         kind = response.getheader("Content-Type", "")
-        if kind.startswith("text/event-stream"):
-            return response.status, kind, b""  # a stream (server-sent events): it does not end
+        if kind.startswith("text/event-stream") and response.status == 200:
+            return response.status, kind, b""  # a stream (/api/events, /api/preview/events)
         return response.status, kind, response.read()
     finally:
         conn.close()

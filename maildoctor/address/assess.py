@@ -15,28 +15,22 @@ from maildoctor.address.syntax import SyntaxResult, display
 from maildoctor.address.typos import TypoSuggestion
 from maildoctor.carriers import Carrier
 from maildoctor.findings import Finding, Lang, Verdict, make_finding, verdict_of
+from maildoctor.words import words
 
 if TYPE_CHECKING:  # dnspython is imported only when DNS is asked (not by --offline)
     from maildoctor.address.dnsprobe import DomainDNS
 
 __all__ = ["DNS_REASONS", "NO_MAIL", "Diagnosis", "Facts", "assess"]
 
+
+def _pairs(section: str) -> dict[str, tuple[str, str]]:
+    """A words.toml section as ``{key: (ja, en)}`` (findings carry both languages)."""
+    ja, en = words(section, "ja"), words(section, "en")
+    return {key: (ja[key], en[key]) for key in ja}
+
+
 #: Why DNS could not conclude anything, as (ja, en) phrases for dns_unavailable.
-DNS_REASONS: dict[str, tuple[str, str]] = {
-    "timeout": ("DNSサーバーから応答がありませんでした", "the DNS server did not answer in time"),
-    "SERVFAIL": ("DNSサーバーがエラー(SERVFAIL)を返しました", "the DNS server answered SERVFAIL"),
-    "REFUSED": (
-        "DNSサーバーが問い合わせを拒否しました(REFUSED)",
-        "the DNS server refused the query",
-    ),
-    "canary": (
-        "DNSサーバーが実在するドメインも存在しないと答えるため、その応答を信用できません",
-        "the resolver failed the canary check: it denies names that exist, so its answers "
-        "cannot be trusted",
-    ),
-    "no_resolver": ("DNSサーバーが設定されていません", "no DNS resolver is configured"),
-    "error": ("DNSの問い合わせに失敗しました", "the DNS query failed"),
-}
+DNS_REASONS: dict[str, tuple[str, str]] = _pairs("dns_reasons")
 
 
 #: DNS answers that mean the typed domain cannot take mail: a suggestion is then the fix.
@@ -47,45 +41,12 @@ _TAKES_MAIL = frozenset({"ok", "implicit_mx"})
 _REPAIRS = frozenset({"repair", "at_sign"})
 
 #: How sure a typo suggestion is, from what DNS said of the typed domain: (ja, en) notes.
-TYPO_NOTES: dict[str, tuple[str, str]] = {
-    "likely": (
-        "このドメインではメールを受け取れないため、入力ミスと考えられます。",
-        " That domain cannot receive mail, so this is most likely the fix.",
-    ),
-    "possible": (
-        "ただし、このドメインにはメールサーバーがあります。人気のドメインに似たドメインは誤送信されたメールを受け取るために登録されていることがあるため、お客様に確認してください。",
-        " That domain does have a mail server, though: look-alikes of popular domains are "
-        "often registered to catch mistyped mail, so ask the customer.",
-    ),
-    "unchecked": ("", ""),
-}
+TYPO_NOTES: dict[str, tuple[str, str]] = _pairs("typo_notes")
 #: The same, for a typo of the domain of a repaired address (``gmial..com``): DNS was
 #: asked about the repaired domain, which the note names.
-REPAIRED_TYPO_NOTES: dict[str, tuple[str, str]] = {
-    "likely": (
-        "修正後のドメイン「{domain}」ではメールを受け取れないため、入力ミスと考えられます。",
-        " The repaired domain {domain} cannot receive mail, so this is most likely the fix.",
-    ),
-    "possible": (
-        "ただし、修正後のドメイン「{domain}」にはメールサーバーがあります。人気のドメインに似たドメインは誤送信されたメールを受け取るために登録されていることがあるため、お客様に確認してください。",
-        " The repaired domain {domain} does have a mail server, though: look-alikes of "
-        "popular domains are often registered to catch mistyped mail, so ask the customer.",
-    ),
-    "unchecked": ("", ""),
-}
-#: How sure a repair is (``docomo,ne.jp`` → ``docomo.ne.jp``): whether its domain takes mail.
-REPAIR_NOTES: dict[str, tuple[str, str]] = {
-    "likely": (
-        "修正後のドメイン「{domain}」はメールを受け取れます。",
-        " The repaired domain {domain} takes mail.",
-    ),
-    "doubtful": (
-        "ただし、修正後のドメイン「{domain}」もメールを受け取れないため、お客様に正しいアドレスを確認してください。",
-        " But the repaired domain {domain} cannot receive mail either: ask the customer "
-        "for the right address.",
-    ),
-    "unchecked": ("", ""),
-}
+REPAIRED_TYPO_NOTES: dict[str, tuple[str, str]] = _pairs("repaired_typo_notes")
+#: For a repaired address (``taro@gmail..com``): whether the repaired domain takes mail.
+REPAIR_NOTES: dict[str, tuple[str, str]] = _pairs("repair_notes")
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -15,6 +15,8 @@ from functools import lru_cache
 
 import idna
 
+from maildoctor.words import words
+
 __all__ = ["MAX_DOMAIN_OCTETS", "MAX_LABEL_OCTETS", "SyntaxProblem", "check_domain"]
 
 MAX_DOMAIN_OCTETS = 253  # RFC 1035 2.3.4 (255 on the wire)
@@ -33,8 +35,11 @@ class SyntaxProblem:
     reason_en: str
 
 
-def _problem(code: str, ja: str, en: str) -> SyntaxProblem:
-    return SyntaxProblem(code=code, reason_ja=ja, reason_en=en)
+def _problem(code: str, key: str | None = None, **fields: object) -> SyntaxProblem:
+    """The problem ``code`` with its reason in both languages, from data/words.toml
+    [syntax_problems] (``key``: which wording of the code; default the code itself)."""
+    ja, en = (words("syntax_problems", lang)[key or code] for lang in ("ja", "en"))
+    return SyntaxProblem(code=code, reason_ja=ja.format(**fields), reason_en=en.format(**fields))
 
 
 def _octets(text: str) -> int:
@@ -58,11 +63,7 @@ def check_domain(domain: str) -> tuple[str, str, bool] | SyntaxProblem:
     if domain.startswith("["):
         return _check_literal(domain)
     if domain.endswith("."):
-        return _problem(
-            "domain_dot",
-            "ドメインが「.」で終わっています",
-            'the domain ends with a "."',
-        )
+        return _problem("domain_dot")
     if domain.isascii():
         ascii_domain = domain.lower()
         labels = ascii_domain.split(".")
@@ -74,11 +75,7 @@ def check_domain(domain: str) -> tuple[str, str, bool] | SyntaxProblem:
                 try:
                     idna.decode(label)
                 except idna.IDNAError:
-                    return _problem(
-                        "idna",
-                        f"ドメインの「{label}」は正しい国際化ドメイン名ではありません",
-                        f'"{label}" in the domain is not a valid internationalized label',
-                    )
+                    return _problem("idna", key="idna_label", label=label)
         try:
             unicode_domain = idna.decode(ascii_domain) if "xn--" in ascii_domain else ascii_domain
         except idna.IDNAError:
@@ -89,83 +86,44 @@ def check_domain(domain: str) -> tuple[str, str, bool] | SyntaxProblem:
             ascii_domain = idna.encode(domain, uts46=True).decode("ascii")
             unicode_domain = idna.decode(ascii_domain)
         except (idna.IDNAError, UnicodeError) as e:
-            return _problem(
-                "idna",
-                f"ドメイン「{domain}」は正しい国際化ドメイン名ではありません",
-                f'the domain "{domain}" is not a valid internationalized domain name ({e})',
-            )
+            return _problem("idna", key="idna_domain", domain=domain, error=e)
         for label in ascii_domain.split("."):
             problem = _check_label(label)
             if problem:
                 return problem
     labels = ascii_domain.split(".")
     if len(labels) < 2:
-        return _problem(
-            "domain_no_dot",
-            "ドメインに「.」がありません(例: example.jp)",
-            'the domain has no "." (like example.com)',
-        )
+        return _problem("domain_no_dot")
     tld = labels[-1]
     if not (tld.isalpha() or tld.startswith("xn--")):
         # No top-level domain has digits or hyphens (RFC 3696 2; IANA root zone).
-        return _problem(
-            "domain_tld",
-            f"ドメインの最後の部分「{tld}」はトップレベルドメインになりえません",
-            f'the last part of the domain, "{tld}", cannot be a top-level domain',
-        )
+        return _problem("domain_tld", tld=tld)
     if len(ascii_domain) > MAX_DOMAIN_OCTETS:
-        return _problem(
-            "domain_too_long",
-            f"ドメインが長すぎます({len(ascii_domain)}バイト、上限{MAX_DOMAIN_OCTETS})",
-            f"the domain is {len(ascii_domain)} octets long; the limit is {MAX_DOMAIN_OCTETS}",
-        )
+        return _problem("domain_too_long", octets=len(ascii_domain), limit=MAX_DOMAIN_OCTETS)
     return ascii_domain, unicode_domain, False
 
 
 def _check_label(label: str) -> SyntaxProblem | None:
     if label == "":
-        return _problem(
-            "domain_dots",
-            "ドメインで「.」が連続しているか、先頭にあります",
-            "the domain has two dots in a row or starts with a dot",
-        )
+        return _problem("domain_dots")
     if len(label) > MAX_LABEL_OCTETS:
         return _problem(
-            "label_too_long",
-            f"ドメインの一部「{label[:20]}…」が長すぎます({len(label)}バイト、上限{MAX_LABEL_OCTETS})",
-            f'the domain label "{label[:20]}..." is {len(label)} octets long; '
-            f"the limit is {MAX_LABEL_OCTETS}",
+            "label_too_long", label=label[:20], octets=len(label), limit=MAX_LABEL_OCTETS
         )
     if label[2:4] == "--" and not label.startswith("xn--"):
         # IDNA 2008 (RFC 5891 4.2.3.1) reserves "??--" for encodings other than Punycode.
-        return _problem(
-            "domain_hyphen",
-            f"ドメインの一部「{label}」の3、4文字目が「--」です",
-            f'the domain label "{label}" has "--" in its third and fourth characters',
-        )
+        return _problem("domain_hyphen", key="domain_hyphen34", label=label)
     if not _LDH_LABEL.fullmatch(label):
         bad = next((ch for ch in label if not (ch.isalnum() or ch == "-")), None)
         if bad is not None:
-            return _problem(
-                "domain_char",
-                f"ドメインに使えない文字 {_show(bad)} が含まれています",
-                f"the domain contains a character that is not allowed: {_show(bad)}",
-            )
-        return _problem(
-            "domain_hyphen",
-            f"ドメインの一部「{label}」が「-」で始まるか終わっています",
-            f'the domain label "{label}" starts or ends with a hyphen',
-        )
+            return _problem("domain_char", char=_show(bad))
+        return _problem("domain_hyphen", key="domain_hyphen_ends", label=label)
     return None
 
 
 def _check_literal(domain: str) -> tuple[str, str, bool] | SyntaxProblem:
     # RFC 5321 4.1.3 address literals: [IPv4] or [IPv6:...].
-    bad = _problem(
-        "domain_literal",
-        "「[」「]」で囲まれたIPアドレスの形式が正しくありません",
-        "the address literal in brackets is not a valid IP address",
-    )
+    bad = _problem("domain_literal")
     if not domain.endswith("]"):
         return bad
     inner = domain[1:-1]

@@ -17,6 +17,7 @@ from maildoctor.address.syntax import display
 from maildoctor.advice import DEFAULT_SUBJECT, advice_for, advice_text
 from maildoctor.findings import Lang, Severity, Verdict
 from maildoctor.spreadsheet import csv_line
+from maildoctor.words import words
 
 __all__ = [
     "CSV_FIELDS",
@@ -30,46 +31,18 @@ __all__ = [
     "reply_context",
 ]
 
+#: What each verdict and severity is called, by language (data/words.toml).
 VERDICT_LABELS: dict[Lang, dict[Verdict, str]] = {
-    "ja": {
-        Verdict.OK: "問題なし",
-        Verdict.RISKY: "注意(届かない可能性があります)",
-        Verdict.UNDELIVERABLE: "配信不可",
-        Verdict.UNKNOWN: "不明(DNSを確認できません)",
-    },
-    "en": {
-        Verdict.OK: "ok",
-        Verdict.RISKY: "risky (mail may not arrive)",
-        Verdict.UNDELIVERABLE: "undeliverable",
-        Verdict.UNKNOWN: "unknown (DNS could not be checked)",
-    },
+    lang: {Verdict(k): v for k, v in words("verdict", lang).items()} for lang in ("ja", "en")
 }
 SEVERITY_LABELS: dict[Lang, dict[Severity, str]] = {
-    "ja": {Severity.ERROR: "エラー", Severity.WARNING: "警告", Severity.INFO: "情報"},
-    "en": {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "info"},
+    lang: {Severity(k): v for k, v in words("severity", lang).items()} for lang in ("ja", "en")
 }
-_WORDS: dict[Lang, dict[str, str]] = {
-    "ja": {
-        "verdict": "判定",
-        "suggestion": "修正候補",
-        "carrier": "キャリア",
-        "mx": "メールサーバー(MX)",
-        "offline": "DNS: 確認していません(--offline)。ドメインとメールサーバーの有無は未確認です。",
-        "address_literal": "DNS: ドメインがIPアドレスのため、DNSは確認していません。",
-        "no_findings": "問題は見つかりませんでした。",
-        "todo": "対処方法",
-    },
-    "en": {
-        "verdict": "verdict",
-        "suggestion": "suggestion",
-        "carrier": "carrier",
-        "mx": "mail servers (MX)",
-        "offline": "DNS: not checked (--offline); the domain and its mail servers are unverified.",
-        "address_literal": "DNS: not asked (the domain is an IP address literal).",
-        "no_findings": "No problems found.",
-        "todo": "What to do",
-    },
-}
+
+
+def _words(lang: Lang) -> dict[str, str]:
+    return words("check_report", lang)
+
 
 #: The reply draft's template, relative to the templates folder.
 REPLY_TEMPLATE = "replies/check.txt.j2"
@@ -86,7 +59,7 @@ _DEFAULT_REPLY_ADVICE = ("check_spam_folder", "allow_sender_domain")
 
 def dns_note(result: CheckResult, lang: Lang = "ja") -> str | None:
     """Said plainly when DNS was not asked about a parseable address, and why."""
-    return _WORDS[lang][result.dns_skipped] if result.dns_skipped else None
+    return _words(lang)[result.dns_skipped] if result.dns_skipped else None
 
 
 def format_text(result: CheckResult, lang: Lang = "ja", *, advice: bool = True) -> str:
@@ -94,7 +67,7 @@ def format_text(result: CheckResult, lang: Lang = "ja", *, advice: bool = True) 
 
     ``advice=False`` leaves out "what to do" (``diagnose`` orders the advice itself).
     """
-    words = _WORDS[lang]
+    words = _words(lang)
     lines = [
         display(result.address),
         f"  {words['verdict']}: {VERDICT_LABELS[lang][result.verdict]}",

@@ -128,11 +128,7 @@ def check_syntax(raw: str) -> SyntaxResult:
         return SyntaxResult(address=raw, parsed=None, problem=problem_or_parsed, repaired=repaired)
     parsed = _parse(fold_ime(raw))
     suggestion = parsed.normalized if isinstance(parsed, ParsedAddress) else None
-    problem = _problem(
-        "fullwidth",
-        "全角文字または空白が含まれています",
-        "it contains full-width characters or spaces",
-    )
+    problem = _problem("fullwidth", key="fullwidth_or_space")
     return SyntaxResult(
         address=raw,
         parsed=None,
@@ -145,50 +141,33 @@ def check_syntax(raw: str) -> SyntaxResult:
 
 def _parse(raw: str) -> ParsedAddress | SyntaxProblem:
     if raw == "":
-        return _problem("empty", "メールアドレスが空です", "it is empty")
+        return _problem("empty")
     if "\r" in raw or "\n" in raw:
         # Never let a line break through: it would end an SMTP command or a header.
-        return _problem("newline", "改行が含まれています", "it contains a line break (CR or LF)")
+        return _problem("newline")
     # ASCII input (nearly all of a member list) needs only one regex for controls.
     suspects = _ASCII_CONTROLS.findall(raw) if raw.isascii() else raw
     for ch in suspects:
         if unicodedata.category(ch) in ("Cc", "Cs", "Cn", "Co") or ch in "\u2028\u2029":
-            return _problem(
-                "control",
-                f"制御文字など使えない文字({_show(ch)})が含まれています",
-                f"it contains a character that cannot appear in an address ({_show(ch)})",
-            )
+            return _problem("control", char=_show(ch))
     if ime_input(raw, spaces=False):
-        return _problem(
-            "fullwidth",
-            "全角文字が含まれています",
-            "it contains full-width characters",
-        )
+        return _problem("fullwidth")
     if raw != raw.strip():
-        return _problem("spaces", "前後に空白が含まれています", "it has spaces before or after it")
+        return _problem("spaces")
     if "@" not in raw:
-        return _problem("no_at", "「@」がありません", 'it has no "@"')
+        return _problem("no_at")
     local, domain, quoted = _split(raw)
     if local is not None and not local.isascii():
         # RFC 6532 3.1: UTF-8 text is compared in NFC; measure and keep that form.
         local = unicodedata.normalize("NFC", local)
     if local is None:
-        return _problem(
-            "local_invalid",
-            "「@」より前の部分の引用符が正しくありません",
-            "the quoted part before the @-sign is not closed properly",
-        )
+        return _problem("local_invalid")
     if local == "":
-        return _problem("no_local", "「@」の前に何もありません", 'there is nothing before the "@"')
+        return _problem("no_local")
     if domain == "":
-        return _problem("no_domain", "「@」の後に何もありません", 'there is nothing after the "@"')
+        return _problem("no_domain")
     if _octets(local) > MAX_LOCAL_OCTETS:
-        return _problem(
-            "local_too_long",
-            f"「@」より前の部分が長すぎます({_octets(local)}バイト、上限{MAX_LOCAL_OCTETS})",
-            f"the part before the @-sign is {_octets(local)} octets long; "
-            f"the limit is {MAX_LOCAL_OCTETS}",
-        )
+        return _problem("local_too_long", octets=_octets(local), limit=MAX_LOCAL_OCTETS)
     domain_result = check_domain(domain)
     if isinstance(domain_result, SyntaxProblem):
         return domain_result
@@ -209,11 +188,7 @@ def _parse(raw: str) -> ParsedAddress | SyntaxProblem:
             return problem
     address_octets = _octets(local) + 1 + len(ascii_domain)
     if address_octets > MAX_ADDRESS_OCTETS:
-        return _problem(
-            "too_long",
-            f"アドレス全体が長すぎます({address_octets}バイト、上限{MAX_ADDRESS_OCTETS})",
-            f"the address is {address_octets} octets long; the limit is {MAX_ADDRESS_OCTETS}",
-        )
+        return _problem("too_long", octets=address_octets, limit=MAX_ADDRESS_OCTETS)
     return ParsedAddress(
         local=local,
         domain=domain,
@@ -254,23 +229,13 @@ def _check_dot_atom(local: str) -> SyntaxProblem | None:
         bad = next((ch for ch in atom if not _local_char_ok(ch)), None)
         if bad is not None:
             if bad == "@":
-                return _problem("two_at", "「@」が2つ以上あります", 'it has more than one "@"')
+                return _problem("two_at")
             if bad == " ":
-                return _problem("space", "空白が含まれています", "it contains a space")
-            return _problem(
-                "local_char",
-                f"「@」より前の部分に使えない文字 {_show(bad)} が含まれています",
-                f"the part before the @-sign contains a character that is not allowed "
-                f"there: {_show(bad)}",
-            )
+                return _problem("space")
+            return _problem("local_char", char=_show(bad))
     if "" in atoms:
         # RFC 5322 3.4.1: no leading, trailing or consecutive dots outside quotes.
-        return _problem(
-            "dots",
-            "「@」より前の部分で「.」が連続しているか、先頭または「@」の直前にあります",
-            "the part before the @-sign has two dots in a row, or a dot at its start "
-            'or just before the "@"',
-        )
+        return _problem("dots")
     return None
 
 
@@ -292,18 +257,10 @@ def _check_quoted(local: str) -> SyntaxProblem | None:
         if ch == "\\":
             nxt = body[i + 1 : i + 2]
             if not nxt or not (" " <= nxt <= "~"):
-                return _problem(
-                    "quoted_char",
-                    "引用符で囲まれた部分の「\\」の使い方が正しくありません",
-                    "a backslash in the quoted part is not followed by a printable character",
-                )
+                return _problem("quoted_char", key="quoted_backslash")
             i += 2
             continue
         if ch == '"':
-            return _problem(
-                "quoted_char",
-                '引用符で囲まれた部分に「"」が含まれています',
-                'the quoted part contains an unescaped "',
-            )
+            return _problem("quoted_char", key="quoted_quote")
         i += 1
     return None

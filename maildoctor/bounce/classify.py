@@ -24,7 +24,12 @@ from functools import cache
 from maildoctor.bounce.parse import BounceRecipient, ParsedBounce
 from maildoctor.bounce.patterns import CarrierRule, lhost_of, tables
 from maildoctor.bounce.reasons import RETRY, Facts, current_name, decide, words_reason
-from maildoctor.bounce.vocabulary import lhost_command_reason, lhost_reason, rhost_reason
+from maildoctor.bounce.vocabulary import (
+    lhost_command_reason,
+    lhost_reason,
+    mda_reason,
+    rhost_reason,
+)
 
 __all__ = ["Explanation", "classify"]
 
@@ -151,9 +156,14 @@ def _classify(
         if lhost
         else ""
     )
-    if lhost and bounce.text and (not preset or preset in RETRY):
+    if not lhost and (not preset or preset in RETRY):
+        # No MTA's layout recognised: a local delivery agent's words (Sisimai reads
+        # them in its RFC 3464 fallback only)
+        preset = mda_reason(bounce.sender, bounce.text) or preset
+    if lhost and bounce.text and len(bounce.recipients) == 1 and (not preset or preset in RETRY):
         # The MTA may write its reason once, apart from the recipients (au's EZweb:
-        # "The user(s) account is disabled." above "<addr>: 550 user unknown").
+        # "The user(s) account is disabled." above "<addr>: 550 user unknown"); with
+        # several recipients the text also holds the others' reasons, so not then.
         preset = lhost_reason(lhost, bounce.text) or preset
     # As Sisimai::Fact does: what the bounce's writer decided stands, unless it is a
     # reason the words should confirm; then the receiving provider's reading comes first.

@@ -129,7 +129,7 @@ def _whole_reply(text: str, diagnostic: str) -> str:
     the first one (after ``Sisimai::Lhost::Sendmail``, which reads the transcript).
     """
     head = diagnostic.strip()[:40]
-    if len(head) < 10:
+    if len(head) < 10 or "<<< " not in text:
         return diagnostic
     for block in _REPLY_LINES.finditer(text):
         lines = [line[4:].strip() for line in block.group(0).splitlines()]

@@ -20,27 +20,29 @@ import binascii
 import quopri
 import re
 from collections.abc import Iterator
+from itertools import pairwise
 
 __all__ = ["MimePart", "parse_mime"]
 
-#: a header line, a continuation line, or an mbox "From " line (email.feedparser.headerRE)
-_HEADER_LINE = re.compile(r"From |[\041-\071\073-\176]*:|[\t ]")
-_BLANK = re.compile(r"\n\r?\n")
+#: the header lines at the start of a text: up to a blank line or a line that is none of them
+_HEAD_BLOCK = re.compile(r"(?:(?:From |[\041-\071\073-\176]*:|[\t ])[^\n]*(?:\n|\Z))*")
+#: one header and its continuation lines (compat32: the value keeps its folded lines)
+_HEADER = re.compile(r"^(?!From )([\041-\071\073-\176]*):[ \t]*([^\n]*(?:\n[\t ][^\n]*)*)", re.M)
 _PARAM = re.compile(r';\s*([^\s=;]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^;]*)')
 
 
 class MimePart:
     """One message or part: what ``email.message.Message`` (compat32) answers, read lazily."""
 
-    __slots__ = ("_body", "_default", "_first", "_payload", "_raw_headers")
+    __slots__ = ("_body", "_ctype", "_default", "_first", "_payload", "_raw_headers")
 
     def __init__(self, text: str, default_type: str = "text/plain") -> None:
         self._raw_headers, self._body = _split_head(text)
-        self._first: dict[str, str] = {}
-        for name, value in self._raw_headers:
-            self._first.setdefault(name.lower(), value)
+        # the first of repeated headers: the last written into the dict wins
+        self._first = {name.lower(): value for name, value in reversed(self._raw_headers)}
         self._default = default_type
         self._payload: list[MimePart] | str | None = None
+        self._ctype = ""
 
     # --- headers ----------------------------------------------------------
     def get(self, name: str, failobj: str | None = None) -> str | None:
@@ -62,11 +64,14 @@ class MimePart:
 
     # --- content type -----------------------------------------------------
     def get_content_type(self) -> str:
-        value = self.get("content-type")
-        if value is None:
-            return self._default
-        ctype = value.split(";", 1)[0].strip().lower()
-        return ctype if ctype.count("/") == 1 else "text/plain"
+        if not self._ctype:  # asked many times per part: read once
+            value = self._first.get("content-type")
+            if value is None:
+                self._ctype = self._default
+            else:
+                ctype = value.split(";", 1)[0].strip().lower()
+                self._ctype = ctype if ctype.count("/") == 1 else "text/plain"
+        return self._ctype
 
     def get_param(self, name: str) -> str | None:
         value = self.get("content-type")
@@ -131,29 +136,37 @@ def _b64(raw: bytes) -> bytes:
 
 def _split_head(text: str) -> tuple[list[tuple[str, str]], str]:
     """(headers, body): header lines up to the first blank or non-header line."""
-    blank = _BLANK.search(text)
-    head = text[: blank.start() + 1] if blank else text
+    block = _HEAD_BLOCK.match(text)
+    assert block is not None  # the pattern matches the empty string
+    stop = block.end()
+    head = text[:stop]
+    consumed = stop
+    if stop < len(text):
+        eol = text.find("\n", stop)
+        line = text[stop:] if eol < 0 else text[stop:eol]
+        if not line.rstrip("\r"):  # a blank line ends the headers and is theirs
+            consumed = len(text) if eol < 0 else eol + 1
+    if "\nFrom " in head:  # a stray mbox line: the header before it goes on past it
+        return _split_lines(head), text[consumed:]
+    headers = _HEADER.findall(head)
+    if not head.isascii():
+        headers = [(_unescape(n), _unescape(v)) for n, v in headers]
+    return [(n, v.rstrip("\r\n")) for n, v in headers], text[consumed:]
+
+
+def _split_lines(head: str) -> list[tuple[str, str]]:
+    """The header lines of ``head`` (every line a header, a continuation or a "From "
+    line) read one by one."""
     lines = head.split("\n")
     if lines and lines[-1] == "":
         lines.pop()
     headers: list[tuple[str, str]] = []
     current: list[str] = []
-    consumed = 0  # characters of ``text`` read as headers
-    stopped = False
     for line in lines:
-        if not line.rstrip("\r"):
-            consumed += len(line) + 1
-            stopped = True
-            break
         if line[0] in " \t":
             if current:
                 current.append("\n" + line)
-            consumed += len(line) + 1
             continue
-        if not _HEADER_LINE.match(line):
-            stopped = True
-            break  # no blank line before the body: the body starts here
-        consumed += len(line) + 1
         if line.startswith("From "):
             continue  # an mbox envelope line (first) or a stray one: not a header
         if current:
@@ -161,9 +174,7 @@ def _split_head(text: str) -> tuple[list[tuple[str, str]], str]:
         current = [line]
     if current:
         headers.append(_header(current))
-    if not stopped and blank is not None:
-        consumed = blank.end()
-    return headers, text[min(consumed, len(text)) :]
+    return headers
 
 
 def _header(lines: list[str]) -> tuple[str, str]:
@@ -208,35 +219,75 @@ def _read_payload(part: MimePart) -> list[MimePart] | str:
 
 def _split_parts(body: str, boundary: str, default_type: str) -> list[MimePart] | None:
     """The parts between ``--boundary`` lines; None when the first boundary never comes."""
-    sep = re.compile(r"^--" + re.escape(boundary) + r"(--)?[ \t]*(?:\r\n|\r|\n|$)", re.M)
-    marks = list(sep.finditer(body))
+    marks = _boundaries(body, "--" + boundary)
     if not marks:
         return None
     parts: list[MimePart] = []
-    for i, m in enumerate(marks):
-        if m.group(1):
+    for i, (_, end, close) in enumerate(marks):
+        if close:
             break
-        stop = marks[i + 1].start() if i + 1 < len(marks) else len(body)
-        part = MimePart(body[m.end() : stop], default_type)
-        if part._body and _ends_in_leaf(part):
+        stop = marks[i + 1][0] if i + 1 < len(marks) else len(body)
+        part = MimePart(body[end:stop], default_type)
+        chain = _leaf_chain(part) if part._body else None
+        if chain:
             # the line break before the next boundary (or the end) belongs to the boundary;
             # compat32 takes it from the innermost message's text, not from a multipart
-            # (the inner texts are all tails of this body: stripping it strips theirs)
-            part._body = _strip_eol(part._body)
+            # (the inner texts are all tails of this body: stripping it strips theirs, so
+            # the inner messages read to find the leaf are kept as the payloads)
+            for outer, inner in pairwise(chain):
+                outer._payload = [inner]
+            for each in chain:
+                each._body = _strip_eol(each._body)
         parts.append(part)
     return parts
 
 
-def _ends_in_leaf(part: MimePart) -> bool:
-    """Whether the part's text ends in a leaf's text (through nested ``message/*``)."""
+def _boundaries(body: str, sep: str) -> list[tuple[int, int, bool]]:
+    """(start, end, closing) of each line ``sep`` or ``sep--``, then blanks, then the line
+    end (a compiled pattern per boundary would be compiled anew for every message)."""
+    found: list[tuple[int, int, bool]] = []
+    at = body.find(sep)
+    while at >= 0:
+        if at == 0 or body[at - 1] == "\n":
+            k = at + len(sep)
+            close = body.startswith("--", k)
+            end = _line_end(body, k + 2) if close else -1
+            if end < 0:
+                close, end = False, _line_end(body, k)
+            if end >= 0:
+                found.append((at, end, close))
+        at = body.find(sep, at + len(sep))
+    return found
+
+
+def _line_end(body: str, k: int) -> int:
+    """Past ``[ \t]*`` and a line break (or the end of ``body``) from ``k``; -1 if
+    anything else comes first."""
+    n = len(body)
+    while k < n and body[k] in " \t":
+        k += 1
+    if k == n:
+        return n
+    if body.startswith("\r\n", k):
+        return k + 2
+    if body[k] in "\r\n":
+        return k + 1
+    return -1
+
+
+def _leaf_chain(part: MimePart) -> list[MimePart] | None:
+    """``part`` and the messages nested in it (``message/*``) down to a leaf; None when
+    the part's text does not end in a leaf's text."""
+    chain = [part]
     for _ in range(8):
         ctype = part.get_content_type()
         if ctype.startswith("multipart/") or ctype == "message/delivery-status":
-            return False
+            return None
         if not ctype.startswith("message/"):
-            return True
+            return chain
         part = MimePart(part._body)
-    return False
+        chain.append(part)
+    return None
 
 
 def _strip_eol(text: str) -> str:

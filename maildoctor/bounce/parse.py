@@ -37,6 +37,7 @@ from maildoctor.bounce.message import (
     decode_part,
     get_header,
     host_of,
+    lacks,
     load_message,
     parse_date,
     raw_body,
@@ -55,6 +56,9 @@ __all__ = [
     "parse_bounces",
     "split_messages",
 ]
+
+
+_DAEMON_SENDER = re.compile(r"\b(?:mailer-daemon|postmaster)\b", re.I)
 
 
 def parse_bounce(raw: bytes) -> ParsedBounce:
@@ -114,7 +118,11 @@ def parse_bounce(raw: bytes) -> ParsedBounce:
     # A DSN pasted into a text part (some MTAs do that) still counts as one.
     joined = "\n".join(texts)
     ses = ses_notification(joined)
-    if not dsn_parts and re.search(r"^Final-Recipient:", joined, re.M | re.I):
+    if (
+        not dsn_parts
+        and not lacks(joined, "final-recipient:")
+        and re.search(r"^Final-Recipient:", joined, re.M | re.I)
+    ):
         dsn_start = re.search(
             r"^(?:Reporting-MTA|Final-Recipient|Original-Recipient):", joined, re.M | re.I
         )
@@ -151,7 +159,7 @@ def parse_bounce(raw: bytes) -> ParsedBounce:
     auto = get_header(msg, "Auto-Submitted").lower()
     # A delivery daemon never sends an out-of-office reply, even when it marks its
     # bounce Auto-Submitted: auto-replied (RFC 3834 allows that) or has no domain.
-    from_daemon = bool(re.search(r"\b(?:mailer-daemon|postmaster)\b", sender, re.I))
+    from_daemon = bool(_DAEMON_SENDER.search(sender))
 
     if (
         not dsn_parts

@@ -13,7 +13,10 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+import ahocorasick_rs
+
 from maildoctor.bounce.reasons import current_name
+from maildoctor.bounce.vocabulary import present_in
 
 __all__ = ["CarrierRule", "MtaRule", "ReasonRule", "Tables", "detect_mta", "lhost_of", "tables"]
 
@@ -84,29 +87,80 @@ def _rx(items: Any) -> tuple[re.Pattern[str], ...]:
 _SPECIAL = set(".^$*+?{}[]()|\\")
 
 
-def required_literal(pattern: str) -> str:
-    """A lower-case ASCII text every match of ``pattern`` contains (its leading literal
-    run, ``\\.`` read as ``.``), ``""`` when there is none to rely on. A cheap
-    ``in`` test on it lets the scan skip the regex for the many rules that cannot match."""
-    if "|" in pattern or "(?" in pattern:
-        return ""
-    text = pattern[1:] if pattern.startswith("^") else pattern
-    out: list[str] = []
+def required_literals(pattern: str) -> tuple[str, ...]:
+    """Lower-case ASCII texts every match of ``pattern`` contains: its literal runs
+    outside groups and classes, ``\\.`` read as ``.``, a character a quantifier makes
+    optional left out; none when the pattern alternates at its top level. A cheap
+    presence test on them lets the scan skip the regex for rules that cannot match."""
+    if pattern.startswith("(?") and len(pattern) > 3 and pattern[3] == ")":
+        pattern = pattern[4:]  # an inline flag: (?s), (?i)
+    runs: list[str] = []
+    run: list[str] = []
+    depth = 0
+    in_class = False
     i = 0
-    while i < len(text):
-        ch = text[i]
-        if ch == "\\" and i + 1 < len(text) and not text[i + 1].isalnum():
-            ch, step = text[i + 1], 2
+
+    def close() -> None:
+        text = "".join(run).lower()
+        if len(text) >= 3 and text.isascii():
+            runs.append(text)
+        run.clear()
+
+    while i < len(pattern):
+        ch = pattern[i]
+        if in_class:
+            if ch == "\\":
+                i += 1
+            elif ch == "]":
+                in_class = False
+            i += 1
+            continue
+        if ch == "\\" and i + 1 < len(pattern):
+            nxt = pattern[i + 1]
+            if nxt.isalnum():  # \S, \w, \d, \b...: a class or an anchor
+                close()
+                i += 2
+                continue
+            literal, step = nxt, 2
+        elif ch == "[":
+            close()
+            in_class = True
+            i += 1
+            continue
+        elif ch == "{":  # a quantifier's bounds ({6,7}): no text
+            close()
+            end = pattern.find("}", i)
+            i = end + 1 if end > 0 else len(pattern)
+            continue
+        elif ch == "(":
+            close()
+            depth += 1
+            i += 1
+            continue
+        elif ch == ")":
+            depth -= 1
+            i += 1
+            continue
+        elif ch == "|":
+            if depth == 0:
+                return ()
+            i += 1
+            continue
         elif ch in _SPECIAL:
-            break
+            close()
+            i += 1
+            continue
         else:
-            step = 1
-        if text[i + step : i + step + 1] in ("?", "*", "{"):
-            break  # the character is optional
-        out.append(ch)
+            literal, step = ch, 1
+        following = pattern[i + step : i + step + 1]
+        if depth == 0:
+            if following in ("?", "*", "{"):
+                close()  # optional: not required
+            else:
+                run.append(literal)
         i += step
-    literal = "".join(out).lower()
-    return literal if len(literal) >= 3 and literal.isascii() else ""
+    close()
+    return tuple(runs)
 
 
 @cache
@@ -162,8 +216,8 @@ def tables() -> Tables:
     )
 
 
-#: per field (headers, subject, sender, text): (rule index, literal, pattern) in rule order
-_Entries = tuple[tuple[tuple[int, str, re.Pattern[str]], ...], ...]
+#: per field (headers, subject, sender, text): (rule index, literals, pattern) in rule order
+_Entries = tuple[tuple[tuple[int, tuple[str, ...], re.Pattern[str]], ...], ...]
 
 
 @cache
@@ -171,7 +225,7 @@ def _mta_entries() -> _Entries:
     rules = tables().mtas
     return tuple(
         tuple(
-            (i, required_literal(p.pattern), p)
+            (i, required_literals(p.pattern), p)
             for i, r in enumerate(rules)
             for p in (r.headers, r.subject, r.sender, r.text)[field]
         )
@@ -179,17 +233,41 @@ def _mta_entries() -> _Entries:
     )
 
 
+@cache
+def _literal_finders() -> tuple[ahocorasick_rs.AhoCorasick | None, ...]:
+    """Per field, every pattern's required literal, found in one pass over the field."""
+    finders: list[ahocorasick_rs.AhoCorasick | None] = []
+    for entries in _mta_entries():
+        literals = sorted({literal for _, needed, _ in entries for literal in needed})
+        finders.append(ahocorasick_rs.AhoCorasick(literals) if literals else None)
+    return tuple(finders)
+
+
 def detect_mta(*, headers: str, subject: str, sender: str, text: str) -> str:
     """Name of the software or service that wrote the bounce, ``""`` if unknown: the first
-    rule (in the table's order) any of whose patterns matches its field."""
+    rule (in the table's order) any of whose patterns matches its field. A pattern whose
+    required literals the field lacks is not run (the literals are found in one pass, and
+    only the patterns needing a literal found are looked at)."""
     rules = tables().mtas
     best = len(rules)
-    for entries, field in zip(_mta_entries(), (headers, subject, sender, text), strict=True):
-        lower = field.lower()
-        for i, literal, pattern in entries:
+    fields = (headers, subject, sender, text)
+    for entries, field, finder, by_literal, free in zip(
+        _mta_entries(),
+        fields,
+        _literal_finders(),
+        _entries_by_literal(),
+        _free_entries(),
+        strict=True,
+    ):
+        present = present_in(finder, field.lower()) if finder is not None else set()
+        candidates = set(free)
+        for literal in present:
+            candidates.update(by_literal[literal])
+        for k in sorted(candidates):
+            i, needed, pattern = entries[k]
             if i >= best:
                 break
-            if literal and literal not in lower:
+            if needed and not all(literal in present for literal in needed):
                 continue
             rule = rules[i]
             if rule.require_sender is not None and not rule.require_sender.search(sender):
@@ -198,6 +276,28 @@ def detect_mta(*, headers: str, subject: str, sender: str, text: str) -> str:
                 best = i
                 break
     return rules[best].name if best < len(rules) else ""
+
+
+@cache
+def _entries_by_literal() -> tuple[dict[str, tuple[int, ...]], ...]:
+    """Per field: each required literal, the positions (in :func:`_mta_entries`) of the
+    patterns that need it."""
+    found: list[dict[str, tuple[int, ...]]] = []
+    for entries in _mta_entries():
+        by: dict[str, list[int]] = {}
+        for k, (_, needed, _) in enumerate(entries):
+            for literal in needed:
+                by.setdefault(literal, []).append(k)
+        found.append({literal: tuple(ks) for literal, ks in by.items()})
+    return tuple(found)
+
+
+@cache
+def _free_entries() -> tuple[tuple[int, ...], ...]:
+    """Per field, the positions of the patterns with no required literal (always run)."""
+    return tuple(
+        tuple(k for k, (_, needed, _) in enumerate(e) if not needed) for e in _mta_entries()
+    )
 
 
 def lhost_of(mta: str) -> str:

@@ -11,13 +11,14 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 from importlib import resources
 
-import ahocorasick
+import ahocorasick_rs
 
 __all__ = [
     "dsn_field_reason",
     "lhost_command_reason",
     "lhost_reason",
     "matches",
+    "mda_reason",
     "rhost_reason",
     "status_reason",
 ]
@@ -58,6 +59,7 @@ class _Data:
     codes: dict[str, _Codes]
     commands: dict[str, dict[str, str]]
     fields: dict[str, dict[str, str]]
+    mdas: dict[str, tuple[tuple[str, ...], dict[str, tuple[str, ...]]]]
 
 
 @dataclass(frozen=True)
@@ -145,8 +147,15 @@ def _data() -> _Data:
         name.lower(): {str(k).lower(): str(v) for k, v in table.items()}
         for name, table in raw.get("dsn_fields", {}).items()
     }
+    mdas = {
+        name: (
+            tuple(table["markers"]),
+            {r: tuple(w.lower() for w in words) for r, words in table.items() if r != "markers"},
+        )
+        for name, table in raw.get("mda", {}).items()
+    }
     return _Data(
-        vocabulary, status, lhost, headers, rhost, states, bullets, codes, commands, fields
+        vocabulary, status, lhost, headers, rhost, states, bullets, codes, commands, fields, mdas
     )
 
 
@@ -211,23 +220,29 @@ def rhost_reason(remote: str, domain: str, words: str, status: str = "") -> tupl
     return "", ""
 
 
+def present_in(finder: ahocorasick_rs.AhoCorasick, text: str) -> set[str]:
+    """Every word of ``finder`` that ``text`` holds (overlapping ones too: ``outlook.com``
+    inside ``protection.outlook.com``)."""
+    return set(finder.find_matches_as_strings(text, overlapping=True))
+
+
 @cache
-def _automaton() -> ahocorasick.Automaton:
+def _automaton() -> ahocorasick_rs.AhoCorasick:
     """Every phrase of every reason's vocabulary, for one pass over a text (Aho-Corasick:
     linear in the text whatever the number of phrases)."""
-    automaton = ahocorasick.Automaton()
-    for v in _data().vocabulary.values():
-        for phrase in (*v.index, *v.isnot, *(piece for pair in v.pairs for piece in pair)):
-            if phrase:
-                automaton.add_word(phrase, phrase)
-    automaton.make_automaton()
-    return automaton
+    phrases = {
+        phrase
+        for v in _data().vocabulary.values()
+        for phrase in (*v.index, *v.isnot, *(piece for pair in v.pairs for piece in pair))
+        if phrase
+    }
+    return ahocorasick_rs.AhoCorasick(sorted(phrases))
 
 
 @lru_cache(maxsize=1024)
 def _reasons_in(text: str) -> frozenset[str]:
     """The reasons whose vocabulary ``text`` holds (all of them, in one pass)."""
-    present = {phrase for _, phrase in _automaton().iter(text)} if text else set()
+    present = present_in(_automaton(), text) if text else set()
     found = set()
     for name, v in _data().vocabulary.items():
         if any(x in present for x in v.isnot):
@@ -252,6 +267,28 @@ def status_reason(status: str) -> str:
 
 _BULLET = re.compile(r"^ ?\* ?\S", re.M)
 _STATE = re.compile(r"\(state (\d+)\)\.?\s*$")
+
+
+_DAEMON = ("mail delivery subsystem", "mailer-daemon", "postmaster")
+
+
+def mda_reason(sender: str, text: str) -> str:
+    """The reason a local delivery agent's own words give (Sisimai::MDA: mail.local,
+    procmail, maildrop, vpopmail, vmailmgr, dovecot), ``""`` when no agent wrote it.
+    Only for bounces from the mailer daemon or postmaster."""
+    who = sender.lower().lstrip('"').lstrip()
+    if not who.startswith(_DAEMON) and not any(f"<{d}" in who for d in _DAEMON[1:]):
+        return ""
+    for markers, reasons in _data().mdas.values():
+        at = [text.find(m) for m in markers]
+        if any(a < 0 for a in at) or at != sorted(at):
+            continue
+        lines = text.lower().splitlines()
+        for reason, words in reasons.items():
+            if any(w in line for line in lines for w in words):
+                return reason
+        return ""
+    return ""
 
 
 def dsn_field_reason(block: dict[str, str]) -> str:

@@ -14,7 +14,7 @@ from typing import Any
 import click
 
 from maildoctor import __version__
-from maildoctor.errors import BadInput, CouldNotRun, DnsUntrusted, MaildoctorError
+from maildoctor.errors import BadInput, CouldNotRun, DnsUntrusted, MaildoctorError, by_kind
 
 #: The one place a kind of failure becomes an exit status (README "Exit status").
 EXIT_STATUS: dict[type[MaildoctorError], int] = {
@@ -26,10 +26,7 @@ EXIT_STATUS: dict[type[MaildoctorError], int] = {
 
 def exit_status(error: MaildoctorError) -> int:
     """The exit status of a failure: its kind's, the nearest in its class's ancestry."""
-    for kind in type(error).__mro__:
-        if kind in EXIT_STATUS:
-            return EXIT_STATUS[kind]
-    return 1
+    return by_kind(error, EXIT_STATUS, 1)
 
 
 class Failed(click.ClickException):

@@ -138,7 +138,8 @@ def command(
     if not offline:  # dnspython is imported only when DNS is asked
         from maildoctor.address.dnsprobe import DEFAULT_CANARIES, DNSProbe
 
-        resolver = resolver_for(nameservers, dns_timeout)
+        # A list (--file) asks through c-ares; addresses on the command line through dnspython.
+        resolver = resolver_for(nameservers, dns_timeout, batch=file_ is not None)
         # The probe holds no socket or loop: it can be made before the loop runs.
         dns_probe = DNSProbe(
             resolver, canaries=canaries or DEFAULT_CANARIES, concurrency=concurrency

@@ -60,12 +60,19 @@ templates_option = click.option(
 )
 
 
+def _stderr_is_a_terminal() -> bool:
+    import sys
+
+    return sys.stderr.isatty()
+
+
 def resolve_templates(path: Path | None) -> Path:
     """The templates folder for a command; a click error when it does not exist.
 
-    A folder other than the packaged one (--templates, $MAILDOCTOR_TEMPLATES, or the
-    working directory's templates/) is said once on stderr, with why that one: the
-    user then knows which copy was read.
+    On a terminal, a folder other than the packaged one (--templates,
+    $MAILDOCTOR_TEMPLATES, or the working directory's templates/) is said once on
+    stderr, with why that one: the user then knows which copy was read. (Not into a
+    pipe or a CI log, where the output is the command's own, as for the progress lines.)
     """
     from maildoctor.mail.templating import PACKAGED, TemplatingError, find_templates
 
@@ -75,7 +82,7 @@ def resolve_templates(path: Path | None) -> Path:
         raise click.UsageError(str(e)) from e
     ctx = click.get_current_context(silent=True)
     said = ctx.meta.setdefault("maildoctor.templates_said", set()) if ctx else set()
-    if found.source != PACKAGED and found.path not in said:
+    if found.source != PACKAGED and found.path not in said and _stderr_is_a_terminal():
         said.add(found.path)
         click.echo(found.describe(), err=True)
     return found.path
@@ -131,13 +138,14 @@ def charset_option(help: str | None = None) -> Callable[[F], F]:
     )
 
 
-def resolver_for(nameservers: Sequence[str], timeout: float) -> Any:
+def resolver_for(nameservers: Sequence[str], timeout: float, *, batch: bool = False) -> Any:
     """The DNS resolver for ``--nameserver`` values (none: the system's); a bad value
-    is a usage error naming the option (exit 2), never a traceback."""
-    from maildoctor.address.dnsprobe import DNSConfigError, make_resolver
+    is a usage error naming the option (exit 2), never a traceback. ``batch``: the
+    c-ares one for a list (``make_batch_resolver``)."""
+    from maildoctor.address.dnsprobe import DNSConfigError, make_batch_resolver, make_resolver
 
     try:
-        return make_resolver(nameservers, timeout)
+        return (make_batch_resolver if batch else make_resolver)(nameservers, timeout)
     except DNSConfigError as e:
         raise click.BadParameter(str(e), param_hint="--nameserver") from None
 

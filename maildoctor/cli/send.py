@@ -20,6 +20,7 @@ from maildoctor.cli.options import (
 )
 from maildoctor.cli.render import template_context
 from maildoctor.harness.client import deliver, text_of, wire_bytes
+from maildoctor.harness.defaults import DEFAULT_SMTP
 from maildoctor.harness.server import is_loopback
 from maildoctor.mail.render import load_template, render_message
 from maildoctor.mail.templating import TemplatingError
@@ -87,7 +88,7 @@ def sign_with_key_file(data: bytes, *, key_file: Path, selector: str, domain: st
 @click.option(
     "--from", "mail_from", default=None, help="Envelope sender (default: the From header)."
 )
-@click.option("--smtp", "smtp", default="127.0.0.1:1025", show_default=True, metavar="HOST:PORT")
+@click.option("--smtp", "smtp", default=DEFAULT_SMTP, show_default=True, metavar="HOST:PORT")
 @click.option("--starttls", is_flag=True, help="Upgrade the connection with STARTTLS.")
 @click.option(
     "--verify/--no-verify",

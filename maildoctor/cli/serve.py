@@ -28,9 +28,15 @@ from maildoctor.cli.serve_guard import (
 )
 from maildoctor.cli.signup_options import signup_options, signup_web_fields
 from maildoctor.diagnose.history import DEFAULT_MAX_ENTRIES, HistoryError
+from maildoctor.harness.defaults import DEFAULT_HTTP, DEFAULT_SMTP
 from maildoctor.harness.faults import FaultError, FaultPlan, parse_faults
 from maildoctor.harness.profiles import ProfileBook, ProfileError, load_profiles
-from maildoctor.harness.server import AuthConfigError, Harness, HarnessConfig, is_loopback
+from maildoctor.harness.server import (
+    AuthConfigError,
+    Harness,
+    HarnessConfig,
+    is_loopback,
+)
 from maildoctor.harness.smtp import Limits
 from maildoctor.harness.store import StoreError, default_db_path
 from maildoctor.web.access import hash_password
@@ -58,11 +64,11 @@ def _user(value: str) -> tuple[str, str]:
 
 
 @click.command("serve")
-@click.option("--smtp", "smtp", default="127.0.0.1:1025", show_default=True, metavar="HOST:PORT")
+@click.option("--smtp", "smtp", default=DEFAULT_SMTP, show_default=True, metavar="HOST:PORT")
 @click.option(
     "--http",
     "http",
-    default="127.0.0.1:8025",
+    default=DEFAULT_HTTP,
     show_default=True,
     metavar="HOST:PORT",
     help="Web UI and JSON API.",

@@ -7,6 +7,7 @@ from pathlib import Path
 from maildoctor.address.check import CheckResult
 from maildoctor.advice import DEFAULT_SUBJECT
 from maildoctor.findings import Lang
+from maildoctor.words import words
 
 __all__ = ["CANNOT_RECEIVE", "cannot_receive", "template_subject"]
 
@@ -41,12 +42,7 @@ def cannot_receive(result: CheckResult, lang: Lang) -> str | None:
     if finding is None:
         return None
     said = finding.message.rstrip("。.")
-    if lang == "ja":
-        return (
-            f"このアドレスにはメールが届かないため({finding.code}: {said})、"
-            "配信テストは当てはまりません。配信テストは、届いたメールをキャリアの受信設定が"
-            "どう扱うかを示すものです。"
-        )
+    return words("diagnose_trial", lang)["cannot_receive"].format(code=finding.code, said=said)
     return (
         f"Mail cannot reach this address ({finding.code}: {said}), so the trial "
         "does not apply: it shows what a carrier's filter does with mail that arrives."

@@ -40,6 +40,7 @@ from maildoctor.diagnose.spoofing import (
 from maildoctor.findings import Lang, Verdict
 from maildoctor.harness.store import TRIAL_HELO
 from maildoctor.tickets import DEFAULT_TICKET, Ticket
+from maildoctor.words import words
 
 if TYPE_CHECKING:
     from maildoctor.diagnose.paste import Paste
@@ -90,7 +91,7 @@ def scenarios_for(carrier: Carrier | None, lang: Lang) -> list[tuple[Scenario, A
     from maildoctor.harness.policy import Profile, scenario_profiles
 
     if carrier is None:
-        label = "通常のメールボックス" if lang == "ja" else "an ordinary mailbox"
+        label = words("diagnose_trial", lang)["mailbox"]
         return [(Scenario(id="mailbox", label=label), Profile.open())]
     pairs = []
     for key, profile in scenario_profiles(carrier).items():
@@ -100,7 +101,7 @@ def scenarios_for(carrier: Carrier | None, lang: Lang) -> list[tuple[Scenario, A
 
 def _label(carrier: Carrier, key: str, lang: Lang, sender: str) -> str:
     if key == "defaults":
-        return "初期設定のまま" if lang == "ja" else "carrier defaults"
+        return words("diagnose_trial", lang)["defaults"]
     if key == "receive_list":
         allow = carrier.setting("receive_list")
         refuse = carrier.setting("refuse_pc")
@@ -164,11 +165,7 @@ def run_trial(
             subject=subject,
         )
     if recipient is None:
-        why = (
-            "アドレスを解釈できないため、配信テストは行っていません。"
-            if lang == "ja"
-            else "The address cannot be parsed, so no delivery was tried."
-        )
+        why = words("diagnose_trial", lang)["unparsable"]
         return Trial(ran=False, skipped_reason=why, template=template, subject=subject)
     from maildoctor.mail.render import render_message
 

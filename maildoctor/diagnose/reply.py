@@ -1,9 +1,9 @@
 """The reply draft for any ticket type (``--ticket``): the FAQ's answer, then mail help.
 
-"The mail did not arrive" keeps its draft (``address.report.format_reply``, the
-``check --reply`` one). Every other type renders its own template (``Ticket.reply``)
-with the same context plus the ticket's own advice and the subject of the mail the
-ticket is about, so that each sentence names the right mail.
+One path for every ticket and language: the ticket's template (``Ticket.reply``, in
+the language's folder) rendered with the check's reply context plus the ticket's own
+advice and the subject of the mail the ticket is about, so that each sentence names
+the right mail. "The mail did not arrive" is one such ticket (``replies/check.txt.j2``).
 """
 
 from __future__ import annotations
@@ -13,10 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from maildoctor.address.check import CheckResult
-from maildoctor.address.report import format_reply, reply_context
+from maildoctor.address.report import reply_context
 from maildoctor.advice import DEFAULT_SUBJECT, advice_for, advice_text, uncovered
 from maildoctor.findings import Lang, Verdict
 from maildoctor.tickets import DEFAULT_TICKET, Ticket
+from maildoctor.words import words
 
 __all__ = [
     "AGENT_ONLY_ADVICE",
@@ -68,8 +69,6 @@ def format_ticket_reply(
     """
     order = list(advice_order) if advice_order is not None else check_advice(result, ticket)
     subject = subject or ticket_subject(ticket, templates_dir)
-    if ticket.id == DEFAULT_TICKET and lang == "ja":
-        return format_reply(result, templates_dir, advice_order=order, subject=subject)
     context = reply_context(result, subject=subject)
     extra = ticket_context(result, ticket, order, lang, subject)
     if ticket.id == DEFAULT_TICKET:
@@ -78,8 +77,14 @@ def format_ticket_reply(
         ids = sorted((a["id"] for a in context["advice"]), key=lambda a: rank.get(a, len(rank)))
         extra["advice"] = advice_items(result, ids, lang, subject)
     context.update(extra)
-    name = ticket.reply if lang == "ja" else ticket.reply.replace("replies/", "replies/en/", 1)
-    return _render(name, context, templates_dir)
+    return _render(reply_template(ticket, lang), context, templates_dir)
+
+
+def reply_template(ticket: Ticket, lang: Lang) -> str:
+    """The ticket's reply template in ``lang`` (``replies/<x>`` is Japanese, the other
+    languages sit in their folder: ``words.toml`` [reply_templates])."""
+    folder = words("reply_templates", lang)["folder"]
+    return ticket.reply.replace("replies/", folder, 1)
 
 
 def advice_items(

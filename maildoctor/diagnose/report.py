@@ -16,6 +16,7 @@ from maildoctor.diagnose import spoofing
 from maildoctor.diagnose.delivery import delivery_lines
 from maildoctor.diagnose.results import DiagnoseResult, ScenarioResult, web_command
 from maildoctor.findings import Lang
+from maildoctor.harness.defaults import DEFAULT_HTTP
 from maildoctor.tickets import DEFAULT_TICKET, ticket
 from maildoctor.words import words
 
@@ -177,7 +178,7 @@ def format_text(result: DiagnoseResult, lang: Lang = "ja") -> str:
 
 
 #: Where ``maildoctor serve`` shows one stored message (its default address).
-MESSAGE_URL = "http://127.0.0.1:8025/messages/{id}"
+MESSAGE_URL = f"http://{DEFAULT_HTTP}/messages/{{id}}"
 
 
 def message_links(results: Sequence[ScenarioResult]) -> list[tuple[ScenarioResult, str]]:

@@ -190,4 +190,6 @@ def web_command(trial: Trial) -> str | None:
     """The command that opens the trial messages in the harness's web UI."""
     if not trial.ran:
         return None
-    return f"maildoctor serve --db {trial.db}  # then open http://127.0.0.1:8025/"
+    from maildoctor.harness.defaults import DEFAULT_HTTP
+
+    return f"maildoctor serve --db {trial.db}  # then open http://{DEFAULT_HTTP}/"

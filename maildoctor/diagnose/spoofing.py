@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from maildoctor.carriers import SENDER_DOMAIN
 from maildoctor.findings import Lang
+from maildoctor.words import words
 
 if TYPE_CHECKING:  # dnspython, pyspf and dkimpy load only when the audit runs
     from maildoctor.sender.domain_audit import SenderAudit
@@ -99,10 +100,8 @@ class SenderAuth:
             names = list(_GENERIC)
             values = [self.audit.checks.get(n) for n in names]
             met = False if False in values else (None if None in values else True)
-        words = {True: "OK", False: "NG", None: "不明" if lang == "ja" else "unknown"}
-        why = ", ".join(
-            f"{_CHECK_NAMES.get(n, n)} {words[self.audit.checks.get(n)]}" for n in names
-        )
+        said = {True: "OK", False: "NG", None: words("spoofing", lang)["check_unknown"]}
+        why = ", ".join(f"{_CHECK_NAMES.get(n, n)} {said[self.audit.checks.get(n)]}" for n in names)
         status: Published = "pass" if met else ("fail" if met is False else "unknown")
         return status, why
 
@@ -126,9 +125,7 @@ async def published_sender_auth(
     ``probe`` is the run's ``DNSProbe``, or None offline.
     """
     if probe is None:
-        why = (
-            "DNSを照会していません(--offline)" if lang == "ja" else "DNS was not asked (--offline)"
-        )
+        why = words("spoofing", lang)["offline"]
         return SenderAuth(audit=None, reason=why)
     from maildoctor.sender.auth import make_resolver
     from maildoctor.sender.domain_audit import audit
@@ -146,7 +143,7 @@ async def published_sender_auth(
         https=HttpsOptions(timeout=timeout),  # the MTA-STS/BIMI files within the DNS budget
     )
     if failure is not None:
-        why = f"DNSが信頼できません: {failure}" if lang == "ja" else f"DNS not trusted: {failure}"
+        why = words("spoofing", lang)["untrusted"].format(failure=failure)
         return SenderAuth(audit=result, reason=why)
     return SenderAuth(audit=result)
 
@@ -200,7 +197,7 @@ def trial_row(
     )
     published: Published = "unknown"
     if sender_auth is None:
-        why = "送信ドメインを確認していません" if lang == "ja" else "the sender was not audited"
+        why = words("spoofing", lang)["not_audited"]
     else:
         published, why = sender_auth.for_carrier(carrier_id, lang)
     if passed.outcome == failed.outcome:
@@ -221,35 +218,9 @@ def trial_row(
     return replace(chosen, outcome=outcome, spoofing=check)
 
 
-_NOTE: dict[str, dict[str, str]] = {
-    "ja": {
-        "note": (
-            "{setting}は送信元の認証で決まります: {domain}のメールがSPF/DKIMで認証されDMARCの"
-            "整合がとれていれば「{ok}」、そうでなければ「{ng}」。現在の{domain}の公開設定では{now}"
-            "({why})。"
-        ),
-        "pass": "認証されます",
-        "fail": "認証されません",
-        "unknown": "どちらか不明です",
-        "cell": "{outcome}(認証OK: {ok} / NG: {ng})",
-    },
-    "en": {
-        "note": (
-            "The {setting} decides on the sender's authentication: mail from {domain} that "
-            "passes SPF/DKIM with DMARC alignment: {ok}; mail that does not: {ng}. As {domain} "
-            "is published today, its mail {now} ({why})."
-        ),
-        "pass": "passes",
-        "fail": "does not pass",
-        "unknown": "may or may not pass: unknown",
-        "cell": "{outcome} (authenticated: {ok} / not: {ng})",
-    },
-}
-
-
 def outcome_cell(check: SpoofingCheck, outcome: str, labels: dict[str, str], lang: Lang) -> str:
     """The trial table's outcome cell of the spoofing row: what applies, and both cases."""
-    return _NOTE[lang]["cell"].format(
+    return words("spoofing", lang)["cell"].format(
         outcome=labels[outcome], ok=labels[check.if_authenticated], ng=labels[check.if_not]
     )
 
@@ -264,13 +235,13 @@ def reply_cell(check: SpoofingCheck) -> str:
 
 def note(check: SpoofingCheck, setting: str, labels: dict[str, str], lang: Lang) -> str:
     """One sentence under the trial table: what decides the spoofing row, and which applies."""
-    words = _NOTE[lang]
-    text = words["note"].format(
+    said = words("spoofing", lang)
+    text = said["note"].format(
         setting=setting,
         domain=SENDER_DOMAIN,
         ok=labels[check.if_authenticated],
         ng=labels[check.if_not],
-        now=words[check.published],
+        now=said[check.published],
         why=check.why,
     )
     if check.receiver is not None and check.receiver["treatment"] != "unknown":

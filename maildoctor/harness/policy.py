@@ -67,8 +67,6 @@ OK_REPLY: tuple[int, str] = (250, "2.0.0 OK: queued")
 # (``filter_order``), as they say which filters are on by default (``defaults_on``).
 _ALLOW_FIRST = ("receive_list", "spoofing", "refuse_url", "deny_list", "receive_only", "refuse_pc")
 
-_SETTING_KINDS = ("refuse_pc", "refuse_url", "spoofing", "receive_list", "deny_list")
-
 
 class UnsupportedSetting(ValueError):
     """A profile asked for a filter setting the carrier does not have."""

@@ -109,7 +109,7 @@ _RULE_MATCH = (
     " json_extract(d.value, '$.rule') LIKE ? ESCAPE '\\'"
     " OR json_extract(d.value, '$.rule_name') LIKE ? ESCAPE '\\')"
 )
-_FILL_BATCH = 100
+_FILL_BATCH = 500
 
 
 def like_pattern(text: str) -> str:
@@ -469,11 +469,12 @@ class Store:
         conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
         try:
             conn.execute("DELETE FROM message_text WHERE id NOT IN (SELECT id FROM messages)")
+            after = 0
             while True:
                 rows = conn.execute(
-                    "SELECT m.id, m.raw FROM messages m WHERE NOT EXISTS"
-                    " (SELECT 1 FROM message_text t WHERE t.id = m.id) LIMIT ?",
-                    (_FILL_BATCH,),
+                    "SELECT m.id, m.raw FROM messages m WHERE m.id > ? AND NOT EXISTS"
+                    " (SELECT 1 FROM message_text t WHERE t.id = m.id) ORDER BY m.id LIMIT ?",
+                    (after, _FILL_BATCH),
                 ).fetchall()
                 if not rows:
                     return
@@ -481,7 +482,11 @@ class Store:
                 for mid, raw in rows:
                     msg = parser.parsebytes(bytes(raw))
                     values.append((mid, searchable_text(msg), int(has_attachment(msg))))
+                after = rows[-1][0]
+                # One transaction (one sync) per batch, not one per row.
+                conn.execute("BEGIN IMMEDIATE")
                 conn.executemany("INSERT OR IGNORE INTO message_text VALUES (?,?,?)", values)
+                conn.execute("COMMIT")
         finally:
             conn.close()
 

@@ -9,11 +9,14 @@ code, severity, message and fix live in one table, :data:`RULES`
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from email.message import EmailMessage, Message
 from urllib.parse import parse_qsl, urlsplit
+
+from publicsuffixlist import PublicSuffixList
 
 from maildoctor.carriers import SENDER_DOMAIN
 from maildoctor.findings import Severity
@@ -49,7 +52,7 @@ _LINK_TEMPLATES = frozenset({"provisional_registration", "password_reset"})
 _TOKEN_SEGMENT = re.compile(r"/[A-Za-z0-9_-]{16,}(?:/|$)")
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{16,}")
 #: A URL or a host name written out in a link's text.
-_SHOWN_URL = re.compile(r"https?://[^\s<>\"']+|(?:[a-z0-9-]+\.)+[a-z]{2,}(?=[/\s:]|$)", re.I)
+_SHOWN_URL = re.compile(r"https?://[^\s<>\"']+|(?:[a-z0-9-]+\.)+[a-z]{2,}(?![a-z0-9.-])", re.I)
 MAX_IMAGE_BYTES = 1024 * 1024
 _EXPIRY = re.compile(r"有効期限.{0,60}?\d", re.DOTALL)
 _CUSTOMER_NUMBER = re.compile(r"お客様番号\W{0,12}[0-9A-Za-z][0-9A-Za-z-]{3,}")
@@ -89,12 +92,26 @@ def _host(url: str) -> str:
     return host.removeprefix("www.")
 
 
+@functools.cache
+def _psl() -> PublicSuffixList:
+    return PublicSuffixList(only_icann=True, accept_unknown=False)
+
+
+def _shown_address(text: str) -> str | None:
+    """The first URL, or host name under a real public suffix, a link's text shows
+    (``report.pdf`` is a file name, not a host)."""
+    for m in _SHOWN_URL.finditer(text):
+        shown = m.group(0).rstrip(".,;:!?")
+        if shown.lower().startswith(("http://", "https://")) or _psl().privatesuffix(shown.lower()):
+            return shown
+    return None
+
+
 def _check_anchor(href: str, text: str) -> Iterable[LintFinding]:
     """A link whose text shows another URL or host than it opens (phishing-shaped)."""
-    m = _SHOWN_URL.search(text)
-    if m is None or href.lower().startswith("mailto:"):
+    shown = _shown_address(text)
+    if shown is None or href.lower().startswith("mailto:"):
         return
-    shown = m.group(0).rstrip(".,;:!?")
     if shown.lower().startswith(("http://", "https://")):
         differs = shown.rstrip("/") != href.strip().rstrip("/")
     else:

@@ -310,10 +310,6 @@ class Access:
             lambda: verify_password(password, stored),
         )
 
-    def csrf_token(self, request: web.Request) -> str | None:
-        session = self._session(request)
-        return session.csrf if session else None
-
     async def new_session(self) -> tuple[str, Session]:
         return await asyncio.to_thread(self.sessions.create)
 

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from maildoctor.errors import BadInput, CouldNotRun, DnsUntrusted, MaildoctorError
+from maildoctor.errors import BadInput, CouldNotRun, DnsUntrusted, MaildoctorError, by_kind
 from maildoctor.harness import server as harness_server
 from maildoctor.web import desk, events, history, messages, signup, templates_gallery
 from maildoctor.web.access import Access
@@ -124,10 +124,7 @@ HTTP_STATUS: dict[type[MaildoctorError], int] = {
 
 def http_status(error: MaildoctorError) -> int:
     """The status of a failure a handler raised: its kind's, the nearest in its ancestry."""
-    for kind in type(error).__mro__:
-        if kind in HTTP_STATUS:
-            return HTTP_STATUS[kind]
-    return 500
+    return by_kind(error, HTTP_STATUS, 500)
 
 
 def unexpected_error(request: web.Request, error: BaseException) -> web.Response:

@@ -102,8 +102,9 @@ def summary(result: CheckResult, data: dict[str, Any], lang: Lang) -> dict[str, 
 
     An "ok" without DNS (``--desk-dns off``, an address literal) is shown as unknown,
     with the sentence the CLI prints for it: nothing said the domain exists.
-    The cause is the first of: for an unknown verdict, that DNS sentence or the finding
-    that DNS could not be asked; the gravest finding's message; the trial's lesson; the
+    The cause is the first of: our own delivery record's sentence (what happened to the
+    mail, when the records settle it); for an unknown verdict, that DNS sentence or the
+    finding that DNS could not be asked; the gravest finding's message; the trial's lesson; the
     first advice's title.
     """
     state = result.verdict
@@ -114,7 +115,10 @@ def summary(result: CheckResult, data: dict[str, Any], lang: Lang) -> dict[str, 
     grave.sort(key=lambda f: f.severity is not Severity.ERROR)
     advice = data.get("advice_details") or []
     dns = next((f for f in result.findings if "dns_unknown" in f.advice), None)
-    if state is Verdict.UNKNOWN and (note or dns):
+    record = data.get("delivery") or {}
+    if record.get("verdict") not in (None, "not_searched") and record.get("summary"):
+        cause = record["summary"]  # evidence before inference: what happened to our mail
+    elif state is Verdict.UNKNOWN and (note or dns):
         cause = note or (dns.message if dns else "")
     elif grave:
         cause = grave[0].message

@@ -19,6 +19,7 @@ from aiohttp import web
 
 from maildoctor.advice import CATALOG
 from maildoctor.diagnose.history import History, HistoryFilter
+from maildoctor.errors import BadInput
 from maildoctor.tickets import TICKETS
 from maildoctor.web.http import error_response, json_response, page_params, path_id
 
@@ -27,71 +28,87 @@ def permalink(entry_id: int) -> str:
     return f"/desk/history/{entry_id}"
 
 
-def add_routes(app: web.Application, history: History) -> None:
-    """Register ``/api/diagnoses`` and ``/api/diagnoses/{id}``."""
+#: The history this app's handlers read (set by :func:`add_routes`).
+HISTORY = web.AppKey("history", History)
 
-    async def list_entries(request: web.Request) -> web.Response:
-        page = page_params(request, limit=50, most=1000)
-        if isinstance(page, web.Response):
-            return page
-        limit, offset = page
-        query = request.query.get("q", "")
-        if len(query) > 500:
-            return error_response(400, "The search text is longer than 500 characters.")
-        filters = _filters(request.query)
-        if isinstance(filters, web.Response):
-            return filters
-        lang = request.query.get("lang", "ja")
-        if lang not in ("ja", "en"):
-            return error_response(400, f'"lang" is "ja" or "en", not {lang!r}.')
-        # A HistoryError (the store failed) is raised on: app.HTTP_STATUS makes it a 503.
-        entries = await asyncio.to_thread(
-            history.search, query, limit=limit, offset=offset, filters=filters
+
+async def list_entries(request: web.Request) -> web.Response:
+    """``GET /api/diagnoses``: the entries, newest first, filtered; ``X-Total-Count``."""
+    history = request.app[HISTORY]
+    page = page_params(request, limit=50, most=1000)
+    if isinstance(page, web.Response):
+        return page
+    limit, offset = page
+    query = request.query.get("q", "")
+    if len(query) > 500:
+        raise BadInput("The search text is longer than 500 characters.")
+    filters = _filters(request.query)
+    lang = request.query.get("lang", "ja")
+    if lang not in ("ja", "en"):
+        raise BadInput(f'"lang" is "ja" or "en", not {lang!r}.')
+    # A HistoryError (the store failed) is raised on: app.HTTP_STATUS makes it a 503.
+    entries = await asyncio.to_thread(
+        history.search, query, limit=limit, offset=offset, filters=filters
+    )
+    total = await asyncio.to_thread(history.count, query, filters)
+    items: list[dict[str, Any]] = [
+        {
+            **e.summary(),
+            "advice_titles": [CATALOG[a].title[lang] for a in e.advice if a in CATALOG],
+            "permalink": permalink(e.id),
+        }
+        for e in entries
+    ]
+    resp = json_response(items)
+    resp.headers["X-Total-Count"] = str(total)
+    return resp
+
+
+async def get_entry(request: web.Request) -> web.Response:
+    """``GET /api/diagnoses/{id}``: one entry with the whole diagnosis."""
+    entry_id = path_id(request, "History")
+    if isinstance(entry_id, web.Response):
+        return entry_id
+    entry = await asyncio.to_thread(request.app[HISTORY].get, entry_id)
+    if entry is None:
+        return error_response(
+            404, f"There is no diagnosis {entry_id} (it may be past the retention limit)."
         )
-        total = await asyncio.to_thread(history.count, query, filters)
-        items: list[dict[str, Any]] = [
-            {
-                **e.summary(),
-                "advice_titles": [CATALOG[a].title[lang] for a in e.advice if a in CATALOG],
-                "permalink": permalink(e.id),
-            }
-            for e in entries
-        ]
-        resp = json_response(items)
-        resp.headers["X-Total-Count"] = str(total)
-        return resp
+    return json_response({**entry.to_dict(), "permalink": permalink(entry.id)})
 
-    async def get_entry(request: web.Request) -> web.Response:
-        entry_id = path_id(request, "History")
-        if isinstance(entry_id, web.Response):
-            return entry_id
-        entry = await asyncio.to_thread(history.get, entry_id)
-        if entry is None:
-            return error_response(
-                404, f"There is no diagnosis {entry_id} (it may be past the retention limit)."
-            )
-        return json_response({**entry.to_dict(), "permalink": permalink(entry.id)})
 
-    async def agents(request: web.Request) -> web.Response:
-        return json_response(await asyncio.to_thread(history.agents))
+async def agents(request: web.Request) -> web.Response:
+    """``GET /api/diagnoses/agents``: the agents' names, for the filter."""
+    return json_response(await asyncio.to_thread(request.app[HISTORY].agents))
 
-    app.router.add_get("/api/diagnoses", list_entries)
-    app.router.add_get("/api/diagnoses/agents", agents)
-    app.router.add_get("/api/diagnoses/{id}", get_entry)
+
+#: The routes, one table (``agents`` is a plain path: aiohttp matches it before ``{id}``
+#: wherever it is listed).
+ROUTES = [
+    web.get("/api/diagnoses", list_entries),
+    web.get("/api/diagnoses/{id}", get_entry),
+    web.get("/api/diagnoses/agents", agents),
+]
+
+
+def add_routes(app: web.Application, history: History) -> None:
+    """Register the history's routes over ``history``."""
+    app[HISTORY] = history
+    app.router.add_routes(ROUTES)
 
 
 #: The verdicts an entry can have (what the page showed).
 _VERDICTS = ("ok", "risky", "undeliverable", "unknown")
 
 
-def _filters(query: Any) -> HistoryFilter | web.Response:
-    """The list's filters from the query string, or a 400 naming the wrong one."""
+def _filters(query: Any) -> HistoryFilter:
+    """The list's filters from the query string; BadInput (a 400) names a wrong one."""
     ticket = query.get("ticket", "")
     if ticket and ticket not in TICKETS:
-        return error_response(400, f"ticket is one of {', '.join(TICKETS)}, not {ticket!r}.")
+        raise BadInput(f"ticket is one of {', '.join(TICKETS)}, not {ticket!r}.")
     verdict = query.get("verdict", "")
     if verdict and verdict not in _VERDICTS:
-        return error_response(400, f"verdict is one of {', '.join(_VERDICTS)}, not {verdict!r}.")
+        raise BadInput(f"verdict is one of {', '.join(_VERDICTS)}, not {verdict!r}.")
     bounds: list[float | None] = []
     for name, days in (("from", 0), ("to", 1)):
         value = query.get(name, "")
@@ -101,12 +118,12 @@ def _filters(query: Any) -> HistoryFilter | web.Response:
         try:
             day = dt.date.fromisoformat(value)
         except ValueError:
-            return error_response(400, f"{name} is a day such as 2026-12-07, not {value!r}.")
+            raise BadInput(f"{name} is a day such as 2026-12-07, not {value!r}.") from None
         midnight = dt.datetime.combine(day + dt.timedelta(days=days), dt.time())
         bounds.append(midnight.timestamp())
     agent = query.get("agent", "")
     if len(agent) > 200:
-        return error_response(400, "agent is longer than 200 characters.")
+        raise BadInput("agent is longer than 200 characters.")
     return HistoryFilter(
         ticket=ticket, verdict=verdict, agent=agent, since=bounds[0], until=bounds[1]
     )

@@ -198,6 +198,9 @@ def add_routes(
 
         name = request.match_info["name"]
         variant = request.query.get("variant") or None
+        if not (name.isprintable() and (variant or "").isprintable()) or "/" in name:
+            # A NUL or a control character names no file: not a template.
+            return error_response(404, f"There is no template named {name[:100]!r}.")
         try:
             return await asyncio.to_thread(
                 preview, name, folder_of(), variant=variant, overrides=values

@@ -90,7 +90,14 @@ async function refreshList() {
   params.set("limit", String(PAGE));
   params.set("offset", String(offset));
   if (!params.has("trials")) params.set("trials", "0");
-  const r = await fetch("/api/messages?" + params.toString());
+  let r;
+  try {
+    r = await fetch("/api/messages?" + params.toString());
+  } catch (e) {
+    // The server is gone for a moment (a restart): the live dot says so, the next refresh retries.
+    $("live").classList.remove("on");
+    return;
+  }
   if (r.status === 401) {
     location.href = "/login?next=" + encodeURIComponent(location.pathname + location.search);
     return;
@@ -379,6 +386,7 @@ document.addEventListener("DOMContentLoaded", () => {
     lang = lang === "ja" ? "en" : "ja";
     saveLang(lang);
     applyI18n(WORDS, lang);
+    $("message-list").setAttribute("aria-label", t("tab_messages"));
     refreshList();
     if (current && !$("detail").hidden) renderMessage(current);
   });

@@ -8,7 +8,7 @@ const WORDS = {
     tab_single: "診断", tab_batch: "一括診断", tab_history: "履歴", tab_harness: "ハーネス",
     input_label: "メールアドレス、または問い合わせ本文を貼り付け",
     input_placeholder: "taro@docomo.ne.jp または お客様からのメール本文",
-    found: "見つかったアドレス:", ticket_label: "問い合わせの種類", run: "診断する",
+    ticket_label: "問い合わせの種類", run: "診断する",
     busy: "診断中…(配信テストを実行しています)", permalink: "この診断へのリンク",
     h_findings: "アドレスの確認", h_trial: "配信テスト", h_advice: "対処方法(可能性の高い順)",
     h_reply: "返信文案", th_setting: "受信設定", th_outcome: "結果", th_rule: "判定したルール",
@@ -35,7 +35,7 @@ const WORDS = {
     err_504: "時間内に診断が終わりませんでした。もう一度お試しください。",
     open_message: "メッセージを開く", not_stored: "(保存されていません)", no_findings: "問題は見つかりませんでした。",
     no_address: "アドレスが見つかりません。メールアドレスを入力してください。",
-    pick_address: "診断するアドレスを選んでください。", trial_skipped: "配信テストは行っていません: ",
+    trial_skipped: "配信テストは行っていません: ",
     trial_to: "送信したメール: ", carrier: "キャリア", mx: "メールサーバー(MX)", suggestion: "修正候補",
     stored_at: "保存された診断({time})", total: "{n} 件", progress: "{done} / {total} 件",
     batch_empty: "診断するアドレスがありません。", batch_stopped: "中止しました({done} / {total} 件)",
@@ -52,7 +52,7 @@ const WORDS = {
     tab_single: "Diagnose", tab_batch: "Batch", tab_history: "History", tab_harness: "Harness",
     input_label: "An address, or paste the customer's message",
     input_placeholder: "taro@docomo.ne.jp, or the text of the customer's mail",
-    found: "Addresses found:", ticket_label: "Ticket type", run: "Diagnose",
+    ticket_label: "Ticket type", run: "Diagnose",
     busy: "Diagnosing… (running the delivery trial)", permalink: "Link to this diagnosis",
     h_findings: "The address", h_trial: "Delivery trial", h_advice: "What to do (most likely first)",
     h_reply: "Reply draft", th_setting: "Settings", th_outcome: "Outcome", th_rule: "Rule",
@@ -79,7 +79,7 @@ const WORDS = {
     err_504: "The diagnosis did not finish in time: try again.",
     open_message: "open the message", not_stored: "(not stored)", no_findings: "No problems found.",
     no_address: "No address found: enter the customer's address.",
-    pick_address: "Pick the address to diagnose.", trial_skipped: "No delivery trial: ",
+    trial_skipped: "No delivery trial: ",
     trial_to: "Mail sent: ", carrier: "Carrier", mx: "Mail servers (MX)", suggestion: "Suggestion",
     stored_at: "A stored diagnosis ({time})", total: "{n} found", progress: "{done} / {total}",
     batch_empty: "There is no address to diagnose.", batch_stopped: "Stopped ({done} / {total})",
@@ -231,9 +231,8 @@ function renderTrial(d) {
     const tr = el("tr");
     const oc = el("td");
     oc.append(el("span", r.outcome_label, "badge " + r.outcome));
-    if (r.rescued_by_receive_list !== null && r.rescued_by_receive_list !== undefined) {
-      oc.append(el("div", r.receive_list_label || t(r.rescued_by_receive_list ? "rescued" : "not_rescued"), "small"));
-    }
+    // The server's words for the receive-list retry: helps / does not / unknown.
+    if (r.receive_list_label) oc.append(el("div", r.receive_list_label, "small"));
     const ev = el("td");
     if (r.evidence_url) {
       const a = el("a", t("open_message") + " #" + r.stored_id, "evidence");
@@ -289,7 +288,7 @@ function renderIntake(d) {
   const box = $("intake");
   const intake = d.intake;
   box.replaceChildren();
-  box.hidden = !intake || !intake.address;
+  box.hidden = !intake || !intake.address || intake.kind === "address"; // typed alone: nothing to say
   $("ticket-guessed").hidden = !(intake && intake.ticket_type_guessed && !ticketTouched && d.ticket === intake.ticket_type);
   if (box.hidden) return;
   const line = el("div");
