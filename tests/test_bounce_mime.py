@@ -68,3 +68,33 @@ def test_boundary_never_found_keeps_the_body_as_text() -> None:
     part = parse_mime(b"Content-Type: multipart/mixed; boundary=zz\n\nUser unknown\n")
     assert not part.is_multipart()
     assert part.get_payload() == "User unknown\n"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "Mon, 7 Dec 2026 10:54:07 +0900",
+        "7 Dec 2026 10:54:07 -0500",
+        "Sun, 07 Dec 2026 23:59:59 +0000",
+        "Sun, 07 Dec 2026 23:59:59 -0000",  # no zone information: naive, then UTC
+        "Mon, 31 Jan 0001 10:00:00 -0059",  # a two-digit year however written: 2001
+        "Mon, 31 Feb 2026 10:00:00 +0900",  # no such day
+        "Mon, 1 Dec 2026 10:00:60 +0900",
+        "Mon, 1 Dec 2026 10:00:00 +9999",  # no such offset
+        "Mon, 1 Dec 2026 10:00:00 JST",  # not the usual shape: the standard library reads it
+        "1 dec 2026 10:00 +0900",
+    ],
+)
+def test_dates_read_as_the_standard_library_reads_them(value: str) -> None:
+    """The usual RFC 5322 date is read without the standard library's general parser."""
+    from datetime import UTC
+    from email.utils import parsedate_to_datetime
+
+    from maildoctor.bounce.message import parse_date
+
+    try:
+        expected = parsedate_to_datetime(value)
+        expected = expected if expected.tzinfo else expected.replace(tzinfo=UTC)
+    except ValueError:
+        expected = None
+    assert repr(parse_date(value)) == repr(expected)

@@ -456,3 +456,11 @@ def test_the_same_bounce_in_a_folder_and_an_mbox_counts_once(tmp_path: Path) -> 
     addresses = [r["address"] for r in rows]
     assert len(addresses) == len(set(addresses)) >= 1
     assert [r["count"] for r in rows] == ["1"] * len(rows)
+
+
+def test_bounce_json_is_one_document_and_jsonl_one_object_a_line() -> None:
+    files = [str(BOUNCES / "amazonses-05.eml"), str(BOUNCES / "exim-01.eml")]
+    document = json.loads(CliRunner().invoke(main, ["bounce", *files, "--format", "json"]).stdout)
+    lines = CliRunner().invoke(main, ["bounce", *files, "--format", "jsonl"]).stdout.splitlines()
+    assert isinstance(document, list) and len(document) >= 2
+    assert [json.loads(line) for line in lines] == document

@@ -238,6 +238,28 @@ def test_a_slip_far_from_the_keyboard_or_of_a_rarer_short_domain_waits_for_dns()
     assert check_offline("taro@icn.ne.jp").suggestion is None  # may be a cable ISP
 
 
+@pytest.mark.parametrize(
+    ("typed", "meant"),
+    [
+        ("taro@abuu.ac.jp", "taro@abu.ac.jp"),  # a letter of a listed campus struck twice
+        ("taro@st.abbu.ac.jp", "taro@st.abu.ac.jp"),  # in a campus mailbox subdomain
+        ("taro@yybb.ne.jp", "taro@ybb.ne.jp"),  # a listed ISP
+    ],
+)
+def test_a_doubled_letter_of_a_short_jp_name_is_said(typed: str, meant: str) -> None:
+    """Short initials under a JPRS type: a neighbouring key lands on other real initials
+    (icn.ne.jp), a repeated letter seldom does."""
+    assert check_offline(typed).suggestion == meant
+    assert check_offline("taro@icn.ne.jp").suggestion is None
+    assert check_offline("taro@ssu.ac.jp").suggestion is None  # listed, repeats a letter
+
+
+def test_a_mailbox_subdomain_is_kept_rather_than_read_across_the_dot() -> None:
+    """s.hsinshu-u.ac.jp: one swap in shinshu-u under the mailbox label ``s``, not the dot
+    lost and a letter more in shinshu-u.ac.jp."""
+    assert check_offline("taro@s.hsinshu-u.ac.jp").suggestion == "taro@s.shinshu-u.ac.jp"
+
+
 def test_a_name_missing_its_ending_between_two_big_domains_abstains() -> None:
     """hotmail: hotmail.co.jp or hotmail.com, both big: ties abstain."""
     assert suggest_domain("hotmail") is None

@@ -105,6 +105,21 @@ def _big_short(target: str, typed: str, table: DomainTable) -> bool:
     return True  # a letter doubled, dropped or a neighbour added (one edit)
 
 
+def _bounced_key(typed: str, target: str, ending: str) -> bool:
+    """A letter of a short listed name under a JPRS attribute type struck twice (ynuu.ac.jp
+    for ynu.ac.jp): sure without DNS. A neighbouring key lands on other real initials as
+    often as not (kcn, tcn for ocn), a repeated letter seldom: of the 144 known ac.jp and
+    ne.jp names of up to four letters 5 repeat a letter, and none is another known name
+    with one letter doubled."""
+    jp_type = ending.endswith(".jp") and ending[:-3] in _JP_TYPES
+    if not jp_type or len(typed) != len(target) + 1:
+        return False
+    name = typed[: -len(ending) - 1]
+    return any(
+        name[i] == name[i - 1] and typed[:i] + typed[i + 1 :] == target for i in range(1, len(name))
+    )
+
+
 def _keyboard_slips(typed: str, target: str) -> bool:
     """Every letter typed in place of another was a neighbouring key (for two-edit matches:
     foxmail is two far keys from hotmail, a different name; hptmaul two near ones)."""
@@ -244,7 +259,13 @@ def _suggest(domain: str, table: DomainTable) -> TypoSuggestion | None:
         slip = ending in table.confusable
         weak = country or (len(name) <= 3 and real_ending(ending, table) and not slip)
         return found(best, "confused_suffix", "weak" if weak else "strong")
-    return _letter_slip(domain, ending, table, parts) or _subdomain_slip(domain, table)
+    letters = _letter_slip(domain, ending, table, parts)
+    if letters is not None and letters.suggested.count(".") < domain.count("."):
+        # The slip read across a dot (s.askushin-u.ac.jp as sakushin-u.ac.jp: the dot lost
+        # and a letter more) against the first label kept as a mailbox subdomain of a
+        # campus or ISP and one slip in the rest: keeping what was typed needs fewer edits.
+        return _subdomain_slip(domain, table) or letters
+    return letters or _subdomain_slip(domain, table)
 
 
 #: JPRS's organisation types: the only two-letter second levels under .jp
@@ -335,7 +356,12 @@ def _letter_slip(
             d = distance(domain, target, limit)
             if d > limit or (d == 2 and not _keyboard_slips(domain, target)):
                 continue
-            if _short(t_name, t_ending) and not unreal and not _big_short(target, domain, table):
+            if (
+                _short(t_name, t_ending)
+                and not unreal
+                and not _big_short(target, domain, table)
+                and not _bounced_key(domain, target, t_ending)
+            ):
                 strength = "weak"
         if d < best_d:
             best, best_d = [(target, strength)], d

@@ -58,6 +58,9 @@ __all__ = [
 ]
 
 
+_DAEMON_SENDER = re.compile(r"\b(?:mailer-daemon|postmaster)\b", re.I)
+
+
 def parse_bounce(raw: bytes) -> ParsedBounce:
     """Read ``raw`` (a whole message) into facts; raise :class:`NotABounce` otherwise."""
     try:
@@ -156,7 +159,7 @@ def parse_bounce(raw: bytes) -> ParsedBounce:
     auto = get_header(msg, "Auto-Submitted").lower()
     # A delivery daemon never sends an out-of-office reply, even when it marks its
     # bounce Auto-Submitted: auto-replied (RFC 3834 allows that) or has no domain.
-    from_daemon = bool(re.search(r"\b(?:mailer-daemon|postmaster)\b", sender, re.I))
+    from_daemon = bool(_DAEMON_SENDER.search(sender))
 
     if (
         not dsn_parts

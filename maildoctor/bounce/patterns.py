@@ -13,9 +13,10 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-import ahocorasick
+import ahocorasick_rs
 
 from maildoctor.bounce.reasons import current_name
+from maildoctor.bounce.vocabulary import present_in
 
 __all__ = ["CarrierRule", "MtaRule", "ReasonRule", "Tables", "detect_mta", "lhost_of", "tables"]
 
@@ -233,19 +234,12 @@ def _mta_entries() -> _Entries:
 
 
 @cache
-def _literal_finders() -> tuple[ahocorasick.Automaton | None, ...]:
+def _literal_finders() -> tuple[ahocorasick_rs.AhoCorasick | None, ...]:
     """Per field, every pattern's required literal, found in one pass over the field."""
-    finders: list[ahocorasick.Automaton | None] = []
+    finders: list[ahocorasick_rs.AhoCorasick | None] = []
     for entries in _mta_entries():
-        literals = {literal for _, needed, _ in entries for literal in needed}
-        if not literals:
-            finders.append(None)
-            continue
-        automaton = ahocorasick.Automaton()
-        for literal in literals:
-            automaton.add_word(literal, literal)
-        automaton.make_automaton()
-        finders.append(automaton)
+        literals = sorted({literal for _, needed, _ in entries for literal in needed})
+        finders.append(ahocorasick_rs.AhoCorasick(literals) if literals else None)
     return tuple(finders)
 
 
@@ -265,7 +259,7 @@ def detect_mta(*, headers: str, subject: str, sender: str, text: str) -> str:
         _free_entries(),
         strict=True,
     ):
-        present = {lit for _, lit in finder.iter(field.lower())} if finder is not None else set()
+        present = present_in(finder, field.lower()) if finder is not None else set()
         candidates = set(free)
         for literal in present:
             candidates.update(by_literal[literal])

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 from importlib import resources
 
-import ahocorasick
+import ahocorasick_rs
 
 __all__ = [
     "dsn_field_reason",
@@ -220,23 +220,29 @@ def rhost_reason(remote: str, domain: str, words: str, status: str = "") -> tupl
     return "", ""
 
 
+def present_in(finder: ahocorasick_rs.AhoCorasick, text: str) -> set[str]:
+    """Every word of ``finder`` that ``text`` holds (overlapping ones too: ``outlook.com``
+    inside ``protection.outlook.com``)."""
+    return set(finder.find_matches_as_strings(text, overlapping=True))
+
+
 @cache
-def _automaton() -> ahocorasick.Automaton:
+def _automaton() -> ahocorasick_rs.AhoCorasick:
     """Every phrase of every reason's vocabulary, for one pass over a text (Aho-Corasick:
     linear in the text whatever the number of phrases)."""
-    automaton = ahocorasick.Automaton()
-    for v in _data().vocabulary.values():
-        for phrase in (*v.index, *v.isnot, *(piece for pair in v.pairs for piece in pair)):
-            if phrase:
-                automaton.add_word(phrase, phrase)
-    automaton.make_automaton()
-    return automaton
+    phrases = {
+        phrase
+        for v in _data().vocabulary.values()
+        for phrase in (*v.index, *v.isnot, *(piece for pair in v.pairs for piece in pair))
+        if phrase
+    }
+    return ahocorasick_rs.AhoCorasick(sorted(phrases))
 
 
 @lru_cache(maxsize=1024)
 def _reasons_in(text: str) -> frozenset[str]:
     """The reasons whose vocabulary ``text`` holds (all of them, in one pass)."""
-    present = {phrase for _, phrase in _automaton().iter(text)} if text else set()
+    present = present_in(_automaton(), text) if text else set()
     found = set()
     for name, v in _data().vocabulary.items():
         if any(x in present for x in v.isnot):
