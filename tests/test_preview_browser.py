@@ -40,10 +40,10 @@ def test_widths_dark_inverted_and_phone_layout(browser: Any, url: str) -> None:
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     page.goto(url + "/preview?template=provisional_registration&variant=email&view=html")
     expect(page.frame_locator("#mail-frame").locator("body")).to_contain_text(
-        "仮登録が完了しました"
+        "仮登録が完了しました", timeout=15_000
     )
     expect(page.locator("#subject")).to_have_text("[Lentrance]仮登録完了のお知らせ")
-    expect(page.locator("#live")).to_have_class("on")
+    expect(page.locator("#live")).to_have_class("on", timeout=15_000)
     for width in (390, 768, 1280):
         page.click(f"#widths button[data-width='{width}']")
         frame = page.locator("#mail-frame")
@@ -120,7 +120,7 @@ def test_live_reload_on_save_and_recovery_from_a_broken_template(
 ) -> None:
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     page.goto(url + "/preview?template=password_reset&view=html")
-    expect(page.locator("#live")).to_have_class("on")
+    expect(page.locator("#live")).to_have_class("on", timeout=15_000)
     body = page.frame_locator("#mail-frame").locator("body")
     expect(body).to_contain_text("パスワード再設定")
     page.evaluate("window.notReloaded = true")

@@ -187,6 +187,7 @@ def test_no_route_answers_500_to_nasty_input(served: HarnessThread) -> None:
     [
         ("GET", "/api/templates/%00", None, b""),
         ("GET", "/api/templates/a%00b/html", None, b""),
+        ("GET", "/api/preview/%00", None, b""),
         ("POST", "/login", "multipart/form-data; boundary=x", b"--x\r\nbroken"),
         ("POST", "/login", "multipart/form-data", b"--x\r\n"),
         ("POST", "/login", f"{FORM}; charset=utf-16", "password=x".encode("utf-16")),

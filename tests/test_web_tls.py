@@ -156,7 +156,8 @@ def test_the_desk_logs_in_over_https_in_chromium(tmp_path: Path) -> None:
 
     # A browser of its own, closed before the server stops: Chromium's spare TLS
     # connections then end with it instead of outliving the server's event loop.
-    with tls_desk(tmp_path) as h, sync_playwright() as p:
+    locking = {"login_lock_after": 2, "login_pause": 0.01}
+    with tls_desk(tmp_path, **locking) as h, sync_playwright() as p:
         browser = p.chromium.launch(
             executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
         )
@@ -173,5 +174,16 @@ def test_the_desk_logs_in_over_https_in_chromium(tmp_path: Path) -> None:
             cookies = {c["name"]: c for c in context.cookies()}
             assert cookies[SESSION_COOKIE]["secure"] and cookies[SESSION_COOKIE]["httpOnly"]
             assert cookies[CSRF_COOKIE]["secure"]
+            # Wrong passwords from this address: the pause, then the lockout, in Japanese.
+            phone = browser.new_context(ignore_https_errors=True, locale="ja-JP")
+            page = phone.new_page()
+            page.set_viewport_size({"width": 390, "height": 844})
+            for attempt in range(3):
+                page.goto(f"{h.http_url}/login")
+                page.fill("#password", f"wrong {attempt}")
+                page.click("button[type=submit]")
+                expect(page.locator(".error")).to_be_visible()
+            expect(page.locator(".error")).to_contain_text("ログインの失敗が続いたため")
+            page.screenshot(path=str(SCREENSHOTS / "login-locked-390.png"))
         finally:
             browser.close()

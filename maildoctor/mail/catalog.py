@@ -143,8 +143,8 @@ def load_template(name: str, templates_dir: Path | None = None) -> TemplateInfo:
     folder = folder_of(templates_dir)
     path = folder / name
     try:
-        if name.startswith(("_", ".")) or "/" in name or "\\" in name:
-            raise FileNotFoundError(name)
+        if name.startswith(("_", ".")) or "/" in name or "\\" in name or "\0" in name:
+            raise FileNotFoundError(name)  # a NUL names no file (os.stat: ValueError)
         mtime_ns = os.stat(os.path.join(path, _META)).st_mtime_ns  # one stat per render
     except OSError:
         known = ", ".join(catalog(folder)) or "none"
