@@ -195,3 +195,22 @@ def test_one_batch_resolver_serves_runs_on_different_loops(nameserver: str) -> N
         return (await DNSProbe(resolver).probe("gmail.com")).status
 
     assert [asyncio.run(run()) for _ in range(2)] == ["ok", "ok"]
+
+
+def test_high_concurrency_loses_no_answer() -> None:
+    """--concurrency 100 through c-ares answers as 5 through dnspython, domain by domain."""
+    zone = "\n".join(
+        f"d{i}.test. 60 IN MX 10 mx.d{i}.test.\nmx.d{i}.test. 60 IN A 192.0.2.1"
+        if i % 3
+        else f"d{i}.test. 60 IN A 192.0.2.{i % 250 + 1}"
+        for i in range(300)
+    )
+    zone += "\n. 60 IN NS a.root.\ngmail.com. 60 IN MX 5 mx.gmail.com.\n"
+    domains = [f"d{i}.test" for i in range(300)] + [f"nx{i}.test" for i in range(50)]
+    with DNSTestServer(zone, delay=0.005) as server:
+        wide, _ = probe_all(server.nameserver, domains, concurrency=100, make=make_batch_resolver)
+        narrow, _ = probe_all(server.nameserver, domains, concurrency=5)
+    assert [(r.status, r.mx, r.addresses) for r in wide] == [
+        (r.status, r.mx, r.addresses) for r in narrow
+    ]
+    assert {r.status for r in wide} == {"ok", "implicit_mx", "nxdomain"}
