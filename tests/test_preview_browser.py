@@ -58,8 +58,8 @@ def test_widths_dark_inverted_and_phone_layout(browser: Any, url: str) -> None:
     expect(page.locator("#frame-box")).to_have_class("dark")
     page.screenshot(path=str(SCREENSHOTS / "preview-dark-390.png"), full_page=True)
     page.click("#views button[data-view='inverted']")
-    filt = page.eval_on_selector("#mail-frame", "e => getComputedStyle(e).filter")
-    assert filt == "invert(1) hue-rotate(180deg)"
+    # show() fetches before it restyles: wait for the style, do not read it at once
+    expect(page.locator("#mail-frame")).to_have_css("filter", "invert(1) hue-rotate(180deg)")
     page.screenshot(path=str(SCREENSHOTS / "preview-inverted-390.png"), full_page=True)
     # The page itself on a phone: the template list above, no sideways scrolling.
     phone = browser.new_page(viewport={"width": 390, "height": 844})
