@@ -29,7 +29,9 @@ _REFERENCE = re.compile(rf"{_LOCAL}[@\uFF20]{_LABEL}(?:[.\uFF0E]{_LABEL})+")
 
 def reference(text: str) -> list[str]:
     found = (m.group(0).strip(".\uff0e") for m in _REFERENCE.finditer(text))
-    return list(dict.fromkeys(found))
+    # A local part of dots only (".@a.a") is no address once its dots go: the scanner
+    # drops it rather than offer "@a.a" to the agent.
+    return list(dict.fromkeys(f for f in found if f[0] not in "@\uff20"))
 
 
 #: Characters that make and break addresses, Japanese prose and IME forms among them.
