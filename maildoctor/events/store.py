@@ -6,6 +6,7 @@ Schema (also in the README's ``events`` section)::
            hard 0/1, message_id, queue_id, relay, dsn, subject, origin, detail JSON,
            sending_ip)
       index events_by_address (address, time)  -- a timeline is one index range
+      index events_by_sending_ip (sending_ip, source, time) where sending_ip != ''
       -- sending_ip came later: opening an older store adds the column ('' for its records)
     sources(source, origin, first_time, last_time, events, ingested_at)
       -- what was read, so a diagnosis can say what it searched
@@ -75,6 +76,11 @@ CREATE TABLE IF NOT EXISTS sources (
     PRIMARY KEY (source, origin)
 );
 """
+#: ``sender``'s question (which IPs sent in a period) read from the index alone.
+_IP_INDEX = (
+    "CREATE INDEX IF NOT EXISTS events_by_sending_ip ON events (sending_ip, source, time)"
+    " WHERE sending_ip != ''"
+)
 _COLUMNS = (
     "key, time, address, status, source, reply, reason, hard, message_id, queue_id, relay,"
     " dsn, subject, origin, detail, sending_ip"
@@ -200,14 +206,15 @@ class EventStore:
         store still reads it: the records it lacks a column for simply say nothing."""
         columns = {r[1] for r in self._db.execute("PRAGMA table_info(events)")}
         self._has_ip = "sending_ip" in columns
-        if self._has_ip:
-            return
         try:
             with self._db:
-                self._db.execute(
-                    "ALTER TABLE events ADD COLUMN sending_ip TEXT NOT NULL DEFAULT ''"
-                )
-            self._has_ip = True
+                if not self._has_ip:
+                    self._db.execute(
+                        "ALTER TABLE events ADD COLUMN sending_ip TEXT NOT NULL DEFAULT ''"
+                    )
+                    self._has_ip = True
+                if create:  # only records that name an IP: a Postfix-only ingest pays nothing
+                    self._db.execute(_IP_INDEX)
         except sqlite3.Error:
             if create:
                 raise
