@@ -437,11 +437,14 @@ def follow(
     poll: float = 1.0,
     stop: Callable[[], bool] = lambda: False,
     on_batch: Callable[[SourceReport], None] | None = None,
+    on_ready: Callable[[], None] | None = None,
     zone: tzinfo | None = None,
 ) -> SourceReport:
     """Read ``path`` as Postfix writes it, until ``stop()``: from its end, then every
     line appended; when it is rotated (a new file under the name, or truncated) the
     new file is read from its start. Joins by queue id carry across the rotation.
+    ``on_ready`` is called once the starting position is fixed: from then on every
+    line written is read (what a caller waits for before it relies on the follower).
     """
     report = SourceReport(origin=path, kind="postfix")
     writer = _Writer(store, report)
@@ -465,6 +468,9 @@ def follow(
             inode = st.st_ino
             position = st.st_size if first else 0
             stream.seek(position)
+        if on_ready is not None:
+            on_ready()
+            on_ready = None
         if stream is not None:
             chunk = stream.read(4 * 1024 * 1024)
             position += len(chunk)
