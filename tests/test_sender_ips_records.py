@@ -215,3 +215,21 @@ def test_no_store_at_the_default_place_is_not_an_error(ns: str, tmp_path: Path) 
     origin = json.loads(result.stdout)["sending_ips_from"]
     assert (origin["from"], origin["searched"], origin["error"]) == ("none", False, None)
     assert origin["store"] == str(tmp_path / "maildoctor" / "events.sqlite3")
+
+
+def test_a_damaged_store_is_said_as_such_and_a_folder_is_refused(ns: str, tmp_path: Path) -> None:
+    path = tmp_path / "events.sqlite3"
+    with EventStore(path) as store:
+        store.add([_event(n, "192.0.2.25") for n in range(200)])
+    data = bytearray(path.read_bytes())
+    data[100:4096] = b"\xff" * (4096 - 100)  # the header's tail and the schema page
+    path.write_bytes(bytes(data))
+    code, out = _sender("--nameserver", ns, "--events-db", str(path), "--format", "json")
+    origin = json.loads(out)["sending_ips_from"]
+    assert origin["from"] == "none" and origin["ips"] == []
+    assert origin["error"].startswith(f"The events store {path} is damaged")
+    assert code == 1  # the audit itself still runs (lentrance.com has no DMARC)
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    code, _ = _sender("--nameserver", ns, "--events-db", str(folder))
+    assert code == 2
