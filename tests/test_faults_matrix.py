@@ -3,7 +3,7 @@
 Real parts only: loopback DNS servers that answer NXDOMAIN for every name, never
 answer, or answer SERVFAIL (tests/dnsserver.py); SQLite files that cannot be
 opened (a path under /proc, a text file, a directory), cannot be written (a
-read-only file; ``PRAGMA max_page_count`` for a real SQLITE_FULL) or have
+read-only file; a 64 KiB tmpfs for a real SQLITE_FULL) or have
 damaged pages. Each cell asserts the exit code, one line on stderr, no
 traceback, and no claim the fault cannot support: a fault is reported as a
 fault, never as a finding about the customer's address or a carrier's decision
@@ -15,10 +15,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import shutil
-import sqlite3
+import signal
+import socket
 import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -28,7 +32,6 @@ from click.testing import CliRunner, Result
 from maildoctor.cli import main
 from maildoctor.harness.records import NewMessage
 from maildoctor.harness.store import Store
-from maildoctor.web.app import run_in_thread
 from tests.dnsserver import DNSTestServer
 
 #: Every name a matrix command asks about falls under one of these (the canaries
@@ -219,40 +222,93 @@ def test_serve_with_an_unusable_store_exits_4(bad_store: tuple[Path, str]) -> No
     assert why in result.stderr
 
 
+# A full disk is a real one: a 64 KiB tmpfs mounted in a private mount namespace
+# (``unshare -rm``: root or not, nothing outside the test sees it). The store opens
+# (schema, WAL) but no trial message fits, so SQLite itself answers SQLITE_FULL (56 KiB:
+# the store cannot open; 72 KiB: one gmail.com trial fits).
+DISK_KIB = 64
+CHECK_STORE = """
+import json, sqlite3, sys
+conn = sqlite3.connect(sys.argv[1])
+print(json.dumps({
+    "messages": conn.execute("SELECT count(*) FROM messages").fetchone()[0],
+    "torn": conn.execute("SELECT count(*) FROM messages WHERE size != length(raw)").fetchone()[0],
+    "integrity": conn.execute("PRAGMA integrity_check").fetchone()[0],
+}))
+"""
+
+
 @pytest.fixture
-def full_disk(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every store connection may not grow the file past 4 pages: a real SQLITE_FULL."""
-    connect = Store._connect
+def full_disk(tmp_path: Path) -> Path:
+    """A folder on a tiny private filesystem, for commands run through ``on_full_disk``."""
+    if (
+        shutil.which("unshare") is None
+        or subprocess.run(["unshare", "-rm", "true"], capture_output=True, check=False).returncode
+    ):
+        pytest.skip("no private mount namespace here (unshare -rm): cannot mount a small disk")
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    return disk
 
-    def capped(self: Store) -> sqlite3.Connection:
-        conn = connect(self)
-        conn.execute("PRAGMA max_page_count = 4")
-        return conn
 
-    monkeypatch.setattr(Store, "_connect", capped)
+def on_full_disk(disk: Path, *command: str) -> list[str]:
+    """``command`` run with a tiny tmpfs mounted on ``disk``, for subprocess.run/Popen."""
+    script = f'mount -t tmpfs -o size={DISK_KIB}k tmpfs "$1" && shift && exec "$@"'
+    return ["unshare", "-rm", "sh", "-c", script, "sh", str(disk), *command]
 
 
-@pytest.mark.usefixtures("full_disk")
+def then_look(db: Path, after: Path, *command: str) -> list[str]:
+    """``command``, then what the store holds written to ``after`` (outside the tmpfs)."""
+    shell = f"\"$@\"; code=$?; {sys.executable} -c '{CHECK_STORE}' {db} > {after}; exit $code"
+    return ["sh", "-c", shell, "sh", *command]
+
+
 @pytest.mark.parametrize("address", ["taro@docomo.ne.jp", "hanako@au.com", "jiro@gmail.com"])
-def test_diagnose_on_a_full_disk_exits_4_without_a_decision(tmp_path: Path, address: str) -> None:
-    result = invoke("diagnose", address, "--offline", "--db", str(tmp_path / "h.sqlite3"))
-    assert_honest(result, 4)
-    assert result.stdout == ""
-    assert result.stderr == (
-        f"Error: the delivery trial failed: Cannot write to the message store "
-        f"{tmp_path / 'h.sqlite3'}: database or disk is full. Free some disk space.\n"
+def test_diagnose_on_a_full_disk_exits_4_without_a_decision(full_disk: Path, address: str) -> None:
+    db = full_disk / "h.sqlite3"
+    diagnose = [sys.executable, "-m", "maildoctor", "diagnose", address, "--offline"]
+    # The store is looked at in the same namespace, before the tmpfs goes away with it.
+    after = full_disk.parent / "after.json"
+    done = subprocess.run(
+        on_full_disk(full_disk, *then_look(db, after, *diagnose, "--db", str(db))),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
-    for decision in DECISIONS:
-        assert decision not in result.stdout
+    assert done.returncode == 4, done.stderr
+    assert done.stdout == ""
+    assert done.stderr == (
+        f"Error: the delivery trial failed: Cannot write to the message store "
+        f"{db}: database or disk is full. Free some disk space.\n"
+    )
+    # Trials stored before the disk filled are whole; the one that did not fit left nothing.
+    after_run = json.loads(after.read_text())
+    assert after_run["torn"] == 0
+    assert after_run["integrity"] == "ok"
 
 
-@pytest.mark.usefixtures("full_disk")
-def test_serve_and_send_on_a_full_disk(tmp_path: Path) -> None:
+def test_serve_and_send_on_a_full_disk(full_disk: Path) -> None:
     """The client gets 451 (it keeps the message); the operator gets one line with the cause."""
-    said: list[str] = []
-    with run_in_thread(tmp_path / "h.sqlite3", http_port=None, store_failures=said.append) as h:
-        host, port = h.smtp_address
-        args = ["send", "password_reset", "--smtp", f"{host}:{port}"]
+    db = full_disk / "h.sqlite3"
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    serve = [sys.executable, "-m", "maildoctor", "serve", "--smtp", f"127.0.0.1:{port}"]
+    after = full_disk.parent / "after.json"
+    server = subprocess.Popen(
+        on_full_disk(full_disk, *then_look(db, after, *serve, "--no-http", "--db", str(db))),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        for _ in range(600):  # up to a minute for the server to listen
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1):
+                break
+            assert server.poll() is None, server.communicate()
+            time.sleep(0.1)
+        args = ["send", "password_reset", "--smtp", f"127.0.0.1:{port}"]
         for _ in range(3):
             result = invoke(*args, "--to", "taro@docomo.ne.jp", "--to", "hanako@au.com")
             assert_honest(result, 1, stderr_lines=0)
@@ -260,11 +316,19 @@ def test_serve_and_send_on_a_full_disk(tmp_path: Path) -> None:
                 "taro@docomo.ne.jp\t451 4.3.0 Could not store the message, try again later\n"
                 "hanako@au.com\t451 4.3.0 Could not store the message, try again later\n"
             )
-        assert h.store.failures.failures == 3
-    assert said == [
+    finally:
+        # Stop serve itself (the shell around it then looks at the store).
+        children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
+        for child in children:
+            os.kill(int(child), signal.SIGTERM)
+        _, err = server.communicate(timeout=30)
+    assert json.loads(after.read_text()) == {"messages": 0, "torn": 0, "integrity": "ok"}
+    said = (
         "maildoctor: a message was not stored (clients got 451): Cannot write to the message "
-        f"store {tmp_path / 'h.sqlite3'}: database or disk is full. Free some disk space."
-    ]
+        f"store {db}: database or disk is full. Free some disk space."
+    )
+    assert [line for line in err.splitlines() if "not stored" in line] == [said], err
+    assert "Traceback" not in err
 
 
 def test_serve_on_a_read_only_store_refuses_to_start_and_says_what_to_do(tmp_path: Path) -> None:
