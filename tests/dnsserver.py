@@ -128,6 +128,9 @@ class DNSTestServer:
         self._stopping = threading.Event()
         self._send_ready = threading.Condition()
         self._send_queue: list[tuple[float, int, bytes, object]] = []
+        #: The most UDP queries held unanswered at once (with ``delay``): how many a
+        #: client had in flight, which a concurrency limit is about.
+        self.max_pending = 0
         self._seq = itertools.count()
         self._threads: list[threading.Thread] = []
         for zone in zones:
@@ -221,6 +224,8 @@ class DNSTestServer:
         with self._lock:
             self.queries = 0
             self.query_log.clear()
+        with self._send_ready:
+            self.max_pending = 0
 
     def __enter__(self) -> DNSTestServer:
         return self.start()
@@ -329,6 +334,7 @@ class DNSTestServer:
                     self._send_queue,
                     (time.monotonic() + self.delay, next(self._seq), reply, address),
                 )
+                self.max_pending = max(self.max_pending, len(self._send_queue))
                 self._send_ready.notify()
 
     def _send_delayed(self, sock: socket.socket) -> None:

@@ -58,6 +58,8 @@ def test_the_record_opens_the_diagnosis(desk: HarnessThread, browser: Any, width
         expect(box).to_have_class("delivery panel warn")
         expect(box.locator("h2")).to_have_text("配信記録")
         expect(box).to_contain_text("送信記録なし: 開発チームへエスカレーション")
+        # Said once: the summary's cause line gives way to the record's box.
+        expect(page.locator("#cause")).to_be_hidden()
         expect(box).to_contain_text("検索: postfix ×1, sendgrid ×1")
         assert "迷惑メール" not in page.locator("#draft").input_value()
         SHOTS.mkdir(exist_ok=True)

@@ -171,7 +171,10 @@ def test_follow_survives_rotation(tmp_path: Path) -> None:
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     try:
-        time.sleep(1.5)
+        assert proc.stderr is not None
+        # The follower says so once its starting position is fixed (a loaded machine may
+        # take seconds to start Python): only then is the appended half its to read.
+        assert "following" in proc.stderr.readline().decode()
         with log.open("a") as f:  # the first half of the day's mail
             f.write("".join(lines[3:22]))
         time.sleep(1.5)

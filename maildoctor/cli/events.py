@@ -124,7 +124,6 @@ def ingest(
 
             for sig in (signal.SIGINT, signal.SIGTERM):
                 signal.signal(sig, stop)
-            click.echo(f"following {follow_path} (Ctrl-C stops)", err=True)
 
             def progress(r: Any) -> None:
                 click.echo(f"{follow_path}: {r.events} records ({r.added} new)")
@@ -135,6 +134,9 @@ def ingest(
                     follow_path,
                     stop=lambda: stopping["now"],
                     on_batch=progress,
+                    on_ready=lambda: click.echo(
+                        f"following {follow_path} (Ctrl-C stops)", err=True
+                    ),
                     poll=0.5,
                     zone=zone,
                 )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 import click
@@ -16,14 +17,18 @@ from maildoctor.address.report import SEVERITY_LABELS
 from maildoctor.cli.options import (
     dns_canary_option,
     dns_timeout_option,
+    events_db_option,
     format_option,
     lang_option,
     nameserver_option,
 )
+from maildoctor.events.sending import MAX_IPS, SendingIps, choose_sending_ips
+from maildoctor.events.store import DEFAULT_DAYS
 from maildoctor.findings import Lang, Severity
 from maildoctor.sender.auth import make_resolver
 from maildoctor.sender.domain_audit import SPF_LOOKUP_LIMIT, HttpsOptions, SenderAudit, audit
 from maildoctor.sender.trust import DEFAULT_CANARIES, canary_failure
+from maildoctor.words import words
 
 _LABELS: dict[str, dict[str, str]] = {
     "domain": {"ja": "送信ドメイン", "en": "Sending domain"},
@@ -74,7 +79,36 @@ def _l(key: str, lang: Lang) -> str:
     return _LABELS[key][lang]
 
 
-def format_text(result: SenderAudit, lang: Lang, *, selector: str | None) -> str:
+def sending_ips_line(chosen: SendingIps, lang: Lang) -> str:
+    """Where the audited sending IPs came from, in one line (pure)."""
+    said = words("sending_ips", lang)
+    if chosen.error is not None:
+        return said["error"].format(error=chosen.error)
+    if chosen.origin == "option":
+        return said["option"].format(ips=", ".join(chosen.ips))
+    if not chosen.searched:
+        return said["absent"].format(store=chosen.store)
+    if chosen.origin == "none":
+        return said["none"].format(days=chosen.days, store=chosen.store)
+    seen = [
+        said["seen"].format(
+            ip=s.ip,
+            records=s.records,
+            sources=", ".join(f"{name} {count}" for name, count in s.sources.items()),
+        )
+        for s in chosen.seen[: len(chosen.ips)]
+    ]
+    line = said["records" if chosen.days else "records_all"].format(
+        days=chosen.days, store=chosen.store, ips=", ".join(seen)
+    )
+    if chosen.not_checked:
+        line += "; " + said["not_checked"].format(count=chosen.not_checked, max=MAX_IPS)
+    return line
+
+
+def format_text(
+    result: SenderAudit, lang: Lang, *, selector: str | None, chosen: SendingIps | None = None
+) -> str:
     """The human report (pure)."""
     r = result.records
     head = f"{_l('domain', lang)}: {_shown(result.domain)}"
@@ -86,6 +120,8 @@ def format_text(result: SenderAudit, lang: Lang, *, selector: str | None) -> str
     if extras:
         head += " (" + ", ".join(extras) + ")"
     lines = [head, ""]
+    if chosen is not None and chosen.origin != "option":
+        lines += [sending_ips_line(chosen, lang), ""]
     if result.untrusted is not None:
         lines += [f"{_l('dns_untrusted', lang)} ({result.untrusted}).", ""]
     lines.append(f"{_l('records', lang)}:")
@@ -185,11 +221,14 @@ def _policy_line(
     return f"{word} ({detail})" if detail else word
 
 
-def audit_dict(result: SenderAudit, *, selector: str | None) -> dict[str, Any]:
+def audit_dict(
+    result: SenderAudit, *, selector: str | None, chosen: SendingIps | None = None
+) -> dict[str, Any]:
     """The ``--format json`` object (pure)."""
     return {
         "domain": result.domain,
         "ip": result.records.get("ip"),
+        "sending_ips_from": chosen.to_dict() if chosen is not None else None,
         "selector": selector,
         "findings": [f.to_dict() for f in result.findings],
         "requirements": [{"id": q.id, "title": q.title, "met": q.met} for q in result.requirements],
@@ -232,7 +271,16 @@ def _exit_code(result: SenderAudit) -> int:
     metavar="ADDR",
     multiple=True,
     help="Sending IP to evaluate SPF and forward-confirmed reverse DNS for (repeatable: "
-    "every sending IP must pass; the first also decides the receivers' rules).",
+    "every sending IP must pass; the first also decides the receivers' rules). Without it, "
+    "the sending IPs the delivery records saw are checked.",
+)
+@events_db_option
+@click.option(
+    "--events-days",
+    type=click.IntRange(min=0),
+    default=DEFAULT_DAYS,
+    show_default=True,
+    help="Without --sending-ip: the sending IPs of the records of this many days (0: all kept).",
 )
 @click.option("--selector", metavar="S", help="DKIM selector whose key to check.")
 @click.option(
@@ -262,6 +310,8 @@ def _exit_code(result: SenderAudit) -> int:
 def command(
     domain: str,
     ips: tuple[str, ...],
+    events_db: Path | None,
+    events_days: int,
     selector: str | None,
     mail_from: str | None,
     nameservers: tuple[str, ...],
@@ -290,6 +340,8 @@ def command(
             checked_ips.append(str(ipaddress.ip_address(value.strip())))
         except ValueError:
             raise click.BadParameter(f"{value!r} is not an IP address", param_hint="--ip") from None
+    chosen = choose_sending_ips(tuple(checked_ips), events_db, days=events_days)
+    checked_ips = list(chosen.ips)
     ip = checked_ips[0] if checked_ips else None
     mail_from_domain = mail_from.rpartition("@")[2].lower() if mail_from else None
     if mail_from_domain is not None and not _DOMAIN_RE.match(mail_from_domain):
@@ -320,7 +372,8 @@ def command(
         https=HttpsOptions(cafile=ca_file, port=https_port, timeout=dns_timeout),
     )
     if fmt == "json":
-        click.echo(json.dumps(audit_dict(result, selector=selector), ensure_ascii=False, indent=2))
+        out = audit_dict(result, selector=selector, chosen=chosen)
+        click.echo(json.dumps(out, ensure_ascii=False, indent=2))
     else:
-        click.echo(format_text(result, lang, selector=selector))
+        click.echo(format_text(result, lang, selector=selector, chosen=chosen))
     raise click.exceptions.Exit(_exit_code(result))

@@ -9,6 +9,10 @@ bounce with ``type`` bounce/blocked, dropped with its ``reason``, spamreport;
 twilio.com/docs/sendgrid/for-developers/tracking-events/event). The events'
 own JSON shape (``events show --format jsonl``) is read back too.
 Every reply goes through the bounce classifier (:func:`.reply.read_reply`).
+
+The sending IP: SendGrid's delivery events carry it (``ip``). SES's documented event
+shape has none: ``mail.sourceIp`` is the client that called the SES API and
+``delivery.remoteMtaIp`` the receiver's server, neither the IP the mail left from.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from maildoctor.events.address import address_key
-from maildoctor.events.model import Event, from_dict
+from maildoctor.events.model import Event, from_dict, ip_or_empty
 from maildoctor.events.reply import read_reply
 
 __all__ = ["Parsed", "UnknownShape", "events_from_body", "events_from_json", "shape_of"]
@@ -312,6 +316,9 @@ def _sendgrid(item: dict[str, Any], origin: str) -> Iterator[Event]:
         message_id=_str(item.get("smtp-id")).strip("<>"),
         queue_id=_str(item.get("sg_message_id")),
         origin=origin,
+        # On delivery events SendGrid's ``ip`` is the IP it sent from (on engagement
+        # events, skipped above, it is the reader's).
+        sending_ip=ip_or_empty(item.get("ip")),
         detail={
             k: _str(item[k]) for k in ("type", "attempt", "bounce_classification") if k in item
         },

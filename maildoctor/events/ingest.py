@@ -25,7 +25,7 @@ from typing import BinaryIO
 
 from maildoctor.events.address import address_key
 from maildoctor.events.esp import events_from_body
-from maildoctor.events.model import Event
+from maildoctor.events.model import Event, ip_or_empty
 from maildoctor.events.postfix import PostfixParser
 from maildoctor.events.reply import read_reply
 from maildoctor.events.store import EventStore
@@ -256,13 +256,14 @@ def _harness(path: str, writer: _Writer) -> None:
     try:
         db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         rows = db.execute(
-            "SELECT received_at, message_id, subject, helo, decisions FROM messages ORDER BY id"
+            "SELECT received_at, message_id, subject, helo, decisions, peer FROM messages"
+            " ORDER BY id"
         ).fetchall()
         db.close()
     except sqlite3.Error as e:
         report.error = f"not a maildoctor harness store ({e})"
         return
-    for received_at, message_id, subject, helo, decisions in rows:
+    for received_at, message_id, subject, helo, decisions, peer in rows:
         report.read += 1
         if helo == TRIAL_HELO:
             report.skipped += 1
@@ -275,7 +276,7 @@ def _harness(path: str, writer: _Writer) -> None:
         when = datetime.fromtimestamp(received_at, UTC)
         for d in deliveries if isinstance(deliveries, list) else ():
             if isinstance(d, dict):
-                writer.put(_harness_event(d, when, message_id, subject, report.origin))
+                writer.put(_harness_event(d, when, message_id, subject, report.origin, peer))
 
 
 def harness_events(message: StoredMessage, origin: str) -> list[Event]:
@@ -286,12 +287,20 @@ def harness_events(message: StoredMessage, origin: str) -> list[Event]:
     return [
         e
         for d in message.deliveries
-        for e in _harness_event(d.to_dict(), when, message.message_id, message.subject, origin)
+        for e in _harness_event(
+            d.to_dict(), when, message.message_id, message.subject, origin, message.peer
+        )
     ]
 
 
+def peer_ip(peer: str) -> str:
+    """The client's IP in the harness's ``ip:port`` peer (``""`` if it holds none): the
+    host that relayed the mail to the harness, i.e. our sending MTA as the harness saw it."""
+    return ip_or_empty(peer.rpartition(":")[0]) or ip_or_empty(peer)
+
+
 def _harness_event(
-    d: dict[str, object], when: datetime, message_id: str, subject: str, origin: str
+    d: dict[str, object], when: datetime, message_id: str, subject: str, origin: str, peer: str
 ) -> list[Event]:
     recipient = str(d.get("recipient", ""))
     if "@" not in recipient:
@@ -317,6 +326,7 @@ def _harness_event(
             message_id=message_id.strip("<>"),
             subject=subject,
             origin=origin,
+            sending_ip=peer_ip(peer),
             detail={"outcome": str(d.get("outcome", "")), "rule": str(d.get("rule", ""))},
         )
     ]
@@ -427,11 +437,14 @@ def follow(
     poll: float = 1.0,
     stop: Callable[[], bool] = lambda: False,
     on_batch: Callable[[SourceReport], None] | None = None,
+    on_ready: Callable[[], None] | None = None,
     zone: tzinfo | None = None,
 ) -> SourceReport:
     """Read ``path`` as Postfix writes it, until ``stop()``: from its end, then every
     line appended; when it is rotated (a new file under the name, or truncated) the
     new file is read from its start. Joins by queue id carry across the rotation.
+    ``on_ready`` is called once the starting position is fixed: from then on every
+    line written is read (what a caller waits for before it relies on the follower).
     """
     report = SourceReport(origin=path, kind="postfix")
     writer = _Writer(store, report)
@@ -455,6 +468,9 @@ def follow(
             inode = st.st_ino
             position = st.st_size if first else 0
             stream.seek(position)
+        if on_ready is not None:
+            on_ready()
+            on_ready = None
         if stream is not None:
             chunk = stream.read(4 * 1024 * 1024)
             position += len(chunk)

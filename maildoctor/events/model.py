@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-__all__ = ["SOURCES", "STATUSES", "Event", "from_dict"]
+__all__ = ["SOURCES", "STATUSES", "Event", "from_dict", "ip_or_empty"]
 
 #: Contract statuses, plus ``queued`` (the sender handed it over: SES Send, SendGrid processed).
 STATUSES = (
@@ -56,6 +57,9 @@ class Event:
     """The subject or template, when known."""
     origin: str = ""
     """Which file, stream or endpoint it came from (what ``searched`` lists)."""
+    sending_ip: str = ""
+    """The IP our mail left from, where the source says it (SendGrid's ``ip``, the client
+    the harness saw); ``""`` otherwise. ``sender`` checks these IPs' PTR and SPF."""
     detail: dict[str, Any] = field(default_factory=dict)
     """Anything else the source said that is worth keeping (``dsn_queue_id``, ``delay``)."""
 
@@ -75,8 +79,18 @@ class Event:
             "dsn": self.dsn,
             "subject": self.subject,
             "origin": self.origin,
+            "sending_ip": self.sending_ip,
             "detail": self.detail,
         }
+
+
+def ip_or_empty(value: object) -> str:
+    """``value`` as a normalised IP address, ``""`` when it is not one."""
+    try:
+        text = value.strip().strip("[]") if isinstance(value, str) else ""
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        return ""
 
 
 def _text(data: dict[str, Any], name: str) -> str:
@@ -107,6 +121,9 @@ def from_dict(data: Any, *, key: str, origin: str) -> Event:
     if "@" not in address:
         raise ValueError(f"'address' is not an address: {address!r}")
     source = _text(data, "source") or "api"
+    sending_ip = _text(data, "sending_ip")
+    if sending_ip and not ip_or_empty(sending_ip):
+        raise ValueError(f"'sending_ip' is not an IP address: {sending_ip!r}")
     hard = data.get("hard", False)
     if not isinstance(hard, bool):
         raise ValueError("'hard' must be true or false")
@@ -125,4 +142,5 @@ def from_dict(data: Any, *, key: str, origin: str) -> Event:
         dsn=_text(data, "dsn"),
         subject=_text(data, "subject"),
         origin=origin,
+        sending_ip=ip_or_empty(sending_ip),
     )

@@ -3,8 +3,11 @@
 Schema (also in the README's ``events`` section)::
 
     events(id, key UNIQUE, time REAL unix UTC, address, status, source, reply, reason,
-           hard 0/1, message_id, queue_id, relay, dsn, subject, origin, detail JSON)
+           hard 0/1, message_id, queue_id, relay, dsn, subject, origin, detail JSON,
+           sending_ip)
       index events_by_address (address, time)  -- a timeline is one index range
+      index events_by_sending_ip (sending_ip, source, time) where sending_ip != ''
+      -- sending_ip came later: opening an older store adds the column ('' for its records)
     sources(source, origin, first_time, last_time, events, ingested_at)
       -- what was read, so a diagnosis can say what it searched
 
@@ -29,7 +32,14 @@ from pathlib import Path
 from maildoctor.errors import StoreFailure
 from maildoctor.events.model import Event
 
-__all__ = ["DEFAULT_DAYS", "EventStore", "EventStoreError", "SourceRow", "default_events_db"]
+__all__ = [
+    "DEFAULT_DAYS",
+    "EventStore",
+    "EventStoreError",
+    "SeenIp",
+    "SourceRow",
+    "default_events_db",
+]
 
 #: Records kept (``--events-days``).
 DEFAULT_DAYS = 90
@@ -51,7 +61,8 @@ CREATE TABLE IF NOT EXISTS events (
     dsn TEXT NOT NULL,
     subject TEXT NOT NULL,
     origin TEXT NOT NULL,
-    detail TEXT NOT NULL
+    detail TEXT NOT NULL,
+    sending_ip TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS events_by_address ON events (address, time);
 CREATE INDEX IF NOT EXISTS events_by_time ON events (time);
@@ -65,11 +76,16 @@ CREATE TABLE IF NOT EXISTS sources (
     PRIMARY KEY (source, origin)
 );
 """
+#: ``sender``'s question (which IPs sent in a period) read from the index alone.
+_IP_INDEX = (
+    "CREATE INDEX IF NOT EXISTS events_by_sending_ip ON events (sending_ip, source, time)"
+    " WHERE sending_ip != ''"
+)
 _COLUMNS = (
     "key, time, address, status, source, reply, reason, hard, message_id, queue_id, relay,"
-    " dsn, subject, origin, detail"
+    " dsn, subject, origin, detail, sending_ip"
 )
-_INSERT = f"INSERT OR IGNORE INTO events ({_COLUMNS}) VALUES ({', '.join('?' * 15)})"
+_INSERT = f"INSERT OR IGNORE INTO events ({_COLUMNS}) VALUES ({', '.join('?' * 16)})"
 
 
 def default_events_db() -> Path:
@@ -124,6 +140,16 @@ class SourceRow:
     ingested_at: datetime
 
 
+@dataclass(frozen=True)
+class SeenIp:
+    """A sending IP named by the records of a period, and by how many of which source."""
+
+    ip: str
+    records: int
+    sources: dict[str, int]
+    last: datetime
+
+
 def _when(value: float | None) -> datetime | None:
     return None if value is None else datetime.fromtimestamp(value, UTC)
 
@@ -145,6 +171,7 @@ def _row_event(row: sqlite3.Row) -> Event:
         subject=row["subject"],
         origin=row["origin"],
         detail=json.loads(row["detail"]),
+        sending_ip=row["sending_ip"] if "sending_ip" in row.keys() else "",  # noqa: SIM118 (a Row's `in` tests values)
     )
 
 
@@ -169,8 +196,28 @@ class EventStore:
                 self._db.executescript(SCHEMA)
             else:
                 self._db.execute("SELECT 1 FROM events LIMIT 1").fetchall()
+            self._migrate(create)
         except (sqlite3.Error, OSError) as e:
             raise EventStoreError(describe(self.path, e)) from e
+
+    def _migrate(self, create: bool) -> None:
+        """Bring a store made by an older maildoctor up to :data:`SCHEMA` (its records
+        keep ``''`` where the new columns say nothing). A reader that cannot write an old
+        store still reads it: the records it lacks a column for simply say nothing."""
+        columns = {r[1] for r in self._db.execute("PRAGMA table_info(events)")}
+        self._has_ip = "sending_ip" in columns
+        try:
+            with self._db:
+                if not self._has_ip:
+                    self._db.execute(
+                        "ALTER TABLE events ADD COLUMN sending_ip TEXT NOT NULL DEFAULT ''"
+                    )
+                    self._has_ip = True
+                if create:  # only records that name an IP: a Postfix-only ingest pays nothing
+                    self._db.execute(_IP_INDEX)
+        except sqlite3.Error:
+            if create:
+                raise
 
     def close(self) -> None:
         self._db.close()
@@ -200,6 +247,7 @@ class EventStore:
                 e.subject,
                 e.origin,
                 json.dumps(e.detail, ensure_ascii=False) if e.detail else "{}",
+                e.sending_ip,
             )
             for e in events
         ]
@@ -274,6 +322,31 @@ class EventStore:
             (*statuses, since.timestamp() if since else 0.0),
         )
         return [r[0] for r in rows]
+
+    def sending_ips(self, since: datetime | None = None) -> list[SeenIp]:
+        """The sending IPs the records since ``since`` name, most records first."""
+        if not self._has_ip:
+            return []
+        rows = self._query(
+            "SELECT sending_ip, source, count(*), max(time) FROM events"
+            " WHERE time >= ? AND sending_ip != '' GROUP BY sending_ip, source",
+            (since.timestamp() if since else 0.0,),
+        )
+        seen: dict[str, tuple[dict[str, int], float]] = {}
+        for ip, source, count, last in rows:
+            sources, latest = seen.setdefault(ip, ({}, last))
+            sources[source] = count
+            seen[ip] = (sources, max(latest, last))
+        out = [
+            SeenIp(
+                ip=ip,
+                records=sum(sources.values()),
+                sources=dict(sorted(sources.items())),
+                last=datetime.fromtimestamp(last, UTC),
+            )
+            for ip, (sources, last) in seen.items()
+        ]
+        return sorted(out, key=lambda s: (-s.records, s.ip))
 
     def sources(self) -> list[SourceRow]:
         """Every source read, oldest ingest first."""

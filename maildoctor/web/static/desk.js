@@ -95,6 +95,9 @@ function render(d, storedAt, storedId) {
   // Our own delivery record, in the summary (desk-delivery.js's renderDelivery, issue 18).
   if (typeof renderDelivery === "function") renderDelivery($("delivery"), d.delivery);
   else $("delivery").hidden = true;
+  // A cause that is the record's own sentence is said once, in the record's box.
+  $("cause").hidden = !d.cause
+    || (!$("delivery").hidden && !!d.delivery && d.cause === d.delivery.summary);
   $("draft").value = d.reply_draft;
   $("copied").textContent = "";
   const facts = $("r-facts");
