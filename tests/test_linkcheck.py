@@ -132,8 +132,8 @@ def test_cli_check_links_refuses_a_loopback_link(web: str, tmp_path: Path) -> No
         path.write_text(path.read_text("utf-8").replace("{{ site.login_url }}", web + "/ok"))
     result = CliRunner().invoke(
         main,
-        ["lint", "password_reset", "--templates", str(folder), "--check-links", "--allow",
-         "link_foreign_domain", "--allow", "link_not_https"],
+        ["lint", "password_reset", "--templates", str(folder), "--lang", "en", "--check-links",
+         "--allow", "link_foreign_domain", "--allow", "link_not_https"],
     )  # fmt: skip
     assert result.exit_code == 1, result.output
     assert f"error: link_refused: The link '{web}/ok' was not opened: '127.0.0.1' is 127.0.0.1" in (

@@ -56,7 +56,7 @@ def test_shipped_templates_pass(runner: CliRunner, charset: str) -> None:
 
 
 def test_broken_copy_fails(runner: CliRunner, broken: Path) -> None:
-    result = runner.invoke(main, ["lint", "--templates", str(broken)])
+    result = runner.invoke(main, ["lint", "--templates", str(broken), "--lang", "en"])
     assert result.exit_code == 1
     lines = result.stdout.splitlines()
     assert "password_reset/default: 3 error(s), 0 warning(s)" in lines
@@ -101,7 +101,9 @@ def test_a_template_that_does_not_render_is_an_error(runner: CliRunner, tmp_path
     copy = Path(shutil.copytree(REPO_TEMPLATES, tmp_path / "templates"))
     meta = copy / "registration_complete" / "template.toml"
     meta.write_text(meta.read_text("utf-8").replace('customer_number = "1024', 'x = "1'), "utf-8")
-    result = runner.invoke(main, ["lint", "registration_complete", "--templates", str(copy)])
+    result = runner.invoke(
+        main, ["lint", "registration_complete", "--templates", str(copy), "--lang", "en"]
+    )
     assert result.exit_code == 1
     assert result.stdout.splitlines()[:2] == [
         "registration_complete/default: 1 error(s), 0 warning(s)",
@@ -118,13 +120,38 @@ def test_eml_files(runner: CliRunner, tmp_path: Path) -> None:
     bad_msg.replace_header("From", "Lentrance <noreply@lentrance-mail.net>")
     bad = tmp_path / "bad.eml"
     bad.write_bytes(bad_msg.as_bytes())
-    result = runner.invoke(main, ["lint", "--eml", str(good), str(bad)])
+    result = runner.invoke(main, ["lint", "--eml", str(good), str(bad), "--lang", "en"])
     assert result.exit_code == 1
     assert result.stdout.splitlines()[0] == f"{good}: ok"
     assert result.stdout.splitlines()[1] == f"{bad}: 1 error(s), 0 warning(s)"
     assert "from_domain: The From address is 'noreply@lentrance-mail.net'" in result.stdout
     only_good = runner.invoke(main, ["lint", "--eml", str(good)])
     assert only_good.exit_code == 0
+
+
+def test_lang_words_one_finding_in_either_language(runner: CliRunner, tmp_path: Path) -> None:
+    """``--lang`` (default ja, as every command) picks the words from data/lint_words.toml;
+    the rule, severity and evidence stay the same."""
+    msg = render_message("password_reset", to="taro@au.com")
+    msg.replace_header("From", "Lentrance <noreply@lentrance-mail.net>")
+    bad = tmp_path / "bad.eml"
+    bad.write_bytes(msg.as_bytes())
+    ja = runner.invoke(main, ["lint", "--eml", str(bad)])
+    en = runner.invoke(main, ["lint", "--eml", str(bad), "--lang", "en"])
+    assert ja.exit_code == en.exit_code == 1
+    assert ja.stdout.splitlines()[1:] == [
+        "  error: from_domain: 送信元アドレスが 'noreply@lentrance-mail.net' で、"
+        "lentrance.com のアドレスではありません。",
+        "    fix: no-reply@lentrance.com から送ってください。FAQ はお客様に、ドメイン指定受信で"
+        " @lentrance.com を許可するよう案内しています。",
+    ]
+    assert en.stdout.splitlines()[1] == (
+        "  error: from_domain: The From address is 'noreply@lentrance-mail.net', not an "
+        "address at lentrance.com."
+    )
+    as_json = runner.invoke(main, ["lint", "--eml", str(bad), "--format", "json", "--lang", "ja"])
+    (finding,) = json.loads(as_json.stdout)["results"][0]["findings"]
+    assert finding["code"] == "from_domain" and finding["message"].startswith("送信元アドレスが")
 
 
 def test_eml_from_stdin(runner: CliRunner) -> None:

@@ -81,7 +81,17 @@ def test_every_limit_has_a_rule_a_known_carrier_and_a_source() -> None:
 
 def test_forty_extra_links_name_softbank(runner: CliRunner, many_links: Path) -> None:
     result = runner.invoke(
-        main, ["lint", "password_reset", "--templates", str(many_links), "--format", "json"]
+        main,
+        [
+            "lint",
+            "password_reset",
+            "--templates",
+            str(many_links),
+            "--format",
+            "json",
+            "--lang",
+            "en",
+        ],
     )
     assert result.exit_code == 1, result.output
     doc = json.loads(result.stdout)
@@ -99,7 +109,9 @@ def test_a_4_9_mb_message_breaks_softbanks_limit_only(runner: CliRunner, huge: P
         render_message("registration_complete", to="t@docomo.ne.jp", templates_dir=huge).as_bytes()
     )
     assert 4_700_000 < size < 5_100_000
-    result = runner.invoke(main, ["lint", "registration_complete", "--templates", str(huge)])
+    result = runner.invoke(
+        main, ["lint", "registration_complete", "--templates", str(huge), "--lang", "en"]
+    )
     assert result.exit_code == 1
     lines = result.stdout.splitlines()
     assert lines[0] == "registration_complete/default: 1 error(s), 0 warning(s)"

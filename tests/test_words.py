@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from maildoctor.mail.lint_rules import SEVERITIES, lint_words
 from maildoctor.words import page_words, pages, sections
 
 
@@ -50,3 +51,16 @@ def test_no_page_script_carries_a_words_table(page: str) -> None:
     script = (Path(__file__).parent.parent / "maildoctor/web/static" / page).read_text("utf-8")
     assert "const WORDS" not in script
     assert not re.search(r"^\s*(ja|en): \{", script, re.M), page
+
+
+def test_every_lint_rule_is_worded_in_both_languages_with_the_same_fields() -> None:
+    table = lint_words()
+    assert set(table) == set(SEVERITIES)
+    for code, by_lang in table.items():
+        assert set(by_lang) == {"ja", "en"}, code
+        for part in ("message", "fix"):
+            ja, en = by_lang["ja"][part], by_lang["en"][part]
+            assert ja and en, (code, part)
+            if re.sub(r"\{[^}]*\}|[:\s]", "", en):  # words, not only "{receiver}: {text}"
+                assert ja != en, (code, part)
+            assert _fields(ja) == _fields(en), (code, part)

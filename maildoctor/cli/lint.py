@@ -22,10 +22,12 @@ from maildoctor.cli.options import (
     charset_option,
     dns_timeout_option,
     format_option,
+    lang_option,
     nameserver_option,
     resolve_templates,
     templates_option,
 )
+from maildoctor.findings import Lang
 from maildoctor.mail.lint import (
     LintFinding,
     allow_findings,
@@ -330,6 +332,7 @@ def print_diff(folder: Path, revision: str, fmt: str = "text") -> None:
 @click.option("--ip", default=None, help="--carrier-display: the sending IP (SPF, rDNS).")
 @click.option("--dkim-selector", default=None, help="--carrier-display: the DKIM selector.")
 @templates_option
+@lang_option
 def command(
     items: tuple[str, ...],
     eml: bool,
@@ -347,6 +350,7 @@ def command(
     ip: str | None,
     dkim_selector: str | None,
     templates_dir: Path | None,
+    lang: Lang,
 ) -> None:
     """Lint the templates named ITEMS (default: all, every variant), or with --eml the
     message files ITEMS. Exits 1 when an error finding is not allowed."""
@@ -382,7 +386,10 @@ def command(
             raise click.ClickException(str(e)) from e
         if not results:  # linting nothing must not pass a CI build
             raise InputError(f"The templates folder {folder} holds no templates to lint.")
-    results = [replace(r, findings=allow_findings(r.findings, allowed)) for r in results]
+    results = [
+        replace(r, findings=[f.worded(lang) for f in allow_findings(r.findings, allowed)])
+        for r in results
+    ]
     counts = summary(r.findings for r in results)
     errors = counts["errors"]
     if fmt == "json":

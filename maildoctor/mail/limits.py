@@ -54,6 +54,7 @@ class CarrierLimit:
             fix=rule.fix.format(**values),
             carrier=self.carrier,
             source="; ".join(self.sources),
+            evidence=values,
         )
 
 
