@@ -19,9 +19,11 @@ in gives one record out).
 
 from __future__ import annotations
 
+import codecs
 import csv
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import IO
 
 from maildoctor.errors import BadInput
 
@@ -38,6 +40,7 @@ __all__ = [
     "decode_upload",
     "find_addresses",
     "read_list",
+    "read_stream",
     "read_table",
     "read_text",
     "scan_addresses",
@@ -141,6 +144,14 @@ class Table:
     """The address column's index in the header."""
     delimiter: str = ","
     """``,``, or a tab for a tab-separated file."""
+    source: IO[bytes] | None = None
+    """A seekable file read again in blocks on each pass (then ``text`` is empty)."""
+    codec: str = ""
+    """Python's codec for ``source``."""
+    start: int = 0
+    """Where ``source``'s text begins (after a UTF-8 BOM)."""
+    sentinel: str = "\ue000"
+    """A character the text does not hold, standing in for a lone CR while the csv module reads."""
 
     @property
     def extra_columns(self) -> tuple[str, ...]:
@@ -152,11 +163,12 @@ class Table:
     def records(self) -> Iterator[Record]:
         """The records in input order; blank lines skipped."""
         if self.header is None:
-            for line in _lines(self.text):
+            for line in _lines(self.chunks()):
                 if line.strip():
                     yield Record(address=line)
             return
-        rows = _csv_rows(self.text, self.delimiter)
+        sentinel = self.sentinel if self.source is not None else None
+        rows = _csv_rows(self.chunks(), self.delimiter, sentinel)
         next(rows, None)
         extra = self.extra_columns
         for row in rows:
@@ -166,6 +178,15 @@ class Table:
             others = [cell for i, cell in enumerate(row) if i != self.column]
             columns = {name: (others[i] if i < len(others) else "") for i, name in enumerate(extra)}
             yield Record(address=address, columns=columns)
+
+    def chunks(self) -> Iterator[str]:
+        """The text, whole or (from ``source``) a block at a time."""
+        if self.source is None:
+            yield self.text
+            return
+        self.source.seek(self.start)
+        for text, _ in _decoded_blocks(self.source, self.codec):
+            yield text
 
     def count(self) -> int:
         """How many records :meth:`records` yields (one pass over the text)."""
@@ -178,11 +199,128 @@ def read_table(data: bytes) -> Table:
     return read_text(text, encoding=encoding)
 
 
+#: How much of a file decides its encoding (a BOM, NUL bytes, UTF-8 or CP932).
+PREFIX_BYTES = 64 * 1024
+#: How much of a file is decoded at a time.
+BLOCK_BYTES = 1024 * 1024
+
+
+def read_stream(source: IO[bytes]) -> Table:
+    """:func:`read_table` for a seekable file too large to hold: memory is a block,
+    not the file.
+
+    The encoding is chosen from the first :data:`PREFIX_BYTES`, as :func:`decode_bytes`
+    would; one pass then checks the rest. A file whose start is UTF-8 but whose later
+    bytes are not is read as CP932 when all of it is CP932, and the label says so
+    (``CP932 (Shift_JIS), not UTF-8 after byte N``); otherwise the error names the byte.
+    The records are decoded again, a block at a time, on each pass.
+    """
+    prefix = source.read(PREFIX_BYTES)
+    source.seek(0)
+    start = 0
+    if prefix.startswith(b"\xef\xbb\xbf"):
+        start, codec, label = 3, "utf-8", "UTF-8 (BOM)"
+    elif prefix.startswith((b"\xff\xfe", b"\xfe\xff")):
+        codec, label = "utf-16", "UTF-16"
+    else:
+        codec, label = "utf-8", "UTF-8"
+        try:
+            codecs.getincrementaldecoder("utf-8")().decode(prefix, final=False)
+        except UnicodeDecodeError:
+            codec, label = "cp932", "CP932 (Shift_JIS)"
+    try:
+        facts = _scan(source, start, codec, nul=codec != "utf-16")
+    except UnicodeDecodeError as e:
+        if label != "UTF-8":
+            message = f"the input is not valid {label} text ({e.reason} at byte {e.start})"
+            if codec == "cp932":
+                message = (
+                    "the input is neither UTF-8 nor CP932 (Shift_JIS) text "
+                    f"({e.reason} at byte {e.start})"
+                )
+            raise InputError(message, byte=e.start) from None
+        try:
+            facts = _scan(source, start, "cp932", nul=True)
+        except UnicodeDecodeError:
+            raise InputError(
+                f"the input is neither UTF-8 nor CP932 (Shift_JIS) text "
+                f"({e.reason} at byte {e.start})",
+                byte=e.start,
+            ) from None
+        codec, label = "cp932", f"CP932 (Shift_JIS), not UTF-8 after byte {e.start}"
+    tab, comma, sentinel = facts
+    delimiter = "\t" if tab and not comma else ","
+    table = Table(
+        encoding=label,
+        text="",
+        header=None,
+        column=0,
+        delimiter=delimiter,
+        source=source,
+        codec=codec,
+        start=start,
+        sentinel=sentinel,
+    )
+    first = next(_csv_rows(table.chunks(), delimiter, sentinel), None)
+    if first:
+        first[0] = first[0].removeprefix("\ufeff")
+        names = [cell.strip().lower() for cell in first]
+        column = next((names.index(n) for n in ADDRESS_COLUMNS if n in names), None)
+        if column is not None:
+            header = tuple(cell.strip() for cell in first)
+            return Table(
+                encoding=label,
+                text="",
+                header=header,
+                column=column,
+                delimiter=delimiter,
+                source=source,
+                codec=codec,
+                start=start,
+                sentinel=sentinel,
+            )
+    return table
+
+
+def _scan(source: IO[bytes], start: int, codec: str, *, nul: bool) -> tuple[bool, bool, str]:
+    """(holds a tab, holds a comma, a free lone-CR stand-in) over the whole file, in
+    blocks; raises UnicodeDecodeError with ``start`` counted from the file's start."""
+    source.seek(start)
+    tab = comma = False
+    used: set[str] = set()
+    for text, raw in _decoded_blocks(source, codec):
+        if nul and b"\x00" in raw:
+            raise InputError("the input is binary, not text (it holds NUL bytes)")
+        tab = tab or "\t" in text
+        comma = comma or "," in text
+        used.update(c for c in ("\ue000", "\ue001") if c in text)
+    return tab, comma, "\ue000" if "\ue000" not in used else "\ue001"
+
+
+def _decoded_blocks(source: IO[bytes], codec: str) -> Iterator[tuple[str, bytes]]:
+    """(text, bytes) a block at a time, strictly decoded; a character cut by a block's
+    end is decoded with the next. A decode error's ``start`` is the file's byte."""
+    decoder = codecs.getincrementaldecoder(codec)()
+    offset = source.tell()
+    while True:
+        raw = source.read(BLOCK_BYTES)
+        held = len(decoder.getstate()[0])
+        try:
+            text = decoder.decode(raw, final=not raw)
+        except UnicodeDecodeError as e:
+            e.start += offset - held
+            raise
+        offset += len(raw)
+        yield text, raw
+        if not raw:
+            return
+
+
 def read_text(text: str, *, encoding: str = "UTF-8") -> Table:
     """Find the address column of decoded text, if the first row names one."""
     text = text.removeprefix("\ufeff")
     delimiter = _delimiter(text)
-    first = next(_csv_rows(text, delimiter), None)
+    first = next(_csv_rows([text], delimiter), None)
     if first is not None:
         names = [cell.strip().lower() for cell in first]
         column = next((names.index(n) for n in ADDRESS_COLUMNS if n in names), None)
@@ -207,7 +345,7 @@ def read_list(text: str) -> list[dict[str, str]]:
         return [{"address": r.address, **r.columns} for r in table.records()]
     if "," not in table.text and "\t" not in table.text:
         return [{"address": r.address.strip()} for r in table.records()]
-    rows = [row for row in _csv_rows(table.text, table.delimiter) if "".join(row).strip()]
+    rows = [row for row in _csv_rows([table.text], table.delimiter) if "".join(row).strip()]
     names = [f"column{i + 1}" for i in range(len(rows[0]) if rows else 0)]
     return [{"address": row[0], **dict(zip(names[1:], row[1:], strict=False))} for row in rows]
 
@@ -339,22 +477,45 @@ def _delimiter(text: str) -> str:
     return "\t" if "\t" in text and "," not in text else ","
 
 
-def _lines(text: str) -> Iterator[str]:
+def _lines(chunks: Iterable[str]) -> Iterator[str]:
     """Lines ended by LF or CRLF only; a lone CR stays in its line."""
-    for line in text.split("\n"):
+    for line in _split_lines(chunks):
         yield line.removesuffix("\r")
-    # text.split leaves a last empty string after a final LF: blank, skipped by callers
+    # like text.split, a last empty string after a final LF: blank, skipped by callers
+
+
+def _split_lines(chunks: Iterable[str]) -> Iterator[str]:
+    """``"".join(chunks).split("\n")`` without joining: a line cut by a chunk's end is
+    held until the chunk that ends it."""
+    held = ""
+    for chunk in chunks:
+        if "\n" not in chunk:
+            held += chunk
+            continue
+        lines = chunk.split("\n")
+        lines[0] = held + lines[0]
+        held = lines.pop()
+        yield from lines
+    yield held
 
 
 #: Stands in for a lone CR while the csv module reads (it would end the record there).
 _CR = "\ue000"
 
 
-def _csv_rows(text: str, delimiter: str = ",") -> Iterator[list[str]]:
-    """CSV rows, with records ended by LF or CRLF only (quoted fields may span lines)."""
-    hidden = text.replace("\r\n", "\n")
-    sentinel = _CR if _CR not in hidden else "\ue001"
-    hidden = hidden.replace("\r", sentinel)
-    lines = (line + "\n" for line in hidden.split("\n"))
+def _csv_rows(
+    chunks: Iterable[str], delimiter: str = ",", sentinel: str | None = None
+) -> Iterator[list[str]]:
+    """CSV rows, with records ended by LF or CRLF only (quoted fields may span lines).
+
+    ``sentinel`` stands in for a lone CR; without it the text is one chunk whose own
+    characters choose it.
+    """
+    if sentinel is None:
+        chunks = list(chunks)
+        sentinel = _CR if not any(_CR in c for c in chunks) else "\ue001"
+    lines = (
+        line.removesuffix("\r").replace("\r", sentinel) + "\n" for line in _split_lines(chunks)
+    )
     for row in csv.reader(lines, delimiter=delimiter):
         yield [cell.replace(sentinel, "\r") for cell in row]

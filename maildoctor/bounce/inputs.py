@@ -7,10 +7,11 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Iterator
+from contextlib import nullcontext
 from dataclasses import dataclass
-from pathlib import Path
+from typing import IO
 
-from maildoctor.bounce.message import split_messages
+from maildoctor.bounce.message import iter_messages
 
 __all__ = ["Message", "expand", "messages"]
 
@@ -43,16 +44,31 @@ def expand(sources: tuple[str, ...]) -> list[str]:
 
 
 def messages(files: list[str]) -> Iterator[tuple[int, Message]]:
-    """(index of the file in ``files``, message) for every message of every file."""
+    """(index of the file in ``files``, message) for every message of every file.
+
+    An mbox is split while it is read, message by message: memory holds a message or
+    two (the first is held until a second says the file has several), never the file.
+    """
     for index, name in enumerate(files):
         try:
-            raw = sys.stdin.buffer.read() if name == "-" else Path(name).read_bytes()
+            handle: IO[bytes] = sys.stdin.buffer if name == "-" else open(name, "rb")  # noqa: SIM115
         except OSError as e:
             yield index, Message(name=name, error=e.strerror or str(e))
             continue
-        chunks = split_messages(raw) if raw.strip() else [raw]
-        if len(chunks) == 1:
-            yield index, Message(name=name, raw=raw)
-            continue
-        for n, chunk in enumerate(chunks, 1):
-            yield index, Message(name=f"{name}#{n}", raw=chunk)
+        with nullcontext(handle) if name == "-" else handle:
+            try:
+                held = b""
+                n = 0
+                for raw in iter_messages(handle):
+                    n += 1
+                    if n == 1:
+                        held = raw
+                        continue
+                    if n == 2:
+                        yield index, Message(name=f"{name}#1", raw=held)
+                        held = b""
+                    yield index, Message(name=f"{name}#{n}", raw=raw)
+                if n == 1:
+                    yield index, Message(name=name, raw=held)
+            except OSError as e:
+                yield index, Message(name=name, error=e.strerror or str(e))

@@ -4,7 +4,9 @@ DSN and per-MTA parsers share. Never raises on broken input."""
 
 from __future__ import annotations
 
+import io
 import re
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from email.header import decode_header, make_header
 from email.utils import parsedate_to_datetime
@@ -249,15 +251,34 @@ def raw_body(raw: bytes) -> str:
 
 def split_messages(raw: bytes) -> list[bytes]:
     """The messages of an mbox file (``From `` separator lines), or ``[raw]``."""
-    if not raw.startswith(b"From "):
-        return [raw]
+    return list(iter_messages(io.BytesIO(raw)))
+
+
+def iter_messages(lines: Iterable[bytes]) -> Iterator[bytes]:
+    """:func:`split_messages` a message at a time, from a file's lines (read as they
+    come: memory holds one message, not the mbox)."""
+    it = iter(lines)
+    first = next(it, b"")
+    if not first.startswith(b"From "):
+        yield first + b"".join(it)
+        return
     # A separator is "From SENDER DATE" with an asctime date; a body line that merely
     # starts with "From " (unescaped in mboxo files) does not split a message.
-    chunks = _MBOX_FROM.split(raw[raw.find(b"\n") + 1 :] if b"\n" in raw else b"")
-    return [c for c in chunks if c.strip()]
+    chunk: list[bytes] = []
+    for line in it:
+        if line.startswith(b"From ") and _MBOX_FROM.match(line):
+            raw = b"".join(chunk)
+            if raw.strip():
+                yield raw
+            chunk = []
+        else:
+            chunk.append(line)
+    raw = b"".join(chunk)
+    if raw.strip():
+        yield raw
 
 
-_MBOX_FROM = re.compile(rb"(?m)^From \S+ +(?:\w{3} \w{3} +\d{1,2} |\w{3}, )[^\n]*\n")
+_MBOX_FROM = re.compile(rb"From \S+ +(?:\w{3} \w{3} +\d{1,2} |\w{3}, )[^\n]*\n")
 
 
 #: the usual RFC 5322 date ("Mon, 7 Dec 2026 10:54:07 +0900"), read without the standard

@@ -3,6 +3,7 @@ Maildir, mbox, ``-``), summarise them, and write a suppression list."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import sys
@@ -98,19 +99,37 @@ def _explain_each(
     message whose Message-ID was seen is skipped and said, so that it counts once in
     --summary and the suppression list.
     """
-    seen: dict[str, str] = {}
+    # A 64-bit hash of each Message-ID to where it was first seen (the file's index and
+    # the message's number in it): two ints a message, not its ID and name.
+    seen: dict[int, int] = {}
+    numbers = [0] * len(files)
     for index, message in messages(files):
+        numbers[index] += 1
         key = message_id(message.raw) if not message.error else None
-        if key is not None and key in seen:
+        digest = _digest(key) if key is not None else None
+        if key is not None and digest in seen:
             said = words("bounce_cli", lang)["duplicate"]
-            problems.append(said.format(file=message.name, first=seen[key], message_id=key))
+            first = _first_name(files, numbers, seen[digest])
+            problems.append(said.format(file=message.name, first=first, message_id=key))
             continue
-        if key is not None:
-            seen[key] = message.name
+        if digest is not None:
+            seen[digest] = index << 32 | numbers[index]
         found, code, line = _explain_one(message, lang)
         if line:
             problems.append(line)
         yield index, message.name, found, code
+
+
+def _digest(key: str) -> int:
+    return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big")
+
+
+def _first_name(files: list[str], numbers: list[int], where: int) -> str:
+    """The name :func:`messages` gave the message at ``where`` (file index, number)."""
+    index, number = where >> 32, where & 0xFFFFFFFF
+    # A file's only message carries the file's name; an mbox's messages their numbers
+    # (the file has several once a second one of it was counted).
+    return f"{files[index]}#{number}" if numbers[index] > 1 else files[index]
 
 
 def _explain_one(message: Message, lang: Lang) -> tuple[tuple[Explanation, ...] | None, str, str]:

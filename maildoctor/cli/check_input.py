@@ -11,11 +11,13 @@ cannot be read.
 from __future__ import annotations
 
 import csv
+import shutil
+import tempfile
 from typing import IO, NoReturn
 
 import click
 
-from maildoctor.address.intake import InputError, Record, Table, read_table
+from maildoctor.address.intake import InputError, Record, Table, read_stream
 from maildoctor.errors import BadInput
 
 __all__ = ["MAX_INPUT_BYTES", "Record", "Table", "read_input"]
@@ -34,11 +36,13 @@ def read_input(file_: IO[bytes], *, verb: str = "check") -> Table:
     raw_name = getattr(file_, "name", "<stdin>")
     stdin = raw_name in ("<stdin>", "-")
     name = "stdin" if stdin else click.format_filename(raw_name)
-    data = file_.read(MAX_INPUT_BYTES + 1)
-    if len(data) > MAX_INPUT_BYTES:
+    source = _seekable(file_)
+    if source.seek(0, 2) > MAX_INPUT_BYTES:
         _input_error(f"{name} is larger than {MAX_INPUT_BYTES // 2**20} MiB")
+    source.seek(0)
     try:
-        table = read_table(data)
+        # Read in blocks, each pass again: memory holds a block, not the list.
+        table = read_stream(source)
         # One pass over every row now: a row the csv module refuses (a field over its
         # 128 KiB limit) is this one line and exit 2, not a traceback mid-output.
         empty = table.count() == 0
@@ -53,6 +57,19 @@ def read_input(file_: IO[bytes], *, verb: str = "check") -> Table:
         where = "stdin" if stdin else "the file"
         click.echo(f"No addresses to {verb}: {where} is empty.", err=True)
     return table
+
+
+def _seekable(file_: IO[bytes]) -> IO[bytes]:
+    """The file itself, or (stdin, a pipe) a temporary file holding a copy of it: the
+    records are read more than once, and a copy on disk costs no memory."""
+    try:
+        if file_.seekable():
+            return file_
+    except (OSError, ValueError):
+        pass
+    spool: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the run
+    shutil.copyfileobj(file_, spool, 1024 * 1024)
+    return spool
 
 
 def _input_error(message: str) -> NoReturn:
