@@ -13,7 +13,7 @@ from importlib import resources
 
 from maildoctor.findings import Lang
 
-__all__ = ["sections", "words"]
+__all__ = ["page_words", "pages", "sections", "words"]
 
 
 @cache
@@ -26,3 +26,27 @@ def sections() -> dict[str, dict[str, dict[str, str]]]:
 def words(section: str, lang: Lang) -> dict[str, str]:
     """The ``section`` table in ``lang`` (a KeyError names a missing section)."""
     return sections()[section][lang]
+
+
+@cache
+def pages() -> dict[str, dict[str, dict[str, str]]]:
+    """The web pages' own tables (``data/page_words.toml``): ``{page: {lang: {key: text}}}``."""
+    text = resources.files("maildoctor").joinpath("data/page_words.toml").read_text("utf-8")
+    return tomllib.loads(text)
+
+
+#: Words a page shows that the CLI shows too: ``{page: {key prefix: words.toml section}}``,
+#: so that each sentence stays in one place.
+SHARED: dict[str, dict[str, str]] = {"desk": {"sev_": "severity"}}
+
+
+def page_words(page: str) -> dict[str, dict[str, str]]:
+    """Everything ``page`` shows, by language: its own table plus the shared sections
+    (a KeyError names an unknown page)."""
+    tables = pages()[page]
+    merged: dict[str, dict[str, str]] = {}
+    for lang, own in tables.items():
+        merged[lang] = dict(own)
+        for prefix, section in SHARED.get(page, {}).items():
+            merged[lang].update({prefix + k: v for k, v in sections()[section][lang].items()})
+    return merged

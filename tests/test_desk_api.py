@@ -18,6 +18,7 @@ from maildoctor.harness.server import HarnessThread
 from maildoctor.web.access import hash_password, verify_password
 from maildoctor.web.app import run_in_thread
 from maildoctor.web.config import WebConfig
+from maildoctor.words import page_words
 
 
 @pytest.fixture
@@ -603,3 +604,21 @@ def test_a_diagnosis_past_the_budget_is_504_and_still_stored(tmp_path: Path) -> 
                 entries = json.loads(body)
             assert entries and entries[0]["address"] == "taro@docomo.ne.jp"
             assert entries[0]["verdict"] == "unknown"
+
+
+def test_the_pages_words_come_from_the_data_files(desk: HarnessThread) -> None:
+    """One table, two shapes: the JSON twin and the script each page loads first."""
+    status, _, raw = call(desk, "GET", "/api/words/desk")
+    assert status == 200
+    table = json.loads(raw)
+    assert table == page_words("desk")
+    assert table["ja"]["run"] == "診断する" and table["en"]["run"] == "Diagnose"
+    status, headers, raw = call(desk, "GET", "/words/harness.js")
+    assert status == 200
+    assert headers["Content-Type"].startswith("text/javascript")
+    script = raw.decode()
+    assert script.startswith('"use strict";\nconst WORDS = ')
+    assert json.loads(script.split("const WORDS = ", 1)[1].rstrip(";\n")) == page_words("harness")
+    status, _, raw = call(desk, "GET", "/api/words/nothing")
+    assert status == 404
+    assert json.loads(raw) == {"error": "There are no words for a page called 'nothing'."}

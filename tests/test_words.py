@@ -3,9 +3,13 @@ same ``{placeholders}``, so that switching the language never loses a sentence."
 
 from __future__ import annotations
 
+import re
 import string
+from pathlib import Path
 
-from maildoctor.words import sections
+import pytest
+
+from maildoctor.words import page_words, pages, sections
 
 
 def _fields(text: str) -> set[str]:
@@ -20,3 +24,29 @@ def test_every_section_has_both_languages_with_the_same_keys_and_fields() -> Non
         assert set(by_lang["ja"]) == set(by_lang["en"]), name
         for key, ja in by_lang["ja"].items():
             assert _fields(ja) == _fields(by_lang["en"][key]), (name, key)
+
+
+def test_every_page_has_both_languages_with_the_same_keys_and_fields() -> None:
+    tables = pages()
+    assert set(tables) == {"desk", "harness", "preview"}
+    for page in tables:
+        by_lang = page_words(page)
+        assert set(by_lang) == {"ja", "en"}, page
+        assert set(by_lang["ja"]) == set(by_lang["en"]), page
+        for key, ja in by_lang["ja"].items():
+            assert ja and by_lang["en"][key], (page, key)
+            assert _fields(ja) == _fields(by_lang["en"][key]), (page, key)
+
+
+def test_a_sentence_the_cli_says_too_is_not_repeated_for_a_page() -> None:
+    """The desk's severities are words.toml's [severity], not a copy in page_words.toml."""
+    assert page_words("desk")["ja"]["sev_warning"] == sections()["severity"]["ja"]["warning"]
+    for page, by_lang in pages().items():
+        assert not any(key.startswith("sev_") for key in by_lang["ja"]), page
+
+
+@pytest.mark.parametrize("page", ["desk.js", "app.js", "preview.js"])
+def test_no_page_script_carries_a_words_table(page: str) -> None:
+    script = (Path(__file__).parent.parent / "maildoctor/web/static" / page).read_text("utf-8")
+    assert "const WORDS" not in script
+    assert not re.search(r"^\s*(ja|en): \{", script, re.M), page

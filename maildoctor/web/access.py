@@ -67,8 +67,9 @@ ATTEMPTS_PER_CLIENT = 2
 REFUSAL_PAUSE = 1.0
 HSTS = "max-age=31536000"
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-#: The login page and what it needs are always reachable.
-_LOGIN_PATHS = frozenset({"/login", "/static/desk.css"})
+#: The login page and what it needs are always reachable; so are the pages' words (no
+#: secret), so that a page the browser kept from before a logout runs and is sent to login.
+_LOGIN_PATHS = frozenset({"/login", "/static/desk.css", "/words/desk.js", "/words/harness.js"})
 LOGIN_CSP = (
     "default-src 'none'; style-src 'self'; form-action 'self'; base-uri 'none'; "
     "frame-ancestors 'none'"

@@ -26,7 +26,7 @@ from aiohttp import web
 
 from maildoctor.errors import BadInput, CouldNotRun, DnsUntrusted, MaildoctorError, by_kind
 from maildoctor.harness import server as harness_server
-from maildoctor.web import desk, events, history, messages, signup, templates_gallery
+from maildoctor.web import desk, events, history, messages, signup, templates_gallery, words
 from maildoctor.web.access import Access
 from maildoctor.web.config import WEB_CONFIG, WebConfig
 from maildoctor.web.desk_run import DeskService
@@ -110,6 +110,7 @@ def make_app(harness: Harness, config: WebConfig | None = None) -> web.Applicati
     service = DeskService(harness, config)
     desk.add_routes(app, harness, service)
     history.add_routes(app, service.history)
+    words.add_routes(app)
     events.add_routes(app, harness, config)
     return app
 

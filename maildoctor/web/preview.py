@@ -27,6 +27,7 @@ from typing import Any
 
 from aiohttp import web
 
+from maildoctor.web import words
 from maildoctor.web.http import error_response, json_response, mail_html_response
 
 __all__ = ["MAX_FILES", "MAX_LISTENERS", "POLL_SECONDS", "TemplateWatcher", "add_routes"]
@@ -290,6 +291,7 @@ def make_app(
 
     app.router.add_get("/", root)
     add_routes(app, lambda: folder, overrides, display)
+    words.add_routes(app)
     return app
 
 

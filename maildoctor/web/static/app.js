@@ -3,53 +3,8 @@
 // sandbox: nothing a mail contains can run. Helpers ($, el, api) are in common.js.
 "use strict";
 
-const WORDS = {
-  ja: {
-    doc_title: "maildoctor ハーネス", title: "maildoctor ハーネス", tab_messages: "メッセージ",
-    tab_templates: "テンプレート", tab_desk: "サポートデスク", delete_all: "すべて削除",
-    search_placeholder: "件名・宛先・本文を検索 (to: subject: rule: after: -除外 …)",
-    show_trials: "デスクの配信テストも表示", prev: "前へ", next: "次へ", back: "← 一覧に戻る",
-    page_info: "{from}–{to} 件目 / 全 {total} 件", keys_help: "j / k または ↑ / ↓ で移動、Enter で開く",
-    search_failed: "この検索は解釈できません。書き方は to: from: subject: rule: before:2026-12-07 after: has:attachment tag:trial と、除外の - です。",
-    details: "詳細(サーバーの英語の説明)",
-    empty: "メッセージはまだありません。SMTPポートにメールを送ると、ここに表示されます。",
-    no_match: "検索に一致するメッセージはありません。", link: "このメッセージへのリンク", delete: "削除",
-    pane_text: "本文", pane_headers: "ヘッダー", pane_raw: "ソース", pane_decisions: "配信結果",
-    pane_lint: "チェック", download_raw: "ソースをダウンロード", no_subject: "(件名なし)",
-    no_text: "(テキストパートがありません)", size: "サイズ", bytes: "バイト", reply: "応答",
-    recipient: "宛先", outcome: "結果", rule: "ルール", setting: "設定", smtp_reply: "SMTP応答", profile: "プロファイル",
-    lint_unavailable: "チェックは利用できません", no_findings: "問題は見つかりませんでした",
-    not_verified: "認証は検証していません(--auth-dns で有効にします)",
-    confirm_all: "保存されているメッセージをすべて削除しますか?", confirm_one: "このメッセージを削除しますか?",
-    templates_failed: "テンプレートを読み込めませんでした: ",
-    delivered: "受信箱", junk: "迷惑メール", filtered: "破棄", rejected: "拒否",
-    not_found: "このメッセージはありません(削除されたか、保存件数の上限で消えた可能性があります)。",
-    load_failed: "メッセージを読み込めませんでした。",
-  },
-  en: {
-    doc_title: "maildoctor harness", title: "maildoctor harness", tab_messages: "Messages",
-    tab_templates: "Templates", tab_desk: "Support desk", delete_all: "Delete all",
-    live_preview: "Live preview (reloads on save; 390/768/1280 px, dark mode, ISO-2022-JP)",
-    search_placeholder: "Search subject, address, body (to: subject: rule: after: -not …)",
-    show_trials: "Show the desk's delivery trials", prev: "Previous", next: "Next", back: "← Back to the list",
-    page_info: "{from}–{to} of {total}", keys_help: "j / k or ↑ / ↓ to move, Enter to open",
-    search_failed: "Cannot search that.",
-    details: "details",
-    empty: "No messages yet. Send mail to the SMTP port and it appears here.",
-    no_match: "No message matches the search.", link: "Link to this message", delete: "Delete",
-    pane_text: "Text", pane_headers: "Headers", pane_raw: "Raw", pane_decisions: "Decisions",
-    pane_lint: "Lint", download_raw: "download raw", no_subject: "(no subject)",
-    no_text: "(no text part)", size: "Size", bytes: "bytes", reply: "Reply",
-    recipient: "Recipient", outcome: "Outcome", rule: "Rule", setting: "Setting", smtp_reply: "SMTP reply", profile: "Profile",
-    lint_unavailable: "lint is not available", no_findings: "no findings",
-    not_verified: "not verified (start the harness with --auth-dns)",
-    confirm_all: "Delete every stored message?", confirm_one: "Delete this message?",
-    templates_failed: "The templates could not be loaded: ",
-    delivered: "delivered", junk: "junk", filtered: "filtered", rejected: "rejected",
-    not_found: "This message is not here (deleted, or pruned beyond the stored maximum).",
-    load_failed: "The message could not be loaded.",
-  },
-};
+// WORDS (this page's words in both languages) comes from /words/harness.js, read from
+// maildoctor/data/page_words.toml before this script runs.
 
 let lang = currentLang();
 let selectedId = null;

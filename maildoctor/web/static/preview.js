@@ -5,50 +5,8 @@
 // changes; a broken template shows its error until the next save fixes it.
 "use strict";
 
-const WORDS = {
-  ja: {
-    doc_title: "maildoctor テンプレートプレビュー", title: "テンプレートプレビュー",
-    live_on: "● 自動更新中", live_off: "● 停止中",
-    view_dark: "ダークモード", view_inverted: "色反転", view_text: "テキスト", view_raw: "ソース",
-    view_iso: "ISO-2022-JP(古い携帯)", view_checks: "チェック",
-    error_title: "テンプレートを表示できません", error_hint: "ファイルを保存すると、自動で再表示します。",
-    iso_raw: "ISO-2022-JP のソース", lint_title: "lint", clients_title: "メールソフトの対応(caniemail)",
-    carriers_title: "キャリアのメールアプリ(調査資料より)", family: "メールソフト", score: "スコア",
-    unsupported: "未対応", partial: "一部対応", no_findings: "問題は見つかりませんでした",
-    iso_ok: "すべての文字が ISO-2022-JP(JIS X 0208)で送れます。古い携帯でも文字化けしません。",
-    iso_bad: "JIS X 0208 にない文字 {chars} は、ISO-2022-JP しか読めない携帯では 〓 などに化けます(赤枠)。",
-    dark_note: "ダークモードの端末での表示(prefers-color-scheme: dark)。ダーク対応を宣言していないメールは、多くのメールソフトで明るいまま表示されます。",
-    inverted_note: "色を自動で反転するメールソフト(Gmail アプリ、Outlook など)での見え方の目安です。",
-    clients_summary: "全体スコア {score} ・ {version}",
-    unknown_app: "(調査資料に出典なし)", templates_failed: "テンプレートを読み込めませんでした: ",
-    display_title: "キャリアでの表示(送信ドメインのDNSより)",
-    display_off: "確認していません({why})。",
-    display_untrusted: "DNSを信頼できないため、すべて不明です({why})。",
-    display_domain: "{domain} の SPF・DKIM・DMARC・BIMI から判断しました。",
-    no_templates: "テンプレートがありません。",
-  },
-  en: {
-    doc_title: "maildoctor template preview", title: "Template preview",
-    live_on: "● live", live_off: "● not live",
-    view_dark: "Dark mode", view_inverted: "Inverted", view_text: "Text", view_raw: "Raw",
-    view_iso: "ISO-2022-JP (old phones)", view_checks: "Checks",
-    error_title: "The template cannot be shown", error_hint: "Save the file and the page shows it again.",
-    iso_raw: "ISO-2022-JP source", lint_title: "lint", clients_title: "Mail client support (caniemail)",
-    carriers_title: "Carrier mail apps (from the research notes)", family: "Client", score: "Score",
-    unsupported: "Unsupported", partial: "Partial", no_findings: "no findings",
-    iso_ok: "Every character fits ISO-2022-JP (JIS X 0208): old phones show it as written.",
-    iso_bad: "Characters outside JIS X 0208 ({chars}) garble (〓) on phones that read only ISO-2022-JP (red boxes).",
-    dark_note: "As a client in dark mode shows it (prefers-color-scheme: dark). Mail that does not declare dark support stays light in most clients.",
-    inverted_note: "Roughly how clients that invert colours on their own (Gmail app, Outlook) show it.",
-    clients_summary: "overall score {score} · {version}",
-    unknown_app: "(no source in the research)", templates_failed: "The templates could not be loaded: ",
-    display_title: "How carriers show it (from the sending domain's DNS)",
-    display_off: "Not checked ({why}).",
-    display_untrusted: "DNS is not trusted, so every row is unknown ({why}).",
-    display_domain: "From the SPF, DKIM, DMARC and BIMI records of {domain}.",
-    no_templates: "No templates.",
-  },
-};
+// WORDS (this page's words in both languages) comes from /words/preview.js, read from
+// maildoctor/data/page_words.toml before this script runs.
 
 let lang = currentLang();
 const t = (key, vars) => translate(WORDS, lang, key, vars);
