@@ -12,6 +12,22 @@ import pytest
 from tests.dnsserver import ZONES_DIR, DNSTestServer
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _private_data_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """maildoctor's default stores (harness, desk history, delivery records) live in
+    platformdirs' user data folder: point it at the run's own, so that no test reads a
+    developer's real records (``sender`` takes sending IPs from them) or writes there."""
+    import os
+
+    before = os.environ.get("XDG_DATA_HOME")
+    os.environ["XDG_DATA_HOME"] = str(tmp_path_factory.mktemp("xdg-data"))
+    yield
+    if before is None:
+        os.environ.pop("XDG_DATA_HOME", None)
+    else:
+        os.environ["XDG_DATA_HOME"] = before
+
+
 @pytest.fixture
 def dns_server() -> Iterator[DNSTestServer]:
     """A started authoritative DNS server loaded with test.zone (see tests/dnsserver.py)."""

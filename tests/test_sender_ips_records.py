@@ -16,7 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from maildoctor.cli import main
-from maildoctor.events.esp import events_from_json
+from maildoctor.events.esp import UnknownShape, events_from_json
 from maildoctor.events.ingest import ingest_source, peer_ip
 from maildoctor.events.model import Event
 from maildoctor.events.store import EventStore
@@ -233,3 +233,12 @@ def test_a_damaged_store_is_said_as_such_and_a_folder_is_refused(ns: str, tmp_pa
     folder.mkdir()
     code, _ = _sender("--nameserver", ns, "--events-db", str(folder))
     assert code == 2
+
+
+def test_a_record_in_the_events_own_shape_may_carry_its_sending_ip() -> None:
+    record = {"time": "2026-12-01T00:00:00Z", "address": "a@example.jp", "status": "sent",
+              "sending_ip": "2001:DB8::25"}  # fmt: skip
+    (event,) = events_from_json(record, origin="api")
+    assert event.sending_ip == "2001:db8::25"  # normalised, as the store groups it
+    with pytest.raises(UnknownShape, match="'sending_ip' is not an IP address"):
+        events_from_json({**record, "sending_ip": "mail.example.jp"}, origin="api")

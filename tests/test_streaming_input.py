@@ -8,6 +8,7 @@ pieces: every character, quoted field and message crosses a block's end somewher
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -145,3 +146,22 @@ def test_bounce_over_an_mbox_names_each_message_and_counts_a_copy_once(tmp_path:
     assert files[-1] == f"{mbox}#30"
     assert len(set(files)) == 30
     assert f"{copy}: the same bounce as {mbox}#7" in result.stderr
+
+
+def test_bounce_json_is_written_as_made_and_reads_as_one_array(tmp_path: Path) -> None:
+    """Each report is written when it is made; the whole is still the one indented array
+    json.dumps would write, error rows included, and an empty run is ``[]``."""
+    mbox = tmp_path / "big.mbox"
+    mbox.write_bytes(_mbox(3))
+    broken = tmp_path / "not-mail.txt"
+    broken.write_bytes(b"hello\n")
+    result = CliRunner().invoke(main, ["bounce", str(mbox), str(broken), "--format", "json"])
+    rows = json.loads(result.stdout)
+    assert result.stdout == json.dumps(rows, ensure_ascii=False, indent=2) + "\n"
+    assert [r["file"] for r in rows] == [f"{mbox}#{n}" for n in (1, 2, 3)] + [str(broken)]
+    assert rows[-1]["error"] == "not_an_email"
+    alone = CliRunner().invoke(main, ["bounce", str(broken), "--format", "json"])
+    assert json.loads(alone.stdout) == [{"file": str(broken), "error": "not_an_email"}]
+    empty = tmp_path / "empty.mbox"
+    empty.write_bytes(b"From MAILER-DAEMON Mon Dec  7 10:00:00 2026\n")  # no message in it
+    assert CliRunner().invoke(main, ["bounce", str(empty), "--format", "json"]).stdout == "[]\n"

@@ -218,6 +218,7 @@ def read_stream(source: IO[bytes]) -> Table:
     prefix = source.read(PREFIX_BYTES)
     source.seek(0)
     start = 0
+    utf8_error: UnicodeDecodeError | None = None
     if prefix.startswith(b"\xef\xbb\xbf"):
         start, codec, label = 3, "utf-8", "UTF-8 (BOM)"
     elif prefix.startswith((b"\xff\xfe", b"\xfe\xff")):
@@ -226,14 +227,15 @@ def read_stream(source: IO[bytes]) -> Table:
         codec, label = "utf-8", "UTF-8"
         try:
             codecs.getincrementaldecoder("utf-8")().decode(prefix, final=False)
-        except UnicodeDecodeError:
-            codec, label = "cp932", "CP932 (Shift_JIS)"
+        except UnicodeDecodeError as e:
+            codec, label, utf8_error = "cp932", "CP932 (Shift_JIS)", e
     try:
         facts = _scan(source, start, codec, nul=codec != "utf-16")
     except UnicodeDecodeError as e:
         if label != "UTF-8":
             message = f"the input is not valid {label} text ({e.reason} at byte {e.start})"
-            if codec == "cp932":
+            if codec == "cp932":  # said as decode_bytes says it: where UTF-8 failed
+                e = utf8_error or e
                 message = (
                     "the input is neither UTF-8 nor CP932 (Shift_JIS) text "
                     f"({e.reason} at byte {e.start})"

@@ -221,11 +221,11 @@ def command(
         raise click.exceptions.Exit(1)
     problems: list[str] = []
     keep: list[Explanation] = []
-    records: list[dict[str, Any]] = []
-    texts: list[str] = []
+    unreadable = 0
+    written = 0  # reports written: each is written as it is made, none is held
     failed = False
     out = sys.stdout
-    stream = fmt in ("jsonl", "csv") and not summary and not reply
+    stream = not summary and not reply
     show_bar = sys.stderr.isatty() and len(files) > 1
     bar_cm: Any = (
         click.progressbar(length=len(files), file=sys.stderr, label="bounce", show_pos=True)
@@ -246,19 +246,21 @@ def command(
                 problems.clear()
             if found is None:
                 failed = True
-                _emit_error(out, fmt, name, code, records, stream)
+                unreadable += 1
+                if stream:
+                    written += _emit_error(out, fmt, name, code, written)
                 continue
             if summary or suppress_file is not None or reply:
                 keep.extend(found)
             if summary or reply:
                 continue
             if fmt == "text":
-                texts.append(format_text(name, found, lang))
-            elif stream:
-                for e in found:
-                    out.write(_row(fmt, explanation_dict(e, lang, file=name)))
-            else:
-                records.extend(explanation_dict(e, lang, file=name) for e in found)
+                out.write(("\n\n" if written else "") + format_text(name, found, lang))
+                written += 1
+                continue
+            for e in found:
+                out.write(_row(fmt, explanation_dict(e, lang, file=name), written))
+                written += 1
         if bar is not None:
             bar.update(len(files) - 1 - last_index)
     for line in problems:
@@ -271,12 +273,11 @@ def command(
             raise click.exceptions.Exit(1)
         click.echo("\n\n".join(drafts), nl=False)
     elif summary:
-        unreadable = sum(1 for r in records if "error" in r)
         _print_summary(out, fmt, summarize(keep, errors=unreadable), lang)
     elif fmt == "json":
-        click.echo(json.dumps(records, ensure_ascii=False, indent=2))
-    elif fmt == "text" and texts:
-        click.echo("\n\n".join(texts))
+        out.write("\n]\n" if written else "[]\n")  # the array's end (json.dumps's layout)
+    elif fmt == "text" and written:
+        out.write("\n")
     if suppress_file is not None:
         _write_suppression(suppress_file, keep, soft_limit, soft_days, lang)
     if failed:
@@ -305,20 +306,26 @@ def _reply_targets(found: list[Explanation], address: str | None) -> list[Explan
     return list(latest.values())
 
 
-def _emit_error(
-    out: Any, fmt: str, name: str, code: str, records: list[dict[str, Any]], stream: bool
-) -> None:
+def _emit_error(out: Any, fmt: str, name: str, code: str, written: int) -> int:
+    """Write a message that was not explained as its row (none in text: stderr says it);
+    how many reports were written."""
     record = {"file": name, "error": code}
-    records.append(record)
-    if stream and fmt == "jsonl":
-        out.write(json.dumps(record, ensure_ascii=False) + "\n")
-    elif stream and fmt == "csv":
+    if fmt == "text":
+        return 0
+    if fmt == "csv":
         out.write(_csv_line([name, *[""] * (len(_CSV_FIELDS) - 2), code]))
+    else:
+        out.write(_row(fmt, record, written))
+    return 1
 
 
-def _row(fmt: str, record: dict[str, Any]) -> str:
+def _row(fmt: str, record: dict[str, Any], written: int) -> str:
+    """One report: a line of jsonl or csv, or the next item of the json array."""
     if fmt == "jsonl":
         return json.dumps(record, ensure_ascii=False) + "\n"
+    if fmt == "json":
+        item = json.dumps(record, ensure_ascii=False, indent=2).replace("\n", "\n  ")
+        return ("[\n  " if not written else ",\n  ") + item
     carrier = record["carrier"]["id"] if record.get("carrier") else ""
     flat = {**record, "carrier": carrier, "error": ""}
     return _csv_line([flat.get(k) for k in _CSV_FIELDS])
