@@ -26,6 +26,7 @@ from aiohttp import web
 
 from maildoctor.errors import BadInput, CouldNotRun, DnsUntrusted, MaildoctorError, by_kind
 from maildoctor.harness import server as harness_server
+from maildoctor.mail.templating import TemplatingError, UnknownTemplate
 from maildoctor.web import desk, events, history, messages, signup, templates_gallery, words
 from maildoctor.web.access import Access
 from maildoctor.web.config import WEB_CONFIG, WebConfig
@@ -118,6 +119,8 @@ def make_app(harness: Harness, config: WebConfig | None = None) -> web.Applicati
 #: The one place a kind of failure becomes an HTTP status (maildoctor.errors).
 HTTP_STATUS: dict[type[MaildoctorError], int] = {
     BadInput: 400,
+    UnknownTemplate: 404,
+    TemplatingError: 422,  # a broken template: the request was fine, the template is not
     DnsUntrusted: 503,
     CouldNotRun: 503,  # StoreFailure (HistoryError, StoreError...), TrialFailed
 }
