@@ -310,6 +310,9 @@ def test_script_and_demo(api: HarnessThread) -> None:
     status, headers, body = call(api, "GET", "/static/signup-check.js")
     assert status == 200
     assert headers["Content-Type"].startswith("text/javascript")
+    # The script's own handler answers, not the /static/ folder registered before it.
+    assert headers["Cross-Origin-Resource-Policy"] == "cross-origin"
+    assert headers["Cache-Control"] == "public, max-age=600"
     assert len(body) < 10 * 1024
     assert b"aria-live" in body
     status, headers, body = call(api, "GET", "/signup-demo")

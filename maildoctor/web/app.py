@@ -48,6 +48,33 @@ __all__ = ["WEB_CONFIG", "make_app", "run_in_thread", "start_web"]
 log = logging.getLogger(__name__)
 
 
+@web.middleware
+async def json_errors(request: web.Request, handler: Any) -> web.StreamResponse:
+    """Every error is a JSON answer: an API's HTTP error in the contract's body, a
+    body that came too slowly 408, and a bug 500 with an id and one log line."""
+    try:
+        response: web.StreamResponse = await handler(request)
+    except MaildoctorError as e:  # a handler raised: the one place it becomes a status
+        return error_response(http_status(e), str(e))
+    except web.HTTPException as e:
+        if not request.path.startswith("/api/") or e.status < 400:
+            raise
+        return error_response(e.status, e.reason)
+    except BodyTimeout as e:
+        response = error_response(408, str(e))
+        response.force_close()
+        return response
+    except (asyncio.CancelledError, ConnectionError):
+        raise
+    except OSError as e:
+        if e.errno == errno.ENAMETOOLONG:  # aiohttp's static files do not catch it
+            return error_response(404, "There is no such file (the name is too long).")
+        return unexpected_error(request, e)
+    except Exception as e:
+        return unexpected_error(request, e)
+    return response
+
+
 def make_app(harness: Harness, config: WebConfig | None = None) -> web.Application:
     """The aiohttp application for one harness."""
     config = config or WebConfig()
@@ -57,32 +84,6 @@ def make_app(harness: Harness, config: WebConfig | None = None) -> web.Applicati
         sessions_path=config.sessions_db or harness.config.db.parent / "desk-sessions.sqlite3",
         log=harness.log,
     )
-
-    @web.middleware
-    async def json_errors(request: web.Request, handler: Any) -> web.StreamResponse:
-        """Every error is a JSON answer: an API's HTTP error in the contract's body, a
-        body that came too slowly 408, and a bug 500 with an id and one log line."""
-        try:
-            response: web.StreamResponse = await handler(request)
-        except MaildoctorError as e:  # a handler raised: the one place it becomes a status
-            return error_response(http_status(e), str(e))
-        except web.HTTPException as e:
-            if not request.path.startswith("/api/") or e.status < 400:
-                raise
-            return error_response(e.status, e.reason)
-        except BodyTimeout as e:
-            response = error_response(408, str(e))
-            response.force_close()
-            return response
-        except (asyncio.CancelledError, ConnectionError):
-            raise
-        except OSError as e:
-            if e.errno == errno.ENAMETOOLONG:  # aiohttp's static files do not catch it
-                return error_response(404, "There is no such file (the name is too long).")
-            return unexpected_error(request, e)
-        except Exception as e:
-            return unexpected_error(request, e)
-        return response
 
     # client_max_size: the largest upload (a tickets CSV); read_body enforces each route's own.
     app = web.Application(
@@ -105,8 +106,8 @@ def make_app(harness: Harness, config: WebConfig | None = None) -> web.Applicati
     app[WEB_CONFIG] = config
     assert harness.store is not None
     access.add_routes(app)
-    signup.add_routes(app, harness)  # before messages: its /static/ files get their headers
     messages.add_routes(app, harness)
+    signup.add_routes(app, harness)  # after messages on purpose: registration order is free
     templates_gallery.add_routes(app, harness)
     service = DeskService(harness, config)
     desk.add_routes(app, harness, service)

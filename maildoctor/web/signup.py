@@ -45,10 +45,13 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CARRIER_NOTE_ADVICE",
+    "CHECK",
     "MAX_ADDRESS_CHARS",
     "MAX_BODY_BYTES",
     "PUBLIC_PATHS",
+    "ROUTES",
     "BadInput",
+    "CheckService",
     "add_routes",
     "carrier_note",
     "form_message",
@@ -209,8 +212,8 @@ def _refused(origin: str | None) -> web.Response:
     )
 
 
-class _CheckAPI:
-    """The handlers, sharing one DNS cache and one rate limiter for the app's lifetime."""
+class CheckService:
+    """What the check handlers share for the app's lifetime: one DNS cache, one rate limiter."""
 
     def __init__(self, config: WebConfig) -> None:
         self.config = config
@@ -227,99 +230,119 @@ class _CheckAPI:
                 ttl=config.check_cache_ttl,
             )
 
-    async def get(self, request: web.Request) -> web.Response:
-        return await self._answer(request, self._from_query)
 
-    async def post(self, request: web.Request) -> web.Response:
-        return await self._answer(request, self._from_body)
+#: The check API's shared state (set by :func:`add_routes`).
+CHECK = web.AppKey("signup_check", CheckService)
 
-    async def preflight(self, request: web.Request) -> web.Response:
-        headers = _cors(request, self.config)
-        if headers is None:
-            return _refused(request.headers.get("Origin"))
-        if "Access-Control-Allow-Origin" in headers:
-            headers |= {
-                "Access-Control-Allow-Methods": "GET, POST",
-                "Access-Control-Allow-Headers": "Content-Type",
-                "Access-Control-Max-Age": "600",
-            }
-        return web.Response(status=204, headers={"Allow": "GET, POST, OPTIONS", **headers})
 
-    async def _answer(self, request: web.Request, parse: Any) -> web.Response:
-        cors = _cors(request, self.config)
-        if cors is None:
-            return _refused(request.headers.get("Origin"))
-        headers = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff", **cors}
-        if self.limiter is not None:
-            wait = self.limiter.allow(client_key(request.remote))
-            if wait > 0:
-                seconds = max(1, math.ceil(wait))
-                response = error_response(
-                    429, f"Too many checks from your address; try again in {seconds} seconds."
-                )
-                response.headers.update({**headers, "Retry-After": str(seconds)})
-                return response
-        try:
-            address, lang = await parse(request)
-        except BadInput as e:
-            response = error_response(e.status, e.message)
-        else:
-            result = await check_address(address, probe=self.probe, lang=lang)
-            response = json_response(signup_payload(result, lang))
-        response.headers.update(headers)
-        return response
+async def check_get(request: web.Request) -> web.Response:
+    """``GET /api/check?address=&lang=``."""
+    return await _answer(request, _from_query)
 
-    @staticmethod
-    async def _from_query(request: web.Request) -> tuple[str, Lang]:
-        query = request.query
-        return parse_address(query.get("address")), parse_lang(query.get("lang"))
 
-    @staticmethod
-    async def _from_body(request: web.Request) -> tuple[str, Lang]:
-        if request.content_type != "application/json":
-            raise BadInput(
-                415,
-                f"Send JSON (Content-Type: application/json), not {request.content_type!r}, "
-                f"{_USAGE}.",
-            )
-        raw = await read_body(request, limit=MAX_BODY_BYTES)
-        if isinstance(raw, web.Response):
-            raise BadInput(413, f"The body is larger than {MAX_BODY_BYTES:,} bytes.")
-        try:
-            data = json.loads(raw.decode("utf-8"))
-        except UnicodeDecodeError:
-            raise BadInput(400, "The body is not UTF-8 text.") from None
-        except (ValueError, RecursionError):
-            raise BadInput(400, f"The body is not valid JSON, {_USAGE}.") from None
-        if not isinstance(data, dict):
-            raise BadInput(400, f"The body must be a JSON object, {_USAGE}.")
-        return parse_address(data.get("address")), parse_lang(data.get("lang"))
+async def check_post(request: web.Request) -> web.Response:
+    """``POST /api/check`` with JSON ``{"address", "lang"}``."""
+    return await _answer(request, _from_body)
+
+
+async def check_preflight(request: web.Request) -> web.Response:
+    """``OPTIONS /api/check``: the CORS preflight of a form on another origin."""
+    headers = _cors(request, request.app[CHECK].config)
+    if headers is None:
+        return _refused(request.headers.get("Origin"))
+    if "Access-Control-Allow-Origin" in headers:
+        headers |= {
+            "Access-Control-Allow-Methods": "GET, POST",
+            "Access-Control-Allow-Headers": "Content-Type",
+            "Access-Control-Max-Age": "600",
+        }
+    return web.Response(status=204, headers={"Allow": "GET, POST, OPTIONS", **headers})
+
+
+async def script(request: web.Request) -> web.StreamResponse:
+    """``GET /static/signup-check.js``: the embeddable script, cacheable cross-origin."""
+    return web.FileResponse(
+        STATIC / "signup-check.js",
+        headers={
+            "Content-Type": "text/javascript; charset=utf-8",
+            "Cache-Control": "public, max-age=600",
+            "X-Content-Type-Options": "nosniff",
+            "Cross-Origin-Resource-Policy": "cross-origin",
+        },
+    )
+
+
+async def demo(request: web.Request) -> web.StreamResponse:
+    """``GET /signup-demo``: the demo form."""
+    return web.FileResponse(
+        STATIC / "signup-demo.html",
+        headers={"Content-Security-Policy": DEMO_CSP, "Cache-Control": "no-cache"},
+    )
+
+
+#: The routes, one table. ``/static/signup-check.js`` is a plain path: aiohttp (>= 3.10)
+#: matches it before the ``/static/`` folder wherever either is registered.
+ROUTES = [
+    web.get("/api/check", check_get),
+    web.post("/api/check", check_post),
+    web.options("/api/check", check_preflight),
+    web.get("/static/signup-check.js", script),
+    web.get("/signup-demo", demo),
+]
 
 
 def add_routes(app: web.Application, harness: Harness) -> None:
     """Register the check API, the embeddable script and the demo form."""
-    api = _CheckAPI(app[WEB_CONFIG])
+    app[CHECK] = CheckService(app[WEB_CONFIG])
+    app.router.add_routes(ROUTES)
 
-    async def script(request: web.Request) -> web.StreamResponse:
-        return web.FileResponse(
-            STATIC / "signup-check.js",
-            headers={
-                "Content-Type": "text/javascript; charset=utf-8",
-                "Cache-Control": "public, max-age=600",
-                "X-Content-Type-Options": "nosniff",
-                "Cross-Origin-Resource-Policy": "cross-origin",
-            },
+
+async def _answer(request: web.Request, parse: Any) -> web.Response:
+    service = request.app[CHECK]
+    cors = _cors(request, service.config)
+    if cors is None:
+        return _refused(request.headers.get("Origin"))
+    headers = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff", **cors}
+    if service.limiter is not None:
+        wait = service.limiter.allow(client_key(request.remote))
+        if wait > 0:
+            seconds = max(1, math.ceil(wait))
+            response = error_response(
+                429, f"Too many checks from your address; try again in {seconds} seconds."
+            )
+            response.headers.update({**headers, "Retry-After": str(seconds)})
+            return response
+    try:
+        address, lang = await parse(request)
+    except BadInput as e:
+        response = error_response(e.status, e.message)
+    else:
+        result = await check_address(address, probe=service.probe, lang=lang)
+        response = json_response(signup_payload(result, lang))
+    response.headers.update(headers)
+    return response
+
+
+async def _from_query(request: web.Request) -> tuple[str, Lang]:
+    query = request.query
+    return parse_address(query.get("address")), parse_lang(query.get("lang"))
+
+
+async def _from_body(request: web.Request) -> tuple[str, Lang]:
+    if request.content_type != "application/json":
+        raise BadInput(
+            415,
+            f"Send JSON (Content-Type: application/json), not {request.content_type!r}, {_USAGE}.",
         )
-
-    async def demo(request: web.Request) -> web.StreamResponse:
-        return web.FileResponse(
-            STATIC / "signup-demo.html",
-            headers={"Content-Security-Policy": DEMO_CSP, "Cache-Control": "no-cache"},
-        )
-
-    app.router.add_get("/api/check", api.get)
-    app.router.add_post("/api/check", api.post)
-    app.router.add_route("OPTIONS", "/api/check", api.preflight)
-    # Before the /static/ folder route, so that these get their own headers.
-    app.router.add_get("/static/signup-check.js", script)
-    app.router.add_get("/signup-demo", demo)
+    raw = await read_body(request, limit=MAX_BODY_BYTES)
+    if isinstance(raw, web.Response):
+        raise BadInput(413, f"The body is larger than {MAX_BODY_BYTES:,} bytes.")
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise BadInput(400, "The body is not UTF-8 text.") from None
+    except (ValueError, RecursionError):
+        raise BadInput(400, f"The body is not valid JSON, {_USAGE}.") from None
+    if not isinstance(data, dict):
+        raise BadInput(400, f"The body must be a JSON object, {_USAGE}.")
+    return parse_address(data.get("address")), parse_lang(data.get("lang"))
