@@ -38,6 +38,7 @@ from maildoctor.findings import Lang, Severity, Verdict
 from maildoctor.web.config import WEB_CONFIG, WebConfig
 from maildoctor.web.http import error_response, json_response, read_body
 from maildoctor.web.ratelimit import RateLimiter, client_key
+from maildoctor.words import words
 
 if TYPE_CHECKING:
     from maildoctor.address.dnscache import CachedProbe
@@ -85,10 +86,6 @@ DEMO_CSP = (
     "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
 
-_DID_YOU_MEAN: dict[Lang, str] = {
-    "ja": "もしかして {suggestion} ですか?",
-    "en": "Did you mean {suggestion}?",
-}
 _USAGE = 'for example /api/check?address=taro@example.com or POST {"address": "taro@example.com"}'
 
 
@@ -145,7 +142,7 @@ def form_message(result: CheckResult, lang: Lang) -> str:
         for f in result.findings
     )
     if result.suggestion and not doubtful:
-        return _DID_YOU_MEAN[lang].format(suggestion=result.suggestion)
+        return words("signup_form", lang)["did_you_mean"].format(suggestion=result.suggestion)
     for severity in (Severity.ERROR, Severity.WARNING):
         for finding in result.findings:
             if finding.severity == severity:
