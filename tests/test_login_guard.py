@@ -143,7 +143,10 @@ def test_a_client_is_locked_out_after_ten_failures_and_others_are_not(tmp_path: 
             times.append(took)
         # The pause doubles with each failure (0.002 s, 0.004 s, ... 1.024 s at the tenth).
         assert times[9] >= 1.0 and times[8] >= 0.5 and times[7] >= 0.25
-        assert times[4] < 0.25
+        # Early failures wait little (0.032 s at the fifth): not a flat pause. Compared
+        # with the tenth, not with a fixed figure, so that a loaded machine's slower
+        # password check does not read as a longer pause.
+        assert times[4] < times[9] / 2
         status, headers, took = login(h, PASSWORD, ATTACKER)  # even the right one
         assert status == 429
         assert 1.0 <= took < 2.0  # no password check, a one-second tarpit
