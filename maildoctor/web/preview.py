@@ -70,7 +70,10 @@ class TemplateWatcher:
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._run())
+        # The first snapshot is taken here, before the server answers anyone: a page
+        # that connects and then sees a save must never have that save in the baseline.
+        before = snapshot(self.folder)
+        self._task = asyncio.get_running_loop().create_task(self._run(before))
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -78,8 +81,7 @@ class TemplateWatcher:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
 
-    async def _run(self) -> None:
-        before = await asyncio.to_thread(snapshot, self.folder)
+    async def _run(self, before: Snapshot) -> None:
         while True:
             await asyncio.sleep(self.interval)
             now = await asyncio.to_thread(snapshot, self.folder)
