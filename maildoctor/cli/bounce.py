@@ -15,7 +15,7 @@ from typing import Any
 import click
 
 from maildoctor.bounce import Explanation, NotABounce, explain
-from maildoctor.bounce.batch import summarize, suppression_list
+from maildoctor.bounce.batch import ReplyTargets, Summary, Suppression
 from maildoctor.bounce.inputs import Message, expand, messages
 from maildoctor.bounce.report import REPLY_TEMPLATE, explanation_dict, format_reply, format_text
 from maildoctor.cli.options import format_option, lang_option, reply_templates, templates_option
@@ -220,7 +220,11 @@ def command(
         click.echo(_NO_FILES[lang].format(sources=" ".join(sources)), err=True)
         raise click.exceptions.Exit(1)
     problems: list[str] = []
-    keep: list[Explanation] = []
+    # What --summary, --suppress and --reply need, added up as the bounces stream by:
+    # counters and one record per address, never every explanation.
+    tally = Summary() if summary else None
+    suppression = Suppression(soft_limit=soft_limit, soft_days=soft_days) if suppress_file else None
+    targets = ReplyTargets(address) if reply else None
     unreadable = 0
     written = 0  # reports written: each is written as it is made, none is held
     failed = False
@@ -250,8 +254,10 @@ def command(
                 if stream:
                     written += _emit_error(out, fmt, name, code, written)
                 continue
-            if summary or suppress_file is not None or reply:
-                keep.extend(found)
+            for e in found:
+                for sink in (tally, suppression, targets):
+                    if sink is not None:
+                        sink.add(e)
             if summary or reply:
                 continue
             if fmt == "text":
@@ -266,20 +272,20 @@ def command(
     for line in problems:
         click.echo(line, err=True)
 
-    if reply:
-        drafts = [format_reply(e, folder) for e in _reply_targets(keep, address)]
+    if targets is not None:
+        drafts = [format_reply(e, folder) for e in targets.targets()]
         if not drafts:
             click.echo(_NO_REPLY[lang].format(address=address or ""), err=True)
             raise click.exceptions.Exit(1)
         click.echo("\n\n".join(drafts), nl=False)
-    elif summary:
-        _print_summary(out, fmt, summarize(keep, errors=unreadable), lang)
+    elif tally is not None:
+        _print_summary(out, fmt, tally.result(errors=unreadable), lang)
     elif fmt == "json":
         out.write("\n]\n" if written else "[]\n")  # the array's end (json.dumps's layout)
     elif fmt == "text" and written:
         out.write("\n")
-    if suppress_file is not None:
-        _write_suppression(suppress_file, keep, soft_limit, soft_days, lang)
+    if suppress_file is not None and suppression is not None:
+        _write_suppression(suppress_file, suppression, lang)
     if failed:
         raise click.exceptions.Exit(1)
 
@@ -292,18 +298,6 @@ _NO_REPLY = {
     "ja": "返信文を作れません: {address} 宛てのバウンスがありません。",
     "en": "no reply draft: no bounce for {address} in the input.",
 }
-
-
-def _reply_targets(found: list[Explanation], address: str | None) -> list[Explanation]:
-    """One explanation per failed customer address (the latest bounce of each)."""
-    latest: dict[str, Explanation] = {}
-    for e in found:
-        if e.kind != "bounce" or not e.recipient:
-            continue
-        if address and e.recipient.lower() != address.strip().lower():
-            continue
-        latest[e.recipient.lower()] = e
-    return list(latest.values())
 
 
 def _emit_error(out: Any, fmt: str, name: str, code: str, written: int) -> int:
@@ -382,10 +376,8 @@ _WROTE = {
 }
 
 
-def _write_suppression(
-    path: Path, found: list[Explanation], soft_limit: int, soft_days: int, lang: Lang
-) -> None:
-    rows = suppression_list(found, soft_limit=soft_limit, soft_days=soft_days)
+def _write_suppression(path: Path, suppression: Suppression, lang: Lang) -> None:
+    rows = suppression.rows()
     lines = [_csv_line(list(_SUPPRESS_FIELDS))]
     for r in rows:
         lines.append(
