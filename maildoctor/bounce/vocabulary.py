@@ -198,10 +198,23 @@ def _rhost_hosts() -> tuple[
     )
 
 
-def rhost_reason(remote: str, domain: str, words: str, status: str = "") -> tuple[str, str]:
+def rhost_reason(
+    remote: str, domain: str, words: str, status: str = "", reporting: str = ""
+) -> tuple[str, str]:
     """(provider, reason) when the refusing host or the recipient's domain is a provider
-    whose own words (and status) ``words`` hold (Sisimai::Rhost::*), else ``("", "")``."""
-    hosts = [h.rstrip(".").lower() for h in (remote, domain) if h]
+    whose own words (and status) ``words`` hold (Sisimai::Rhost::*), else ``("", "")``.
+
+    As Sisimai's ``Rhost`` does, the host that wrote the bounce (``reporting``) is tried
+    last, when neither of the others is a known provider's: a notice Aol, Outlook.com or
+    Google Workspace wrote about its own mailbox names no remote host."""
+    said = _rhost_for([h for h in (remote, domain) if h], words, status)
+    if said == ("", "") and reporting:
+        said = _rhost_for([reporting], words, status)
+    return said
+
+
+def _rhost_for(names: list[str], words: str, status: str) -> tuple[str, str]:
+    hosts = [h.rstrip(".").lower() for h in names]
     if not hosts:
         return "", ""
     text = words.lower()
