@@ -214,6 +214,54 @@ def _parts(table: DomainTable) -> tuple[tuple[str, str, str], ...]:
     return tuple((t, *split_domain(t, table)) for t in table.targets)
 
 
+@dataclass(frozen=True)
+class _Index:
+    """The targets looked up instead of scanned (a domain the table does not know runs
+    every rule once; a list of 5,000 such domains is a batch's usual day)."""
+
+    flat: dict[str, str]
+    """Without its dots (gmailcom) -> the first target."""
+    dashed: dict[str, str]
+    """Its dots as hyphens (gmail-com) -> the first target."""
+    cut: dict[str, tuple[str, ...]]
+    """Its first labels (yahoo, yahoo.co) -> the targets that start so, in order."""
+    by_length: dict[int, tuple[tuple[int, str, str, str], ...]]
+    """Length -> (rank, target, name, ending): one edit changes the length by one at most."""
+    by_name: dict[str, tuple[tuple[int, str, str], ...]]
+    """Name (docomo) -> (rank, target, ending) of the targets with that name, in order."""
+
+
+@lru_cache(maxsize=8)
+def _index(table: DomainTable) -> _Index:
+    flat: dict[str, str] = {}
+    dashed: dict[str, str] = {}
+    cut: dict[str, list[str]] = {}
+    by_length: dict[int, list[tuple[int, str, str, str]]] = {}
+    by_name: dict[str, list[tuple[int, str, str]]] = {}
+    for rank, (t, name, ending) in enumerate(_parts(table)):
+        by_name.setdefault(name, []).append((rank, t, ending))
+        flat.setdefault(t.replace(".", ""), t)
+        dashed.setdefault(t.replace(".", "-"), t)
+        labels = t.split(".")
+        for k in range(1, len(labels)):
+            cut.setdefault(".".join(labels[:k]), []).append(t)
+        by_length.setdefault(len(t), []).append((rank, t, name, ending))
+    return _Index(
+        flat=flat,
+        dashed=dashed,
+        cut={k: tuple(v) for k, v in cut.items()},
+        by_length={k: tuple(v) for k, v in by_length.items()},
+        by_name={k: tuple(v) for k, v in by_name.items()},
+    )
+
+
+def _near_length(table: DomainTable, length: int, most: int) -> list[tuple[str, str, str]]:
+    """The targets at most ``most`` letters longer or shorter, in the table's order."""
+    by_length = _index(table).by_length
+    near = [p for n in range(length - most, length + most + 1) for p in by_length.get(n, ())]
+    return [(t, name, ending) for _, t, name, ending in sorted(near)]
+
+
 def suggest_domain(domain: str, table: DomainTable | None = None) -> TypoSuggestion | None:
     """The domain the customer probably meant, or None when unsure (or it is right).
 
@@ -250,19 +298,18 @@ def _suggest(domain: str, table: DomainTable) -> TypoSuggestion | None:
     jp = _jp_shape(domain, table)
     if jp is not None:
         return found(jp.suggested, jp.rule, jp.strength)
-    flat = domain.replace(".", "")
-    dots = [t for t, _, _ in parts if t.replace(".", "") == flat]
-    if dots:
-        return found(dots[0], "dots")
+    index = _index(table)
+    dots = index.flat.get(domain.replace(".", ""))
+    if dots is not None:
+        return found(dots, "dots")
     if "-" in domain:
         # A hyphen where a dot belongs (the IME's long-vowel mark folds to one:
         # gmailーcom, docomo-ne-jp): sure when the typed domain cannot exist as is.
-        dashed = domain.replace(".", "-")
-        for t, _, _ in parts:
-            if t.replace(".", "-") == dashed:
-                sure = "." not in domain or public_suffix(domain) is None
-                return found(t, "dots", "strong" if sure else "weak")
-    cut = [t for t, _, _ in parts if t.startswith(domain + ".")]
+        dashed = index.dashed.get(domain.replace(".", "-"))
+        if dashed is not None:
+            sure = "." not in domain or public_suffix(domain) is None
+            return found(dashed, "dots", "strong" if sure else "weak")
+    cut = list(index.cut.get(domain, ()))
     if "." not in domain:
         # hotmail: hotmail.co.jp or hotmail.com, both big: a tie, and ties abstain
         big_cut = [t for t in cut if t in table.targets[: table.top_targets]]
@@ -297,8 +344,8 @@ def _suggest(domain: str, table: DomainTable) -> TypoSuggestion | None:
     unreal_ending = not real_ending(ending, table)
     same_name = [
         (t, t_end)
-        for i, (t, t_name, t_end) in enumerate(parts)
-        if t_name == name and (i < core or unreal_ending or _isp_types(ending, t, table))
+        for i, t, t_end in index.by_name.get(name, ())
+        if i < core or unreal_ending or _isp_types(ending, t, table)
     ]
     if same_name:
         rank = {t: i for i, (t, _) in enumerate(same_name)}
@@ -309,7 +356,7 @@ def _suggest(domain: str, table: DomainTable) -> TypoSuggestion | None:
         slip = ending in table.confusable
         weak = country or (len(name) <= 3 and real_ending(ending, table) and not slip)
         return found(best, "confused_suffix", "weak" if weak else "strong")
-    letters = _letter_slip(domain, ending, table, parts)
+    letters = _letter_slip(domain, ending, table)
     if letters is not None and letters.suggested.count(".") < domain.count("."):
         # The slip read across a dot (s.askushin-u.ac.jp as sakushin-u.ac.jp: the dot lost
         # and a letter more) against the first label kept as a mailbox subdomain of a
@@ -380,9 +427,7 @@ def _subdomain_slip(domain: str, table: DomainTable) -> TypoSuggestion | None:
     )
 
 
-def _letter_slip(
-    domain: str, ending: str, table: DomainTable, parts: tuple[tuple[str, str, str], ...]
-) -> TypoSuggestion | None:
+def _letter_slip(domain: str, ending: str, table: DomainTable) -> TypoSuggestion | None:
     own_ending = real_ending(ending, table) and ending not in table.confusable
     # A domain under an ending no registry has, or a .jp name shorter than JPRS allows,
     # cannot exist: its slip is sure whatever its size.
@@ -390,7 +435,8 @@ def _letter_slip(
     labels = domain.split(".")
     best: list[tuple[str, Strength]] = []
     best_d = 99
-    for target, t_name, t_ending in parts:
+    # OSA distance is at least the difference in length, and no match is two edits away
+    for target, t_name, t_ending in _near_length(table, len(domain), 2):
         strength: Strength = "strong"
         if own_ending and t_ending != ending:
             # A real ending (yahoo.co.uk) is not a slip of another (yahoo.co.jp): only
