@@ -350,7 +350,7 @@ def profile(messages: list[bytes], concurrencies: list[int], *, web: bool) -> No
     """
     spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
     if not Path(spy).exists():
-        print("\nprofile: py-spy is not installed (pip install py-spy)")
+        print("\nprofile: py-spy is not installed (pip install -e '.[bench]')")
         return
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
