@@ -211,6 +211,20 @@ CASES = {
         "policyviolation",
         False,
     ),
+    # Mimecast's own codes (Sisimai 5.2): a route that needs TLS 1.2 is the sending MTA's
+    # TLS, not a security policy against the sender
+    "mimecast-tls": (
+        Reply(
+            "Mimecast",
+            "taro@example.co.uk",
+            "5.0.0",
+            "553 This route requires TLS version 1.2 or greater -"
+            " https://community.mimecast.com/docs/DOC-1369#553 [ZxYwVuTsRqPoNmLk.uk123]",
+            remote="eu-smtp-inbound-1.mimecast.com",
+        ),
+        "failedstarttls",
+        False,
+    ),
     # Cloudflare Email Routing names the sending IP's DNSBL listing
     "cloudflare-dnsbl": (
         Reply(

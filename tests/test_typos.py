@@ -155,6 +155,8 @@ V2_DISAGREE = {
     "person@gmail.co": "issue 2: .co after a popular name is a slip of .com",
     "person@hotmail.co": "as gmail.co: .co after a popular name is a slip of .com",
     '<script>alert("x")</script>@gmial.com': "invalid local part: syntax_invalid, no guess",
+    "person@gmial.com": "a tie (gmail.com, gmiel.com) goes to the keyboard slip: two letters "
+    "swapped, not a far key (e for a)",
 }
 
 

@@ -106,18 +106,49 @@ def _big_short(target: str, typed: str, table: DomainTable) -> bool:
 
 
 def _bounced_key(typed: str, target: str, ending: str) -> bool:
-    """A letter of a short listed name under a JPRS attribute type struck twice (ynuu.ac.jp
-    for ynu.ac.jp): sure without DNS. A neighbouring key lands on other real initials as
-    often as not (kcn, tcn for ocn), a repeated letter seldom: of the 144 known ac.jp and
-    ne.jp names of up to four letters 5 repeat a letter, and none is another known name
-    with one letter doubled."""
-    jp_type = ending.endswith(".jp") and ending[:-3] in _JP_TYPES
+    """A letter of a short listed name under a JPRS attribute type or straight under .jp
+    struck twice (ynuu.ac.jp for ynu.ac.jp, gooo.jp for goo.jp): sure without DNS. A
+    neighbouring key lands on other real initials as often as not (kcn, tcn for ocn), a
+    repeated letter seldom: of the 206 known ac.jp, ne.jp and NAME.jp names of up to four
+    letters 13 repeat a letter, and none is another known name with one letter doubled."""
+    jp_type = ending == "jp" or (ending.endswith(".jp") and ending[:-3] in _JP_TYPES)
     if not jp_type or len(typed) != len(target) + 1:
         return False
     name = typed[: -len(ending) - 1]
     return any(
         name[i] == name[i - 1] and typed[:i] + typed[i + 1 :] == target for i in range(1, len(name))
     )
+
+
+def _likely_slip(typed: str, target: str) -> bool:
+    """One edit a keyboard makes: a neighbouring key, two letters swapped, a letter dropped,
+    struck twice or a neighbour struck with it. A far key in place of another (univ for
+    unii, tufs for tuus) is seldom a slip and often another name."""
+    if len(typed) == len(target):
+        diff = [i for i, (a, b) in enumerate(zip(typed, target, strict=True)) if a != b]
+        if len(diff) == 1:
+            return _adjacent(typed[diff[0]], target[diff[0]])
+        i = diff[0]
+        swapped = typed[i] == target[i + 1] and typed[i + 1] == target[i]
+        return len(diff) == 2 and diff[1] == i + 1 and swapped
+    if len(typed) == len(target) - 1:
+        return True  # a letter dropped
+    for i in range(len(typed)):  # a letter struck twice or with its neighbour
+        if typed[:i] + typed[i + 1 :] == target:
+            around = typed[i - 1 : i] + typed[i + 1 : i + 2]
+            return any(c == typed[i] or _adjacent(c, typed[i]) for c in around)
+    return False
+
+
+def _too_short_for_jp(domain: str) -> bool:
+    """JPRS: an ASCII name registered under .jp (NAME.jp, NAME.co.jp...) has three
+    characters or more, so one of one or two (yb.ne.jp, kt.ac.jp) cannot exist."""
+    labels = domain.split(".")
+    if labels[-1] != "jp" or len(labels) < 2:
+        return False
+    typed_type = len(labels) >= 3 and labels[-2] in _JP_TYPES
+    name = labels[-3] if typed_type else labels[-2]
+    return len(name) < 3 and not (len(labels) == 2 and name in _JP_TYPES)
 
 
 def _keyboard_slips(typed: str, target: str) -> bool:
@@ -334,8 +365,9 @@ def _letter_slip(
     domain: str, ending: str, table: DomainTable, parts: tuple[tuple[str, str, str], ...]
 ) -> TypoSuggestion | None:
     own_ending = real_ending(ending, table) and ending not in table.confusable
-    # A domain under an ending no registry has cannot exist: its slip is sure whatever its size.
-    unreal = public_suffix(domain) is None
+    # A domain under an ending no registry has, or a .jp name shorter than JPRS allows,
+    # cannot exist: its slip is sure whatever its size.
+    unreal = public_suffix(domain) is None or _too_short_for_jp(domain)
     labels = domain.split(".")
     best: list[tuple[str, Strength]] = []
     best_d = 99
@@ -356,6 +388,8 @@ def _letter_slip(
             d = distance(domain, target, limit)
             if d > limit or (d == 2 and not _keyboard_slips(domain, target)):
                 continue
+            if d == 1 and len(t_name) <= 4 and not _likely_slip(domain, target):
+                continue  # a far key in a name of four letters or fewer: another name (unii, univ)
             if (
                 _short(t_name, t_ending)
                 and not unreal
@@ -373,6 +407,11 @@ def _letter_slip(
         rank = {t: i for i, t in enumerate(table.targets)}
         big = [b for b in best if rank[b[0]] < table.top_targets]
         best = big if len(big) == 1 else best
+    if len(best) > 1 and best_d == 1:
+        # Then to the one a keyboard slip explains (tuus.ac.jp: tus with a letter struck
+        # twice, not tufs with a far key): the other edit is seldom made.
+        likely = [b for b in best if _likely_slip(domain, b[0])]
+        best = likely if len(likely) == 1 else best
     if len(best) == 1:
         target, strength = best[0]
         return TypoSuggestion(domain=domain, suggested=target, rule="letters", strength=strength)
