@@ -151,6 +151,25 @@ def _too_short_for_jp(domain: str) -> bool:
     return len(name) < 3 and not (len(labels) == 2 and name in _JP_TYPES)
 
 
+def _crowded(typed: str, t_name: str, t_ending: str) -> bool:
+    """A slip that lands where real .jp names crowd, so the typed name is as likely
+    somebody's own: a typed name of three letters (any three are somebody's initials:
+    sit.ac.jp is one letter from sist.ac.jp, and both are real), or a difference only in
+    the short code campuses put beside the place (nagoya-u, nagoya-cu, kyoto-wu,
+    u-toyama, pu-toyama: a university, a city one, a women's one, a prefectural one)."""
+    labels = typed.split(".")
+    n_end = t_ending.count(".") + 1
+    if "." in t_name or len(labels) != 1 + n_end:
+        return False  # i.softbank.jp, jcom.home.ne.jp: a mail host's name, not a registrant's
+    name, meant = labels[0], t_name
+    if name == meant:
+        return False  # the slip is in the ending
+    if len(name) <= 3:
+        return True
+    places = [s for s in name.split("-") if len(s) > 3]
+    return bool(places) and places == [s for s in meant.split("-") if len(s) > 3]
+
+
 def _keyboard_slips(typed: str, target: str) -> bool:
     """Every letter typed in place of another was a neighbouring key (for two-edit matches:
     foxmail is two far keys from hotmail, a different name; hptmaul two near ones)."""
@@ -395,7 +414,16 @@ def _letter_slip(
                 and not unreal
                 and not _big_short(target, domain, table)
                 and not _bounced_key(domain, target, t_ending)
+            ) or (
+                not unreal
+                and t_ending.endswith("jp")
+                and _crowded(domain, t_name, t_ending)
+                and not _bounced_key(domain, target, t_ending)
             ):
+                strength = "weak"
+            elif d == 1 and not unreal and not _likely_slip(domain, target):
+                # a far key (meikei for meikai, geidai for gaidai): seldom a slip, and
+                # one vowel for another keeps a romanised name a name
                 strength = "weak"
         if d < best_d:
             best, best_d = [(target, strength)], d
