@@ -16,6 +16,7 @@ from aiosmtpd.smtp import SMTP
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from maildoctor.harness.headers import header_end
 from maildoctor.harness.protocol import _PLAIN_PATH, LINE_TOO_LONG, TOO_MUCH_DATA, HarnessSMTP
 from maildoctor.harness.server import HarnessThread
 from maildoctor.harness.smtp import Limits
@@ -333,3 +334,20 @@ def test_a_local_part_limit_holds_on_the_shortcut() -> None:
     assert HarnessSMTP._getaddr(server, "<taro@docomo.ne.jp>") == ("taro@docomo.ne.jp", "")
     assert HarnessSMTP._getaddr(server, "<hanako@docomo.ne.jp>") == (None, None)
     assert SMTP._getaddr(server, "<hanako@docomo.ne.jp>") == (None, None)
+
+
+@pytest.mark.parametrize(
+    ("raw", "end"),
+    [
+        (b"A: 1\r\nB: 2\r\n\r\nbody\n\nmore", 10),
+        (b"A: 1\nB: 2\n\nbody\r\n\r\nmore", 9),
+        (b"A: 1\r\nB: 2\n\nbody\r\n\r\n", 10),
+        (b"A: 1\r\n\r\n", 4),
+        (b"A: 1\r\nno blank line", 19),
+        (b"", 0),
+    ],
+)
+def test_the_header_section_ends_at_the_first_blank_line_of_either_kind(
+    raw: bytes, end: int
+) -> None:
+    assert header_end(raw) == end

@@ -179,17 +179,17 @@ async def _first_bytes(reader: asyncio.StreamReader) -> tuple[bytes, bool]:
     could be its start: from then on ``readuntil`` finds it, and nothing past it is
     ever read (pipelined commands stay in the reader).
     """
-    got = b""
-    need = 3
+    got = await reader.readexactly(3)
     while True:
-        got += await reader.readexactly(need)
+        if b"\r" not in got[-4:]:
+            return got, False  # the usual case: every start of the end mark is a CR
         seen = b"\r\n" + got
         if seen.endswith(END_OF_DATA):
             return got[:-3], True
         started = next((n for n in (4, 3, 2, 1) if seen.endswith(END_OF_DATA[:n])), 0)
         if not started:
             return got, False
-        need = len(END_OF_DATA) - started
+        got += await reader.readexactly(len(END_OF_DATA) - started)
 
 
 class _DataChecks:
