@@ -269,11 +269,11 @@ def _index(table: DomainTable) -> _Index:
     )
 
 
-def _near_length(table: DomainTable, length: int, most: int) -> list[tuple[str, str, str]]:
-    """The targets at most ``most`` letters longer or shorter, in the table's order."""
+def _near_length(table: DomainTable, length: int, most: int) -> list[tuple[int, str, str, str]]:
+    """(rank, target, name, ending) of the targets at most ``most`` letters longer or
+    shorter, in the table's order."""
     by_length = _index(table).by_length
-    near = [p for n in range(length - most, length + most + 1) for p in by_length.get(n, ())]
-    return [(t, name, ending) for _, t, name, ending in sorted(near)]
+    return sorted(p for n in range(length - most, length + most + 1) for p in by_length.get(n, ()))
 
 
 def suggest_domain(domain: str, table: DomainTable | None = None) -> TypoSuggestion | None:
@@ -450,7 +450,10 @@ def _letter_slip(domain: str, ending: str, table: DomainTable) -> TypoSuggestion
     best: list[tuple[str, Strength]] = []
     best_d = 99
     # OSA distance is at least the difference in length, and no match is two edits away
-    for target, t_name, t_ending in _near_length(table, len(domain), 2):
+    for rank, target, t_name, t_ending in _near_length(table, len(domain), 2):
+        # Japan's ISPs and campuses (after the popular list): small domains among many real
+        # names like them, where a slip's other reading is somebody's own domain
+        listed_jp = rank >= table.core_targets and t_ending.endswith("jp") and not unreal
         strength: Strength = "strong"
         if own_ending and t_ending != ending:
             # A real ending (yahoo.co.uk) is not a slip of another (yahoo.co.jp): only
@@ -475,8 +478,7 @@ def _letter_slip(domain: str, ending: str, table: DomainTable) -> TypoSuggestion
                 and not _big_short(target, domain, table)
                 and not _bounced_key(domain, target, t_ending)
             ) or (
-                not unreal
-                and t_ending.endswith("jp")
+                listed_jp
                 and _crowded(domain, t_name, t_ending)
                 and not _bounced_key(domain, target, t_ending)
             ):
@@ -485,7 +487,7 @@ def _letter_slip(domain: str, ending: str, table: DomainTable) -> TypoSuggestion
                 # a far key (meikei for meikai, geidai for gaidai): seldom a slip, and
                 # one vowel for another keeps a romanised name a name
                 strength = "weak"
-            elif d == 2 and not unreal and t_ending.endswith("jp"):
+            elif d == 2 and listed_jp:
                 # two edits in a .jp name: Japanese names differ by a syllable (kagawa,
                 # kanagawa; kogakuin, kokugakuin) as often as a hand slips twice
                 strength = "weak"
