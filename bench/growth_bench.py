@@ -1,14 +1,17 @@
 """Memory and latency as the work grows: does each path stream, and stay fast when big?
 
     python bench/growth_bench.py [--check-sizes 10000,100000,1000000]
-        [--mbox-mb 16,128,1024] [--harness-sizes 10000,100000] [--runs 200]
+        [--mbox-mb 16,128,1024] [--bounce-modes jsonl,summary,suppress]
+        [--harness-sizes 10000,100000] [--runs 200]
 
 - ``check --file`` over N addresses (2,000 domains, a loopback DNS server in a
   child process): peak RSS of the ``maildoctor check`` process for each N. Streamed
   means the peak does not follow N (a window of pending addresses and the
   per-domain answers are what it holds).
 - ``bounce`` over an mbox of M MB (the bounces of tests/data/bounces repeated):
-  peak RSS of the ``maildoctor bounce --format jsonl`` process for each M.
+  peak RSS of the ``maildoctor bounce`` process for each M, writing one report a
+  line (``--format jsonl``), the counts (``--summary``) and the suppression list
+  (``--suppress``); all three should stay flat as M grows.
 - The harness store with N messages: the latency of the message list (the newest
   100, what ``GET /api/messages`` asks the store for, in a thread) and of searches,
   p50 / p99 / max over ``--runs`` calls.
@@ -95,7 +98,7 @@ def check_growth(sizes: list[int], workdir: Path) -> None:
         server.join(timeout=10)
 
 
-def bounce_growth(sizes_mb: list[int], workdir: Path) -> None:
+def bounce_growth(sizes_mb: list[int], workdir: Path, bounce_modes: list[str]) -> None:
     samples = sorted((ROOT / "tests" / "data" / "bounces").glob("*.eml"))
     chunks = []
     for path in samples:
@@ -107,7 +110,16 @@ def bounce_growth(sizes_mb: list[int], workdir: Path) -> None:
         chunks.append(b"From MAILER-DAEMON Mon Dec  7 10:00:00 2026\n" + text + b"\n")
     block = b"".join(chunks)
     print(f"bounce over an mbox ({len(samples)} sample bounces a round, {len(block):,} bytes):")
-    print(f"{'mbox MiB':>12} {'messages':>9} {'wall s':>8} {'CPU s':>8} {'peak RSS MiB':>13}")
+    print(
+        f"{'mbox MiB':>12} {'messages':>9} {'mode':>10} {'wall s':>8} {'CPU s':>8}"
+        f" {'peak RSS MiB':>13}"
+    )
+    suppress = workdir / "suppress.csv"
+    modes = {
+        "jsonl": ["--format", "jsonl"],
+        "summary": ["--summary"],
+        "suppress": ["--format", "jsonl", "--suppress", str(suppress)],
+    }
     for mb in sizes_mb:
         mbox = workdir / f"bounces-{mb}.mbox"
         rounds = max(1, mb * 1024 * 1024 // len(block))
@@ -115,8 +127,12 @@ def bounce_growth(sizes_mb: list[int], workdir: Path) -> None:
             for r in range(rounds):
                 out.write(block.replace(b"ROUND-", f"r{r}.".encode()))
         size = mbox.stat().st_size / 1024 / 1024
-        wall, cpu, rss = run_measured(["bounce", str(mbox), "--format", "jsonl"])
-        print(f"{size:>12.0f} {rounds * len(samples):>9,} {wall:>8.1f} {cpu:>8.1f} {rss:>13.0f}")
+        for mode in bounce_modes:
+            wall, cpu, rss = run_measured(["bounce", str(mbox), *modes[mode]])
+            print(
+                f"{size:>12.0f} {rounds * len(samples):>9,} {mode:>10} {wall:>8.1f} {cpu:>8.1f}"
+                f" {rss:>13.0f}"
+            )
         mbox.unlink()
 
 
@@ -165,6 +181,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check-sizes", default="10000,100000,1000000")
     parser.add_argument("--mbox-mb", default="16,128,1024")
+    parser.add_argument(
+        "--bounce-modes",
+        default="jsonl,summary,suppress",
+        help="bounce runs: jsonl (one report a line), summary (--summary), suppress (--suppress)",
+    )
     parser.add_argument("--harness-sizes", default="10000,100000")
     parser.add_argument("--runs", type=int, default=200)
     args = parser.parse_args()
@@ -175,7 +196,7 @@ def main() -> None:
             check_growth(sizes(args.check_sizes), workdir)
             print()
         if sizes(args.mbox_mb):
-            bounce_growth(sizes(args.mbox_mb), workdir)
+            bounce_growth(sizes(args.mbox_mb), workdir, args.bounce_modes.split(","))
             print()
         if sizes(args.harness_sizes):
             harness_growth(sizes(args.harness_sizes), args.runs, workdir)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from maildoctor.bounce import explain
-from maildoctor.events import Event, EventStore, EventStoreError, address_key
+from maildoctor.events import Event, EventStore, address_key
 from maildoctor.events.esp import UnknownShape, events_from_json
 from maildoctor.events.ingest import MAX_LINE, ingest_source
 from maildoctor.events.postfix import PostfixParser
@@ -282,40 +281,8 @@ def test_stdin_and_gzip(tmp_path: Path) -> None:
         assert g.kind == "postfix" and g.events == 8 and g.added == 0
 
 
-def test_a_read_only_store_says_so(tmp_path: Path) -> None:
-    db = tmp_path / "e.sqlite3"
-    EventStore(db).close()
-    db.chmod(0o444)
-    tmp_path.chmod(0o555)
-    try:
-        if os.geteuid() == 0:
-            # root writes through permissions: a read-only open is what fails for it.
-            store = EventStore(db)
-            store._db.close()
-            store._db = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-        else:
-            store = EventStore(db)
-        with pytest.raises(EventStoreError, match="cannot be written"):
-            ingest_source(store, str(LOG), zone=UTC)
-    finally:
-        tmp_path.chmod(0o755)
-
-
-def test_a_full_store_says_so_and_keeps_what_it_had(tmp_path: Path) -> None:
-    db = tmp_path / "e.sqlite3"
-    with EventStore(db) as store:
-        ingest_source(store, str(DATA / "ses-events.jsonl"))
-        before = store.count()
-        pages = store._db.execute("PRAGMA page_count").fetchone()[0]
-        store._db.execute(f"PRAGMA max_page_count = {pages}")
-        big = tmp_path / "big.log"
-        big.write_text("".join(LOG.read_text() for _ in range(300)).replace("m1@", "m9@"))
-        with pytest.raises(EventStoreError, match="Free some disk space"):
-            for n in range(300):  # new lines each time: new keys
-                text = LOG.read_text().replace("09:42", f"{n % 24:02d}:{n % 60:02d}")
-                big.write_text(text)
-                ingest_source(store, str(big), zone=UTC)
-        assert store.count() >= before
+# A read-only and a full events store: tests/test_faults_matrix.py, on a real
+# read-only and a real full filesystem.
 
 
 def test_retention_prunes_old_records(tmp_path: Path) -> None:

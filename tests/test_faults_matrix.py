@@ -423,3 +423,79 @@ def test_template_commands_on_an_empty_templates_folder(tmp_path: Path, command:
     assert result.exit_code == 2, result.output
     assert "Traceback" not in result.output
     assert result.stdout == ""
+
+
+# The delivery-records store on a real full disk and on a real read-only filesystem
+# (the same private tmpfs, remounted read-only for the second): what SQLite itself
+# answers, never a store reached into from the test.
+EVENTS = Path(__file__).parent / "data" / "events" / "ses-events.jsonl"
+CHECK_EVENTS = """
+import json, sqlite3, sys
+conn = sqlite3.connect(sys.argv[1])
+print(json.dumps({
+    "integrity": conn.execute("PRAGMA integrity_check").fetchone()[0],
+    "events": conn.execute("SELECT count(*) FROM events").fetchone()[0],
+}))
+"""
+
+
+def _many_ses_events(path: Path, count: int) -> None:
+    """``count`` SES events, each a new message (a new key), from the sample's first line."""
+    first = json.loads(EVENTS.read_text(encoding="utf-8").splitlines()[0])
+    with path.open("w", encoding="utf-8") as out:
+        for n in range(count):
+            first["mail"]["messageId"] = f"0106018c2a9f1d3b-{n:08d}-full-disk"
+            first["mail"]["destination"] = [f"member{n}@docomo.ne.jp"]
+            out.write(json.dumps(first, ensure_ascii=False) + "\n")
+
+
+def test_events_ingest_on_a_full_disk_exits_4_and_keeps_what_it_had(full_disk: Path) -> None:
+    db = full_disk / "e.sqlite3"
+    source = full_disk.parent / "events.jsonl"
+    _many_ses_events(source, 3000)  # about 3 MB of events: far more than 64 KiB holds
+    after = full_disk.parent / "after.json"
+    ingest = [sys.executable, "-m", "maildoctor", "events", "ingest", str(source)]
+    shell = (
+        f"{sys.executable} -m maildoctor events ingest {EVENTS} --events-db {db} && "
+        f"\"$@\"; code=$?; {sys.executable} -c '{CHECK_EVENTS}' {db} > {after}; exit $code"
+    )
+    # The events store's schema and WAL need more than the harness's 64 KiB: 256 KiB
+    # holds the first ingest and not the second.
+    mount = 'mount -t tmpfs -o size=256k tmpfs "$1" && shift && exec "$@"'
+    command = ["sh", "-c", shell, "sh", *ingest, "--events-db", str(db)]
+    done = subprocess.run(
+        ["unshare", "-rm", "sh", "-c", mount, "sh", str(full_disk), *command],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 4, done.stderr
+    assert "Traceback" not in done.stderr
+    [line] = done.stderr.splitlines()
+    assert line.startswith("Error: ") and line.endswith("Free some disk space."), line
+    store = json.loads(after.read_text())
+    assert store["integrity"] == "ok"
+    assert store["events"] >= 5  # the first ingest's events are still there, whole
+
+
+def test_events_ingest_on_a_read_only_filesystem_exits_4(full_disk: Path) -> None:
+    sendgrid = EVENTS.parent / "sendgrid-events.json"
+    db = full_disk / "e.sqlite3"
+    script = (
+        f'mount -t tmpfs -o size=1m tmpfs "$1" && '
+        f"{sys.executable} -m maildoctor events ingest {EVENTS} --events-db {db} >/dev/null && "
+        f'mount -o remount,ro "$1" && '
+        f"exec {sys.executable} -m maildoctor events ingest {sendgrid} --events-db {db}"
+    )
+    done = subprocess.run(
+        ["unshare", "-rm", "sh", "-c", script, "sh", str(full_disk)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 4, done.stderr
+    assert "Traceback" not in done.stderr
+    [line] = done.stderr.splitlines()
+    assert line.startswith("Error: ") and str(db) in line and "can be written" in line, line
