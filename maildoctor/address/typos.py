@@ -120,14 +120,26 @@ def _bounced_key(typed: str, target: str, ending: str) -> bool:
     )
 
 
+#: One romanisation for another (kunrei hu, zi for Hepburn fu, ji): far keys, common slips.
+_ROMAJI_SWAPS = frozenset({("h", "f"), ("f", "h"), ("z", "j"), ("j", "z")})
+
+
+def _romaji_extra(before: str, extra: str) -> bool:
+    """A letter romaji input adds: a long vowel written out (kyouto, oono, ohno) or
+    Hepburn's h (shi, chi for si, ti)."""
+    return (extra == "u" and before == "o") or (extra == "h" and before in "aeioucs")
+
+
 def _likely_slip(typed: str, target: str) -> bool:
-    """One edit a keyboard makes: a neighbouring key, two letters swapped, a letter dropped,
-    struck twice or a neighbour struck with it. A far key in place of another (univ for
-    unii, tufs for tuus) is seldom a slip and often another name."""
+    """One edit a keyboard or romaji input makes: a neighbouring key, two letters swapped,
+    a letter dropped, struck twice or a neighbour struck with it, another romanisation
+    (hukuoka, kyouto, hirosima). A far key in place of another (univ for unii, tufs for
+    tuus) is seldom a slip and often another name."""
     if len(typed) == len(target):
         diff = [i for i, (a, b) in enumerate(zip(typed, target, strict=True)) if a != b]
         if len(diff) == 1:
-            return _adjacent(typed[diff[0]], target[diff[0]])
+            pair = (typed[diff[0]], target[diff[0]])
+            return _adjacent(*pair) or pair in _ROMAJI_SWAPS
         i = diff[0]
         swapped = typed[i] == target[i + 1] and typed[i + 1] == target[i]
         return len(diff) == 2 and diff[1] == i + 1 and swapped
@@ -136,6 +148,8 @@ def _likely_slip(typed: str, target: str) -> bool:
     for i in range(len(typed)):  # a letter struck twice or with its neighbour
         if typed[:i] + typed[i + 1 :] == target:
             around = typed[i - 1 : i] + typed[i + 1 : i + 2]
+            if _romaji_extra(typed[i - 1 : i], typed[i]):
+                return True
             return any(c == typed[i] or _adjacent(c, typed[i]) for c in around)
     return False
 
@@ -470,6 +484,10 @@ def _letter_slip(domain: str, ending: str, table: DomainTable) -> TypoSuggestion
             elif d == 1 and not unreal and not _likely_slip(domain, target):
                 # a far key (meikei for meikai, geidai for gaidai): seldom a slip, and
                 # one vowel for another keeps a romanised name a name
+                strength = "weak"
+            elif d == 2 and not unreal and t_ending.endswith("jp"):
+                # two edits in a .jp name: Japanese names differ by a syllable (kagawa,
+                # kanagawa; kogakuin, kokugakuin) as often as a hand slips twice
                 strength = "weak"
         if d < best_d:
             best, best_d = [(target, strength)], d
