@@ -498,8 +498,8 @@ def _letter_slip(domain: str, ending: str, table: DomainTable) -> TypoSuggestion
     if len(best) > 1:
         # A tie between a big domain and rarer ones goes to the big one: its prior
         # is ten times theirs and more.
-        rank = {t: i for i, t in enumerate(table.targets)}
-        big = [b for b in best if rank[b[0]] < table.top_targets]
+        big_ones = set(table.targets[: table.top_targets])
+        big = [b for b in best if b[0] in big_ones]
         best = big if len(big) == 1 else best
     if len(best) > 1 and best_d == 1:
         # Then to the one a keyboard slip explains (tuus.ac.jp: tus with a letter struck
