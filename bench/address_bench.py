@@ -9,7 +9,7 @@ separately it prints:
 - on valid addresses at real look-alike domains: false suggestions % and the
   number of valid addresses called invalid (``syntax_invalid``).
 
-Goals on the held-out part: right >= 95%, wrong <= 1%, false suggestions <= 1%,
+Goals on the held-out part: right >= 96%, wrong <= 0.5%, false suggestions <= 0.5%,
 no valid address called invalid. ``--kinds`` adds a breakdown by kind of slip
 and ``--failures N`` lists failures, both for the tuning part only: the
 held-out part is for measuring, never for looking at.
@@ -20,6 +20,7 @@ Usage: python bench/address_bench.py [--kinds] [--failures N]
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import time
@@ -31,9 +32,16 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from maildoctor.address.check import check_offline  # noqa: E402
+from maildoctor.address.known_domains import default_table, is_known  # noqa: E402
+from maildoctor.address.typos import suggest_domain  # noqa: E402
+
+sys.path.insert(0, str(ROOT / "bench" / "address_eval"))
+from generate_jp import SETS, _h  # noqa: E402
 
 EVAL = ROOT / "bench" / "address_eval"
 PARTS = ("tuning", "heldout")
+#: Japan's own domains: set 1, and set 2 written (fresh held-out domains) before tuning on it
+JP_SETS = ("mistyped_jp.jsonl", "mistyped_jp2.jsonl")
 
 
 def load(name: str) -> list[dict[str, Any]]:
@@ -45,6 +53,32 @@ def same(a: str | None, b: str) -> bool:
     return a is not None and a.lower() == b.lower()
 
 
+def unlisted_lookalikes() -> dict[str, Counter[str]]:
+    """False suggestions on real domains the list lacks: each Japanese ISP and campus domain
+    left out of the table in turn and typed as it is. The look-alikes of
+    valid.jsonl are all listed, so they never show this: a real university the list lacks
+    (tmu.ac.jp was unlisted until swot's entries came in) must not be "corrected" to a
+    listed one. Parts as generate_jp.py draws them: a domain either set holds out is held
+    out here."""
+    base = default_table()
+    jp = [t for t in base.targets[base.core_targets :] if t.count(".") <= 2]
+    also_known = base.known - set(base.targets)  # the ISPDB, look-alikes: known whatever
+    counts: dict[str, Counter[str]] = {p: Counter() for p in PARTS}
+    for domain in sorted(set(jp) - also_known):
+        table = dataclasses.replace(
+            base,
+            targets=tuple(t for t in base.targets if t != domain),
+            known=base.known - {domain},
+            campus=base.campus - {domain},
+        )
+        held = any(_h(domain, SETS[n][2]) % 3 == 0 for n in SETS)
+        found = suggest_domain(domain, table)
+        c = counts["heldout" if held else "tuning"]
+        c["total"] += 1
+        c["false"] += found is not None and found.strength == "strong"
+    return counts
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--kinds", action="store_true", help="breakdown by kind (tuning only)")
@@ -52,7 +86,6 @@ def main() -> None:
     args = parser.parse_args()
 
     mistyped = load("mistyped.jsonl")
-    mistyped_jp = load("mistyped_jp.jsonl")
     valid = load("valid.jsonl")
     start = time.perf_counter()
     outcome: dict[str, Counter[str]] = {p: Counter() for p in PARTS}
@@ -68,16 +101,26 @@ def main() -> None:
             if kind != "right":
                 failures.append(f"  {case['kind']:22} {case['typed']!r} -> {got!r} "
                                 f"(meant {case['meant']})")  # fmt: skip
-    outcome_jp: dict[str, Counter[str]] = {p: Counter() for p in PARTS}
-    for case in mistyped_jp:
-        got = check_offline(case["typed"]).suggestion
-        kind = "right" if same(got, case["meant"]) else "none" if got is None else "wrong"
-        outcome_jp[case["part"]][kind] += 1
-        if case["part"] == "tuning":
-            by_kind["jp:" + case["kind"]][kind] += 1
-            if kind != "right":
-                failures.append(f"  jp:{case['kind']:19} {case['typed']!r} -> {got!r} "
-                                f"(meant {case['meant']})")  # fmt: skip
+    jp_sets = {name: load(name) for name in JP_SETS}
+    outcome_jp: dict[str, dict[str, Counter[str]]] = {}
+    dropped: Counter[str] = Counter()
+    table = default_table()
+    for name, cases in jp_sets.items():
+        outcome_jp[name] = {p: Counter() for p in PARTS}
+        for case in cases:
+            if is_known(case["typed"].rpartition("@")[2].lower(), table):
+                # The generator's own rule with what is known now: a slip that lands on a
+                # real domain (one a later source added) is no typo (tmd.ac.jp -> tmu.ac.jp).
+                dropped[name] += 1
+                continue
+            got = check_offline(case["typed"]).suggestion
+            kind = "right" if same(got, case["meant"]) else "none" if got is None else "wrong"
+            outcome_jp[name][case["part"]][kind] += 1
+            if case["part"] == "tuning":
+                by_kind[f"jp{name[11:-6]}:{case['kind']}"][kind] += 1
+                if kind != "right":
+                    failures.append(f"  jp:{case['kind']:19} {case['typed']!r} -> {got!r} "
+                                    f"(meant {case['meant']})")  # fmt: skip
     controls: dict[str, Counter[str]] = {p: Counter() for p in PARTS}
     control_kind: dict[str, Counter[str]] = defaultdict(Counter)
     for row in valid:
@@ -107,17 +150,29 @@ def main() -> None:
         print(f"{part:8} {n:8} {o['right'] / n:7.1%} {o['wrong'] / n:6.1%} {o['none'] / n:6.1%}   "
               f"{c['total']:5} {c['false'] / c['total']:11.1%} {c['invalid']:14}")  # fmt: skip
     print()
-    print("Japan's own domains (mistyped_jp.jsonl, generate_jp.py: its own generator and seed):")
+    every = {p: outcome[p].copy() for p in PARTS}
+    for name, cases in jp_sets.items():
+        print()
+        print(f"Japan's own domains, {name} (generate_jp.py; {dropped[name]} of {len(cases)} "
+              "typed at a domain now known to be real are left out):")  # fmt: skip
+        for part in PARTS:
+            o = outcome_jp[name][part]
+            every[part] += o
+            n = sum(o.values())
+            print(
+                f"{part:8} {n:8} {o['right'] / n:7.1%} {o['wrong'] / n:6.1%} {o['none'] / n:6.1%}"
+            )
+    print()
+    print("all sets:")
     for part in PARTS:
-        o = outcome_jp[part]
+        o, c = every[part], controls[part]
         n = sum(o.values())
-        print(f"{part:8} {n:8} {o['right'] / n:7.1%} {o['wrong'] / n:6.1%} {o['none'] / n:6.1%}")
-    every = {p: outcome[p] + outcome_jp[p] for p in PARTS}
-    print("both sets:")
-    for part in PARTS:
-        o = every[part]
-        n = sum(o.values())
-        print(f"{part:8} {n:8} {o['right'] / n:7.1%} {o['wrong'] / n:6.1%} {o['none'] / n:6.1%}")
+        print(f"{part:8} {n:8} {o['right'] / n:7.1%} {o['wrong'] / n:6.1%} {o['none'] / n:6.1%}   "
+              f"{c['total']:5} {c['false'] / c['total']:11.1%} {c['invalid']:14}")  # fmt: skip
+    print()
+    print("real Japanese ISP and campus domains the list lacks (each left out of it in turn):")
+    for part, c in unlisted_lookalikes().items():
+        print(f"{part:8} {c['total']:8} domains, {c['false'] / c['total']:6.1%} false suggestions")
     print("goals (held-out): right >= 96%, wrong <= 0.5%, false suggestions <= 0.5%, none invalid")
     if args.kinds:
         print()

@@ -1,6 +1,6 @@
 """Harness throughput beside the Python ceiling: a plain aiosmtpd handler that only counts.
 
-    python bench/harness_bench.py [--messages 2000] [--concurrency 1,10,50]
+    python bench/harness_bench.py [--messages 2000] [--concurrency 1,10,50] [--web] [--profile]
 
 Each server runs in its own process (so the client does not share its GIL);
 the client is one asyncio process keeping N connections busy, each sending
@@ -14,26 +14,36 @@ with the load. Targets (issue 24): the harness at least 90% of the counting
 sink at concurrency 10 and 50, nothing lost, and its CPU per message at most
 1.2x the sink's.
 
-Where the harness's time goes (py-spy, 3,000 messages at concurrency 10 then 50,
-samples of the server process): aiosmtpd's command handling shared with the
-sink (MAIL/RCPT address parsing with the email package's header parser: about
-a quarter; writing replies to the socket: a sixth); reading DATA line by line
-(a sixth, as the sink does); the DATA handler (policy, header fields,
-transcript, the record: 7%); the store's writer thread (SQLite insert, JSON of
-the decisions and the commit: 14%, most of it in SQLite itself); handing each
-message to the writer thread and its result back to the loop (a queue put and
-a loop wake-up: about 2%). The web events are off in this bench (no web UI).
+``--web`` runs the harness with its web UI and API on, as ``maildoctor serve``
+does: the store's listeners (live updates, the delivery records of each message)
+then run too. ``--profile`` then samples the harness with py-spy (``pip install
+py-spy``) and prints where its time goes: the event loop's samples by part
+(aiosmtpd's command loop, reading DATA, header fields, the policy, the
+transcript, the hand-off to the store writer, the web events...) and the other
+threads' CPU (the store writer: SQLite, which runs without the GIL).
+
+Before issue 24's work the same profile said: MAIL/RCPT address parsing with
+the email package's header parser about a quarter of the samples (a class
+defined on each call included), reading DATA line by line a sixth, the DATA
+handler 7%, the hand-off 2%. Now a plain address is taken apart with one
+regular expression and DATA is read in blocks (maildoctor/harness/protocol.py).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
+import json
 import os
+import re
+import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -79,20 +89,28 @@ async def run_baseline(port_file: Path) -> None:
     await asyncio.Event().wait()
 
 
-async def run_harness(port_file: Path, db: Path) -> None:
+async def run_harness(port_file: Path, db: Path, web: bool) -> None:
     from maildoctor.harness.server import Harness, HarnessConfig
+    from maildoctor.web.app import start_web
 
-    harness = Harness(HarnessConfig(db=db, http_port=None, max_messages=0, durable=True))
+    config = HarnessConfig(db=db, http_port=0 if web else None, max_messages=0, durable=True)
+    harness = Harness(config, web=start_web)
     await harness.start()
+    # Which thread is which, for the CPU split (Python does not name the OS threads).
+    names = {str(t.native_id): t.name for t in threading.enumerate() if t.native_id}
+    port_file.with_suffix(".threads").write_text(json.dumps(names))
     port_file.write_text(str(harness.smtp_address[1]))
     await asyncio.Event().wait()
 
 
-def start_server(kind: str, workdir: Path) -> tuple[subprocess.Popen[bytes], int]:
+def start_server(
+    kind: str, workdir: Path, web: bool = False
+) -> tuple[subprocess.Popen[bytes], int]:
     port_file = workdir / f"{kind}.port"
     port_file.unlink(missing_ok=True)
     proc = subprocess.Popen(
-        [sys.executable, __file__, "--serve", kind, "--workdir", str(workdir)],
+        [sys.executable, __file__, "--serve", kind, "--workdir", str(workdir)]
+        + (["--web"] if web else []),
         stdout=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 20
@@ -154,6 +172,24 @@ def thread_cpu(pid: int) -> dict[str, float]:
     return {task: cpu_seconds(pid, task) for task in os.listdir(f"/proc/{pid}/task")}
 
 
+#: What the harness's threads are called in the bench's output, by Python thread name.
+THREAD_LABELS = {
+    "MainThread": "the event loop",
+    "maildoctor-store": "the store writer",
+    "maildoctor-events": "the web events recorder",
+}
+
+
+def thread_split(pid: int, before: dict[str, float], workdir: Path) -> dict[str, float]:
+    """CPU seconds since ``before`` by kind of thread (unknown threads: "other threads")."""
+    names = json.loads((workdir / "harness.threads").read_text())
+    split: dict[str, float] = collections.defaultdict(float)
+    for task, used in thread_cpu(pid).items():
+        label = THREAD_LABELS.get(names.get(task, ""), "other threads")
+        split[label] += used - before.get(task, 0.0)
+    return split
+
+
 def stored_count(db: Path) -> int:
     with sqlite3.connect(db) as conn:
         return int(conn.execute("SELECT COUNT(*) FROM messages").fetchone()[0])
@@ -164,6 +200,14 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=2000)
     parser.add_argument("--concurrency", default="1,10,50")
     parser.add_argument("--rounds", type=int, default=3, help="Alternating rounds; best kept.")
+    parser.add_argument(
+        "--web", action="store_true", help="The harness with its web UI and API on, as serve runs."
+    )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="Then sample the harness with py-spy and print where its time goes.",
+    )
     parser.add_argument("--serve", choices=["baseline", "harness"], help=argparse.SUPPRESS)
     parser.add_argument("--workdir", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -172,12 +216,15 @@ def main() -> None:
         asyncio.run(run_baseline(args.workdir / "baseline.port"))
         return
     if args.serve == "harness":
-        asyncio.run(run_harness(args.workdir / "harness.port", args.workdir / "bench.sqlite3"))
+        db = args.workdir / "bench.sqlite3"
+        asyncio.run(run_harness(args.workdir / "harness.port", db, args.web))
         return
 
     messages = [make_message(i) for i in range(args.messages)]
     size = sum(map(len, messages)) // len(messages)
-    print(f"{args.messages} messages of {size} bytes; {os.cpu_count()} CPUs; durability on")
+    web = "on" if args.web else "off"
+    print(f"{args.messages} messages of {size} bytes; {os.cpu_count()} CPUs; durability on;"
+          f" web UI {web}")  # fmt: skip
     print(f"best of {args.rounds} alternating rounds per server")
     print(f"machine load average {os.getloadavg()[0]:.1f} (shared: wall-time rates move with it)")
     print(f"{'concurrency':>11} {'sink msg/s':>11} {'harness msg/s':>14} {'ratio':>6}  lost"
@@ -186,9 +233,12 @@ def main() -> None:
     for concurrency in (int(c) for c in args.concurrency.split(",")):
         with tempfile.TemporaryDirectory() as tmp:
             workdir = Path(tmp)
-            servers = {kind: start_server(kind, workdir) for kind in ("baseline", "harness")}
+            servers = {
+                kind: start_server(kind, workdir, web=args.web) for kind in ("baseline", "harness")
+            }
             rates: dict[str, float] = {"baseline": 0.0, "harness": 0.0}
             cpu: dict[str, list[float]] = {"baseline": [], "harness": []}
+            split: dict[str, float] = {}
             lost = 0
             try:
                 for _, port in servers.values():
@@ -203,14 +253,7 @@ def main() -> None:
                         elapsed, acked = asyncio.run(run_load(port, messages, concurrency))
                         cpu[kind].append((cpu_seconds(proc.pid) - used) / len(messages))
                         if kind == "harness":
-                            after = thread_cpu(proc.pid)
-                            split = {
-                                "the event loop" if t == str(proc.pid) else "the store writer": (
-                                    after[t] - threads.get(t, 0.0)
-                                )
-                                / len(messages)
-                                for t in after
-                            }
+                            split = thread_split(proc.pid, threads, workdir)
                         rates[kind] = max(rates[kind], acked / elapsed)
                         stored = stored_count(db) - before if kind == "harness" else acked
                         lost += args.messages - min(acked, stored)
@@ -228,12 +271,131 @@ def main() -> None:
             )
             print(
                 "             harness CPU/msg by thread (last round): "
-                + ", ".join(f"{name} {v * 1000:.2f} ms" for name, v in split.items() if v > 0)
+                + ", ".join(
+                    f"{name} {v / len(messages) * 1000:.2f} ms"
+                    for name, v in split.items()
+                    if v > 0
+                )
             )
             if lost:
                 ok = False
+    if args.profile:
+        profile(messages, [int(c) for c in args.concurrency.split(",")], web=args.web)
     if not ok:
         raise SystemExit("messages were lost")
+
+
+# -- where the time goes -------------------------------------------------------
+
+OTHER = "asyncio's loop, the socket and the selector"
+#: Parts of the harness's work, by the functions that do them. A sample goes to the
+#: part of the innermost function on its stack that is named here, so a callee's
+#: time is its own part's (the policy's regular expressions are the policy's).
+PARTS: list[tuple[str, re.Pattern[str]]] = [
+    (
+        "handing the message to the store writer and the result back",
+        re.compile(r"^(Store\.(add|_put)|_resolve|_settle) \(maildoctor/harness/store"),
+    ),
+    (
+        "header fields (the header section, Subject and From decoded)",
+        re.compile(r"^(headers_only|header_end|decode_header|remove_authentication_results) "),
+    ),
+    (
+        "the policy (profiles, facts, decisions) and the fault plan",
+        re.compile(
+            r"^(_decisions|decide|_fires|MessageFacts\.\w+|ProfileBook\.\w+|_builtin"
+            r"|FaultPlan\.\w+|session_key|CaptureHandler\._fault_reply) "
+        ),
+    ),
+    (
+        "the transcript",
+        re.compile(r"^(HarnessSMTP\.(take_transcript|_note|push)|_Transcript\.\w+) "),
+    ),
+    ("the web events (live updates, delivery records)", re.compile(r"\(maildoctor/web/")),
+    (
+        "the DATA handler's own work (the record, the reply)",
+        re.compile(r"^CaptureHandler\.handle_DATA "),
+    ),
+    (
+        "reading DATA (blocks, limits, dot-stuffing)",
+        re.compile(r"^(HarnessSMTP\._(read_message|receive_data)|_first_bytes|_DataChecks\.\w+) "),
+    ),
+    (
+        "MAIL and RCPT (addresses, parameters, the handler's hooks)",
+        re.compile(r"^(\w+\.smtp_(MAIL|RCPT)|\w+\._getaddr|CaptureHandler\.handle_(MAIL|RCPT)) "),
+    ),
+    ("writing replies to the socket", re.compile(r"^(SMTP\.push|StreamWriter\.\w+) ")),
+    (OTHER, re.compile(r"^\w+\.(data_received|eof_received) ")),
+    (
+        "aiosmtpd's command loop (reading commands, the other commands, timers)",
+        re.compile(r"^(SMTP|HarnessSMTP)\.\w+ "),
+    ),
+]
+
+
+def part_of(stack: list[str]) -> str:
+    for frame in reversed(stack):
+        for name, pattern in PARTS:
+            if pattern.search(frame):
+                return name
+    return OTHER
+
+
+def profile(messages: list[bytes], concurrencies: list[int], *, web: bool) -> None:
+    """Sample the harness with py-spy while it takes the messages at each concurrency.
+
+    py-spy's --gil mode samples the thread holding the GIL; the event loop's samples
+    are shared out by part. The other threads (the store writer, whose SQLite runs
+    without the GIL; the web's) are given as their CPU, from /proc.
+    """
+    spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    if not Path(spy).exists():
+        print("\nprofile: py-spy is not installed (pip install -e '.[bench]')")
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        proc, port = start_server("harness", workdir, web=web)
+        raw = workdir / "profile.txt"
+        try:
+            asyncio.run(run_load(port, messages[:50], 10))  # warm up
+            threads = thread_cpu(proc.pid)
+            sampler = subprocess.Popen(
+                [spy, "record", "--pid", str(proc.pid), "--gil", "--nonblocking", "--rate", "1000",
+                 "--format", "raw", "--output", str(raw)],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            )  # fmt: skip
+            time.sleep(1.0)  # py-spy attaches
+            for concurrency in concurrencies:
+                asyncio.run(run_load(port, messages, concurrency))
+            sampler.send_signal(signal.SIGINT)
+            sampler.wait(timeout=30)
+            split = thread_split(proc.pid, threads, workdir)
+        finally:
+            proc.terminate()
+            proc.wait()
+        if not raw.exists():
+            print("\nprofile: py-spy could not sample the harness (ptrace not allowed?)")
+            return
+        samples: collections.Counter[str] = collections.Counter()
+        for line in raw.read_text().splitlines():
+            stack, _, count = line.rpartition(" ")
+            frames = stack.split(";")
+            if frames[0].startswith("<module> "):  # the event loop's thread (the main one)
+                samples[part_of(frames)] += int(count)
+    total = sum(samples.values())
+    sent = len(messages) * len(concurrencies)
+    loop_ms = split.get("the event loop", 0.0) / sent * 1000
+    print(
+        f"\nwhere the harness's time goes (py-spy --gil, {sent} messages at concurrency"
+        f" {' then '.join(map(str, concurrencies))}; web UI {'on' if web else 'off'}):"
+    )
+    print("  CPU a message by thread: " + ", ".join(
+        f"{name} {v / sent * 1000:.2f} ms" for name, v in split.items() if v > 0
+    ))  # fmt: skip
+    print(f"  the event loop's {total} samples by part, and its {loop_ms:.2f} ms a message"
+          " shared out by them:")  # fmt: skip
+    for name, n in samples.most_common():
+        print(f"  {n / total:>6.1%}  {n / total * loop_ms:>5.3f} ms  {name}")
 
 
 if __name__ == "__main__":

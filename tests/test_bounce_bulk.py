@@ -161,6 +161,10 @@ def test_reply_for_a_carrier_filter_gives_that_carriers_steps() -> None:
     assert "au(KDDI)の迷惑メールフィルターまたは受信設定" in out
     assert "受信リスト設定(必ず受信)" in out  # au's own steps from the advice catalog
     assert "Lentranceカスタマーサポート" in out
+    code, out, _ = _run("--reply", "--lang", "en", str(DATA / "bounces" / "rhost-kddi-01.eml"))
+    assert code == 0 and out.startswith("Dear customer,")
+    assert "au (KDDI)'s spam filter or reception settings refused" in out
+    assert "Lentrance Customer Support" in out and "お客様" not in out
 
 
 def test_reply_for_a_full_mailbox_and_a_gone_address(tmp_path: Path) -> None:

@@ -48,10 +48,10 @@ def broken(tmp_path: Path) -> Path:
 def test_shipped_templates_pass(runner: CliRunner, charset: str) -> None:
     result = runner.invoke(main, ["lint", "--charset", charset])
     assert result.exit_code == 0, result.output
-    assert result.stdout == "".join(f"{source}: ok\n" for source in SHIPPED)
+    assert result.stdout == "".join(f"{source}: OK\n" for source in SHIPPED)
     assert (
         result.stderr
-        == "lint: 5 message(s), 0 error(s), 0 warning(s); spam score not run (no --spamd)\n"
+        == "lint: メッセージ 5件、エラー 0件、警告 0件。スパム判定は未実行(--spamd なし)\n"
     )
 
 
@@ -139,10 +139,12 @@ def test_lang_words_one_finding_in_either_language(runner: CliRunner, tmp_path: 
     ja = runner.invoke(main, ["lint", "--eml", str(bad)])
     en = runner.invoke(main, ["lint", "--eml", str(bad), "--lang", "en"])
     assert ja.exit_code == en.exit_code == 1
-    assert ja.stdout.splitlines()[1:] == [
-        "  error: from_domain: 送信元アドレスが 'noreply@lentrance-mail.net' で、"
+    # The report's own labels follow --lang too: one language per output.
+    assert ja.stdout.splitlines() == [
+        f"{bad}: エラー 1件、警告 0件",
+        "  エラー: from_domain: 送信元アドレスが 'noreply@lentrance-mail.net' で、"
         "lentrance.com のアドレスではありません。",
-        "    fix: no-reply@lentrance.com から送ってください。FAQ はお客様に、ドメイン指定受信で"
+        "    修正: no-reply@lentrance.com から送ってください。FAQ はお客様に、ドメイン指定受信で"
         " @lentrance.com を許可するよう案内しています。",
     ]
     assert en.stdout.splitlines()[1] == (
@@ -158,7 +160,7 @@ def test_eml_from_stdin(runner: CliRunner) -> None:
     raw = render_message("withdrawal_complete", to="taro@au.com", charset="iso-2022-jp")
     result = runner.invoke(main, ["lint", "--eml", "-"], input=raw.as_bytes())
     assert result.exit_code == 0, result.output
-    assert result.stdout == "-: ok\n"
+    assert result.stdout == "-: OK\n"
 
 
 @pytest.mark.parametrize(

@@ -127,10 +127,10 @@ def test_a_4_9_mb_message_breaks_softbanks_limit_only(runner: CliRunner, huge: P
 def test_allow_on_the_command_line(runner: CliRunner, many_links: Path, allow: list[str]) -> None:
     result = runner.invoke(main, ["lint", "password_reset", "--templates", str(many_links), *allow])
     assert result.exit_code == 0, result.output
-    assert result.stdout.splitlines()[0] == "password_reset/default: ok (1 allowed)"
-    assert "  allowed: too_many_links [softbank]: " in result.stdout
+    assert result.stdout.splitlines()[0] == "password_reset/default: OK(許可 1件)"
+    assert "  許可: too_many_links [softbank]: " in result.stdout
     assert result.stderr == (
-        "lint: 1 message(s), 0 error(s), 0 warning(s), 1 allowed; spam score not run (no --spamd)\n"
+        "lint: メッセージ 1件、エラー 0件、警告 0件、許可 1件。スパム判定は未実行(--spamd なし)\n"
     )
 
 

@@ -194,7 +194,9 @@ def test_every_reply_draft_greets_with_the_default_salutation() -> None:
         "Hi. This is the qmail-send program at mx.lentrance.com.\n"
         "<hanako@au.com>:\nRemote host said: 552 5.2.2 Mailbox full\n"
     ).bounce
-    assert format_reply(bounce[0]).startswith(salutation(None, "ja") + "\n")
+    for lang in ("ja", "en"):
+        draft = format_reply(bounce[0], lang=lang)
+        assert draft.startswith(salutation(None, lang) + "\n"), lang
 
 
 def test_the_tuning_tickets_are_read_right() -> None:

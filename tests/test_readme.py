@@ -386,8 +386,8 @@ def test_the_ci_example_gates_on_lint_and_allows_on_purpose(
 
     status, out = job()
     assert status == 1, out
-    # lint words its findings in Japanese by default, as every command does
-    assert "  error: html_script: HTMLパートにスクリプトがあります(a <script> element)。" in out
+    # lint words its report in Japanese by default, as every command does
+    assert "  エラー: html_script: HTMLパートにスクリプトがあります(a <script> element)。" in out
     assert "passed" not in out  # the gate stops the job before the tests
 
     pyproject = shop / "pyproject.toml"
@@ -396,7 +396,7 @@ def test_the_ci_example_gates_on_lint_and_allows_on_purpose(
     )
     status, out = job()
     assert status == 0, out
-    assert "password_reset/default: ok (1 allowed)" in out
+    assert "password_reset/default: OK(許可 1件)" in out
     assert re.search(r"^3 passed in ", out, re.MULTILINE), out
 
 

@@ -70,7 +70,7 @@ def test_lint_spamd_lists_rules_and_exits_1_on_spam(spamd: str, tmp_path: Path) 
 def test_without_spamd_the_check_says_it_did_not_run() -> None:
     result = CliRunner().invoke(main, ["lint", "password_reset", "--format", "json"])
     assert json.loads(result.stdout)["spam"] == {"ran": False, "why": "no --spamd HOST:PORT given"}
-    assert "spam score not run (no --spamd)" in result.stderr
+    assert "スパム判定は未実行(--spamd なし)" in result.stderr
 
 
 def test_an_unreachable_spamd_is_reported_as_could_not_run() -> None:
@@ -81,7 +81,7 @@ def test_an_unreachable_spamd_is_reported_as_could_not_run() -> None:
             main, ["lint", "password_reset", "--spamd", f"127.0.0.1:{port}"]
         )
     assert result.exit_code == 4
-    assert "spamd: did not run: spamd at 127.0.0.1" in result.output
+    assert "spamd: 実行されませんでした: spamd at 127.0.0.1" in result.output
     assert "could not be reached" in result.output and "Traceback" not in result.output
 
 

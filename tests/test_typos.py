@@ -155,6 +155,8 @@ V2_DISAGREE = {
     "person@gmail.co": "issue 2: .co after a popular name is a slip of .com",
     "person@hotmail.co": "as gmail.co: .co after a popular name is a slip of .com",
     '<script>alert("x")</script>@gmial.com': "invalid local part: syntax_invalid, no guess",
+    "person@gmial.com": "a tie (gmail.com, gmiel.com) goes to the keyboard slip: two letters "
+    "swapped, not a far key (e for a)",
 }
 
 
@@ -197,12 +199,47 @@ def test_mailcheck_suite(suite: str, disagree: dict[str, str]) -> None:
         ("taro@me.cm", "taro@me.com"),
         ("taro@au.bom", "taro@au.com"),
         ("taro@kyoto-u.ac.jo", "taro@kyoto-u.ac.jp"),  # a campus domain (Hipo's list)
-        ("taro@st.kyotu-u.ac.jp", "taro@st.kyoto-u.ac.jp"),  # in a campus mailbox subdomain
+        ("taro@st.kyoti-u.ac.jp", "taro@st.kyoto-u.ac.jp"),  # in a campus mailbox subdomain
         ("taro@beach.ocn.ne.jo", "taro@beach.ocn.ne.jp"),  # an ISP mailbox subdomain
     ],
 )
 def test_japanese_shapes(typed: str, meant: str) -> None:
     assert check_offline(typed).suggestion == meant
+
+
+@pytest.mark.parametrize(
+    ("typed", "meant"),
+    [
+        ("kokugakuen.ac.jp", "kokugakuin.ac.jp"),  # a far key: one vowel for another
+        ("kyotu-u.ac.jp", "kyoto-u.ac.jp"),  # keeps a romanised name a name (meikai, meikei)
+        ("nagoya-cy.ac.jp", "nagoya-cu.ac.jp"),  # only the campus code differs (-u, -cu, -wu)
+        ("py-toyama.ac.jp", "pu-toyama.ac.jp"),  # the code before the place (u-, pu-)
+        ("way.ac.jp", "wayo.ac.jp"),  # a three-letter name is somebody's initials
+        ("kanagwau.ac.jp", "kanagawa-u.ac.jp"),  # two edits in a .jp name (kagawa, kanagawa)
+    ],
+)
+def test_slips_where_real_names_crowd_wait_for_dns(typed: str, meant: str) -> None:
+    """The typed name is as likely a real one the list lacks: weak (shown only when DNS
+    says the typed domain takes no mail), or nothing."""
+    found = suggest_domain(typed)
+    assert found is not None and (found.suggested, found.strength) == (meant, "weak")
+    assert check_offline(f"taro@{typed}").suggestion is None
+
+
+@pytest.mark.parametrize(
+    ("typed", "meant"),
+    [
+        ("yb.ne.jp", "ybb.ne.jp"),  # JPRS: no .jp name of two letters
+        ("okinawa-uu.ac.jp", "okinawa-u.ac.jp"),  # a letter struck twice, even in the code
+        ("gooo.jp", "goo.jp"),  # struck twice, straight under .jp
+        ("tuus.ac.jp", None),  # tus struck twice or tuis one key off: a tie, no guess
+        ("hukuoka-u.ac.jp", "fukuoka-u.ac.jp"),  # kunrei's hu for fu: a far key, a habit
+        ("kyouto-u.ac.jp", "kyoto-u.ac.jp"),  # the long vowel written out
+        ("hirosima-u.ac.jp", "hiroshima-u.ac.jp"),  # kunrei's si for shi
+    ],
+)
+def test_jprs_length_and_doubled_letters(typed: str, meant: str | None) -> None:
+    assert check_offline(f"taro@{typed}").suggestion == (f"taro@{meant}" if meant else None)
 
 
 @pytest.mark.parametrize(

@@ -3,6 +3,7 @@ same ``{placeholders}``, so that switching the language never loses a sentence."
 
 from __future__ import annotations
 
+import ast
 import re
 import string
 from pathlib import Path
@@ -64,3 +65,28 @@ def test_every_lint_rule_is_worded_in_both_languages_with_the_same_fields() -> N
             if re.sub(r"\{[^}]*\}|[:\s]", "", en):  # words, not only "{receiver}: {text}"
                 assert ja != en, (code, part)
             assert _fields(ja) == _fields(en), (code, part)
+
+
+def test_every_reply_draft_exists_in_both_languages() -> None:
+    """A reply draft is chosen by language (words.toml [reply_templates]): one missing in a
+    language would send that desk's agents another language's draft, or none."""
+    replies = Path(__file__).parents[1] / "templates" / "replies"
+    ja = {p.name for p in replies.glob("*.txt.j2")}
+    en = {p.name for p in (replies / "en").glob("*.txt.j2")}
+    assert ja and ja == en
+
+
+def test_no_module_carries_a_words_table() -> None:
+    """Words live in the data files: no dict literal in the code with "ja" and "en" keys
+    whose values are written out (text, or a table of texts)."""
+    package = Path(__file__).parents[1] / "maildoctor"
+    found = []
+    for path in package.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            if not isinstance(node, ast.Dict):
+                continue
+            keys = {k.value for k in node.keys if isinstance(k, ast.Constant)}
+            written = any(isinstance(v, ast.Constant | ast.Dict) for v in node.values)
+            if {"ja", "en"} <= keys and written:
+                found.append(f"{path.relative_to(package)}:{node.lineno}")
+    assert found == []

@@ -3,13 +3,17 @@ with its source.
 
 - campus: every Japanese entry of Hipo's university-domains-list (MIT licence;
   ``fetch github:Hipo/university-domains-list``), the university's name and web page
-  as the source;
+  as the source; then every ``.jp`` entry of JetBrains's swot (MIT licence; the
+  academic domains JetBrains accepts for student licences, one file per domain
+  holding the school's name; ``fetch github:JetBrains/swot``) that Hipo lacks: the two
+  lists overlap on about half their ``ac.jp`` names, so each finds schools the other
+  misses (Tokyo Metropolitan University's ``tmu.ac.jp`` is only in swot);
 - isp: the ``.jp`` domains of Thunderbird's ISPDB (``maildoctor/data/mail_domains_ispdb.txt``)
   that are a registered domain (not one of an ISP's server host names such as
   ``mx21.tiki.ne.jp``), and the ISP domains of ``/work/shared/data/carriers-jp.json``
   ``popular_domains_jp`` with the sources recorded there.
 
-Usage: python bench/address_eval/build_jp_domains.py HIPO_GIT_DIR [CARRIERS_JP_JSON]
+Usage: python bench/address_eval/build_jp_domains.py HIPO_GIT_DIR SWOT_GIT_DIR [CARRIERS_JP_JSON]
 """
 
 from __future__ import annotations
@@ -35,18 +39,35 @@ def _q(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)
 
 
-def main() -> None:
-    hipo = Path(sys.argv[1])
-    carriers = Path(sys.argv[2] if len(sys.argv) > 2 else "/work/shared/data/carriers-jp.json")
-    commit = subprocess.run(
-        ["git", "-C", str(hipo), "rev-parse", "HEAD"], check=True, capture_output=True, text=True
-    ).stdout.strip()
-    raw = subprocess.run(
-        ["git", "-C", str(hipo), "show", "HEAD:world_universities_and_domains.json"],
-        check=True,
-        capture_output=True,
-        text=True,
+def _git(repo: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", "-C", str(repo), *args], check=True, capture_output=True, text=True
     ).stdout
+
+
+def _swot(repo: Path) -> dict[str, str]:
+    """swot's registered .jp domains (lib/domains/jp/ac/tmu.txt is tmu.ac.jp), with sources."""
+    commit = _git(repo, "rev-parse", "HEAD").strip()
+    found: dict[str, str] = {}
+    for path in _git(repo, "ls-tree", "-r", "--name-only", "HEAD", "lib/domains/jp").split():
+        if not path.endswith(".txt"):
+            continue
+        labels = path.removeprefix("lib/domains/").removesuffix(".txt").split("/")
+        d = ".".join(reversed(labels)).lower()
+        name = _git(repo, "show", f"HEAD:{path}").strip().splitlines()[0].strip()
+        # the registered domain only: its subdomains are mailbox domains of it anyway
+        source = f"JetBrains/swot@{commit[:12]}: {name} ({path})"
+        found.setdefault(
+            _registered(d), source + ("" if _registered(d) == d else " (registered domain)")
+        )
+    return found
+
+
+def main() -> None:
+    hipo, swot = Path(sys.argv[1]), Path(sys.argv[2])
+    carriers = Path(sys.argv[3] if len(sys.argv) > 3 else "/work/shared/data/carriers-jp.json")
+    commit = _git(hipo, "rev-parse", "HEAD").strip()
+    raw = _git(hipo, "show", "HEAD:world_universities_and_domains.json")
     campus: dict[str, str] = {}
     for u in json.loads(raw):
         if u.get("alpha_two_code") != "JP":
@@ -60,6 +81,8 @@ def main() -> None:
             campus.setdefault(d, source)
             # JPRS: the registered domain is NAME.TYPE.jp or NAME.jp (bs.naist.jp is naist.jp's)
             campus.setdefault(_registered(d), source + " (registered domain)")
+    for d, source in _swot(swot).items():
+        campus.setdefault(d, source)
     isp: dict[str, str] = {}
     ispdb = (ROOT / "maildoctor" / "data" / "mail_domains_ispdb.txt").read_text("utf-8")
     for line in ispdb.splitlines():
@@ -76,7 +99,8 @@ def main() -> None:
         "# Japanese ISP and campus mail domains the typo suggester knows (never corrects,",
         "# and corrects slips of), each with its source.",
         "# Built by bench/address_eval/build_jp_domains.py;",
-        "# campus entries from Hipo's university-domains-list (MIT licence, (c) 2014-2025 Hipo),",
+        "# campus entries from Hipo's university-domains-list (MIT licence, (c) 2014-2025 Hipo)",
+        "# and JetBrains's swot (MIT licence, (c) 2013 Lee Reilly) where Hipo lacks them,",
         "# ISP entries from Thunderbird's ISPDB (MPL 2.0) and /work/shared/data/carriers-jp.json.",
         "# A subdomain of a campus domain is a mailbox domain of its own (st.kyoto-u.ac.jp).",
         "",

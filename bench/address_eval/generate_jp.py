@@ -10,13 +10,28 @@ mark or a hyphen typed for the dot (``gmailーcom``).
 
 Parts: a campus or ISP domain is held out by a hash of the domain (so held-out cases
 are at domains the tuning part never shows); other cases by a hash of the typed address.
-Writes mistyped_jp.jsonl beside this script.
 
-Usage: python bench/address_eval/generate_jp.py
+Two sets, each written once and committed before any rule was tuned on it:
+
+- ``mistyped_jp.jsonl`` (``--set 1``, the default): 500 draws, seed 720261207, drawn
+  from jp_mail_domains.toml as it stood when it was written (commit 86c8f05:
+  ``git show 86c8f05:maildoctor/data/jp_mail_domains.toml > /tmp/jp1.toml`` and
+  ``--data /tmp/jp1.toml`` rebuilds it byte for byte);
+- ``mistyped_jp2.jsonl`` (``--set 2``): a fresh one, written when set 1's held-out part
+  was found too small to measure 0.5% by (163 cases: one case is 0.6%). Its own seed
+  and hash salt, 2,000 draws, and a fifth kind, ``campus_short``: slips of campus names
+  of up to four letters (the kind set 1's held-out misses are said to be, scarce in its
+  tuning part), drawn as often as the other campus names together. The campus and ISP
+  domains set 1 holds out are left out of set 2 altogether (no tuning case of set 2 is
+  at one of them), and a third of the rest is held out afresh: set 2's held-out part is
+  at domains neither set's tuning part shows.
+
+Usage: python bench/address_eval/generate_jp.py [--set 1|2] [--data TOML]
 """
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 import random
@@ -25,7 +40,11 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE.parent.parent / "maildoctor" / "data" / "jp_mail_domains.toml"
-SEED = 7_2026_1207
+#: set: (seed, draws, domain salt, typed salt, file)
+SETS = {
+    1: (7_2026_1207, 500, "jp-domain:", "jp-typed:", "mistyped_jp.jsonl"),
+    2: (2_2026_1207_2, 2000, "jp2-domain:", "jp2-typed:", "mistyped_jp2.jsonl"),
+}
 TYPES = ("ac", "ad", "co", "ed", "go", "gr", "lg", "ne", "or")
 ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
 LOCALS = ("taro", "hanako.s", "k.yamada", "mika_0912", "shun2001", "aoi.t", "ren-k", "yui88")
@@ -88,11 +107,24 @@ def second_level_slip(domain: str, rng: random.Random) -> str | None:
     return ".".join(labels)
 
 
+def _set1_heldout(domain: str) -> bool:
+    return _h(domain, SETS[1][2]) % 3 == 0
+
+
 def main() -> None:
-    rng = random.Random(SEED)
-    table = tomllib.loads(DATA.read_text("utf-8"))
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--set", type=int, choices=sorted(SETS), default=1)
+    parser.add_argument("--data", type=Path, default=DATA, help="jp_mail_domains.toml to draw from")
+    args = parser.parse_args()
+    seed, draws, domain_salt, typed_salt, out = SETS[args.set]
+    rng = random.Random(seed)
+    table = tomllib.loads(args.data.read_text("utf-8"))
     campus = sorted(d for d in table["campus"] if d.count(".") == 2)
     isp = sorted(d for d in table["isp"] if not d.startswith(("i.", "docomo", "ezweb")))
+    if args.set == 2:  # set 1's held-out domains stay unseen: none of set 2's cases is at one
+        campus = [d for d in campus if not _set1_heldout(d)]
+        isp = [d for d in isp if not _set1_heldout(d)]
+    short_campus = [d for d in campus if len(d.split(".")[0]) <= 4]
     rows: list[dict[str, str]] = []
     seen: set[str] = set()
     known = {*table["campus"], *table["isp"]}
@@ -106,12 +138,19 @@ def main() -> None:
         ):
             return  # the slip landed on a real domain: not a typo
         seen.add(typed)
-        key, salt = (domain_key, "jp-domain:") if domain_key else (typed, "jp-typed:")
+        key, salt = (domain_key, domain_salt) if domain_key else (typed, typed_salt)
         part = "heldout" if _h(key, salt) % 3 == 0 else "tuning"
         rows.append({"typed": typed, "meant": meant, "kind": kind, "part": part})
 
-    for _ in range(500):
+    for _ in range(draws):
         local = rng.choice(LOCALS)
+        if args.set == 2 and rng.random() < 0.25:
+            d = rng.choice(short_campus)
+            sub = rng.choice(("", "", "st.", "s.", "g."))
+            typed = letter_slip(d, rng) if rng.random() < 0.6 else second_level_slip(d, rng)
+            if typed:
+                add(f"{local}@{sub}{typed}", f"{local}@{sub}{d}", "campus_short", d)
+            continue
         roll = rng.random()
         if roll < 0.30:
             d = rng.choice(campus)
@@ -146,11 +185,11 @@ def main() -> None:
             d = rng.choice((*BIG_COM, "docomo.ne.jp", "yahoo.co.jp", "so-net.ne.jp"))
             mark = rng.choice(("ー", "-", "－", "ｰ"))
             add(f"{local}@{d.replace('.', mark)}", f"{local}@{d}", "dash_for_dot", None)
-    with (HERE / "mistyped_jp.jsonl").open("w", encoding="utf-8") as f:
+    with (HERE / out).open("w", encoding="utf-8") as f:
         for row in rows:
             f.write(json.dumps(row, ensure_ascii=False) + "\n")
     parts = [r["part"] for r in rows]
-    print(f"mistyped_jp.jsonl: {len(rows)} ({parts.count('heldout')} held out)")
+    print(f"{out}: {len(rows)} ({parts.count('heldout')} held out)")
 
 
 if __name__ == "__main__":

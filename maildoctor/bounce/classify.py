@@ -168,7 +168,9 @@ def _classify(
     # As Sisimai::Fact does: what the bounce's writer decided stands, unless it is a
     # reason the words should confirm; then the receiving provider's reading comes first.
     if not preset or preset in RETRY:
-        provider, said = rhost_reason(r.remote_mta, _domain(r.recipient), r.diagnostic, r.status)
+        provider, said = rhost_reason(
+            r.remote_mta, _domain(r.recipient), r.diagnostic, r.status, bounce.reporting_mta
+        )
         if said:
             return said, f"rhost:{provider}"
     reason = decide(facts, preset)

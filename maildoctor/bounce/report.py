@@ -10,6 +10,7 @@ from maildoctor.bounce.classify import Explanation
 from maildoctor.bounce.patterns import tables
 from maildoctor.carriers import CARRIERS
 from maildoctor.findings import Lang
+from maildoctor.words import words
 
 __all__ = [
     "REPLY_TEMPLATE",
@@ -17,28 +18,13 @@ __all__ = [
     "format_reply",
     "format_text",
     "reply_context",
+    "reply_template",
     "summary",
 ]
 
-_LABELS: dict[str, dict[str, str]] = {
-    "recipient": {"ja": "宛先", "en": "Recipient"},
-    "reason": {"ja": "理由", "en": "Reason"},
-    "status": {"ja": "ステータス", "en": "Status"},
-    "reply": {"ja": "応答コード", "en": "Reply code"},
-    "hard": {"ja": "恒久的(再送しても届きません)", "en": "hard bounce (resending will not help)"},
-    "soft": {"ja": "一時的または設定次第", "en": "soft bounce (temporary or settings-dependent)"},
-    "remote": {"ja": "拒否したサーバー", "en": "Refused by"},
-    "words": {"ja": "サーバーの応答", "en": "Server said"},
-    "mta": {"ja": "バウンスの送信元", "en": "Bounce written by"},
-    "carrier": {"ja": "キャリア", "en": "Carrier"},
-    "advice": {"ja": "お客様へのアドバイス", "en": "Advice for the customer"},
-    "none": {"ja": "(なし)", "en": "(none)"},
-    "unknown": {"ja": "(不明)", "en": "(unknown)"},
-}
-
 
 def _label(key: str, lang: Lang) -> str:
-    return _LABELS[key][lang]
+    return words("bounce_report", lang)[key]
 
 
 def summary(reason: str, lang: Lang, carrier: str = "") -> str:
@@ -148,7 +134,7 @@ _AGENT_ONLY = ("sender_side_fix", "retry_later", "ask_mail_admin", "dns_unknown"
 _OPENING_SAYS: dict[str, frozenset[str]] = {"gone": frozenset({"reregister"})}
 
 
-def reply_context(e: Explanation) -> dict[str, Any]:
+def reply_context(e: Explanation, lang: Lang = "ja") -> dict[str, Any]:
     """What the bounce reply template gets: the address, which case it is, the advice."""
     carrier = CARRIERS.get(e.carrier) if e.carrier else None
     case = _CUSTOMER_CASE.get(e.reason, "ours")
@@ -159,21 +145,26 @@ def reply_context(e: Explanation) -> dict[str, Any]:
         if advice_id in _OPENING_SAYS.get(case, ()):
             continue  # the draft's opening paragraph for this case already says it
         if advice_id in CATALOG and advice_id not in _AGENT_ONLY:
-            title, body = advice_text(advice_id, "ja", carrier)
+            title, body = advice_text(advice_id, lang, carrier)
             advice.append({"id": advice_id, "title": title, "body": body})
     return {
         "address": e.recipient,
         "reason": e.reason,
         "case": case,
-        "carrier": {"id": carrier.id, "name": carrier.name("ja")} if carrier else None,
+        "carrier": {"id": carrier.id, "name": carrier.name(lang)} if carrier else None,
         "advice": advice if case != "ours" else [],
     }
 
 
-def format_reply(e: Explanation, templates_dir: Path | None = None) -> str:
-    """The Japanese reply draft to the customer whose address bounced."""
+def reply_template(lang: Lang) -> str:
+    """The bounce reply template in ``lang`` (``words.toml`` [reply_templates] folders)."""
+    return REPLY_TEMPLATE.replace("replies/", words("reply_templates", lang)["folder"], 1)
+
+
+def format_reply(e: Explanation, templates_dir: Path | None = None, lang: Lang = "ja") -> str:
+    """The reply draft, in ``lang``, to the customer whose address bounced."""
     from maildoctor.mail.templating import environment
     from maildoctor.mail.templating import templates_dir as resolve_dir
 
     env = environment(resolve_dir(templates_dir))
-    return env.get_template(REPLY_TEMPLATE).render(**reply_context(e))
+    return env.get_template(reply_template(lang)).render(**reply_context(e, lang))

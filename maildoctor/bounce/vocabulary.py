@@ -198,26 +198,58 @@ def _rhost_hosts() -> tuple[
     )
 
 
-def rhost_reason(remote: str, domain: str, words: str, status: str = "") -> tuple[str, str]:
+def rhost_reason(
+    remote: str, domain: str, words: str, status: str = "", reporting: str = ""
+) -> tuple[str, str]:
     """(provider, reason) when the refusing host or the recipient's domain is a provider
-    whose own words (and status) ``words`` hold (Sisimai::Rhost::*), else ``("", "")``."""
-    hosts = [h.rstrip(".").lower() for h in (remote, domain) if h]
-    if not hosts:
+    whose own words (and status) ``words`` hold (Sisimai::Rhost::*), else ``("", "")``.
+
+    As Sisimai's ``Rhost`` does, the host that wrote the bounce (``reporting``) is tried
+    last, when neither of the others is a known provider's: a notice Aol, Outlook.com or
+    Google Workspace wrote about its own mailbox names no remote host."""
+    said = _rhost_for([h for h in (remote, domain) if h], words, status)
+    if said == ("", "") and reporting:
+        said = _rhost_for([reporting], words, status)
+    return said
+
+
+def _rhost_for(names: list[str], words: str, status: str) -> tuple[str, str]:
+    """The first reading of ``words`` by a table of the providers ``names`` belong to:
+    error-code tables first, then word tables."""
+    tables = dict.fromkeys(t for h in names for t in _tables_of(h.rstrip(".").lower()))
+    if not tables:
         return "", ""
-    text = words.lower()
-    for name, table_of_codes in _data().codes.items():
-        exact, suffixes = table_of_codes.exact, table_of_codes.suffixes
-        if any(h in exact or h.endswith(suffixes) for h in hosts):
-            said = table_of_codes.reason(words)
+    for kind, name in tables:
+        if kind == "codes":
+            said = _data().codes[name].reason(words)
             if said:
                 return name, said
-    for name, exact, suffixes, table in _rhost_hosts():
-        if not any(h in exact or h.endswith(suffixes) for h in hosts):
-            continue
-        for reason, entries in table.items():
-            if any(_entry_fits(e, status, text) for e in entries):
-                return name, reason
+    text = words.lower()
+    for kind, name in tables:
+        if kind == "messages":
+            for reason, entries in _data().rhost[name][1].items():
+                if any(_entry_fits(e, status, text) for e in entries):
+                    return name, reason
     return "", ""
+
+
+@lru_cache(maxsize=4096)
+def _tables_of(host: str) -> tuple[tuple[str, str], ...]:
+    """The providers' tables whose hosts ``host`` is (or is under), code tables first,
+    in the data file's order: host names repeat across bounces, so this is cached."""
+    if not host:
+        return ()
+    found = [
+        ("codes", name)
+        for name, t in _data().codes.items()
+        if host in t.exact or host.endswith(t.suffixes)
+    ]
+    found += [
+        ("messages", name)
+        for name, exact, suffixes, _ in _rhost_hosts()
+        if host in exact or host.endswith(suffixes)
+    ]
+    return tuple(found)
 
 
 def present_in(finder: ahocorasick_rs.AhoCorasick, text: str) -> set[str]:

@@ -17,43 +17,14 @@ import click
 from maildoctor.bounce import Explanation, NotABounce, explain
 from maildoctor.bounce.batch import ReplyTargets, Summary, Suppression
 from maildoctor.bounce.inputs import Message, expand, messages
-from maildoctor.bounce.report import REPLY_TEMPLATE, explanation_dict, format_reply, format_text
+from maildoctor.bounce.report import explanation_dict, format_reply, format_text, reply_template
 from maildoctor.cli.options import format_option, lang_option, reply_templates, templates_option
 from maildoctor.findings import Lang
 from maildoctor.spreadsheet import csv_line
 from maildoctor.words import words
 
-_NOT_A_BOUNCE = {
-    "ja": {
-        "not_an_email": (
-            "{file}: メールのファイルではありません(メールヘッダーがありません)。"
-            ".eml か mbox 形式のファイルを指定してください。"
-        ),
-        "no_failure": (
-            "{file}: バウンスメールではありません(配送状態レポートも配送失敗の文面もありません)。"
-        ),
-        "empty": "{file}: ファイルが空です。",
-        "no_recipients": "{file}: 配送失敗の通知ですが、宛先が書かれていません。",
-    },
-    "en": {
-        "not_an_email": (
-            "{file}: not an email message (it has no mail headers); give an .eml or mbox file."
-        ),
-        "no_failure": (
-            "{file}: not a bounce (no delivery status report and no delivery-failure text)."
-        ),
-        "empty": "{file}: the file is empty.",
-        "no_recipients": "{file}: a delivery notification that names no recipient.",
-    },
-}
-_UNREADABLE = {
-    "ja": "{file}: ファイルを読めませんでした({why})。",
-    "en": "{file}: the file could not be read ({why}).",
-}
-_UNPARSABLE = {
-    "ja": "{file}: ファイルを解析できませんでした({why})。",
-    "en": "{file}: the file could not be parsed ({why}).",
-}
+#: NotABounce's codes, each with its line in words.toml [bounce_cli]
+_NOT_A_BOUNCE = ("not_an_email", "no_failure", "empty", "no_recipients")
 _CSV_FIELDS = (
     "file",
     "kind",
@@ -133,15 +104,20 @@ def _first_name(files: list[str], numbers: list[int], where: int) -> str:
 
 
 def _explain_one(message: Message, lang: Lang) -> tuple[tuple[Explanation, ...] | None, str, str]:
+    said = words("bounce_cli", lang)
     if message.error:
-        return None, "unreadable", _UNREADABLE[lang].format(file=message.name, why=message.error)
+        return None, "unreadable", said["unreadable"].format(file=message.name, why=message.error)
     try:
         return explain(message.raw), "", ""
     except NotABounce as e:
-        table = _NOT_A_BOUNCE[lang]
-        return None, e.code, table.get(e.code, table["no_failure"]).format(file=message.name)
+        key = e.code if e.code in _NOT_A_BOUNCE else "no_failure"
+        return None, e.code, said[key].format(file=message.name)
     except Exception as e:  # a parser bug on one message must not end a bulk run
-        return None, "unparsable", _UNPARSABLE[lang].format(file=message.name, why=type(e).__name__)
+        return (
+            None,
+            "unparsable",
+            said["unparsable"].format(file=message.name, why=type(e).__name__),
+        )
 
 
 @click.command()
@@ -214,10 +190,12 @@ def command(
       maildoctor bounce bounce.eml --reply
     """
     # The reply template is checked before any work: missing or broken is a usage error.
-    folder = reply_templates(templates_dir, REPLY_TEMPLATE) if reply else None
+    folder = reply_templates(templates_dir, reply_template(lang)) if reply else None
     files = expand(sources)
     if not files:
-        click.echo(_NO_FILES[lang].format(sources=" ".join(sources)), err=True)
+        click.echo(
+            words("bounce_cli", lang)["no_files"].format(sources=" ".join(sources)), err=True
+        )
         raise click.exceptions.Exit(1)
     problems: list[str] = []
     # What --summary, --suppress and --reply need, added up as the bounces stream by:
@@ -273,9 +251,11 @@ def command(
         click.echo(line, err=True)
 
     if targets is not None:
-        drafts = [format_reply(e, folder) for e in targets.targets()]
+        drafts = [format_reply(e, folder, lang) for e in targets.targets()]
         if not drafts:
-            click.echo(_NO_REPLY[lang].format(address=address or ""), err=True)
+            click.echo(
+                words("bounce_cli", lang)["no_reply"].format(address=address or ""), err=True
+            )
             raise click.exceptions.Exit(1)
         click.echo("\n\n".join(drafts), nl=False)
     elif tally is not None:
@@ -288,16 +268,6 @@ def command(
         _write_suppression(suppress_file, suppression, lang)
     if failed:
         raise click.exceptions.Exit(1)
-
-
-_NO_FILES = {
-    "ja": "{sources}: 読み込むファイルがありません(空のフォルダです)。",
-    "en": "{sources}: no files to read (the folder is empty).",
-}
-_NO_REPLY = {
-    "ja": "返信文を作れません: {address} 宛てのバウンスがありません。",
-    "en": "no reply draft: no bounce for {address} in the input.",
-}
 
 
 def _emit_error(out: Any, fmt: str, name: str, code: str, written: int) -> int:
@@ -325,26 +295,6 @@ def _row(fmt: str, record: dict[str, Any], written: int) -> str:
     return _csv_line([flat.get(k) for k in _CSV_FIELDS])
 
 
-_SUMMARY_TITLES = {
-    "ja": {
-        "unreadable": "読めない・バウンスでないメッセージ",
-        "by_kind": "種類",
-        "by_reason": "理由(バウンス)",
-        "by_carrier": "キャリア(バウンス)",
-        "hard_soft": "恒久的/一時的(バウンス)",
-        "by_day": "日付 UTC(バウンス)",
-    },
-    "en": {
-        "unreadable": "unreadable or not a bounce",
-        "by_kind": "kind",
-        "by_reason": "reason (bounces)",
-        "by_carrier": "carrier (bounces)",
-        "hard_soft": "hard/soft (bounces)",
-        "by_day": "day, UTC (bounces)",
-    },
-}
-
-
 def _print_summary(out: Any, fmt: str, data: dict[str, Any], lang: Lang) -> None:
     if fmt in ("json", "jsonl"):
         indent = 2 if fmt == "json" else None
@@ -357,10 +307,10 @@ def _print_summary(out: Any, fmt: str, data: dict[str, Any], lang: Lang) -> None
             for key, count in data[dim].items():
                 out.write(_csv_line([dim, key, count]))
         return
-    titles = _SUMMARY_TITLES[lang]
-    lines = [f"{titles['unreadable']}: {data['messages_unreadable']}"]
+    said = words("bounce_cli", lang)
+    lines = [f"{said['summary_unreadable']}: {data['messages_unreadable']}"]
     for dim in ("by_kind", "by_reason", "by_carrier", "hard_soft", "by_day"):
-        lines.append(f"{titles[dim]}:")
+        lines.append(f"{said['summary_' + dim]}:")
         lines.extend(f"  {key:<24} {count:>7}" for key, count in data[dim].items())
     out.write("\n".join(lines) + "\n")
 
@@ -370,10 +320,6 @@ _SUPPRESS_FIELDS = (
     "address", "reason", "hard", "first_seen", "last_seen", "count", "decided_by",
     "rule", "status", "words",
 )  # fmt: skip
-_WROTE = {
-    "ja": "{file}: 配信停止リストに {n} 件のアドレスを書き出しました。",
-    "en": "{file}: wrote {n} addresses to the suppression list.",
-}
 
 
 def _write_suppression(path: Path, suppression: Suppression, lang: Lang) -> None:
@@ -400,4 +346,4 @@ def _write_suppression(path: Path, suppression: Suppression, lang: Lang) -> None
         path.write_text("".join(lines), encoding="utf-8")
     except OSError as e:
         raise click.FileError(str(path), hint=e.strerror or str(e)) from None
-    click.echo(_WROTE[lang].format(file=path, n=len(rows)), err=True)
+    click.echo(words("bounce_cli", lang)["wrote"].format(file=path, n=len(rows)), err=True)

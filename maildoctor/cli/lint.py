@@ -38,6 +38,7 @@ from maildoctor.mail.lint import (
 )
 from maildoctor.mail.render import catalog, load_template, render_message
 from maildoctor.mail.templating import TemplatingError, UnknownTemplate
+from maildoctor.words import words
 
 #: The recipient the templates are rendered for when linted.
 LINT_RECIPIENT = "taro.yamada@docomo.ne.jp"
@@ -166,45 +167,57 @@ def lint_files(paths: tuple[str, ...], extras: tuple[Extra, ...] = ()) -> list[L
     return results
 
 
-def format_text(results: list[Linted]) -> str:
-    """One line per message, then its findings with what to fix."""
+def format_text(results: list[Linted], lang: Lang = "ja") -> str:
+    """One line per message, then its findings with what to fix (labels in ``lang``:
+    words.toml [lint_cli] and [severity])."""
+    said, severity = words("lint_cli", lang), words("severity", lang)
     lines = []
     for r in results:
         counts = summary([r.findings])
         errors, warnings, allowed = counts["errors"], counts["warnings"], counts["allowed"]
-        status = "ok" if errors + warnings == 0 else f"{errors} error(s), {warnings} warning(s)"
-        lines.append(f"{r.source}: {status}" + (f" ({allowed} allowed)" if allowed else ""))
+        status = (
+            said["ok"]
+            if errors + warnings == 0
+            else said["counts"].format(errors=errors, warnings=warnings)
+        )
+        lines.append(
+            f"{r.source}: {status}"
+            + (said["allowed_count"].format(allowed=allowed) if allowed else "")
+        )
         for f in r.findings:
             carrier = f" [{f.carrier}]" if f.carrier else ""
-            label = "allowed" if f.allowed else str(f.severity)
+            label = said["allowed"] if f.allowed else severity[str(f.severity)]
             lines.append(f"  {label}: {f.code}{carrier}: {f.message}")
-            lines.append(f"    fix: {f.fix}")
+            lines.append(f"    {said['fix']}: {f.fix}")
             if f.source:
-                lines.append(f"    source: {f.source}")
-        lines += _format_extra(r.extra)
+                lines.append(f"    {said['source']}: {f.source}")
+        lines += _format_extra(r.extra, said)
     return "\n".join(lines) + "\n"
 
 
-def _format_extra(extra: dict[str, Any]) -> list[str]:
+def _format_extra(extra: dict[str, Any], said: dict[str, str]) -> list[str]:
     lines: list[str] = []
     spam = extra.get("spam")
     if spam and spam["ran"]:
-        verdict = "spam" if spam["is_spam"] else "not spam"
-        lines.append(
-            f"  spamd {spam['server']}: {spam['score']:.1f} points of {spam['required']:.1f} "
-            f"({verdict})"
+        verdict = said["spam"] if spam["is_spam"] else said["not_spam"]
+        line = said["spamd"].format(
+            server=spam["server"],
+            score=f"{spam['score']:.1f}",
+            required=f"{spam['required']:.1f}",
+            verdict=verdict,
         )
+        lines.append(f"  {line}")
         lines += [f"    {r['points']:+5.1f} {r['name']}: {r['description']}" for r in spam["rules"]]
     elif spam:
-        lines.append(f"  spamd: did not run: {spam['why']}")
+        lines.append("  " + said["spamd_not_run"].format(why=spam["why"]))
     for link in extra.get("links", []):
         state = link["status"] if link["status"] is not None else (link["refused"] or link["error"])
-        lines.append(f"  link {link['url']}: {state}")
+        lines.append("  " + said["link"].format(url=link["url"], state=state))
     display = extra.get("carrier_display")
     if display:
         untrusted = display.get("dns_untrusted")
-        head = f"  carrier display ({display['domain']})"
-        lines.append(head + (f": DNS not trusted ({untrusted})" if untrusted else ":"))
+        key = "carrier_display_untrusted" if untrusted else "carrier_display"
+        lines.append("  " + said[key].format(domain=display["domain"], why=untrusted))
         lines += [
             f"    {row['receiver']}: {row['treatment']}: {row['text']}"
             for row in display["rows"]
@@ -214,10 +227,13 @@ def _format_extra(extra: dict[str, Any]) -> list[str]:
     if clients:
         watched = [f for f in clients["families"] if f["family"] in clients["watched"]]
         scores = ", ".join(f"{f['name']} {f['score']}" for f in watched)
-        lines.append(
-            f"  clients: {scores} (all {len(clients['families'])} families: {clients['score']}; "
-            f"{clients['data_version']})"
+        line = said["clients"].format(
+            scores=scores,
+            families=len(clients["families"]),
+            score=clients["score"],
+            version=clients["data_version"],
         )
+        lines.append(f"  {line}")
     return lines
 
 
@@ -404,12 +420,14 @@ def command(
         }
         click.echo(json.dumps(document, ensure_ascii=False, indent=2))
     else:
-        click.echo(format_text(results), nl=False)
+        click.echo(format_text(results, lang), nl=False)
+    said = words("lint_cli", lang)
     click.echo(
-        f"lint: {counts['messages']} message(s), {errors} error(s), {counts['warnings']} "
-        "warning(s)"
-        + (f", {counts['allowed']} allowed" if counts["allowed"] else "")
-        + ("; spam score not run (no --spamd)" if spamd is None else ""),
+        said["summary"].format(
+            messages=counts["messages"], errors=errors, warnings=counts["warnings"]
+        )
+        + (said["summary_allowed"].format(allowed=counts["allowed"]) if counts["allowed"] else "")
+        + (said["summary_no_spamd"] if spamd is None else ""),
         err=True,
     )
     untrusted = [

@@ -30,37 +30,6 @@ from maildoctor.sender.domain_audit import SPF_LOOKUP_LIMIT, HttpsOptions, Sende
 from maildoctor.sender.trust import DEFAULT_CANARIES, canary_failure
 from maildoctor.words import words
 
-_LABELS: dict[str, dict[str, str]] = {
-    "domain": {"ja": "送信ドメイン", "en": "Sending domain"},
-    "ip": {"ja": "送信IP", "en": "sending IP"},
-    "selector": {"ja": "DKIMセレクタ", "en": "DKIM selector"},
-    "records": {"ja": "DNSレコード", "en": "DNS records"},
-    "findings": {"ja": "指摘事項", "en": "Findings"},
-    "requirements": {"ja": "受信側の要件", "en": "Receivers' requirements"},
-    "none": {"ja": "(なし)", "en": "(none)"},
-    "unknown": {"ja": "(不明: DNS応答なし)", "en": "(unknown: no DNS answer)"},
-    "untrusted": {"ja": "(不明: DNSが信頼できません)", "en": "(unknown: DNS not trusted)"},
-    "dns_untrusted": {
-        "ja": "DNSが使えないか信頼できないため、すべてのレコードは不明です",
-        "en": "DNS is unavailable or not trusted, so every record is unknown",
-    },
-    "not_checked": {"ja": "(未確認)", "en": "(not checked)"},
-    "unknown_why": {"ja": "(不明: {why})", "en": "(unknown: {why})"},
-    "no_findings": {"ja": "問題は見つかりませんでした。", "en": "No problems found."},
-    "lookups": {"ja": "DNS参照", "en": "DNS lookups"},
-    "bits": {"ja": "ビット", "en": "bits"},
-    "confirmed": {"ja": "正引き一致", "en": "forward-confirmed"},
-    "unconfirmed": {"ja": "正引き不一致", "en": "does not resolve back"},
-    "reverse": {"ja": "逆引き", "en": "Reverse DNS of"},
-    "void": {"ja": "void参照", "en": "void lookups"},
-    "policies": {"ja": "TLS・ブランドのレコード", "en": "Transport and brand records"},
-    "receivers": {"ja": "受信側ごとの扱い(予測)", "en": "What each receiver will do"},
-    "source": {"ja": "出典", "en": "source"},
-    "ok": {"ja": "OK", "en": "ok"},
-    "not_published": {"ja": "公開なし", "en": "not published"},
-    "invalid": {"ja": "問題あり", "en": "invalid"},
-    "not_validated": {"ja": "DNSSEC未検証", "en": "not DNSSEC-validated"},
-}
 _POLICY_TITLES = {
     "mta_sts": "MTA-STS",
     "tls_rpt": "TLS-RPT",
@@ -76,7 +45,7 @@ _DOMAIN_RE = re.compile(
 
 
 def _l(key: str, lang: Lang) -> str:
-    return _LABELS[key][lang]
+    return words("sender_cli", lang)[key]
 
 
 def sending_ips_line(chosen: SendingIps, lang: Lang) -> str:

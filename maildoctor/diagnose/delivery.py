@@ -189,16 +189,14 @@ def delivery_draft(
     bounced = _bounce_behind(delivery) if case == "suppressed" else delivery.latest
     if case in ("bounced_hard", "bounced_soft") or (case == "suppressed" and bounced is not None):
         assert bounced is not None
-        if lang == "ja":  # as `maildoctor bounce --reply` answers the same bounce
-            from maildoctor.bounce.report import format_reply
+        from maildoctor.bounce.report import format_reply
 
-            return format_reply(_explanation(bounced), templates_dir)
-        case = "bounced_hard" if bounced.hard else "bounced_soft"
-    if case not in ("no_record", "delayed", "suppressed", "bounced_hard", "bounced_soft"):
+        # as `maildoctor bounce --reply` answers the same bounce
+        return format_reply(_explanation(bounced), templates_dir, lang)
+    if case not in ("no_record", "delayed", "suppressed"):
         return None
-    name = "replies/delivery_pending.txt.j2"
-    if lang != "ja":
-        name = name.replace("replies/", "replies/en/", 1)
+    folder = words("reply_templates", lang)["folder"]
+    name = f"{folder}delivery_pending.txt.j2"
     env = environment(resolve_dir(templates_dir))
     return env.get_template(name).render(address=address, case=case)
 

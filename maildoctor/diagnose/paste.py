@@ -172,10 +172,10 @@ def answer(
     and the desk call it on the diagnosis they got, and change nothing else.
     """
     draft = diagnosis.reply_draft
-    if paste.bounce and lang == "ja":
+    if paste.bounce:
         from maildoctor.bounce.report import format_reply
 
-        draft = format_reply(paste.bounce[0], templates_dir)
+        draft = format_reply(paste.bounce[0], templates_dir, lang)
     default = salutation(None, lang)
     if draft.startswith(default + "\n"):
         draft = paste.salutation(lang) + draft[len(default) :]

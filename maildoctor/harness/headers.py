@@ -12,9 +12,15 @@ __all__ = ["decode_field", "header_end", "headers_only"]
 
 
 def header_end(raw: bytes) -> int:
-    """Where the header section ends (the whole message when there is no body)."""
-    ends = [i for i in (raw.find(b"\r\n\r\n"), raw.find(b"\n\n")) if i >= 0]
-    return min(ends) if ends else len(raw)
+    """Where the header section ends (the whole message when there is no body).
+
+    A bare-LF blank line counts only before the first CRLF one: the body is never
+    searched (it is most of the message, and the harness asks this of each one)."""
+    crlf = raw.find(b"\r\n\r\n")
+    lf = raw.find(b"\n\n", 0, crlf if crlf >= 0 else len(raw))
+    if lf >= 0:
+        return lf
+    return crlf if crlf >= 0 else len(raw)
 
 
 def headers_only(raw: bytes) -> Message:
