@@ -215,6 +215,7 @@ def test_japanese_shapes(typed: str, meant: str) -> None:
         ("nagoya-cy.ac.jp", "nagoya-cu.ac.jp"),  # only the campus code differs (-u, -cu, -wu)
         ("py-toyama.ac.jp", "pu-toyama.ac.jp"),  # the code before the place (u-, pu-)
         ("way.ac.jp", "wayo.ac.jp"),  # a three-letter name is somebody's initials
+        ("kanagwau.ac.jp", "kanagawa-u.ac.jp"),  # two edits in a .jp name (kagawa, kanagawa)
     ],
 )
 def test_slips_where_real_names_crowd_wait_for_dns(typed: str, meant: str) -> None:
@@ -232,6 +233,9 @@ def test_slips_where_real_names_crowd_wait_for_dns(typed: str, meant: str) -> No
         ("okinawa-uu.ac.jp", "okinawa-u.ac.jp"),  # a letter struck twice, even in the code
         ("gooo.jp", "goo.jp"),  # struck twice, straight under .jp
         ("tuus.ac.jp", None),  # tus struck twice or tuis one key off: a tie, no guess
+        ("hukuoka-u.ac.jp", "fukuoka-u.ac.jp"),  # kunrei's hu for fu: a far key, a habit
+        ("kyouto-u.ac.jp", "kyoto-u.ac.jp"),  # the long vowel written out
+        ("hirosima-u.ac.jp", "hiroshima-u.ac.jp"),  # kunrei's si for shi
     ],
 )
 def test_jprs_length_and_doubled_letters(typed: str, meant: str | None) -> None:

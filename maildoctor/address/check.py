@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import re
 from collections import deque
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
@@ -28,7 +29,13 @@ from disposable_email_domains import blocklist as _DISPOSABLE
 from maildoctor.address.assess import NO_MAIL, Diagnosis, Facts, assess
 from maildoctor.address.domain_syntax import SyntaxProblem, check_domain
 from maildoctor.address.repair import fix_at_signs, fold_ime
-from maildoctor.address.syntax import ParsedAddress, SyntaxResult, check_syntax
+from maildoctor.address.syntax import (
+    MAX_ADDRESS_OCTETS,
+    MAX_LOCAL_OCTETS,
+    ParsedAddress,
+    SyntaxResult,
+    check_syntax,
+)
 from maildoctor.address.typos import (
     MAX_DOMAIN,
     TypoSuggestion,
@@ -241,7 +248,69 @@ def _repaired(syntax: SyntaxResult) -> _Static:
     )
 
 
+#: A plain ASCII address (dot-atom local part, a name of letters, digits, dots and
+#: hyphens), nearly every line of a member list: what :func:`_static_plain` may take.
+_PLAIN = re.compile(
+    r"([A-Za-z0-9!#$%&'*+\-/=?^_`{|}~]+(?:\.[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~]+)*)@([A-Za-z0-9.-]+)"
+)
+
+
+@lru_cache(maxsize=65536)
+def _plain_domain(
+    domain: str,
+) -> tuple[str, str, TypoSuggestion | None, Carrier | None, bool] | None:
+    """(ascii, unicode, typo, carrier, disposable) of a domain as typed, computed once
+    per domain: None when the domain is not a valid host name (the full check then says
+    why)."""
+    checked = check_domain(domain)
+    if isinstance(checked, SyntaxProblem):
+        return None
+    ascii_domain, unicode_domain, _ = checked
+    return ascii_domain, unicode_domain, *_domain_facts(ascii_domain)
+
+
+def _static_plain(raw: str) -> _Static | None:
+    """:func:`_static` of a plain address, with the per-domain work done once per domain
+    (:func:`_plain_domain`); None when the address needs the full check.
+
+    For what ``_PLAIN`` matches, :func:`check_syntax` would find no control character,
+    IME input, space, quote or bad dot, so the result is the one it gives: only the
+    lengths (RFC 5321 4.5.3.1) and the domain are left to check.
+    """
+    match = _PLAIN.fullmatch(raw)
+    if match is None:
+        return None
+    local, domain = match.groups()
+    facts = _plain_domain(domain)
+    if facts is None:
+        return None
+    ascii_domain, unicode_domain, typo, carrier, disposable = facts
+    if len(local) > MAX_LOCAL_OCTETS or len(local) + 1 + len(ascii_domain) > MAX_ADDRESS_OCTETS:
+        return None
+    parsed = ParsedAddress(
+        local=local,
+        domain=domain,
+        ascii_domain=ascii_domain,
+        unicode_domain=unicode_domain,
+        quoted=False,
+        domain_literal=False,
+        smtputf8=False,
+        legacy_dots=False,
+    )
+    return _Static(
+        syntax=SyntaxResult(address=raw, parsed=parsed, problem=None),
+        typo=typo,
+        carrier=carrier,
+        disposable=disposable,
+        role=local.lower().split("+", 1)[0] in ROLE_LOCAL_PARTS,
+        dns_domain=ascii_domain,
+    )
+
+
 def _static(raw: str) -> _Static:
+    plain = _static_plain(raw)
+    if plain is not None:
+        return plain
     syntax = check_syntax(raw)
     parsed: ParsedAddress | None = syntax.parsed
     if parsed is not None and not parsed.domain_literal:
@@ -262,7 +331,73 @@ def _static(raw: str) -> _Static:
     )
 
 
-def _result(static: _Static, dns: DomainDNS | None, lang: Lang) -> CheckResult:
+#: A per-run memo of :func:`_result`'s diagnoses that depend on the domain alone:
+#: (dns_domain, lang) -> (the DNS answer it was made from, the diagnosis).
+_Memo = dict[tuple[str, Lang], tuple["DomainDNS | None", Diagnosis]]
+
+
+def _result(
+    static: _Static, dns: DomainDNS | None, lang: Lang, memo: _Memo | None = None
+) -> CheckResult:
+    """The result from the static facts and DNS's answer.
+
+    With ``memo`` (a batch), the diagnosis of an address whose findings all come from
+    its domain (valid as typed, no typo, carrier-legacy dots, UTF-8 local part or
+    role name) is made once per domain and shared: it would be the same.
+    """
+    parsed = static.syntax.parsed
+    if (
+        memo is not None
+        and static.typo is None
+        and not static.role
+        and parsed is not None
+        and static.syntax.problem is None
+        and not parsed.legacy_dots
+        and not parsed.smtputf8
+        and static.dns_domain is not None
+    ):
+        key = (static.dns_domain, lang)
+        known = memo.get(key)
+        if known is not None and known[0] is dns:
+            diagnosis = known[1]
+        else:
+            diagnosis = _facts_diagnosis(static, dns, lang)
+            if len(memo) >= _MEMO_SIZE:
+                memo.clear()
+            memo[key] = (dns, diagnosis)
+        return CheckResult(
+            address=static.syntax.address,
+            normalized=parsed.normalized,
+            diagnosis=diagnosis,
+            carrier=static.carrier,
+            mx=dns.mx if dns is not None and dns.status != "null_mx" else (),
+            dns_checked=dns is not None,
+            dns_skipped=None if dns is not None else "offline",
+            dns_domain=dns.domain if dns is not None else None,
+            lang=lang,
+        )
+    return _full_result(static, dns, lang)
+
+
+#: The most domains :func:`_result`'s memo holds before it starts over (memory bound).
+_MEMO_SIZE = 65536
+
+
+def _facts_diagnosis(static: _Static, dns: DomainDNS | None, lang: Lang) -> Diagnosis:
+    """:func:`assess` of an address without a typo or repair (what the memo holds)."""
+    facts = Facts(
+        syntax=static.syntax,
+        typo=None,
+        carrier=static.carrier,
+        disposable=static.disposable,
+        role=static.role,
+        dns=dns,
+        unwritable=static.unwritable,
+    )
+    return assess(facts, lang)
+
+
+def _full_result(static: _Static, dns: DomainDNS | None, lang: Lang) -> CheckResult:
     typo, carrier = static.typo, static.carrier
     if (
         static.fallback is not None
@@ -401,23 +536,43 @@ async def check_many(
     :func:`check_address`.
     """
     pending: deque[tuple[_Static, asyncio.Future[DomainDNS] | None]] = deque()
+    memo: _Memo = {}
+    repair_probe = probe if repair else None
+    # A DNSProbe hands out one shared future per domain: remember it here too, so an
+    # address of a known domain costs a dict look-up (a CachedProbe times each call).
+    futures: dict[str, asyncio.Future[DomainDNS]] | None = None
+    if probe is not None:
+        from maildoctor.address.dnsprobe import DNSProbe
+
+        futures = {} if isinstance(probe, DNSProbe) else None
     for count, raw in enumerate(addresses, 1):
         if probe is not None and count % 256 == 0:
             # Let answers in and queries out while we parse: DNS waits overlap our CPU.
             await asyncio.sleep(0)
         static = _static(raw)
         future = None
-        if probe is not None and static.dns_domain is not None:
-            future = probe.lookup(static.dns_domain)
+        domain = static.dns_domain
+        if probe is not None and domain is not None:
+            if futures is None:
+                future = probe.lookup(domain)
+            else:
+                future = futures.get(domain)
+                if future is None:
+                    if len(futures) >= _MEMO_SIZE:
+                        futures.clear()
+                    future = futures[domain] = probe.lookup(domain)
         pending.append((static, future))
-        while len(pending) >= window or (pending and _ready(pending[0][1])):
-            yield await _finish(*pending.popleft(), lang, probe if repair else None)
+        while pending:
+            head = pending[0][1]
+            if len(pending) < window and head is not None and not head.done():
+                break
+            static, future = pending.popleft()
+            if repair_probe is None and (future is None or future.done()):
+                yield _result(static, None if future is None else future.result(), lang, memo)
+            else:
+                yield await _finish(static, future, lang, repair_probe, memo)
     while pending:
-        yield await _finish(*pending.popleft(), lang, probe if repair else None)
-
-
-def _ready(future: asyncio.Future[DomainDNS] | None) -> bool:
-    return future is None or future.done()
+        yield await _finish(*pending.popleft(), lang, repair_probe, memo)
 
 
 async def _finish(
@@ -425,11 +580,12 @@ async def _finish(
     future: asyncio.Future[DomainDNS] | None,
     lang: Lang,
     repair_probe: DNSProbe | CachedProbe | None = None,
+    memo: _Memo | None = None,
 ) -> CheckResult:
     dns = None if future is None else await future
     if repair_probe is not None:
         return await _repaired_by_dns(static, dns, repair_probe, lang)
-    return _result(static, dns, lang)
+    return _result(static, dns, lang, memo)
 
 
 def check_one(

@@ -9,7 +9,7 @@ become "the domain does not exist".
 One :class:`DNSProbe` serves a whole run: each domain (and each MX host) is
 looked up once, concurrent callers share the pending lookup, and at most
 ``concurrency`` queries are in flight. The resolver is passed in: dnspython's
-(:func:`make_resolver`, every path) or, for a batch, c-ares through aiodns
+(:func:`make_resolver`, every path) or, for a batch, c-ares through pycares
 (:func:`make_batch_resolver`), which builds and parses DNS messages in C: about
 a fifth of dnspython's CPU per query (bench/check_bench.py). Both map their
 answers and errors onto the same three outcomes, and the canary is the same.
@@ -200,45 +200,98 @@ def make_resolver(
 
 
 class AresResolver:
-    """The batch path's resolver: c-ares (pycares through aiodns) asking ``servers``.
+    """The batch path's resolver: c-ares (pycares) asking ``servers``, on the event loop.
 
     Made by :func:`make_batch_resolver` from a dnspython resolver's servers, so
     both read one configuration. One try of ``timeout`` seconds per query, as
-    dnspython's ``lifetime``. The c-ares channel is made on first use inside the
-    running loop (it binds to the loop), and again if a later run has a new loop.
+    dnspython's ``lifetime``. The c-ares channel watches its sockets through the
+    running loop (``sock_state_cb``), not through a thread of its own: an answer
+    is read and its callback run by the loop as soon as the loop polls, with no
+    thread to wake and no wait for the GIL held by the checks (bench/check_bench.py).
+    The channel is made on first use inside the running loop, and again if a later
+    run has a new loop.
     """
+
+    #: How often c-ares is asked to expire timed-out queries while any is out (seconds).
+    TICK = 0.05
 
     def __init__(self, servers: Sequence[tuple[str, int]], timeout: float) -> None:
         self.servers = [f"[{ip}]:{port}" if ":" in ip else f"{ip}:{port}" for ip, port in servers]
         self.timeout = timeout
         self._channel: Any = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._fds: dict[int, tuple[bool, bool]] = {}
+        self._timer: asyncio.TimerHandle | None = None
 
     async def answer(self, name: str, rdtype: str) -> _Answer:
         """The answer (empty for NODATA); raises _NXDomain, or _Unavailable."""
-        import aiodns
         import pycares
 
         loop = asyncio.get_running_loop()
+        channel = self._channel_for(loop)
+        future: asyncio.Future[tuple[Any, int | None]] = loop.create_future()
+
+        def done(result: Any, error: int | None) -> None:
+            if not future.done():
+                future.set_result((result, error))
+
+        try:
+            channel.query(name, _ARES_TYPES[rdtype], callback=done)
+        except pycares.AresError as e:
+            done(None, int(e.args[0]) if e.args else -1)
+        result, error = await future
+        if error is not None:
+            if error == pycares.errno.ARES_ENOTFOUND:
+                raise _NXDomain(name)
+            if error == pycares.errno.ARES_ENODATA:
+                return _Answer(records=[])
+            raise _Unavailable(_ARES_REASONS.get(error, "error"))
+        return _Answer.from_ares(result, rdtype)
+
+    def _channel_for(self, loop: asyncio.AbstractEventLoop) -> Any:
+        import pycares
+
         if self._channel is None or self._loop is not loop:
-            self._channel = aiodns.DNSResolver(
-                self.servers,
-                loop=loop,
+            self._fds, self._timer, self._loop = {}, None, loop
+            self._channel = pycares.Channel(
+                servers=self.servers,
                 timeout=self.timeout,
                 tries=1,
                 flags=pycares.ARES_FLAG_NOSEARCH,
+                sock_state_cb=self._sock_state,
             )
-            self._loop = loop
-        try:
-            result = await self._channel.query_dns(name, rdtype)
-        except aiodns.error.DNSError as e:
-            code = int(e.args[0]) if e.args else -1
-            if code == aiodns.error.ARES_ENOTFOUND:
-                raise _NXDomain(name) from None
-            if code == aiodns.error.ARES_ENODATA:
-                return _Answer(records=[])
-            raise _Unavailable(_ARES_REASONS.get(code, "error")) from None
-        return _Answer.from_ares(result, rdtype)
+        return self._channel
+
+    def _sock_state(self, fd: int, readable: bool, writable: bool) -> None:
+        """c-ares says which of its sockets to watch (both False: the socket is closed)."""
+        import pycares
+
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        was_reading, was_writing = self._fds.pop(fd, (False, False))
+        if was_reading and not readable:
+            loop.remove_reader(fd)
+        if was_writing and not writable:
+            loop.remove_writer(fd)
+        if readable and not was_reading:
+            loop.add_reader(fd, self._channel.process_fd, fd, pycares.ARES_SOCKET_BAD)
+        if writable and not was_writing:
+            loop.add_writer(fd, self._channel.process_fd, pycares.ARES_SOCKET_BAD, fd)
+        if readable or writable:
+            self._fds[fd] = (readable, writable)
+            if self._timer is None:
+                self._timer = loop.call_later(self.TICK, self._tick)
+
+    def _tick(self) -> None:
+        """Let c-ares expire the queries whose time is up, while any socket is open."""
+        import pycares
+
+        self._timer = None
+        if self._fds and self._loop is not None and not self._loop.is_closed():
+            self._channel.process_fd(pycares.ARES_SOCKET_BAD, pycares.ARES_SOCKET_BAD)
+            if self._fds:
+                self._timer = self._loop.call_later(self.TICK, self._tick)
 
 
 #: c-ares error codes (pycares.errno) -> the reason of an ``unavailable`` result;
@@ -250,14 +303,14 @@ def make_batch_resolver(
     nameservers: Sequence[str] = (), timeout: float = 5.0
 ) -> dns.asyncresolver.Resolver | AresResolver:
     """The resolver for a batch (``check --file``): c-ares for the servers dnspython
-    would ask, or dnspython itself when aiodns is not installed or there is no
+    would ask, or dnspython itself when pycares is not installed or there is no
     usable plain-DNS server (dnspython then reports ``no_resolver``).
 
     Raises :class:`DNSConfigError` for a bad nameserver value.
     """
     resolver = make_resolver(nameservers, timeout)
     try:
-        import aiodns  # noqa: F401
+        import pycares  # noqa: F401
     except ImportError:
         return resolver
     servers: list[tuple[str, int]] = []

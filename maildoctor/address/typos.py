@@ -120,14 +120,26 @@ def _bounced_key(typed: str, target: str, ending: str) -> bool:
     )
 
 
+#: One romanisation for another (kunrei hu, zi for Hepburn fu, ji): far keys, common slips.
+_ROMAJI_SWAPS = frozenset({("h", "f"), ("f", "h"), ("z", "j"), ("j", "z")})
+
+
+def _romaji_extra(before: str, extra: str) -> bool:
+    """A letter romaji input adds: a long vowel written out (kyouto, oono, ohno) or
+    Hepburn's h (shi, chi for si, ti)."""
+    return (extra == "u" and before == "o") or (extra == "h" and before in "aeioucs")
+
+
 def _likely_slip(typed: str, target: str) -> bool:
-    """One edit a keyboard makes: a neighbouring key, two letters swapped, a letter dropped,
-    struck twice or a neighbour struck with it. A far key in place of another (univ for
-    unii, tufs for tuus) is seldom a slip and often another name."""
+    """One edit a keyboard or romaji input makes: a neighbouring key, two letters swapped,
+    a letter dropped, struck twice or a neighbour struck with it, another romanisation
+    (hukuoka, kyouto, hirosima). A far key in place of another (univ for unii, tufs for
+    tuus) is seldom a slip and often another name."""
     if len(typed) == len(target):
         diff = [i for i, (a, b) in enumerate(zip(typed, target, strict=True)) if a != b]
         if len(diff) == 1:
-            return _adjacent(typed[diff[0]], target[diff[0]])
+            pair = (typed[diff[0]], target[diff[0]])
+            return _adjacent(*pair) or pair in _ROMAJI_SWAPS
         i = diff[0]
         swapped = typed[i] == target[i + 1] and typed[i + 1] == target[i]
         return len(diff) == 2 and diff[1] == i + 1 and swapped
@@ -136,6 +148,8 @@ def _likely_slip(typed: str, target: str) -> bool:
     for i in range(len(typed)):  # a letter struck twice or with its neighbour
         if typed[:i] + typed[i + 1 :] == target:
             around = typed[i - 1 : i] + typed[i + 1 : i + 2]
+            if _romaji_extra(typed[i - 1 : i], typed[i]):
+                return True
             return any(c == typed[i] or _adjacent(c, typed[i]) for c in around)
     return False
 
@@ -214,6 +228,54 @@ def _parts(table: DomainTable) -> tuple[tuple[str, str, str], ...]:
     return tuple((t, *split_domain(t, table)) for t in table.targets)
 
 
+@dataclass(frozen=True)
+class _Index:
+    """The targets looked up instead of scanned (a domain the table does not know runs
+    every rule once; a list of 5,000 such domains is a batch's usual day)."""
+
+    flat: dict[str, str]
+    """Without its dots (gmailcom) -> the first target."""
+    dashed: dict[str, str]
+    """Its dots as hyphens (gmail-com) -> the first target."""
+    cut: dict[str, tuple[str, ...]]
+    """Its first labels (yahoo, yahoo.co) -> the targets that start so, in order."""
+    by_length: dict[int, tuple[tuple[int, str, str, str], ...]]
+    """Length -> (rank, target, name, ending): one edit changes the length by one at most."""
+    by_name: dict[str, tuple[tuple[int, str, str], ...]]
+    """Name (docomo) -> (rank, target, ending) of the targets with that name, in order."""
+
+
+@lru_cache(maxsize=8)
+def _index(table: DomainTable) -> _Index:
+    flat: dict[str, str] = {}
+    dashed: dict[str, str] = {}
+    cut: dict[str, list[str]] = {}
+    by_length: dict[int, list[tuple[int, str, str, str]]] = {}
+    by_name: dict[str, list[tuple[int, str, str]]] = {}
+    for rank, (t, name, ending) in enumerate(_parts(table)):
+        by_name.setdefault(name, []).append((rank, t, ending))
+        flat.setdefault(t.replace(".", ""), t)
+        dashed.setdefault(t.replace(".", "-"), t)
+        labels = t.split(".")
+        for k in range(1, len(labels)):
+            cut.setdefault(".".join(labels[:k]), []).append(t)
+        by_length.setdefault(len(t), []).append((rank, t, name, ending))
+    return _Index(
+        flat=flat,
+        dashed=dashed,
+        cut={k: tuple(v) for k, v in cut.items()},
+        by_length={k: tuple(v) for k, v in by_length.items()},
+        by_name={k: tuple(v) for k, v in by_name.items()},
+    )
+
+
+def _near_length(table: DomainTable, length: int, most: int) -> list[tuple[int, str, str, str]]:
+    """(rank, target, name, ending) of the targets at most ``most`` letters longer or
+    shorter, in the table's order."""
+    by_length = _index(table).by_length
+    return sorted(p for n in range(length - most, length + most + 1) for p in by_length.get(n, ()))
+
+
 def suggest_domain(domain: str, table: DomainTable | None = None) -> TypoSuggestion | None:
     """The domain the customer probably meant, or None when unsure (or it is right).
 
@@ -250,19 +312,18 @@ def _suggest(domain: str, table: DomainTable) -> TypoSuggestion | None:
     jp = _jp_shape(domain, table)
     if jp is not None:
         return found(jp.suggested, jp.rule, jp.strength)
-    flat = domain.replace(".", "")
-    dots = [t for t, _, _ in parts if t.replace(".", "") == flat]
-    if dots:
-        return found(dots[0], "dots")
+    index = _index(table)
+    dots = index.flat.get(domain.replace(".", ""))
+    if dots is not None:
+        return found(dots, "dots")
     if "-" in domain:
         # A hyphen where a dot belongs (the IME's long-vowel mark folds to one:
         # gmailーcom, docomo-ne-jp): sure when the typed domain cannot exist as is.
-        dashed = domain.replace(".", "-")
-        for t, _, _ in parts:
-            if t.replace(".", "-") == dashed:
-                sure = "." not in domain or public_suffix(domain) is None
-                return found(t, "dots", "strong" if sure else "weak")
-    cut = [t for t, _, _ in parts if t.startswith(domain + ".")]
+        dashed = index.dashed.get(domain.replace(".", "-"))
+        if dashed is not None:
+            sure = "." not in domain or public_suffix(domain) is None
+            return found(dashed, "dots", "strong" if sure else "weak")
+    cut = list(index.cut.get(domain, ()))
     if "." not in domain:
         # hotmail: hotmail.co.jp or hotmail.com, both big: a tie, and ties abstain
         big_cut = [t for t in cut if t in table.targets[: table.top_targets]]
@@ -297,8 +358,8 @@ def _suggest(domain: str, table: DomainTable) -> TypoSuggestion | None:
     unreal_ending = not real_ending(ending, table)
     same_name = [
         (t, t_end)
-        for i, (t, t_name, t_end) in enumerate(parts)
-        if t_name == name and (i < core or unreal_ending or _isp_types(ending, t, table))
+        for i, t, t_end in index.by_name.get(name, ())
+        if i < core or unreal_ending or _isp_types(ending, t, table)
     ]
     if same_name:
         rank = {t: i for i, (t, _) in enumerate(same_name)}
@@ -309,7 +370,7 @@ def _suggest(domain: str, table: DomainTable) -> TypoSuggestion | None:
         slip = ending in table.confusable
         weak = country or (len(name) <= 3 and real_ending(ending, table) and not slip)
         return found(best, "confused_suffix", "weak" if weak else "strong")
-    letters = _letter_slip(domain, ending, table, parts)
+    letters = _letter_slip(domain, ending, table)
     if letters is not None and letters.suggested.count(".") < domain.count("."):
         # The slip read across a dot (s.askushin-u.ac.jp as sakushin-u.ac.jp: the dot lost
         # and a letter more) against the first label kept as a mailbox subdomain of a
@@ -380,9 +441,7 @@ def _subdomain_slip(domain: str, table: DomainTable) -> TypoSuggestion | None:
     )
 
 
-def _letter_slip(
-    domain: str, ending: str, table: DomainTable, parts: tuple[tuple[str, str, str], ...]
-) -> TypoSuggestion | None:
+def _letter_slip(domain: str, ending: str, table: DomainTable) -> TypoSuggestion | None:
     own_ending = real_ending(ending, table) and ending not in table.confusable
     # A domain under an ending no registry has, or a .jp name shorter than JPRS allows,
     # cannot exist: its slip is sure whatever its size.
@@ -390,7 +449,11 @@ def _letter_slip(
     labels = domain.split(".")
     best: list[tuple[str, Strength]] = []
     best_d = 99
-    for target, t_name, t_ending in parts:
+    # OSA distance is at least the difference in length, and no match is two edits away
+    for rank, target, t_name, t_ending in _near_length(table, len(domain), 2):
+        # Japan's ISPs and campuses (after the popular list): small domains among many real
+        # names like them, where a slip's other reading is somebody's own domain
+        listed_jp = rank >= table.core_targets and t_ending.endswith("jp") and not unreal
         strength: Strength = "strong"
         if own_ending and t_ending != ending:
             # A real ending (yahoo.co.uk) is not a slip of another (yahoo.co.jp): only
@@ -415,8 +478,7 @@ def _letter_slip(
                 and not _big_short(target, domain, table)
                 and not _bounced_key(domain, target, t_ending)
             ) or (
-                not unreal
-                and t_ending.endswith("jp")
+                listed_jp
                 and _crowded(domain, t_name, t_ending)
                 and not _bounced_key(domain, target, t_ending)
             ):
@@ -425,6 +487,10 @@ def _letter_slip(
                 # a far key (meikei for meikai, geidai for gaidai): seldom a slip, and
                 # one vowel for another keeps a romanised name a name
                 strength = "weak"
+            elif d == 2 and listed_jp:
+                # two edits in a .jp name: Japanese names differ by a syllable (kagawa,
+                # kanagawa; kogakuin, kokugakuin) as often as a hand slips twice
+                strength = "weak"
         if d < best_d:
             best, best_d = [(target, strength)], d
         elif d == best_d:
@@ -432,8 +498,8 @@ def _letter_slip(
     if len(best) > 1:
         # A tie between a big domain and rarer ones goes to the big one: its prior
         # is ten times theirs and more.
-        rank = {t: i for i, t in enumerate(table.targets)}
-        big = [b for b in best if rank[b[0]] < table.top_targets]
+        big_ones = set(table.targets[: table.top_targets])
+        big = [b for b in best if b[0] in big_ones]
         best = big if len(big) == 1 else best
     if len(best) > 1 and best_d == 1:
         # Then to the one a keyboard slip explains (tuus.ac.jp: tus with a letter struck
