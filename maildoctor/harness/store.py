@@ -19,9 +19,10 @@ are indexed by the search that needs them, not by the writer: the header fields
 of every message that came since, in one SQL statement a batch (~0.015 ms a
 message), and the decoded body text only for a search in bodies (a MIME parse in
 Python, ~0.15 ms a message). In the writer's small group commits the header
-fields alone cost ~0.03-0.08 ms a message (FTS5 writes a segment each commit),
-a third of the SMTP side's CPU, for messages mostly never searched. Deleting a
-message, pruning and "delete all" clear its index rows in the same transaction.
+fields alone cost ~0.03-0.08 ms a message (FTS5 writes a segment each commit):
+up to a third more CPU for the SMTP side, for messages mostly never searched.
+Deleting a message, pruning and "delete all" clear its index rows in the same
+transaction.
 """
 
 from __future__ import annotations
