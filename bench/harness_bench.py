@@ -40,6 +40,7 @@ import re
 import shutil
 import signal
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -190,6 +191,22 @@ def thread_split(pid: int, before: dict[str, float], workdir: Path) -> dict[str,
     return split
 
 
+def fsync_ms(directory: Path, times: int = 20) -> float:
+    """The median time of an 8 KB write and fsync in ``directory``: what each durable
+    commit waits for at least, and what other jobs on a shared disk move."""
+    spent = []
+    path = directory / "fsync.probe"
+    with path.open("wb") as f:
+        for _ in range(times):
+            started = time.perf_counter()
+            f.write(b"x" * 8192)
+            f.flush()
+            os.fsync(f.fileno())
+            spent.append(time.perf_counter() - started)
+    path.unlink()
+    return statistics.median(spent) * 1000
+
+
 def stored_count(db: Path) -> int:
     with sqlite3.connect(db) as conn:
         return int(conn.execute("SELECT COUNT(*) FROM messages").fetchone()[0])
@@ -227,6 +244,9 @@ def main() -> None:
           f" web UI {web}")  # fmt: skip
     print(f"best of {args.rounds} alternating rounds per server")
     print(f"machine load average {os.getloadavg()[0]:.1f} (shared: wall-time rates move with it)")
+    with tempfile.TemporaryDirectory() as tmp:
+        print(f"an fsync on this disk: {fsync_ms(Path(tmp)):.1f} ms (median of 20; each 250 waits"
+              " for one)")  # fmt: skip
     print(f"{'concurrency':>11} {'sink msg/s':>11} {'harness msg/s':>14} {'ratio':>6}  lost"
           f"  {'sink CPU/msg':>12} {'harness CPU/msg':>15} {'CPU ratio':>9}")  # fmt: skip
     ok = True
@@ -276,6 +296,7 @@ def main() -> None:
                     for name, v in split.items()
                     if v > 0
                 )
+                + f"; an fsync now {fsync_ms(workdir):.1f} ms"
             )
             if lost:
                 ok = False

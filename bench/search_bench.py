@@ -69,7 +69,7 @@ def main() -> None:
         store = Store(Path(tmp) / "h.sqlite3", max_messages=0, durable=False)
         try:
             asyncio.run(fill(store, args.messages))
-            _, total = store.search("", limit=100, trials=False)
+            total = store.search("", limit=100, trials=False).total
             print(f"{args.messages} messages stored ({total} not trials), {args.runs} runs each")
             first = timed(1, lambda: store.search("髙橋様", limit=100))[0]
             rows = [

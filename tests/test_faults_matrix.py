@@ -3,7 +3,7 @@
 Real parts only: loopback DNS servers that answer NXDOMAIN for every name, never
 answer, or answer SERVFAIL (tests/dnsserver.py); SQLite files that cannot be
 opened (a path under /proc, a text file, a directory), cannot be written (a
-read-only file; a 64 KiB tmpfs for a real SQLITE_FULL) or have
+read-only file; an 88 KiB tmpfs for a real SQLITE_FULL) or have
 damaged pages. Each cell asserts the exit code, one line on stderr, no
 traceback, and no claim the fault cannot support: a fault is reported as a
 fault, never as a finding about the customer's address or a carrier's decision
@@ -226,7 +226,7 @@ def test_serve_with_an_unusable_store_exits_4(bad_store: tuple[Path, str]) -> No
 # (``unshare -rm``: root or not, nothing outside the test sees it). The store opens
 # (schema, WAL) but no trial message fits, so SQLite itself answers SQLITE_FULL (56 KiB:
 # the store cannot open; 72 KiB: one gmail.com trial fits).
-DISK_KIB = 64
+DISK_KIB = 88  # the empty store (its search index too) fits; no message after it
 CHECK_STORE = """
 import json, sqlite3, sys
 conn = sqlite3.connect(sys.argv[1])

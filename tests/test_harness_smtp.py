@@ -392,17 +392,17 @@ def test_store_search_and_delete_one(tmp_path: Path) -> None:
         a = asyncio.run(store.add(new_message("100% off", ("taro@docomo.ne.jp",))))
         b = asyncio.run(store.add(new_message("1000 off, come back", ("hanako@gmail.com",))))
         c = asyncio.run(store.add(new_message("welcome_back", ("taro@gmail.com",))))
-        assert [m.id for m in store.search("off")[0]] == [b, a]  # newest first
+        assert [m.id for m in store.search("off").messages] == [b, a]  # newest first
         # LIKE's wildcards are taken literally: "%" and "_" match only themselves.
-        assert [m.id for m in store.search("100%")[0]] == [a]
-        assert [m.id for m in store.search("e_b")[0]] == [c]
+        assert [m.id for m in store.search("100%").messages] == [a]
+        assert [m.id for m in store.search("e_b").messages] == [c]
         # Every word must match, each in any field.
-        assert [m.id for m in store.search("taro GMAIL")[0]] == [c]
-        rows, total = store.search("o", limit=1, offset=1)
-        assert ([m.id for m in rows], total) == ([b], 3)
-        assert rows[0].raw == b""  # summaries only
+        assert [m.id for m in store.search("taro GMAIL").messages] == [c]
+        found = store.search("o", limit=1, offset=1)
+        assert ([m.id for m in found.messages], found.total) == ([b], 3)
+        assert found.messages[0].raw == b""  # summaries only
         assert store.delete(b) is True
         assert store.delete(b) is False
-        assert [m.id for m in store.search("off")[0]] == [a]
+        assert [m.id for m in store.search("off").messages] == [a]
     finally:
         store.close()

@@ -269,11 +269,11 @@ def _index(table: DomainTable) -> _Index:
     )
 
 
-def _near_length(table: DomainTable, length: int, most: int) -> list[tuple[str, str, str]]:
-    """The targets at most ``most`` letters longer or shorter, in the table's order."""
+def _near_length(table: DomainTable, length: int, most: int) -> list[tuple[int, str, str, str]]:
+    """(rank, target, name, ending) of the targets at most ``most`` letters longer or
+    shorter, in the table's order."""
     by_length = _index(table).by_length
-    near = [p for n in range(length - most, length + most + 1) for p in by_length.get(n, ())]
-    return [(t, name, ending) for _, t, name, ending in sorted(near)]
+    return sorted(p for n in range(length - most, length + most + 1) for p in by_length.get(n, ()))
 
 
 def suggest_domain(domain: str, table: DomainTable | None = None) -> TypoSuggestion | None:
@@ -450,7 +450,10 @@ def _letter_slip(domain: str, ending: str, table: DomainTable) -> TypoSuggestion
     best: list[tuple[str, Strength]] = []
     best_d = 99
     # OSA distance is at least the difference in length, and no match is two edits away
-    for target, t_name, t_ending in _near_length(table, len(domain), 2):
+    for rank, target, t_name, t_ending in _near_length(table, len(domain), 2):
+        # Japan's ISPs and campuses (after the popular list): small domains among many real
+        # names like them, where a slip's other reading is somebody's own domain
+        listed_jp = rank >= table.core_targets and t_ending.endswith("jp") and not unreal
         strength: Strength = "strong"
         if own_ending and t_ending != ending:
             # A real ending (yahoo.co.uk) is not a slip of another (yahoo.co.jp): only
@@ -475,8 +478,7 @@ def _letter_slip(domain: str, ending: str, table: DomainTable) -> TypoSuggestion
                 and not _big_short(target, domain, table)
                 and not _bounced_key(domain, target, t_ending)
             ) or (
-                not unreal
-                and t_ending.endswith("jp")
+                listed_jp
                 and _crowded(domain, t_name, t_ending)
                 and not _bounced_key(domain, target, t_ending)
             ):
@@ -485,7 +487,7 @@ def _letter_slip(domain: str, ending: str, table: DomainTable) -> TypoSuggestion
                 # a far key (meikei for meikai, geidai for gaidai): seldom a slip, and
                 # one vowel for another keeps a romanised name a name
                 strength = "weak"
-            elif d == 2 and not unreal and t_ending.endswith("jp"):
+            elif d == 2 and listed_jp:
                 # two edits in a .jp name: Japanese names differ by a syllable (kagawa,
                 # kanagawa; kogakuin, kokugakuin) as often as a hand slips twice
                 strength = "weak"
@@ -496,8 +498,8 @@ def _letter_slip(domain: str, ending: str, table: DomainTable) -> TypoSuggestion
     if len(best) > 1:
         # A tie between a big domain and rarer ones goes to the big one: its prior
         # is ten times theirs and more.
-        rank = {t: i for i, t in enumerate(table.targets)}
-        big = [b for b in best if rank[b[0]] < table.top_targets]
+        big_ones = set(table.targets[: table.top_targets])
+        big = [b for b in best if b[0] in big_ones]
         best = big if len(big) == 1 else best
     if len(best) > 1 and best_d == 1:
         # Then to the one a keyboard slip explains (tuus.ac.jp: tus with a letter struck
@@ -511,13 +513,14 @@ def _letter_slip(domain: str, ending: str, table: DomainTable) -> TypoSuggestion
 
 
 def repair_candidates(
-    domain: str, table: DomainTable | None = None, limit: int = 3
+    domain: str, table: DomainTable | None = None, limit: int = 3, *, keep_first: bool = True
 ) -> tuple[str, ...]:
     """The few domains DNS may be asked about when ``domain`` does not exist and the
     suggester alone is not sure (a short name, a tie): the suggester's own guess first,
-    then known domains one slip away (two for long names, keyboard slips only) and, for
-    a ``.jp`` second level, each organisation type one edit away; at most ``limit``,
-    likeliest first. Which one takes mail is DNS's to say."""
+    then known domains one slip away (two for long names, keyboard slips only; a
+    keyboard's or romaji input's edit before a far key) and, for a ``.jp`` second level,
+    each organisation type one edit away; at most ``limit``, likeliest first. Which one
+    takes mail is DNS's to say."""
     table = table or default_table()
     domain = domain.lower().strip(".")
     if not domain or len(domain) > MAX_DOMAIN or is_known(domain, table):
@@ -526,17 +529,26 @@ def repair_candidates(
     guess = _suggest(domain, table)
     if guess is not None:
         found.append(guess.suggested)
-    scored: list[tuple[int, int, str]] = []
-    for rank, (target, t_name, _) in enumerate(_parts(table)):
+    # one edit before two, a keyboard's or romaji input's edit before a far key
+    scored: list[tuple[int, bool, int, str]] = []
+    for rank, target, t_name, _ in _near_length(table, len(domain), 2):
         limit_d = 1 if len(t_name) <= 6 else 2
         d = distance(domain, target, limit_d)
         if d <= limit_d and (d == 1 or _keyboard_slips(domain, target)):
-            scored.append((d, rank, target))
-    found.extend(t for _, _, t in sorted(scored))
+            scored.append((d, d == 1 and not _likely_slip(domain, target), rank, target))
+    found.extend(t for *_, t in sorted(scored))
     if "." not in domain:  # the ending left out: every ending the name has
-        found.extend(t for t, _, _ in _parts(table) if t.startswith(domain + "."))
+        found.extend(_index(table).cut.get(domain, ()))
     labels = domain.split(".")
     if len(labels) >= 3 and labels[-1] == "jp" and labels[-2] not in _JP_TYPES:
         head = ".".join(labels[:-2])
         found.extend(f"{head}.{t}.jp" for t in _JP_TYPES if distance(labels[-2], t, 1) == 1)
+    first, _, rest = domain.partition(".")
+    if keep_first and rest.count(".") >= 2:
+        # a mailbox subdomain (s.vgu.ac.jp): the slip in the campus's or ISP's own part
+        found.extend(
+            f"{first}.{c}"
+            for c in repair_candidates(rest, table, limit, keep_first=False)
+            if c in table.campus or c in table.parents
+        )
     return tuple(dict.fromkeys(c for c in found if c != domain))[: max(0, limit)]

@@ -2,7 +2,7 @@
 
 - faults at connect and at the DATA command (aiosmtpd has no hook there);
 - a transcript of each message's conversation, capped per session;
-- DATA read with memory bounded by the size limit whatever the client sends
+- DATA read in blocks, with memory bounded by the size limit whatever the client sends
   (aiosmtpd 1.4.6 keeps every fragment of a line that never ends, and one
   object per line: a 10 MB message of empty lines costs it hundreds of MB);
 - AUTH required when there are accounts, and never over plain text unless
@@ -474,7 +474,7 @@ class HarnessSMTP(SMTP):
         else (quoted local parts, UTF-8, literals, comments, a missing bracket) goes
         to aiosmtpd's parser, the email package's header parser, which costs about
         a quarter of the harness's time when every address goes through it (and
-        defines a class on each call). tests/test_harness_protocol.py holds the two
+        defines a class on each call). tests/test_harness_data.py holds the two
         to the same answers.
         """
         plain = _PLAIN_PATH.match(arg) if arg else None

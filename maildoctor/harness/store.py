@@ -10,6 +10,16 @@ fsync covers all the connections that finished DATA at the same moment.
 
 Readers open their own short-lived connections (WAL lets them run beside the
 writer). A cap on stored messages prunes the oldest, like Mailpit's ``--max``.
+
+Searching stays fast at 100,000 messages through an FTS5 index with the trigram
+tokenizer (substrings of any script, Japanese included, with no word splitting):
+the index narrows, and the same ``LIKE`` conditions as before decide on what it
+let through, so a query means exactly what it meant without the index. The
+header fields are indexed in the writer's transaction (a few microseconds of C a
+message); the decoded body text is added by the first search that needs it, in
+batches, because decoding a MIME message in Python would double the writer's CPU
+for every message while most are never searched. Deleting a message, pruning and
+"delete all" clear its index rows in the same transaction.
 """
 
 from __future__ import annotations
@@ -23,6 +33,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +58,7 @@ __all__ = [
     "TRIAL_HELO",
     "Delivery",
     "NewMessage",
+    "SearchResult",
     "Store",
     "StoreError",
     "StoredMessage",
@@ -71,15 +83,34 @@ CREATE TABLE IF NOT EXISTS messages (
     decisions TEXT NOT NULL,
     raw BLOB NOT NULL
 );
-CREATE TABLE IF NOT EXISTS message_text (
-    id INTEGER PRIMARY KEY,
-    body TEXT NOT NULL,
-    attachments INTEGER NOT NULL
-);
+CREATE INDEX IF NOT EXISTS messages_list ON messages (id, helo, received_at);
+CREATE TABLE IF NOT EXISTS store_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)
+    WITHOUT ROWID;
 """
-#: ``message_text`` holds each message's decoded text for searching bodies. It is filled
-#: by the first search that needs it (not as mail arrives: the SMTP side stays as fast),
-#: and rows of deleted messages are dropped then.
+#: ``messages_list``: the list, its pages, its total, ``tag:trial``, ``before:`` and
+#: ``after:`` read this small index instead of rows that carry the raw message.
+#: ``store_meta``'s ``text_upto``: every message up to this id has its body text indexed.
+
+#: The searchable text of each message (``rowid`` = ``messages.id``). ``detail=none``
+#: keeps it about half the size: no positions, so no phrase queries; the index is asked
+#: for rows holding every trigram of a word, and LIKE checks the word itself
+#: (``columnsize=0``: no ranking, so no table of column sizes).
+#: ``attachments`` and ``body`` are NULL until the body is indexed.
+SEARCH_TABLE = """
+CREATE VIRTUAL TABLE IF NOT EXISTS message_search USING fts5 (
+    attachments UNINDEXED, subject, mail_from, rcpt_tos, from_header, decisions, message_id,
+    body, tokenize = 'trigram', detail = 'none', columnsize = 0
+)
+"""
+#: The schema version (``PRAGMA user_version``): 2 has ``message_search``; 0 was
+#: ``message_text`` (decoded bodies, no index), migrated when the store is opened.
+SCHEMA_VERSION = 2
+#: Most matches counted for a total; above it the total is "at least" this.
+COUNT_CAP = 10_000
+#: Messages searched (the newest) by a query the index cannot narrow: a word shorter
+#: than a trigram (Japanese 様, 解約) with no longer word beside it.
+SCAN_CAP = 10_000
+_TEXT_BATCH = 200
 
 _SUMMARY_COLUMNS = (
     "id, received_at, mail_from, rcpt_tos, subject, from_header, message_id, size, peer, helo,"
@@ -88,7 +119,7 @@ _SUMMARY_COLUMNS = (
 _SUMMARY_IN_M = ", ".join(f"m.{c.strip()}" for c in _SUMMARY_COLUMNS.split(","))
 
 #: What a plain word of :meth:`Store.search` looks in (``decisions`` holds each
-#: recipient's outcome, rule, carrier rule name and reply as JSON; ``t.body`` the text).
+#: recipient's outcome, rule, carrier rule name and reply as JSON; ``s.body`` the text).
 _SEARCHED = (
     "m.subject",
     "m.mail_from",
@@ -96,7 +127,7 @@ _SEARCHED = (
     "m.from_header",
     "m.decisions",
     "m.message_id",
-    "t.body",
+    "s.body",
 )
 #: Each ``field:`` of the query language and the columns it matches.
 _FIELD_COLUMNS = {
@@ -109,7 +140,11 @@ _RULE_MATCH = (
     " json_extract(d.value, '$.rule') LIKE ? ESCAPE '\\'"
     " OR json_extract(d.value, '$.rule_name') LIKE ? ESCAPE '\\')"
 )
-_FILL_BATCH = 500
+#: The terms whose value is text the index holds (``rule:`` in ``decisions``).
+_TEXT_FIELDS = frozenset({"", "to", "from", "subject", "rule"})
+#: Trigrams asked of the index for one word at most (each narrows; the LIKE decides).
+_MAX_TRIGRAMS = 12
+_FOUND = "SELECT rowid FROM message_search WHERE message_search MATCH ?"
 
 
 def like_pattern(text: str) -> str:
@@ -140,8 +175,48 @@ def _clause(term: Term) -> tuple[str, list[str | int | float]]:
     if term.field == "after":
         return "m.received_at >= ?", [time_bound(term.value)]
     if term.field == "has":
-        return "coalesce(t.attachments, 0) = 1", []
+        return "coalesce(s.attachments, 0) = 1", []
     return "m.helo = ?", [TRIAL_HELO]  # tag:trial
+
+
+def _trigrams(value: str) -> list[str]:
+    """Some of ``value``'s 3-character pieces (first and last always): a row holding
+    ``value`` holds them all. Empty for a value shorter than 3 characters."""
+    pieces = list(dict.fromkeys(value[i : i + 3] for i in range(len(value) - 2)))
+    if len(pieces) <= _MAX_TRIGRAMS:
+        return pieces
+    step = (len(pieces) - 1) / (_MAX_TRIGRAMS - 1)
+    return [pieces[round(i * step)] for i in range(_MAX_TRIGRAMS)]
+
+
+def _indexed(term: Term) -> bool:
+    """Whether the index can find ``term``'s rows (a text of 3 characters or more; a
+    ``rule:`` value only when it reads the same inside the JSON of the decisions)."""
+    if term.field not in _TEXT_FIELDS or len(term.value) < 3:
+        return False
+    return term.field != "rule" or (
+        not any(c in term.value for c in '"\\') and term.value.isprintable()
+    )
+
+
+def _fts_query(values: list[str]) -> str:
+    """An FTS5 query for rows holding every trigram of every value (quoted: no operators)."""
+    pieces = dict.fromkeys(p for v in values for p in _trigrams(v))
+    return " AND ".join('"' + p.replace('"', '""') + '"' for p in pieces)
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """One page of a search and what is known of the whole."""
+
+    messages: list[StoredMessage]
+    """The page, newest first (summaries)."""
+    total: int
+    """Matches in all, or :data:`COUNT_CAP` when there are more (then ``exact`` is False)."""
+    exact: bool = True
+    searched: int | None = None
+    """Set when only the newest ``searched`` messages were searched (a word too short
+    for the index and nothing else it could narrow); None: all of them."""
 
 
 class StoreError(StoreFailure):
@@ -220,13 +295,20 @@ class Store:
         self._closed = False
         self._closing = threading.Lock()
         """Held while queueing, so nothing is queued behind the writer's stop sign."""
+        self._indexing = threading.Lock()
+        """One body indexer at a time (two searches at once would decode the same)."""
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            fresh = not self.path.exists() or self.path.stat().st_size == 0
             conn = self._connect()
             try:
+                if fresh:
+                    # Made under a rollback journal, then WAL: the new file's pages are
+                    # written once (on a nearly full disk the log would hold them twice).
+                    _migrate(conn)
                 conn.execute("PRAGMA journal_mode=WAL")
-                conn.executescript(SCHEMA)
-                check_store(conn, self.path)
+                check_store(conn, self.path)  # damaged or read-only: said as such
+                _migrate(conn)
             finally:
                 conn.close()
         except Exception as e:
@@ -349,17 +431,31 @@ class Store:
                         ),
                     )
                     assert cur.lastrowid is not None
+                    # The header fields into the index now (C only: microseconds); the
+                    # body when a search first needs it (see the module's docstring).
+                    conn.execute(
+                        "INSERT INTO message_search (rowid, subject, mail_from, rcpt_tos,"
+                        " from_header, decisions, message_id) SELECT id, subject, mail_from,"
+                        " rcpt_tos, from_header, decisions, message_id FROM messages"
+                        " WHERE id = ?",
+                        (cur.lastrowid,),
+                    )
                     results.append(cur.lastrowid)
                     added.append(cur.lastrowid)
                 else:
                     results.append(conn.execute("DELETE FROM messages").rowcount)
+                    # Dropped and made anew: a DELETE would read every row's text back.
+                    conn.execute("DROP TABLE message_search")
+                    conn.execute(SEARCH_TABLE)
                     deleted = True
             if self.max_messages > 0 and added:
-                conn.execute(
-                    "DELETE FROM messages WHERE id <= (SELECT id FROM messages"
-                    " ORDER BY id DESC LIMIT 1 OFFSET ?)",
+                cut = conn.execute(
+                    "SELECT id FROM messages ORDER BY id DESC LIMIT 1 OFFSET ?",
                     (self.max_messages,),
-                )
+                ).fetchone()
+                if cut is not None:
+                    conn.execute("DELETE FROM messages WHERE id <= ?", (cut[0],))
+                    conn.execute("DELETE FROM message_search WHERE rowid <= ?", (cut[0],))
             conn.execute("COMMIT")
         except Exception as e:
             # Whatever went wrong, this group fails alone: the writer keeps serving.
@@ -428,11 +524,17 @@ class Store:
 
     def search(
         self, query: str = "", *, limit: int = 100, offset: int = 0, trials: bool = True
-    ) -> tuple[list[StoredMessage], int]:
+    ) -> SearchResult:
         """Summaries of the messages matching ``query`` (the language of
         :mod:`maildoctor.harness.query`), newest first, and how many match in all.
         ``trials=False`` leaves out the delivery trials unless the query asks for
-        ``tag:trial``. Raises QueryError for a query that cannot be searched."""
+        ``tag:trial``. Raises QueryError for a query that cannot be searched.
+
+        A query with a word of 3 characters or more runs from the index (the rows
+        holding its trigrams), the others over the list's small index; the total is
+        counted up to :data:`COUNT_CAP`. A text term that the index cannot narrow
+        and nothing beside it that it can: only the newest :data:`SCAN_CAP` messages
+        are searched (one LIKE per message), and the result says so."""
         terms = parse_query(query)
         if not trials and not any(t.field == "tag" for t in terms):
             terms.append(Term("tag", "trial", negated=True))
@@ -440,69 +542,168 @@ class Store:
         params: list[str | int | float] = []
         for term in terms:
             clause, values = _clause(term)
+            if term.negated and _indexed(term):
+                # Only the rows the index finds are read for the LIKE.
+                clause = f"m.id IN ({_FOUND}) AND {clause}"
+                values = [_fts_query([term.value]), *values]
             clauses.append(f"NOT ({clause})" if term.negated else clause)
             params += values
-        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
-        needs_text = any(t.field in ("", "has") for t in terms)
-        join = " LEFT JOIN message_text t ON t.id = m.id" if needs_text else ""
+        narrow = [t.value for t in terms if _indexed(t) and not t.negated]
+        text = any(t.field in _TEXT_FIELDS for t in terms)
+        unindexed = any(t.field in _TEXT_FIELDS and not _indexed(t) for t in terms)
+        needs_body = any(t.field in ("", "has") for t in terms)
         try:
-            if needs_text:
-                self._fill_text()
-            total = int(self._read(f"SELECT COUNT(*) FROM messages m{join}{where}", params)[0][0])
+            if needs_body:
+                self._index_text()
+            searched = None
+            if narrow:
+                # From the index: the rows holding every trigram, newest first.
+                source = "message_search s JOIN messages m ON m.id = s.rowid"
+                clauses.insert(0, "s.message_search MATCH ?")
+                params.insert(0, _fts_query(narrow))
+                order = "s.rowid"
+            else:
+                join = " LEFT JOIN message_search s ON s.rowid = m.id" if needs_body else ""
+                source = f"messages m{join}"
+                order = "m.id"
+                if unindexed:  # one LIKE a message, over the newest only
+                    stored = self.count()
+                    if stored > SCAN_CAP:
+                        searched = SCAN_CAP
+                        clauses.append(
+                            "m.id >= (SELECT id FROM messages ORDER BY id DESC LIMIT 1 OFFSET ?)"
+                        )
+                        params.append(SCAN_CAP - 1)
+            where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+            if text or needs_body:
+                found = int(
+                    self._read(
+                        f"SELECT COUNT(*) FROM (SELECT 1 FROM {source}{where} LIMIT ?)",
+                        [*params, COUNT_CAP + 1],
+                    )[0][0]
+                )
+                total, exact = min(found, COUNT_CAP), found <= COUNT_CAP
+            else:  # the list, trials, dates: an exact count over the small index
+                total, exact = (
+                    int(self._read(f"SELECT COUNT(*) FROM {source}{where}", params)[0][0]),
+                    True,
+                )
+            # The page's ids first (the small index or the search index), then only
+            # their rows: an offset skips index entries, not rows that carry raw bytes.
             rows = self._read(
-                f"SELECT {_SUMMARY_IN_M} FROM messages m{join}{where}"
-                " ORDER BY m.id DESC LIMIT ? OFFSET ?",
+                f"SELECT {_SUMMARY_IN_M} FROM messages m WHERE m.id IN"
+                f" (SELECT {order} FROM {source}{where} ORDER BY {order} DESC LIMIT ? OFFSET ?)"
+                " ORDER BY m.id DESC",
                 [*params, limit, offset],
             )
         except sqlite3.Error as e:
             raise StoreError(f"Cannot read the message store {self.path}: {e}.") from e
-        return [from_row(r) for r in rows], total
+        return SearchResult([from_row(r) for r in rows], total, exact, searched)
 
-    def _fill_text(self) -> None:
-        """Decode the text of every message not yet in ``message_text`` (in batches, off
-        the writer thread: SQLite serialises the two), and drop deleted messages' rows."""
+    def _index_text(self) -> None:
+        """Add the decoded body text of every message not yet indexed, in batches: decoded
+        with no lock held, written in one short transaction each (SQLite serialises it
+        with the writer thread, whose group commits wait at most one batch)."""
         from email import policy as email_policy
         from email.parser import BytesParser
 
         from maildoctor.mail.decode import has_attachment, searchable_text
 
         parser = BytesParser(policy=email_policy.compat32)
-        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        try:
-            conn.execute("DELETE FROM message_text WHERE id NOT IN (SELECT id FROM messages)")
-            after = 0
-            while True:
-                rows = conn.execute(
-                    "SELECT m.id, m.raw FROM messages m WHERE m.id > ? AND NOT EXISTS"
-                    " (SELECT 1 FROM message_text t WHERE t.id = m.id) ORDER BY m.id LIMIT ?",
-                    (after, _FILL_BATCH),
-                ).fetchall()
-                if not rows:
-                    return
-                values = []
-                for mid, raw in rows:
-                    msg = parser.parsebytes(bytes(raw))
-                    values.append((mid, searchable_text(msg), int(has_attachment(msg))))
-                after = rows[-1][0]
-                # One transaction (one sync) per batch, not one per row.
-                conn.execute("BEGIN IMMEDIATE")
-                conn.executemany("INSERT OR IGNORE INTO message_text VALUES (?,?,?)", values)
-                conn.execute("COMMIT")
-        finally:
-            conn.close()
+        with self._indexing:
+            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            try:
+                while True:
+                    upto = _text_upto(conn)
+                    rows = conn.execute(
+                        "SELECT id, raw FROM messages WHERE id > ? ORDER BY id LIMIT ?",
+                        (upto, _TEXT_BATCH),
+                    ).fetchall()
+                    if not rows:
+                        return
+                    values = []
+                    for mid, raw in rows:
+                        msg = parser.parsebytes(bytes(raw))
+                        values.append((int(has_attachment(msg)), searchable_text(msg), mid))
+                    conn.execute("BEGIN IMMEDIATE")
+                    conn.executemany(
+                        "UPDATE message_search SET attachments = ?, body = ? WHERE rowid = ?",
+                        values,
+                    )
+                    conn.execute(
+                        "INSERT OR REPLACE INTO store_meta VALUES ('text_upto', ?)",
+                        (rows[-1][0],),
+                    )
+                    conn.execute("COMMIT")
+            finally:
+                conn.close()
 
     def delete(self, message_id: int) -> bool:
-        """Delete one message; False when there was none with that id.
+        """Delete one message and its index rows; False when there was none with that id.
 
-        One statement on its own connection rather than a writer job: SQLite's locking
+        One transaction on its own connection rather than a writer job: SQLite's locking
         (WAL, busy timeout) serialises it with the writer, whose group commit stays as is,
         and no listener is told (the caller knows which message went)."""
         try:
             conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
             try:
+                conn.execute("BEGIN IMMEDIATE")
                 deleted = conn.execute("DELETE FROM messages WHERE id = ?", (message_id,)).rowcount
+                conn.execute("DELETE FROM message_search WHERE rowid = ?", (message_id,))
+                conn.execute("COMMIT")
             finally:
                 conn.close()
         except sqlite3.Error as e:
             raise StoreError(f"Cannot delete from the message store {self.path}: {e}.") from e
         return deleted > 0
+
+
+def _text_upto(conn: sqlite3.Connection) -> int:
+    row = conn.execute("SELECT value FROM store_meta WHERE key = 'text_upto'").fetchone()
+    return int(row[0]) if row else 0
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Bring the schema to :data:`SCHEMA_VERSION` in one transaction (nothing to do when
+    it is there). A version-0 store's messages get their header fields indexed here, and
+    the bodies its ``message_text`` already decoded; the rest are indexed by the first
+    body search, like new mail."""
+    if conn.execute("PRAGMA user_version").fetchone()[0] >= SCHEMA_VERSION:
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        for statement in SCHEMA.split(";"):
+            if statement.strip():
+                conn.execute(statement)
+        conn.execute(SEARCH_TABLE)
+        old_text = conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'message_text'"
+        ).fetchone()
+        body, att, join = (
+            ("t.body", "t.attachments", " LEFT JOIN message_text t ON t.id = m.id")
+            if old_text
+            else ("NULL", "NULL", "")
+        )
+        conn.execute(
+            "INSERT INTO message_search (rowid, attachments, subject, mail_from, rcpt_tos,"
+            f" from_header, decisions, message_id, body) SELECT m.id, {att}, m.subject,"
+            " m.mail_from, m.rcpt_tos, m.from_header, m.decisions, m.message_id,"
+            f" {body} FROM messages m{join}"
+        )
+        # Bodies are indexed up to the first message the old table had not decoded.
+        missing = "m.id" if not old_text else "CASE WHEN t.id IS NULL THEN m.id END"
+        conn.execute(
+            "INSERT OR REPLACE INTO store_meta VALUES ('text_upto', coalesce("
+            f"(SELECT min({missing}) - 1 FROM messages m{join}),"
+            " (SELECT max(id) FROM messages), 0))"
+        )
+        conn.execute("DROP TABLE IF EXISTS message_text")
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    # The new tables' pages into the file, and the log emptied: a small disk holds the
+    # schema once, not twice.
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")

@@ -1,9 +1,12 @@
 """The harness's message pages and API: the list, one message, raw, HTML, live events.
 
 Contract API: ``GET /api/messages`` (a JSON list, newest first, ``X-Total-Count`` the
-true total for paging with ``limit``/``offset``; ``?q=`` is a search in the language of
+total for paging with ``limit``/``offset``; ``?q=`` is a search in the language of
 :mod:`maildoctor.harness.query`, over the subject, addresses, decisions and body text;
-``?trials=0`` hides the delivery trials of the desk and ``diagnose``),
+``?trials=0`` hides the delivery trials of the desk and ``diagnose``. A search counts
+at most 10,000 matches: ``X-Total-Exact: 0`` says the total is "at least" that.
+``X-Searched-Newest: N`` says only the newest N messages were searched, for a word
+too short for the index, under 3 characters, with no longer word beside it),
 ``GET /api/messages/{id}`` (headers, parts, decisions, lint findings, and
 ``authentication``: the harness's DKIM/SPF/DMARC results, null when it did not verify),
 ``GET /api/messages/{id}/raw`` (the bytes as received), ``DELETE /api/messages``,
@@ -105,15 +108,18 @@ def add_routes(app: web.Application, harness: Harness) -> None:
                 400, f'"trials" is 0 (hide the desk\'s trials) or 1, not {trials!r}.'
             )
         try:
-            rows, total = await asyncio.to_thread(
+            found = await asyncio.to_thread(
                 store.search, query, limit=limit, offset=offset, trials=trials == "1"
             )
         except QueryError as e:
             return error_response(400, str(e))
         except (StoreError, sqlite3.Error) as e:
             return _unreadable(e)
-        resp = json_response([m.summary() for m in rows])
-        resp.headers["X-Total-Count"] = str(total)
+        resp = json_response([m.summary() for m in found.messages])
+        resp.headers["X-Total-Count"] = str(found.total)
+        resp.headers["X-Total-Exact"] = "1" if found.exact else "0"
+        if found.searched is not None:
+            resp.headers["X-Searched-Newest"] = str(found.searched)
         return resp
 
     async def delete_one(request: web.Request) -> web.Response:

@@ -66,6 +66,12 @@ async function refreshList() {
   }
   $("search-error").hidden = true;
   total = Number(r.headers.get("X-Total-Count") || messages.length);
+  // A search counts up to 10,000 matches ("10000+" beyond); a word too short for the
+  // index searched only the newest messages, and the page says so.
+  const shown = r.headers.get("X-Total-Exact") === "0" ? total + "+" : String(total);
+  const newest = r.headers.get("X-Searched-Newest");
+  $("search-note").hidden = !newest;
+  $("search-note").textContent = newest ? t("searched_newest", { n: newest }) : "";
   if (offset && offset >= total) { offset = Math.max(0, Math.floor((total - 1) / PAGE) * PAGE); return refreshList(); }
   const list = $("message-list");
   const focused = document.activeElement && document.activeElement.classList.contains("msg-row")
@@ -93,9 +99,9 @@ async function refreshList() {
   const active = rows.find((x) => Number(x.dataset.id) === (focused || selectedId)) || rows[0];
   if (active) active.tabIndex = 0;
   if (focused && active && Number(active.dataset.id) === focused) active.focus();
-  $("count").textContent = "(" + total + ")";
+  $("count").textContent = "(" + shown + ")";
   $("page-info").textContent = total
-    ? t("page_info", { from: offset + 1, to: offset + messages.length, total }) : "";
+    ? t("page_info", { from: offset + 1, to: offset + messages.length, total: shown }) : "";
   $("page-prev").disabled = offset === 0;
   $("page-next").disabled = offset + messages.length >= total;
   $("empty").hidden = messages.length > 0;
