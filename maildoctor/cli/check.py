@@ -133,7 +133,6 @@ def command(
             "--probe shows in --format text, json or jsonl (not csv or --reply)."
         )
     settings = probe_settings(probe_from, probe_helo, probe_host) if probe else None
-    probes: list[Any] = []
     dns_probe = None
     if not offline:  # dnspython is imported only when DNS is asked
         from maildoctor.address.dnsprobe import DEFAULT_CANARIES, DNSProbe
@@ -172,10 +171,11 @@ def command(
             return format_ticket_reply(result, kind, folder)
 
     verdicts: set[str] = set()
-    collected: list[CheckResult] = []
     first = True
-
-    collected_columns: list[dict[str, str]] = []
+    # One object for one address given as an argument; an array for --file (even of
+    # one row, or none) or several: one meaning per format name. The array streams
+    # out item by item, so its memory does not grow with the list.
+    json_array = fmt == "json" and not reply and (file_ is not None or len(records) != 1)
 
     async def run() -> set[str]:
         limiter = None
@@ -195,17 +195,10 @@ def command(
                     target, result.mx, settings=settings, limiter=limiter, lang=lang
                 )
             emit(result, pending.popleft(), probed)
-        if fmt == "json" and not reply:
-            from maildoctor.address.report import format_json
+        if json_array:
+            from maildoctor.address.report import json_array_end
 
-            # One object for one address given as an argument; an array for --file
-            # (even of one row, or none) or several: one meaning per format name.
-            array = file_ is not None or len(collected) != 1
-            columns = collected_columns if extra else None
-            text = format_json(collected, columns, array=array)
-            if probes:
-                text = probe_json(text, probes, indent=2)
-            click.echo(text, nl=False)
+            click.echo(json_array_end(not first), nl=False)
         return verdicts
 
     def emit(result: CheckResult, record: Record, probed: Any = None) -> None:
@@ -219,10 +212,12 @@ def command(
                 click.echo("-" * 40)
             click.echo(reply_renderer(result), nl=False)
         elif fmt == "json":
-            collected.append(result)
-            collected_columns.append(_columns(record, extra))
+            from maildoctor.address.report import format_json_object, json_array_part
+
+            text = format_json_object(result, _columns(record, extra) if extra else None)
             if probed is not None:
-                probes.append(probed)
+                text = probe_json(text, probed, indent=2)
+            click.echo(json_array_part(text, first=first) if json_array else text, nl=False)
         else:
             columns = _columns(record, extra) if extra else None
             text = _format_one(result, fmt, lang, first, columns, extra, bom)
