@@ -11,6 +11,7 @@ from typing import IO, Any
 
 import click
 
+from maildoctor.address import report
 from maildoctor.address.check import CheckResult, check_many, exit_code
 from maildoctor.cli.check_input import Record, read_input
 from maildoctor.cli.options import (
@@ -46,6 +47,28 @@ class _Progress:
     def close(self) -> None:
         if self.enabled and self.count >= 500:
             click.echo(self._line(), err=True)
+
+
+class _Output:
+    """Standard output for results: written (and flushed) every 256 results, or at
+    once on a terminal: click.echo flushes on every call, one write a result, which
+    cost a batch of 100,000 addresses more CPU than its DNS answers (issue 24)."""
+
+    BLOCK = 256
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.each = sys.stdout.isatty()
+
+    def write(self, text: str) -> None:
+        self.parts.append(text)
+        if self.each or len(self.parts) >= self.BLOCK:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.parts:
+            click.echo("".join(self.parts), nl=False)
+            self.parts.clear()
 
 
 @click.command("check")
@@ -198,7 +221,7 @@ def command(
         if json_array:
             from maildoctor.address.report import json_array_end
 
-            click.echo(json_array_end(not first), nl=False)
+            out.write(json_array_end(not first))
         return verdicts
 
     def emit(result: CheckResult, record: Record, probed: Any = None) -> None:
@@ -209,15 +232,13 @@ def command(
         progress.tick()
         if reply_renderer is not None:
             if not first:
-                click.echo("-" * 40)
-            click.echo(reply_renderer(result), nl=False)
+                out.write("-" * 40 + "\n")
+            out.write(reply_renderer(result))
         elif fmt == "json":
-            from maildoctor.address.report import format_json_object, json_array_part
-
-            text = format_json_object(result, _columns(record, extra) if extra else None)
+            text = report.format_json_object(result, _columns(record, extra) if extra else None)
             if probed is not None:
                 text = probe_json(text, probed, indent=2)
-            click.echo(json_array_part(text, first=first) if json_array else text, nl=False)
+            out.write(report.json_array_part(text, first=first) if json_array else text)
         else:
             columns = _columns(record, extra) if extra else None
             text = _format_one(result, fmt, lang, first, columns, extra, bom)
@@ -225,12 +246,14 @@ def command(
                 text = probe_json(text, probed, indent=None)
             elif probed is not None:
                 text = probe_text(text, probed, lang)
-            click.echo(text, nl=False)
+            out.write(text)
         first = False
 
+    out = _Output()
     try:
         asyncio.run(run())
     finally:
+        out.flush()
         progress.close()
     raise click.exceptions.Exit(exit_code(verdicts))  # type: ignore[arg-type]
 
@@ -254,8 +277,6 @@ def _format_one(
     extra: tuple[str, ...],
     bom: bool,
 ) -> str:
-    from maildoctor.address import report
-
     if fmt == "jsonl":
         return report.format_jsonl(result, columns)
     if fmt == "csv":
