@@ -1,11 +1,12 @@
 """Memory and latency as the work grows: does each path stream, and stay fast when big?
 
-    python bench/growth_bench.py [--check-sizes 10000,100000,1000000]
+    python bench/growth_bench.py [--check-sizes 10000,100000,1000000] [--check-formats jsonl,json]
         [--mbox-mb 16,128,1024] [--bounce-modes jsonl,summary,suppress]
         [--harness-sizes 10000,100000] [--runs 200]
 
 - ``check --file`` over N addresses (2,000 domains, a loopback DNS server in a
-  child process): peak RSS of the ``maildoctor check`` process for each N. Streamed
+  child process): peak RSS of the ``maildoctor check`` process for each N, writing
+  one result a line (``--format jsonl``) and one array (``--format json``). Streamed
   means the peak does not follow N (a window of pending addresses and the
   per-domain answers are what it holds).
 - ``bounce`` over an mbox of M MB (the bounces of tests/data/bounces repeated):
@@ -72,7 +73,7 @@ def run_measured(args: list[str]) -> tuple[float, float, float]:
     return wall, float(cpu), int(rss_kib) / 1024
 
 
-def check_growth(sizes: list[int], workdir: Path) -> None:
+def check_growth(sizes: list[int], workdir: Path, formats: list[str]) -> None:
     from check_bench import bench_domains, serve, zone_text
 
     domains = bench_domains(2000)
@@ -81,17 +82,18 @@ def check_growth(sizes: list[int], workdir: Path) -> None:
     server.start()
     nameserver = parent.recv()
     print(f"check --file, 2,000 domains, DNS {nameserver} (no added delay):")
-    print(f"{'addresses':>12} {'wall s':>8} {'CPU s':>8} {'peak RSS MiB':>13}")
+    print(f"{'addresses':>12} {'format':>7} {'wall s':>8} {'CPU s':>8} {'peak RSS MiB':>13}")
     try:
         for n in sizes:
             members = workdir / f"members-{n}.txt"
             with members.open("w", encoding="utf-8") as out:
                 for i in range(n):
                     out.write(f"member{i}@{domains[i % len(domains)]}\n")
-            wall, cpu, rss = run_measured(
-                ["check", "--file", str(members), "--nameserver", nameserver, "--format", "jsonl"]
-            )
-            print(f"{n:>12,} {wall:>8.1f} {cpu:>8.1f} {rss:>13.0f}")
+            for fmt in formats:
+                wall, cpu, rss = run_measured(
+                    ["check", "--file", str(members), "--nameserver", nameserver, "--format", fmt]
+                )
+                print(f"{n:>12,} {fmt:>7} {wall:>8.1f} {cpu:>8.1f} {rss:>13.0f}")
             members.unlink()
     finally:
         parent.send("stop")
@@ -204,6 +206,11 @@ def sizes(text: str) -> list[int]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check-sizes", default="10000,100000,1000000")
+    parser.add_argument(
+        "--check-formats",
+        default="jsonl,json",
+        help="check --file output formats to measure (json: one array, streamed too)",
+    )
     parser.add_argument("--mbox-mb", default="16,128,1024")
     parser.add_argument(
         "--bounce-modes",
@@ -217,7 +224,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         if sizes(args.check_sizes):
-            check_growth(sizes(args.check_sizes), workdir)
+            check_growth(sizes(args.check_sizes), workdir, args.check_formats.split(","))
             print()
         if sizes(args.mbox_mb):
             bounce_growth(sizes(args.mbox_mb), workdir, args.bounce_modes.split(","))

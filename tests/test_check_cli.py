@@ -237,6 +237,21 @@ def test_json_array_for_several() -> None:
     assert [d["address"] for d in json.loads(result.stdout)] == ["a@example.jp", "b@example.jp"]
 
 
+@pytest.mark.parametrize("rows", [0, 1, 3])
+def test_file_json_array_text_is_what_json_dumps_writes(tmp_path: Path, rows: int) -> None:
+    """--format json writes its array item by item (flat memory for any list): the
+    text is exactly json.dumps(list, indent=2) of the jsonl objects, columns included."""
+    members = tmp_path / "members.csv"
+    lines = ["番号,email"] + [f"{i},user{i}@gmial.com" for i in range(rows)]
+    members.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    streamed = run("--file", str(members), "--offline", "--format", "json")
+    jsonl = run("--file", str(members), "--offline", "--format", "jsonl")
+    objects = [json.loads(line) for line in jsonl.stdout.splitlines()]
+    assert len(objects) == rows
+    assert streamed.stdout == json.dumps(objects, ensure_ascii=False, indent=2) + "\n"
+    assert streamed.exit_code == jsonl.exit_code == (1 if rows else 0)
+
+
 def test_reply_for_docomo() -> None:
     result = run("taro@docomo.ne.jp", "--offline", "--reply")
     assert result.exit_code == 1

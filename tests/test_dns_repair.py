@@ -45,6 +45,9 @@ def test_candidates_are_few_and_likeliest_first() -> None:
     assert repair_candidates("aichipu.ac.jp") == ("aichi-pu.ac.jp", "aichi-u.ac.jp")
     assert len(repair_candidates("ocn.ne.jpx")) <= 3
     assert repair_candidates("gmail.com") == ()  # a real domain is never repaired
+    # a keyboard's edit before a far key; a mailbox subdomain keeps its first label
+    assert repair_candidates("kuu.ac.jp")[0] == "kiu.ac.jp"
+    assert "s.cgu.ac.jp" in repair_candidates("s.vgu.ac.jp")
 
 
 def test_the_repair_that_takes_mail_is_suggested_and_the_asked_are_listed() -> None:

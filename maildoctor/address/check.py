@@ -18,11 +18,12 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import re
+import time
 from collections import deque
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from disposable_email_domains import blocklist as _DISPOSABLE
 
@@ -249,16 +250,18 @@ def _repaired(syntax: SyntaxResult) -> _Static:
 
 
 #: A plain ASCII address (dot-atom local part, a name of letters, digits, dots and
-#: hyphens), nearly every line of a member list: what :func:`_static_plain` may take.
+#: hyphens), nearly every line of a member list: what :func:`_plain` may take.
 _PLAIN = re.compile(
     r"([A-Za-z0-9!#$%&'*+\-/=?^_`{|}~]+(?:\.[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~]+)*)@([A-Za-z0-9.-]+)"
 )
 
 
+#: (ascii, unicode, typo, carrier, disposable) of a plain address's domain.
+_DomainFacts = tuple[str, str, TypoSuggestion | None, Carrier | None, bool]
+
+
 @lru_cache(maxsize=65536)
-def _plain_domain(
-    domain: str,
-) -> tuple[str, str, TypoSuggestion | None, Carrier | None, bool] | None:
+def _plain_domain(domain: str) -> _DomainFacts | None:
     """(ascii, unicode, typo, carrier, disposable) of a domain as typed, computed once
     per domain: None when the domain is not a valid host name (the full check then says
     why)."""
@@ -269,9 +272,11 @@ def _plain_domain(
     return ascii_domain, unicode_domain, *_domain_facts(ascii_domain)
 
 
-def _static_plain(raw: str) -> _Static | None:
-    """:func:`_static` of a plain address, with the per-domain work done once per domain
-    (:func:`_plain_domain`); None when the address needs the full check.
+def _plain(
+    raw: str,
+) -> tuple[str, str, tuple[str, str, TypoSuggestion | None, Carrier | None, bool]] | None:
+    """(local part, domain as typed, :func:`_plain_domain`) of a plain address; None when
+    the address needs the full check.
 
     For what ``_PLAIN`` matches, :func:`check_syntax` would find no control character,
     IME input, space, quote or bad dot, so the result is the one it gives: only the
@@ -284,47 +289,71 @@ def _static_plain(raw: str) -> _Static | None:
     facts = _plain_domain(domain)
     if facts is None:
         return None
-    ascii_domain, unicode_domain, typo, carrier, disposable = facts
-    if len(local) > MAX_LOCAL_OCTETS or len(local) + 1 + len(ascii_domain) > MAX_ADDRESS_OCTETS:
+    if len(local) > MAX_LOCAL_OCTETS or len(local) + 1 + len(facts[0]) > MAX_ADDRESS_OCTETS:
         return None
-    parsed = ParsedAddress(
-        local=local,
-        domain=domain,
-        ascii_domain=ascii_domain,
-        unicode_domain=unicode_domain,
-        quoted=False,
-        domain_literal=False,
-        smtputf8=False,
-        legacy_dots=False,
-    )
-    return _Static(
-        syntax=SyntaxResult(address=raw, parsed=parsed, problem=None),
-        typo=typo,
-        carrier=carrier,
-        disposable=disposable,
-        role=local.lower().split("+", 1)[0] in ROLE_LOCAL_PARTS,
-        dns_domain=ascii_domain,
-    )
+    return local, domain, facts
+
+
+def _is_role(local: str) -> bool:
+    return local.lower().split("+", 1)[0] in ROLE_LOCAL_PARTS
+
+
+class _Shared(NamedTuple):
+    """What a batch keeps of a plain address whose findings all come from its domain
+    (no typo, not a role name): its diagnosis is made once per domain (:func:`_result`)."""
+
+    address: str
+    normalized: str
+    dns_domain: str
+    carrier: Carrier | None
+
+
+def _batch_static(raw: str) -> _Static | _Shared:
+    """:func:`_static` for a batch: a plain address whose findings all come from its
+    domain is kept as a :class:`_Shared` (a tuple, no parse objects)."""
+    plain = _plain(raw)
+    if plain is not None:
+        local, _, (ascii_domain, _, typo, carrier, _) = plain
+        if typo is None and not _is_role(local):
+            return _Shared(raw, f"{local}@{ascii_domain}", ascii_domain, carrier)
+    return _static(raw)
 
 
 def _static(raw: str) -> _Static:
-    plain = _static_plain(raw)
+    plain = _plain(raw)
     if plain is not None:
-        return plain
+        local, domain, (ascii_domain, unicode_domain, typo, carrier, disposable) = plain
+        parsed = ParsedAddress(
+            local=local,
+            domain=domain,
+            ascii_domain=ascii_domain,
+            unicode_domain=unicode_domain,
+            quoted=False,
+            domain_literal=False,
+            smtputf8=False,
+            legacy_dots=False,
+        )
+        return _Static(
+            syntax=SyntaxResult(address=raw, parsed=parsed, problem=None),
+            typo=typo,
+            carrier=carrier,
+            disposable=disposable,
+            role=_is_role(local),
+            dns_domain=ascii_domain,
+        )
     syntax = check_syntax(raw)
-    parsed: ParsedAddress | None = syntax.parsed
-    if parsed is not None and not parsed.domain_literal:
-        typo, carrier, disposable = _domain_facts(parsed.ascii_domain)
-        local = parsed.local.lower()
+    parsed_: ParsedAddress | None = syntax.parsed
+    if parsed_ is not None and not parsed_.domain_literal:
+        typo, carrier, disposable = _domain_facts(parsed_.ascii_domain)
         return _Static(
             syntax=syntax,
             typo=typo,
             carrier=carrier,
             disposable=disposable,
-            role=local.split("+", 1)[0] in ROLE_LOCAL_PARTS,
-            dns_domain=parsed.ascii_domain,
+            role=_is_role(parsed_.local),
+            dns_domain=parsed_.ascii_domain,
         )
-    if parsed is None:
+    if parsed_ is None:
         return _repaired(syntax)
     return _Static(
         syntax=syntax, typo=None, carrier=None, disposable=False, role=False, dns_domain=None
@@ -337,46 +366,54 @@ _Memo = dict[tuple[str, Lang], tuple["DomainDNS | None", Diagnosis]]
 
 
 def _result(
-    static: _Static, dns: DomainDNS | None, lang: Lang, memo: _Memo | None = None
+    static: _Static | _Shared, dns: DomainDNS | None, lang: Lang, memo: _Memo | None = None
 ) -> CheckResult:
     """The result from the static facts and DNS's answer.
 
     With ``memo`` (a batch), the diagnosis of an address whose findings all come from
-    its domain (valid as typed, no typo, carrier-legacy dots, UTF-8 local part or
-    role name) is made once per domain and shared: it would be the same.
+    its domain (a :class:`_Shared`, or a valid :class:`_Static` without typo, role
+    name, carrier-legacy dots or UTF-8 local part) is made once per domain and
+    shared: it would be the same for every such address of the domain.
     """
-    parsed = static.syntax.parsed
-    if (
-        memo is not None
-        and static.typo is None
-        and not static.role
-        and parsed is not None
-        and static.syntax.problem is None
-        and not parsed.legacy_dots
-        and not parsed.smtputf8
-        and static.dns_domain is not None
-    ):
-        key = (static.dns_domain, lang)
-        known = memo.get(key)
-        if known is not None and known[0] is dns:
-            diagnosis = known[1]
-        else:
-            diagnosis = _facts_diagnosis(static, dns, lang)
-            if len(memo) >= _MEMO_SIZE:
-                memo.clear()
-            memo[key] = (dns, diagnosis)
-        return CheckResult(
-            address=static.syntax.address,
-            normalized=parsed.normalized,
-            diagnosis=diagnosis,
-            carrier=static.carrier,
-            mx=dns.mx if dns is not None and dns.status != "null_mx" else (),
-            dns_checked=dns is not None,
-            dns_skipped=None if dns is not None else "offline",
-            dns_domain=dns.domain if dns is not None else None,
-            lang=lang,
+    if isinstance(static, _Static):
+        full: _Static | None = static
+        parsed = static.syntax.parsed
+        if (
+            memo is None
+            or static.typo is not None
+            or static.role
+            or parsed is None
+            or static.syntax.problem is not None
+            or parsed.legacy_dots
+            or parsed.smtputf8
+            or static.dns_domain is None
+        ):
+            return _full_result(static, dns, lang)
+        shared = _Shared(
+            static.syntax.address, parsed.normalized, static.dns_domain, static.carrier
         )
-    return _full_result(static, dns, lang)
+    else:
+        full, shared = None, static
+    memo = {} if memo is None else memo
+    key = (shared.dns_domain, lang)
+    known = memo.get(key)
+    if known is None or known[0] is not dns:
+        made_from = full if full is not None else _static(shared.address)
+        known = (dns, _facts_diagnosis(made_from, dns, lang))
+        if len(memo) >= _MEMO_SIZE:
+            memo.clear()
+        memo[key] = known
+    return CheckResult(
+        address=shared.address,
+        normalized=shared.normalized,
+        diagnosis=known[1],
+        carrier=shared.carrier,
+        mx=dns.mx if dns is not None and dns.status != "null_mx" else (),
+        dns_checked=dns is not None,
+        dns_skipped=None if dns is not None else "offline",
+        dns_domain=dns.domain if dns is not None else None,
+        lang=lang,
+    )
 
 
 #: The most domains :func:`_result`'s memo holds before it starts over (memory bound).
@@ -520,6 +557,10 @@ async def _repaired_by_dns(
     return dataclasses.replace(result, diagnosis=diagnosis, repairs_asked=asked)
 
 
+#: The longest the batch reader runs before the event loop reads DNS answers (seconds).
+_TURN = 0.001
+
+
 async def check_many(
     addresses: Iterable[str],
     *,
@@ -535,7 +576,7 @@ async def check_many(
     ``repair`` (off unless asked: it adds lookups per bad domain) as for
     :func:`check_address`.
     """
-    pending: deque[tuple[_Static, asyncio.Future[DomainDNS] | None]] = deque()
+    pending: deque[tuple[_Static | _Shared, asyncio.Future[DomainDNS] | None]] = deque()
     memo: _Memo = {}
     repair_probe = probe if repair else None
     # A DNSProbe hands out one shared future per domain: remember it here too, so an
@@ -545,11 +586,15 @@ async def check_many(
         from maildoctor.address.dnsprobe import DNSProbe
 
         futures = {} if isinstance(probe, DNSProbe) else None
-    for count, raw in enumerate(addresses, 1):
-        if probe is not None and count % 256 == 0:
-            # Let answers in and queries out while we parse: DNS waits overlap our CPU.
+    turn = time.perf_counter()
+    for raw in addresses:
+        if probe is not None and time.perf_counter() - turn >= _TURN:
+            # Let answers in and queries out while we parse: DNS waits overlap our CPU,
+            # and an answer waits at most this long to be read (a new domain's typo
+            # search is ~0.3 ms: a count of addresses would not bound it).
             await asyncio.sleep(0)
-        static = _static(raw)
+            turn = time.perf_counter()
+        static = _static(raw) if repair_probe is not None else _batch_static(raw)
         future = None
         domain = static.dns_domain
         if probe is not None and domain is not None:
@@ -576,14 +621,14 @@ async def check_many(
 
 
 async def _finish(
-    static: _Static,
+    static: _Static | _Shared,
     future: asyncio.Future[DomainDNS] | None,
     lang: Lang,
     repair_probe: DNSProbe | CachedProbe | None = None,
     memo: _Memo | None = None,
 ) -> CheckResult:
     dns = None if future is None else await future
-    if repair_probe is not None:
+    if repair_probe is not None and isinstance(static, _Static):
         return await _repaired_by_dns(static, dns, repair_probe, lang)
     return _result(static, dns, lang, memo)
 

@@ -222,23 +222,27 @@ class AresResolver:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._fds: dict[int, tuple[bool, bool]] = {}
         self._timer: asyncio.TimerHandle | None = None
+        self._active = 0
+        self._waiting: deque[tuple[str, str, int, asyncio.Future[tuple[Any, int | None]]]] = deque()
 
-    async def answer(self, name: str, rdtype: str) -> _Answer:
-        """The answer (empty for NODATA); raises _NXDomain, or _Unavailable."""
+    async def answer(self, name: str, rdtype: str, *, limit: int, first: bool = False) -> _Answer:
+        """The answer (empty for NODATA); raises _NXDomain, or _Unavailable.
+
+        At most ``limit`` queries are out at once; the others wait in order (``first``:
+        ahead of them), and each answer sends the next waiting query from c-ares's
+        callback, as the answer is read: a query slot is never left empty for the
+        loop's turns in between."""
         import pycares
 
         loop = asyncio.get_running_loop()
-        channel = self._channel_for(loop)
+        self._channel_for(loop)
         future: asyncio.Future[tuple[Any, int | None]] = loop.create_future()
-
-        def done(result: Any, error: int | None) -> None:
-            if not future.done():
-                future.set_result((result, error))
-
-        try:
-            channel.query(name, _ARES_TYPES[rdtype], callback=done)
-        except pycares.AresError as e:
-            done(None, int(e.args[0]) if e.args else -1)
+        if self._active < limit and not self._waiting:
+            self._send(name, rdtype, future)
+        elif first:
+            self._waiting.appendleft((name, rdtype, limit, future))
+        else:
+            self._waiting.append((name, rdtype, limit, future))
         result, error = await future
         if error is not None:
             if error == pycares.errno.ARES_ENOTFOUND:
@@ -248,11 +252,45 @@ class AresResolver:
             raise _Unavailable(_ARES_REASONS.get(error, "error"))
         return _Answer.from_ares(result, rdtype)
 
+    def _send(self, name: str, rdtype: str, future: asyncio.Future[tuple[Any, int | None]]) -> None:
+        import pycares
+
+        self._active += 1
+        answered = False
+
+        def done(result: Any, error: int | None) -> None:
+            nonlocal answered
+            if answered:
+                return
+            answered = True
+            self._active -= 1
+            if not future.done():
+                future.set_result((result, error))
+            self._send_waiting()
+
+        try:
+            self._channel.query(name, _ARES_TYPES[rdtype], callback=done)
+        except pycares.AresError as e:
+            done(None, int(e.args[0]) if e.args else -1)
+
+    def _send_waiting(self) -> None:
+        """Send waiting queries while their limit allows (skipping any given up on)."""
+        while self._waiting:
+            name, rdtype, limit, future = self._waiting[0]
+            if future.done():
+                self._waiting.popleft()
+                continue
+            if self._active >= limit:
+                return
+            self._waiting.popleft()
+            self._send(name, rdtype, future)
+
     def _channel_for(self, loop: asyncio.AbstractEventLoop) -> Any:
         import pycares
 
         if self._channel is None or self._loop is not loop:
             self._fds, self._timer, self._loop = {}, None, loop
+            self._active, self._waiting = 0, deque()
             self._channel = pycares.Channel(
                 servers=self.servers,
                 timeout=self.timeout,
@@ -345,7 +383,8 @@ class DNSProbe:
         self.canaries = tuple(canaries)
         self.queries = 0
         """How many DNS queries were sent (answered or not)."""
-        self._limit = _Limiter(max(1, concurrency))
+        self._concurrency = max(1, concurrency)
+        self._limit = _Limiter(self._concurrency)
         self._domains: dict[str, asyncio.Task[DomainDNS]] = {}
         self._hosts: dict[str, asyncio.Task[tuple[str, ...]]] = {}
         self._canary: asyncio.Task[str | None] | None = None
@@ -388,12 +427,21 @@ class DNSProbe:
 
     # -- internals -----------------------------------------------------------
 
-    async def _query(self, name: str, rdtype: str) -> _Answer:
-        """The answer (empty for NODATA); raises _NXDomain, or _Unavailable."""
-        async with self._limit:
+    async def _query(self, name: str, rdtype: str, *, follow_up: bool = False) -> _Answer:
+        """The answer (empty for NODATA); raises _NXDomain, or _Unavailable.
+
+        ``follow_up``: the query continues a lookup already answered once (the A of an
+        MX host or of a domain without MX), so it waits ahead of the lookups not yet
+        begun: a batch's results come out in input order, and one domain's second
+        query sent after a thousand other domains' first would hold them all back."""
+        if isinstance(self.resolver, AresResolver):
+            self.queries += 1  # c-ares keeps the limit itself, from its callbacks
+            return await self.resolver.answer(
+                name, rdtype, limit=self._concurrency, first=follow_up
+            )
+        await self._limit.acquire(first=follow_up)
+        try:
             self.queries += 1
-            if isinstance(self.resolver, AresResolver):
-                return await self.resolver.answer(name, rdtype)
             try:
                 answer = await self.resolver.resolve(
                     name, rdtype, search=False, raise_on_no_answer=False
@@ -409,6 +457,8 @@ class DNSProbe:
             except (dns.exception.DNSException, OSError):
                 raise _Unavailable("error") from None
             return _Answer.from_dnspython(answer)
+        finally:
+            self._limit.release()
 
     async def _check_canaries(self) -> str | None:
         async def one(name: str) -> tuple[str, str] | None:
@@ -492,7 +542,7 @@ class DNSProbe:
         found: list[str] = []
         for rdtype in ("A", "AAAA"):
             try:
-                result = await self._query(name, rdtype)
+                result = await self._query(name, rdtype, follow_up=True)
             except _NXDomain:
                 if nxdomain_ok:
                     return ()
@@ -504,7 +554,8 @@ class DNSProbe:
 
 
 class _Limiter:
-    """At most n holders at once, FIFO, with O(1) acquire and release.
+    """At most n holders at once, FIFO (``first``: ahead of the others), with O(1)
+    acquire and release.
 
     asyncio.Semaphore (3.11) scans all its waiters on every acquire, which is
     quadratic when a batch queues thousands of lookups behind the limit.
@@ -514,23 +565,23 @@ class _Limiter:
         self._free = n
         self._waiters: deque[asyncio.Future[None]] = deque()
 
-    async def __aenter__(self) -> None:
+    async def acquire(self, *, first: bool = False) -> None:
         if self._free > 0 and not self._waiters:
             self._free -= 1
             return
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiters.append(future)
+        if first:
+            self._waiters.appendleft(future)
+        else:
+            self._waiters.append(future)
         try:
             await future  # the releaser hands its permit over directly
         except asyncio.CancelledError:
             if future.done() and not future.cancelled():
-                self._release()
+                self.release()
             raise
 
-    async def __aexit__(self, *exc: object) -> None:
-        self._release()
-
-    def _release(self) -> None:
+    def release(self) -> None:
         while self._waiters:
             future = self._waiters.popleft()
             if not future.done():

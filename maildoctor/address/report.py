@@ -25,9 +25,12 @@ __all__ = [
     "csv_header",
     "format_csv_row",
     "format_json",
+    "format_json_object",
     "format_jsonl",
     "format_reply",
     "format_text",
+    "json_array_end",
+    "json_array_part",
     "reply_context",
 ]
 
@@ -112,11 +115,33 @@ def format_json(
     array: bool | None = None,
 ) -> str:
     """One object for one address, an array for several or when ``array`` (a --file
-    input is always an array); indented, UTF-8."""
-    rows = [_with_columns(r, columns[i] if columns else None) for i, r in enumerate(results)]
+    input is always an array); indented, UTF-8. The array is written as
+    :func:`json_array_part` writes it item by item, so a streamed array is the same."""
+    rows = [format_json_object(r, columns[i] if columns else None) for i, r in enumerate(results)]
     one = len(rows) == 1 if array is None else not array
-    data: Any = rows[0] if one else rows
-    return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+    if one:
+        return rows[0]
+    return "".join(json_array_part(row, first=i == 0) for i, row in enumerate(rows)) + (
+        json_array_end(bool(rows))
+    )
+
+
+def format_json_object(result: CheckResult, columns: Mapping[str, str] | None = None) -> str:
+    """One result as an indented JSON object (what ``--format json`` prints for one address)."""
+    return json.dumps(_with_columns(result, columns), ensure_ascii=False, indent=2) + "\n"
+
+
+def json_array_part(object_text: str, *, first: bool) -> str:
+    """An object's indented JSON text (:func:`format_json_object`) as the next item of
+    an indented array: what ``json.dumps(list, indent=2)`` writes for it, so a list of
+    any length streams out one result at a time. End with :func:`json_array_end`."""
+    item = object_text.rstrip("\n").replace("\n", "\n  ")
+    return ("[\n  " if first else ",\n  ") + item
+
+
+def json_array_end(any_item: bool) -> str:
+    """The end of an array begun with :func:`json_array_part` (``[]`` when it had none)."""
+    return "\n]\n" if any_item else "[]\n"
 
 
 def format_jsonl(result: CheckResult, columns: Mapping[str, str] | None = None) -> str:

@@ -513,13 +513,14 @@ def _letter_slip(domain: str, ending: str, table: DomainTable) -> TypoSuggestion
 
 
 def repair_candidates(
-    domain: str, table: DomainTable | None = None, limit: int = 3
+    domain: str, table: DomainTable | None = None, limit: int = 3, *, keep_first: bool = True
 ) -> tuple[str, ...]:
     """The few domains DNS may be asked about when ``domain`` does not exist and the
     suggester alone is not sure (a short name, a tie): the suggester's own guess first,
-    then known domains one slip away (two for long names, keyboard slips only) and, for
-    a ``.jp`` second level, each organisation type one edit away; at most ``limit``,
-    likeliest first. Which one takes mail is DNS's to say."""
+    then known domains one slip away (two for long names, keyboard slips only; a
+    keyboard's or romaji input's edit before a far key) and, for a ``.jp`` second level,
+    each organisation type one edit away; at most ``limit``, likeliest first. Which one
+    takes mail is DNS's to say."""
     table = table or default_table()
     domain = domain.lower().strip(".")
     if not domain or len(domain) > MAX_DOMAIN or is_known(domain, table):
@@ -528,17 +529,26 @@ def repair_candidates(
     guess = _suggest(domain, table)
     if guess is not None:
         found.append(guess.suggested)
-    scored: list[tuple[int, int, str]] = []
-    for rank, (target, t_name, _) in enumerate(_parts(table)):
+    # one edit before two, a keyboard's or romaji input's edit before a far key
+    scored: list[tuple[int, bool, int, str]] = []
+    for rank, target, t_name, _ in _near_length(table, len(domain), 2):
         limit_d = 1 if len(t_name) <= 6 else 2
         d = distance(domain, target, limit_d)
         if d <= limit_d and (d == 1 or _keyboard_slips(domain, target)):
-            scored.append((d, rank, target))
-    found.extend(t for _, _, t in sorted(scored))
+            scored.append((d, d == 1 and not _likely_slip(domain, target), rank, target))
+    found.extend(t for *_, t in sorted(scored))
     if "." not in domain:  # the ending left out: every ending the name has
-        found.extend(t for t, _, _ in _parts(table) if t.startswith(domain + "."))
+        found.extend(_index(table).cut.get(domain, ()))
     labels = domain.split(".")
     if len(labels) >= 3 and labels[-1] == "jp" and labels[-2] not in _JP_TYPES:
         head = ".".join(labels[:-2])
         found.extend(f"{head}.{t}.jp" for t in _JP_TYPES if distance(labels[-2], t, 1) == 1)
+    first, _, rest = domain.partition(".")
+    if keep_first and rest.count(".") >= 2:
+        # a mailbox subdomain (s.vgu.ac.jp): the slip in the campus's or ISP's own part
+        found.extend(
+            f"{first}.{c}"
+            for c in repair_candidates(rest, table, limit, keep_first=False)
+            if c in table.campus or c in table.parents
+        )
     return tuple(dict.fromkeys(c for c in found if c != domain))[: max(0, limit)]

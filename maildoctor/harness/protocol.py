@@ -2,7 +2,7 @@
 
 - faults at connect and at the DATA command (aiosmtpd has no hook there);
 - a transcript of each message's conversation, capped per session;
-- DATA read with memory bounded by the size limit whatever the client sends
+- DATA read in blocks, with memory bounded by the size limit whatever the client sends
   (aiosmtpd 1.4.6 keeps every fragment of a line that never ends, and one
   object per line: a 10 MB message of empty lines costs it hundreds of MB);
 - AUTH required when there are accounts, and never over plain text unless
@@ -166,6 +166,10 @@ _PLAIN_PATH = re.compile(
     r"@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*)>(?:[ \t]+(?=[^ \t(])|\Z)"
 )
 
+#: Bytes aiosmtpd's StreamReader takes before ``readuntil`` gives up (and twice this
+#: before it stops reading the socket).
+READ_LIMIT = 16 * 1024
+
 #: CRLF "." CRLF: the end of the data (RFC 5321 4.1.1.4).
 END_OF_DATA = b"\r\n.\r\n"
 
@@ -246,7 +250,12 @@ class HarnessSMTP(SMTP):
         hostname: str = "maildoctor.harness",
         guards: Guards | None = None,
     ) -> None:
-        self.line_length_limit = limits.line_length
+        # aiosmtpd sizes its StreamReader by line_length_limit; DATA lines are checked
+        # here against Limits.line_length, so the reader may hold a whole small
+        # message: one readuntil for it, and the socket not paused and resumed (two
+        # epoll calls) for every message over 2 KB. Command lines keep their own
+        # limits (aiosmtpd's command_size_limits, 500 beyond).
+        self.line_length_limit = READ_LIMIT
         self._limits = limits
         self._guards = guards or Guards(limits)
         self._admitted: str | None = None
@@ -277,6 +286,8 @@ class HarnessSMTP(SMTP):
         self._faults = handler.faults
         self._store = handler.store
         self._receiving = False
+        self._deadline = 0.0
+        """When the idle or DATA timeout closes the connection (the loop's clock)."""
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         if self.transport is None:  # a new connection, not the TLS layer of STARTTLS
@@ -304,6 +315,27 @@ class HarnessSMTP(SMTP):
                 f"second: {why} ({gate.open} open)."
             ),
         )
+
+    def _reset_timeout(self, duration: float | None = None) -> None:
+        """aiosmtpd's timeout, without a new timer for every command.
+
+        aiosmtpd cancels its timer and makes a new one on each command (5% of the
+        harness's time in py-spy). Here a command moves the deadline; the timer is
+        made again only for a nearer one, and when it fires before the deadline it
+        waits for the rest.
+        """
+        self._deadline = self.loop.time() + (duration or self._timeout_duration)
+        handle = self._timeout_handle
+        if handle is None or handle.cancelled() or handle.when() > self._deadline:
+            if handle is not None:
+                handle.cancel()
+            self._timeout_handle = self.loop.call_at(self._deadline, self._timeout_due)
+
+    def _timeout_due(self) -> None:
+        if self.loop.time() < self._deadline:
+            self._timeout_handle = self.loop.call_at(self._deadline, self._timeout_due)
+        else:
+            self._timeout_cb()
 
     def data_received(self, data: bytes) -> None:
         if not self._refused:
@@ -474,7 +506,7 @@ class HarnessSMTP(SMTP):
         else (quoted local parts, UTF-8, literals, comments, a missing bracket) goes
         to aiosmtpd's parser, the email package's header parser, which costs about
         a quarter of the harness's time when every address goes through it (and
-        defines a class on each call). tests/test_harness_protocol.py holds the two
+        defines a class on each call). tests/test_harness_data.py holds the two
         to the same answers.
         """
         plain = _PLAIN_PATH.match(arg) if arg else None
@@ -547,7 +579,9 @@ class HarnessSMTP(SMTP):
         ``held[0]`` is kept equal to the bytes reserved from ``memory``, which the
         caller gives back whatever happens."""
         reader = self._reader
-        data = _DataChecks(size_limit=self.data_size_limit or 0, line_limit=self.line_length_limit)
+        data = _DataChecks(
+            size_limit=self.data_size_limit or 0, line_limit=self._limits.line_length
+        )
         body = bytearray()
         error: str | None = None
         try:
