@@ -133,7 +133,8 @@ async def run_maildoctor(
 
     def timed_lookup(domain: str) -> asyncio.Future[Any]:
         future = lookup(domain)
-        future.add_done_callback(lambda _: last_answer.__setitem__(0, time.perf_counter()))
+        if not future.done():  # a finished lookup asked again is no new answer
+            future.add_done_callback(lambda _: last_answer.__setitem__(0, time.perf_counter()))
         return future
 
     probe.lookup = timed_lookup  # type: ignore[method-assign]
