@@ -152,6 +152,9 @@ def harness_growth(sizes: list[int], runs: int, workdir: Path) -> None:
             asyncio.run(fill(store, n))
             filled = time.process_time() - start
             start = time.process_time()
+            store.search("to:nobody@", limit=100)  # the first search indexes the headers
+            first_header = time.process_time() - start
+            start = time.process_time()
             store.search("髙橋様", limit=100)  # the first body search indexes the bodies
             first = time.process_time() - start
             queries: list[tuple[str, str, dict[str, Any]]] = [
@@ -180,8 +183,9 @@ def harness_growth(sizes: list[int], runs: int, workdir: Path) -> None:
                     f" {times[-1]:>7.1f}  {said}"
                 )
             print(
-                f"{'':>10} (filled in {filled:.1f} s CPU; the first body search, which indexes"
-                f" the bodies, {first:.1f} s CPU)"
+                f"{'':>10} (filled in {filled:.1f} s CPU; the first search, which indexes the"
+                f" header fields, {first_header:.1f} s CPU; the first body search, which"
+                f" indexes the bodies, {first:.1f} s CPU)"
             )
         finally:
             store.close()

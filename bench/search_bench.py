@@ -4,7 +4,7 @@ Fills a real SQLite store (``maildoctor.harness.store.Store``) with N rendered
 notifications (Shift_JIS and UTF-8 bodies, a quarter of them delivery trials), then
 times, each over several runs: the default page (100 newest, trials hidden, the true
 total), a field search (``to:``), the first body search (it decodes every message's
-text into ``message_text`` once) and later body searches. Every search runs in a
+text into the search index once) and later body searches. Every search runs in a
 thread in ``serve``, off the event loop; these are the times it takes there.
 
 Usage: python bench/search_bench.py [--messages N] [--runs N]

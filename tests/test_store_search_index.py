@@ -1,7 +1,8 @@
 """The harness store's search index (issue 24): an FTS5 trigram index narrows, the same
 LIKE conditions decide, so a query finds exactly what it found before the index; short
 Japanese words search the newest messages and say so; totals are capped and say so;
-deleting, pruning and "delete all" clear the index; an old store is migrated on open.
+deleting, pruning and "delete all" clear the index; the searches fill it, not the
+writer; an old store is migrated on open.
 A real SQLite file, and HTTP against a real harness for the API's headers."""
 
 from __future__ import annotations
@@ -211,8 +212,8 @@ CREATE TABLE message_text (id INTEGER PRIMARY KEY, body TEXT NOT NULL,
 
 
 def test_an_old_store_is_migrated_on_open(tmp_path: Path) -> None:
-    """A store written before the index: its header fields are indexed on open, the
-    bodies it had decoded are kept, the others indexed by the first body search."""
+    """A store written before the index: its decoded-text table goes, and the first
+    search indexes its messages like new mail (header fields, then bodies if asked)."""
     path = tmp_path / "old.sqlite3"
     with sqlite3.connect(path) as conn:
         conn.execute("PRAGMA journal_mode=WAL")
@@ -228,14 +229,21 @@ def test_an_old_store_is_migrated_on_open(tmp_path: Path) -> None:
     store = Store(path)
     try:
         with sqlite3.connect(path) as conn:
-            assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
+            assert conn.execute("PRAGMA user_version").fetchone()[0] == 3
             tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
             assert "message_text" not in tables and "message_search" in tables
-        assert _indexed(path) == [1, 2, 3] and _indexed_bodies(path) == ["古い本文0"]
+        assert _indexed(path) == []
+        assert store.search("").total == 3 and _indexed(path) == []  # the list needs none
         assert store.search("to:u1@docomo").total == 1
+        assert _indexed(path) == [1, 2, 3] and _indexed_bodies(path) == []
         assert [m.id for m in store.search("古い本文").messages] == [3, 2, 1]
         assert sorted(_indexed_bodies(path)) == ["古い本文0", "古い本文1", "古い本文2"]
+        # New mail is not indexed by the writer (no cost to the SMTP side) but found.
+        (new,) = _add(store, [_message("new", "n@docomo.ne.jp", "新しい本文")])
+        assert _indexed(path) == [1, 2, 3]
+        assert [m.id for m in store.search("to:n@docomo").messages] == [new]
+        assert [m.id for m in store.search("-古い本文").messages] == [new]
     finally:
         store.close()
     Store(path).close()  # opened again: nothing left to migrate, nothing lost
-    assert _indexed(path) == [1, 2, 3]
+    assert _indexed(path) == [1, 2, 3, 4]
