@@ -13,6 +13,8 @@ import random
 import smtplib
 import sqlite3
 import string
+import subprocess
+import sys
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
@@ -28,6 +30,9 @@ from maildoctor.harness.server import HarnessThread
 from maildoctor.harness.store import Store
 from maildoctor.mail.decode import searchable_text
 from maildoctor.web.app import run_in_thread
+from tests import test_faults_matrix as fault_tests
+
+full_disk = fault_tests.full_disk  # the fixture: a folder for a tiny private tmpfs
 
 _ASCII_FOLD = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
 #: Mixed scripts and case: ASCII (LIKE ignores its case), é/É and fullwidth Ａ/ａ (LIKE
@@ -247,3 +252,56 @@ def test_an_old_store_is_migrated_on_open(tmp_path: Path) -> None:
         store.close()
     Store(path).close()  # opened again: nothing left to migrate, nothing lost
     assert _indexed(path) == [1, 2, 3, 4]
+
+
+FULL_DISK_SEARCH = """
+import json, smtplib, sqlite3, sys, urllib.error, urllib.parse, urllib.request
+from pathlib import Path
+from maildoctor.web.app import WebConfig, run_in_thread
+disk = Path(sys.argv[1])
+# The delivery records off the tiny disk: their writes would race the filler.
+config = WebConfig(events_db=Path(sys.argv[2]))
+body = "".join(f"本文の行 {i} です。\\r\\n" for i in range(300))
+raw = ("Subject: x\\r\\nContent-Type: text/plain; charset=utf-8\\r\\n\\r\\n" + body).encode()
+with run_in_thread(disk / "h.sqlite3", web_config=config) as h:
+    with smtplib.SMTP(*h.smtp_address, timeout=10) as smtp:
+        for _ in range(3):
+            smtp.sendmail("dev@lentrance.com", ["b@docomo.ne.jp"], raw)
+    with sqlite3.connect(disk / "h.sqlite3") as conn:  # no room left in the log either
+        assert conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0] == 0
+    try:
+        with (disk / "filler").open("wb") as f:
+            while True:
+                f.write(bytes(4096))
+                f.flush()
+    except OSError:
+        pass
+    for q in ("", "to:docomo", "本文の行"):
+        url = f"{h.http_url}/api/messages?" + urllib.parse.urlencode({"q": q})
+        try:
+            with urllib.request.urlopen(url, timeout=30) as r:
+                print(json.dumps([r.status, len(json.loads(r.read()))]))
+        except urllib.error.HTTPError as e:
+            print(json.dumps([e.code, json.loads(e.read())["error"]]))
+"""
+
+
+def test_a_search_that_cannot_index_on_a_full_disk_says_so(full_disk: Path) -> None:
+    """Indexing writes: on a full disk the list still answers, a search is a 503 that
+    says the disk is full (not a 500, not an empty answer)."""
+    db = full_disk / "h.sqlite3"
+    done = subprocess.run(
+        ["unshare", "-rm", "sh", "-c", 'mount -t tmpfs -o size=1m tmpfs "$1" && shift && exec "$@"',
+         "sh", str(full_disk), sys.executable, "-c", FULL_DISK_SEARCH, str(full_disk),
+         str(full_disk.parent / "events.sqlite3")],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    said = (
+        "The search could not index the new messages: Cannot write to the message store "
+        f"{db}: database or disk is full. Free some disk space."
+    )
+    assert [json.loads(line) for line in done.stdout.splitlines()] == [
+        [200, 3], [503, said], [503, said],
+    ]  # fmt: skip

@@ -60,6 +60,7 @@ from maildoctor.harness.records import (
 __all__ = [
     "TRIAL_HELO",
     "Delivery",
+    "IndexWriteError",
     "NewMessage",
     "SearchResult",
     "Store",
@@ -227,6 +228,10 @@ class SearchResult:
 
 class StoreError(StoreFailure):
     """The database could not be opened or written."""
+
+
+class IndexWriteError(StoreError):
+    """A search had to index new messages and could not write (a full disk...)."""
 
 
 def default_db_path() -> Path:
@@ -551,9 +556,15 @@ class Store:
         text = any(t.field in _TEXT_FIELDS for t in terms)
         unindexed = any(t.field in _TEXT_FIELDS and not _indexed(t) for t in terms)
         needs_body = any(t.field in ("", "has") for t in terms)
-        try:
-            if text or needs_body:
+        if text or needs_body:
+            try:
                 self._index(bodies=needs_body)
+            except sqlite3.Error as e:
+                # Indexing writes: a full disk or a read-only file is said as such.
+                if isinstance(e, sqlite3.DatabaseError):
+                    self.failures.damaged(e)
+                raise IndexWriteError(describe_error(self.path, e, writing=True)) from e
+        try:
             searched = None
             if narrow:
                 # From the index: the rows holding every trigram, newest first.

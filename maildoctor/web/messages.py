@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from maildoctor.harness.query import QueryError
-from maildoctor.harness.store import StoreError
+from maildoctor.harness.store import IndexWriteError, StoreError
 from maildoctor.web.http import (
     RAW_CSP,
     UI_CSP,
@@ -113,6 +113,8 @@ def add_routes(app: web.Application, harness: Harness) -> None:
             )
         except QueryError as e:
             return error_response(400, str(e))
+        except IndexWriteError as e:
+            return error_response(503, f"The search could not index the new messages: {e}")
         except (StoreError, sqlite3.Error) as e:
             return _unreadable(e)
         resp = json_response([m.summary() for m in found.messages])
