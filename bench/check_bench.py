@@ -8,7 +8,7 @@ GIL) with 20 ms added to every answer, serving 5,000 mail domains; checks
   ratio to the floor (distinct queries x 20 ms / concurrency): the best any
   client could do with that many queries in flight; once through dnspython
   (the single-address path, and the batch path before c-ares) and once through
-  c-ares (pycares via aiodns, what ``check --file`` uses), in the same run, each
+  c-ares (pycares on the event loop, what ``check --file`` uses), in the same run, each
   with the process CPU seconds and the CPU per query: on a shared, loaded machine
   CPU is the steadier figure, wall time (and so the ratio) moves with the load;
 - the c-ares path at higher ``--concurrency`` (``--scale``), with the verdicts of
@@ -133,7 +133,8 @@ async def run_maildoctor(
 
     def timed_lookup(domain: str) -> asyncio.Future[Any]:
         future = lookup(domain)
-        future.add_done_callback(lambda _: last_answer.__setitem__(0, time.perf_counter()))
+        if not future.done():  # a finished lookup asked again is no new answer
+            future.add_done_callback(lambda _: last_answer.__setitem__(0, time.perf_counter()))
         return future
 
     probe.lookup = timed_lookup  # type: ignore[method-assign]

@@ -108,6 +108,12 @@ def _with_columns(result: CheckResult, columns: Mapping[str, str] | None) -> dic
     return data
 
 
+#: The encoders of ``--format json`` and ``jsonl`` (``json.dumps`` with these options),
+#: made once: json.dumps makes a new one for every call that passes options.
+_JSON = json.JSONEncoder(ensure_ascii=False, indent=2)
+_JSONL = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
 def format_json(
     results: list[CheckResult],
     columns: Sequence[Mapping[str, str]] | None = None,
@@ -128,7 +134,7 @@ def format_json(
 
 def format_json_object(result: CheckResult, columns: Mapping[str, str] | None = None) -> str:
     """One result as an indented JSON object (what ``--format json`` prints for one address)."""
-    return json.dumps(_with_columns(result, columns), ensure_ascii=False, indent=2) + "\n"
+    return _JSON.encode(_with_columns(result, columns)) + "\n"
 
 
 def json_array_part(object_text: str, *, first: bool) -> str:
@@ -146,8 +152,7 @@ def json_array_end(any_item: bool) -> str:
 
 def format_jsonl(result: CheckResult, columns: Mapping[str, str] | None = None) -> str:
     """One result as one line of JSON."""
-    data = _with_columns(result, columns)
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n"
+    return _JSONL.encode(_with_columns(result, columns)) + "\n"
 
 
 CSV_FIELDS = (
