@@ -305,3 +305,11 @@ def test_a_search_that_cannot_index_on_a_full_disk_says_so(full_disk: Path) -> N
     assert [json.loads(line) for line in done.stdout.splitlines()] == [
         [200, 3], [503, said], [503, said],
     ]  # fmt: skip
+
+
+def test_an_sqlite_without_trigram_is_said_at_open(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sqlite3, "sqlite_version_info", (3, 31, 1))
+    with pytest.raises(store_module.StoreError, match=r"older than 3\.34, whose FTS5 trigram"):
+        Store(tmp_path / "s.sqlite3")

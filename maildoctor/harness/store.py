@@ -704,6 +704,11 @@ def _migrate(conn: sqlite3.Connection) -> None:
     anew, empty: the next search fills it, as it does for new mail."""
     if conn.execute("PRAGMA user_version").fetchone()[0] >= SCHEMA_VERSION:
         return
+    if sqlite3.sqlite_version_info < (3, 34):
+        raise StoreProblem(
+            f"SQLite {sqlite3.sqlite_version} is older than 3.34, whose FTS5 trigram"
+            " tokenizer the message search needs: use a Python built with a newer SQLite."
+        )
     conn.execute("BEGIN IMMEDIATE")
     try:
         for statement in SCHEMA.split(";"):
