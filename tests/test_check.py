@@ -136,6 +136,40 @@ def test_check_many_keeps_input_order_and_asks_each_domain_once(dns_server: Any)
     assert len(mx_queries) == len(domains) + 1  # + the gmail.com canary
 
 
+#: Local parts that change a result (role names, carrier-legacy dots, UTF-8, quotes,
+#: upper case) beside plain ones, for domains with every kind of DNS answer.
+BATCH_LOCALS = ["taro", "Hanako.Sato", "info", "support+shop", "a..b", "太郎", '"a b"', "x_1"]
+BATCH_DOMAINS = ["gmail.com", "GMAIL.COM", "docomo.ne.jp", "gmial.com", "mailinator.com",
+                 "null-mx.maildoctor.test", "a-only.maildoctor.test", "nope.maildoctor.test",
+                 "servfail.maildoctor.test", "ドコモ.jp", "example.jp"]  # fmt: skip
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+@pytest.mark.parametrize("dns", [True, False], ids=["dns", "offline"])
+def test_check_many_shares_a_domains_diagnosis_and_agrees_with_one_address(
+    dns_server: Any, lang: str, dns: bool
+) -> None:
+    """A batch makes the diagnosis of an address whose findings all come from its
+    domain once per domain, and every result is the one check_address gives alone."""
+    addresses = [f"{local}@{domain}" for domain in BATCH_DOMAINS for local in BATCH_LOCALS]
+    addresses += [f"{local}@{domain}" for local in BATCH_LOCALS for domain in BATCH_DOMAINS]
+
+    async def run() -> tuple[list[CheckResult], list[CheckResult]]:
+        resolver = make_resolver([dns_server.nameserver], 1.0)
+        probe = DNSProbe(resolver) if dns else None
+        many = [r async for r in check_many(addresses, probe=probe, lang=lang, window=7)]
+        alone = [
+            await check_address(a, probe=DNSProbe(resolver) if dns else None, lang=lang)
+            for a in addresses
+        ]
+        return many, alone
+
+    many, alone = asyncio.run(run())
+    assert [r.to_dict() for r in many] == [r.to_dict() for r in alone]
+    plain = [r for r in many if r.address.startswith(("taro@gmail.com", "x_1@gmail.com"))]
+    assert len(plain) == 4 and len({id(r.diagnosis) for r in plain}) == 1
+
+
 def test_check_many_streams_lazily() -> None:
     consumed = 0
 

@@ -218,3 +218,26 @@ def test_high_concurrency_loses_no_answer() -> None:
         (r.status, r.mx, r.addresses) for r in narrow
     ]
     assert {r.status for r in wide} == {"ok", "implicit_mx", "nxdomain"}
+
+
+def test_follow_up_query_waits_ahead_of_new_lookups(make: Make) -> None:
+    """A lookup's second query (the A of a domain without MX) is sent before lookups
+    not yet begun: a batch writes results in input order, so one domain's A queued
+    behind every other domain's MX would hold back all the results after it."""
+    zone = "\n".join(f"d{i}.test. 60 IN MX 10 mx.d{i}.test.\nmx.d{i}.test. 60 IN A 192.0.2.1"
+                     for i in range(8))  # fmt: skip
+    zone += (
+        "\nnomx.test. 60 IN A 192.0.2.9\n. 60 IN NS a.root.\ngmail.com. 60 IN MX 5 mx.gmail.com.\n"
+    )
+    domains = ["nomx.test", *(f"d{i}.test" for i in range(8))]
+    with DNSTestServer(zone) as server:
+        results, _ = probe_all(server.nameserver, domains, concurrency=1, make=make)
+        asked = [(name, qtype) for name, qtype, _ in server.query_log]
+    assert results[0].status == "implicit_mx"
+    assert [r.status for r in results[1:]] == ["ok"] * 8
+    # One query at a time: the canaries, nomx.test's MX, the MX its freed slot went to,
+    # then nomx.test's A ahead of the seven other MX still waiting (in a plain queue
+    # it would come after all of them).
+    first, follow_up = asked.index(("nomx.test.", "MX")), asked.index(("nomx.test.", "A"))
+    assert follow_up - first <= 2
+    assert asked[follow_up + 1 :] == [(f"d{i}.test.", "MX") for i in range(1, 8)]

@@ -256,6 +256,8 @@ class AresResolver:
         import pycares
 
         self._active += 1
+        if self._timer is None and self._loop is not None:
+            self._timer = self._loop.call_later(self.TICK, self._tick)
         answered = False
 
         def done(result: Any, error: int | None) -> None:
@@ -318,17 +320,16 @@ class AresResolver:
             loop.add_writer(fd, self._channel.process_fd, pycares.ARES_SOCKET_BAD, fd)
         if readable or writable:
             self._fds[fd] = (readable, writable)
-            if self._timer is None:
-                self._timer = loop.call_later(self.TICK, self._tick)
 
     def _tick(self) -> None:
-        """Let c-ares expire the queries whose time is up, while any socket is open."""
+        """Let c-ares expire the queries whose time is up, while any query is out
+        (an idle channel, whose socket c-ares may keep open, costs no wake-ups)."""
         import pycares
 
         self._timer = None
-        if self._fds and self._loop is not None and not self._loop.is_closed():
+        if self._active and self._loop is not None and not self._loop.is_closed():
             self._channel.process_fd(pycares.ARES_SOCKET_BAD, pycares.ARES_SOCKET_BAD)
-            if self._fds:
+            if self._active and self._timer is None:
                 self._timer = self._loop.call_later(self.TICK, self._tick)
 
 
