@@ -15,6 +15,7 @@ import sqlite3
 import string
 import subprocess
 import sys
+import threading
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
@@ -313,3 +314,39 @@ def test_an_sqlite_without_trigram_is_said_at_open(
     monkeypatch.setattr(sqlite3, "sqlite_version_info", (3, 31, 1))
     with pytest.raises(store_module.StoreError, match=r"older than 3\.34, whose FTS5 trigram"):
         Store(tmp_path / "s.sqlite3")
+
+
+def test_two_stores_on_one_file_index_it_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two processes (here two Store objects) searching one file at once: each batch is
+    read under the write lock, so no row is indexed twice and every search is whole."""
+    monkeypatch.setattr(store_module, "_HEADER_BATCH", 7)
+    monkeypatch.setattr(store_module, "_TEXT_BATCH", 5)
+    path = tmp_path / "s.sqlite3"
+    first, second = Store(path, max_messages=0), Store(path, max_messages=0)
+    try:
+        _add(first, [_message(f"s{i}", f"u{i}@docomo.ne.jp", f"本文です{i}") for i in range(120)])
+        totals: list[int] = []
+        errors: list[BaseException] = []
+
+        def search(store: Store, query: str) -> None:
+            try:
+                totals.append(store.search(query, limit=1).total)
+            except BaseException as e:  # the assert below says it
+                errors.append(e)
+
+        threads = [
+            threading.Thread(target=search, args=(store, query))
+            for store in (first, second)
+            for query in ("to:docomo.ne.jp", "本文です")
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == [] and totals == [120] * 4
+        assert _indexed(path) == list(range(1, 121))
+    finally:
+        first.close()
+        second.close()

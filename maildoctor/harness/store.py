@@ -619,6 +619,9 @@ class Store:
             conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
             try:
                 while True:
+                    # Read under the write lock: another process indexing the same file
+                    # has either done these rows or not begun them.
+                    conn.execute("BEGIN IMMEDIATE")
                     upto = _upto(conn, "header_upto")
                     last = conn.execute(
                         "SELECT max(id) FROM (SELECT id FROM messages WHERE id > ?"
@@ -626,8 +629,8 @@ class Store:
                         (upto, _HEADER_BATCH),
                     ).fetchone()[0]
                     if last is None:
+                        conn.execute("COMMIT")
                         break
-                    conn.execute("BEGIN IMMEDIATE")
                     conn.execute(
                         "INSERT INTO message_search (rowid, subject, mail_from, rcpt_tos,"
                         " from_header, decisions, message_id) SELECT id, subject, mail_from,"
@@ -640,6 +643,8 @@ class Store:
                 while bodies and self._index_bodies(conn):
                     pass
             finally:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
                 conn.close()
 
     def _index_bodies(self, conn: sqlite3.Connection) -> bool:
@@ -695,7 +700,12 @@ def _upto(conn: sqlite3.Connection, key: str) -> int:
 
 
 def _set_upto(conn: sqlite3.Connection, key: str, value: int) -> None:
-    conn.execute("INSERT OR REPLACE INTO store_meta VALUES (?, ?)", (key, value))
+    """Move a mark forward, never back (another process may have gone further)."""
+    conn.execute(
+        "INSERT INTO store_meta VALUES (?, ?)"
+        " ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value)",
+        (key, value),
+    )
 
 
 def _migrate(conn: sqlite3.Connection) -> None:
