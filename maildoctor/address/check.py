@@ -262,9 +262,8 @@ _DomainFacts = tuple[str, str, TypoSuggestion | None, Carrier | None, bool]
 
 @lru_cache(maxsize=65536)
 def _plain_domain(domain: str) -> _DomainFacts | None:
-    """(ascii, unicode, typo, carrier, disposable) of a domain as typed, computed once
-    per domain: None when the domain is not a valid host name (the full check then says
-    why)."""
+    """The facts of a domain as typed, computed once per domain: None when the domain
+    is not a valid host name (the full check then says why)."""
     checked = check_domain(domain)
     if isinstance(checked, SyntaxProblem):
         return None
@@ -272,9 +271,7 @@ def _plain_domain(domain: str) -> _DomainFacts | None:
     return ascii_domain, unicode_domain, *_domain_facts(ascii_domain)
 
 
-def _plain(
-    raw: str,
-) -> tuple[str, str, tuple[str, str, TypoSuggestion | None, Carrier | None, bool]] | None:
+def _plain(raw: str) -> tuple[str, str, _DomainFacts] | None:
     """(local part, domain as typed, :func:`_plain_domain`) of a plain address; None when
     the address needs the full check.
 
