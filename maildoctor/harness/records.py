@@ -14,7 +14,7 @@ from typing import Any
 from maildoctor.harness.policy import Decision, Outcome
 from maildoctor.mail.decode import decode_header
 
-__all__ = ["TRIAL_HELO", "Delivery", "NewMessage", "StoredMessage", "from_row"]
+__all__ = ["TRIAL_HELO", "Delivery", "NewMessage", "StoredMessage", "from_row", "summary_of"]
 
 #: The HELO name of the delivery trials (``diagnose`` and the desk): the developer's
 #: list hides these unless asked (``tag:trial``, or ``trials=True``).
@@ -165,4 +165,23 @@ def from_row(row: sqlite3.Row) -> StoredMessage:
         if "transcript" in keys and row["transcript"]
         else (),
         raw=bytes(row["raw"]) if "raw" in keys else b"",
+    )
+
+
+def summary_of(message_id: int, message: NewMessage) -> StoredMessage:
+    """What :func:`from_row` reads back from a summary row of ``message``, without the
+    read: the writer hands these to its listeners (:meth:`Store.subscribe_stored`)."""
+    return StoredMessage(
+        id=message_id,
+        received_at=message.received_at,
+        mail_from=message.mail_from,
+        rcpt_tos=tuple(message.rcpt_tos),
+        subject=message.subject,
+        from_header=message.from_header,
+        message_id=message.message_id,
+        size=len(message.raw),
+        peer=message.peer,
+        helo=message.helo,
+        reply=message.reply,
+        deliveries=message.deliveries,
     )

@@ -55,6 +55,7 @@ from maildoctor.harness.records import (
     NewMessage,
     StoredMessage,
     from_row,
+    summary_of,
 )
 
 __all__ = [
@@ -301,6 +302,7 @@ class Store:
         self.max_messages = max_messages
         self.durable = durable
         self._listeners: list[Callable[[str, Sequence[int]], None]] = []
+        self._stored_listeners: list[Callable[[Sequence[StoredMessage]], None]] = []
         # SimpleQueue: put is one C call; Queue's Condition cost the event loop ~3% (py-spy).
         self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._closed = False
@@ -342,6 +344,18 @@ class Store:
     def subscribe(self, listener: Callable[[str, Sequence[int]], None]) -> None:
         """Call ``listener(kind, ids)`` from the writer thread after each commit."""
         self._listeners.append(listener)
+
+    def subscribe_stored(self, listener: Callable[[Sequence[StoredMessage]], None]) -> None:
+        """Call ``listener(messages)`` from the writer thread after each commit that added
+        messages, with their summaries (no raw bytes, no transcript) as :meth:`recent`
+        would read them: a listener that needs their fields reads nothing back. It must
+        return at once (hand them to a thread of its own): the writer waits for it."""
+        self._stored_listeners.append(listener)
+
+    @property
+    def stopped(self) -> bool:
+        """Closed and its writer gone: no message will be added (nor announced) again."""
+        return self._closed and not self._writer.is_alive()
 
     def _put(self, job: _Job) -> None:
         with self._closing:
@@ -414,6 +428,7 @@ class Store:
     def _run(self, conn: sqlite3.Connection, jobs: list[_Job]) -> None:
         results: list[Any] = []
         added: list[int] = []
+        new: list[NewMessage] = []
         deleted = False
         try:
             conn.execute("BEGIN IMMEDIATE")
@@ -446,6 +461,7 @@ class Store:
                     assert cur.lastrowid is not None
                     results.append(cur.lastrowid)
                     added.append(cur.lastrowid)
+                    new.append(payload)
                 else:
                     results.append(conn.execute("DELETE FROM messages").rowcount)
                     # Dropped and made anew: a DELETE would read every row's text back.
@@ -479,6 +495,11 @@ class Store:
                     listener("deleted", [])
                 if added:
                     listener("added", added)
+        if added and self._stored_listeners:
+            stored = [summary_of(i, m) for i, m in zip(added, new, strict=True)]
+            for each in self._stored_listeners:
+                with contextlib.suppress(Exception):
+                    each(stored)
 
     # -- reading ---------------------------------------------------------------
 

@@ -18,9 +18,11 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import contextlib
 import hmac
-import queue
 import threading
+import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,7 +36,9 @@ from maildoctor.web.config import WebConfig
 from maildoctor.web.http import error_response, json_response, read_body
 
 if TYPE_CHECKING:
+    from maildoctor.harness.records import StoredMessage
     from maildoctor.harness.server import Harness
+    from maildoctor.harness.store import Store
 
 __all__ = ["MAX_EVENTS_BODY", "TOKEN_PATHS", "add_routes", "events_db"]
 
@@ -83,48 +87,102 @@ def _ingest(path: Path, body: bytes) -> tuple[int, dict[str, Any]]:
     }
 
 
+#: Harness messages waiting for the delivery-records thread at most (summaries, well under
+#: a kilobyte each): past it their records are skipped and the log says so.
+MAX_PENDING_RECORDS = 50_000
+#: How long the records thread lets messages gather after one arrived: under load one
+#: transaction (one fsync) covers hundreds, and the thread wakes a few times a second
+#: instead of at each of the writer's commits (each wake-up a GIL hand-over).
+RECORD_DELAY = 0.05
+
+
+class _HarnessRecorder:
+    """Puts every message the harness stores into the events store, in a thread of its own.
+
+    The store's writer hands over each commit's messages as summaries, with every field
+    a record needs (:meth:`Store.subscribe_stored`): an append under a lock, so it never
+    waits, and no read back from the harness's store. The thread turns whatever came
+    into records and writes them in one transaction, on one connection it keeps (made
+    again after an error). A broken events store is logged and skipped, never the
+    harness's trouble.
+    """
+
+    def __init__(self, harness: Harness, path: Path) -> None:
+        self.harness = harness
+        self.path = path
+        self.origin = str(harness.config.db)
+        self._pending: list[StoredMessage] = []
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._events: EventStore | None = None
+
+    def open(self) -> None:
+        """Open the store now, so that readers never meet a file without its tables."""
+        try:
+            self._events = EventStore(self.path)
+        except EventStoreError as e:
+            self.harness.log.event("events-store", f"events: {e}")
+
+    def offer(self, messages: Sequence[StoredMessage]) -> None:
+        """The store writer's listener: queue ``messages`` and return."""
+        with self._lock:
+            full = len(self._pending) + len(messages) > MAX_PENDING_RECORDS
+            if not full:
+                self._pending.extend(messages)
+        if full:
+            self.harness.log.event(
+                "events-full", "events: the record queue is full; harness deliveries skipped"
+            )
+        elif not self._wake.is_set():
+            self._wake.set()
+
+    def run(self, store: Store) -> None:
+        """Write records as messages come, until the harness's store has stopped."""
+        try:
+            while True:
+                if self._wake.wait(timeout=1.0):
+                    time.sleep(RECORD_DELAY)
+                self._wake.clear()
+                stopped = store.stopped  # read first: it announces nothing after this
+                with self._lock:
+                    messages, self._pending = self._pending, []
+                if messages:
+                    self.write(messages)
+                elif stopped:
+                    return
+        finally:
+            if self._events is not None:
+                self._events.close()
+
+    def write(self, messages: Sequence[StoredMessage]) -> None:
+        """The records of ``messages`` in one transaction (none for a trial)."""
+        records = [e for m in messages for e in harness_events(m, origin=self.origin)]
+        if not records:
+            return
+        try:
+            if self._events is None:
+                self._events = EventStore(self.path)
+            self._events.add(records, note=("harness", self.origin))
+        except Exception as e:  # the store's fault is logged, never the harness's
+            if self._events is not None:
+                with contextlib.suppress(Exception):
+                    self._events.close()
+                self._events = None
+            self.harness.log.event(
+                "events-store", f"events: cannot record the harness's deliveries: {e}"
+            )
+
+
 def _record_harness(harness: Harness, path: Path) -> None:
     """Put every message the harness stores into the events store, off its writer thread."""
     store = harness.store
     assert store is not None
-    pending: queue.Queue[list[int]] = queue.Queue(maxsize=10000)
-
-    def on_store(kind: str, ids: Any) -> None:  # the harness's writer thread: never block it
-        if kind == "added":
-            try:
-                pending.put_nowait(list(ids))
-            except queue.Full:
-                harness.log.event(
-                    "events-full", "events: the record queue is full; harness deliveries skipped"
-                )
-
-    def work() -> None:
-        while True:
-            ids = pending.get()
-            try:
-                with EventStore(path) as events:
-                    records = []
-                    for message_id in ids:
-                        message = store.get(message_id)
-                        if message is not None:
-                            records += harness_events(message, origin=str(harness.config.db))
-                    added = events.add(records)
-                    if records:
-                        times = [e.time for e in records]
-                        events.note_source(
-                            "harness", str(harness.config.db), min(times), max(times), added
-                        )
-            except Exception as e:  # the store's fault is logged, never the harness's
-                harness.log.event(
-                    "events-store", f"events: cannot record the harness's deliveries: {e}"
-                )
-
-    try:  # made now, so that readers never meet a file without its tables
-        EventStore(path).close()
-    except EventStoreError as e:
-        harness.log.event("events-store", f"events: {e}")
-    threading.Thread(target=work, name="maildoctor-events", daemon=True).start()
-    store.subscribe(on_store)
+    recorder = _HarnessRecorder(harness, path)
+    recorder.open()
+    threading.Thread(
+        target=recorder.run, args=(store,), name="maildoctor-events", daemon=True
+    ).start()
+    store.subscribe_stored(recorder.offer)
 
 
 def add_routes(app: web.Application, harness: Harness, config: WebConfig) -> None:
