@@ -629,6 +629,8 @@ class Store:
             )
         except sqlite3.Error as e:
             raise StoreError(f"Cannot read the message store {self.path}: {e}.") from e
+        if not exact:  # "at least": never fewer than the page already shows
+            total = max(total, offset + len(rows))
         return SearchResult([from_row(r) for r in rows], total, exact, searched)
 
     def _index(self, *, bodies: bool) -> None:
