@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from maildoctor.advice import CATALOG, advice_for, advice_text, carrier_steps
-from maildoctor.carriers import CARRIERS, carrier_for_domain
+from maildoctor.carriers import CARRIERS, NOT_CARRIER_MAIL, carrier_for_domain
 from maildoctor.findings import Finding, Severity, Verdict, codes, make_finding, verdict_of
 
 CONTRACT_CARRIER_DOMAINS = [
@@ -45,6 +45,26 @@ def test_contract_carrier_domains(domain: str, carrier_id: str) -> None:
 )
 def test_not_carrier_mail(domain: str) -> None:
     assert carrier_for_domain(domain) is None
+
+
+def test_carrier_lookup_agrees_with_the_patterns() -> None:
+    """The indexed look-up answers as trying every carrier's patterns in order would, on
+    every pattern, its subdomains, its parents and look-alikes around it."""
+    patterns = [p for c in CARRIERS.values() for p in (*c.domains, *c.legacy_domains)]
+    domains = set()
+    for pattern in patterns:
+        bare = pattern.removeprefix("*.")
+        labels = bare.split(".")
+        domains.update({bare, f"x.{bare}", f"a.b.{bare}", f"x{bare}", f"{bare}.example"})
+        domains.update(".".join(labels[i:]) for i in range(len(labels)))
+    matched = 0
+    for domain in sorted(domains):
+        scan = next((c for c in CARRIERS.values() if c.matches(domain)), None)
+        if domain in NOT_CARRIER_MAIL:
+            scan = None
+        assert carrier_for_domain(domain) is scan, domain
+        matched += scan is not None
+    assert 0 < matched < len(domains)
 
 
 def test_contract_carrier_ids() -> None:

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
 
+from rapidfuzz import process
 from rapidfuzz.distance import OSA, Levenshtein
 
 from maildoctor.address.known_domains import (
@@ -269,11 +270,26 @@ def _index(table: DomainTable) -> _Index:
     )
 
 
-def _near_length(table: DomainTable, length: int, most: int) -> list[tuple[int, str, str, str]]:
-    """(rank, target, name, ending) of the targets at most ``most`` letters longer or
-    shorter, in the table's order."""
+@lru_cache(maxsize=256)
+def _near_length(
+    table: DomainTable, length: int
+) -> tuple[tuple[tuple[int, str, str, str], ...], tuple[str, ...]]:
+    """(rank, target, name, ending) of the targets at most two letters longer or shorter,
+    in the table's order, and the targets alone (the choices of one C call): per table
+    and length, so a batch's thousands of domains sort them once."""
     by_length = _index(table).by_length
-    return sorted(p for n in range(length - most, length + most + 1) for p in by_length.get(n, ()))
+    near = tuple(sorted(p for n in range(length - 2, length + 3) for p in by_length.get(n, ())))
+    return near, tuple(t for _, t, _, _ in near)
+
+
+def _near(domain: str, table: DomainTable) -> list[tuple[int, int, str, str, str]]:
+    """(distance, rank, target, name, ending) of the targets at most two edits from
+    ``domain``, in the table's order: no slip rule looks further. One rapidfuzz call
+    scores every target within two letters of its length (an edit changes the length by
+    one at most), so the Python rules run only on the few that pass, not on hundreds."""
+    near, choices = _near_length(table, len(domain))
+    hits = process.extract(domain, choices, scorer=OSA.distance, score_cutoff=2, limit=None)
+    return [(int(d), *near[i]) for _, d, i in sorted(hits, key=lambda hit: hit[2])]
 
 
 def suggest_domain(domain: str, table: DomainTable | None = None) -> TypoSuggestion | None:
@@ -449,8 +465,8 @@ def _letter_slip(domain: str, ending: str, table: DomainTable) -> TypoSuggestion
     labels = domain.split(".")
     best: list[tuple[str, Strength]] = []
     best_d = 99
-    # OSA distance is at least the difference in length, and no match is two edits away
-    for rank, target, t_name, t_ending in _near_length(table, len(domain), 2):
+    # no rule takes a target more than two edits away
+    for near_d, rank, target, t_name, t_ending in _near(domain, table):
         # Japan's ISPs and campuses (after the popular list): small domains among many real
         # names like them, where a slip's other reading is somebody's own domain
         listed_jp = rank >= table.core_targets and t_ending.endswith("jp") and not unreal
@@ -459,7 +475,7 @@ def _letter_slip(domain: str, ending: str, table: DomainTable) -> TypoSuggestion
             # A real ending (yahoo.co.uk) is not a slip of another (yahoo.co.jp): only
             # one key in the whole domain, and only as far as DNS bears it out, unless
             # the ending typed in the target's place exists nowhere (docomo.ne.kp).
-            if len(target) < 8 or distance(domain, target, 1) != 1:
+            if len(target) < 8 or near_d != 1:
                 continue
             aligned = ".".join(labels[-(t_ending.count(".") + 1) :])
             d = 1
@@ -467,7 +483,7 @@ def _letter_slip(domain: str, ending: str, table: DomainTable) -> TypoSuggestion
                 strength = "weak"
         else:
             limit = 1 if len(t_name) <= 6 else 2
-            d = distance(domain, target, limit)
+            d = near_d
             if d > limit or (d == 2 and not _keyboard_slips(domain, target)):
                 continue
             if d == 1 and len(t_name) <= 4 and not _likely_slip(domain, target):
@@ -531,9 +547,8 @@ def repair_candidates(
         found.append(guess.suggested)
     # one edit before two, a keyboard's or romaji input's edit before a far key
     scored: list[tuple[int, bool, int, str]] = []
-    for rank, target, t_name, _ in _near_length(table, len(domain), 2):
+    for d, rank, target, t_name, _ in _near(domain, table):
         limit_d = 1 if len(t_name) <= 6 else 2
-        d = distance(domain, target, limit_d)
         if d <= limit_d and (d == 1 or _keyboard_slips(domain, target)):
             scored.append((d, d == 1 and not _likely_slip(domain, target), rank, target))
     found.extend(t for *_, t in sorted(scored))
