@@ -374,9 +374,12 @@ def records_steps(count: int) -> None:
              lambda: [store.get(i) for i in ids], count)  # fmt: skip
         stored = [m for m in (store.get(i) for i in ids) if m is not None]
         records = [harness_events(m, origin=origin) for m in stored]
+        def opening() -> None:
+            for _ in range(0, count, 10):
+                EventStore(workdir / "before.sqlite3").close()
+
         each("opening the events store for a batch of 10 (WAL, schema, migration)",
-             lambda: [EventStore(workdir / "before.sqlite3").close()
-                      for _ in range(0, count, 10)], count)  # fmt: skip
+             opening, count)  # fmt: skip
 
         def before_batches() -> None:
             with EventStore(workdir / "before.sqlite3") as events:
