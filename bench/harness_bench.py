@@ -374,6 +374,7 @@ def records_steps(count: int) -> None:
              lambda: [store.get(i) for i in ids], count)  # fmt: skip
         stored = [m for m in (store.get(i) for i in ids) if m is not None]
         records = [harness_events(m, origin=origin) for m in stored]
+
         def opening() -> None:
             for _ in range(0, count, 10):
                 EventStore(workdir / "before.sqlite3").close()
