@@ -1,6 +1,7 @@
 """Harness throughput beside the Python ceiling: a plain aiosmtpd handler that only counts.
 
     python bench/harness_bench.py [--messages 2000] [--concurrency 1,10,50] [--web] [--profile]
+    python bench/harness_bench.py --records [--messages 2000]
 
 Each server runs in its own process (so the client does not share its GIL);
 the client is one asyncio process keeping N connections busy, each sending
@@ -21,6 +22,13 @@ py-spy``) and prints where its time goes: the event loop's samples by part
 (aiosmtpd's command loop, reading DATA, header fields, the policy, the
 transcript, the hand-off to the store writer, the web events...) and the other
 threads' CPU (the store writer: SQLite, which runs without the GIL).
+
+``--records`` prints what each step of the web's delivery-records thread
+(maildoctor/web/events.py) costs a message, each step alone in this process on a
+real store file: the steps it took before issue 24's work (each message read
+back with ``Store.get``, the events store opened for each batch, two commits a
+batch) and those it takes now (the writer's summaries, one kept connection,
+one transaction for a batch gathered over 50 ms).
 
 Before issue 24's work the same profile said: MAIL/RCPT address parsing with
 the email package's header parser about a quarter of the samples (a class
@@ -225,6 +233,11 @@ def main() -> None:
         action="store_true",
         help="Then sample the harness with py-spy and print where its time goes.",
     )
+    parser.add_argument(
+        "--records",
+        action="store_true",
+        help="Print what each step of the delivery-records thread costs a message.",
+    )
     parser.add_argument("--serve", choices=["baseline", "harness"], help=argparse.SUPPRESS)
     parser.add_argument("--workdir", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -237,6 +250,9 @@ def main() -> None:
         asyncio.run(run_harness(args.workdir / "harness.port", db, args.web))
         return
 
+    if args.records:
+        records_steps(args.messages)
+        return
     messages = [make_message(i) for i in range(args.messages)]
     size = sum(map(len, messages)) // len(messages)
     web = "on" if args.web else "off"
@@ -304,6 +320,92 @@ def main() -> None:
         profile(messages, [int(c) for c in args.concurrency.split(",")], web=args.web)
     if not ok:
         raise SystemExit("messages were lost")
+
+
+# -- the delivery-records thread, step by step --------------------------------
+
+
+def records_steps(count: int) -> None:
+    """CPU a message of each step of the records thread, before and now."""
+    from maildoctor.events.ingest import harness_events
+    from maildoctor.events.store import EventStore
+    from maildoctor.harness.policy import Decision, Outcome
+    from maildoctor.harness.records import Delivery, NewMessage, summary_of
+    from maildoctor.harness.store import Store
+
+    def each(label: str, work: object, per: int) -> None:
+        assert callable(work)
+        started = time.process_time()
+        work()
+        spent = time.process_time() - started
+        print(f"  {spent / per * 1000:>7.4f} ms  {label}")
+
+    decision = Decision(
+        outcome=Outcome.DELIVERED, rule="", reply_code=250, reply_text="2.0.0 OK: queued"
+    )
+    new = [
+        NewMessage(
+            mail_from="no-reply@lentrance.com",
+            rcpt_tos=(f"user{i}@docomo.ne.jp",),
+            raw=make_message(i),
+            deliveries=(Delivery(recipient=f"user{i}@docomo.ne.jp", decision=decision),),
+            transcript=("EHLO bench.client", "250 OK") * 6,
+            peer="127.0.0.1:40000",
+            helo="bench.client",
+            reply="250 OK",
+            subject=f"bench {i}",
+            from_header="Lentrance <no-reply@lentrance.com>",
+            message_id=f"<bench-{i}@lentrance.com>",
+        )
+        for i in range(count)
+    ]
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        store = Store(workdir / "harness.sqlite3", max_messages=0)
+
+        async def add_all() -> list[int]:
+            return list(await asyncio.gather(*(store.add(m) for m in new)))
+
+        ids = asyncio.run(add_all())
+        origin = str(store.path)
+        print(f"the delivery-records thread, each step alone, CPU a message ({count} messages):")
+        print(" before:")
+        each("reading the message back (Store.get: a connection each, the raw message)",
+             lambda: [store.get(i) for i in ids], count)  # fmt: skip
+        stored = [m for m in (store.get(i) for i in ids) if m is not None]
+        records = [harness_events(m, origin=origin) for m in stored]
+
+        def opening() -> None:
+            for _ in range(0, count, 10):
+                EventStore(workdir / "before.sqlite3").close()
+
+        each("opening the events store for a batch of 10 (WAL, schema, migration)",
+             opening, count)  # fmt: skip
+
+        def before_batches() -> None:
+            with EventStore(workdir / "before.sqlite3") as events:
+                for k in range(0, count, 10):
+                    batch = [e for r in records[k : k + 10] for e in r]
+                    added = events.add(batch)
+                    events.note_source("harness", origin, batch[0].time, batch[-1].time, added)
+
+        each("writing batches of 10, two commits each (records, the sources row)",
+             before_batches, count)  # fmt: skip
+        print(" now:")
+        each("the writer's summaries (summary_of, in the store's writer thread)",
+             lambda: [summary_of(i, m) for i, m in zip(ids, new, strict=True)], count)  # fmt: skip
+        each("making the records (harness_events)",
+             lambda: [harness_events(m, origin=origin) for m in stored], count)  # fmt: skip
+
+        def now_batches() -> None:
+            with EventStore(workdir / "now.sqlite3") as events:
+                for k in range(0, count, 200):
+                    events.add([e for r in records[k : k + 200] for e in r],
+                               note=("harness", origin))  # fmt: skip
+
+        each("writing batches of 200, one commit each, on a kept connection",
+             now_batches, count)  # fmt: skip
+        store.close()
 
 
 # -- where the time goes -------------------------------------------------------

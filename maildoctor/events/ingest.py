@@ -10,6 +10,7 @@ one transaction each.
 
 from __future__ import annotations
 
+import functools
 import gzip
 import hashlib
 import io
@@ -296,7 +297,14 @@ def harness_events(message: StoredMessage, origin: str) -> list[Event]:
 def peer_ip(peer: str) -> str:
     """The client's IP in the harness's ``ip:port`` peer (``""`` if it holds none): the
     host that relayed the mail to the harness, i.e. our sending MTA as the harness saw it."""
-    return ip_or_empty(peer.rpartition(":")[0]) or ip_or_empty(peer)
+    return _host_ip(peer.rpartition(":")[0]) or _host_ip(peer)
+
+
+@functools.lru_cache(maxsize=256)
+def _host_ip(host: str) -> str:
+    """:func:`ip_or_empty`, remembered: a harness hears the same few senders, and
+    parsing the address was half of the cost of a delivery record."""
+    return ip_or_empty(host)
 
 
 def _harness_event(
