@@ -185,3 +185,16 @@ def test_the_writer_hands_its_listeners_what_a_read_gives(tmp_path: Path) -> Non
     finally:
         store.close()
     assert store.stopped
+
+
+def test_what_was_stored_is_recorded_before_the_harness_stops(tmp_path: Path) -> None:
+    """Stopping the harness writes the records of its last messages first (they may
+    still be gathering when it stops), then ends the records thread."""
+    events = tmp_path / "events.sqlite3"
+    before = set(threading.enumerate())
+    config = WebConfig(nameservers=None, events_db=events)
+    with run_in_thread(tmp_path / "h.sqlite3", web_config=config) as h:
+        assert _send(h, 0, 30, lambda i: [f"u{i}@docomo.ne.jp"]) == 30
+    assert _count(events) == 30
+    started = [t for t in set(threading.enumerate()) - before if t.name == "maildoctor-events"]
+    assert started == []

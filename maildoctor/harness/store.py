@@ -303,6 +303,7 @@ class Store:
         self.durable = durable
         self._listeners: list[Callable[[str, Sequence[int]], None]] = []
         self._stored_listeners: list[Callable[[Sequence[StoredMessage]], None]] = []
+        self._finishers: list[Callable[[], None]] = []
         # SimpleQueue: put is one C call; Queue's Condition cost the event loop ~3% (py-spy).
         self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._closed = False
@@ -352,6 +353,11 @@ class Store:
         return at once (hand them to a thread of its own): the writer waits for it."""
         self._stored_listeners.append(listener)
 
+    def when_closed(self, finish: Callable[[], None]) -> None:
+        """Call ``finish()`` at the end of :meth:`close`, once the last commit has been
+        announced: a listener's thread writes what it was handed before the harness stops."""
+        self._finishers.append(finish)
+
     @property
     def stopped(self) -> bool:
         """Closed and its writer gone: no message will be added (nor announced) again."""
@@ -384,6 +390,9 @@ class Store:
             self._closed = True
             self._queue.put(None)
         self._writer.join()
+        for finish in self._finishers:
+            with contextlib.suppress(Exception):
+                finish()
 
     def _write_loop(self) -> None:
         conn = self._connect()

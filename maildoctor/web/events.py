@@ -94,6 +94,8 @@ MAX_PENDING_RECORDS = 50_000
 #: transaction (one fsync) covers hundreds, and the thread wakes a few times a second
 #: instead of at each of the writer's commits (each wake-up a GIL hand-over).
 RECORD_DELAY = 0.05
+#: Longest wait, as the harness stops, for the records it stored to be written.
+FINISH_TIMEOUT = 15.0
 
 
 class _HarnessRecorder:
@@ -115,6 +117,7 @@ class _HarnessRecorder:
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._events: EventStore | None = None
+        self._thread: threading.Thread | None = None
 
     def open(self) -> None:
         """Open the store now, so that readers never meet a file without its tables."""
@@ -122,6 +125,22 @@ class _HarnessRecorder:
             self._events = EventStore(self.path)
         except EventStoreError as e:
             self.harness.log.event("events-store", f"events: {e}")
+
+    def start(self, store: Store) -> None:
+        """Start the thread and take each commit's messages from ``store``'s writer."""
+        self._thread = threading.Thread(
+            target=self.run, args=(store,), name="maildoctor-events", daemon=True
+        )
+        self._thread.start()
+        store.subscribe_stored(self.offer)
+        store.when_closed(self.finish)
+
+    def finish(self) -> None:
+        """The harness is stopping: write the records handed over, then stop (a locked
+        events store is waited for no longer than :data:`FINISH_TIMEOUT`)."""
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=FINISH_TIMEOUT)
 
     def offer(self, messages: Sequence[StoredMessage]) -> None:
         """The store writer's listener: queue ``messages`` and return."""
@@ -140,7 +159,7 @@ class _HarnessRecorder:
         """Write records as messages come, until the harness's store has stopped."""
         try:
             while True:
-                if self._wake.wait(timeout=1.0):
+                if not store.stopped and self._wake.wait(timeout=1.0):
                     time.sleep(RECORD_DELAY)
                 self._wake.clear()
                 stopped = store.stopped  # read first: it announces nothing after this
@@ -179,10 +198,7 @@ def _record_harness(harness: Harness, path: Path) -> None:
     assert store is not None
     recorder = _HarnessRecorder(harness, path)
     recorder.open()
-    threading.Thread(
-        target=recorder.run, args=(store,), name="maildoctor-events", daemon=True
-    ).start()
-    store.subscribe_stored(recorder.offer)
+    recorder.start(store)
 
 
 def add_routes(app: web.Application, harness: Harness, config: WebConfig) -> None:
