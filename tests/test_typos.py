@@ -301,3 +301,31 @@ def test_a_name_missing_its_ending_between_two_big_domains_abstains() -> None:
     """hotmail: hotmail.co.jp or hotmail.com, both big: ties abstain."""
     assert suggest_domain("hotmail") is None
     assert _suggested("gmail") == "gmail.com"
+
+
+def test_the_prefilter_finds_every_target_within_two_edits_in_table_order() -> None:
+    """The letter-slip rules see only the targets rapidfuzz's one call lets through: they
+    must be exactly those within two edits (no rule looks further), in the table's order
+    (ties keep it), with their distances: checked against every target, one by one."""
+    import random
+
+    from maildoctor.address.typos import _near, _parts
+
+    table = default_table()
+    parts = _parts(table)
+    rng = random.Random(24)
+    domains = ["shop42-bench.co.jp", "gmial.com", "yahooo.co.jp", "docomo.ne.jo", "x"]
+    for target in rng.sample(table.targets, 300):
+        i = rng.randrange(len(target))
+        domains += [target[:i] + target[i + 1 :], target[:i] + "xq" + target[i:], target[::-1]]
+        domains.append(target[:i] + target[i + 1 : i + 2] + target[i : i + 1] + target[i + 2 :])
+    within = 0
+    for domain in domains:
+        scanned = [
+            (d, rank, t, name, ending)
+            for rank, (t, name, ending) in enumerate(parts)
+            if (d := distance(domain, t, 2)) <= 2
+        ]
+        assert _near(domain, table) == scanned, domain
+        within += bool(scanned)
+    assert within > len(domains) // 2
