@@ -7,6 +7,7 @@ import os
 import signal
 import smtplib
 import socket
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -76,10 +77,16 @@ def sender(port: int, worker: int, acked: list[str], stop: threading.Event) -> N
 
 
 @pytest.mark.slow
-def test_kill_9_loses_no_acknowledged_message(tmp_path: Path) -> None:
+@pytest.mark.parametrize("web", [False, True], ids=["smtp-only", "web-ui-on"])
+def test_kill_9_loses_no_acknowledged_message(tmp_path: Path, web: bool) -> None:
+    """With the web UI on (serve's default), the delivery-records thread runs beside the
+    writer: the kill must not lose an acknowledged message nor leave the events store
+    damaged, and the records it had no time to write are ingested from the store later."""
     db = tmp_path / "harness.sqlite3"
+    events = tmp_path / "events.sqlite3"
     port = free_port()
-    proc = serve(db, port, "--no-http")
+    ui = ["--http", f"127.0.0.1:{free_port()}", "--events-db", str(events)]
+    proc = serve(db, port, *(ui if web else ["--no-http"]))
     acked: list[str] = []
     stop = threading.Event()
     threads = [threading.Thread(target=sender, args=(port, w, acked, stop)) for w in range(6)]
@@ -115,3 +122,21 @@ def test_kill_9_loses_no_acknowledged_message(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+    if web:
+        with sqlite3.connect(events) as conn:
+            assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        ingest = [sys.executable, "-m", "maildoctor", "events", "ingest", str(db)]
+        done = subprocess.run(
+            [*ingest, "--events-db", str(events), "--events-days", "0"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        with sqlite3.connect(events) as conn:
+            recorded = {row[0] for row in conn.execute("SELECT message_id FROM events")}
+        unrecorded = [
+            mid for mid in acked if mid.strip("<>") not in recorded and mid not in recorded
+        ]
+        assert unrecorded == [], f"{len(unrecorded)} acknowledged messages without a record"
