@@ -355,7 +355,7 @@ def _suggest(domain: str, table: DomainTable) -> TypoSuggestion | None:
     parts = _parts(table)
     jp = _jp_shape(domain, table)
     if jp is not None:
-        return found(jp.suggested, jp.rule, jp.strength)
+        return jp
     index = _index(table)
     dots = index.flat.get(domain.replace(".", ""))
     if dots is not None:
