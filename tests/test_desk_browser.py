@@ -326,6 +326,8 @@ def test_harness_list_fits_and_templates_tab(desk: HarnessThread, page_at: Any) 
     subjects = page.locator(".template-subject")
     expect(subjects.filter(has_text="[Lentrance]会員登録完了のお知らせ")).to_have_count(1)
     expect(page.locator(".card").first).to_be_visible()
+    # Each card's checks are headed in the page's language (the heading was "lint").
+    expect(page.locator(".card h4").nth(1)).to_have_text("チェック")
     shot(page, "harness-templates")
     phone = page_at(PHONE)
     phone.goto(f"{desk.http_url}/?trials=1")
