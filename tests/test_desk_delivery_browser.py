@@ -61,6 +61,9 @@ def test_the_record_opens_the_diagnosis(desk: HarnessThread, browser: Any, width
         # Said once: the summary's cause line gives way to the record's box.
         expect(page.locator("#cause")).to_be_hidden()
         expect(box).to_contain_text("検索: postfix ×1, sendgrid ×1")
+        first = page.locator("#advice li").first
+        expect(first).to_have_attribute("data-advice", "escalate_not_sent")
+        expect(first).not_to_contain_text("拒否されています")  # nothing was sent to refuse
         assert "迷惑メール" not in page.locator("#draft").input_value()
         SHOTS.mkdir(exist_ok=True)
         page.screenshot(path=str(SHOTS / f"desk-delivery-none-{width}.png"))

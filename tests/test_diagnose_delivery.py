@@ -103,6 +103,8 @@ def test_no_record_escalates_and_blames_nobody(tmp_path: Path, events_db: Path) 
     # --events-days 0: everything kept, so the period starts at the oldest record.
     assert doc["delivery"]["searched"]["since"] == "2026-11-30T00:41:02.669000Z"
     assert not {"check_spam_folder", "carrier_settings", "allow_sender_domain"} & set(doc["advice"])
+    # First: have nothing-sent looked into, not "refused by the sending side's DNS".
+    assert doc["advice"][0] == "escalate_not_sent"
     draft = doc["reply_draft"]
     assert "お客様の設定に起因するものではございません" in draft and "迷惑メール" not in draft
     en = as_json(tmp_path, "nobody@docomo.ne.jp", events_db, "--lang", "en")

@@ -52,7 +52,7 @@ _FIRST = {
     "bounced_hard": ("use_other_address", "reregister"),
     "delayed": ("retry_later", "sender_side_fix"),
     "suppressed": ("use_other_address",),
-    "no_record": ("sender_side_fix",),
+    "no_record": ("escalate_not_sent",),  # not "refused by the sender's DNS": nothing was sent
 }
 #: Advice about the customer's mailbox settings, which a record can rule out.
 _MAILBOX = ("check_spam_folder", "carrier_settings", "allow_sender_domain", "ask_mail_admin")
