@@ -249,6 +249,8 @@ def test_history_search_and_permalink(desk: HarnessThread, page_at: Any) -> None
     shot(phone, "desk-permalink")
     phone.click("#tab-history")
     expect(phone.locator("#history-table tbody tr")).to_have_count(2)
+    # A card shows no label without a value (no agent, no ticket id given here).
+    expect(phone.locator("#history-table td[data-label='担当者']").first).to_be_hidden()
     no_horizontal_scroll(phone)
     shot(phone, "desk-history")
     phone.goto(f"{desk.http_url}/desk/history/9999")
