@@ -5,7 +5,10 @@ Reads the evaluation set of ``bench/address_eval/`` (built by its
 ``check --offline`` on every address. For the tuning part and the held-out part
 separately it prints:
 
-- on mistyped addresses: the right suggestion %, a wrong one %, none %;
+- on mistyped addresses: the right suggestion %, a wrong one %, none %; and of the
+  cases that end in a tie (``typo_ambiguous``: "one of" two or three domains, which
+  is no suggestion and counts as none above), how many, and how often the "one of"
+  holds the right domain;
 - on valid addresses at real look-alike domains: false suggestions % and the
   number of valid addresses called invalid (``syntax_invalid``);
 - for Japan's own domains, both sets of ``generate_jp.py`` (set 2 written before
@@ -36,7 +39,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from maildoctor.address.check import check_address, check_offline  # noqa: E402
+from maildoctor.address.check import CheckResult, check_address, check_offline  # noqa: E402
 from maildoctor.address.dnsprobe import DomainDNS  # noqa: E402
 from maildoctor.address.known_domains import default_table, is_known  # noqa: E402
 from maildoctor.address.typos import suggest_domain  # noqa: E402
@@ -57,6 +60,22 @@ def load(name: str) -> list[dict[str, Any]]:
 
 def same(a: str | None, b: str) -> bool:
     return a is not None and a.lower() == b.lower()
+
+
+def count_tie(result: CheckResult, meant: str, ties: Counter[str]) -> None:
+    """Count a case that ends in "one of" (typo_ambiguous), and whether it holds ``meant``."""
+    for f in result.findings:
+        if f.code == "typo_ambiguous":
+            ties["ties"] += 1
+            ties["holds"] += meant.rpartition("@")[2].lower() in f.evidence["candidates"]
+
+
+def tie_line(label: str, n: int, ties: Counter[str]) -> str:
+    share = ties["holds"] / ties["ties"] if ties["ties"] else 0.0
+    return (
+        f"{label:30} {ties['ties']:5} of {n:5} ({ties['ties'] / n:5.1%})   "
+        f"one of holds the right domain: {ties['holds']:4} ({share:6.1%})"
+    )
 
 
 class WorldProbe:
@@ -112,6 +131,7 @@ def unlisted_lookalikes() -> dict[str, Counter[str]]:
         c = counts["heldout" if held else "tuning"]
         c["total"] += 1
         c["false"] += found is not None and found.strength == "strong"
+        c["tie"] += found is not None and found.is_tie
     return counts
 
 
@@ -125,6 +145,8 @@ def main() -> None:
     valid = load("valid.jsonl")
     start = time.perf_counter()
     outcome: dict[str, Counter[str]] = {p: Counter() for p in PARTS}
+    #: (set, part) -> ties and how many hold the right domain
+    ties: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
     by_kind: dict[str, Counter[str]] = defaultdict(Counter)
     failures: list[str] = []
     for case in mistyped:
@@ -132,6 +154,7 @@ def main() -> None:
         got = result.suggestion
         kind = "right" if same(got, case["meant"]) else "none" if got is None else "wrong"
         outcome[case["part"]][kind] += 1
+        count_tie(result, case["meant"], ties["mistyped.jsonl", case["part"]])
         if case["part"] == "tuning":
             by_kind[case["kind"]][kind] += 1
             if kind != "right":
@@ -149,9 +172,11 @@ def main() -> None:
                 # real domain (one a later source added) is no typo (tmd.ac.jp -> tmu.ac.jp).
                 dropped[name] += 1
                 continue
-            got = check_offline(case["typed"]).suggestion
+            result = check_offline(case["typed"])
+            got = result.suggestion
             kind = "right" if same(got, case["meant"]) else "none" if got is None else "wrong"
             outcome_jp[name][case["part"]][kind] += 1
+            count_tie(result, case["meant"], ties[name, case["part"]])
             if case["part"] == "tuning":
                 by_kind[f"jp{name[11:-6]}:{case['kind']}"][kind] += 1
                 if kind != "right":
@@ -205,6 +230,16 @@ def main() -> None:
         print(f"{part:8} {n:8} {o['right'] / n:7.1%} {o['wrong'] / n:6.1%} {o['none'] / n:6.1%}   "
               f"{c['total']:5} {c['false'] / c['total']:11.1%} {c['invalid']:14}")  # fmt: skip
     print()
+    print('ties offline ("one of" two or three domains: typo_ambiguous, counted as none above):')
+    for part in PARTS:
+        every_tie: Counter[str] = Counter()
+        for name in ("mistyped.jsonl", *JP_SETS):
+            every_tie += ties[name, part]
+        print(tie_line(f"all sets {part}", sum(every[part].values()), every_tie))
+        for name in ("mistyped.jsonl", *JP_SETS):
+            n = sum((outcome if name == "mistyped.jsonl" else outcome_jp[name])[part].values())
+            print(tie_line(f"  {name} {part}", n, ties[name, part]))
+    print()
     print("with DNS (check --dns-repair; simulated: the table's real domains take mail, "
           "every other one is NXDOMAIN):")  # fmt: skip
     kept = [c for cases in jp_sets.values() for c in cases
@@ -220,7 +255,9 @@ def main() -> None:
     print()
     print("real Japanese ISP and campus domains the list lacks (each left out of it in turn):")
     for part, c in unlisted_lookalikes().items():
-        print(f"{part:8} {c['total']:8} domains, {c['false'] / c['total']:6.1%} false suggestions")
+        ties = c["tie"] / c["total"]
+        print(f"{part:8} {c['total']:8} domains, {c['false'] / c['total']:6.1%} false suggestions, "
+              f"{ties:5.1%} a 'one of' (offline only)")  # fmt: skip
     print("goals (held-out): right >= 96%, wrong <= 0.5%, false suggestions <= 0.5%, none invalid")
     if args.kinds:
         print()

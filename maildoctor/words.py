@@ -37,7 +37,10 @@ def pages() -> dict[str, dict[str, dict[str, str]]]:
 
 #: Words a page shows that the CLI shows too: ``{page: {key prefix: words.toml section}}``,
 #: so that each sentence stays in one place.
-SHARED: dict[str, dict[str, str]] = {"desk": {"sev_": "severity"}}
+SHARED: dict[str, dict[str, str]] = {
+    "desk": {"sev_": "severity"},
+    "preview": {"sev_": "severity"},
+}
 
 
 def page_words(page: str) -> dict[str, dict[str, str]]:

@@ -102,7 +102,7 @@ def test_the_preview_shows_the_carrier_display(sender_dns: str, tmp_path: Path) 
     assert docomo["treatment"] == "warning_banner"
     assert "このメールは送信ドメイン認証が行われておりません" in docomo["text"]
     with running_preview(folder) as base:
-        assert _get(base + "/api/preview/password_reset")["carrier_display"] == {
+        assert _get(base + "/api/preview/password_reset?lang=en")["carrier_display"] == {
             "ran": False, "why": "start the preview with --carrier-display",
         }  # fmt: skip
 

@@ -249,6 +249,8 @@ def test_history_search_and_permalink(desk: HarnessThread, page_at: Any) -> None
     shot(phone, "desk-permalink")
     phone.click("#tab-history")
     expect(phone.locator("#history-table tbody tr")).to_have_count(2)
+    # A card shows no label without a value (no agent, no ticket id given here).
+    expect(phone.locator("#history-table td[data-label='担当者']").first).to_be_hidden()
     no_horizontal_scroll(phone)
     shot(phone, "desk-history")
     phone.goto(f"{desk.http_url}/desk/history/9999")
@@ -326,6 +328,8 @@ def test_harness_list_fits_and_templates_tab(desk: HarnessThread, page_at: Any) 
     subjects = page.locator(".template-subject")
     expect(subjects.filter(has_text="[Lentrance]会員登録完了のお知らせ")).to_have_count(1)
     expect(page.locator(".card").first).to_be_visible()
+    # Each card's checks are headed in the page's language (the heading was "lint").
+    expect(page.locator(".card h4").nth(1)).to_have_text("チェック")
     shot(page, "harness-templates")
     phone = page_at(PHONE)
     phone.goto(f"{desk.http_url}/?trials=1")

@@ -61,6 +61,9 @@ def test_the_record_opens_the_diagnosis(desk: HarnessThread, browser: Any, width
         # Said once: the summary's cause line gives way to the record's box.
         expect(page.locator("#cause")).to_be_hidden()
         expect(box).to_contain_text("検索: postfix ×1, sendgrid ×1")
+        first = page.locator("#advice li").first
+        expect(first).to_have_attribute("data-advice", "escalate_not_sent")
+        expect(first).not_to_contain_text("拒否されています")  # nothing was sent to refuse
         assert "迷惑メール" not in page.locator("#draft").input_value()
         SHOTS.mkdir(exist_ok=True)
         page.screenshot(path=str(SHOTS / f"desk-delivery-none-{width}.png"))
@@ -80,6 +83,17 @@ def test_the_record_opens_the_diagnosis(desk: HarnessThread, browser: Any, width
         expect(box).to_have_class("delivery panel")
         expect(box).to_contain_text("受信サーバーが受理")
         page.screenshot(path=str(SHOTS / f"desk-delivery-accepted-{width}.png"))
+
+        # Nothing can be sent to a malformed address: no escalation, and the draft no
+        # longer tells the customer the address is not the problem.
+        run(page, "nobody@@docomo.ne.jp")
+        expect(box).to_have_attribute("data-verdict", "no_record_address")
+        expect(box).not_to_contain_text("エスカレーション")
+        expect(page.locator("#advice li").first).not_to_have_attribute(
+            "data-advice", "sender_side_fix"
+        )
+        assert "起因するものではございません" not in page.locator("#draft").input_value()
+        page.screenshot(path=str(SHOTS / f"desk-delivery-bad-address-{width}.png"))
     finally:
         context.close()
     assert errors == []

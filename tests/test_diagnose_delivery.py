@@ -103,10 +103,26 @@ def test_no_record_escalates_and_blames_nobody(tmp_path: Path, events_db: Path) 
     # --events-days 0: everything kept, so the period starts at the oldest record.
     assert doc["delivery"]["searched"]["since"] == "2026-11-30T00:41:02.669000Z"
     assert not {"check_spam_folder", "carrier_settings", "allow_sender_domain"} & set(doc["advice"])
+    # First: have nothing-sent looked into, not "refused by the sending side's DNS".
+    assert doc["advice"][0] == "escalate_not_sent"
     draft = doc["reply_draft"]
     assert "お客様の設定に起因するものではございません" in draft and "迷惑メール" not in draft
     en = as_json(tmp_path, "nobody@docomo.ne.jp", events_db, "--lang", "en")
     assert en["delivery"]["summary"].startswith("No send record: escalate")
+
+
+def test_no_record_of_an_address_that_cannot_take_mail_asks_for_the_address(
+    tmp_path: Path, events_db: Path
+) -> None:
+    """Nothing could be sent to a malformed address: no escalation, and the draft does
+    not tell the customer that their address is not the problem (it was before)."""
+    _, out = diagnose(tmp_path, "nobody@@docomo.ne.jp", events_db)
+    assert ESCALATE not in out and "送信記録なし: このアドレスはメールを受け取れません" in out
+    doc = as_json(tmp_path, "nobody@@docomo.ne.jp", events_db)
+    assert doc["check"]["verdict"] == "undeliverable"
+    assert doc["delivery"]["verdict"] == "no_record_address"
+    assert "sender_side_fix" not in doc["advice"]
+    assert "お客様の設定に起因するものではございません" not in doc["reply_draft"]
 
 
 def test_without_records_nothing_is_claimed(tmp_path: Path) -> None:

@@ -63,6 +63,29 @@ def fill(h: HarnessThread, extra: int = 0) -> None:
     send_all(h, mails)
 
 
+def contrast(page: Any, selector: str) -> float:
+    """WCAG's contrast ratio of an element's text against the first background behind it."""
+    return float(
+        page.eval_on_selector(
+            selector,
+            """e => {
+              const rgb = (c) => c.match(/[\\d.]+/g).map(Number);
+              const lum = ([r, g, b]) => [r, g, b].map((v) => {
+                v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+              }).reduce((s, v, i) => s + v * [0.2126, 0.7152, 0.0722][i], 0);
+              let b = e, bg = "rgb(255, 255, 255)";
+              for (; b; b = b.parentElement) {
+                const c = getComputedStyle(b).backgroundColor;
+                if (c !== "rgba(0, 0, 0, 0)" && c !== "transparent") { bg = c; break; }
+              }
+              const fg = lum(rgb(getComputedStyle(e).color));
+              const [hi, lo] = [fg, lum(rgb(bg))].sort((x, y) => y - x);
+              return (hi + 0.05) / (lo + 0.05);
+            }""",
+        )
+    )
+
+
 def test_decoded_list_view_search_and_trials_apart(harness: HarnessThread, page_at: Any) -> None:
     fill(harness)
     page = page_at(DESKTOP)
@@ -81,6 +104,27 @@ def test_decoded_list_view_search_and_trials_apart(harness: HarnessThread, page_
     rows.first.click()
     expect(page.locator("#detail-subject")).to_have_text(SUBJECT)
     expect(page.locator("#detail-text")).to_have_text("本文: 髙橋様の注文①")
+    # The checks speak the page's language (they were English on the Japanese page).
+    page.click("#ptab-lint")
+    expect(page.locator("#detail-lint")).to_contain_text(
+        "Lentrance の通知メールの件名ではありません"
+    )
+    expect(page.locator("#detail-lint")).not_to_contain_text("The subject")
+    # A text-only mail says so on its HTML tab (it was an empty frame).
+    page.click("#ptab-html")
+    expect(page.locator("#no-html")).to_have_text(
+        "(HTML パートがありません。このメールはテキストのみです)"
+    )
+    expect(page.locator("#html-frame")).to_be_hidden()
+    page.click("#lang-switch")
+    page.click("#ptab-lint")
+    expect(page.locator("#detail-lint")).to_contain_text("is not one of the Lentrance notification")
+    page.click("#lang-switch")
+    expect(page.locator("#detail-lint")).to_contain_text(
+        "Lentrance の通知メールの件名ではありません"
+    )
+    page.click("#ptab-text")
+    assert contrast(page, "#keys-help") >= 4.5  # small grey text was 3.7:1
     page.fill("#search", "髙橋様")  # a word of the body only
     expect(rows).to_have_count(1)
     page.fill("#search", "-髙橋様")

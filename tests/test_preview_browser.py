@@ -106,10 +106,16 @@ def test_old_phone_view_marks_characters_outside_jis_x0208(browser: Any, url: st
     page.click("#views button[data-view='checks']")
     expect(page.locator("#clients tbody tr").first).to_be_visible()
     expect(page.locator("#carrier-notes")).to_contain_text("auメール")
+    # The checks speak Japanese on the Japanese page (they were English, "error: ...").
+    expect(page.locator("#lint li").first).to_contain_text("エラー: customer_number_missing: ")
+    expect(page.locator("#lint")).to_contain_text("お客様番号")
+    expect(page.locator("#lint")).not_to_contain_text("The registration_complete mail")
+    expect(page.locator("#display-summary")).not_to_contain_text("start the preview")
     page.screenshot(path=str(SCREENSHOTS / "preview-checks-1280.png"), full_page=True)
     page.click("#lang-switch")  # English one click away, the same data
     expect(page.locator("#views button[data-view='iso']")).to_have_text("ISO-2022-JP (old phones)")
     expect(page.locator("#carrier-notes")).to_contain_text("au mail")
+    expect(page.locator("#lint li").first).to_contain_text("error: customer_number_missing: The")
     page.click("#lang-switch")
     expect(page.locator("h1")).to_have_text("テンプレートプレビュー")
     page.close()

@@ -298,8 +298,11 @@ def test_a_mailbox_subdomain_is_kept_rather_than_read_across_the_dot() -> None:
 
 
 def test_a_name_missing_its_ending_between_two_big_domains_abstains() -> None:
-    """hotmail: hotmail.co.jp or hotmail.com, both big: ties abstain."""
-    assert suggest_domain("hotmail") is None
+    """hotmail: hotmail.co.jp or hotmail.com, both big: ties pick none ("one of" both,
+    tests/test_typos_ties.py)."""
+    found = suggest_domain("hotmail")
+    assert found is not None and found.is_tie
+    assert check_offline("taro@hotmail").suggestion is None
     assert _suggested("gmail") == "gmail.com"
 
 

@@ -105,7 +105,23 @@ def assess(facts: Facts, lang: Lang = "ja") -> Diagnosis:
     if parsed is not None and parsed.smtputf8:
         found.append(make_finding("smtputf8_required", lang, address=address, local=parsed.local))
     typo, likelihood = _judge_typo(facts)
-    if typo is not None:
+    if typo is not None and typo.is_tie:
+        # "one of": no suggestion (a wrong pick costs more than none); the agent confirms
+        note_ja, note_en = _note(typo, likelihood, facts)
+        found.append(
+            make_finding(
+                "typo_ambiguous",
+                lang,
+                domain=display(typo.domain),
+                candidates=list(typo.candidates),
+                one_of=", ".join(typo.candidates),
+                rule=typo.rule,
+                likelihood=likelihood,
+                note_ja=note_ja,
+                note_en=note_en,
+            )
+        )
+    elif typo is not None:
         base = suggestion or syntax.repaired or (parsed.normalized if parsed else address)
         local = base.rpartition("@")[0]
         suggestion = f"{local}@{typo.suggested}"
@@ -149,7 +165,7 @@ def assess(facts: Facts, lang: Lang = "ja") -> Diagnosis:
             )
         )
     domain = parsed.ascii_domain if parsed else None
-    if facts.disposable and domain and facts.typo is None:
+    if facts.disposable and domain and (facts.typo is None or facts.typo.is_tie):
         # Typo-squatted look-alikes (gmial.com) are on disposable lists; the typo says more.
         found.append(make_finding("disposable_domain", lang, domain=domain))
     if facts.role and parsed is not None:
@@ -169,7 +185,9 @@ def _judge_typo(facts: Facts) -> tuple[TypoSuggestion | None, str]:
     made only when DNS says the typed domain takes no mail. A repair of broken
     input (``docomo,ne.jp``, ``taro@@docomo.ne.jp``) is judged by its own domain:
     likely when that takes mail, doubtful when it does not either. No DNS answer
-    (offline, or a resolver that cannot be trusted) leaves it ``unchecked``.
+    (offline, or a resolver that cannot be trusted) leaves it ``unchecked``. A tie is
+    shown as "one of" unless DNS says the typed domain takes mail (then it is likely
+    somebody's own, as a weak guess would be).
     """
     typo = facts.typo
     if typo is None:
@@ -180,6 +198,8 @@ def _judge_typo(facts: Facts) -> tuple[TypoSuggestion | None, str]:
             return typo, "likely"
         return typo, "doubtful" if status in NO_MAIL else "unchecked"
     dead = facts.unwritable or status in NO_MAIL
+    if typo.is_tie and status in _TAKES_MAIL and not facts.unwritable:
+        return None, "unchecked"
     if typo.strength == "weak" and not dead:
         return None, "unchecked"
     if dead:

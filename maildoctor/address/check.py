@@ -231,7 +231,7 @@ def _repaired(syntax: SyntaxResult) -> _Static:
             fallback = TypoSuggestion(domain=typed, suggested=ascii_domain, rule="at_sign")
         if typo is not None:
             typo = dataclasses.replace(typo, domain=typed)
-    if typo is not None and syntax.suggestion is None:
+    if typo is not None and not typo.is_tie and syntax.suggestion is None:
         typo_carrier = carrier_for_domain(typo.suggested)
     else:
         typo_carrier = carrier
@@ -436,11 +436,11 @@ def _full_result(static: _Static, dns: DomainDNS | None, lang: Lang) -> CheckRes
     if (
         static.fallback is not None
         and typo is not None
-        and typo.strength == "weak"
+        and typo.strength in ("weak", "tie")
         and (dns is None or dns.status not in NO_MAIL)
     ):
-        # A weak guess (aa..com -> au.com) stands only where DNS says the repaired
-        # domain takes no mail; otherwise the repair itself is the suggestion.
+        # A weak guess (aa..com -> au.com) or a tie stands only where DNS says the
+        # repaired domain takes no mail; otherwise the repair itself is the suggestion.
         typo, carrier = static.fallback, static.fallback_carrier
     facts = Facts(
         syntax=static.syntax,
@@ -533,7 +533,15 @@ async def _dns_repair(
     takes = [c for c, status in asked if status in _TAKES_MAIL]
     if len(takes) != 1:
         dead = {c for c, status in asked if status in NO_MAIL}
-        if static.typo is not None and static.typo.suggested in dead:
+        typo = static.typo
+        if typo is not None and typo.is_tie:
+            # DNS's answer wins: a candidate that takes no mail leaves the "one of"
+            left = [c for c in typo.candidates if c not in dead]
+            tie = None
+            if len(left) > 1:
+                tie = dataclasses.replace(typo, suggested=left[0], candidates=tuple(left))
+            return dataclasses.replace(static, typo=tie), asked
+        if typo is not None and typo.suggested in dead:
             # the weak guess takes no mail either: no suggestion beats a dead one
             return dataclasses.replace(static, typo=None, carrier=None), asked
         return static, asked

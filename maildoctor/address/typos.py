@@ -22,8 +22,11 @@ said without DNS: a slip of a name of two or three letters (every short
 key from ``ocn``) or four in ``.com`` or ``.net``, or an ending that differs only in the
 country (``yahoo.ie``, ``hotmail.co.th`` are real).
 :mod:`maildoctor.address.assess` shows a weak one only when DNS says the typed
-domain cannot receive mail. Ties abstain: a wrong guess costs the customer more
-than no guess.
+domain cannot receive mail. Ties never pick one: a wrong guess costs the customer
+more than no guess. A tie among two or three known domains (``tuus.ac.jp``: a slip of
+``tus.ac.jp`` or of ``tufs.ac.jp``) is kept as a ``tie``: the candidates, likeliest first
+by the same keyboard rules, for the agent to read as "one of" and to confirm with the
+customer; it is never a suggestion.
 """
 
 from __future__ import annotations
@@ -53,7 +56,10 @@ __all__ = [
     "suggest_domain",
 ]
 
-Strength = Literal["strong", "weak"]
+Strength = Literal["strong", "weak", "tie"]
+
+#: The most candidates a tie keeps: more is no help to the agent, just a list of names.
+MAX_CANDIDATES = 3
 
 #: Endings under which every short name is taken: a slip of a four-letter name there
 #: (love.com for live.com) lands on somebody's real domain as often as not.
@@ -206,7 +212,29 @@ class TypoSuggestion:
     """Which rule found it: ``explicit``, ``dots``, ``ending_missing``,
     ``confused_suffix``, ``suffix``, ``letters`` (or ``repair`` for broken syntax)."""
     strength: Strength = "strong"
-    """``weak``: shown only when DNS says the typed domain takes no mail."""
+    """``weak``: shown only when DNS says the typed domain takes no mail. ``tie``: the
+    rules end between ``candidates`` and pick none (``suggested`` is the first)."""
+    candidates: tuple[str, ...] = ()
+    """For a ``tie``: the two or three domains it may be a slip of, likeliest first."""
+
+    @property
+    def is_tie(self) -> bool:
+        """True when this is "one of" ``candidates``, not a suggestion."""
+        return self.strength == "tie"
+
+
+def _tie(domain: str, rule: str, candidates: list[str]) -> TypoSuggestion | None:
+    """A tie among ``candidates`` (likeliest first), or None when there are too many to
+    be of use."""
+    if not 2 <= len(candidates) <= MAX_CANDIDATES:
+        return None
+    return TypoSuggestion(
+        domain=domain,
+        suggested=candidates[0],
+        rule=rule,
+        strength="tie",
+        candidates=tuple(candidates),
+    )
 
 
 def distance(a: str, b: str, limit: int = 3) -> int:
@@ -327,7 +355,7 @@ def _suggest(domain: str, table: DomainTable) -> TypoSuggestion | None:
     parts = _parts(table)
     jp = _jp_shape(domain, table)
     if jp is not None:
-        return found(jp.suggested, jp.rule, jp.strength)
+        return jp
     index = _index(table)
     dots = index.flat.get(domain.replace(".", ""))
     if dots is not None:
@@ -344,7 +372,7 @@ def _suggest(domain: str, table: DomainTable) -> TypoSuggestion | None:
         # hotmail: hotmail.co.jp or hotmail.com, both big: a tie, and ties abstain
         big_cut = [t for t in cut if t in table.targets[: table.top_targets]]
         if len(big_cut) > 1:
-            return None
+            return _tie(domain, "ending_missing", big_cut)
         return found(cut[0], "ending_missing") if cut else None
     name, ending = split_domain(domain, table)
     if cut:
@@ -365,7 +393,7 @@ def _suggest(domain: str, table: DomainTable) -> TypoSuggestion | None:
         if is_known(fixed, table):
             return found(fixed, "suffix")
         deeper = _suggest(fixed, table)
-        if deeper is not None:
+        if deeper is not None and not deeper.is_tie:
             return found(deeper.suggested, deeper.rule, deeper.strength)
         # A made-up ending is wrong whatever the name; fix it only for a plain
         # name (mail.company.cmo may be a host name, not a slip).
@@ -392,6 +420,10 @@ def _suggest(domain: str, table: DomainTable) -> TypoSuggestion | None:
         # and a letter more) against the first label kept as a mailbox subdomain of a
         # campus or ISP and one slip in the rest: keeping what was typed needs fewer edits.
         return _subdomain_slip(domain, table) or letters
+    if letters is not None and letters.is_tie:
+        # any one answer beats "one of"
+        sub = _subdomain_slip(domain, table)
+        return sub if sub is not None and not sub.is_tie else letters
     return letters or _subdomain_slip(domain, table)
 
 
@@ -426,13 +458,15 @@ def _jp_shape(domain: str, table: DomainTable) -> TypoSuggestion | None:
     known = [t for t in near if is_known(f"{head}.{t}.jp", table)]
     # Three letters may be a general-use .jp name (nee.jp): only towards a known domain.
     choice = known if known or len(second) == 3 else near
+    if len(known) > 1:
+        return _tie(domain, "suffix", [f"{head}.{t}.jp" for t in known])
     if len(choice) != 1:
         return None
     fixed = f"{head}.{choice[0]}.jp"
     if is_known(fixed, table):
         return TypoSuggestion(domain=domain, suggested=fixed, rule="suffix")
     deeper = _suggest(fixed, table)
-    if deeper is not None:
+    if deeper is not None and not deeper.is_tie:
         return TypoSuggestion(
             domain=domain, suggested=deeper.suggested, rule=deeper.rule, strength=deeper.strength
         )
@@ -449,11 +483,15 @@ def _subdomain_slip(domain: str, table: DomainTable) -> TypoSuggestion | None:
     sub = _suggest(rest, table)
     if sub is None:
         return None
-    mailbox_parent = sub.suggested in table.campus or sub.suggested in table.parents
-    if not mailbox_parent:
-        return None
+    meant = sub.candidates or (sub.suggested,)
+    if not all(m in table.campus or m in table.parents for m in meant):
+        return None  # a mailbox subdomain only of a domain whose subdomains are mailboxes
     return TypoSuggestion(
-        domain=domain, suggested=f"{first}.{sub.suggested}", rule=sub.rule, strength=sub.strength
+        domain=domain,
+        suggested=f"{first}.{sub.suggested}",
+        rule=sub.rule,
+        strength=sub.strength,
+        candidates=tuple(f"{first}.{c}" for c in sub.candidates),
     )
 
 
@@ -525,7 +563,12 @@ def _letter_slip(domain: str, ending: str, table: DomainTable) -> TypoSuggestion
     if len(best) == 1:
         target, strength = best[0]
         return TypoSuggestion(domain=domain, suggested=target, rule="letters", strength=strength)
-    return None
+    # A tie: the slip a keyboard or romaji input makes first, then the table's order
+    # (big domains first, then by how many mailboxes each holds).
+    likely_first = sorted(best, key=lambda b: best_d == 1 and not _likely_slip(domain, b[0]))
+    if len(best) > MAX_CANDIDATES and best_d == 1:
+        likely_first = [b for b in best if _likely_slip(domain, b[0])]  # too many: the slips
+    return _tie(domain, "letters", [t for t, _ in likely_first])
 
 
 def repair_candidates(
@@ -543,7 +586,7 @@ def repair_candidates(
         return ()
     found: list[str] = []
     guess = _suggest(domain, table)
-    if guess is not None:
+    if guess is not None and not guess.is_tie:  # a tie's candidates come in below, ranked
         found.append(guess.suggested)
     # one edit before two, a keyboard's or romaji input's edit before a far key
     scored: list[tuple[int, bool, int, str]] = []

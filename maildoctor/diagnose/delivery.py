@@ -12,7 +12,7 @@ customer's settings).
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -25,7 +25,14 @@ from maildoctor.events.timeline import explanation_of
 from maildoctor.findings import Lang
 from maildoctor.words import words
 
-__all__ = ["VERDICTS", "Delivery", "delivery_draft", "delivery_for", "rank_advice"]
+__all__ = [
+    "VERDICTS",
+    "Delivery",
+    "delivery_draft",
+    "delivery_for",
+    "rank_advice",
+    "with_address",
+]
 
 #: What the records settle (``delivery.verdict`` in JSON).
 VERDICTS = (
@@ -36,6 +43,7 @@ VERDICTS = (
     "delayed",
     "suppressed",
     "no_record",
+    "no_record_address",
     "not_searched",
 )
 #: Advice the evidence calls for, before the rules' advice.
@@ -44,7 +52,7 @@ _FIRST = {
     "bounced_hard": ("use_other_address", "reregister"),
     "delayed": ("retry_later", "sender_side_fix"),
     "suppressed": ("use_other_address",),
-    "no_record": ("sender_side_fix",),
+    "no_record": ("escalate_not_sent",),  # not "refused by the sender's DNS": nothing was sent
 }
 #: Advice about the customer's mailbox settings, which a record can rule out.
 _MAILBOX = ("check_spam_folder", "carrier_settings", "allow_sender_domain", "ask_mail_admin")
@@ -157,6 +165,15 @@ def delivery_for(
     except EventStoreError as e:
         return Delivery(verdict="not_searched", record=None, error=str(e))
     return Delivery(verdict=verdict_of(record), record=record)
+
+
+def with_address(delivery: Delivery, undeliverable: bool) -> Delivery:
+    """No record is no mystery when the address itself cannot take mail (malformed, no
+    such domain): ``no_record_address`` keeps the address's advice and draft instead of
+    sending the agent to the developers and telling the customer it is not their address."""
+    if delivery.verdict == "no_record" and undeliverable:
+        return replace(delivery, verdict="no_record_address")
+    return delivery
 
 
 def rank_advice(delivery: Delivery | None, advice: list[str]) -> list[str]:

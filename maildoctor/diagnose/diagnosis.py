@@ -357,7 +357,7 @@ async def diagnose(
     trial's harness failed: that is no carrier's decision.
     """
     from maildoctor.address.check import check_address
-    from maildoctor.diagnose.delivery import delivery_for
+    from maildoctor.diagnose.delivery import delivery_for, with_address
     from maildoctor.events.store import DEFAULT_DAYS
     from maildoctor.tickets import ticket as ticket_of
 
@@ -386,6 +386,7 @@ async def diagnose(
         events_db,
         days=DEFAULT_DAYS if events_days is None else events_days,  # 0: everything kept
     )
+    delivery = with_address(delivery, result.verdict is Verdict.UNDELIVERABLE)
 
     def concluded() -> DiagnoseResult:  # template rendering: CPU work, in a thread
         diagnosis = conclude(

@@ -28,7 +28,7 @@ __all__ = [
 ]
 
 #: Advice for the support agent, never put in a reply to the customer.
-AGENT_ONLY_ADVICE = frozenset({"dns_unknown", "sender_side_fix"})
+AGENT_ONLY_ADVICE = frozenset({"dns_unknown", "sender_side_fix", "escalate_not_sent"})
 
 
 def ticket_advice(ticket: Ticket, mail_advice: Sequence[str], *, mail_in_doubt: bool) -> list[str]:

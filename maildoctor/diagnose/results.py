@@ -36,6 +36,7 @@ DEFAULT_TEMPLATE = "provisional_registration"
 #: itself in doubt.
 ADDRESS_ADVICE = (
     "reregister_halfwidth",
+    "confirm_address",
     "reregister",
     "legacy_address",
     "use_other_address",

@@ -17,8 +17,9 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from maildoctor.findings import Lang
 from maildoctor.mail.caniemail import client_support
-from maildoctor.mail.lint import lint_message, one_time_url
+from maildoctor.mail.lint import LintFinding, lint_message, one_time_url
 from maildoctor.mail.render import (
     build_message,
     catalog,
@@ -93,10 +94,11 @@ class Preview:
     """The text as an ISO-2022-JP phone shows it: :func:`phone_view` segments."""
     garbled: list[str] = field(default_factory=list)
     """Characters outside JIS X 0208 (shown as 〓 on such a phone)."""
-    lint: list[dict[str, Any]] = field(default_factory=list)
+    lint: list[LintFinding] = field(default_factory=list)
     clients: dict[str, Any] = field(default_factory=dict)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, lang: Lang = "en") -> dict[str, Any]:
+        """The JSON twin of the preview page; the lint findings worded in ``lang``."""
         return {
             "template": self.template,
             "variant": self.variant,
@@ -112,7 +114,7 @@ class Preview:
                 "text": self.phone_text,
                 "garbled": self.garbled,
             },
-            "lint": self.lint,
+            "lint": [f.worded(lang).to_dict() for f in self.lint],
             "clients": self.clients,
         }
 
@@ -244,7 +246,7 @@ def preview(
         phone_subject=phone_subject,
         phone_text=phone_text,
         garbled=list(dict.fromkeys(garbled_subject + garbled_text)),
-        lint=[f.to_dict() for f in lint],
+        lint=list(lint),
         clients=client_support(rendered.html).to_dict(),
     )
 

@@ -21,7 +21,7 @@ from maildoctor.advice import CATALOG
 from maildoctor.diagnose.history import History, HistoryFilter
 from maildoctor.errors import BadInput
 from maildoctor.tickets import TICKETS
-from maildoctor.web.http import error_response, json_response, page_params, path_id
+from maildoctor.web.http import error_response, json_response, page_params, path_id, query_lang
 
 
 def permalink(entry_id: int) -> str:
@@ -43,9 +43,7 @@ async def list_entries(request: web.Request) -> web.Response:
     if len(query) > 500:
         raise BadInput("The search text is longer than 500 characters.")
     filters = _filters(request.query)
-    lang = request.query.get("lang", "ja")
-    if lang not in ("ja", "en"):
-        raise BadInput(f'"lang" is "ja" or "en", not {lang!r}.')
+    lang = query_lang(request)
     # A HistoryError (the store failed) is raised on: app.HTTP_STATUS makes it a 503.
     entries = await asyncio.to_thread(
         history.search, query, limit=limit, offset=offset, filters=filters

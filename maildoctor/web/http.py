@@ -10,6 +10,9 @@ from typing import Any
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
+from maildoctor.errors import BadInput
+from maildoctor.findings import Lang
+
 #: The UI page: only its own scripts and styles, frames only from itself, framed by none.
 UI_CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -37,6 +40,17 @@ def json_response(data: Any, status: int = 200) -> web.Response:
 
 #: The largest request body any JSON twin takes (an upload of a tickets CSV included).
 MAX_BODY = 5 * 1024 * 1024
+
+
+def query_lang(request: web.Request) -> Lang:
+    """The page's language from ``?lang=`` (Japanese when absent): the JSON twins' words
+    follow the page; anything else is a BadInput (a 400)."""
+    lang = request.query.get("lang", "ja")
+    if lang == "en":
+        return "en"
+    if lang == "ja":
+        return "ja"
+    raise BadInput(f'"lang" is "ja" or "en", not {lang[:20]!r}.')
 
 
 def error_response(status: int, message: str) -> web.Response:

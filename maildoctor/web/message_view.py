@@ -10,6 +10,7 @@ from email.message import EmailMessage, Message
 from email.parser import BytesParser
 from typing import Any
 
+from maildoctor.findings import Lang
 from maildoctor.harness.smtp import headers_only
 from maildoctor.mail.decode import body_text, decode_bytes, decode_header
 
@@ -32,18 +33,19 @@ def _parts(msg: Message) -> list[dict[str, Any]]:
     return out
 
 
-def lint_json(msg: EmailMessage) -> list[dict[str, Any]] | None:
+def lint_json(msg: EmailMessage, lang: Lang = "en") -> list[dict[str, Any]] | None:
+    """The message's lint findings, their words in ``lang`` (the page's language)."""
     try:
         from maildoctor.mail.lint import lint_message
     except ImportError:
         return None
     try:
-        findings = lint_message(msg)
+        findings = [f.worded(lang) for f in lint_message(msg)]
     except Exception as e:  # a lint bug must not hide the message
         return [{"code": "lint_failed", "severity": "info", "message": str(e), "fix": ""}]
     out = []
     for f in findings:
-        data = f.to_dict() if hasattr(f, "to_dict") else dict(vars(f))
+        data = f.to_dict()
         out.append({k: str(v) if k == "severity" else v for k, v in data.items()})
     return out
 
@@ -72,8 +74,10 @@ def authentication(raw: bytes, authserv_id: str) -> dict[str, Any] | None:
     }
 
 
-def message_detail(stored: Any, authserv_id: str = "maildoctor.harness") -> dict[str, Any]:
-    """The ``GET /api/messages/{id}`` object for a stored message."""
+def message_detail(
+    stored: Any, authserv_id: str = "maildoctor.harness", lang: Lang = "en"
+) -> dict[str, Any]:
+    """The ``GET /api/messages/{id}`` object for a stored message (lint words in ``lang``)."""
     msg = BytesParser(policy=email_policy.default).parsebytes(stored.raw)
     # raw_items gives each occurrence of a header as sent; decode each one ourselves
     # (the email package's own decoding refuses CP932's ① in a Shift_JIS word).
@@ -88,7 +92,7 @@ def message_detail(stored: Any, authserv_id: str = "maildoctor.harness") -> dict
         "html": body_text(msg, "html") is not None,
         "parts": _parts(msg),
         "transcript": list(stored.transcript),
-        "lint": lint_json(msg),
+        "lint": lint_json(msg, lang),
         "raw_text": decode_bytes(stored.raw, "utf-8"),
         "authentication": authentication(stored.raw, authserv_id),
     }

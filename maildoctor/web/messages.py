@@ -36,6 +36,7 @@ from maildoctor.web.http import (
     mail_html_response,
     page_params,
     path_id,
+    query_lang,
 )
 from maildoctor.web.message_view import html_of, message_detail
 
@@ -143,7 +144,9 @@ def add_routes(app: web.Application, harness: Harness) -> None:
         stored = await load(request)
         if isinstance(stored, web.Response):
             return stored
-        detail = await asyncio.to_thread(message_detail, stored, harness.config.authserv_id)
+        detail = await asyncio.to_thread(
+            message_detail, stored, harness.config.authserv_id, query_lang(request)
+        )
         return json_response(detail)
 
     async def get_raw(request: web.Request) -> web.Response:

@@ -27,8 +27,11 @@ from typing import Any
 
 from aiohttp import web
 
+from maildoctor.errors import BadInput
+from maildoctor.findings import Lang
 from maildoctor.web import words
-from maildoctor.web.http import error_response, json_response, mail_html_response
+from maildoctor.web.http import error_response, json_response, mail_html_response, query_lang
+from maildoctor.words import words as server_words
 
 __all__ = ["MAX_FILES", "MAX_LISTENERS", "POLL_SECONDS", "TemplateWatcher", "add_routes"]
 
@@ -130,11 +133,11 @@ def add_routes(
     values = dict(overrides or {})
     shown: dict[str, tuple[float, dict[str, Any]]] = {}
 
-    async def carrier_display() -> dict[str, Any]:
+    async def carrier_display(lang: Lang) -> dict[str, Any]:
         from maildoctor.mail.mime import FROM_ADDRESS
 
         if display is None:
-            return {"ran": False, "why": "start the preview with --carrier-display"}
+            return {"ran": False, "why": server_words("preview_display", lang)["not_asked"]}
         domain = FROM_ADDRESS.domain
         now = asyncio.get_running_loop().time()
         if domain not in shown or now - shown[domain][0] > DISPLAY_TTL:
@@ -214,11 +217,15 @@ def add_routes(
             return error_response(422, str(e))
 
     async def one(request: web.Request) -> web.Response:
+        try:  # the standalone preview app has no BadInput middleware: said here
+            lang = query_lang(request)
+        except BadInput as e:
+            return error_response(400, str(e))
         result = await _preview(request)
         if isinstance(result, web.Response):
             return result
-        document = {**result.to_dict(), "version": watcher().version}
-        document["carrier_display"] = await carrier_display()
+        document = {**result.to_dict(lang), "version": watcher().version}
+        document["carrier_display"] = await carrier_display(lang)
         return json_response(document)
 
     async def html(request: web.Request) -> web.Response:

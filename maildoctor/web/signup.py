@@ -133,6 +133,7 @@ def form_message(result: CheckResult, lang: Lang) -> str:
     """One line for the form: the suggestion first, then the worst finding; "" if all is well.
 
     DNS doubt says nothing: the form should not worry a customer about our resolver.
+    A tie (``typo_ambiguous``) lists its candidates and suggests none of them.
     A repair whose domain takes no mail either (likelihood ``doubtful``) is not offered:
     "did you mean" a domain that does not exist would send the customer nowhere.
     """
@@ -143,6 +144,12 @@ def form_message(result: CheckResult, lang: Lang) -> str:
     )
     if result.suggestion and not doubtful:
         return words("signup_form", lang)["did_you_mean"].format(suggestion=result.suggestion)
+    tie = next((f for f in result.findings if f.code == "typo_ambiguous"), None)
+    if tie is not None:
+        # "one of" is listed, never filled in: the customer knows which they meant
+        local = (result.normalized or result.address).rpartition("@")[0]
+        one_of = " / ".join(f"{local}@{c}" for c in tie.evidence["candidates"])
+        return words("signup_form", lang)["did_you_mean_one_of"].format(one_of=one_of)
     for severity in (Severity.ERROR, Severity.WARNING):
         for finding in result.findings:
             if finding.severity == severity:

@@ -18,7 +18,7 @@ from aiohttp import web
 from maildoctor.errors import CouldNotRun
 from maildoctor.mail.decode import body_text, decode_header
 from maildoctor.web import preview
-from maildoctor.web.http import json_response, mail_html_response
+from maildoctor.web.http import json_response, mail_html_response, query_lang
 from maildoctor.web.message_view import lint_json
 
 if TYPE_CHECKING:
@@ -50,7 +50,7 @@ async def template(request: web.Request) -> web.Response:
             "from": decode_header(msg["From"]),
             "to": decode_header(msg["To"]),
             "text": body_text(msg, "plain"),
-            "lint": lint_json(msg),
+            "lint": lint_json(msg, query_lang(request)),
         }
     )
 

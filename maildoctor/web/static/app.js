@@ -171,7 +171,7 @@ async function openMessage(id, fromPointer) {
   }
   let m;
   try {
-    m = await api("/api/messages/" + id);
+    m = await api("/api/messages/" + id + "?lang=" + lang);
   } catch (e) {
     showError($("detail-error"), e.status === 404 ? t("not_found") : t("load_failed"), e.message, lang, t("details"));
     $("detail-body").hidden = true;
@@ -200,6 +200,8 @@ function renderMessage(m) {
   for (const [k, v] of rows) meta.append(el("dt", k), el("dd", v));
   $("detail-text").textContent = m.text === null ? t("no_text") : m.text;
   $("html-frame").src = m.html ? "/api/messages/" + id + "/html" : "about:blank";
+  $("html-frame").hidden = !m.html;
+  $("no-html").hidden = m.html;
   const headers = $("detail-headers");
   headers.replaceChildren();
   for (const [k, v] of m.headers) {
@@ -292,9 +294,9 @@ async function loadGallery() {
       card.append(frame);
       const text = el("pre", "");
       const lint = el("ul");
-      card.append(el("h4", "text/plain"), text, el("h4", "lint"), lint);
+      card.append(el("h4", "text/plain"), text, el("h4", t("pane_lint")), lint);
       gallery.append(card);
-      api("/api/templates/" + encodeURIComponent(tp.name) + q).then((r) => {
+      api("/api/templates/" + encodeURIComponent(tp.name) + q + "&lang=" + lang).then((r) => {
         subj.textContent = r.subject;
         text.textContent = r.text;
         for (const f of r.lint || []) lint.append(el("li", f.code + ": " + f.message, "sev-" + f.severity));
@@ -349,7 +351,13 @@ document.addEventListener("DOMContentLoaded", () => {
     applyI18n(WORDS, lang);
     $("message-list").setAttribute("aria-label", t("tab_messages"));
     refreshList();
-    if (current && !$("detail").hidden) renderMessage(current);
+    if (current && !$("detail").hidden) {
+      // The lint findings' words come from the server, in the page's language.
+      api("/api/messages/" + current.id + "?lang=" + lang)
+        .then((m) => { current = m; }, () => {})
+        .then(() => renderMessage(current));
+    }
+    if (!$("templates-view").hidden) loadGallery();
   });
   let timer = null;
   const search = () => {

@@ -104,6 +104,9 @@ function render(d, storedAt, storedId) {
   facts.replaceChildren();
   const add = (k, v) => { if (v) facts.append(el("dt", t(k)), el("dd", v)); };
   add("suggestion", check.suggestion);
+  // A tie is "one of" its candidates, never a suggestion: listed for the agent to confirm.
+  const tie = check.findings.find((f) => f.code === "typo_ambiguous");
+  add("one_of", tie ? tie.evidence.candidates.join(" / ") : "");
   add("carrier", check.carrier ? check.carrier.name + " (" + check.carrier.id + ")" : "");
   add("mx", (check.mx || []).join(", "));
   const findings = $("findings");

@@ -103,7 +103,7 @@ function renderISO(d) {
 function renderChecks(d) {
   const lint = $("lint");
   lint.replaceChildren();
-  for (const f of d.lint) lint.append(el("li", f.severity + ": " + f.code + ": " + f.message, "sev-" + f.severity));
+  for (const f of d.lint) lint.append(el("li", t("sev_" + f.severity) + ": " + f.code + ": " + f.message, "sev-" + f.severity));
   if (!d.lint.length) lint.append(el("li", t("no_findings")));
   const disp = d.carrier_display || { ran: false, why: "" };
   const rows = $("display");
@@ -149,7 +149,7 @@ async function show() {
   markCurrent();
   saveState();
   if (!state.template) return;
-  const url = "/api/preview/" + encodeURIComponent(state.template) + "?variant=" + encodeURIComponent(state.variant || "");
+  const url = "/api/preview/" + encodeURIComponent(state.template) + "?variant=" + encodeURIComponent(state.variant || "") + "&lang=" + lang;
   $("json-link").href = url;
   let d;
   try {
