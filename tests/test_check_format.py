@@ -91,3 +91,31 @@ def test_formatter_memory_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     for result in results * 2:
         assert formatter.format(result, None) == report.format_jsonl(result)
         assert len(formatter._templates) <= 5
+
+
+def test_check_many_prepares_ahead_and_yields_in_input_order() -> None:
+    """``prepare`` gets each result once, some long before their turn (an address with
+    no DNS to wait for, while the first domain is still asked), and check_many
+    yields what it returned in input order: the same results as without it."""
+    from maildoctor.address.dnsprobe import DNSProbe, make_batch_resolver
+
+    addresses = ADDRESSES * 3
+    calls: list[int] = []
+
+    def prepare(index: int, result: CheckResult) -> tuple[int, CheckResult]:
+        calls.append(index)
+        return index, result
+
+    async def both(nameserver: str) -> tuple[list[tuple[int, CheckResult]], list[CheckResult]]:
+        probe = DNSProbe(make_batch_resolver([nameserver], timeout=1.0))
+        prepared = [x async for x in check_many(addresses, probe=probe, prepare=prepare)]
+        probe = DNSProbe(make_batch_resolver([nameserver], timeout=1.0))
+        plain = [r async for r in check_many(addresses, probe=probe)]
+        return prepared, plain
+
+    with DNSTestServer() as server:
+        prepared, plain = asyncio.run(both(server.nameserver))
+    assert [index for index, _ in prepared] == list(range(len(addresses)))
+    assert sorted(calls) == list(range(len(addresses)))
+    assert calls.index(ADDRESSES.index("bad")) < calls.index(0)
+    assert [r.to_dict() for _, r in prepared] == [r.to_dict() for r in plain]

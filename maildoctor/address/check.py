@@ -20,10 +20,10 @@ import dataclasses
 import re
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, Literal, NamedTuple
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, TypeVar, overload
 
 from disposable_email_domains import blocklist as _DISPOSABLE
 
@@ -566,6 +566,32 @@ async def _repaired_by_dns(
 _TURN = 0.001
 
 
+_T = TypeVar("_T")
+
+
+@overload
+def check_many(
+    addresses: Iterable[str],
+    *,
+    probe: DNSProbe | CachedProbe | None = None,
+    lang: Lang = "ja",
+    window: int = 5000,
+    repair: bool = False,
+) -> AsyncIterator[CheckResult]: ...
+
+
+@overload
+def check_many(
+    addresses: Iterable[str],
+    *,
+    probe: DNSProbe | CachedProbe | None = None,
+    lang: Lang = "ja",
+    window: int = 5000,
+    repair: bool = False,
+    prepare: Callable[[int, CheckResult], _T],
+) -> AsyncIterator[_T]: ...
+
+
 async def check_many(
     addresses: Iterable[str],
     *,
@@ -573,17 +599,38 @@ async def check_many(
     lang: Lang = "ja",
     window: int = 5000,
     repair: bool = False,
-) -> AsyncIterator[CheckResult]:
+    prepare: Callable[[int, CheckResult], Any] | None = None,
+) -> AsyncIterator[Any]:
     """Check addresses in input order, streaming.
 
     At most ``window`` results wait for DNS at once, so memory stays flat
     however long the input is; the probe's own concurrency bounds the queries.
     ``repair`` (off unless asked: it adds lookups per bad domain) as for
     :func:`check_address`.
+
+    ``prepare(index, result)`` (index: the address's position in the input) is
+    yielded instead of the result, and called as soon as the result can be made:
+    for an address whose domain is already answered, when it is read, long before
+    its turn. ``check --file`` formats there, so that the addresses held back by
+    input order are not all formatted after the last DNS answer (issue 24).
     """
-    pending: deque[tuple[_Static | _Shared, asyncio.Future[DomainDNS] | None]] = deque()
+    # Each entry: [static facts, DNS future, (prepared,) once made early, or None].
+    pending: deque[list[Any]] = deque()
     memo: _Memo = {}
     repair_probe = probe if repair else None
+    early = prepare is not None and repair_probe is None
+    # Entries read before their domain was answered, by future: made when it is.
+    waiting: dict[asyncio.Future[DomainDNS], list[tuple[int, list[Any]]]] = {}
+
+    def answered(future: asyncio.Future[DomainDNS]) -> None:
+        entries = waiting.pop(future, ())
+        if future.cancelled() or future.exception() is not None:
+            return  # left to its turn, which says what went wrong
+        for index, entry in entries:
+            if index < done:
+                continue  # its turn came first (the callback runs a loop turn after the answer)
+            entry[2] = (prepare(index, _result(entry[0], future.result(), lang, memo)),)  # type: ignore[misc]
+
     # A DNSProbe hands out one shared future per domain: remember it here too, so an
     # address of a known domain costs a dict look-up (a CachedProbe times each call).
     futures: dict[str, asyncio.Future[DomainDNS]] | None = None
@@ -592,7 +639,8 @@ async def check_many(
 
         futures = {} if isinstance(probe, DNSProbe) else None
     turn = time.perf_counter()
-    for raw in addresses:
+    done = 0
+    for read, raw in enumerate(addresses):
         if probe is not None and time.perf_counter() - turn >= _TURN:
             # Let answers in and queries out while we parse: DNS waits overlap our CPU,
             # and an answer waits at most this long to be read (a new domain's typo
@@ -611,18 +659,40 @@ async def check_many(
                     if len(futures) >= _MEMO_SIZE:
                         futures.clear()
                     future = futures[domain] = probe.lookup(domain)
-        pending.append((static, future))
+        entry: list[Any] = [static, future, None]
+        if early and pending:
+            # Not its turn: made (and prepared) as soon as it can be, yielded in order.
+            if future is None or future.done():
+                dns = None if future is None else future.result()
+                entry[2] = (prepare(read, _result(static, dns, lang, memo)),)  # type: ignore[misc]
+            else:
+                if future not in waiting:
+                    waiting[future] = []
+                    future.add_done_callback(answered)
+                waiting[future].append((read, entry))
+        pending.append(entry)
         while pending:
             head = pending[0][1]
             if len(pending) < window and head is not None and not head.done():
                 break
-            static, future = pending.popleft()
-            if repair_probe is None and (future is None or future.done()):
-                yield _result(static, None if future is None else future.result(), lang, memo)
+            static, future, made = pending.popleft()
+            if made is not None:
+                yield made[0]
+            elif repair_probe is None and (future is None or future.done()):
+                result = _result(static, None if future is None else future.result(), lang, memo)
+                yield result if prepare is None else prepare(done, result)
             else:
-                yield await _finish(static, future, lang, repair_probe, memo)
+                result = await _finish(static, future, lang, repair_probe, memo)
+                yield result if prepare is None else prepare(done, result)
+            done += 1
     while pending:
-        yield await _finish(*pending.popleft(), lang, repair_probe, memo)
+        static, future, made = pending.popleft()
+        if made is not None:
+            yield made[0]
+        else:
+            result = await _finish(static, future, lang, repair_probe, memo)
+            yield result if prepare is None else prepare(done, result)
+        done += 1
 
 
 async def _finish(
