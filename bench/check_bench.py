@@ -176,10 +176,16 @@ def report(
 
 
 def cli_run(
-    addresses: list[str], conn: Connection, nameserver: str, concurrency: int, delay: float
+    addresses: list[str],
+    conn: Connection,
+    nameserver: str,
+    concurrency: int,
+    delay: float,
+    tree: Path | None = None,
 ) -> None:
     """The command itself, end to end: ``maildoctor check --file`` in a new process
-    (start-up, reading the file, writing jsonl to a file included), against the floor."""
+    (start-up, reading the file, writing jsonl to a file included), against the floor;
+    ``tree``: run another checkout's command (``--cli-from``), for a before/after pair."""
     import subprocess
     import tempfile
 
@@ -190,25 +196,27 @@ def cli_run(
                    "--nameserver", nameserver, "--concurrency", str(concurrency),
                    "--format", "jsonl"]  # fmt: skip
         ask(conn, "reset")
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         with out.open("wb") as sink:
-            subprocess.run(command, stdout=sink, stderr=subprocess.DEVNULL, check=False,
-                           cwd=Path(__file__).resolve().parent.parent)  # fmt: skip
+            where = tree or Path(__file__).resolve().parent.parent
+            process = subprocess.Popen(command, stdout=sink, stderr=subprocess.DEVNULL, cwd=where)
+            # wait4: this child's own CPU and peak RSS.
+            _, _, usage = os.wait4(process.pid, 0)
+            process.returncode = 0  # reaped above
         elapsed = time.perf_counter() - start
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
         lines = sum(1 for _ in out.open(encoding="utf-8"))
-    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    cpu = usage.ru_utime + usage.ru_stime
     sent = ask(conn, "count")
     floor = sent * delay / concurrency
     print()
     print(f"maildoctor check --file members.txt --format jsonl > out.jsonl (a new process, "
-          f"--concurrency {concurrency}):")  # fmt: skip
+          f"--concurrency {concurrency}{f', from {tree}' if tree else ''}):")  # fmt: skip
     print(f"  {elapsed:.2f} s, {len(addresses) / elapsed:,.0f} addresses/s, {lines:,} lines; "
           f"{sent} queries, floor {floor:.2f} s; ratio to the floor's throughput: "
           f"{floor / elapsed:.0%}")  # fmt: skip
     print(f"  process CPU: {cpu:.2f} s = {cpu / max(1, sent) * 1000:.2f} ms per query "
-          "(start-up, reading the file and writing the results included)")  # fmt: skip
+          "(start-up, reading the file and writing the results included); "
+          f"peak RSS {usage.ru_maxrss / 1024:.0f} MiB")  # fmt: skip
 
 
 def run_email_validator(addresses: list[str], nameserver: str, *, caching: bool) -> float:
@@ -259,6 +267,13 @@ def main() -> None:
     parser.add_argument("--delay", type=float, default=0.020)
     parser.add_argument("--ev-sample", type=int, default=200)
     parser.add_argument("--scale", default="50,100", help="c-ares concurrencies to try too")
+    parser.add_argument(
+        "--cli-from",
+        type=Path,
+        action="append",
+        default=[],
+        help="also time the command of this checkout (a git worktree of an earlier commit)",
+    )
     args = parser.parse_args()
 
     rng = random.Random(2026)
@@ -302,6 +317,8 @@ def main() -> None:
             f"{per_query_before * 1000:.2f} ms = {per_query_after / per_query_before:.2f}x; "
             f"ratio to the floor {ratios['c-ares']:.0%} vs {ratios['dnspython']:.0%}"
         )
+        for tree in args.cli_from:
+            cli_run(addresses, parent, nameserver, args.concurrency, args.delay, tree)
         cli_run(addresses, parent, nameserver, args.concurrency, args.delay)
         rate = len(addresses) / after[0]
         for concurrency in [int(c) for c in args.scale.split(",") if c]:
