@@ -13,6 +13,7 @@ import click
 
 from maildoctor.address import report
 from maildoctor.address.check import CheckResult, check_many, exit_code
+from maildoctor.cli.check_format import ResultFormatter
 from maildoctor.cli.check_input import Record, read_input
 from maildoctor.cli.options import (
     address_dns_options,
@@ -235,13 +236,13 @@ def command(
                 out.write("-" * 40 + "\n")
             out.write(reply_renderer(result))
         elif fmt == "json":
-            text = report.format_json_object(result, _columns(record, extra) if extra else None)
+            text = formatter.format(result, _columns(record, extra) if extra else None)
             if probed is not None:
                 text = probe_json(text, probed, indent=2)
             out.write(report.json_array_part(text, first=first) if json_array else text)
         else:
             columns = _columns(record, extra) if extra else None
-            text = _format_one(result, fmt, lang, first, columns, extra, bom)
+            text = _format_one(formatter, result, first, columns, bom)
             if probed is not None and fmt == "jsonl":
                 text = probe_json(text, probed, indent=None)
             elif probed is not None:
@@ -249,6 +250,7 @@ def command(
             out.write(text)
         first = False
 
+    formatter = ResultFormatter(fmt, lang, extra)
     out = _Output()
     try:
         asyncio.run(run())
@@ -269,17 +271,16 @@ def _chain(first: list[Record], rest: Iterator[Record]) -> Iterator[Record]:
 
 
 def _format_one(
+    formatter: ResultFormatter,
     result: CheckResult,
-    fmt: str,
-    lang: Lang,
     first: bool,
     columns: dict[str, str] | None,
-    extra: tuple[str, ...],
     bom: bool,
 ) -> str:
-    if fmt == "jsonl":
-        return report.format_jsonl(result, columns)
-    if fmt == "csv":
-        head = ("\ufeff" if bom else "") + report.csv_header(extra) if first else ""
-        return head + report.format_csv_row(result, [columns[n] for n in extra] if columns else ())
-    return ("" if first else "\n") + report.format_text(result, lang)
+    text = formatter.format(result, columns)
+    if formatter.fmt == "jsonl":
+        return text
+    if formatter.fmt == "csv":
+        head = ("\ufeff" if bom else "") + report.csv_header(formatter.extra) if first else ""
+        return head + text
+    return ("" if first else "\n") + text
