@@ -172,14 +172,17 @@ def answer(
     and the desk call it on the diagnosis they got, and change nothing else.
     """
     draft = diagnosis.reply_draft
+    advice = diagnosis.advice
     if paste.bounce:
         from maildoctor.bounce.report import format_reply
+        from maildoctor.diagnose.delivery import after_bounce
 
         draft = format_reply(paste.bounce[0], templates_dir, lang)
+        advice = tuple(after_bounce(paste.bounce[0].advice, advice))
     default = salutation(None, lang)
     if draft.startswith(default + "\n"):
         draft = paste.salutation(lang) + draft[len(default) :]
-    return replace(diagnosis, reply_draft=draft, intake=paste.to_dict(lang))
+    return replace(diagnosis, reply_draft=draft, advice=advice, intake=paste.to_dict(lang))
 
 
 def intake_lines(paste: Paste, lang: Lang, ticket: str | None = None) -> str:
