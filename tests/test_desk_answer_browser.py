@@ -249,6 +249,24 @@ def test_a_pasted_message_names_the_address_and_guesses_the_type(
     expect(page.locator("#result")).to_have_attribute("data-renders", str(int(before) + 1))
     expect(page.locator("#r-ticket")).to_have_text("メールが届かない")
     expect(page.locator("#ticket")).to_have_value("not_arrived")
+    # A pasted bounce: the advice follows it as the draft does (it began with the
+    # junk folder beside a draft saying the address takes no mail).
+    before = page.locator("#result").get_attribute("data-renders") or "0"
+    page.fill(
+        "#input",
+        "From: MAILER-DAEMON@mx.lentrance.jp\n"
+        "Message-ID: <20261207.0A3541FB98@mx.lentrance.jp>\n\n"
+        "Hi. This is the qmail-send program at mx.lentrance.com.\n"
+        "This is a permanent error; I've given up. Sorry it didn't work out.\n\n"
+        "<hanako@example.jp>:\nRemote host said: 550 5.1.1 User unknown\n",
+    )
+    page.click("#run")
+    expect(page.locator("#result")).to_have_attribute("data-renders", str(int(before) + 1))
+    expect(page.locator("#advice li").first).to_have_attribute("data-advice", "reregister")
+    expect(page.locator("#advice li[data-advice='check_spam_folder']")).to_have_count(0)
+    # The mail system's sender and a message id are no customer's address to offer.
+    expect(page.locator("#intake .intake-address")).to_have_text("hanako@example.jp")
+    expect(page.locator("#intake .others")).to_have_count(0)
 
 
 def test_desk_tabs_are_tabs(desk: HarnessThread, page_at: Any) -> None:

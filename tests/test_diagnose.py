@@ -366,3 +366,20 @@ def test_pasted_text_from_stdin(tmp_path: Path) -> None:
     )
     assert result.exit_code == 2
     assert "No email address was found in the text on stdin." in result.stderr
+
+
+def test_a_pasted_bounce_puts_its_own_advice_first(tmp_path: Path) -> None:
+    """The draft answers from a pasted bounce; the advice list follows it too (it began
+    with "check the junk folder" beside a draft saying the address takes no mail)."""
+    bounce = (
+        "Hi. This is the qmail-send program at mx.lentrance.com.\n"
+        "I'm afraid I wasn't able to deliver your message to the following addresses.\n"
+        "This is a permanent error; I've given up. Sorry it didn't work out.\n\n"
+        "<hanako@example.jp>:\nRemote host said: 550 5.1.1 <hanako@example.jp>: "
+        "Recipient address rejected: User unknown\n"
+    )
+    _, data = diagnose_json(bounce, "--offline", db=tmp_path / "h.sqlite3")
+    explained = data["intake"]["bounce"][0]
+    assert explained["reason"] == "userunknown"
+    assert data["advice"][: len(explained["advice"])] == explained["advice"]
+    assert "check_spam_folder" not in data["advice"]

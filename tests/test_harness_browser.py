@@ -86,6 +86,22 @@ def contrast(page: Any, selector: str) -> float:
     )
 
 
+def placeholder_fits(page: Any, selector: str) -> bool:
+    """Whether an input's placeholder is shown whole (measured in the input's own font)."""
+    return bool(
+        page.eval_on_selector(
+            selector,
+            """e => {
+              const s = getComputedStyle(e);
+              const ctx = document.createElement("canvas").getContext("2d");
+              ctx.font = s.font;
+              const room = e.clientWidth - parseFloat(s.paddingLeft) - parseFloat(s.paddingRight);
+              return ctx.measureText(e.placeholder).width <= room;
+            }""",
+        )
+    )
+
+
 def test_decoded_list_view_search_and_trials_apart(harness: HarnessThread, page_at: Any) -> None:
     fill(harness)
     page = page_at(DESKTOP)
@@ -125,6 +141,10 @@ def test_decoded_list_view_search_and_trials_apart(harness: HarnessThread, page_
     )
     page.click("#ptab-text")
     assert contrast(page, "#keys-help") >= 4.5  # small grey text was 3.7:1
+    assert placeholder_fits(page, "#search")  # it was cut off after "(to: subje"
+    page.click("#lang-switch")
+    assert placeholder_fits(page, "#search")
+    page.click("#lang-switch")
     page.fill("#search", "髙橋様")  # a word of the body only
     expect(rows).to_have_count(1)
     page.fill("#search", "-髙橋様")
@@ -213,6 +233,7 @@ def test_phone_wraps_and_opens_the_tapped_message_in_view(
     rows = page.locator(".msg-row")
     expect(rows).to_have_count(13)
     no_horizontal_scroll(page)
+    assert placeholder_fits(page, "#search")
     shot(page, "harness-phone-list")
     row = rows.last  # the oldest, at the bottom of the list
     row.scroll_into_view_if_needed()

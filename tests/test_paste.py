@@ -172,6 +172,19 @@ def test_a_pasted_bounce_is_explained() -> None:
     assert intake["bounce"][0]["summary"]
 
 
+def test_a_bounces_system_sender_and_message_ids_are_no_candidates() -> None:
+    """A pasted bounce quotes MAILER-DAEMON and Message-IDs: the desk offered them as
+    other addresses to diagnose."""
+    paste = read_paste(
+        "From: MAILER-DAEMON@smtp.example.com (Mail Delivery System)\n"
+        "Message-Id: <20140621183516.0A3541FB98@smtp.example.com>\n"
+        "References: <a1@mail.lentrance.com>\n\n"
+        "<hanako@au.com>:\nRemote host said: 552 5.2.2 Mailbox full\n"
+        "From: Postmaster@au.com\n"
+    )
+    assert [c.address for c in paste.candidates] == ["hanako@au.com"]
+
+
 def test_prose_with_error_words_and_a_code_is_not_a_bounce() -> None:
     paste = read_paste("ログインすると550エラーになります。taro@docomo.ne.jp")
     assert paste.kind == "prose" and not paste.bounce

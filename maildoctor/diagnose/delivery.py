@@ -12,6 +12,7 @@ customer's settings).
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,6 +29,7 @@ from maildoctor.words import words
 __all__ = [
     "VERDICTS",
     "Delivery",
+    "after_bounce",
     "delivery_draft",
     "delivery_for",
     "rank_advice",
@@ -174,6 +176,14 @@ def with_address(delivery: Delivery, undeliverable: bool) -> Delivery:
     if delivery.verdict == "no_record" and undeliverable:
         return replace(delivery, verdict="no_record_address")
     return delivery
+
+
+def after_bounce(bounce_advice: Sequence[str], advice: Sequence[str]) -> list[str]:
+    """A bounce in hand (pasted by the agent) puts its own advice first, as the draft
+    answers from it; the mail was refused, so advice about the mailbox's folders and
+    settings stays only when the bounce's reason calls for it."""
+    rest = [a for a in advice if a not in _MAILBOX]
+    return list(dict.fromkeys([*bounce_advice, *rest]))
 
 
 def rank_advice(delivery: Delivery | None, advice: list[str]) -> list[str]:

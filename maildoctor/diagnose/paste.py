@@ -172,14 +172,17 @@ def answer(
     and the desk call it on the diagnosis they got, and change nothing else.
     """
     draft = diagnosis.reply_draft
+    advice = diagnosis.advice
     if paste.bounce:
         from maildoctor.bounce.report import format_reply
+        from maildoctor.diagnose.delivery import after_bounce
 
         draft = format_reply(paste.bounce[0], templates_dir, lang)
+        advice = tuple(after_bounce(paste.bounce[0].advice, advice))
     default = salutation(None, lang)
     if draft.startswith(default + "\n"):
         draft = paste.salutation(lang) + draft[len(default) :]
-    return replace(diagnosis, reply_draft=draft, intake=paste.to_dict(lang))
+    return replace(diagnosis, reply_draft=draft, advice=advice, intake=paste.to_dict(lang))
 
 
 def intake_lines(paste: Paste, lang: Lang, ticket: str | None = None) -> str:
@@ -275,11 +278,25 @@ def read_paste(text: str) -> Paste:
 # -- addresses -----------------------------------------------------------------
 
 
+def _on_id_header(text: str, start: int, names: tuple[str, ...]) -> bool:
+    """Whether the word at ``start`` sits on a Message-ID-like header line (a bounce
+    quotes the original's headers: its ids look like addresses but are none)."""
+    line = text[text.rfind("\n", 0, start) + 1 : start]
+    name, colon, _ = line.partition(":")
+    return bool(colon) and name.strip().lower() in names
+
+
 def _candidates(text: str, labels: int = 2) -> tuple[Candidate, ...]:
     ours = tuple(_words()["address"]["ours"])
+    system = frozenset(_words()["address"]["system"])
+    ids = tuple(_words()["address"]["id_headers"])
     out: dict[str, Candidate] = {}
     for found in scan_addresses(text, slips=True, labels=labels):
+        if _on_id_header(text, found.start, ids):
+            continue
         normalized = repair(found.text) or found.text.lower()
+        if normalized.partition("@")[0].lower() in system:
+            continue
         domain = normalized.rpartition("@")[2]
         mine = any(domain == d or domain.endswith("." + d) for d in ours)
         out.setdefault(normalized, Candidate(address=found.text, normalized=normalized, ours=mine))
