@@ -200,7 +200,7 @@ def cli_run(
         with out.open("wb") as sink:
             where = tree or Path(__file__).resolve().parent.parent
             process = subprocess.Popen(command, stdout=sink, stderr=subprocess.DEVNULL, cwd=where)
-            # wait4: this child's own CPU and peak RSS.
+            # wait4: this child's own CPU (its peak RSS would count the fork of this bench).
             _, _, usage = os.wait4(process.pid, 0)
             process.returncode = 0  # reaped above
         elapsed = time.perf_counter() - start
@@ -215,8 +215,7 @@ def cli_run(
           f"{sent} queries, floor {floor:.2f} s; ratio to the floor's throughput: "
           f"{floor / elapsed:.0%}")  # fmt: skip
     print(f"  process CPU: {cpu:.2f} s = {cpu / max(1, sent) * 1000:.2f} ms per query "
-          "(start-up, reading the file and writing the results included); "
-          f"peak RSS {usage.ru_maxrss / 1024:.0f} MiB")  # fmt: skip
+          "(start-up, reading the file and writing the results included)")  # fmt: skip
 
 
 def run_email_validator(addresses: list[str], nameserver: str, *, caching: bool) -> float:
