@@ -4,8 +4,6 @@ names none of them. Screenshots go to tests/screenshots/."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,21 +11,14 @@ from playwright.sync_api import expect
 
 from maildoctor.address.typos import suggest_domain
 from maildoctor.harness.server import HarnessThread
-from maildoctor.web.app import run_in_thread
-from maildoctor.web.config import WebConfig
+from tests import test_desk_answer_browser as desk_answer
 from tests import test_desk_browser as desk_tests
 from tests.test_desk_browser import DESKTOP, PHONE, diagnose, no_horizontal_scroll, shot
 
 page_at = desk_tests.page_at  # the fixture: a page at a viewport, failing on script errors
+desk = desk_answer.desk  # the desk on the loopback DNS server
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def desk(tmp_path: Path, nameserver: str) -> Iterator[HarnessThread]:
-    config = WebConfig(nameservers=(nameserver,), dns_timeout=2.0)
-    with run_in_thread(tmp_path / "h.sqlite3", web_config=config) as h:
-        yield h
 
 
 @pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["1280", "390"])

@@ -439,6 +439,21 @@ print(json.dumps({
 """
 
 
+def _exit_4_in_one_line(script: str, *args: str) -> str:
+    """``script`` run by sh in a private mount namespace: exit 4 and one line, no traceback."""
+    done = subprocess.run(
+        ["unshare", "-rm", "sh", "-c", script, "sh", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 4, done.stderr
+    assert "Traceback" not in done.stderr
+    [line] = done.stderr.splitlines()
+    return line
+
+
 def _many_ses_events(path: Path, count: int) -> None:
     """``count`` SES events, each a new message (a new key), from the sample's first line."""
     first = json.loads(EVENTS.read_text(encoding="utf-8").splitlines()[0])
@@ -463,16 +478,7 @@ def test_events_ingest_on_a_full_disk_exits_4_and_keeps_what_it_had(full_disk: P
     # holds the first ingest and not the second.
     mount = 'mount -t tmpfs -o size=256k tmpfs "$1" && shift && exec "$@"'
     command = ["sh", "-c", shell, "sh", *ingest, "--events-db", str(db)]
-    done = subprocess.run(
-        ["unshare", "-rm", "sh", "-c", mount, "sh", str(full_disk), *command],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 4, done.stderr
-    assert "Traceback" not in done.stderr
-    [line] = done.stderr.splitlines()
+    line = _exit_4_in_one_line(mount, str(full_disk), *command)
     assert line.startswith("Error: ") and line.endswith("Free some disk space."), line
     store = json.loads(after.read_text())
     assert store["integrity"] == "ok"
@@ -488,14 +494,5 @@ def test_events_ingest_on_a_read_only_filesystem_exits_4(full_disk: Path) -> Non
         f'mount -o remount,ro "$1" && '
         f"exec {sys.executable} -m maildoctor events ingest {sendgrid} --events-db {db}"
     )
-    done = subprocess.run(
-        ["unshare", "-rm", "sh", "-c", script, "sh", str(full_disk)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 4, done.stderr
-    assert "Traceback" not in done.stderr
-    [line] = done.stderr.splitlines()
+    line = _exit_4_in_one_line(script, str(full_disk))
     assert line.startswith("Error: ") and str(db) in line and "can be written" in line, line
