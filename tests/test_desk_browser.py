@@ -40,8 +40,9 @@ def page_at(browser: Any) -> Iterator[Any]:
     """A new page at a given viewport; collects script errors, which fail the test."""
     opened: list[tuple[Any, Any, list[str]]] = []
 
-    def make(viewport: dict[str, int] = DESKTOP) -> Any:
-        context = browser.new_context(viewport=viewport, locale="ja-JP")
+    def make(viewport: dict[str, int] = DESKTOP, **options: Any) -> Any:
+        """``options``: more of the context's, such as ``timezone_id``."""
+        context = browser.new_context(viewport=viewport, locale="ja-JP", **options)
         context.grant_permissions(["clipboard-read", "clipboard-write"])
         page = context.new_page()
         errors: list[str] = []

@@ -121,7 +121,10 @@ function renderChecks(d) {
     }
   }
   const c = d.clients;
-  $("clients-summary").textContent = t("clients_summary", { score: c.score, version: c.data_version });
+  // The score and which data it comes from (worded by the server in the page's
+  // language), each kept whole: a narrow page wraps between them, never inside a date.
+  $("clients-summary").replaceChildren(
+    el("span", t("clients_score", { score: c.score }), "score"), " ", el("span", c.data_version, "data-version"));
   const body = document.querySelector("#clients tbody");
   body.replaceChildren();
   for (const f of c.families) {
