@@ -328,7 +328,7 @@ async function loadHistory(ev) {
   $("history-empty").hidden = rows.length > 0;
   for (const h of rows) {
     const tr = el("tr", null, "history-row");
-    const when = el("td");
+    const when = el("td", null, "when");
     const a = el("a", formatTime(h.created_at, lang));
     a.href = h.permalink;
     when.append(a);

@@ -43,7 +43,12 @@ async function loadList() {
     for (const v of tp.variants) {
       const b = el("button");
       b.type = "button";
-      b.append(el("span", tp.name + (tp.variants.length > 1 ? " / " + v.name : "")));
+      // The name breaks after an underscore on a phone ("provisional_ / registration"),
+      // never inside a word: each part is kept whole.
+      const name = el("span", null, "name");
+      const label = tp.name + (tp.variants.length > 1 ? " / " + v.name : "");
+      for (const part of label.split(/(?<=_)/)) name.append(el("span", part, "part"));
+      b.append(name);
       b.append(el("small", tp.subject));
       b.dataset.template = tp.name;
       b.dataset.variant = v.name;
