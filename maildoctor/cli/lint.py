@@ -192,11 +192,11 @@ def format_text(results: list[Linted], lang: Lang = "ja") -> str:
             lines.append(f"    {said['fix']}: {f.fix}")
             if f.source:
                 lines.append(f"    {said['source']}: {f.source}")
-        lines += _format_extra(r.extra, said)
+        lines += _format_extra(r.extra, said, lang)
     return "\n".join(lines) + "\n"
 
 
-def _format_extra(extra: dict[str, Any], said: dict[str, str]) -> list[str]:
+def _format_extra(extra: dict[str, Any], said: dict[str, str], lang: Lang) -> list[str]:
     lines: list[str] = []
     spam = extra.get("spam")
     if spam and spam["ran"]:
@@ -226,13 +226,15 @@ def _format_extra(extra: dict[str, Any], said: dict[str, str]) -> list[str]:
         ]
     clients = extra.get("clients")
     if clients:
+        from maildoctor.mail.caniemail import DataVersion
+
         watched = [f for f in clients["families"] if f["family"] in clients["watched"]]
         scores = ", ".join(f"{f['name']} {f['score']}" for f in watched)
         line = said["clients"].format(
             scores=scores,
             families=len(clients["families"]),
             score=clients["score"],
-            version=clients["data_version"],
+            version=DataVersion(clients["caniemail"], clients["data_date"]).label(lang),
         )
         lines.append(f"  {line}")
     return lines

@@ -5,7 +5,8 @@
 the reply draft, the advice texts, evidence links, the history id, the summary's
 ``verdict_state``/``verdict_label``/``cause`` (with ``"agent"``, ``"ticket_id"`` kept in
 the history, ``"replace"``: the history id a re-diagnosis in the other language
-redoes, and ``"choose"``: another of the paste's candidate addresses) and ``intake``:
+redoes, ``"choose"``: another of the paste's candidate addresses, and ``"tz"``: the
+reader's time zone for the times in the sentences, Asia/Tokyo by default) and ``intake``:
 what :func:`maildoctor.diagnose.paste.read_paste` read in the pasted text, see
 :func:`diagnose_request`), ``GET /api/tickets``
 (the ticket types), ``POST /api/addresses`` (the addresses in a pasted ticket text or
@@ -25,8 +26,10 @@ import csv
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
+from datetime import tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
@@ -41,7 +44,7 @@ from maildoctor.diagnose.history import MAX_TEAM_FIELD
 from maildoctor.diagnose.paste import MAX_PASTE, read_paste
 from maildoctor.spreadsheet import csv_text, unique_names
 from maildoctor.tickets import TICKETS, Ticket, UnknownTicket, ticket
-from maildoctor.web.desk_run import DeskService, Team
+from maildoctor.web.desk_run import DESK_ZONE, DeskService, Team
 from maildoctor.web.http import (
     UI_CSP,
     error_response,
@@ -104,6 +107,9 @@ def add_routes(app: web.Application, harness: Harness, service: DeskService) -> 
         team = _team_input(data)
         if isinstance(team, web.Response):
             return team
+        zone = _zone_input(data)
+        if isinstance(zone, web.Response):
+            return zone
         paste = await within_budget(asyncio.to_thread(read_paste, text), "Reading the text")
         if isinstance(paste, web.Response):
             return paste
@@ -131,7 +137,7 @@ def add_routes(app: web.Application, harness: Harness, service: DeskService) -> 
         kind = kind or ticket(paste.ticket_type)
         # TrialFailed, HistoryError: raised on, a 503 by app.HTTP_STATUS.
         result = await within_budget(
-            service.diagnose(paste.address, kind, lang, paste=paste, team=team),
+            service.diagnose(paste.address, kind, lang, paste=paste, team=team, zone=zone),
             "The diagnosis",
         )
         if isinstance(result, web.Response):
@@ -298,6 +304,20 @@ def _team_input(data: dict[str, Any]) -> Team | web.Response:
     if redo is not None and (type(redo) is not int or redo < 1):
         return error_response(400, '"replace" is the history id of the diagnosis it redoes.')
     return Team(agent=texts["agent"], ticket_id=texts["ticket_id"], replace=redo)
+
+
+def _zone_input(data: dict[str, Any]) -> tzinfo | web.Response:
+    """The reader's time zone for the times in the answer's sentences: ``"tz"``, an IANA
+    name (the page sends the browser's own), else Japan's (:data:`DESK_ZONE`)."""
+    name = data.get("tz")
+    if name is None:
+        return DESK_ZONE
+    if isinstance(name, str) and 0 < len(name) <= 64:
+        try:
+            return ZoneInfo(name)
+        except (ValueError, KeyError, OSError):  # not a zone, or a path outside the database
+            pass
+    return error_response(400, '"tz" is a time zone name such as "Asia/Tokyo".')
 
 
 def _diagnose_input(data: dict[str, Any]) -> tuple[str, Ticket | None, Any, str] | web.Response:
