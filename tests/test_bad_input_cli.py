@@ -264,3 +264,29 @@ def test_a_context_file_nested_too_deeply_is_one_line(tmp_path: Path, name: str,
     result = CliRunner().invoke(main, ["render", "password_reset", "--context", str(context)])
     assert result.exit_code == 2
     assert one_error_line(result.stderr).endswith("is nested too deeply.")
+
+
+def test_the_days_limit_is_the_events_stores() -> None:
+    """cli.options keeps its own copy (importing the events package costs 50 ms)."""
+    from maildoctor.cli.options import MAX_DAYS
+    from maildoctor.events.store import MAX_DAYS as STORE_MAX_DAYS
+
+    assert MAX_DAYS == STORE_MAX_DAYS
+
+
+def test_ingest_names_a_lone_surrogate_and_reads_past_a_bom(tmp_path: Path) -> None:
+    """A JSON event escaping a lone surrogate was a UnicodeEncodeError traceback from the
+    store; a BOM before a SendGrid file made every one of its lines "not JSON"."""
+    events = Path(__file__).parent / "data" / "events" / "sendgrid-events.json"
+    bad = tmp_path / "bad.json"
+    bad.write_text('[{"email": "\\ud800@b.jp", "event": "bounce", "timestamp": 1796655096}]')
+    bom = tmp_path / "bom.json"
+    bom.write_bytes(b"\xef\xbb\xbf" + events.read_bytes())
+    store = tmp_path / "events.sqlite3"
+    result = CliRunner().invoke(main, ["events", "ingest", "--events-db", str(store), str(bad)])
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    assert f"error: {bad}: a value holds an invalid character (a lone surrogate)" in result.stderr
+    result = CliRunner().invoke(main, ["events", "ingest", "--events-db", str(store), str(bom)])
+    assert result.exit_code == 0, result.output
+    assert "7 records (7 new)" in result.stdout + result.stderr

@@ -184,10 +184,14 @@ async def read_json_object(
 _PARSE_ON_LOOP = 64 * 1024
 
 
+def _not_json(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
 def _json_object(body: bytes) -> dict[str, Any] | web.Response:
     """The JSON object in ``body``, or the JSON error saying what is wrong with it."""
-    try:
-        data = json.loads(body.decode("utf-8"))
+    try:  # a BOM (Windows tools write one) is no error; NaN and Infinity are not JSON
+        data = json.loads(body.decode("utf-8-sig"), parse_constant=_not_json)
     except UnicodeDecodeError as e:
         return error_response(
             400, f"The body is not valid JSON: it is not UTF-8 text (byte {e.start})."
