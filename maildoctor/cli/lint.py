@@ -19,6 +19,7 @@ from maildoctor.cli.lint_project import find_lint_config, templates_at_revision
 from maildoctor.cli.options import (
     CouldNotRun,
     InputError,
+    Seconds,
     charset_option,
     dns_timeout_option,
     format_option,
@@ -327,7 +328,7 @@ def print_diff(folder: Path, revision: str, fmt: str = "text") -> None:
 )
 @click.option(
     "--link-timeout",
-    type=click.FloatRange(min=0.1, max=120),
+    type=Seconds(min=0.1, max=120),
     default=10.0,
     show_default=True,
     help="Seconds for each link with --check-links.",
