@@ -348,3 +348,5 @@ def test_the_harness_says_where_it_takes_mail_and_how_to_send_it_one(
         f"maildoctor send pw --to taro@docomo.ne.jp --templates '{folder}' "
         "--starttls --user ci --password PASSWORD"
     )
+    # Bound on every interface: the host the reader's browser reached, not loopback.
+    assert "--smtp desk.example:1025 " in send_command(login, "desk.example")  # type: ignore[arg-type]

@@ -69,26 +69,37 @@ def offer(listeners: set[asyncio.Queue[str | None]], event: str) -> None:
 FIRST_TEMPLATE = "provisional_registration"
 
 
+#: A bind on every interface, and the loopback address a client here reaches it at.
+_WILDCARDS = {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "::1"}
+
+
 def connect_host(host: str) -> str:
     """Where a client on this machine reaches a server bound to ``host`` (a wildcard
     bind is reached on loopback)."""
-    return {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "::1"}.get(host, host)
+    return _WILDCARDS.get(host, host)
 
 
-def send_command(harness: Harness) -> str:
+def smtp_text(harness: Harness, seen_as: str | None = None) -> str:
+    """``HOST:PORT`` where a reader sends this harness mail: its bound address, or for a
+    bind on every interface the host the reader's browser reached (``seen_as``), else
+    loopback."""
+    host, port = harness.smtp_address
+    host = seen_as if host in _WILDCARDS and seen_as else connect_host(host)
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def send_command(harness: Harness, seen_as: str | None = None) -> str:
     """The ``maildoctor send`` line that gives this harness a first message: a template
-    its folder has, the harness's own SMTP address, and the login and STARTTLS it
-    asks for (the password left for the reader to fill in). Reads the templates
-    folder: call it in a thread."""
+    its folder has, the harness's SMTP address (:func:`smtp_text`), and the login and
+    STARTTLS it asks for (the password left for the reader to fill in). Reads the
+    templates folder: call it in a thread."""
     from maildoctor.mail.render import catalog
 
     config = harness.config
-    host, port = harness.smtp_address
-    host = connect_host(host)
     names = list(catalog(config.templates_dir))
     name = FIRST_TEMPLATE if FIRST_TEMPLATE in names or not names else names[0]
     words = ["maildoctor", "send", name, "--to", "taro@docomo.ne.jp"]
-    smtp = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    smtp = smtp_text(harness, seen_as)
     if smtp != DEFAULT_SMTP:
         words += ["--smtp", smtp]
     if config.templates_dir is not None:
@@ -247,18 +258,17 @@ def add_routes(app: web.Application, harness: Harness) -> None:
         return resp
 
     async def about(request: web.Request) -> web.Response:
+        seen_as = request.url.host
         try:
-            command = await asyncio.to_thread(send_command, harness)
+            command = await asyncio.to_thread(send_command, harness, seen_as)
         except (MaildoctorError, OSError) as e:  # a broken templates folder: said, not a 500
             command = ""
             why = str(e)
         else:
             why = ""
-        host, port = harness.smtp_address
-        host = connect_host(host)
         return json_response(
             {
-                "smtp": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
+                "smtp": smtp_text(harness, seen_as),
                 "send_command": command,
                 "send_command_error": why or None,
             }
