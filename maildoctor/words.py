@@ -8,12 +8,18 @@ file; code picks a table by language and never branches on it.
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Mapping
 from functools import cache
 from importlib import resources
+from typing import Literal
 
 from maildoctor.findings import Lang
 
-__all__ = ["page_words", "pages", "sections", "words"]
+__all__ = ["Surface", "for_surface", "page_words", "pages", "sections", "words"]
+
+#: Where a sentence is shown: the CLI may name its own flags (``--offline``); the desk
+#: is a page for agents who never open a terminal, and says what is true on the desk.
+Surface = Literal["cli", "desk"]
 
 
 @cache
@@ -26,6 +32,12 @@ def sections() -> dict[str, dict[str, dict[str, str]]]:
 def words(section: str, lang: Lang) -> dict[str, str]:
     """The ``section`` table in ``lang`` (a KeyError names a missing section)."""
     return sections()[section][lang]
+
+
+def for_surface(table: Mapping[str, str], key: str, surface: Surface) -> str:
+    """``table[key]`` as ``surface`` words it: its own ``{key}_{surface}`` entry when the
+    data has one (the desk's "this desk is set up without DNS"), else ``key``'s."""
+    return table.get(f"{key}_{surface}") or table[key]
 
 
 @cache

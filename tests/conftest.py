@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from maildoctor.mail.screenshot import CHROMIUM_ARGS  # one list: the package's launch flags
 from tests.dnsserver import ZONES_DIR, DNSTestServer
 
 
@@ -43,17 +44,6 @@ def nameserver(dns_server: DNSTestServer) -> str:
 
 #: Debian's Chromium; Playwright never downloads a browser here (.ci/run installs it).
 CHROMIUM = Path("/usr/bin/chromium")
-#: Without the background-networking flags Chromium keeps dialling out of a closed network.
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 #: Screenshots the browser tests save (git-ignored): look at them before calling a page done.
 SCREENSHOTS = Path(__file__).parent / "screenshots"
 

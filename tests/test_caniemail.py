@@ -11,6 +11,7 @@ from click.testing import CliRunner
 
 from maildoctor.cli import main
 from maildoctor.mail.caniemail import (
+    caniemail_release,
     caniemail_version,
     client_support,
     features_used,
@@ -45,6 +46,22 @@ def test_the_vendored_data_keeps_its_licence_and_version() -> None:
     data = json.loads((folder / "caniemail.json").read_text("utf-8"))
     assert len(data["data"]) > 175  # Mailpit's "175+ tests"
     assert caniemail_version() == f"caniemail 2.0.2 (data of {data['last_update_date'][:10]})"
+
+
+def test_the_datas_date_is_worded_in_the_readers_language() -> None:
+    """The label was English ("(data of ...)") on Japanese pages and in Japanese lint:
+    its words are data now, and every surface words it in its own language."""
+    date = caniemail_release().date
+    assert caniemail_version("ja") == f"caniemail 2.0.2、{date} 時点のデータ"
+    report = client_support(render_parts("password_reset", to="t@docomo.ne.jp").html)
+    assert report.to_dict("ja")["data_version"] == caniemail_version("ja")
+    assert report.to_dict()["data_date"] == date and report.to_dict()["caniemail"] == "2.0.2"
+    [finding] = [f for f in support_findings(report, ["outlook"]) if f.feature == "html-doctype"]
+    assert f"(caniemail 2.0.2 (data of {date}))" in finding.message
+    assert f"(caniemail 2.0.2、{date} 時点のデータ)で使えません" in finding.worded("ja").message
+    args = ["lint", "password_reset", "--clients", "outlook", "--lang", "ja"]
+    out = CliRunner().invoke(main, args).output
+    assert "data of" not in out and f"全17系統: {report.score}、caniemail 2.0.2、{date}" in out
 
 
 def test_features_are_found_in_elements_attributes_css_and_selectors() -> None:

@@ -88,11 +88,17 @@ def test_without_dns_the_page_says_unknown(tmp_path: Path, page_at: Any) -> None
             verdict = page.locator("#verdict")
             expect(verdict).to_have_text("不明(DNSを確認できません)")
             expect(verdict).to_have_class(re.compile("v-unknown"))
+            # What is true on the desk, not the CLI's --offline flag (no terminal here).
             expect(page.locator("#cause")).to_have_text(
-                "DNS: 確認していません(--offline)。ドメインとメールサーバーの有無は未確認です。"
+                "DNS: 確認していません(このデスクはDNSを照会しない設定です)。"
+                "ドメインとメールサーバーの有無は未確認です。"
             )
+            assert "--offline" not in page.locator("body").inner_text()
             assert page.locator(".v-ok").count() == 0  # no green anywhere
             shot(page, "desk-dns-off")
+            diagnose(page, "taro@softbank.ne.jp")  # the spoofing row's "unknown", and why
+            expect(page.locator("#lesson")).to_contain_text("(このデスクはDNSを照会しない設定です)")
+            assert "--offline" not in page.locator("body").inner_text()
 
 
 def test_switching_language_rediagnoses(desk: HarnessThread, page_at: Any) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -40,8 +41,9 @@ def page_at(browser: Any) -> Iterator[Any]:
     """A new page at a given viewport; collects script errors, which fail the test."""
     opened: list[tuple[Any, Any, list[str]]] = []
 
-    def make(viewport: dict[str, int] = DESKTOP) -> Any:
-        context = browser.new_context(viewport=viewport, locale="ja-JP")
+    def make(viewport: dict[str, int] = DESKTOP, **options: Any) -> Any:
+        """``options``: more of the context's, such as ``timezone_id``."""
+        context = browser.new_context(viewport=viewport, locale="ja-JP", **options)
         context.grant_permissions(["clipboard-read", "clipboard-write"])
         page = context.new_page()
         errors: list[str] = []
@@ -222,8 +224,22 @@ def test_batch_upload_of_a_cp932_csv(desk: HarnessThread, page_at: Any, tmp_path
     shot(page, "desk-batch")
 
 
+def text_lines(page: Any, selector: str) -> list[int]:
+    """How many lines each matched element's text takes (distinct tops of its text)."""
+    return list(
+        page.eval_on_selector_all(
+            selector,
+            """els => els.map((e) => {
+              const r = document.createRange();
+              r.selectNodeContents(e);
+              return new Set([...r.getClientRects()].map((x) => Math.round(x.top))).size;
+            })""",
+        )
+    )
+
+
 def test_history_search_and_permalink(desk: HarnessThread, page_at: Any) -> None:
-    page = page_at()
+    page = page_at(timezone_id="Asia/Tokyo")  # an agent in Japan
     page.goto(f"{desk.http_url}/desk")
     for address in ("taro@docomo.ne.jp", "hanako@gmail.com"):
         diagnose(page, address)
@@ -235,10 +251,15 @@ def test_history_search_and_permalink(desk: HarnessThread, page_at: Any) -> None
     page.press("#history-q", "Enter")
     expect(rows).to_have_count(1)
     expect(page.locator("#history-total")).to_have_text("1 件")
+    # The time is Tokyo's, named; at 1280 px neither it nor the address is split (the
+    # address read "taro@docomo. / ne.jp" beside a wide advice column).
+    expect(rows.first.locator("td.when")).to_have_text(re.compile(r"^2\d{3}/\d\d/\d\d .* JST$"))
+    assert text_lines(page, "#history-table td.when, #history-table td.address") == [1, 1]
     shot(page, "desk-history")
     rows.first.locator("a").click()
     expect(page).to_have_url(_containing("/desk/history/"))
     expect(page.locator("#stored-note")).to_contain_text("保存された診断")
+    expect(page.locator("#stored-note")).to_contain_text("JST")
     expect(page.locator("#r-address")).to_have_text("taro@docomo.ne.jp")
     expect(page.locator("#draft")).to_have_value(_containing("受信リスト設定"))
     permalink = page.url

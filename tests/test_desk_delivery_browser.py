@@ -45,7 +45,10 @@ def run(page: Any, address: str) -> None:
 
 @pytest.mark.parametrize("width", list(VIEWPORTS))
 def test_the_record_opens_the_diagnosis(desk: HarnessThread, browser: Any, width: str) -> None:
-    context = browser.new_context(viewport=VIEWPORTS[width], locale="ja-JP")
+    # An agent in Japan: the browser's zone is Tokyo's (the machine's may be UTC).
+    context = browser.new_context(
+        viewport=VIEWPORTS[width], locale="ja-JP", timezone_id="Asia/Tokyo"
+    )
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
@@ -73,6 +76,13 @@ def test_the_record_opens_the_diagnosis(desk: HarnessThread, browser: Any, width
         records = box.locator(".delivery-records li")
         expect(records).to_have_count(4)
         expect(records.first.locator(".badge.expired")).to_have_text("期限切れ(送信者へ返送)")
+        # 09:42:49 UTC is 18:42:49 in Tokyo: the times are the reader's, the zone named,
+        # the record's own ISO time kept for machines.
+        when = records.first.locator("time")
+        expect(when).to_have_text("2026/12/07 18:42:49 JST")
+        expect(when).to_have_attribute("datetime", "2026-12-07T09:42:49Z")
+        expect(box.locator(".delivery-summary")).to_contain_text("2026-12-07 18:42 JSTに期限切れ")
+        assert "UTC" not in box.inner_text()
         expect(page.locator("#advice li").first).to_have_attribute("data-advice", "retry_later")
         overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 1

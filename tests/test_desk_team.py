@@ -125,18 +125,38 @@ def test_redo_in_english_keeps_the_history_id(desk: HarnessThread) -> None:
 
 
 CLI_OFFLINE = "DNS: 確認していません(--offline)。ドメインとメールサーバーの有無は未確認です。"
+#: The desk's words for it: an agent in a browser has no --offline flag.
+DESK_OFFLINE = (
+    "DNS: 確認していません(このデスクはDNSを照会しない設定です)。"
+    "ドメインとメールサーバーの有無は未確認です。"
+)
 
 
 def test_without_dns_the_summary_says_unknown_as_the_cli_does(tmp_path: Path) -> None:
-    """``--desk-dns off``: a domain that does not exist is never a green ok."""
+    """``--desk-dns off``: a domain that does not exist is never a green ok. The desk
+    and the CLI say the same fact, each in its own words: the CLI names its flag, the
+    desk (and its JSON twin) says how the desk is set up, with no CLI flag anywhere."""
     args = ["diagnose", "--offline", "taro@no-such-domain.jp", "--db", str(tmp_path / "c.db")]
     out = CliRunner().invoke(main, args).output
     assert CLI_OFFLINE in out
+    args = ["diagnose", "--offline", "taro@softbank.ne.jp", "--db", str(tmp_path / "c.db")]
+    out = CliRunner().invoke(main, args).output
+    assert "DNSを照会していません(--offline)" in out  # the spoofing row's reason
     with run_in_thread(tmp_path / "h.sqlite3", web_config=WebConfig(nameservers=None)) as h:
         _, data = post_json(h, "/api/diagnose", {"address": "taro@no-such-domain.jp"})
+        _, softbank = post_json(h, "/api/diagnose", {"address": "taro@softbank.ne.jp"})
+        _, en = post_json(h, "/api/diagnose", {"address": "taro@softbank.ne.jp", "lang": "en"})
     assert data["verdict_state"] == "unknown"
     assert data["verdict_label"] == "不明(DNSを確認できません)"
-    assert data["cause"] == data["dns_note"] == CLI_OFFLINE
+    assert data["cause"] == data["dns_note"] == DESK_OFFLINE
+    assert data["check"]["dns_skipped"] == "offline"  # the machine-readable state stays
+    # SoftBank's spoofing filter: whether lentrance.com passes is unknown, and why.
+    spoofing = [r["authentication"] for r in softbank["trial_rows"] if r["authentication"]]
+    assert spoofing and {a["why"] for a in spoofing} == {"このデスクはDNSを照会しない設定です"}
+    assert "(このデスクはDNSを照会しない設定です)" in softbank["lesson"]
+    assert "this desk is set up without DNS lookups" in en["dns_note"]
+    for answer in (data, softbank, en):
+        assert "--offline" not in json.dumps(answer, ensure_ascii=False)
 
 
 def test_untrusted_dns_is_unknown_with_the_clis_finding(tmp_path: Path) -> None:
@@ -168,6 +188,37 @@ def test_the_delivery_record_is_the_cause(tmp_path: Path) -> None:
     assert data_["delivery"]["verdict"] == "no_record"
     assert data_["cause"] == data_["delivery"]["summary"]
     assert "carrier_mail" in [f["code"] for f in data_["check"]["findings"]]  # not the cause
+
+
+def test_the_records_times_are_in_the_readers_zone(tmp_path: Path) -> None:
+    """The record's sentences name their times in the reader's zone (``"tz"``, the
+    browser's; Japan's by default: the agents are there), the records' ``time`` stays
+    ISO 8601 in UTC; the CLI keeps UTC; a zone that is none is a 400, not a 500."""
+    from maildoctor.events import EventStore
+    from maildoctor.events.ingest import ingest_source
+
+    db = tmp_path / "events.sqlite3"
+    data = Path(__file__).parent / "data" / "events"
+    with EventStore(db) as store:
+        assert not ingest_source(store, str(data / "postfix-maillog.log")).error
+    config = WebConfig(nameservers=None, events_db=db)
+    ask = {"address": "defer@softbank.ne.jp"}
+    with run_in_thread(tmp_path / "h.sqlite3", web_config=config, auth_nameservers=None) as h:
+        _, tokyo = post_json(h, "/api/diagnose", ask)
+        _, paris = post_json(h, "/api/diagnose", {**ask, "tz": "Europe/Paris", "lang": "en"})
+        bad = [post_json(h, "/api/diagnose", {**ask, "tz": tz}) for tz in ("Mars/Base", 9, "../x")]
+    record = tokyo["delivery"]
+    assert record["records"][0]["time"] == "2026-12-07T09:42:49Z"
+    assert record["summary"].startswith("2026-12-07 18:42 JSTに期限切れ")
+    assert "UTC" not in record["summary"] + record["searched_text"]
+    assert "JST" in record["searched_text"]
+    assert "at 2026-12-07 10:42 CET (blocked)" in paris["delivery"]["summary"]
+    assert paris["delivery"]["records"][0]["time"] == "2026-12-07T09:42:49Z"
+    for status, error in bad:
+        assert status == 400 and error["error"] == '"tz" is a time zone name such as "Asia/Tokyo".'
+    args = ["diagnose", "--offline", "defer@softbank.ne.jp", "--events-db", str(db)]
+    args += ["--db", str(tmp_path / "c.db")]
+    assert "2026-12-07 09:42 UTC" in CliRunner().invoke(main, args).output
 
 
 def test_the_desks_trials_are_hidden_from_the_developers_list(desk: HarnessThread) -> None:

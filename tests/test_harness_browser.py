@@ -6,14 +6,21 @@ layout where long addresses wrap and a tapped message opens in view."""
 from __future__ import annotations
 
 import base64
+import datetime as dt
+import json
+import shlex
 import smtplib
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
+from click.testing import CliRunner
 from playwright.sync_api import expect
 
+from maildoctor.cli import main
 from maildoctor.harness.server import HarnessThread
 from maildoctor.harness.store import TRIAL_HELO
 from maildoctor.web.app import run_in_thread
@@ -250,3 +257,63 @@ def test_phone_wraps_and_opens_the_tapped_message_in_view(
     shot(page, "harness-phone-message")
     page.click("#back-to-list")
     expect(page.locator(".msg-row.selected")).to_be_focused()
+
+
+def japan_time(unix: float) -> str:
+    """What a ja page shows for ``unix`` in Tokyo: Intl's medium date, long time."""
+    when = dt.datetime.fromtimestamp(unix, ZoneInfo("Asia/Tokyo"))
+    return f"{when:%Y/%m/%d} {when.hour}:{when:%M:%S} JST"
+
+
+def test_an_empty_store_says_how_to_send_a_first_message(
+    harness: HarnessThread, page_at: Any
+) -> None:
+    """The message pane is never a blank box: with nothing stored it gives the real
+    command for this harness (run here, it delivers), then the hint to choose a message;
+    times are the reader's (Tokyo), the zone named."""
+    host, port = harness.smtp_address
+    phone = page_at(PHONE, timezone_id="Asia/Tokyo")
+    phone.goto(f"{harness.http_url}/")
+    command = phone.locator("#first-command")
+    expect(command).to_be_visible()
+    expect(phone.locator("#detail-hint")).to_be_hidden()  # "the list on the left": not on a phone
+    no_horizontal_scroll(phone)
+    shot(phone, "harness-empty")
+    page = page_at(DESKTOP, timezone_id="Asia/Tokyo")
+    page.goto(f"{harness.http_url}/")
+    expect(page.locator("#first-send")).to_contain_text("最初のメッセージを送るには")
+    expect(page.locator("#first-smtp")).to_contain_text(f"SMTP {host}:{port} に送れば届きます")
+    line = page.locator("#first-command").inner_text()
+    assert line == (
+        f"maildoctor send provisional_registration --to taro@docomo.ne.jp --smtp {host}:{port}"
+    )
+    box = page.locator("#detail-empty").bounding_box()
+    assert box is not None and box["x"] > DESKTOP["width"] / 3  # the right pane, not below
+    shot(page, "harness-empty")
+    result = CliRunner().invoke(main, shlex.split(line)[1:])
+    assert result.exit_code == 0, result.output
+    rows = page.locator(".msg-row")
+    expect(rows).to_have_count(1)  # the live list shows it
+    expect(page.locator("#first-send")).to_be_hidden()
+    expect(page.locator("#detail-hint")).to_have_text(
+        "左の一覧からメッセージを選ぶと、ここに本文・ヘッダー・配信結果・チェックが表示されます。"
+    )
+    [stored] = json.loads(urllib.request.urlopen(f"{harness.http_url}/api/messages").read())
+    expect(rows.first.locator(".meta")).to_contain_text(japan_time(stored["received_at"]))
+    rows.first.click()
+    expect(page.locator("#detail-empty")).to_be_hidden()
+    expect(page.locator("#detail-meta")).to_contain_text(
+        "受信日時" + japan_time(stored["received_at"])
+    )
+    phone.reload()
+    expect(phone.locator("#first-send")).to_be_hidden()
+
+
+def test_a_trial_is_tagged_in_the_pages_language(harness: HarnessThread, page_at: Any) -> None:
+    fill(harness)
+    page = page_at(PHONE)
+    page.goto(f"{harness.http_url}/?trials=1")
+    expect(page.locator(".msg-row.trial .trial-tag")).to_have_text("配信テスト")
+    assert "trial" not in page.locator("#message-list").inner_text()
+    page.click("#lang-switch")
+    expect(page.locator(".msg-row.trial .trial-tag")).to_have_text("trial")

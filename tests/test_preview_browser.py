@@ -4,7 +4,9 @@ folder is edited and the open page follows). Screenshots go to tests/screenshots
 
 from __future__ import annotations
 
+import json
 import shutil
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -172,3 +174,53 @@ def test_checks_show_the_carrier_display(browser: Any, folder: Path) -> None:
             assert page.evaluate("document.documentElement.scrollWidth") <= 392
             page.screenshot(path=str(SCREENSHOTS / "preview-checks-390.png"), full_page=True)
             page.close()
+
+
+def _lines(page: Any, selector: str) -> list[int]:
+    """How many lines each matched element's text takes (distinct tops of its text)."""
+    return list(
+        page.eval_on_selector_all(
+            selector,
+            """els => els.map((e) => {
+              const r = document.createRange();
+              r.selectNodeContents(e);
+              return new Set([...r.getClientRects()].map((x) => Math.round(x.top))).size;
+            })""",
+        )
+    )
+
+
+def test_client_support_header_holds_at_both_widths_in_the_pages_language(
+    browser: Any, url: str
+) -> None:
+    """The score's column heading is whole (it read "スコ / ア"), the overall score and
+    the data's date are each whole, and the date label is Japanese on the Japanese page
+    (it was "(data of ...)"); the JSON twin words it in its ``lang`` too."""
+    from maildoctor.mail.caniemail import caniemail_release
+
+    data = caniemail_release()
+    ja_label = f"caniemail {data.package}、{data.date} 時点のデータ"
+    with urllib.request.urlopen(url + "/api/preview/registration_complete?lang=ja") as r:
+        clients = json.load(r)["clients"]
+    assert clients["data_version"] == ja_label
+    assert (clients["caniemail"], clients["data_date"]) == (data.package, data.date)
+    SCREENSHOTS.mkdir(exist_ok=True)
+    for width in (1280, 390):
+        context = browser.new_context(viewport={"width": width, "height": 900}, locale="ja-JP")
+        page = context.new_page()
+        page.goto(url + "/preview?template=registration_complete&view=checks")
+        expect(page.locator("#clients tbody tr").first).to_be_visible()
+        expect(page.locator("#clients-summary .data-version")).to_have_text(ja_label)
+        expect(page.locator("#clients-summary")).not_to_contain_text("data of")
+        expect(page.locator("#clients th").nth(1)).to_have_text("スコア")
+        assert _lines(page, "#clients th") == [1, 1, 1, 1]
+        assert _lines(page, "#clients-summary span") == [1, 1]
+        assert page.evaluate("document.documentElement.scrollWidth") <= width + 1
+        page.locator("#pane-checks").screenshot(
+            path=str(SCREENSHOTS / f"preview-clients-{width}.png")
+        )
+        page.click("#lang-switch")
+        expect(page.locator("#clients-summary .data-version")).to_have_text(
+            f"caniemail {data.package} (data of {data.date})"
+        )
+        context.close()

@@ -314,3 +314,39 @@ def test_an_events_client_that_stops_reading_holds_bounded_memory() -> None:
     stalled, read = asyncio.run(run())
     assert stalled == MAX_PENDING_EVENTS
     assert read == 10 * MAX_PENDING_EVENTS  # a client that keeps up misses nothing
+
+
+def test_the_harness_says_where_it_takes_mail_and_how_to_send_it_one(
+    harness: HarnessThread, tmp_path: Path
+) -> None:
+    """``GET /api/harness``: the page's empty state gives this harness's own address and
+    a ``maildoctor send`` line that works as given (the login's password left to fill)."""
+    from types import SimpleNamespace
+
+    from maildoctor.harness.server import HarnessConfig
+    from maildoctor.web.messages import send_command
+
+    status, _, body = get(harness, "/api/harness")
+    host, port = harness.smtp_address
+    assert status == 200
+    assert json.loads(body) == {
+        "smtp": f"{host}:{port}",
+        "send_command": "maildoctor send provisional_registration --to taro@docomo.ne.jp "
+        f"--smtp {host}:{port}",
+        "send_command_error": None,
+    }
+    folder = tmp_path / "my templates"
+    shutil.copytree(Path(__file__).parents[1] / "templates" / "password_reset", folder / "pw")
+    config = HarnessConfig(
+        db=tmp_path / "x.sqlite3",
+        templates_dir=folder,
+        tls=True,
+        users={"ci": "s3cret"},
+    )
+    login = SimpleNamespace(config=config, smtp_address=("0.0.0.0", 1025))
+    assert send_command(login) == (  # type: ignore[arg-type]
+        f"maildoctor send pw --to taro@docomo.ne.jp --templates '{folder}' "
+        "--starttls --user ci --password PASSWORD"
+    )
+    # Bound on every interface: the host the reader's browser reached, not loopback.
+    assert "--smtp desk.example:1025 " in send_command(login, "desk.example")  # type: ignore[arg-type]

@@ -17,7 +17,7 @@ from maildoctor.address.syntax import display
 from maildoctor.advice import DEFAULT_SUBJECT, advice_for, advice_text
 from maildoctor.findings import Lang, Severity, Verdict
 from maildoctor.spreadsheet import csv_line
-from maildoctor.words import words
+from maildoctor.words import Surface, for_surface, words
 
 __all__ = [
     "CSV_FIELDS",
@@ -60,9 +60,12 @@ _SUGGESTING = frozenset({"typo_suspected", "extra_at_sign"})
 _DEFAULT_REPLY_ADVICE = ("check_spam_folder", "allow_sender_domain")
 
 
-def dns_note(result: CheckResult, lang: Lang = "ja") -> str | None:
-    """Said plainly when DNS was not asked about a parseable address, and why."""
-    return _words(lang)[result.dns_skipped] if result.dns_skipped else None
+def dns_note(result: CheckResult, lang: Lang = "ja", surface: Surface = "cli") -> str | None:
+    """Said plainly when DNS was not asked about a parseable address, and why, in the
+    words of the ``surface`` showing it (the CLI names ``--offline``; the desk has no flag)."""
+    if not result.dns_skipped:
+        return None
+    return for_surface(_words(lang), result.dns_skipped, surface)
 
 
 def format_text(result: CheckResult, lang: Lang = "ja", *, advice: bool = True) -> str:

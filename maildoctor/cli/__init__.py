@@ -8,7 +8,11 @@ many times a day).
 
 from __future__ import annotations
 
+import errno
 import importlib
+import io
+import os
+import sys
 from typing import Any
 
 import click
@@ -62,15 +66,71 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+class _ClosedOutput(io.RawIOBase):
+    """What a closed stdout (``>&-``) writes to: the first write fails as on a closed
+    descriptor (the command says so and exits 4); later ones, the buffer's last flush
+    at exit included, are dropped instead of failing again."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.failed = False
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        if not self.failed:
+            self.failed = True
+            raise OSError(errno.EBADF, "stdout is closed")
+        return len(data)
+
+
+def standard_streams() -> None:
+    """Give a command started with stdin, stdout or stderr closed (``<&-``, ``>&-``,
+    a daemon's spawn) usable streams, instead of the ``None`` Python leaves there.
+
+    Descriptors 0-2 get /dev/null, so that no file the command opens (a SQLite store)
+    becomes "stdout" for a child or a stray write. A closed stdin reads as empty
+    ("stdin is empty"); a closed stdout fails on the first write (one line, exit 4).
+    """
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:
+            os.open(os.devnull, os.O_RDWR)  # the lowest free descriptor: this one
+    if sys.stdin is None:
+        empty = io.FileIO(os.devnull)
+        empty.name = "<stdin>"  # named as stdin is ("Reading stdin ..."), not /dev/null
+        sys.stdin = io.TextIOWrapper(io.BufferedReader(empty), encoding="utf-8")
+    if sys.stdout is None:
+        sys.stdout = io.TextIOWrapper(io.BufferedWriter(_ClosedOutput()), encoding="utf-8")
+    if sys.stderr is None:
+        sys.stderr = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115
+
+
 class LazyGroup(click.Group):
     """A group that imports a subcommand's module only when it is invoked, and reports
-    what a subcommand raised of the exception family (:data:`EXIT_STATUS`)."""
+    what a subcommand raised of the exception family (:data:`EXIT_STATUS`), and output
+    that could not be written (a full disk, a closed stdout) as what it is."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        standard_streams()
+        return super().main(*args, **kwargs)
 
     def invoke(self, ctx: click.Context) -> Any:
+        from maildoctor.cli.options import WRITE_ERRNOS, write_failure
+
         try:
-            return super().invoke(ctx)
+            try:
+                return super().invoke(ctx)
+            finally:  # what stdout still holds is written now, where a failure is caught
+                sys.stdout.flush()
         except MaildoctorError as e:
             raise Failed.of(e) from e
+        except OSError as e:
+            if e.errno not in WRITE_ERRNOS:
+                raise  # EPIPE (`| head -1`) is click's: a quiet exit
+            raise Failed.of(write_failure(e, e.filename)) from e
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return list(COMMANDS)

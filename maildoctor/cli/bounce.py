@@ -18,7 +18,14 @@ from maildoctor.bounce import Explanation, NotABounce, explain
 from maildoctor.bounce.batch import ReplyTargets, Summary, Suppression
 from maildoctor.bounce.inputs import Message, expand, messages
 from maildoctor.bounce.report import explanation_dict, format_reply, format_text, reply_template
-from maildoctor.cli.options import format_option, lang_option, reply_templates, templates_option
+from maildoctor.cli.options import (
+    days_range,
+    format_option,
+    lang_option,
+    reply_templates,
+    templates_option,
+    write_failure,
+)
 from maildoctor.findings import Lang
 from maildoctor.spreadsheet import csv_line
 from maildoctor.words import words
@@ -150,7 +157,7 @@ def _explain_one(message: Message, lang: Lang) -> tuple[tuple[Explanation, ...] 
 )
 @click.option(
     "--soft-days",
-    type=click.IntRange(min=1),
+    type=days_range(min=1),
     default=7,
     show_default=True,
     help="...when they fall within this many days.",
@@ -345,5 +352,5 @@ def _write_suppression(path: Path, suppression: Suppression, lang: Lang) -> None
     try:
         path.write_text("".join(lines), encoding="utf-8")
     except OSError as e:
-        raise click.FileError(str(path), hint=e.strerror or str(e)) from None
+        raise write_failure(e, path) from None
     click.echo(words("bounce_cli", lang)["wrote"].format(file=path, n=len(rows)), err=True)

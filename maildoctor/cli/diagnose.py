@@ -15,6 +15,7 @@ from maildoctor.cli.check_input import Record, read_input
 from maildoctor.cli.options import (
     CouldNotRun,
     address_dns_options,
+    days_range,
     events_db_option,
     lang_option,
     reply_templates,
@@ -63,7 +64,7 @@ from maildoctor.findings import Lang
 @events_db_option
 @click.option(
     "--events-days",
-    type=click.IntRange(min=0),
+    type=days_range(),
     default=90,
     show_default=True,
     help="How far back the delivery records are searched (0: all kept).",

@@ -10,7 +10,13 @@ from typing import Any
 
 import click
 
-from maildoctor.cli.options import CouldNotRun, InputError, events_db_option, lang_option
+from maildoctor.cli.options import (
+    CouldNotRun,
+    InputError,
+    days_range,
+    events_db_option,
+    lang_option,
+)
 from maildoctor.spreadsheet import csv_text
 
 __all__ = ["command"]
@@ -67,7 +73,7 @@ def command() -> None:
 )
 @click.option(
     "--events-days",
-    type=click.IntRange(min=0),
+    type=days_range(),
     default=90,
     show_default=True,
     help="Keep records this many days, pruning older ones (0 keeps all).",
@@ -161,7 +167,7 @@ def ingest(
 )
 @click.option(
     "--days",
-    type=click.IntRange(min=0),
+    type=days_range(),
     default=90,
     show_default=True,
     help="How far back to look (0: everything kept).",
@@ -199,7 +205,7 @@ def show(address: str, fmt: str, days: int, lang: str, events_db: Path | None) -
 @command.command("suppressed")
 @click.option(
     "--days",
-    type=click.IntRange(min=0),
+    type=days_range(),
     default=90,
     show_default=True,
     help="Records of this many days count (0: everything kept).",

@@ -19,6 +19,7 @@ from maildoctor.cli.lint_project import find_lint_config, templates_at_revision
 from maildoctor.cli.options import (
     CouldNotRun,
     InputError,
+    Seconds,
     charset_option,
     dns_timeout_option,
     format_option,
@@ -191,11 +192,11 @@ def format_text(results: list[Linted], lang: Lang = "ja") -> str:
             lines.append(f"    {said['fix']}: {f.fix}")
             if f.source:
                 lines.append(f"    {said['source']}: {f.source}")
-        lines += _format_extra(r.extra, said)
+        lines += _format_extra(r.extra, said, lang)
     return "\n".join(lines) + "\n"
 
 
-def _format_extra(extra: dict[str, Any], said: dict[str, str]) -> list[str]:
+def _format_extra(extra: dict[str, Any], said: dict[str, str], lang: Lang) -> list[str]:
     lines: list[str] = []
     spam = extra.get("spam")
     if spam and spam["ran"]:
@@ -225,13 +226,15 @@ def _format_extra(extra: dict[str, Any], said: dict[str, str]) -> list[str]:
         ]
     clients = extra.get("clients")
     if clients:
+        from maildoctor.mail.caniemail import DataVersion
+
         watched = [f for f in clients["families"] if f["family"] in clients["watched"]]
         scores = ", ".join(f"{f['name']} {f['score']}" for f in watched)
         line = said["clients"].format(
             scores=scores,
             families=len(clients["families"]),
             score=clients["score"],
-            version=clients["data_version"],
+            version=DataVersion(clients["caniemail"], clients["data_date"]).label(lang),
         )
         lines.append(f"  {line}")
     return lines
@@ -325,7 +328,7 @@ def print_diff(folder: Path, revision: str, fmt: str = "text") -> None:
 )
 @click.option(
     "--link-timeout",
-    type=click.FloatRange(min=0.1, max=120),
+    type=Seconds(min=0.1, max=120),
     default=10.0,
     show_default=True,
     help="Seconds for each link with --check-links.",

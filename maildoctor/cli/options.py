@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import math
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -20,6 +22,60 @@ EXIT_COULD_NOT_RUN = 4
 #: kind to its exit status (maildoctor.cli.EXIT_STATUS). The names commands use:
 CouldNotRun = errors.CouldNotRun
 InputError = errors.BadInput
+
+
+class Seconds(click.FloatRange):
+    """A number of seconds in a range, never ``nan`` or ``inf``: nan compares false with
+    every bound, so click's FloatRange lets it through, and a timeout of nan or inf
+    never fires (``--dns-timeout nan`` waited forever; ``send --timeout nan`` crashed)."""
+
+    name = "seconds"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        seconds = super().convert(value, param, ctx)
+        if not math.isfinite(seconds):
+            self.fail(f"{value!r} is not a number of seconds.", param, ctx)
+        return seconds
+
+
+#: The most days a ``--days`` option takes: ``maildoctor.events.store.MAX_DAYS`` (100
+#: years; a test holds them equal: importing the events package here costs 50 ms).
+MAX_DAYS = 36_500
+
+
+def days_range(min: int = 0) -> click.IntRange:
+    """The type of a ``--days`` option: whole days from ``min`` to :data:`MAX_DAYS`."""
+    return click.IntRange(min=min, max=MAX_DAYS)
+
+
+#: What a failed write says when it is not about the user's input: a full disk, a
+#: read-only or closed output. (EPIPE, a reader that stopped, is click's: a quiet exit.)
+WRITE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EBADF})
+
+
+def write_failure(error: OSError, where: str | Path | None = None) -> CouldNotRun:
+    """The one line for output that could not be written (stdout, --out, --suppress):
+    a fault of the machine, exit 4, never a finding."""
+    place = f"'{where}'" if where is not None else "the output"
+    return CouldNotRun(f"Cannot write {place}: {error.strerror or error}.")
+
+
+def smtp_word(value: str, forbidden: str = "") -> bool:
+    """Whether ``value`` goes into an SMTP command as one word: printable ASCII, no space,
+    none of ``forbidden``. A line break would be a second command; a full-width or
+    Japanese character cannot be sent without SMTPUTF8 (smtplib raised on both)."""
+    return all("!" <= c <= "~" and c not in forbidden for c in value)
+
+
+def envelope_sender(value: str, option: str) -> str:
+    """``value`` as a MAIL FROM address (``""``: the null sender), or a usage error."""
+    if value and ("@" not in value or not smtp_word(value, "<>")):
+        raise click.BadParameter(
+            f"{value!r} is not an address SMTP can send as the sender (ASCII, with @, "
+            "no spaces; '' for the null sender)",
+            param_hint=option,
+        )
+    return value
 
 
 def _stack(*decorators: Callable[[F], F]) -> Callable[[F], F]:
@@ -161,7 +217,7 @@ nameserver_option = click.option(
 
 dns_timeout_option = click.option(
     "--dns-timeout",
-    type=click.FloatRange(min=0.05),
+    type=Seconds(min=0.05),
     default=5.0,
     show_default=True,
     help="Seconds to wait for a DNS answer.",

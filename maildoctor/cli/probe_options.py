@@ -8,6 +8,8 @@ from typing import Any, TypeVar
 
 import click
 
+from maildoctor.cli.options import envelope_sender, smtp_word
+
 __all__ = ["probe_json", "probe_options", "probe_settings", "probe_text"]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -54,8 +56,12 @@ def probe_settings(probe_from: str, probe_helo: str | None, probe_host: str | No
     from maildoctor.probe import ProbeSettings
 
     host = _host_port(probe_host) if probe_host is not None else None
-    if probe_from and ("@" not in probe_from or any(c in probe_from for c in "<> \r\n")):
-        raise click.BadParameter(f"{probe_from!r} is not an address", param_hint="--probe-from")
+    envelope_sender(probe_from, "--probe-from")
+    if probe_helo is not None and not smtp_word(probe_helo):
+        raise click.BadParameter(
+            f"{probe_helo!r} is not a host name (ASCII letters, digits, dots and hyphens)",
+            param_hint="--probe-helo",
+        )
     kwargs: dict[str, Any] = {"mail_from": probe_from, "host": host}
     if probe_helo:
         kwargs["helo"] = probe_helo

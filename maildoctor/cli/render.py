@@ -19,6 +19,7 @@ from maildoctor.cli.options import (
     format_option,
     resolve_templates,
     templates_option,
+    write_failure,
 )
 from maildoctor.mail.lint import lint_message
 from maildoctor.mail.render import (
@@ -139,6 +140,8 @@ def read_context(path: str) -> dict[str, Any]:
     except (tomllib.TOMLDecodeError, json.JSONDecodeError) as e:
         kind = "TOML" if path.endswith(".toml") else "JSON"
         raise ContextError(f"The context file {path!r} is not valid {kind}: {e}.") from e
+    except RecursionError:  # [[[[... : the parser's recursion, not a traceback
+        raise ContextError(f"The context file {path!r} is nested too deeply.") from None
     if not isinstance(data, dict):
         raise ContextError(f"The context file {path!r} must hold an object of variables.")
     return data
@@ -267,7 +270,7 @@ def command(
         try:
             Path(out).write_bytes(data)
         except OSError as e:
-            raise click.ClickException(f"Cannot write {out!r}: {e.strerror}.") from e
+            raise write_failure(e, out) from e
         click.echo(f"Wrote {out} ({len(data)} bytes).", err=True)
     else:
         click.echo(data, nl=False)  # bytes go to stdout's binary buffer as they are

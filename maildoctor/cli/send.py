@@ -13,7 +13,9 @@ import click
 from maildoctor.cli.options import (
     CouldNotRun,
     InputError,
+    Seconds,
     charset_option,
+    envelope_sender,
     parse_hostport,
     resolve_templates,
     templates_option,
@@ -99,7 +101,7 @@ def sign_with_key_file(data: bytes, *, key_file: Path, selector: str, domain: st
 )
 @click.option("--user", default=None, help="AUTH user.")
 @click.option("--password", default=None, help="AUTH password.")
-@click.option("--timeout", type=float, default=30.0, show_default=True, help="Seconds.")
+@click.option("--timeout", type=Seconds(min=0.1), default=30.0, show_default=True, help="Seconds.")
 @click.option(
     "--dkim-key",
     "dkim_key",
@@ -150,6 +152,8 @@ def command(
     """
     host, port = parse_hostport(smtp, option="--smtp")
     recipients = parse_recipients(to)
+    if mail_from is not None:
+        envelope_sender(mail_from, "--from")
     if (dkim_key is None) != (dkim_selector is None):
         raise click.UsageError("--dkim-key and --dkim-selector go together: give both to sign.")
     if dkim_domain is not None and dkim_key is None:

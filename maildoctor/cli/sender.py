@@ -15,6 +15,7 @@ import idna
 from maildoctor.address.domain_syntax import SyntaxProblem, check_domain
 from maildoctor.address.report import SEVERITY_LABELS
 from maildoctor.cli.options import (
+    days_range,
     dns_canary_option,
     dns_timeout_option,
     events_db_option,
@@ -246,7 +247,7 @@ def _exit_code(result: SenderAudit) -> int:
 @events_db_option
 @click.option(
     "--events-days",
-    type=click.IntRange(min=0),
+    type=days_range(),
     default=DEFAULT_DAYS,
     show_default=True,
     help="Without --sending-ip: the sending IPs of the records of this many days (0: all kept).",

@@ -18,7 +18,7 @@ from typing import Any
 
 import click
 
-from maildoctor.cli.options import _stack
+from maildoctor.cli.options import Seconds, _stack
 from maildoctor.harness.guard import descriptor_limit
 from maildoctor.harness.smtp import Limits
 
@@ -92,14 +92,14 @@ guard_options = _stack(
     ),
     click.option(
         "--smtp-idle-timeout",
-        type=click.FloatRange(min=0.1),
+        type=Seconds(min=0.1),
         default=Limits().timeout,
         show_default=True,
         help="Seconds an SMTP client may take for its next command.",
     ),
     click.option(
         "--smtp-data-timeout",
-        type=click.FloatRange(min=0.1),
+        type=Seconds(min=0.1),
         default=Limits().data_timeout,
         show_default=True,
         help="Seconds a whole message may take after 354.",
@@ -121,28 +121,28 @@ guard_options = _stack(
     ),
     click.option(
         "--http-header-timeout",
-        type=click.FloatRange(min=0.1),
+        type=Seconds(min=0.1),
         default=20.0,
         show_default=True,
         help="Seconds a client may take to send a request's headers (or stay idle).",
     ),
     click.option(
         "--http-body-timeout",
-        type=click.FloatRange(min=0.1),
+        type=Seconds(min=0.1),
         default=60.0,
         show_default=True,
         help="Seconds a request body may take to arrive (408 beyond).",
     ),
     click.option(
         "--desk-budget",
-        type=click.FloatRange(min=0.1),
+        type=Seconds(min=0.1),
         default=30.0,
         show_default=True,
         help="Seconds a desk request (a diagnosis, a list read) may take (504 beyond).",
     ),
     click.option(
         "--store-check-every",
-        type=click.FloatRange(min=0),
+        type=Seconds(min=0),
         default=600.0,
         show_default=True,
         help="Seconds between PRAGMA quick_check runs of the store while serving (0: none).",

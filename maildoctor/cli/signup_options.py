@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from maildoctor.cli.options import _stack, parse_auth_dns
+from maildoctor.cli.options import Seconds, _stack, parse_auth_dns
 from maildoctor.web.ratelimit import parse_rate
 from maildoctor.web.signup import PUBLIC_PATHS
 
@@ -95,7 +95,7 @@ signup_options = _stack(
     ),
     click.option(
         "--check-dns-timeout",
-        type=click.FloatRange(min=0.05, max=30),
+        type=Seconds(min=0.05, max=30),
         default=1.5,
         show_default=True,
         help="Seconds the check API waits for DNS; later it answers 'unknown' (never a block).",

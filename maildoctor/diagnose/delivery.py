@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -77,8 +77,8 @@ class Delivery:
             return None
         return self.record.events[0]
 
-    def summary(self, lang: Lang) -> str:
-        """The one sentence the agent reads first."""
+    def summary(self, lang: Lang, zone: tzinfo = UTC) -> str:
+        """The one sentence the agent reads first (its times in ``zone``, named)."""
         w = words("delivery", lang)
         if self.error:
             return self.error
@@ -86,34 +86,37 @@ class Delivery:
         s = self.record.suppression if self.record is not None else None
         if self.verdict == "suppressed" and s is not None:
             why = words("events", lang)[f"why_{s.why}"]
-            return w["suppressed"].format(since=_when(s.since), why=why, reason=s.reason or "-")
+            return w["suppressed"].format(
+                since=_when(s.since, zone), why=why, reason=s.reason or "-"
+            )
         if e is None:
             return w[self.verdict]
         return w[self.verdict].format(
-            time=_when(e.time),
+            time=_when(e.time, zone),
             relay=e.relay or e.source,
             reason=e.reason or "-",
             status=status_label(e.status, lang),
         )
 
-    def searched_text(self, lang: Lang) -> str:
+    def searched_text(self, lang: Lang, zone: tzinfo = UTC) -> str:
         if self.record is None:
             return ""
         s = self.record.searched
         kinds = Counter(str(x["source"]) for x in s.sources)
         names = ", ".join(f"{kind} ×{n}" for kind, n in sorted(kinds.items())) or "-"
         return words("delivery", lang)["searched"].format(
-            sources=names, since=_when(s.since), until=_when(s.until)
+            sources=names, since=_when(s.since, zone), until=_when(s.until, zone)
         )
 
-    def to_dict(self, lang: Lang = "ja") -> dict[str, Any]:
-        """The ``delivery`` object of the diagnosis' JSON."""
+    def to_dict(self, lang: Lang = "ja", zone: tzinfo = UTC) -> dict[str, Any]:
+        """The ``delivery`` object of the diagnosis' JSON: the sentences' times in ``zone``
+        (the desk gives the reader's), the records' ``time`` ISO 8601 in UTC."""
         record = self.record
         return {
             "verdict": self.verdict,
             "heading": words("delivery", lang)["heading"],
-            "summary": self.summary(lang),
-            "searched_text": self.searched_text(lang),
+            "summary": self.summary(lang, zone),
+            "searched_text": self.searched_text(lang, zone),
             "records": [
                 {**e.to_dict(), "label": status_label(e.status, lang)} for e in record.events
             ]
@@ -125,8 +128,9 @@ class Delivery:
         }
 
 
-def _when(t: datetime) -> str:
-    return t.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+def _when(t: datetime, zone: tzinfo = UTC) -> str:
+    """``t`` in ``zone``, the zone named: "2026-12-07 18:42 JST" (the CLI's: "... UTC")."""
+    return t.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
 
 
 def verdict_of(record: AddressRecord) -> str:

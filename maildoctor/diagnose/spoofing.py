@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from maildoctor.carriers import SENDER_DOMAIN
 from maildoctor.findings import Lang
-from maildoctor.words import words
+from maildoctor.words import Surface, for_surface, words
 
 if TYPE_CHECKING:  # dnspython, pyspf and dkimpy load only when the audit runs
     from maildoctor.sender.domain_audit import SenderAudit
@@ -117,15 +117,20 @@ class SenderAuth:
 
 
 async def published_sender_auth(
-    probe: Any, nameservers: Sequence[str], *, timeout: float, lang: Lang = "ja"
+    probe: Any,
+    nameservers: Sequence[str],
+    *,
+    timeout: float,
+    lang: Lang = "ja",
+    surface: Surface = "cli",
 ) -> SenderAuth:
     """The sender audit of lentrance.com, believed only when ``probe``'s resolver
     passed the canary check (the same check, and cache, as the address checks).
 
-    ``probe`` is the run's ``DNSProbe``, or None offline.
+    ``probe`` is the run's ``DNSProbe``, or None offline (said in ``surface``'s words).
     """
     if probe is None:
-        why = words("spoofing", lang)["offline"]
+        why = for_surface(words("spoofing", lang), "offline", surface)
         return SenderAuth(audit=None, reason=why)
     from maildoctor.sender.auth import make_resolver
     from maildoctor.sender.domain_audit import audit

@@ -146,7 +146,7 @@ def events_from_body(data: bytes, *, origin: str, most_errors: int = 5) -> Parse
     """The records in a body as ESPs post it (one JSON document) or as a file of
     JSON lines holds them; a bad line is named and skipped, the others are kept."""
     out = Parsed()
-    text = data.decode("utf-8", "replace")
+    text = data.decode("utf-8", "replace").removeprefix("\ufeff")  # a BOM is no record
     # A document nested deeper than Python's recursion limit is not JSON an ESP sends.
     try:
         whole = json.loads(text)
@@ -156,7 +156,7 @@ def events_from_body(data: bytes, *, origin: str, most_errors: int = 5) -> Parse
         lines = []
         out.read = 1
         try:
-            out.events.extend(events_from_json(whole, origin=origin))
+            _keep(events_from_json(whole, origin=origin), out, "", most_errors)
         except (UnknownShape, RecursionError) as e:
             out.bad += 1
             out.errors.append(str(e) if isinstance(e, UnknownShape) else "nested too deep")
@@ -165,13 +165,33 @@ def events_from_body(data: bytes, *, origin: str, most_errors: int = 5) -> Parse
             continue
         out.read += 1
         try:
-            out.events.extend(events_from_json(json.loads(line), origin=origin))
+            _keep(
+                events_from_json(json.loads(line), origin=origin),
+                out,
+                f"line {number}: ",
+                most_errors,
+            )
         except (ValueError, RecursionError) as e:
             out.bad += 1
             why = str(e) if isinstance(e, UnknownShape) else "not JSON"
             if len(out.errors) < most_errors:
                 out.errors.append(f"line {number}: {why}")
     return out
+
+
+def _keep(events: list[Event], out: Parsed, where: str, most_errors: int) -> None:
+    """Add ``events`` to ``out``, but not one holding a lone surrogate: JSON can escape
+    one (``"\\ud800"``), no UTF-8 text (nor SQLite) can hold it; it is a bad value,
+    named, and the others are kept (it was a UnicodeEncodeError: a traceback, a 500)."""
+    for event in events:
+        try:
+            json.dumps(vars(event), default=str, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            out.bad += 1
+            if len(out.errors) < most_errors:
+                out.errors.append(f"{where}a value holds an invalid character (a lone surrogate)")
+            continue
+        out.events.append(event)
 
 
 def _digest(text: str) -> str:

@@ -34,6 +34,7 @@ from maildoctor.events.model import Event
 
 __all__ = [
     "DEFAULT_DAYS",
+    "MAX_DAYS",
     "EventStore",
     "EventStoreError",
     "SeenIp",
@@ -43,6 +44,9 @@ __all__ = [
 
 #: Records kept (``--events-days``).
 DEFAULT_DAYS = 90
+#: The most days back a lookup takes (100 years): Python's dates end in 9999, and
+#: ``timedelta(days=10**10)`` is an OverflowError, not an answer.
+MAX_DAYS = 36_500
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (

@@ -27,13 +27,17 @@ from html.parser import HTMLParser
 from importlib import resources
 from typing import Any, Literal
 
+from maildoctor.findings import Lang
 from maildoctor.mail.lint_rules import LintFinding, lint_finding
+from maildoctor.words import words
 
 __all__ = [
     "CarrierHTMLNote",
+    "DataVersion",
     "FamilySupport",
     "FeatureUse",
     "SupportReport",
+    "caniemail_release",
     "caniemail_version",
     "carrier_html_notes",
     "client_support",
@@ -154,6 +158,27 @@ class CarrierHTMLNote:
     basis: str = "carrier research (docs/carriers-jp.source.md), not caniemail tests"
 
 
+@dataclass(frozen=True)
+class DataVersion:
+    """Which caniemail data a report used: the npm package's version and the data's date,
+    worded in the reader's language (``data/words.toml`` [caniemail]). ``format(v, "ja")``
+    picks the language, so a lint finding's words say ``{version:ja}``; ``str(v)`` is
+    the English."""
+
+    package: str
+    date: str
+
+    def label(self, lang: Lang = "en") -> str:
+        said = words("caniemail", lang)["data_version"]
+        return said.format(package=self.package, date=self.date)
+
+    def __format__(self, spec: str) -> str:
+        return self.label("ja" if spec == "ja" else "en")
+
+    def __str__(self) -> str:
+        return self.label("en")
+
+
 @dataclass(frozen=True, kw_only=True)
 class SupportReport:
     """The support of one HTML part across mail clients."""
@@ -161,7 +186,7 @@ class SupportReport:
     features: tuple[FeatureUse, ...]
     families: tuple[FamilySupport, ...]
     carriers: tuple[CarrierHTMLNote, ...]
-    data_version: str
+    data_version: DataVersion
 
     @property
     def score(self) -> int:
@@ -172,10 +197,14 @@ class SupportReport:
             else 100
         )
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, lang: Lang = "en") -> dict[str, Any]:
+        """The JSON: ``data_version`` worded in ``lang``, ``caniemail`` (the package's
+        version) and ``data_date`` (YYYY-MM-DD) for machines."""
         return {
             "score": self.score,
-            "data_version": self.data_version,
+            "data_version": self.data_version.label(lang),
+            "caniemail": self.data_version.package,
+            "data_date": self.data_version.date,
             "features": [
                 {"slug": f.slug, "title": f.title, "example": f.example} for f in self.features
             ],
@@ -229,11 +258,16 @@ def feature_titles() -> dict[str, str]:
 
 
 @functools.cache
-def caniemail_version() -> str:
+def caniemail_release() -> DataVersion:
     """The vendored data's npm version and update date (from ``VERSION`` and the data)."""
     text = (_data_dir() / "caniemail" / "VERSION").read_text("utf-8")
     m = re.search(r"npm package caniemail (\S+)", text)
-    return f"caniemail {m.group(1) if m else '?'} (data of {_data()['last_update_date'][:10]})"
+    return DataVersion(m.group(1) if m else "?", _data()["last_update_date"][:10])
+
+
+def caniemail_version(lang: Lang = "en") -> str:
+    """The vendored data's version and date, worded in ``lang``."""
+    return caniemail_release().label(lang)
 
 
 @functools.cache
@@ -468,7 +502,7 @@ def client_support(html: str) -> SupportReport:
         features=used,
         families=tuple(families),
         carriers=carrier_html_notes(),
-        data_version=caniemail_version(),
+        data_version=caniemail_release(),
     )
 
 

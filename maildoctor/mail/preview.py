@@ -18,7 +18,7 @@ from types import TracebackType
 from typing import Any
 
 from maildoctor.findings import Lang
-from maildoctor.mail.caniemail import client_support
+from maildoctor.mail.caniemail import SupportReport, client_support
 from maildoctor.mail.lint import LintFinding, lint_message, one_time_url
 from maildoctor.mail.render import (
     build_message,
@@ -95,7 +95,7 @@ class Preview:
     garbled: list[str] = field(default_factory=list)
     """Characters outside JIS X 0208 (shown as 〓 on such a phone)."""
     lint: list[LintFinding] = field(default_factory=list)
-    clients: dict[str, Any] = field(default_factory=dict)
+    clients: SupportReport | None = None
 
     def to_dict(self, lang: Lang = "en") -> dict[str, Any]:
         """The JSON twin of the preview page; the lint findings worded in ``lang``."""
@@ -115,7 +115,7 @@ class Preview:
                 "garbled": self.garbled,
             },
             "lint": [f.worded(lang).to_dict() for f in self.lint],
-            "clients": self.clients,
+            "clients": self.clients.to_dict(lang) if self.clients is not None else {},
         }
 
 
@@ -247,7 +247,7 @@ def preview(
         phone_text=phone_text,
         garbled=list(dict.fromkeys(garbled_subject + garbled_text)),
         lint=list(lint),
-        clients=client_support(rendered.html).to_dict(),
+        clients=client_support(rendered.html),
     )
 
 

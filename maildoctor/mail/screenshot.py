@@ -18,6 +18,7 @@ from typing import Any
 
 __all__ = [
     "BROWSER_ENV",
+    "CHROMIUM_ARGS",
     "ImageDiff",
     "ScreenshotUnavailable",
     "Shot",
@@ -28,7 +29,9 @@ __all__ = [
 
 BROWSER_ENV = "MAILDOCTOR_CHROMIUM"
 _SYSTEM_BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
-_ARGS = [
+#: How maildoctor launches Chromium, here and in the browser tests (tests/conftest.py):
+#: without the background-networking flags it keeps dialling out of a closed network.
+CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
     "--disable-gpu",
@@ -102,7 +105,9 @@ def screenshot(
     executable = find_browser(browser)
     try:
         with sync_playwright() as p:
-            chromium = p.chromium.launch(executable_path=executable, args=_ARGS, headless=True)
+            chromium = p.chromium.launch(
+                executable_path=executable, args=CHROMIUM_ARGS, headless=True
+            )
             try:
                 context = chromium.new_context(
                     viewport={"width": width, "height": 800},

@@ -5,7 +5,8 @@
 the reply draft, the advice texts, evidence links, the history id, the summary's
 ``verdict_state``/``verdict_label``/``cause`` (with ``"agent"``, ``"ticket_id"`` kept in
 the history, ``"replace"``: the history id a re-diagnosis in the other language
-redoes, and ``"choose"``: another of the paste's candidate addresses) and ``intake``:
+redoes, ``"choose"``: another of the paste's candidate addresses, and ``"tz"``: the
+reader's time zone for the times in the sentences, Asia/Tokyo by default) and ``intake``:
 what :func:`maildoctor.diagnose.paste.read_paste` read in the pasted text, see
 :func:`diagnose_request`), ``GET /api/tickets``
 (the ticket types), ``POST /api/addresses`` (the addresses in a pasted ticket text or
@@ -22,11 +23,12 @@ from __future__ import annotations
 
 import asyncio
 import csv
-import json
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
+from datetime import tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
@@ -41,7 +43,7 @@ from maildoctor.diagnose.history import MAX_TEAM_FIELD
 from maildoctor.diagnose.paste import MAX_PASTE, read_paste
 from maildoctor.spreadsheet import csv_text, unique_names
 from maildoctor.tickets import TICKETS, Ticket, UnknownTicket, ticket
-from maildoctor.web.desk_run import DeskService, Team
+from maildoctor.web.desk_run import DESK_ZONE, DeskService, Team
 from maildoctor.web.http import (
     UI_CSP,
     error_response,
@@ -104,6 +106,9 @@ def add_routes(app: web.Application, harness: Harness, service: DeskService) -> 
         team = _team_input(data)
         if isinstance(team, web.Response):
             return team
+        zone = _zone_input(data)
+        if isinstance(zone, web.Response):
+            return zone
         paste = await within_budget(asyncio.to_thread(read_paste, text), "Reading the text")
         if isinstance(paste, web.Response):
             return paste
@@ -131,7 +136,7 @@ def add_routes(app: web.Application, harness: Harness, service: DeskService) -> 
         kind = kind or ticket(paste.ticket_type)
         # TrialFailed, HistoryError: raised on, a 503 by app.HTTP_STATUS.
         result = await within_budget(
-            service.diagnose(paste.address, kind, lang, paste=paste, team=team),
+            service.diagnose(paste.address, kind, lang, paste=paste, team=team, zone=zone),
             "The diagnosis",
         )
         if isinstance(result, web.Response):
@@ -165,6 +170,8 @@ def add_routes(app: web.Application, harness: Harness, service: DeskService) -> 
                 f"not {request.content_type!r}.",
             )
         mode = request.query.get("mode", "list")
+        if mode not in ("list", "text"):
+            return error_response(400, f'mode is "list" or "text", not {mode[:20]!r}.')
         found = await within_budget(asyncio.to_thread(_rows, text, mode), "Reading the list")
         if isinstance(found, web.Response):
             return found
@@ -174,10 +181,10 @@ def add_routes(app: web.Application, harness: Harness, service: DeskService) -> 
         return json_response({"encoding": encoding, "count": len(rows), **found})
 
     async def batch_csv(request: web.Request) -> web.Response:
-        body = await read_body(request, limit=MAX_CSV_BODY)
-        if isinstance(body, web.Response):
-            return body
-        made = await within_budget(asyncio.to_thread(_batch_csv, body), "Writing the CSV")
+        data = await read_json_object(request, limit=MAX_CSV_BODY)
+        if isinstance(data, web.Response):
+            return data
+        made = await within_budget(asyncio.to_thread(_batch_csv, data), "Writing the CSV")
         return made if isinstance(made, web.Response) else json_response({"csv": made})
 
     app.router.add_get("/desk", page)
@@ -218,16 +225,13 @@ def _rows(text: str, mode: str) -> dict[str, Any] | web.Response:
     return {"rows": rows, "columns": columns, "address_column": columns[table.column]}
 
 
-def _batch_csv(body: bytes) -> str | web.Response:
+def _batch_csv(data: dict[str, Any]) -> str | web.Response:
     """The batch download: ``{"header": [...], "rows": [[...], ...]}`` as CSV for Excel
     (UTF-8 with a BOM, CRLF lines), every cell formula-safe, the header's names made
-    unique (the input's ``ticket`` column and the result's)."""
-    try:
-        data = json.loads(body)
-    except (ValueError, RecursionError):
-        return error_response(400, "The body is not valid UTF-8 JSON.")
-    header = data.get("header") if isinstance(data, dict) else None
-    rows = data.get("rows") if isinstance(data, dict) else None
+    unique (the input's ``ticket`` column and the result's). The body is read by the
+    JSON APIs' one reader (a lone surrogate in a name was a 500)."""
+    header = data.get("header")
+    rows = data.get("rows")
     if not isinstance(header, list) or not isinstance(rows, list):
         return error_response(400, 'Send {"header": [names], "rows": [[cells], ...]}.')
     if len(rows) > MAX_ROWS:
@@ -298,6 +302,20 @@ def _team_input(data: dict[str, Any]) -> Team | web.Response:
     if redo is not None and (type(redo) is not int or redo < 1):
         return error_response(400, '"replace" is the history id of the diagnosis it redoes.')
     return Team(agent=texts["agent"], ticket_id=texts["ticket_id"], replace=redo)
+
+
+def _zone_input(data: dict[str, Any]) -> tzinfo | web.Response:
+    """The reader's time zone for the times in the answer's sentences: ``"tz"``, an IANA
+    name (the page sends the browser's own), else Japan's (:data:`DESK_ZONE`)."""
+    name = data.get("tz")
+    if name is None:
+        return DESK_ZONE
+    if isinstance(name, str) and 0 < len(name) <= 64:
+        try:
+            return ZoneInfo(name)
+        except (ValueError, KeyError, OSError):  # not a zone, or a path outside the database
+            pass
+    return error_response(400, '"tz" is a time zone name such as "Asia/Tokyo".')
 
 
 def _diagnose_input(data: dict[str, Any]) -> tuple[str, Ticket | None, Any, str] | web.Response:

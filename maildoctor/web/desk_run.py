@@ -12,8 +12,10 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
+from datetime import tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from maildoctor.address.report import VERDICT_LABELS, dns_note
 from maildoctor.diagnose.diagnosis import TrialFailed, diagnose
@@ -32,6 +34,7 @@ from maildoctor.tickets import Ticket
 from maildoctor.web.config import WebConfig
 from maildoctor.web.events import events_db
 from maildoctor.web.history import permalink
+from maildoctor.web.messages import connect_host
 from maildoctor.words import words
 
 if TYPE_CHECKING:
@@ -40,10 +43,13 @@ if TYPE_CHECKING:
     from maildoctor.harness.server import Harness
     from maildoctor.harness.store import Store
 
-__all__ = ["SENDER_AUTH_TTL", "DeskService", "Team", "TrialFailed", "message_url"]
+__all__ = ["DESK_ZONE", "SENDER_AUTH_TTL", "DeskService", "Team", "TrialFailed", "message_url"]
 
 #: Seconds lentrance.com's published SPF/DKIM/DMARC is reused across diagnoses.
 SENDER_AUTH_TTL = 600.0
+#: The zone of the desk's sentences when the request names none (the page sends the
+#: browser's own): the agents are in Japan.
+DESK_ZONE = ZoneInfo("Asia/Tokyo")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -71,11 +77,7 @@ class _TrialTarget:
     @property
     def smtp_address(self) -> tuple[str, int]:
         host, port = self.harness.smtp_address
-        if host in ("0.0.0.0", ""):
-            host = "127.0.0.1"
-        elif host == "::":
-            host = "::1"
-        return host, port
+        return connect_host(host), port
 
     @property
     def store(self) -> Store:
@@ -101,14 +103,15 @@ def summary(result: CheckResult, data: dict[str, Any], lang: Lang) -> dict[str, 
     """What the desk puts first: the verdict as shown and the one most likely cause.
 
     An "ok" without DNS (``--desk-dns off``, an address literal) is shown as unknown,
-    with the sentence the CLI prints for it: nothing said the domain exists.
+    with the sentence the CLI prints for it in the desk's words (no ``--offline`` flag
+    here): nothing said the domain exists.
     The cause is the first of: our own delivery record's sentence (what happened to the
     mail, when the records settle it); for an unknown verdict, that DNS sentence or the
     finding that DNS could not be asked; the gravest finding's message; the trial's lesson; the
     first advice's title.
     """
     state = result.verdict
-    note = dns_note(result, lang)
+    note = dns_note(result, lang, "desk")
     if state is Verdict.OK and result.dns_skipped:
         state = Verdict.UNKNOWN
     grave = [f for f in result.findings if f.severity is not Severity.INFO]
@@ -165,7 +168,11 @@ class DeskService:
         if cached is not None and time.monotonic() - cached[0] < SENDER_AUTH_TTL:
             return cached[1]
         auth = await published_sender_auth(
-            probe, self.config.nameservers or (), timeout=self.config.dns_timeout, lang=lang
+            probe,
+            self.config.nameservers or (),
+            timeout=self.config.dns_timeout,
+            lang=lang,
+            surface="desk",
         )
         self._sender_auth[lang] = (time.monotonic(), auth)
         return auth
@@ -178,12 +185,14 @@ class DeskService:
         paste: Paste | None = None,
         *,
         team: Team | None = None,
+        zone: tzinfo = DESK_ZONE,
     ) -> dict[str, Any]:
         """The diagnose JSON plus what the page shows, stored in the history.
 
         ``paste``: what the agent pasted, read (:func:`maildoctor.diagnose.paste.read_paste`);
         its ``intake`` goes with the result and the draft greets the customer by name.
         ``team``: the agent and ticket id kept with it, and the entry it redoes.
+        ``zone``: the reader's time zone, for the times in the sentences.
         """
         team = team or Team()
         probe = self._probe()
@@ -205,7 +214,7 @@ class DeskService:
             trial_guard=self._trial_lock,
         )
         result = diagnosis.check
-        data = await asyncio.to_thread(page_data, diagnosis, ticket, lang, templates_dir)
+        data = await asyncio.to_thread(page_data, diagnosis, ticket, lang, templates_dir, zone)
         data.update(summary(result, data, lang))
         data["agent"] = team.agent
         data["ticket_id"] = team.ticket_id
@@ -216,12 +225,19 @@ class DeskService:
 
 
 def page_data(
-    diagnosis: DiagnoseResult, ticket: Ticket, lang: Lang, templates_dir: Path | None
+    diagnosis: DiagnoseResult,
+    ticket: Ticket,
+    lang: Lang,
+    templates_dir: Path | None,
+    zone: tzinfo = DESK_ZONE,
 ) -> dict[str, Any]:
     """The diagnose JSON plus what the page shows of it (the report's own cells and
-    sentences, the advice texts): formatting only, run in a thread."""
+    sentences, the advice texts, the record's times in the reader's ``zone``):
+    formatting only, run in a thread."""
     result, trial = diagnosis.check, diagnosis.trial
     data = diagnosis.to_dict()
+    if diagnosis.delivery is not None:
+        data["delivery"] = diagnosis.delivery.to_dict(lang, zone)
     data["web"] = None  # the CLI's "open it with serve" hint: here the links are below
     data["lang"] = lang
     data["ticket_label"] = ticket.name(lang)

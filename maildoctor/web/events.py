@@ -31,7 +31,7 @@ from aiohttp import web
 from maildoctor.events.esp import events_from_body
 from maildoctor.events.ingest import harness_events
 from maildoctor.events.lookup import lookup
-from maildoctor.events.store import DEFAULT_DAYS, EventStore, EventStoreError
+from maildoctor.events.store import DEFAULT_DAYS, MAX_DAYS, EventStore, EventStoreError
 from maildoctor.web.config import WebConfig
 from maildoctor.web.http import error_response, json_response, read_body
 
@@ -233,13 +233,17 @@ def add_routes(app: web.Application, harness: Harness, config: WebConfig) -> Non
         try:
             days = int(request.query.get("days", str(DEFAULT_DAYS)))
         except ValueError:
-            return error_response(400, "days must be a whole number.")
+            days = -1
+        if not 0 <= days <= MAX_DAYS:  # 10**11 days was an OverflowError: a 500
+            return error_response(
+                400, f"days must be a whole number from 0 (all kept) to {MAX_DAYS:,}."
+            )
 
         def read() -> dict[str, Any] | None:
             if not path.exists():
                 return None
             with EventStore(path, create=False) as store:
-                return lookup(store, address, days=max(days, 0)).to_dict()
+                return lookup(store, address, days=days).to_dict()
 
         try:
             found = await asyncio.to_thread(read)

@@ -117,8 +117,12 @@ def _filters(query: Any) -> HistoryFilter:
             day = dt.date.fromisoformat(value)
         except ValueError:
             raise BadInput(f"{name} is a day such as 2026-12-07, not {value!r}.") from None
-        midnight = dt.datetime.combine(day + dt.timedelta(days=days), dt.time())
-        bounds.append(midnight.timestamp())
+        try:
+            midnight = dt.datetime.combine(day + dt.timedelta(days=days), dt.time())
+            bounds.append(midnight.timestamp())
+        except (OverflowError, ValueError, OSError):
+            # 0001-01-01 or 9999-12-31: before or after any time a clock gives, no bound
+            bounds.append(None)
     agent = query.get("agent", "")
     if len(agent) > 200:
         raise BadInput("agent is longer than 200 characters.")

@@ -45,12 +45,16 @@ MAX_BODY = 5 * 1024 * 1024
 def query_lang(request: web.Request) -> Lang:
     """The page's language from ``?lang=`` (Japanese when absent): the JSON twins' words
     follow the page; anything else is a BadInput (a 400)."""
-    lang = request.query.get("lang", "ja")
-    if lang == "en":
-        return "en"
-    if lang == "ja":
+    return lang_of(request.query.get("lang"))
+
+
+def lang_of(value: object) -> Lang:
+    """A request's ``lang`` (query or JSON body; Japanese when absent), or a BadInput."""
+    if value is None or value == "ja":
         return "ja"
-    raise BadInput(f'"lang" is "ja" or "en", not {lang[:20]!r}.')
+    if value == "en":
+        return "en"
+    raise BadInput(f'"lang" is "ja" or "en", not {str(value)[:20]!r}.')
 
 
 def error_response(status: int, message: str) -> web.Response:
@@ -119,10 +123,15 @@ def page_params(request: web.Request, *, limit: int, most: int) -> tuple[int, in
     return wanted, max(offset, 0)
 
 
+def _size(limit: int) -> str:
+    """``limit`` as people read it: ``16,384 bytes (16 KB)``, ``5,242,880 bytes (5 MB)``."""
+    unit = f"{limit // (1024 * 1024)} MB" if limit >= 1024 * 1024 else f"{limit // 1024} KB"
+    return f"{limit:,} bytes ({unit})"
+
+
 async def read_body(request: web.Request, *, limit: int = MAX_BODY) -> bytes | web.Response:
     """The request's body, or the contract's JSON error: 413 beyond ``limit``."""
-    most = f"{limit // (1024 * 1024)} MB" if limit >= 1024 * 1024 else f"{limit // 1024} KB"
-    too_big = error_response(413, f"The request body is larger than {most}; send less.")
+    too_big = error_response(413, f"The request body is larger than {_size(limit)}; send less.")
     if request.content_length is not None and request.content_length > limit:
         return too_big
     chunks = []
@@ -156,7 +165,8 @@ async def read_json_object(
     request: web.Request, *, limit: int = 64 * 1024
 ) -> dict[str, Any] | web.Response:
     """A JSON object body, or a JSON error: 415 for another content type, 413 too big,
-    400 for what is not one JSON object."""
+    400 for what is not one JSON object. The one reader of every JSON API's body (the
+    desk's, the sign-up check's), so that one mistake gets one answer everywhere."""
     if request.content_type != "application/json":
         return error_response(
             415,
@@ -174,18 +184,30 @@ async def read_json_object(
 _PARSE_ON_LOOP = 64 * 1024
 
 
+def _not_json(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
 def _json_object(body: bytes) -> dict[str, Any] | web.Response:
     """The JSON object in ``body``, or the JSON error saying what is wrong with it."""
-    try:
-        data = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as e:
-        return error_response(400, f"The body is not valid UTF-8 JSON: {e}.")
+    try:  # a BOM (Windows tools write one) is no error; NaN and Infinity are not JSON
+        data = json.loads(body.decode("utf-8-sig"), parse_constant=_not_json)
+    except UnicodeDecodeError as e:
+        return error_response(
+            400, f"The body is not valid JSON: it is not UTF-8 text (byte {e.start})."
+        )
+    except ValueError as e:
+        return error_response(400, f"The body is not valid JSON: {e}.")
     except RecursionError:
-        return error_response(400, "The body's JSON is nested too deeply.")
+        return error_response(400, "The body is not valid JSON: it is nested too deeply.")
     try:  # JSON may escape lone surrogates (\ud800), which no UTF-8 text can hold
         json.dumps(data, ensure_ascii=False).encode("utf-8")
-    except UnicodeEncodeError:
-        return error_response(400, "The body holds an invalid character (a lone surrogate).")
+    except UnicodeEncodeError as e:
+        return error_response(
+            400,
+            f"The body holds a control character (U+{ord(e.object[e.start]):04X}): "
+            "a lone surrogate, which no UTF-8 text can hold.",
+        )
     if not isinstance(data, dict):
-        return error_response(400, 'The body must be one JSON object, such as {"address": ...}.')
+        return error_response(400, 'The body must be a JSON object, such as {"address": ...}.')
     return data

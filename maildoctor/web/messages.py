@@ -13,19 +13,25 @@ too short for the index, under 3 characters, with no longer word beside it),
 ``DELETE /api/messages/{id}``. ``/messages/{id}`` is the page with that message open
 (the deep link a diagnosis' evidence points at).
 Also: ``/api/messages/{id}/html`` (a mail's HTML for the sandboxed iframe) and
-``/api/events`` (server-sent events so the list updates without reload).
+``/api/events`` (server-sent events so the list updates without reload), and
+``GET /api/harness``: where the harness takes mail (``smtp``, ``HOST:PORT``) and
+``send_command``, the ``maildoctor send`` line that gives it a first message (what the
+page's empty state shows).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import shlex
 import sqlite3
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from maildoctor.errors import MaildoctorError
+from maildoctor.harness.defaults import DEFAULT_SMTP
 from maildoctor.harness.query import QueryError
 from maildoctor.harness.store import IndexWriteError, StoreError
 from maildoctor.web.http import (
@@ -57,6 +63,52 @@ def offer(listeners: set[asyncio.Queue[str | None]], event: str) -> None:
     for q in listeners:
         if q.qsize() < MAX_PENDING_EVENTS:
             q.put_nowait(event)
+
+
+#: The template the first-message command sends, when the folder has it.
+FIRST_TEMPLATE = "provisional_registration"
+
+
+#: A bind on every interface, and the loopback address a client here reaches it at.
+_WILDCARDS = {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "::1"}
+
+
+def connect_host(host: str) -> str:
+    """Where a client on this machine reaches a server bound to ``host`` (a wildcard
+    bind is reached on loopback)."""
+    return _WILDCARDS.get(host, host)
+
+
+def smtp_text(harness: Harness, seen_as: str | None = None) -> str:
+    """``HOST:PORT`` where a reader sends this harness mail: its bound address, or for a
+    bind on every interface the host the reader's browser reached (``seen_as``), else
+    loopback."""
+    host, port = harness.smtp_address
+    host = seen_as if host in _WILDCARDS and seen_as else connect_host(host)
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def send_command(harness: Harness, seen_as: str | None = None) -> str:
+    """The ``maildoctor send`` line that gives this harness a first message: a template
+    its folder has, the harness's SMTP address (:func:`smtp_text`), and the login and
+    STARTTLS it asks for (the password left for the reader to fill in). Reads the
+    templates folder: call it in a thread."""
+    from maildoctor.mail.render import catalog
+
+    config = harness.config
+    names = list(catalog(config.templates_dir))
+    name = FIRST_TEMPLATE if FIRST_TEMPLATE in names or not names else names[0]
+    words = ["maildoctor", "send", name, "--to", "taro@docomo.ne.jp"]
+    smtp = smtp_text(harness, seen_as)
+    if smtp != DEFAULT_SMTP:
+        words += ["--smtp", smtp]
+    if config.templates_dir is not None:
+        words += ["--templates", str(config.templates_dir)]
+    if config.users:
+        if config.tls and not config.auth_allow_insecure:
+            words.append("--starttls")
+        words += ["--user", next(iter(config.users)), "--password", "PASSWORD"]
+    return shlex.join(words)
 
 
 def _unreadable(e: Exception) -> web.Response:
@@ -205,6 +257,23 @@ def add_routes(app: web.Application, harness: Harness) -> None:
             listeners.discard(q)
         return resp
 
+    async def about(request: web.Request) -> web.Response:
+        seen_as = request.url.host
+        try:
+            command = await asyncio.to_thread(send_command, harness, seen_as)
+        except (MaildoctorError, OSError) as e:  # a broken templates folder: said, not a 500
+            command = ""
+            why = str(e)
+        else:
+            why = ""
+        return json_response(
+            {
+                "smtp": smtp_text(harness, seen_as),
+                "send_command": command,
+                "send_command_error": why or None,
+            }
+        )
+
     async def on_shutdown(app: web.Application) -> None:
         for q in listeners:
             q.put_nowait(None)
@@ -219,4 +288,5 @@ def add_routes(app: web.Application, harness: Harness) -> None:
     app.router.add_get("/api/messages/{id}/raw", get_raw)
     app.router.add_get("/api/messages/{id}/html", get_html)
     app.router.add_get("/api/events", events)
+    app.router.add_get("/api/harness", about)
     app.on_shutdown.append(on_shutdown)

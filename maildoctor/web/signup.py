@@ -23,7 +23,6 @@ machines without the desk's login (``WebConfig.public_paths``).
 
 from __future__ import annotations
 
-import json
 import math
 import unicodedata
 from pathlib import Path
@@ -34,9 +33,10 @@ from yarl import URL
 
 from maildoctor.address.check import CheckResult, check_address
 from maildoctor.advice import advice_text, carrier_steps
+from maildoctor.errors import BadInput
 from maildoctor.findings import Lang, Severity, Verdict
 from maildoctor.web.config import WEB_CONFIG, WebConfig
-from maildoctor.web.http import error_response, json_response, read_body
+from maildoctor.web.http import error_response, json_response, lang_of, read_json_object
 from maildoctor.web.ratelimit import RateLimiter, client_key
 from maildoctor.words import words
 
@@ -51,7 +51,6 @@ __all__ = [
     "MAX_BODY_BYTES",
     "PUBLIC_PATHS",
     "ROUTES",
-    "BadInput",
     "CheckService",
     "add_routes",
     "carrier_note",
@@ -89,44 +88,25 @@ DEMO_CSP = (
 _USAGE = 'for example /api/check?address=taro@example.com or POST {"address": "taro@example.com"}'
 
 
-class BadInput(ValueError):
-    """A request the check API cannot answer: its HTTP status and one sentence."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-
-
 def parse_address(value: object) -> str:
     """The address of a request, or :class:`BadInput` saying what is wrong with it."""
     if value is None:
-        raise BadInput(400, f"Give the address to check, {_USAGE}.")
+        raise BadInput(f"Give the address to check, {_USAGE}.")
     if not isinstance(value, str):
-        raise BadInput(400, f'"address" must be a string, not {type(value).__name__}.')
+        raise BadInput(f'"address" must be a string, not {type(value).__name__}.')
     if not value.strip():
-        raise BadInput(400, "The address is empty: give the address the customer typed.")
+        raise BadInput("The address is empty: give the address the customer typed.")
     if len(value) > MAX_ADDRESS_CHARS:
         raise BadInput(
-            400,
             f"The address is {len(value):,} characters long; an email address has at most 254.",
         )
     for char in value:
         if unicodedata.category(char) in ("Cc", "Cs"):
             raise BadInput(
-                400,
                 f"The address contains a control character (U+{ord(char):04X}); "
                 "send the text of the form field as typed.",
             )
     return value
-
-
-def parse_lang(value: object) -> Lang:
-    if value is None or value == "ja":
-        return "ja"
-    if value == "en":
-        return "en"
-    raise BadInput(400, f'"lang" is "ja" or "en", not {str(value)[:20]!r}.')
 
 
 def form_message(result: CheckResult, lang: Lang) -> str:
@@ -317,10 +297,13 @@ async def _answer(request: web.Request, parse: Any) -> web.Response:
             response.headers.update({**headers, "Retry-After": str(seconds)})
             return response
     try:
-        address, lang = await parse(request)
-    except BadInput as e:
-        response = error_response(e.status, e.message)
+        parsed = await parse(request)
+    except BadInput as e:  # answered here, not by the app's middleware: with the CORS headers
+        parsed = error_response(400, str(e))
+    if isinstance(parsed, web.Response):
+        response = parsed
     else:
+        address, lang = parsed
         result = await check_address(address, probe=service.probe, lang=lang)
         response = json_response(signup_payload(result, lang))
     response.headers.update(headers)
@@ -329,24 +312,13 @@ async def _answer(request: web.Request, parse: Any) -> web.Response:
 
 async def _from_query(request: web.Request) -> tuple[str, Lang]:
     query = request.query
-    return parse_address(query.get("address")), parse_lang(query.get("lang"))
+    return parse_address(query.get("address")), lang_of(query.get("lang"))
 
 
-async def _from_body(request: web.Request) -> tuple[str, Lang]:
-    if request.content_type != "application/json":
-        raise BadInput(
-            415,
-            f"Send JSON (Content-Type: application/json), not {request.content_type!r}, {_USAGE}.",
-        )
-    raw = await read_body(request, limit=MAX_BODY_BYTES)
-    if isinstance(raw, web.Response):
-        raise BadInput(413, f"The body is larger than {MAX_BODY_BYTES:,} bytes.")
-    try:
-        data = json.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise BadInput(400, "The body is not UTF-8 text.") from None
-    except (ValueError, RecursionError):
-        raise BadInput(400, f"The body is not valid JSON, {_USAGE}.") from None
-    if not isinstance(data, dict):
-        raise BadInput(400, f"The body must be a JSON object, {_USAGE}.")
-    return parse_address(data.get("address")), parse_lang(data.get("lang"))
+async def _from_body(request: web.Request) -> tuple[str, Lang] | web.Response:
+    """The body's address and lang; what is not one JSON object gets the JSON APIs' one
+    answer (:func:`read_json_object`: 415, 413, 400)."""
+    data = await read_json_object(request, limit=MAX_BODY_BYTES)
+    if isinstance(data, web.Response):
+        return data
+    return parse_address(data.get("address")), lang_of(data.get("lang"))

@@ -11,8 +11,27 @@ let selectedId = null;
 let current = null;
 let offset = 0;          // the list's page: messages skipped (newest first)
 let total = 0;
+let harnessInfo = null;  // GET /api/harness: the SMTP address and the first-send command
+let listed = { count: -1, q: "" };  // what the list last showed, for the empty state
 const PAGE = 100;
 const t = (key, vars) => translate(WORDS, lang, key, vars);
+
+// The message pane, or (none chosen) its hint: choose one in the list, and for an
+// empty list, the command that sends the harness a first message.
+function showDetail(on) {
+  $("detail").hidden = !on;
+  $("detail-empty").hidden = on;
+}
+
+function renderEmptyState(count, q) {
+  listed = { count, q };
+  $("detail-hint").hidden = count === 0;
+  const first = count === 0 && !q && harnessInfo && harnessInfo.send_command;
+  $("first-send").hidden = !first;
+  if (!first) return;
+  $("first-command").textContent = harnessInfo.send_command;
+  $("first-smtp").textContent = t("first_smtp", { smtp: harnessInfo.smtp });
+}
 
 function badge(outcome) {
   const b = el("span", t(outcome), "badge " + outcome);
@@ -86,8 +105,10 @@ async function refreshList() {
     li.tabIndex = -1;
     if (m.id === selectedId) li.classList.add("selected");
     if (m.trial) li.classList.add("trial");
+    const subject = el("span", m.subject || t("no_subject"), "subject");
+    if (m.trial) subject.append(el("span", t("trial_tag"), "trial-tag"));
     li.append(
-      el("span", m.subject || t("no_subject"), "subject"),
+      subject,
       badges(m.decisions),
       el("span", formatTime(m.received_at, lang) + " · " + (m.from || m.mail_from) + " → " + m.rcpt_tos.join(", "), "meta"),
     );
@@ -107,6 +128,7 @@ async function refreshList() {
   $("empty").hidden = messages.length > 0;
   $("empty").textContent = q ? t("no_match") : t("empty");
   $("keys-help").hidden = messages.length === 0;
+  renderEmptyState(messages.length, q);
 }
 
 // j/k and the arrows move between rows, Home/End to the ends, Enter or Space opens.
@@ -164,7 +186,7 @@ async function openMessage(id, fromPointer) {
     r.setAttribute("aria-selected", String(on));
   }
   updateAddress("/messages/" + id);
-  $("detail").hidden = false;
+  showDetail(true);
   if (window.matchMedia("(max-width: 800px)").matches) {
     $("detail").scrollIntoView({ block: "start" });
     if (fromPointer) $("detail").focus({ preventScroll: true });
@@ -196,7 +218,8 @@ function renderMessage(m) {
   const meta = $("detail-meta");
   meta.replaceChildren();
   const rows = [["From", m.from], ["MAIL FROM", m.mail_from], ["RCPT TO", m.rcpt_tos.join(", ")],
-    ["Message-ID", m.message_id], [t("size"), m.size + " " + t("bytes")], [t("reply"), m.reply], ["Id", m.id]];
+    ["Message-ID", m.message_id], [t("received"), formatTime(m.received_at, lang)],
+    [t("size"), m.size + " " + t("bytes")], [t("reply"), m.reply], ["Id", m.id]];
   for (const [k, v] of rows) meta.append(el("dt", k), el("dd", v));
   $("detail-text").textContent = m.text === null ? t("no_text") : m.text;
   $("html-frame").src = m.html ? "/api/messages/" + id + "/html" : "about:blank";
@@ -265,7 +288,7 @@ async function deleteOne() {
   if (selectedId === null || !confirm(t("confirm_one"))) return;
   await api("/api/messages/" + selectedId, { method: "DELETE" });
   selectedId = null;
-  $("detail").hidden = true;
+  showDetail(false);
   updateAddress("/");
   refreshList();
 }
@@ -374,7 +397,7 @@ document.addEventListener("DOMContentLoaded", () => {
     await api("/api/messages", { method: "DELETE" });
     selectedId = null;
     offset = 0;
-    $("detail").hidden = true;
+    showDetail(false);
     updateAddress("/");
     refreshList();
   });
@@ -383,6 +406,7 @@ document.addEventListener("DOMContentLoaded", () => {
   $("show-trials").checked = params.get("trials") === "1";
   offset = Math.max(0, Number(params.get("offset")) || 0);
   const m = location.pathname.match(/^\/messages\/(\d+)$/);
+  api("/api/harness").then((info) => { harnessInfo = info; renderEmptyState(listed.count, listed.q); }, () => {});
   refreshList();
   if (m) openMessage(Number(m[1]), false);
   connectEvents();

@@ -82,8 +82,17 @@ function applyI18n(dict, lang) {
   if (words.doc_title) document.title = words.doc_title;
 }
 
-function formatTime(unixSeconds, lang) {
-  return new Date(unixSeconds * 1000).toLocaleString(lang === "ja" ? "ja-JP" : "en-GB");
+// A time (Unix seconds, or ISO 8601 with its offset as the JSON twins give it) in the
+// reader's own time zone, named ("2026/12/07 18:42:49 JST"), in the page's language.
+function formatTime(when, lang) {
+  const d = typeof when === "number" ? new Date(when * 1000) : new Date(when);
+  if (Number.isNaN(d.getTime())) return String(when);
+  return new Intl.DateTimeFormat(lang, { dateStyle: "medium", timeStyle: "long", hourCycle: "h23" }).format(d);
+}
+
+// The reader's time zone (IANA name), which /api/diagnose words its sentences' times in.
+function readerZone() {
+  try { return Intl.DateTimeFormat().resolvedOptions().timeZone || undefined; } catch (e) { return undefined; }
 }
 
 // Copy text; the async Clipboard API needs a secure context, so fall back to a selection.

@@ -52,7 +52,7 @@ async function runBatch(ev) {
     tr.append(el("td", i + 1), el("td", row.address));
     let d = null;
     try {
-      d = await postJSON("/api/diagnose", { address: row.address, ticket: ticketOf(row), lang });
+      d = await postJSON("/api/diagnose", { address: row.address, ticket: ticketOf(row), lang, tz: readerZone() });
       const v = el("td");
       v.append(verdictBadge(d.check.verdict));
       const first = (d.advice_details || [])[0];

@@ -93,7 +93,7 @@ function render(d, storedAt, storedId) {
   $("dns-note").hidden = !d.dns_note || d.dns_note === d.cause;
   $("dns-note").textContent = d.dns_note || "";
   // Our own delivery record, in the summary (desk-delivery.js's renderDelivery, issue 18).
-  if (typeof renderDelivery === "function") renderDelivery($("delivery"), d.delivery);
+  if (typeof renderDelivery === "function") renderDelivery($("delivery"), d.delivery, d.lang || lang);
   else $("delivery").hidden = true;
   // A cause that is the record's own sentence is said once, in the record's box.
   $("cause").hidden = !d.cause
@@ -244,7 +244,7 @@ async function diagnose(replace) {
   $("busy").hidden = false;
   $("run").disabled = true;
   try {
-    const body = Object.assign({}, lastAsk, { lang }, teamFields());
+    const body = Object.assign({}, lastAsk, { lang, tz: readerZone() }, teamFields());
     if (replace) body.replace = replace;
     const d = await postJSON("/api/diagnose", body);
     if (!ticketTouched) $("ticket").value = d.ticket;
@@ -328,7 +328,7 @@ async function loadHistory(ev) {
   $("history-empty").hidden = rows.length > 0;
   for (const h of rows) {
     const tr = el("tr", null, "history-row");
-    const when = el("td");
+    const when = el("td", null, "when");
     const a = el("a", formatTime(h.created_at, lang));
     a.href = h.permalink;
     when.append(a);

@@ -43,7 +43,12 @@ async function loadList() {
     for (const v of tp.variants) {
       const b = el("button");
       b.type = "button";
-      b.append(el("span", tp.name + (tp.variants.length > 1 ? " / " + v.name : "")));
+      // The name breaks after an underscore on a phone ("provisional_ / registration"),
+      // never inside a word: each part is kept whole.
+      const name = el("span", null, "name");
+      const label = tp.name + (tp.variants.length > 1 ? " / " + v.name : "");
+      for (const part of label.split(/(?<=_)/)) name.append(el("span", part, "part"));
+      b.append(name);
       b.append(el("small", tp.subject));
       b.dataset.template = tp.name;
       b.dataset.variant = v.name;
@@ -121,7 +126,10 @@ function renderChecks(d) {
     }
   }
   const c = d.clients;
-  $("clients-summary").textContent = t("clients_summary", { score: c.score, version: c.data_version });
+  // The score and which data it comes from (worded by the server in the page's
+  // language), each kept whole: a narrow page wraps between them, never inside a date.
+  $("clients-summary").replaceChildren(
+    el("span", t("clients_score", { score: c.score }), "score"), " ", el("span", c.data_version, "data-version"));
   const body = document.querySelector("#clients tbody");
   body.replaceChildren();
   for (const f of c.families) {

@@ -1,0 +1,292 @@
+"""Bad input and a broken machine as users really meet them, command by command: a
+closed stdin or stdout, a full disk under the output, nan for a timeout, a century too
+many days, a line break in an SMTP word. Each is one line on stderr, the README's exit
+status (2 the input, 4 the machine), never a traceback.
+
+The streams are closed and filled for real: the command runs as a subprocess whose
+descriptor 0 or 1 is closed before exec, or whose stdout is /dev/full.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from maildoctor.cli import main
+
+BOUNCE = Path(__file__).parent / "data" / "bounces" / "postfix-02.eml"
+MAILDOCTOR = [sys.executable, "-m", "maildoctor"]
+
+
+def run(
+    args: list[str], tmp_path: Path, *, before: Callable[[], None] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``maildoctor args`` as a process of its own (``before`` runs in it before exec),
+    its stores in ``tmp_path``."""
+    return subprocess.run(
+        [*MAILDOCTOR, *args],
+        env={**os.environ, "XDG_DATA_HOME": str(tmp_path / "data")},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        preexec_fn=before,
+        check=False,
+    )
+
+
+def one_error_line(stderr: str) -> str:
+    """The one ``Error:`` line of a failed command (and no traceback)."""
+    assert "Traceback" not in stderr
+    errors = [line for line in stderr.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1, stderr
+    return errors[0]
+
+
+def close_stdin() -> None:
+    os.close(0)
+
+
+def close_stdout() -> None:
+    os.close(1)
+
+
+#: Every command that reads '-' from stdin, and what it says when stdin holds nothing.
+STDIN_READERS = [
+    (["check", "--offline", "--file", "-"], 0, "No addresses to check: stdin is empty."),
+    (["diagnose", "--offline", "-"], 2, "No email address was found in the text on stdin."),
+    (["events", "ingest", "--events-db", "{tmp}/events.sqlite3", "-"], 0, "0 records"),
+    (["bounce", "-"], 1, "-: "),
+    (["lint", "--eml", "-"], 2, "is not an email message: it is empty."),
+    (["render", "password_reset", "--context", "-"], 2, "is not valid JSON"),
+]
+
+
+@pytest.mark.parametrize(("args", "code", "said"), STDIN_READERS, ids=lambda v: str(v)[:40])
+def test_a_closed_stdin_reads_as_empty_input(
+    tmp_path: Path, args: list[str], code: int, said: str
+) -> None:
+    """``cmd - <&-`` (a cron job, a daemon's spawn): said as an empty input, not a
+    Python traceback about ``NoneType``."""
+    result = run([a.format(tmp=tmp_path) for a in args], tmp_path, before=close_stdin)
+    assert "Traceback" not in result.stderr
+    assert result.returncode == code, result.stderr
+    assert said in result.stderr + result.stdout
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["check", "--offline", "taro@docomo.ne.jp"],
+        ["templates"],
+        ["render", "password_reset"],
+        ["bounce", str(BOUNCE)],
+    ],
+    ids=lambda v: v[0],
+)
+def test_a_closed_stdout_is_one_line_and_exit_4(tmp_path: Path, args: list[str]) -> None:
+    result = subprocess.run(
+        [*MAILDOCTOR, *args],
+        env={**os.environ, "XDG_DATA_HOME": str(tmp_path / "data")},
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=60,
+        preexec_fn=close_stdout,
+        check=False,
+    )
+    assert one_error_line(result.stderr) == "Error: Cannot write the output: stdout is closed."
+    assert result.returncode == 4
+    assert "Exception ignored" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["check", "--offline", "taro@docomo.ne.jp"],
+        ["check", "--offline", "--format", "jsonl", "--file", "{list}"],
+        ["diagnose", "--offline", "taro@docomo.ne.jp"],
+        ["templates"],
+        ["lint"],
+        ["bounce", str(BOUNCE)],
+        ["events", "show", "--events-db", "{tmp}/events.sqlite3", "taro@docomo.ne.jp"],
+    ],
+    ids=lambda v: "-".join(v[:2]),
+)
+def test_output_to_a_full_disk_is_one_line_and_exit_4(tmp_path: Path, args: list[str]) -> None:
+    """/dev/full: every write fails with ENOSPC, as on a full disk. The fault is the
+    machine's (exit 4), said once; nothing claims the run went well."""
+    listing = tmp_path / "list.txt"
+    listing.write_text("".join(f"user{i}@example.jp\n" for i in range(20_000)))
+    store = tmp_path / "events.sqlite3"
+    if "show" in args:
+        ingest = Path(__file__).parent / "data" / "events" / "postfix-maillog.log"
+        ingested = run(["events", "ingest", "--events-db", str(store), str(ingest)], tmp_path)
+        assert ingested.returncode == 0, ingested.stderr
+    with open("/dev/full", "w") as full:
+        result = subprocess.run(
+            [*MAILDOCTOR, *[a.format(tmp=tmp_path, list=listing) for a in args]],
+            env={**os.environ, "XDG_DATA_HOME": str(tmp_path / "data")},
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    line = one_error_line(result.stderr)
+    assert line == "Error: Cannot write the output: No space left on device."
+    assert result.returncode == 4
+    assert "Exception ignored" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "flag"),
+    [
+        (["render", "password_reset", "--out", "/dev/full"], "--out"),
+        (["bounce", str(BOUNCE), "--suppress", "/dev/full"], "--suppress"),
+    ],
+)
+def test_an_output_file_on_a_full_disk_is_exit_4_in_one_voice(args: list[str], flag: str) -> None:
+    """--out and --suppress say a failed write as stdout does (they said 1 and two
+    different sentences: render's own, click's "Could not open file")."""
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 4, result.output
+    assert one_error_line(result.stderr) == (
+        "Error: Cannot write '/dev/full': No space left on device."
+    )
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "NaN", "Infinity"])
+@pytest.mark.parametrize(
+    ("args", "option"),
+    [
+        (["check", "--nameserver", "127.0.0.1:9", "a@b.jp"], "--dns-timeout"),
+        (["sender", "--nameserver", "127.0.0.1:9", "lentrance.com"], "--dns-timeout"),
+        (["send", "password_reset", "--to", "a@b.jp", "--smtp", "127.0.0.1:9"], "--timeout"),
+        (["lint", "--check-links"], "--link-timeout"),
+        (["serve", "--no-http", "--smtp", "127.0.0.1:0"], "--smtp-idle-timeout"),
+        (["serve", "--smtp", "127.0.0.1:0"], "--check-dns-timeout"),
+    ],
+    ids=lambda v: v[0] if isinstance(v, list) else v,
+)
+def test_a_timeout_that_is_not_a_number_is_a_usage_error(
+    args: list[str], option: str, value: str
+) -> None:
+    """nan passed click's FloatRange (nan is neither below nor above a bound): a DNS
+    timeout of nan waited forever, ``send --timeout nan`` crashed in socket.settimeout."""
+    result = CliRunner().invoke(main, [*args, option, value])
+    assert result.exit_code == 2, result.output
+    line = one_error_line(result.stderr)
+    assert option in line
+    # an option with a maximum refuses inf by its range; nan passes any range
+    assert f"{value!r} is not a number of seconds." in line or "is not in the range" in line
+    if value == "nan":
+        assert "is not a number of seconds." in line
+
+
+@pytest.mark.parametrize("timeout", ["0", "-1"])
+def test_send_refuses_a_timeout_smtplib_cannot_use(timeout: str) -> None:
+    result = CliRunner().invoke(
+        main, ["send", "password_reset", "--to", "a@b.jp", "--smtp", "127.0.0.1:9",
+               "--timeout", timeout],
+    )  # fmt: skip
+    assert result.exit_code == 2
+    assert "--timeout" in one_error_line(result.stderr)
+
+
+@pytest.mark.parametrize(
+    ("args", "option"),
+    [
+        (["events", "show", "a@b.jp"], "--days"),
+        (["events", "suppressed"], "--days"),
+        (["events", "ingest", str(BOUNCE)], "--events-days"),
+        (["diagnose", "--offline", "a@b.jp"], "--events-days"),
+        (["sender", "lentrance.com"], "--events-days"),
+        (["bounce", str(BOUNCE)], "--soft-days"),
+    ],
+    ids=lambda v: " ".join(v[:2]) if isinstance(v, list) else v,
+)
+def test_more_days_than_dates_have_is_a_usage_error(args: list[str], option: str) -> None:
+    """``timedelta(days=10**10)`` was an OverflowError traceback; the range says the limit."""
+    result = CliRunner().invoke(main, [*args, option, "10000000000"])
+    assert result.exit_code == 2, result.output
+    assert "<=x<=36500." in one_error_line(result.stderr)
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("--probe-helo", "mx.example.jp\r\nRSET"),
+        ("--probe-helo", "ｍｘ．ｅｘａｍｐｌｅ．ｊｐ"),
+        ("--probe-helo", "two words"),
+        ("--probe-from", "ｔａｒｏ@例え.jp"),
+        ("--probe-from", "a@b.jp\r\nRCPT TO:<x@y.jp>"),
+    ],
+)
+@pytest.mark.parametrize("command", ["check", "diagnose"])
+def test_a_probe_word_smtp_cannot_carry_is_a_usage_error(
+    command: str, option: str, value: str
+) -> None:
+    """smtplib raised ValueError (a line break) or UnicodeEncodeError (full-width) from
+    the probe's thread: a traceback after the checks had run."""
+    result = CliRunner().invoke(
+        main, [command, "--offline", "--probe", "--probe-host", "127.0.0.1:9", option, value,
+               "taro@example.jp"],
+    )  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert option in one_error_line(result.stderr)
+
+
+@pytest.mark.parametrize("sender", ["bad from\r\n", "送信@lentrance.com", "a b@lentrance.com"])
+def test_send_refuses_an_envelope_sender_smtp_cannot_carry(sender: str) -> None:
+    """A line break was cut and sent as MAIL FROM:<bad> (exit 0); a Japanese sender was
+    smtplib's UnicodeEncodeError. Refused before any connection, with the probe's words."""
+    result = CliRunner().invoke(
+        main, ["send", "password_reset", "--to", "a@b.jp", "--smtp", "127.0.0.1:9",
+               "--from", sender],
+    )  # fmt: skip
+    assert result.exit_code == 2
+    line = one_error_line(result.stderr)
+    assert "--from" in line
+    assert "is not an address SMTP can send as the sender" in line
+
+
+@pytest.mark.parametrize(
+    ("name", "text"), [("deep.json", "[" * 100_000), ("deep.toml", "a = " + "[" * 100_000)]
+)
+def test_a_context_file_nested_too_deeply_is_one_line(tmp_path: Path, name: str, text: str) -> None:
+    context = tmp_path / name
+    context.write_text(text)
+    result = CliRunner().invoke(main, ["render", "password_reset", "--context", str(context)])
+    assert result.exit_code == 2
+    assert one_error_line(result.stderr).endswith("is nested too deeply.")
+
+
+def test_the_days_limit_is_the_events_stores() -> None:
+    """cli.options keeps its own copy (importing the events package costs 50 ms)."""
+    from maildoctor.cli.options import MAX_DAYS
+    from maildoctor.events.store import MAX_DAYS as STORE_MAX_DAYS
+
+    assert MAX_DAYS == STORE_MAX_DAYS
+
+
+def test_ingest_names_a_lone_surrogate_and_reads_past_a_bom(tmp_path: Path) -> None:
+    """A JSON event escaping a lone surrogate was a UnicodeEncodeError traceback from the
+    store; a BOM before a SendGrid file made every one of its lines "not JSON"."""
+    events = Path(__file__).parent / "data" / "events" / "sendgrid-events.json"
+    bad = tmp_path / "bad.json"
+    bad.write_text('[{"email": "\\ud800@b.jp", "event": "bounce", "timestamp": 1796655096}]')
+    bom = tmp_path / "bom.json"
+    bom.write_bytes(b"\xef\xbb\xbf" + events.read_bytes())
+    store = tmp_path / "events.sqlite3"
+    result = CliRunner().invoke(main, ["events", "ingest", "--events-db", str(store), str(bad)])
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    assert f"error: {bad}: a value holds an invalid character (a lone surrogate)" in result.stderr
+    result = CliRunner().invoke(main, ["events", "ingest", "--events-db", str(store), str(bom)])
+    assert result.exit_code == 0, result.output
+    assert "7 records (7 new)" in result.stdout + result.stderr
