@@ -10,8 +10,10 @@ descriptor 0 or 1 is closed before exec, or whose stdout is /dev/full.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -290,3 +292,36 @@ def test_ingest_names_a_lone_surrogate_and_reads_past_a_bom(tmp_path: Path) -> N
     result = CliRunner().invoke(main, ["events", "ingest", "--events-db", str(store), str(bom)])
     assert result.exit_code == 0, result.output
     assert "7 records (7 new)" in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["check", "--offline", "--file", "-"],
+        ["diagnose", "--offline", "-"],
+        ["events", "ingest", "--events-db", "{tmp}/events.sqlite3", "-"],
+    ],
+    ids=lambda v: v[0],
+)
+def test_ctrl_c_is_exit_130_not_a_verdict(tmp_path: Path, args: list[str]) -> None:
+    """click's "Aborted!" exited 1: for check and diagnose "some address is risky". The
+    command waits on a pipe that stays open, then gets SIGINT as from a terminal."""
+    process = subprocess.Popen(
+        [*MAILDOCTOR, *[a.format(tmp=tmp_path) for a in args]],
+        env={**os.environ, "XDG_DATA_HOME": str(tmp_path / "data")},
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdin is not None
+    process.stdin.write("taro@docomo.ne.jp\n")
+    process.stdin.flush()
+    time.sleep(1.5)  # started, and reading the rest of stdin
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    assert stderr.splitlines()[-1] == (
+        "Interrupted: stopped before the end; what was printed is incomplete."
+    )
