@@ -194,11 +194,13 @@ def test_the_writer_hands_its_listeners_what_a_read_gives(tmp_path: Path) -> Non
 
     try:
         ids = asyncio.run(add_all())
-        assert sorted(m.id for m in got) == sorted(ids)
-        assert sorted(got, key=lambda m: m.id) == list(reversed(store.recent(limit=30)))
     finally:
+        # A message's future is settled before its commit is announced: closing joins
+        # the writer, so every announcement has been made before we look.
         store.close()
     assert store.stopped
+    assert sorted(m.id for m in got) == sorted(ids)
+    assert sorted(got, key=lambda m: m.id) == list(reversed(store.recent(limit=30)))
 
 
 def test_what_was_stored_is_recorded_before_the_harness_stops(tmp_path: Path) -> None:

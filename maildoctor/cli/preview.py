@@ -84,7 +84,7 @@ def command(
 
     async def run() -> None:
         try:
-            runner, bound = await preview.start(
+            server, bound = await preview.start(
                 folder, host=host, port=port, overrides=overrides, display=display
             )
         except OSError as e:
@@ -96,7 +96,7 @@ def command(
         try:
             await asyncio.Event().wait()
         finally:
-            await runner.cleanup()
+            await server.cleanup()
 
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run())

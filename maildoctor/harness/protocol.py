@@ -110,6 +110,14 @@ class Guards:
         self.memory = MemoryBudget(limits.data_memory)
         self.auth = FailureThrottle(base=limits.auth_pause, lock_after=0)
         self.log = log or QuietLog()
+        self.transports: set[asyncio.BaseTransport] = set()
+        """Open connections, to abort when the harness stops (3.11's Server cannot)."""
+
+    def abort_all(self) -> None:
+        """Drop every open connection: a stopped loop must not leave a socket behind."""
+        for transport in list(self.transports):
+            transport.abort()  # type: ignore[attr-defined]
+        self.transports.clear()
 
 
 def session_key(session: Session) -> str:
@@ -286,11 +294,15 @@ class HarnessSMTP(SMTP):
         self._faults = handler.faults
         self._store = handler.store
         self._receiving = False
+        self._raw: asyncio.BaseTransport | None = None
+        """The connection's own socket transport (STARTTLS layers another on it)."""
         self._deadline = 0.0
         """When the idle or DATA timeout closes the connection (the loop's clock)."""
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         if self.transport is None:  # a new connection, not the TLS layer of STARTTLS
+            self._raw = transport
+            self._guards.transports.add(transport)
             client = peer_host(transport.get_extra_info("peername"))
             why = self._guards.gate.admit(client)
             if why is not None:
@@ -345,6 +357,9 @@ class HarnessSMTP(SMTP):
         return None if self._refused else super().eof_received()
 
     def connection_lost(self, error: Exception | None) -> None:
+        if self._raw is not None:
+            self._guards.transports.discard(self._raw)
+            self._raw = None
         if self._refused:
             return
         if self._admitted is not None:

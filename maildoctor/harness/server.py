@@ -254,8 +254,8 @@ class Harness:
             self._http = None
         if self._smtp is not None:
             self._smtp.close()
-            if hasattr(self._smtp, "close_clients"):
-                self._smtp.close_clients()
+            self.guards.abort_all()
+            await asyncio.sleep(0)  # their connection_lost callbacks close the sockets
             await self._smtp.wait_closed()
             self._smtp = None
         if self.store is not None:

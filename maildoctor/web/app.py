@@ -34,9 +34,10 @@ from maildoctor.web.desk_run import DeskService
 from maildoctor.web.http import MAX_BODY, error_response, json_response
 from maildoctor.web.serving import (
     BodyTimeout,
+    WebServer,
     body_deadline,
     quiet_server_logger,
-    start_site,
+    start_server,
     tls_context,
 )
 
@@ -158,46 +159,20 @@ def unexpected_error(request: web.Request, error: BaseException) -> web.Response
     )
 
 
-class WebServer:
-    """The running web side: the app's runner and its listener (see ``serving``)."""
-
-    def __init__(
-        self, runner: web.AppRunner, listener: asyncio.Server, connections: Any, *, tls: bool
-    ) -> None:
-        self.runner = runner
-        self.listener = listener
-        self.connections = connections
-        self.tls = tls
-
-    @property
-    def server(self) -> web.Server | None:
-        """aiohttp's connection manager (``.connections`` are the open ones)."""
-        return self.runner.server
-
-    async def cleanup(self) -> None:
-        self.listener.close()
-        await self.runner.cleanup()
-        self.connections.abort_all()
-
-
 async def start_web(
     harness: Harness, *, host: str, port: int, config: WebConfig | None = None
 ) -> tuple[WebServer, int]:
     """Serve the app on host:port (0 for a free port); returns the server and the port."""
     config = config or WebConfig()
     context: ssl.SSLContext | None = tls_context(config, harness.config.db.parent)
-    runner = web.AppRunner(make_app(harness, config), access_log=None, shutdown_timeout=1.0)
-    await runner.setup()
-    try:
-        listener, connections = await start_site(
-            runner, host=host, port=port, config=config, log=harness.log, ssl_context=context
-        )
-    except BaseException:
-        await runner.cleanup()
-        raise
-    return WebServer(runner, listener, connections, tls=context is not None), listener.sockets[
-        0
-    ].getsockname()[1]
+    return await start_server(
+        make_app(harness, config),
+        host=host,
+        port=port,
+        config=config,
+        log=harness.log,
+        ssl_context=context,
+    )
 
 
 def run_in_thread(db: Path, *, web_config: WebConfig | None = None, **kwargs: Any) -> HarnessThread:

@@ -29,8 +29,11 @@ from aiohttp import web
 
 from maildoctor.errors import BadInput
 from maildoctor.findings import Lang
+from maildoctor.harness.guard import QuietLog
 from maildoctor.web import words
+from maildoctor.web.config import WebConfig
 from maildoctor.web.http import error_response, json_response, mail_html_response, query_lang
+from maildoctor.web.serving import WebServer, start_server
 from maildoctor.words import words as server_words
 
 __all__ = ["MAX_FILES", "MAX_LISTENERS", "POLL_SECONDS", "TemplateWatcher", "add_routes"]
@@ -311,14 +314,12 @@ async def start(
     port: int,
     overrides: Mapping[str, Any] | None = None,
     display: Callable[[str], Any] | None = None,
-) -> tuple[web.AppRunner, int]:
-    """Serve the preview on host:port (0: a free port); returns the runner and the port."""
-    app = make_app(folder, overrides, host, display)
-    runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
-    await runner.setup()
-    site = web.TCPSite(runner, host=host, port=port)
-    await site.start()
-    server = site._server
-    assert server is not None
-    sockets = getattr(server, "sockets", None) or []
-    return runner, int(sockets[0].getsockname()[1])
+) -> tuple[WebServer, int]:
+    """Serve the preview on host:port (0: a free port); returns the server and the port."""
+    return await start_server(
+        make_app(folder, overrides, host, display),
+        host=host,
+        port=port,
+        config=WebConfig(),
+        log=QuietLog(),
+    )

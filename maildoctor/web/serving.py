@@ -34,7 +34,15 @@ from maildoctor.web.config import WebConfig
 if TYPE_CHECKING:
     from maildoctor.harness.guard import QuietLog
 
-__all__ = ["BodyTimeout", "body_deadline", "quiet_server_logger", "start_site", "tls_context"]
+__all__ = [
+    "BodyTimeout",
+    "WebServer",
+    "body_deadline",
+    "quiet_server_logger",
+    "start_server",
+    "start_site",
+    "tls_context",
+]
 
 
 class BodyTimeout(asyncio.TimeoutError):
@@ -137,8 +145,10 @@ class _Count:
     def abort_all(self) -> None:
         """Drop what a graceful close left open (a TLS close waiting for its peer)."""
         for handler in list(self.live):
-            if handler.transport is not None:
-                handler.transport.abort()
+            # Not ``handler.transport``: aiohttp's shutdown sets it to None after a close
+            # that may still wait on unsent bytes.
+            if handler.own_transport is not None:
+                handler.own_transport.abort()
         self.live.clear()
 
 
@@ -148,13 +158,17 @@ class _CountedHandler(RequestHandler):
     def __init__(self, count: _Count, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._count: _Count | None = count
+        self.own_transport: asyncio.Transport | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.own_transport = transport
         if self._count is not None:
             self._count.live.add(self)
         super().connection_made(transport)
 
     def connection_lost(self, exc: BaseException | None) -> None:
+        self.own_transport = None
         if self._count is not None:
             self._count.value -= 1
             self._count.live.discard(self)
@@ -208,3 +222,52 @@ async def start_site(
     loop = asyncio.get_running_loop()
     listener = await loop.create_server(factory, host, port, ssl=ssl_context, backlog=1024)
     return listener, count
+
+
+class WebServer:
+    """A running web app: its runner, its listener and its connections."""
+
+    def __init__(
+        self, runner: web.AppRunner, listener: asyncio.Server, connections: _Count, *, tls: bool
+    ) -> None:
+        self.runner = runner
+        self.listener = listener
+        self.connections = connections
+        self.tls = tls
+
+    @property
+    def server(self) -> web.Server | None:
+        """aiohttp's connection manager (``.connections`` are the open ones)."""
+        return self.runner.server
+
+    async def cleanup(self) -> None:
+        """Stop listening, let requests finish (1 s), then drop what is still open: a
+        stopped loop must not leave a socket behind (an event stream's unsent bytes)."""
+        self.listener.close()
+        await self.runner.cleanup()
+        self.connections.abort_all()
+        await asyncio.sleep(0)  # their connection_lost callbacks close the sockets
+
+
+async def start_server(
+    app: web.Application,
+    *,
+    host: str,
+    port: int,
+    config: WebConfig,
+    log: QuietLog,
+    ssl_context: ssl.SSLContext | None = None,
+) -> tuple[WebServer, int]:
+    """Serve ``app`` on host:port (0 for a free port); returns the server and the port.
+    The one way this project serves HTTP (the harness's web side, ``preview``)."""
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
+    await runner.setup()
+    try:
+        listener, connections = await start_site(
+            runner, host=host, port=port, config=config, log=log, ssl_context=ssl_context
+        )
+    except BaseException:
+        await runner.cleanup()
+        raise
+    server = WebServer(runner, listener, connections, tls=ssl_context is not None)
+    return server, int(listener.sockets[0].getsockname()[1])
