@@ -9,6 +9,7 @@ descriptor 0 or 1 is closed before exec, or whose stdout is /dev/full.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -325,3 +326,33 @@ def test_ctrl_c_is_exit_130_not_a_verdict(tmp_path: Path, args: list[str]) -> No
     assert stderr.splitlines()[-1] == (
         "Interrupted: stopped before the end; what was printed is incomplete."
     )
+
+
+@pytest.mark.parametrize("command", ["check", "diagnose"])
+@pytest.mark.parametrize("address", ["", "   "])
+def test_an_empty_address_is_a_usage_error_in_one_voice(command: str, address: str) -> None:
+    """``check ""`` was a verdict (undeliverable, exit 1) where ``diagnose ""`` was a
+    usage error: one input, one answer."""
+    result = CliRunner().invoke(main, [command, "--offline", address])
+    assert result.exit_code == 2
+    assert one_error_line(result.stderr) == (
+        "Error: Invalid value: the address is empty; give the customer's address."
+    )
+    assert result.stdout == ""
+
+
+def test_events_show_finds_an_address_typed_in_full_width(tmp_path: Path) -> None:
+    """The agent pastes the address as the customer typed it through an IME: it was
+    "not an address (no @)" (＠ is not @), and the records of defer@softbank.ne.jp unseen."""
+    log = Path(__file__).parent / "data" / "events" / "postfix-maillog.log"
+    store = str(tmp_path / "events.sqlite3")
+    assert (
+        CliRunner().invoke(main, ["events", "ingest", "--events-db", store, str(log)]).exit_code
+        == 0
+    )
+    args = ["events", "show", "--events-db", store, "--days", "0", "--format", "json"]
+    typed = CliRunner().invoke(main, [*args, "ｄｅｆｅｒ＠ｓｏｆｔｂａｎｋ．ｎｅ．ｊｐ"])
+    plain = CliRunner().invoke(main, [*args, "defer@softbank.ne.jp"])
+    assert typed.exit_code == plain.exit_code == 0, typed.output
+    assert len(json.loads(plain.stdout)) == 4
+    assert typed.stdout == plain.stdout
