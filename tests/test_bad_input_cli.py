@@ -9,9 +9,12 @@ descriptor 0 or 1 is closed before exec, or whose stdout is /dev/full.
 
 from __future__ import annotations
 
+import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -290,3 +293,66 @@ def test_ingest_names_a_lone_surrogate_and_reads_past_a_bom(tmp_path: Path) -> N
     result = CliRunner().invoke(main, ["events", "ingest", "--events-db", str(store), str(bom)])
     assert result.exit_code == 0, result.output
     assert "7 records (7 new)" in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["check", "--offline", "--file", "-"],
+        ["diagnose", "--offline", "-"],
+        ["events", "ingest", "--events-db", "{tmp}/events.sqlite3", "-"],
+    ],
+    ids=lambda v: v[0],
+)
+def test_ctrl_c_is_exit_130_not_a_verdict(tmp_path: Path, args: list[str]) -> None:
+    """click's "Aborted!" exited 1: for check and diagnose "some address is risky". The
+    command waits on a pipe that stays open, then gets SIGINT as from a terminal."""
+    process = subprocess.Popen(
+        [*MAILDOCTOR, *[a.format(tmp=tmp_path) for a in args]],
+        env={**os.environ, "XDG_DATA_HOME": str(tmp_path / "data")},
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdin is not None
+    process.stdin.write("taro@docomo.ne.jp\n")
+    process.stdin.flush()
+    time.sleep(1.5)  # started, and reading the rest of stdin
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    assert stderr.splitlines()[-1] == (
+        "Interrupted: stopped before the end; what was printed is incomplete."
+    )
+
+
+@pytest.mark.parametrize("command", ["check", "diagnose"])
+@pytest.mark.parametrize("address", ["", "   "])
+def test_an_empty_address_is_a_usage_error_in_one_voice(command: str, address: str) -> None:
+    """``check ""`` was a verdict (undeliverable, exit 1) where ``diagnose ""`` was a
+    usage error: one input, one answer."""
+    result = CliRunner().invoke(main, [command, "--offline", address])
+    assert result.exit_code == 2
+    assert one_error_line(result.stderr) == (
+        "Error: Invalid value: the address is empty; give the customer's address."
+    )
+    assert result.stdout == ""
+
+
+def test_events_show_finds_an_address_typed_in_full_width(tmp_path: Path) -> None:
+    """The agent pastes the address as the customer typed it through an IME: it was
+    "not an address (no @)" (＠ is not @), and the records of defer@softbank.ne.jp unseen."""
+    log = Path(__file__).parent / "data" / "events" / "postfix-maillog.log"
+    store = str(tmp_path / "events.sqlite3")
+    assert (
+        CliRunner().invoke(main, ["events", "ingest", "--events-db", store, str(log)]).exit_code
+        == 0
+    )
+    args = ["events", "show", "--events-db", store, "--days", "0", "--format", "json"]
+    typed = CliRunner().invoke(main, [*args, "ｄｅｆｅｒ＠ｓｏｆｔｂａｎｋ．ｎｅ．ｊｐ"])
+    plain = CliRunner().invoke(main, [*args, "defer@softbank.ne.jp"])
+    assert typed.exit_code == plain.exit_code == 0, typed.output
+    assert len(json.loads(plain.stdout)) == 4
+    assert typed.stdout == plain.stdout

@@ -168,3 +168,13 @@ def test_posted_events_with_a_bom_are_read(server: HarnessThread) -> None:
     status, answer = call(server, "POST", "/api/events", body, Authorization=f"Bearer {TOKEN}")
     assert status == 200, answer
     assert answer["records"] == 5 and answer["errors"] == []
+
+
+def test_an_address_timeline_takes_an_address_typed_in_full_width(server: HarnessThread) -> None:
+    """``＠`` typed through an IME was "not an address" (a 400)."""
+    path = (
+        "/api/addresses/" + urllib.request.quote("ｔａｒｏ＠ｄｏｃｏｍｏ．ｎｅ．ｊｐ") + "/events"
+    )
+    status, answer = call(server, "GET", path)
+    assert status == 200, answer
+    assert answer["address"] == "taro@docomo.ne.jp"

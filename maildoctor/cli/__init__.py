@@ -28,6 +28,11 @@ EXIT_STATUS: dict[type[MaildoctorError], int] = {
 }
 
 
+#: Ctrl-C (SIGINT) ends a command with the shell's status for it, 128 + 2.
+EXIT_INTERRUPTED = 130
+INTERRUPTED_SAYS = "what was printed is incomplete."
+
+
 def exit_status(error: MaildoctorError) -> int:
     """The exit status of a failure: its kind's, the nearest in its class's ancestry."""
     return by_kind(error, EXIT_STATUS, 1)
@@ -127,6 +132,11 @@ class LazyGroup(click.Group):
                 sys.stdout.flush()
         except MaildoctorError as e:
             raise Failed.of(e) from e
+        except KeyboardInterrupt:
+            # click says "Aborted!" and exits 1, which `check` and `diagnose` use for
+            # "risky": a CI job would read an interrupted run as a verdict.
+            click.echo(f"Interrupted: stopped before the end; {INTERRUPTED_SAYS}", err=True)
+            raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
         except OSError as e:
             if e.errno not in WRITE_ERRNOS:
                 raise  # EPIPE (`| head -1`) is click's: a quiet exit

@@ -17,6 +17,7 @@ from maildoctor.address.check import CheckResult, check_many, exit_code
 from maildoctor.cli.check_format import ResultFormatter
 from maildoctor.cli.check_input import Record, read_input
 from maildoctor.cli.options import (
+    EMPTY_ADDRESS,
     address_dns_options,
     format_option,
     lang_option,
@@ -157,6 +158,8 @@ def command(
     """
     if not addresses and file_ is None:
         raise click.UsageError("Give at least one ADDRESS or --file PATH (use '-' for stdin).")
+    if any(not a.strip() for a in addresses):  # as diagnose: no address, not a verdict
+        raise click.BadParameter(EMPTY_ADDRESS)
     if ticket != "not_arrived" and not reply:
         raise click.UsageError("--ticket chooses the reply draft: use it with --reply.")
     if probe and (fmt == "csv" or reply):

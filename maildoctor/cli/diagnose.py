@@ -13,6 +13,7 @@ from click.core import ParameterSource
 
 from maildoctor.cli.check_input import Record, read_input
 from maildoctor.cli.options import (
+    EMPTY_ADDRESS,
     CouldNotRun,
     address_dns_options,
     days_range,
@@ -139,7 +140,7 @@ def command(
     if (address is None) == (file_ is None):
         raise click.UsageError("Give one ADDRESS or --file PATH (not both).")
     if address is not None and not address.strip():
-        raise click.BadParameter("the address is empty; give the customer's address.")
+        raise click.BadParameter(EMPTY_ADDRESS)
     templates_dir = reply_templates(templates_dir, kind.reply)
     try:
         load_template(template or kind.template, templates_dir)

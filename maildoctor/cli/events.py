@@ -176,11 +176,11 @@ def ingest(
 @events_db_option
 def show(address: str, fmt: str, days: int, lang: str, events_db: Path | None) -> None:
     """One address's timeline, newest first, and whether we stopped sending to it."""
-    from maildoctor.events import EventStoreError
+    from maildoctor.events import EventStoreError, address_key
     from maildoctor.events.lookup import lookup
     from maildoctor.events.report import CSV_COLUMNS, csv_row, format_text
 
-    if "@" not in address:
+    if "@" not in address_key(address):  # ＠ typed through an IME is an @
         raise InputError(f"{address!r} is not an address (no @).")
     store = _store(events_db, create=False)
     try:

@@ -48,6 +48,9 @@ def days_range(min: int = 0) -> click.IntRange:
     return click.IntRange(min=min, max=MAX_DAYS)
 
 
+#: What ``check`` and ``diagnose`` say of an empty ADDRESS (a usage error, exit 2).
+EMPTY_ADDRESS = "the address is empty; give the customer's address."
+
 #: What a failed write says when it is not about the user's input: a full disk, a
 #: read-only or closed output. (EPIPE, a reader that stopped, is click's: a quiet exit.)
 WRITE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EBADF})

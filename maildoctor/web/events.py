@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from maildoctor.events.address import address_key
 from maildoctor.events.esp import events_from_body
 from maildoctor.events.ingest import harness_events
 from maildoctor.events.lookup import lookup
@@ -228,7 +229,7 @@ def add_routes(app: web.Application, harness: Harness, config: WebConfig) -> Non
 
     async def address_events(request: web.Request) -> web.Response:
         address = request.match_info["address"]
-        if "@" not in address or len(address) > 320:
+        if len(address) > 320 or "@" not in address_key(address):  # ＠ from an IME is an @
             return error_response(400, f"{address[:80]!r} is not an address.")
         try:
             days = int(request.query.get("days", str(DEFAULT_DAYS)))
