@@ -295,6 +295,24 @@ def test_ingest_names_a_lone_surrogate_and_reads_past_a_bom(tmp_path: Path) -> N
     assert "7 records (7 new)" in result.stdout + result.stderr
 
 
+#: The read(2) system call's number, as /proc/PID/task/TID/syscall shows it.
+READ_SYSCALL = {"x86_64": "0", "aarch64": "63"}
+
+
+def _blocked_reading_stdin(pid: int) -> bool:
+    """Whether a thread of ``pid`` waits in read(2) on descriptor 0 (Linux's /proc)."""
+    import platform
+
+    read = READ_SYSCALL[platform.machine()]
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            if (task / "syscall").read_text().split()[:2] == [read, "0x0"]:
+                return True
+        except OSError:
+            continue  # the thread ended while we looked
+    return False
+
+
 @pytest.mark.parametrize(
     "args",
     [
@@ -318,7 +336,13 @@ def test_ctrl_c_is_exit_130_not_a_verdict(tmp_path: Path, args: list[str]) -> No
     assert process.stdin is not None
     process.stdin.write("taro@docomo.ne.jp\n")
     process.stdin.flush()
-    time.sleep(1.5)  # started, and reading the rest of stdin
+    # Started, and reading the rest of stdin: a fixed pause let the SIGINT land while a
+    # loaded machine was still importing (a traceback, or click's "Aborted!" and exit 1).
+    deadline = time.monotonic() + 60
+    while not _blocked_reading_stdin(process.pid):
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, "the command never waited on stdin"
+        time.sleep(0.05)
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=30)
     assert process.returncode == 130, stderr
