@@ -8,6 +8,7 @@ file; code picks a table by language and never branches on it.
 from __future__ import annotations
 
 import tomllib
+import unicodedata
 from collections.abc import Mapping
 from functools import cache
 from importlib import resources
@@ -15,7 +16,16 @@ from typing import Literal
 
 from maildoctor.findings import Lang
 
-__all__ = ["Surface", "for_surface", "page_words", "pages", "sections", "words"]
+__all__ = [
+    "Surface",
+    "display_width",
+    "for_surface",
+    "page_words",
+    "pages",
+    "reason_label",
+    "sections",
+    "words",
+]
 
 #: Where a sentence is shown: the CLI may name its own flags (``--offline``); the desk
 #: is a page for agents who never open a terminal, and says what is true on the desk.
@@ -38,6 +48,17 @@ def for_surface(table: Mapping[str, str], key: str, surface: Surface) -> str:
     """``table[key]`` as ``surface`` words it: its own ``{key}_{surface}`` entry when the
     data has one (the desk's "this desk is set up without DNS"), else ``key``'s."""
     return table.get(f"{key}_{surface}") or table[key]
+
+
+def reason_label(reason: str, lang: Lang) -> str:
+    """A bounce reason's name in ``lang`` (``userunknown``: ``宛先不明``); a name no table
+    knows (an ESP's own word in a delivery record) is shown as it came, none as ``-``."""
+    return words("reason_labels", lang).get(reason) or reason or "-"
+
+
+def display_width(text: str) -> int:
+    """Columns ``text`` takes on a terminal: a wide (Japanese) character takes two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
 @cache

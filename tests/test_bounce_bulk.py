@@ -115,6 +115,25 @@ def test_summary_counts_kinds_apart(tmp_path: Path) -> None:
     assert sum(data["by_day"].values()) == 4
 
 
+def test_summary_text_names_reasons_in_words_and_keeps_columns(tmp_path: Path) -> None:
+    """An agent reads 宛先不明, not ``userunknown`` (kept in brackets for search), and
+    the counts stay in one column however wide the Japanese names are."""
+    from maildoctor.words import display_width
+
+    for name in ("postfix-02.eml", "rhost-kddi-01.eml", "sendmail-01.eml"):
+        shutil.copy(DATA / "bounces" / name, tmp_path / name)
+    code, out, _ = _run("--summary", str(tmp_path))
+    assert code == 0
+    lines = out.splitlines()
+    block = lines[lines.index("理由(バウンス):") + 1 : lines.index("キャリア(バウンス):")]
+    assert [line.rsplit(None, 1)[0].strip() for line in block] == [
+        "宛先不明 [userunknown]",
+        "受信設定による拒否 [filtered]",
+    ]
+    assert len({display_width(line) for line in block}) == 1, block
+    assert "  恒久的(再送しても届きません)" in out
+
+
 def test_suppression_list_hard_at_once_soft_after_repeats(tmp_path: Path) -> None:
     days = ["Mon, 2 Nov 2026", "Wed, 4 Nov 2026", "Fri, 6 Nov 2026"]
     for i, day in enumerate(days):

@@ -22,7 +22,7 @@ def test_text_report_in_japanese() -> None:
     code, out, err = _run(str(DATA / "rhost-kddi-01.eml"))
     assert code == 0 and err == ""
     assert "宛先: otsu-sakaba-hunter-neko-nyaaaaaaan@ezweb.ne.jp" in out
-    assert "理由: filtered" in out
+    assert "理由: 受信設定による拒否 [filtered]" in out
     assert "ステータス 5.2.0, 応答コード 550" in out
     assert "サーバーの応答: 550 : User unknown" in out
     assert "キャリア: au(KDDI)" in out
@@ -32,7 +32,7 @@ def test_text_report_in_japanese() -> None:
 def test_text_report_in_english() -> None:
     code, out, _ = _run("--lang", "en", str(DATA / "postfix-63.eml"))
     assert code == 0
-    assert "Reason: mailboxfull" in out
+    assert "Reason: mailbox full [mailboxfull]" in out
     assert "The recipient's mailbox is full." in out
     assert "Free up space in the mailbox" in out
 
@@ -63,7 +63,7 @@ def test_not_a_bounce_says_so_without_traceback(tmp_path: Path) -> None:
     assert (
         err == f"{note}: not a bounce (no delivery status report and no delivery-failure text).\n"
     )
-    assert "Reason: userunknown" in out  # the other file is still explained
+    assert "Reason: unknown recipient [userunknown]" in out  # the other file is still explained
     assert "Traceback" not in out + err
 
 

@@ -140,4 +140,4 @@ def test_parser_crash_is_reported_and_other_files_continue(
     code, out, err = _run("--lang", "en", str(boom), str(DATA / "sendmail-01.eml"))
     assert code == 1
     assert err == f"{boom}: the file could not be parsed (RecursionError).\n"
-    assert "Reason: userunknown" in out
+    assert "Reason: unknown recipient [userunknown]" in out

@@ -212,7 +212,7 @@ def test_the_records_times_are_in_the_readers_zone(tmp_path: Path) -> None:
     assert record["summary"].startswith("2026-12-07 18:42 JSTに期限切れ")
     assert "UTC" not in record["summary"] + record["searched_text"]
     assert "JST" in record["searched_text"]
-    assert "at 2026-12-07 10:42 CET (blocked)" in paris["delivery"]["summary"]
+    assert "at 2026-12-07 10:42 CET (sender blocked)" in paris["delivery"]["summary"]
     assert paris["delivery"]["records"][0]["time"] == "2026-12-07T09:42:49Z"
     for status, error in bad:
         assert status == 400 and error["error"] == '"tz" is a time zone name such as "Asia/Tokyo".'

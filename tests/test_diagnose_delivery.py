@@ -86,6 +86,11 @@ def test_a_delay_is_the_carriers_not_the_customers(tmp_path: Path, events_db: Pa
     assert doc["delivery"]["records"][0]["status"] == "expired"
     assert doc["advice"][:2] == ["retry_later", "sender_side_fix"]
     assert "受け取りが一時的に遅れて" in doc["reply_draft"]
+    # The reason in the agent's sentence is named in words, not Sisimai's id.
+    reason = doc["delivery"]["records"][0]["reason"]
+    assert reason == "blocked"
+    assert "(送信元のブロック)" in doc["delivery"]["summary"]
+    assert f"({reason})" not in doc["delivery"]["summary"]
 
 
 def test_an_esp_drop_is_suppression_since_then(tmp_path: Path, events_db: Path) -> None:

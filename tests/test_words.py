@@ -90,3 +90,18 @@ def test_no_module_carries_a_words_table() -> None:
             if {"ja", "en"} <= keys and written:
                 found.append(f"{path.relative_to(package)}:{node.lineno}")
     assert found == []
+
+
+def test_every_bounce_reason_is_named_in_both_languages() -> None:
+    """Each reason the classifier can give (bounce_patterns.toml [reason.*]) has a label:
+    an agent's sentence never falls back to Sisimai's id."""
+    from maildoctor.bounce.patterns import tables
+    from maildoctor.words import reason_label
+
+    for reason in tables().reasons:
+        for lang in ("ja", "en"):
+            assert reason_label(reason, lang) != reason, (reason, lang)
+    assert set(sections()["reason_labels"]["ja"]) == set(tables().reasons)
+    assert reason_label("", "ja") == "-" and reason_label("bounce_vendor_word", "en") == (
+        "bounce_vendor_word"
+    )

@@ -10,7 +10,7 @@ from maildoctor.bounce.classify import Explanation
 from maildoctor.bounce.patterns import tables
 from maildoctor.carriers import CARRIERS
 from maildoctor.findings import Lang
-from maildoctor.words import words
+from maildoctor.words import reason_label, words
 
 __all__ = [
     "REPLY_TEMPLATE",
@@ -46,6 +46,7 @@ def explanation_dict(e: Explanation, lang: Lang, *, file: str | None = None) -> 
         {
             "recipient": e.recipient or None,
             "reason": e.reason,
+            "reason_label": reason_label(e.reason, lang),
             "summary": summary(e.reason, lang, e.carrier),
             "hard_bounce": e.hard_bounce,
             "status": e.status or None,
@@ -78,7 +79,8 @@ def format_text(file: str, explanations: tuple[Explanation, ...], lang: Lang) ->
         carrier = CARRIERS.get(e.carrier) if e.carrier else None
         kind = _label("hard" if e.hard_bounce else "soft", lang)
         lines.append(f"{_label('recipient', lang)}: {e.recipient or _label('unknown', lang)}")
-        lines.append(f"  {_label('reason', lang)}: {e.reason} ({kind})")
+        name = reason_label(e.reason, lang)
+        lines.append(f"  {_label('reason', lang)}: {name} [{e.reason}] ({kind})")
         lines.append(f"    {summary(e.reason, lang, e.carrier)}")
         codes = []
         if e.status:

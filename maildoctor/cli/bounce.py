@@ -7,7 +7,7 @@ import hashlib
 import json
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
@@ -28,7 +28,7 @@ from maildoctor.cli.options import (
 )
 from maildoctor.findings import Lang
 from maildoctor.spreadsheet import csv_line
-from maildoctor.words import words
+from maildoctor.words import display_width, reason_label, words
 
 #: NotABounce's codes, each with its line in words.toml [bounce_cli]
 _NOT_A_BOUNCE = ("not_an_email", "no_failure", "empty", "no_recipients")
@@ -316,9 +316,19 @@ def _print_summary(out: Any, fmt: str, data: dict[str, Any], lang: Lang) -> None
         return
     said = words("bounce_cli", lang)
     lines = [f"{said['summary_unreadable']}: {data['messages_unreadable']}"]
+    kinds = words("bounce_report", lang)
+    named: dict[str, Callable[[str], str]] = {  # a reason's name, hard or soft in words
+        "by_reason": lambda key: f"{reason_label(key, lang)} [{key}]",
+        "hard_soft": lambda key: kinds.get(key) or key,
+    }
     for dim in ("by_kind", "by_reason", "by_carrier", "hard_soft", "by_day"):
         lines.append(f"{said['summary_' + dim]}:")
-        lines.extend(f"  {key:<24} {count:>7}" for key, count in data[dim].items())
+        name_of = named.get(dim, str)
+        rows = [(name_of(key), count) for key, count in data[dim].items()]
+        pad = max([24, *(display_width(name) for name, _ in rows)])
+        lines.extend(
+            f"  {name}{' ' * (pad - display_width(name))} {count:>7}" for name, count in rows
+        )
     out.write("\n".join(lines) + "\n")
 
 

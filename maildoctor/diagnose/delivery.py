@@ -24,7 +24,7 @@ from maildoctor.events.report import status_label
 from maildoctor.events.store import DEFAULT_DAYS, EventStore, EventStoreError
 from maildoctor.events.timeline import explanation_of
 from maildoctor.findings import Lang
-from maildoctor.words import words
+from maildoctor.words import reason_label, words
 
 __all__ = [
     "VERDICTS",
@@ -87,14 +87,14 @@ class Delivery:
         if self.verdict == "suppressed" and s is not None:
             why = words("events", lang)[f"why_{s.why}"]
             return w["suppressed"].format(
-                since=_when(s.since, zone), why=why, reason=s.reason or "-"
+                since=_when(s.since, zone), why=why, reason=reason_label(s.reason, lang)
             )
         if e is None:
             return w[self.verdict]
         return w[self.verdict].format(
             time=_when(e.time, zone),
             relay=e.relay or e.source,
-            reason=e.reason or "-",
+            reason=reason_label(e.reason, lang),
             status=status_label(e.status, lang),
         )
 

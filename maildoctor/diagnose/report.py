@@ -18,7 +18,7 @@ from maildoctor.diagnose.results import DiagnoseResult, ScenarioResult, web_comm
 from maildoctor.findings import Lang
 from maildoctor.harness.defaults import DEFAULT_HTTP
 from maildoctor.tickets import DEFAULT_TICKET, ticket
-from maildoctor.words import words
+from maildoctor.words import display_width, words
 
 
 def _words(lang: Lang) -> dict[str, str]:
@@ -127,11 +127,7 @@ def trial_lesson(result: DiagnoseResult, lang: Lang) -> str:
 
 
 def _table(rows: Sequence[tuple[str, ...]], header: tuple[str, ...]) -> list[str]:
-    from unicodedata import east_asian_width
-
-    def width(text: str) -> int:
-        return sum(2 if east_asian_width(ch) in "WF" else 1 for ch in text)
-
+    width = display_width
     cols = [max(width(row[i]) for row in [header, *rows]) for i in range(len(header))]
     out = []
     for row in [header, *rows]:

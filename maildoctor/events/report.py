@@ -8,7 +8,7 @@ from typing import Any
 from maildoctor.events.model import Event
 from maildoctor.events.timeline import Suppression
 from maildoctor.findings import Lang
-from maildoctor.words import words
+from maildoctor.words import reason_label, words
 
 __all__ = [
     "CSV_COLUMNS",
@@ -63,7 +63,10 @@ def suppression_text(s: Suppression | None, lang: Lang) -> str:
     if s is None:
         return w["not_suppressed"]
     return w["suppressed"].format(
-        since=_when(s.since), why=w[f"why_{s.why}"], reason=s.reason or "-", count=s.count
+        since=_when(s.since),
+        why=w[f"why_{s.why}"],
+        reason=reason_label(s.reason, lang),
+        count=s.count,
     )
 
 
@@ -78,7 +81,8 @@ def format_text(
         return "\n".join(out) + "\n"
     out.append(w["count"].format(count=len(events)))
     for e in events:
-        kind = f" [{e.reason}, {w['hard'] if e.hard else w['soft']}]" if e.reason else ""
+        hard = w["hard"] if e.hard else w["soft"]
+        kind = f" [{reason_label(e.reason, lang)}, {hard}]" if e.reason else ""
         out.append("")
         out.append(f"{_when(e.time)}  {status_label(e.status, lang)}{kind}  ({e.source})")
         facts = [
