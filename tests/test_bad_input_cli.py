@@ -380,3 +380,56 @@ def test_events_show_finds_an_address_typed_in_full_width(tmp_path: Path) -> Non
     assert typed.exit_code == plain.exit_code == 0, typed.output
     assert len(json.loads(plain.stdout)) == 4
     assert typed.stdout == plain.stdout
+
+
+def _stores(tmp_path: Path) -> dict[str, Path]:
+    """A real message store, events store and another program's SQLite file."""
+    import sqlite3
+
+    harness, events = tmp_path / "h.sqlite3", tmp_path / "events.sqlite3"
+    made = CliRunner().invoke(main, ["diagnose", "--offline", "--db", str(harness), "a@b.jp"])
+    assert made.exit_code in (0, 1), made.output
+    log = Path(__file__).parent / "data" / "events" / "postfix-maillog.log"
+    made = CliRunner().invoke(main, ["events", "ingest", "--events-db", str(events), str(log)])
+    assert made.exit_code == 0, made.output
+    other = tmp_path / "crm.sqlite3"
+    with sqlite3.connect(other) as conn:
+        conn.execute("CREATE TABLE customers (email TEXT)")
+    return {"message store": harness, "events store": events, "crm": other}
+
+
+@pytest.mark.parametrize(
+    ("given", "args", "said"),
+    [
+        ("events store", ["diagnose", "--offline", "a@b.jp", "--db"],
+         "Cannot open the message store {path}: it is maildoctor's events store, not its "
+         "message store. Give another --db."),
+        ("crm", ["diagnose", "--offline", "a@b.jp", "--db"],
+         "Cannot open the message store {path}: it holds another program's tables "
+         "(customers), not maildoctor's message store. Give another --db."),
+        ("message store", ["events", "ingest", str(BOUNCE), "--events-db"],
+         "Cannot open the events store {path}: it is maildoctor's message store, not its "
+         "events store. Give another --events-db."),
+        ("message store", ["events", "show", "a@b.jp", "--events-db"],
+         "Cannot open the events store {path}: it is maildoctor's message store, not its "
+         "events store. Give another --events-db."),
+        ("events store", ["serve", "--smtp", "127.0.0.1:0", "--http", "127.0.0.1:0",
+                          "--auth-dns", "off", "--desk-dns", "off", "--history-db"],
+         "Cannot open the desk history {path}: it is maildoctor's events store, not its "
+         "desk history. Give another --history-db."),
+    ],
+    ids=["diagnose-db-events", "diagnose-db-crm", "ingest-harness", "show-harness", "serve"],
+)  # fmt: skip
+def test_a_store_refuses_another_stores_file_and_leaves_it_as_it_was(
+    tmp_path: Path, given: str, args: list[str], said: str
+) -> None:
+    """Each store made its tables in whatever SQLite file it was given: `events ingest
+    --events-db h.sqlite3` added the events tables to the message store and said nothing."""
+    path = _stores(tmp_path)[given]
+    before = path.read_bytes()
+    if args[0] == "serve":
+        args = [*args[:-1], "--db", str(tmp_path / "new.sqlite3"), args[-1]]
+    result = run([*args, str(path)], tmp_path)  # a process: a serve that starts is killed
+    assert result.returncode == 4, result.stderr
+    assert one_error_line(result.stderr).endswith(said.format(path=path))
+    assert path.read_bytes() == before
