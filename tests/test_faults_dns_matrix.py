@@ -131,7 +131,7 @@ def test_sender_asks_nothing_past_the_canaries(fault: tuple[str, DNSTestServer])
 
 def _serve(
     tmp_path: Path, nameserver: str, wait_for: str = "canary"
-) -> tuple[subprocess.Popen[str], list[str]]:
+) -> tuple[subprocess.Popen[str], list[str], threading.Thread]:
     """``maildoctor serve`` in a child process, and the stderr lines it printed up to
     one containing ``wait_for`` (read by a thread, so a server that never says it is
     bounded)."""
@@ -159,18 +159,20 @@ def _serve(
         if any(wait_for in line for line in lines):
             break
         time.sleep(0.05)
-    return proc, lines
+    return proc, lines, reader
 
 
-def _stop(proc: subprocess.Popen[str]) -> None:
+def _stop(proc: subprocess.Popen[str], reader: threading.Thread) -> None:
     proc.send_signal(signal.SIGTERM)
     try:
         proc.wait(timeout=20)
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait(timeout=10)
+    # The reader takes the last lines until the stream ends with the process (a fixed
+    # pause could close it first, and a Traceback at exit would go unseen).
+    reader.join(timeout=10)
     if proc.stderr is not None:
-        time.sleep(0.1)  # let the reader thread take the last lines
         proc.stderr.close()
 
 
@@ -183,7 +185,7 @@ def _api(port: int, path: str) -> Any:
 @pytest.mark.parametrize("to", ["taro@softbank.ne.jp", "hanako@au.com"])
 def test_serve_and_send_signed(fault: tuple[str, DNSTestServer], tmp_path: Path, to: str) -> None:
     name, server = fault
-    proc, lines = _serve(tmp_path, server.nameserver)
+    proc, lines, reader = _serve(tmp_path, server.nameserver)
     try:
         started = "".join(lines)
         smtp = re.search(r"^SMTP\s+127\.0\.0\.1:(\d+)", started, re.M)
@@ -221,7 +223,7 @@ def test_serve_and_send_signed(fault: tuple[str, DNSTestServer], tmp_path: Path,
         assert_honest(json.dumps(detail["decisions"]) + auth["header"])
         assert "permerror" not in auth["header"]
     finally:
-        _stop(proc)
+        _stop(proc, reader)
     assert "Traceback" not in "".join(lines)
 
 
@@ -263,7 +265,7 @@ def test_serve_with_truthful_dns_is_the_control(tmp_path: Path) -> None:
     """The same cell with a DNS server that answers the canaries: no warning, and the
     signed message passes (so the cells above fail for the fault, not the setup)."""
     with DNSTestServer.from_files(ZONES_DIR / "sender.zone") as server:
-        proc, lines = _serve(tmp_path, server.nameserver, wait_for="Auth ")
+        proc, lines, reader = _serve(tmp_path, server.nameserver, wait_for="Auth ")
         try:
             started = "".join(lines)
             smtp = re.search(r"^SMTP\s+127\.0\.0\.1:(\d+)", started, re.M)
@@ -283,7 +285,7 @@ def test_serve_with_truthful_dns_is_the_control(tmp_path: Path) -> None:
             assert detail["authentication"]["dkim"]["result"] == "pass"
             assert [d["rule"] for d in detail["decisions"]] == ["default"]
         finally:
-            _stop(proc)
+            _stop(proc, reader)
     assert not [line for line in lines if "canary" in line or "Traceback" in line]
 
 
