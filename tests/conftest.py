@@ -94,3 +94,16 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         uses_chromium = "browser" in getattr(item, "fixturenames", ())
         if uses_chromium or item.get_closest_marker("browser") is not None:
             item.add_marker(pytest.mark.slow)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _nothing_left_running() -> Iterator[None]:
+    """A module's harnesses, servers and child processes end with it (tests/looseends.py):
+    one left running is a flake source for the next module on the worker."""
+    from tests import looseends
+
+    before = looseends.snapshot()
+    yield
+    left = looseends.left_running(before)
+    if left:
+        pytest.fail("Left running after this module: " + "; ".join(left), pytrace=False)

@@ -31,7 +31,9 @@ from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
-__all__ = ["POSTFIX", "PostfixInstance", "available", "free_port"]
+from tests.ports import free_port
+
+__all__ = ["POSTFIX", "PostfixInstance", "available"]
 
 POSTFIX = "/usr/sbin/postfix"
 DAEMONS = "/usr/lib/postfix/sbin"
@@ -66,13 +68,6 @@ postlog   unix-dgram n  -       n       -       1       postlogd
 def available() -> bool:
     """Whether a private instance can run here: Postfix installed and we are root."""
     return Path(POSTFIX).exists() and Path(DAEMONS, "master").exists() and os.geteuid() == 0
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 nobody listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class PostfixInstance:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -18,13 +17,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.ports import free_port
+
 SPAMD = shutil.which("spamd") or ("/usr/sbin/spamd" if Path("/usr/sbin/spamd").exists() else None)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @contextmanager
@@ -33,7 +28,7 @@ def private_spamd(home: Path, timeout: float = 60.0) -> Iterator[tuple[str, int]
     if SPAMD is None:
         # As Chromium and Postfix: a missing peer fails, whether or not $CI is set.
         pytest.fail("spamd is not installed; .ci/run installs spamassassin/spamd")
-    port = _free_port()
+    port = free_port()
     log = home / "spamd.log"
     args = [
         SPAMD, "-L", "-x", f"--listen=127.0.0.1:{port}", f"--pidfile={home / 'spamd.pid'}",

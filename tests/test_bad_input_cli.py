@@ -295,6 +295,24 @@ def test_ingest_names_a_lone_surrogate_and_reads_past_a_bom(tmp_path: Path) -> N
     assert "7 records (7 new)" in result.stdout + result.stderr
 
 
+#: The read(2) system call's number, as /proc/PID/task/TID/syscall shows it.
+READ_SYSCALL = {"x86_64": "0", "aarch64": "63"}
+
+
+def _blocked_reading_stdin(pid: int) -> bool:
+    """Whether a thread of ``pid`` waits in read(2) on descriptor 0 (Linux's /proc)."""
+    import platform
+
+    read = READ_SYSCALL[platform.machine()]
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            if (task / "syscall").read_text().split()[:2] == [read, "0x0"]:
+                return True
+        except OSError:
+            continue  # the thread ended while we looked
+    return False
+
+
 @pytest.mark.parametrize(
     "args",
     [
@@ -318,7 +336,13 @@ def test_ctrl_c_is_exit_130_not_a_verdict(tmp_path: Path, args: list[str]) -> No
     assert process.stdin is not None
     process.stdin.write("taro@docomo.ne.jp\n")
     process.stdin.flush()
-    time.sleep(1.5)  # started, and reading the rest of stdin
+    # Started, and reading the rest of stdin: a fixed pause let the SIGINT land while a
+    # loaded machine was still importing (a traceback, or click's "Aborted!" and exit 1).
+    deadline = time.monotonic() + 60
+    while not _blocked_reading_stdin(process.pid):
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, "the command never waited on stdin"
+        time.sleep(0.05)
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=30)
     assert process.returncode == 130, stderr
@@ -356,3 +380,56 @@ def test_events_show_finds_an_address_typed_in_full_width(tmp_path: Path) -> Non
     assert typed.exit_code == plain.exit_code == 0, typed.output
     assert len(json.loads(plain.stdout)) == 4
     assert typed.stdout == plain.stdout
+
+
+def _stores(tmp_path: Path) -> dict[str, Path]:
+    """A real message store, events store and another program's SQLite file."""
+    import sqlite3
+
+    harness, events = tmp_path / "h.sqlite3", tmp_path / "events.sqlite3"
+    made = CliRunner().invoke(main, ["diagnose", "--offline", "--db", str(harness), "a@b.jp"])
+    assert made.exit_code in (0, 1), made.output
+    log = Path(__file__).parent / "data" / "events" / "postfix-maillog.log"
+    made = CliRunner().invoke(main, ["events", "ingest", "--events-db", str(events), str(log)])
+    assert made.exit_code == 0, made.output
+    other = tmp_path / "crm.sqlite3"
+    with sqlite3.connect(other) as conn:
+        conn.execute("CREATE TABLE customers (email TEXT)")
+    return {"message store": harness, "events store": events, "crm": other}
+
+
+@pytest.mark.parametrize(
+    ("given", "args", "said"),
+    [
+        ("events store", ["diagnose", "--offline", "a@b.jp", "--db"],
+         "Cannot open the message store {path}: it is maildoctor's events store, not its "
+         "message store. Give another --db."),
+        ("crm", ["diagnose", "--offline", "a@b.jp", "--db"],
+         "Cannot open the message store {path}: it holds another program's tables "
+         "(customers), not maildoctor's message store. Give another --db."),
+        ("message store", ["events", "ingest", str(BOUNCE), "--events-db"],
+         "Cannot open the events store {path}: it is maildoctor's message store, not its "
+         "events store. Give another --events-db."),
+        ("message store", ["events", "show", "a@b.jp", "--events-db"],
+         "Cannot open the events store {path}: it is maildoctor's message store, not its "
+         "events store. Give another --events-db."),
+        ("events store", ["serve", "--smtp", "127.0.0.1:0", "--http", "127.0.0.1:0",
+                          "--auth-dns", "off", "--desk-dns", "off", "--history-db"],
+         "Cannot open the desk history {path}: it is maildoctor's events store, not its "
+         "desk history. Give another --history-db."),
+    ],
+    ids=["diagnose-db-events", "diagnose-db-crm", "ingest-harness", "show-harness", "serve"],
+)  # fmt: skip
+def test_a_store_refuses_another_stores_file_and_leaves_it_as_it_was(
+    tmp_path: Path, given: str, args: list[str], said: str
+) -> None:
+    """Each store made its tables in whatever SQLite file it was given: `events ingest
+    --events-db h.sqlite3` added the events tables to the message store and said nothing."""
+    path = _stores(tmp_path)[given]
+    before = path.read_bytes()
+    if args[0] == "serve":
+        args = [*args[:-1], "--db", str(tmp_path / "new.sqlite3"), args[-1]]
+    result = run([*args, str(path)], tmp_path)  # a process: a serve that starts is killed
+    assert result.returncode == 4, result.stderr
+    assert one_error_line(result.stderr).endswith(said.format(path=path))
+    assert path.read_bytes() == before

@@ -142,7 +142,7 @@ def test_a_connection_failure_has_no_reply_code_and_expires(
 ) -> None:
     """Postfix's next hop refuses connections: deferred with Postfix's own words, then
     expired; never a hard bounce, never a reply code read into them."""
-    from tests.postfixproc import free_port
+    from tests.ports import free_port
 
     mta = postfix_relay(("127.0.0.1", free_port()))  # nothing listens there
     with smtplib.SMTP(*mta.smtp_address) as s:

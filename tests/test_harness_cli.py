@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from maildoctor.cli import main
 from maildoctor.harness.policy import Profile
 from maildoctor.harness.server import HarnessThread
 from maildoctor.web.app import run_in_thread
+from tests.ports import free_port
 
 
 @pytest.fixture
@@ -93,12 +93,6 @@ def test_send_with_starttls_and_auth(tmp_path: Path) -> None:
         assert bad.exit_code == 4  # nothing was sent: not a recipient refusal
         assert bad.stderr.startswith("Error: The server refused the login for 'u': 535")
         assert len(h.messages()) == 1
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.mark.parametrize(

@@ -22,6 +22,7 @@ from maildoctor.harness.server import run_in_thread
 from maildoctor.probe import ProbeLimiter, ProbeResult, ProbeSettings, probe_address
 from maildoctor.probe.probe import MAILBOX_REASONS
 from tests import postfixproc
+from tests.ports import free_port
 
 RANDOM = "md-probe-fixed"
 
@@ -236,7 +237,7 @@ def postfix(tmp_path_factory: pytest.TempPathFactory) -> Iterator[postfixproc.Po
     base = tmp_path_factory.mktemp("postfix")
     try:
         with postfixproc.PostfixInstance(
-            base, relay=("127.0.0.1", postfixproc.free_port()), settings=settings
+            base, relay=("127.0.0.1", free_port()), settings=settings
         ) as mta:
             yield mta
     finally:

@@ -42,7 +42,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -55,6 +54,7 @@ from pathlib import Path
 import pytest
 
 from tests.dnsserver import ZONES_DIR, DNSTestServer
+from tests.ports import free_port
 from tests.readme_blocks import (
     PORT,
     QUIET_OK,
@@ -88,12 +88,6 @@ class Scratch:
     env: dict[str, str]
     zones: str
     """The test zone's DNS server, ``127.0.0.1:PORT``."""
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -139,7 +133,7 @@ def _move_ports(text: str, scratch: Scratch) -> tuple[str, dict[str, int]]:
         if port == "5353":
             return zones_port
         if port not in moved:
-            moved[port] = _free_port()
+            moved[port] = free_port()
         return str(moved[port])
 
     return PORT.sub(swap, text), moved
@@ -409,7 +403,17 @@ def test_run_group_stops_what_a_block_leaves_running(
     )
     assert status is None
     pid = int(out.split()[0])
-    time.sleep(0.2)
     stat = Path(f"/proc/{pid}/stat")
-    # gone, or a zombie waiting for its new parent to reap it: not running
-    assert not stat.exists() or stat.read_text().split(") ", 1)[1][0] in "ZX"
+
+    def running() -> bool:
+        # gone, or a zombie waiting for its new parent to reap it: not running
+        try:
+            return stat.read_text().split(") ", 1)[1][0] not in "ZX"
+        except FileNotFoundError:
+            return False
+
+    # The kill is delivered asynchronously: wait for it (bounded) rather than a fixed pause.
+    deadline = time.monotonic() + 10
+    while running():
+        assert time.monotonic() < deadline, f"the block's background child {pid} still runs"
+        time.sleep(0.02)

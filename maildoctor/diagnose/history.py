@@ -22,6 +22,7 @@ from typing import Any
 
 from maildoctor.errors import StoreFailure
 from maildoctor.harness.store import like_pattern
+from maildoctor.store_kind import other_store
 
 __all__ = ["DEFAULT_MAX_ENTRIES", "History", "HistoryEntry", "HistoryError", "HistoryFilter"]
 
@@ -150,6 +151,11 @@ class History:
         except OSError as e:
             raise HistoryError(f"Cannot open the desk history {self.path}: {e}.") from e
         with self._session("open") as conn:
+            other = other_store(conn, "desk history")
+            if other is not None:
+                raise HistoryError(
+                    f"Cannot open the desk history {self.path}: {other}. Give another --history-db."
+                )
             conn.execute("PRAGMA journal_mode=WAL")
             conn.executescript(SCHEMA)
             have = {r["name"] for r in conn.execute("PRAGMA table_info(diagnoses)")}

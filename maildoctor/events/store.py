@@ -31,6 +31,7 @@ from pathlib import Path
 
 from maildoctor.errors import StoreFailure
 from maildoctor.events.model import Event
+from maildoctor.store_kind import other_store
 
 __all__ = [
     "DEFAULT_DAYS",
@@ -194,6 +195,11 @@ class EventStore:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(self.path, timeout=10.0, check_same_thread=False)
             self._db.row_factory = sqlite3.Row
+            other = other_store(self._db, "events store")
+            if other is not None:
+                raise EventStoreError(
+                    f"Cannot open the events store {self.path}: {other}. Give another --events-db."
+                )
             if create:
                 self._db.execute("PRAGMA journal_mode=WAL")
                 self._db.execute("PRAGMA synchronous=FULL")

@@ -15,6 +15,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from maildoctor.store_kind import other_store
+
 __all__ = ["FailureLog", "StoreProblem", "check_store", "describe_error", "quick_check"]
 
 
@@ -72,9 +74,12 @@ def check_store(conn: sqlite3.Connection, path: Path) -> None:
     transaction that is rolled back, so nothing stays.
     """
     try:
+        other = other_store(conn, "message store")
         rows = conn.execute("PRAGMA quick_check(3)").fetchall()
     except sqlite3.DatabaseError as e:
         raise StoreProblem(_damaged(path, str(e))) from e
+    if other is not None:
+        raise StoreProblem(f"Cannot open the message store {path}: {other}. Give another --db.")
     _raise_damage(path, rows)
     try:
         conn.execute("BEGIN IMMEDIATE")

@@ -320,8 +320,8 @@ class Store:
                     # Made under a rollback journal, then WAL: the new file's pages are
                     # written once (on a nearly full disk the log would hold them twice).
                     _migrate(conn)
-                conn.execute("PRAGMA journal_mode=WAL")
-                check_store(conn, self.path)  # damaged or read-only: said as such
+                check_store(conn, self.path)  # damaged, read-only, another store: said as such
+                conn.execute("PRAGMA journal_mode=WAL")  # after: not on a file that is not ours
                 _migrate(conn)
             except BaseException:
                 conn.close()
