@@ -14,7 +14,7 @@ import pytest
 from maildoctor.address.assess import Facts, assess
 from maildoctor.address.check import CheckResult, check_many, check_offline, check_one
 from maildoctor.address.dnsprobe import DNSProbe, DomainDNS, make_resolver
-from maildoctor.address.repair import fold_ime, ime_input, repair
+from maildoctor.address.repair import fold_ime, ime_input, repair, trim_prose
 from maildoctor.address.syntax import check_syntax
 from maildoctor.address.typos import TypoSuggestion, suggest_domain
 from tests.dnsserver import DNSTestServer
@@ -42,6 +42,12 @@ from tests.dnsserver import DNSTestServer
         ("taro@gmaill.con", "taro@gmail.com"),  # a slip and a made-up ending
         ("taro@hotmail.net", "taro@hotmail.com"),  # a name that exists under several endings
         ("taro@yahoo.cok", "taro@yahoo.com"),  # the ending nearest the one typed
+        # Japanese words typed around the address (an IME left on): the address inside,
+        # never the words turned into a Unicode local part and an IDN label
+        ("山田です。taro@docomo.ne.jpです", "taro@docomo.ne.jp"),
+        ("taro@docomo.ne.jpです。よろしく", "taro@docomo.ne.jp"),
+        ("taro@docomo.ne.jpです", "taro@docomo.ne.jp"),
+        ("アドレスは　ｈａｎａｋｏ＠ｅｚｗｅｂ．ｎｅ．ｊｐ　です", "hanako@ezweb.ne.jp"),
     ],
 )
 def test_broken_input_gets_the_address_meant(typed: str, meant: str) -> None:
@@ -71,6 +77,29 @@ def test_ーin_a_japanese_local_part_is_not_a_slip() -> None:
     result = check_syntax("ターロー@example.jp")
     assert result.valid and result.parsed is not None and result.parsed.smtputf8
     assert fold_ime("soーnet@soーnet.ne.jp") == "so-net@so-net.ne.jp"
+
+
+def test_japanese_that_is_the_address_own_is_kept() -> None:
+    """Only words around one ASCII address are cut: a Japanese local part, an IDN
+    domain, or two addresses in the words stay as typed."""
+    kept = ("ヤマダー@example.jp", "taro@例え.jp", "山田 a@x.jp と b@y.jp", "taro@docomo.ne.jp")
+    for text in kept:
+        assert trim_prose(text) == text
+    assert check_offline("taro@例え.jp").codes == []  # a real IDN under .jp: nothing to say
+
+
+def test_an_ending_no_registry_has_is_said_offline_and_left_to_dns_online() -> None:
+    offline = check_offline("taro@example.qqqq")
+    assert offline.verdict == "risky" and "tld_unknown" in offline.codes
+    assert offline.suggestion is None  # nothing to suggest: the ending is simply unknown
+    zone = (
+        "$ORIGIN example.qqqq.\n@ 3600 IN SOA ns hostmaster 1 7200 900 1209600 300\n"
+        "@ 3600 IN MX 10 mx\nmx 3600 IN A 192.0.2.25\n"
+    )
+    with DNSTestServer(zone) as server:
+        online = check_one("taro@example.qqqq", nameservers=[server.nameserver], canaries=())
+    # A TLD newer than the bundled list: DNS answered, so DNS decides.
+    assert "tld_unknown" not in online.codes and online.verdict == "ok"
 
 
 def test_repair_keeps_what_it_cannot_fix() -> None:

@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from maildoctor.address.syntax import SyntaxResult, display
+from maildoctor.address.repair import trim_prose
+from maildoctor.address.syntax import SyntaxResult, check_syntax, display
 from maildoctor.address.typos import TypoSuggestion
 from maildoctor.carriers import Carrier
 from maildoctor.findings import Finding, Lang, Verdict, make_finding, verdict_of
@@ -155,6 +156,13 @@ def assess(facts: Facts, lang: Lang = "ja") -> Diagnosis:
             )
     if facts.dns is not None:
         found.extend(_dns_findings(facts.dns, lang))
+    unknown_tld = _unknown_tld(facts)
+    if unknown_tld is not None and typo is None:
+        found.append(make_finding("tld_unknown", lang, domain=unknown_tld[0], tld=unknown_tld[1]))
+        # 「taro@docomo.ne.jpです」: the words after the address made the ending.
+        trimmed = check_syntax(trim_prose(syntax.address))
+        if suggestion is None and trimmed.parsed is not None and trimmed.address != address:
+            suggestion = trimmed.parsed.normalized
     if facts.carrier is not None:
         found.append(
             make_finding(
@@ -171,6 +179,25 @@ def assess(facts: Facts, lang: Lang = "ja") -> Diagnosis:
     if facts.role and parsed is not None:
         found.append(make_finding("role_account", lang, local=parsed.local))
     return Diagnosis(verdict=verdict_of(found), findings=tuple(found), suggestion=suggestion)
+
+
+#: RFC 2606's reserved TLDs: names with a known meaning (test set-ups use them), not slips.
+_RESERVED_TLDS = frozenset({"test", "example", "invalid", "localhost"})
+
+
+def _unknown_tld(facts: Facts) -> tuple[str, str] | None:
+    """(domain, its last label) when DNS was not asked and that label is no TLD the
+    bundled Public Suffix List knows; else None. Asked, DNS decides (a TLD newer than
+    the list resolves; an unreal one is NXDOMAIN; an untrusted answer is "unknown")."""
+    parsed = facts.syntax.parsed
+    if parsed is None or parsed.domain_literal or facts.dns is not None:
+        return None
+    from maildoctor.address.known_domains import public_suffix
+
+    domain = parsed.ascii_domain
+    if public_suffix(domain) is not None or domain.rpartition(".")[2] in _RESERVED_TLDS:
+        return None
+    return display(parsed.domain), display(parsed.domain.rpartition(".")[2])
 
 
 def _judge_typo(facts: Facts) -> tuple[TypoSuggestion | None, str]:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-__all__ = ["fix_at_signs", "fold_ime", "ime_input", "repair"]
+__all__ = ["fix_at_signs", "fold_ime", "ime_input", "repair", "trim_prose"]
 
 _IME_CHARS = re.compile(r"[\uFF01-\uFF5E\u3000\u3001\u3002\uFF61\uFF64]")
 _IME_STOPS = str.maketrans({"\u3002": ".", "\uff61": ".", "\u3001": ".", "\uff64": "."})
@@ -75,6 +75,34 @@ def fold_ime(raw: str) -> str:
     return "".join(ch for ch in folded if not ch.isspace())
 
 
+#: Japanese words (kana, kanji, half-width kana): what a customer writes around an
+#: address (「taro@docomo.ne.jpです」), never a part of the ASCII address inside them.
+_PROSE = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uff66-\uff9f]")
+#: An ASCII address as RFC 5322's atoms allow it, dots included (trimmed after).
+_ASCII_ADDRESS = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9.-]+")
+
+
+def trim_prose(text: str) -> str:
+    """``text`` cut to the one ASCII address inside the Japanese words around it.
+
+    ``山田です.taro@docomo.ne.jpです`` (an IME's 「。」 already folded) is
+    ``taro@docomo.ne.jp``: kept whole, the words would be read as a Unicode local
+    part and an IDN label (``docomo.ne.xn--jp-883a6b``). Unchanged without such
+    words, without exactly one ASCII address, or when the Japanese is the address's
+    own (``ヤマダー@example.jp``, ``taro@例え.jp``: no ASCII address with a dotted
+    domain in them).
+    """
+    if text.isascii() or not _PROSE.search(text):
+        return text
+    found = _ASCII_ADDRESS.findall(text)
+    if len(found) != 1:
+        return text
+    local, _, domain = found[0].strip(".").partition("@")
+    if not local or "." not in domain.strip("."):
+        return text
+    return f"{local}@{domain.strip('.')}"
+
+
 def fix_at_signs(text: str) -> str:
     """``text`` with a doubled ``@`` made one and an ``@`` at either end dropped."""
     return _AT_RUNS.sub("@", text).strip("@")
@@ -83,14 +111,15 @@ def fix_at_signs(text: str) -> str:
 def repair(raw: str) -> str | None:
     """The address with syntax-breaking slips undone, or None when there is no ``@`` to split at.
 
-    IME characters and white space are folded; a doubled ``@`` becomes one and an
+    IME characters and white space are folded, Japanese words written around an ASCII
+    address are cut away (:func:`trim_prose`); a doubled ``@`` becomes one and an
     ``@`` left at either end goes (``taro@@docomo.ne.jp``, ``taro@docomo.ne.jp@``);
     in the domain, a comma or semicolon becomes a dot, runs of dots become one,
     leading and trailing dots go, and it is lower-cased. The result is not
     checked: it may still be invalid (an ending left out, two addresses run
     together), for the matcher to finish.
     """
-    text = fix_at_signs(fold_ime(raw))
+    text = fix_at_signs(trim_prose(fold_ime(raw)))
     if "@" not in text:
         return None
     local, _, domain = text.rpartition("@")

@@ -31,7 +31,7 @@ from maildoctor.address.domain_syntax import (
     _show,
     check_domain,
 )
-from maildoctor.address.repair import fold_ime, ime_input, repair
+from maildoctor.address.repair import fold_ime, ime_input, repair, trim_prose
 from maildoctor.carriers import carrier_for_domain
 
 __all__ = [
@@ -126,7 +126,7 @@ def check_syntax(raw: str) -> SyntaxResult:
     repaired = repair(raw)
     if not ime_input(raw):
         return SyntaxResult(address=raw, parsed=None, problem=problem_or_parsed, repaired=repaired)
-    parsed = _parse(fold_ime(raw))
+    parsed = _parse(trim_prose(fold_ime(raw)))
     suggestion = parsed.normalized if isinstance(parsed, ParsedAddress) else None
     problem = _problem("fullwidth", key="fullwidth_or_space")
     return SyntaxResult(

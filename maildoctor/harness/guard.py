@@ -24,6 +24,7 @@ __all__ = [
     "Gate",
     "MemoryBudget",
     "QuietLog",
+    "close_listener",
     "descriptor_limit",
     "install_loop_guard",
 ]
@@ -264,3 +265,20 @@ def install_loop_guard(
 
     loop.set_exception_handler(handle)
     return lambda: loop.set_exception_handler(previous)
+
+
+async def close_listener(server: asyncio.Server) -> None:
+    """Stop accepting, let the connections already accepted become transports, then close.
+
+    Python 3.11's ``Server.close()`` between an ``accept()`` and its transport's
+    construction makes the constructor fail (``Server._attach`` asserts): the socket is
+    left to the garbage collector and the protocol the factory made never hears of
+    its connection (a slot counted and never given back). Those connections are made
+    whole first, so that the caller's shutdown closes them like any other.
+    """
+    loop = asyncio.get_running_loop()
+    for sock in server.sockets:
+        loop.remove_reader(sock.fileno())  # accepts nothing more
+    for _ in range(3):  # the accept tasks, then connection_made and add_reader
+        await asyncio.sleep(0)
+    server.close()

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from maildoctor.harness.faults import Fault, FaultPlan, parse_faults
-from maildoctor.harness.guard import QuietLog, install_loop_guard
+from maildoctor.harness.guard import QuietLog, close_listener, install_loop_guard
 from maildoctor.harness.health import FailureLog
 from maildoctor.harness.policy import Profile
 from maildoctor.harness.profiles import ProfileBook
@@ -253,7 +253,7 @@ class Harness:
             await self._http.cleanup()
             self._http = None
         if self._smtp is not None:
-            self._smtp.close()
+            await close_listener(self._smtp)
             self.guards.abort_all()
             await asyncio.sleep(0)  # their connection_lost callbacks close the sockets
             await self._smtp.wait_closed()

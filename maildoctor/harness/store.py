@@ -323,13 +323,17 @@ class Store:
                 check_store(conn, self.path)  # damaged, read-only, another store: said as such
                 conn.execute("PRAGMA journal_mode=WAL")  # after: not on a file that is not ours
                 _migrate(conn)
-            finally:
+            except BaseException:
                 conn.close()
+                raise
         except Exception as e:
             # Whatever the file is (a directory, text, damaged, read-only): one sentence.
             raise StoreError(describe_error(self.path, e)) from e
+        # The writer gets this connection: opened in its own thread, it could come after
+        # the server has taken every file descriptor (serve under a low `ulimit -n`,
+        # seen in CI under load), and a writer that cannot open stops every message.
         self._writer = threading.Thread(
-            target=self._write_loop, name="maildoctor-store", daemon=True
+            target=self._write_loop, args=(conn,), name="maildoctor-store", daemon=True
         )
         self._writer.start()
 
@@ -394,8 +398,7 @@ class Store:
             with contextlib.suppress(Exception):
                 finish()
 
-    def _write_loop(self) -> None:
-        conn = self._connect()
+    def _write_loop(self, conn: sqlite3.Connection) -> None:
         try:
             while True:
                 first = self._queue.get()

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 from aiohttp.web_protocol import RequestHandler
 
+from maildoctor.harness.guard import close_listener
 from maildoctor.harness.tls import make_tls_context
 from maildoctor.web.config import WebConfig
 
@@ -243,7 +244,7 @@ class WebServer:
     async def cleanup(self) -> None:
         """Stop listening, let requests finish (1 s), then drop what is still open: a
         stopped loop must not leave a socket behind (an event stream's unsent bytes)."""
-        self.listener.close()
+        await close_listener(self.listener)
         await self.runner.cleanup()
         self.connections.abort_all()
         await asyncio.sleep(0)  # their connection_lost callbacks close the sockets
