@@ -2,7 +2,7 @@
 
 A command or a handler raises; it never picks an exit code or an HTTP status itself.
 The CLI maps a kind to its exit status in one place (``maildoctor.cli.EXIT_STATUS``)
-and the web app to its HTTP status in one place (``maildoctor.web.app.HTTP_STATUS``),
+and the web app to its HTTP status in one place (``maildoctor.web.errors.HTTP_STATUS``),
 so that the README's exit-status table and the API's statuses stay true by
 construction. The capability packages derive their own errors from these
 (``StoreError`` is a :class:`StoreFailure`, ``TrialFailed`` a :class:`CouldNotRun`).

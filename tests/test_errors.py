@@ -13,7 +13,7 @@ from click.testing import CliRunner
 import maildoctor
 from maildoctor.cli import EXIT_STATUS, exit_status, main
 from maildoctor.errors import BadInput, CouldNotRun, DnsUntrusted, MaildoctorError, StoreFailure
-from maildoctor.web.app import HTTP_STATUS, http_status
+from maildoctor.web.errors import HTTP_STATUS, http_status
 
 
 def _family() -> set[type[MaildoctorError]]:

@@ -155,3 +155,17 @@ def test_preview_bad_input_is_one_line(args: list[str], message: str) -> None:
     result = CliRunner().invoke(main, ["preview", "--port", "0", *args])
     assert result.exit_code == 2
     assert message in result.output and "Traceback" not in result.output
+
+
+def test_the_preview_api_answers_every_error_in_json(folder: Path) -> None:
+    """The preview server's API speaks the harness's error voice (web/errors.json_errors):
+    a route it lacks and a wrong method are one-line JSON, never aiohttp's plain text."""
+    with running_preview(folder) as base:
+        status, body = get(f"{base}/api/preview-nothing-here")
+        assert status == 404 and set(body) == {"error"} and "\n" not in body["error"]
+        request = urllib.request.Request(f"{base}/api/preview", data=b"{}", method="POST")
+        try:
+            urllib.request.urlopen(request, timeout=10)
+            raise AssertionError("POST was accepted")
+        except urllib.error.HTTPError as e:
+            assert e.code == 405 and set(json.loads(e.read())) == {"error"}

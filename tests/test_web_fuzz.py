@@ -216,7 +216,7 @@ def test_a_bug_is_a_json_500_with_an_id_and_one_log_line(
 
         store.recent = broken  # type: ignore[method-assign]
         store.search = broken  # type: ignore[method-assign]
-        with caplog.at_level("ERROR", logger="maildoctor.web.app"):
+        with caplog.at_level("ERROR", logger="maildoctor.web.errors"):
             status, _, data = request(h, "GET", "/api/messages")
     assert status == 500
     body = json.loads(data)

@@ -32,6 +32,7 @@ from maildoctor.findings import Lang
 from maildoctor.harness.guard import QuietLog
 from maildoctor.web import words
 from maildoctor.web.config import WebConfig
+from maildoctor.web.errors import json_errors
 from maildoctor.web.http import error_response, json_response, mail_html_response, query_lang
 from maildoctor.web.serving import WebServer, start_server
 from maildoctor.words import words as server_words
@@ -296,7 +297,7 @@ def make_app(
         response: web.StreamResponse = await handler(request)
         return response
 
-    app = web.Application(middlewares=[same_host])
+    app = web.Application(middlewares=[json_errors, same_host])
 
     async def root(request: web.Request) -> web.StreamResponse:
         raise web.HTTPFound("/preview")

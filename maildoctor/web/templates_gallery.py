@@ -3,7 +3,7 @@
 ``GET /api/templates`` (the catalog), ``GET /api/templates/{name}`` (one sample:
 headers, text, lint; ``?variant=``) and ``GET /api/templates/{name}/html`` (its
 HTML under the mail CSP). Handlers raise: an unknown template is 404 and a broken
-one 422 (``maildoctor.web.app.HTTP_STATUS``), an unreadable folder 503.
+one 422 (``maildoctor.web.errors.HTTP_STATUS``), an unreadable folder 503.
 """
 
 from __future__ import annotations
