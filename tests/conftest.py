@@ -107,3 +107,17 @@ def _nothing_left_running() -> Iterator[None]:
     left = looseends.left_running(before)
     if left:
         pytest.fail("Left running after this module: " + "; ".join(left), pytrace=False)
+
+
+def text_lines(page: Any, selector: str) -> list[int]:
+    """How many lines each matched element's text takes (distinct tops of its text)."""
+    return list(
+        page.eval_on_selector_all(
+            selector,
+            """els => els.map((e) => {
+              const r = document.createRange();
+              r.selectNodeContents(e);
+              return new Set([...r.getClientRects()].map((x) => Math.round(x.top))).size;
+            })""",
+        )
+    )

@@ -19,6 +19,7 @@ from maildoctor.events.store import MAX_DAYS
 from maildoctor.harness.server import HarnessThread
 from maildoctor.web.app import run_in_thread
 from maildoctor.web.config import WebConfig
+from tests.webcall import call
 
 EVENTS = Path(__file__).parent / "data" / "events"
 TOKEN = "bad-input-events-token"
@@ -39,20 +40,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HarnessThread]:
     )
     with run_in_thread(tmp / "h.sqlite3", web_config=config, auth_nameservers=None) as h:
         yield h
-
-
-def call(
-    h: HarnessThread, method: str, path: str, body: bytes | None = None, **headers: str
-) -> tuple[int, Any]:
-    """(status, the JSON answer) of one request."""
-    req = urllib.request.Request(f"{h.http_url}{path}", data=body, method=method, headers=headers)
-    try:
-        with urllib.request.urlopen(req, timeout=30) as r:
-            return r.status, json.loads(r.read())
-    except urllib.error.HTTPError as e:
-        with e:
-            assert e.headers["Content-Type"].startswith("application/json")
-            return e.code, json.loads(e.read())
 
 
 def error_of(answer: Any) -> str:

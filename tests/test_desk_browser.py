@@ -22,6 +22,7 @@ from maildoctor.harness.server import HarnessThread
 from maildoctor.web.app import run_in_thread
 from maildoctor.web.config import WebConfig
 from tests.conftest import SCREENSHOTS as SHOTS
+from tests.conftest import text_lines
 
 pytestmark = pytest.mark.browser
 
@@ -222,20 +223,6 @@ def test_batch_upload_of_a_cp932_csv(desk: HarnessThread, page_at: Any, tmp_path
     page.set_viewport_size(PHONE)
     no_horizontal_scroll(page)
     shot(page, "desk-batch")
-
-
-def text_lines(page: Any, selector: str) -> list[int]:
-    """How many lines each matched element's text takes (distinct tops of its text)."""
-    return list(
-        page.eval_on_selector_all(
-            selector,
-            """els => els.map((e) => {
-              const r = document.createRange();
-              r.selectNodeContents(e);
-              return new Set([...r.getClientRects()].map((x) => Math.round(x.top))).size;
-            })""",
-        )
-    )
 
 
 def test_history_search_and_permalink(desk: HarnessThread, page_at: Any) -> None:

@@ -7,8 +7,6 @@ import base64
 import json
 import smtplib
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from email.message import EmailMessage
 from pathlib import Path
@@ -21,21 +19,10 @@ from maildoctor.web.access import hash_password
 from maildoctor.web.app import run_in_thread
 from maildoctor.web.config import WebConfig
 from maildoctor.web.events import MAX_EVENTS_BODY
+from tests.webcall import call
 
 DATA = Path(__file__).parent / "data" / "events"
 TOKEN = "s3cret-events-token"
-
-
-def call(
-    h: HarnessThread, method: str, path: str, body: bytes | None = None, **headers: str
-) -> tuple[int, Any]:
-    req = urllib.request.Request(f"{h.http_url}{path}", data=body, method=method, headers=headers)
-    try:
-        with urllib.request.urlopen(req, timeout=30) as r:
-            return r.status, json.loads(r.read())
-    except urllib.error.HTTPError as e:
-        with e:
-            return e.code, json.loads(e.read())
 
 
 @pytest.fixture

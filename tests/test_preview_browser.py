@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tests.conftest import SCREENSHOTS
+from tests.conftest import SCREENSHOTS, text_lines
 from tests.previewproc import running_preview
 
 pytestmark = pytest.mark.browser
@@ -176,20 +176,6 @@ def test_checks_show_the_carrier_display(browser: Any, folder: Path) -> None:
             page.close()
 
 
-def _lines(page: Any, selector: str) -> list[int]:
-    """How many lines each matched element's text takes (distinct tops of its text)."""
-    return list(
-        page.eval_on_selector_all(
-            selector,
-            """els => els.map((e) => {
-              const r = document.createRange();
-              r.selectNodeContents(e);
-              return new Set([...r.getClientRects()].map((x) => Math.round(x.top))).size;
-            })""",
-        )
-    )
-
-
 def test_client_support_header_holds_at_both_widths_in_the_pages_language(
     browser: Any, url: str
 ) -> None:
@@ -213,8 +199,8 @@ def test_client_support_header_holds_at_both_widths_in_the_pages_language(
         expect(page.locator("#clients-summary .data-version")).to_have_text(ja_label)
         expect(page.locator("#clients-summary")).not_to_contain_text("data of")
         expect(page.locator("#clients th").nth(1)).to_have_text("スコア")
-        assert _lines(page, "#clients th") == [1, 1, 1, 1]
-        assert _lines(page, "#clients-summary span") == [1, 1]
+        assert text_lines(page, "#clients th") == [1, 1, 1, 1]
+        assert text_lines(page, "#clients-summary span") == [1, 1]
         assert page.evaluate("document.documentElement.scrollWidth") <= width + 1
         page.locator("#pane-checks").screenshot(
             path=str(SCREENSHOTS / f"preview-clients-{width}.png")
